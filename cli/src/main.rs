@@ -1,0 +1,733 @@
+//! `meadow`: the Meadow node and admin tool for laptops and Raspberry Pis.
+
+/// Prints a line to stdout; a closed pipe (`meadow programme | head`) ends the program quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use jiff::civil::Date;
+use meadow_core::identity::PublicKey;
+use meadow_core::node::{NewFestival, Node, now_ms};
+use meadow_core::op::{Announcement, EventPatch, FestivalPatch, GeoPoint, HideTarget, Link, Priority, VenuePatch};
+use meadow_core::store::ProgrammeFilter;
+
+/// Meadow: an offline-first, peer-to-peer festival programme.
+#[derive(Debug, Parser)]
+#[command(name = "meadow", version, about, long_about = None)]
+struct Cli {
+    /// Data directory (identity and store). Default: $MEADOW_DATA_DIR, else the platform data dir.
+    #[arg(long, global = true, env = "MEADOW_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Festival to act on (id, id prefix or name) instead of the current one.
+    #[arg(long, global = true)]
+    festival: Option<String>,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show this device's identity.
+    Id,
+    /// Create, list, show and select festivals.
+    #[command(subcommand)]
+    Festival(FestivalCmd),
+    /// Add and list venues.
+    #[command(subcommand)]
+    Venue(VenueCmd),
+    /// Add, edit, cancel and delete events.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Post an announcement (organisers).
+    Announce {
+        /// What to say.
+        text: String,
+        /// normal, high or emergency.
+        #[arg(long, default_value = "normal")]
+        priority: String,
+        /// When it stops being shown (festival time or RFC 3339).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List current announcements.
+    Announcements {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Name or remove organisers.
+    #[command(subcommand)]
+    Organiser(OrganiserCmd),
+    /// Show the programme, per day and venue.
+    Programme {
+        /// Only this festival day (YYYY-MM-DD).
+        #[arg(long)]
+        day: Option<String>,
+        /// Only this venue.
+        #[arg(long)]
+        venue: Option<String>,
+        /// Only this track.
+        #[arg(long)]
+        track: Option<String>,
+        /// Only events with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Print a JSON array of events.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is on now and next, per venue.
+    Now {
+        /// Pretend it is this time (festival time or RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search events.
+    Search {
+        /// Words to look for.
+        query: String,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Favourites (kept on this device only).
+    #[command(subcommand)]
+    Fav(FavCmd),
+    /// What changed since you last looked (then marks it seen).
+    Changes {
+        /// Do not mark the changes as seen.
+        #[arg(long)]
+        keep: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set your display name in the festival.
+    Profile {
+        /// Name to show.
+        name: String,
+    },
+    /// Hide a community event or every community event of an author (organisers).
+    Hide {
+        /// Event id (prefix).
+        event: Option<String>,
+        /// Hide this author's community events instead.
+        #[arg(long)]
+        author: Option<String>,
+        /// Show again.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Mute an author on this device only.
+    Mute {
+        /// Author public key.
+        author: String,
+        /// Unmute.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Create a realistic demo festival and make it current.
+    Demo {
+        /// First day (default: today).
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Check the store: SQLite integrity and programme consistent with the signed ops.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum FestivalCmd {
+    /// Create a festival you own, and make it current.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        start: String,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        end: String,
+        /// IANA time zone (default: UTC).
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Where.
+        #[arg(long, default_value = "")]
+        place: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// When one festival day turns into the next (HH:MM, default 00:00).
+        #[arg(long, default_value = "00:00")]
+        day_change: String,
+    },
+    /// Edit the current festival (owner and organisers).
+    Edit {
+        /// Name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Place.
+        #[arg(long)]
+        place: Option<String>,
+        /// IANA time zone.
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+    /// List the festivals on this device.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a festival.
+    Show {
+        /// Festival (default: current).
+        festival: Option<String>,
+    },
+    /// Make a festival current.
+    Use {
+        /// Festival id, id prefix or name.
+        festival: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VenueCmd {
+    /// Add a venue.
+    Add {
+        /// Name.
+        name: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Latitude in degrees.
+        #[arg(long, requires = "lon", allow_hyphen_values = true)]
+        lat: Option<f64>,
+        /// Longitude in degrees.
+        #[arg(long, requires = "lat", allow_hyphen_values = true)]
+        lon: Option<f64>,
+    },
+    /// List venues.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+struct EventFields {
+    /// Title.
+    #[arg(long)]
+    title: Option<String>,
+    /// Subtitle.
+    #[arg(long)]
+    subtitle: Option<String>,
+    /// Start (festival time `YYYY-MM-DD HH:MM`, or RFC 3339).
+    #[arg(long)]
+    start: Option<String>,
+    /// End (festival time `YYYY-MM-DD HH:MM`, or RFC 3339).
+    #[arg(long)]
+    end: Option<String>,
+    /// Venue name.
+    #[arg(long)]
+    venue: Option<String>,
+    /// Track.
+    #[arg(long)]
+    track: Option<String>,
+    /// Kind of event (talk, concert, workshop...).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Tag (repeatable).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Person (repeatable).
+    #[arg(long = "person")]
+    people: Vec<String>,
+    /// Description.
+    #[arg(long)]
+    description: Option<String>,
+    /// Language code.
+    #[arg(long)]
+    language: Option<String>,
+    /// Link URL (repeatable).
+    #[arg(long = "link")]
+    links: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum EventCmd {
+    /// Add an event (official for organisers, else a community event).
+    Add(EventFields),
+    /// Change an event's fields.
+    Edit {
+        /// Event id (prefix).
+        id: String,
+        #[command(flatten)]
+        fields: EventFields,
+    },
+    /// Cancel an event (or restore it with --restore).
+    Cancel {
+        /// Event id (prefix).
+        id: String,
+        /// Undo a cancellation.
+        #[arg(long)]
+        restore: bool,
+    },
+    /// Delete an event for good.
+    Delete {
+        /// Event id (prefix).
+        id: String,
+    },
+    /// Show one event.
+    Show {
+        /// Event id (prefix).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrganiserCmd {
+    /// Name an organiser by public key.
+    Add {
+        /// Their public key (64 hex digits, from `meadow id`).
+        key: String,
+    },
+    /// Remove an organiser.
+    Remove {
+        /// Their public key.
+        key: String,
+    },
+    /// List the owner and organisers.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum FavCmd {
+    /// Add a favourite.
+    Add {
+        /// Event id (prefix).
+        id: String,
+    },
+    /// Remove a favourite.
+    Remove {
+        /// Event id (prefix).
+        id: String,
+    },
+    /// List favourites and clashes between them.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Favourites starting within the next N minutes (what a reminder fires for).
+    Soon {
+        /// Minutes ahead.
+        #[arg(long, default_value_t = 30)]
+        minutes: i64,
+        /// Pretend it is this time.
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEADOW_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eout!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn data_dir(cli: &Cli) -> PathBuf {
+    cli.data_dir
+        .clone()
+        .unwrap_or_else(|| dirs::data_dir().map(|d| d.join("meadow")).unwrap_or_else(|| PathBuf::from(".meadow")))
+}
+
+fn festival_id(node: &Node, cli_festival: &Option<String>) -> Result<meadow_core::op::FestivalId> {
+    match cli_festival {
+        Some(key) => Ok(node.find_festival(key)?.id),
+        None => Ok(node.require_festival()?),
+    }
+}
+
+fn parse_date(s: &str, what: &str) -> Result<Date> {
+    s.trim().parse::<Date>().map_err(|_| anyhow!("cannot read {what} {s:?}: use YYYY-MM-DD"))
+}
+
+fn parse_key(s: &str) -> Result<PublicKey> {
+    PublicKey::from_hex(s).map_err(|e| anyhow!("{s:?}: {e}"))
+}
+
+fn parse_priority(s: &str) -> Result<Priority> {
+    match s.to_ascii_lowercase().as_str() {
+        "normal" => Ok(Priority::Normal),
+        "high" => Ok(Priority::High),
+        "emergency" => Ok(Priority::Emergency),
+        _ => bail!("unknown priority {s:?}: use normal, high or emergency"),
+    }
+}
+
+fn event_patch(node: &Node, f: &meadow_core::op::FestivalId, x: EventFields) -> Result<EventPatch> {
+    let time = |s: &Option<String>| -> Result<Option<i64>> { s.as_deref().map(|t| node.parse_time(f, t)).transpose().map_err(Into::into) };
+    let venue = match &x.venue {
+        Some(name) => Some(Some(node.find_venue(f, name)?.id)),
+        None => None,
+    };
+    fn list<T>(v: Vec<T>) -> Option<Vec<T>> {
+        if v.is_empty() { None } else { Some(v) }
+    }
+    Ok(EventPatch {
+        title: x.title,
+        subtitle: x.subtitle,
+        description: x.description,
+        start: time(&x.start)?,
+        end: time(&x.end)?,
+        venue,
+        track: x.track,
+        kind: x.kind,
+        tags: list(x.tags),
+        people: list(x.people),
+        language: x.language,
+        links: list(x.links.into_iter().map(|url| Link { url, title: String::new() }).collect()),
+        cancelled: None,
+        source_id: None,
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli);
+    let mut node = Node::open(&dir).with_context(|| format!("opening data directory {}", dir.display()))?;
+    match cli.command {
+        Command::Id => {
+            out!("public key   {}", node.public_key());
+            out!("fingerprint  {}", node.public_key().fingerprint());
+            out!("data dir     {}", dir.display());
+        }
+        Command::Festival(cmd) => match cmd {
+            FestivalCmd::Create { name, start, end, timezone, place, description, day_change } => {
+                let start_date = parse_date(&start, "--start")?;
+                let end_date = parse_date(&end, "--end")?;
+                if end_date < start_date {
+                    bail!("--end {end_date} is before --start {start_date}");
+                }
+                let dc = parse_clock(&day_change)?;
+                let id = node.create_festival(NewFestival { name, description, timezone, start_date, end_date, place, day_change_minutes: dc })?;
+                out!("created festival {id}");
+                out!("it is now the current festival");
+            }
+            FestivalCmd::Edit { name, description, place, timezone } => {
+                let f = festival_id(&node, &cli.festival)?;
+                node.edit_festival(f, FestivalPatch { name, description, place, timezone, ..Default::default() })?;
+                out!("festival updated");
+            }
+            FestivalCmd::List { json } => {
+                let current = node.current_festival()?;
+                let list = node.store().festivals()?;
+                output::festivals(&list, current, json);
+            }
+            FestivalCmd::Show { festival } => {
+                let id = match festival {
+                    Some(k) => node.find_festival(&k)?.id,
+                    None => festival_id(&node, &cli.festival)?,
+                };
+                output::festival(&node, &node.festival(&id)?)?;
+            }
+            FestivalCmd::Use { festival } => {
+                let f = node.find_festival(&festival)?;
+                node.use_festival(&f.id)?;
+                out!("current festival: {} ({})", f.name, f.id.short());
+            }
+        },
+        Command::Venue(cmd) => {
+            let f = festival_id(&node, &cli.festival)?;
+            match cmd {
+                VenueCmd::Add { name, description, lat, lon } => {
+                    let location = match (lat, lon) {
+                        (Some(lat), Some(lon)) => {
+                            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                                bail!("coordinates out of range: lat must be -90..90, lon -180..180");
+                            }
+                            Some(GeoPoint { lat_e7: (lat * 1e7).round() as i32, lon_e7: (lon * 1e7).round() as i32 })
+                        }
+                        _ => None,
+                    };
+                    let id = node.add_venue(f, VenuePatch { name: Some(name.clone()), description: Some(description), location, source_id: None })?;
+                    out!("added venue {name} ({})", id.short());
+                }
+                VenueCmd::List { json } => output::venues(&node.store().venues(&f)?, json),
+            }
+        }
+        Command::Event(cmd) => {
+            let f = festival_id(&node, &cli.festival)?;
+            match cmd {
+                EventCmd::Add(fields) => {
+                    if fields.title.is_none() {
+                        bail!("--title is required");
+                    }
+                    if fields.start.is_none() || fields.end.is_none() {
+                        bail!("--start and --end are required");
+                    }
+                    if fields.venue.is_none() {
+                        bail!("--venue is required (see `meadow venue list`)");
+                    }
+                    let patch = event_patch(&node, &f, fields)?;
+                    let id = node.add_event(f, patch)?;
+                    let official = node.store().is_official(&f, &node.public_key())?;
+                    out!("added {} event {}", if official { "official" } else { "community" }, id);
+                }
+                EventCmd::Edit { id, fields } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    let patch = event_patch(&node, &f, fields)?;
+                    if patch == EventPatch::default() {
+                        bail!("nothing to change: give at least one field, e.g. --title or --start");
+                    }
+                    node.edit_event(f, eid, patch)?;
+                    out!("updated event {}", eid.short());
+                }
+                EventCmd::Cancel { id, restore } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    node.cancel_event(f, eid, !restore)?;
+                    out!("{} event {}", if restore { "restored" } else { "cancelled" }, eid.short());
+                }
+                EventCmd::Delete { id } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    node.delete_event(f, eid)?;
+                    out!("deleted event {}", eid.short());
+                }
+                EventCmd::Show { id, json } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    let e = node.store().event(&eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
+                    let fest = node.festival(&f)?;
+                    output::event_detail(&fest, &e, json);
+                }
+            }
+        }
+        Command::Announce { text, priority, expires } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let priority = parse_priority(&priority)?;
+            let expires = expires.map(|t| node.parse_time(&f, &t)).transpose()?;
+            let id = node.announce(f, Announcement { text, priority, expires })?;
+            out!("posted announcement {}", id.short());
+        }
+        Command::Announcements { json } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let list = node.store().announcements(&f, now_ms() as i64 / 1000)?;
+            output::announcements(&node.festival(&f)?, &list, json);
+        }
+        Command::Organiser(cmd) => {
+            let f = festival_id(&node, &cli.festival)?;
+            match cmd {
+                OrganiserCmd::Add { key } => {
+                    let k = parse_key(&key)?;
+                    node.add_organiser(f, k)?;
+                    out!("named organiser {}", k.fingerprint());
+                }
+                OrganiserCmd::Remove { key } => {
+                    let k = parse_key(&key)?;
+                    node.remove_organiser(f, k)?;
+                    out!("removed organiser {}", k.fingerprint());
+                }
+                OrganiserCmd::List => {
+                    let fest = node.festival(&f)?;
+                    let name = |k: &PublicKey| node.store().display_name(&f, k).ok().flatten().unwrap_or_default();
+                    out!("owner      {}  {}  {}", fest.owner.fingerprint(), fest.owner, name(&fest.owner));
+                    for o in &fest.organisers {
+                        out!("organiser  {}  {}  {}", o.fingerprint(), o, name(o));
+                    }
+                }
+            }
+        }
+        Command::Programme { day, venue, track, tag, json } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let fest = node.festival(&f)?;
+            let filter = ProgrammeFilter {
+                day: day.map(|d| parse_date(&d, "--day")).transpose()?,
+                venue: venue.map(|v| node.find_venue(&f, &v).map(|v| v.id)).transpose()?,
+                track,
+                tag,
+                official_only: false,
+            };
+            let events = node.store().programme(&f, &filter)?;
+            if json {
+                output::events_json(&fest, &events);
+            } else {
+                output::programme(&fest, &events);
+            }
+        }
+        Command::Now { at, json } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let fest = node.festival(&f)?;
+            let now = match at {
+                Some(t) => node.parse_time(&f, &t)?,
+                None => now_ms() as i64 / 1000,
+            };
+            output::now_next(&fest, &node.store().now_next(&f, now)?, now, json);
+        }
+        Command::Search { query, limit, json } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let fest = node.festival(&f)?;
+            let hits = node.store().search(&f, &query, limit)?;
+            if json {
+                output::events_json(&fest, &hits);
+            } else {
+                output::event_list(&fest, &hits);
+                if hits.is_empty() {
+                    out!("no events match {query:?}");
+                }
+            }
+        }
+        Command::Fav(cmd) => {
+            let f = festival_id(&node, &cli.festival)?;
+            let fest = node.festival(&f)?;
+            match cmd {
+                FavCmd::Add { id } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    node.store_mut().set_favourite(&f, &eid, true)?;
+                    out!("added favourite {}", eid.short());
+                }
+                FavCmd::Remove { id } => {
+                    let eid = node.store().resolve_event(&f, &id)?;
+                    node.store_mut().set_favourite(&f, &eid, false)?;
+                    out!("removed favourite {}", eid.short());
+                }
+                FavCmd::List { json } => {
+                    let favs = node.store().favourites(&f)?;
+                    if json {
+                        output::events_json(&fest, &favs);
+                    } else {
+                        output::event_list(&fest, &favs);
+                        output::clashes(&fest, &node.store().clashes(&f)?);
+                    }
+                }
+                FavCmd::Soon { minutes, at } => {
+                    let now = match at {
+                        Some(t) => node.parse_time(&f, &t)?,
+                        None => now_ms() as i64 / 1000,
+                    };
+                    let soon = node.store().favourites_starting_within(&f, now, minutes)?;
+                    if soon.is_empty() {
+                        out!("no favourites start in the next {minutes} minutes");
+                    }
+                    output::event_list(&fest, &soon);
+                }
+            }
+        }
+        Command::Changes { keep, json } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let fest = node.festival(&f)?;
+            let changes = node.store().changes(&f)?;
+            output::changes(&fest, &changes, json);
+            if !keep {
+                node.store_mut().mark_seen(&f)?;
+            }
+        }
+        Command::Profile { name } => {
+            let f = festival_id(&node, &cli.festival)?;
+            node.set_display_name(f, &name)?;
+            out!("display name set to {name:?}");
+        }
+        Command::Hide { event, author, undo } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let target = match (event, author) {
+                (Some(e), None) => HideTarget::Entity(node.store().resolve_event(&f, &e)?),
+                (None, Some(a)) => HideTarget::Author(parse_key(&a)?),
+                _ => bail!("name either an event id or --author KEY"),
+            };
+            node.hide(f, target, !undo)?;
+            out!("{}", if undo { "shown again" } else { "hidden for everybody" });
+        }
+        Command::Mute { author, undo } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let k = parse_key(&author)?;
+            node.store_mut().set_muted(&f, &k, !undo)?;
+            out!("{} {} on this device", if undo { "unmuted" } else { "muted" }, k.fingerprint());
+        }
+        Command::Demo { start } => {
+            let start = match start {
+                Some(s) => parse_date(&s, "--start")?,
+                None => jiff::ZonedDateTime::now().date(),
+            };
+            let started = std::time::Instant::now();
+            let (id, report) = meadow_core::demo::create_demo(&mut node, start)?;
+            let fest = node.festival(&id)?;
+            let days = node.store().days(&id)?;
+            let events: u64 = days.iter().map(|(_, n)| n).sum();
+            out!("created demo festival {:?} ({})", fest.name, id);
+            out!(
+                "  {} ops signed and stored in {} ms; {} venues, {} events over {} days, {} organisers",
+                report.stored,
+                started.elapsed().as_millis(),
+                node.store().venues(&id)?.len(),
+                events,
+                days.len(),
+                fest.organisers.len()
+            );
+            out!("  it is now the current festival; try: meadow programme --day {start}");
+        }
+        Command::Check => {
+            let problems = node.store_mut().check()?;
+            if problems.is_empty() {
+                out!("store ok: {} ops, {} waiting for predecessors", node.store().op_count()?, node.store().pending_count()?);
+            } else {
+                for p in &problems {
+                    out!("problem: {p}");
+                }
+                bail!("{} problem(s) found", problems.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_clock(s: &str) -> Result<u16> {
+    let (h, m) = s.split_once(':').ok_or_else(|| anyhow!("cannot read time of day {s:?}: use HH:MM"))?;
+    let h: u16 = h.parse().map_err(|_| anyhow!("cannot read hour in {s:?}"))?;
+    let m: u16 = m.parse().map_err(|_| anyhow!("cannot read minutes in {s:?}"))?;
+    if h > 23 || m > 59 {
+        bail!("time of day {s:?} out of range");
+    }
+    Ok(h * 60 + m)
+}

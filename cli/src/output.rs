@@ -1,0 +1,359 @@
+//! Human-readable tables and JSON for the CLI's read commands.
+
+use anyhow::Result;
+use jiff::tz::TimeZone;
+use meadow_core::node::{Node, festival_tz, format_clock, format_time};
+use meadow_core::op::FestivalId;
+use meadow_core::store::{AnnouncementView, ChangeKind, Changes, Clash, EventView, FestivalView, NowNext, VenueView};
+use serde_json::{Value, json};
+
+fn rfc3339(tz: &TimeZone, secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// One event as JSON, with times in the festival's zone and explicit offsets.
+pub fn event_json(tz: &TimeZone, e: &EventView) -> Value {
+    json!({
+        "id": e.id.to_hex(),
+        "title": e.title,
+        "subtitle": e.subtitle,
+        "start": rfc3339(tz, e.start),
+        "end": rfc3339(tz, e.end),
+        "day": e.day,
+        "venue": e.venue_name,
+        "venue_id": e.venue.map(|v| v.to_hex()),
+        "track": e.track,
+        "kind": e.kind,
+        "tags": e.tags,
+        "people": e.people,
+        "language": e.language,
+        "description": e.description,
+        "links": e.links.iter().map(|l| json!({"url": l.url, "title": l.title})).collect::<Vec<_>>(),
+        "official": e.official,
+        "cancelled": e.cancelled,
+        "favourite": e.favourite,
+        "author": e.creator.to_hex(),
+        "source_id": e.source_id,
+    })
+}
+
+fn print_json(v: &Value) {
+    out!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()));
+}
+
+/// A JSON array of events.
+pub fn events_json(f: &FestivalView, events: &[EventView]) {
+    let tz = festival_tz(f);
+    print_json(&Value::Array(events.iter().map(|e| event_json(&tz, e)).collect()));
+}
+
+fn marks(e: &EventView) -> String {
+    let mut m = Vec::new();
+    if e.favourite {
+        m.push("★");
+    }
+    if e.cancelled {
+        m.push("CANCELLED");
+    }
+    if !e.official {
+        m.push("community");
+    }
+    m.join(" ")
+}
+
+fn line(tz: &TimeZone, e: &EventView, with_venue: bool) -> String {
+    let title = if e.cancelled { format!("~~{}~~", e.title) } else { e.title.clone() };
+    let venue = if with_venue { format!("{:<16} ", truncate(&e.venue_name, 16)) } else { String::new() };
+    format!(
+        "  {}-{}  {venue}{:<44} {:<12} {} {}",
+        format_clock(tz, e.start),
+        format_clock(tz, e.end),
+        truncate(&title, 44),
+        truncate(&e.track, 12),
+        e.id.short(),
+        marks(e)
+    )
+    .trim_end()
+    .to_owned()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn weekday(day: &str) -> String {
+    day.parse::<jiff::civil::Date>().map(|d| d.strftime("%A").to_string()).unwrap_or_default()
+}
+
+/// The programme grouped by day, then venue.
+pub fn programme(f: &FestivalView, events: &[EventView]) {
+    let tz = festival_tz(f);
+    if events.is_empty() {
+        out!("no events");
+        return;
+    }
+    let mut days: Vec<&str> = events.iter().map(|e| e.day.as_str()).collect();
+    days.dedup();
+    days.sort_unstable();
+    days.dedup();
+    for day in days {
+        out!("== {} {} ==", weekday(day), day);
+        let mut venues: Vec<&str> = events.iter().filter(|e| e.day == day).map(|e| e.venue_name.as_str()).collect();
+        venues.sort_unstable_by_key(|v| v.to_lowercase());
+        venues.dedup();
+        for v in venues {
+            out!("-- {} --", if v.is_empty() { "(no venue)" } else { v });
+            for e in events.iter().filter(|e| e.day == day && e.venue_name == v) {
+                out!("{}", line(&tz, e, false));
+            }
+        }
+        out!();
+    }
+    out!("{} events", events.len());
+}
+
+/// A flat list of events with their venue.
+pub fn event_list(f: &FestivalView, events: &[EventView]) {
+    let tz = festival_tz(f);
+    let mut day = "";
+    for e in events {
+        if e.day != day {
+            day = &e.day;
+            out!("== {} {} ==", weekday(day), day);
+        }
+        out!("{}", line(&tz, e, true));
+    }
+}
+
+/// Clashing favourites.
+pub fn clashes(f: &FestivalView, clashes: &[Clash]) {
+    let tz = festival_tz(f);
+    for c in clashes {
+        out!(
+            "clash: {} ({}-{}) overlaps {} ({}-{})",
+            c.first.title,
+            format_clock(&tz, c.first.start),
+            format_clock(&tz, c.first.end),
+            c.second.title,
+            format_clock(&tz, c.second.start),
+            format_clock(&tz, c.second.end)
+        );
+    }
+}
+
+/// One event in full.
+pub fn event_detail(f: &FestivalView, e: &EventView, json: bool) {
+    let tz = festival_tz(f);
+    if json {
+        print_json(&event_json(&tz, e));
+        return;
+    }
+    out!("{}", e.title);
+    if !e.subtitle.is_empty() {
+        out!("{}", e.subtitle);
+    }
+    out!("when      {} - {} ({})", format_time(&tz, e.start), format_clock(&tz, e.end), f.timezone);
+    out!("where     {}", if e.venue_name.is_empty() { "-" } else { &e.venue_name });
+    if !e.track.is_empty() {
+        out!("track     {}", e.track);
+    }
+    if !e.people.is_empty() {
+        out!("with      {}", e.people.join(", "));
+    }
+    if !e.tags.is_empty() {
+        out!("tags      {}", e.tags.join(", "));
+    }
+    out!("status    {}", if e.cancelled { "CANCELLED" } else { "scheduled" });
+    out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint());
+    for l in &e.links {
+        out!("link      {} {}", l.url, l.title);
+    }
+    out!("id        {}", e.id);
+    if !e.description.is_empty() {
+        out!("\n{}", e.description);
+    }
+}
+
+/// The festival list.
+pub fn festivals(list: &[FestivalView], current: Option<FestivalId>, json: bool) {
+    if json {
+        print_json(&Value::Array(
+            list.iter()
+                .map(|f| json!({"id": f.id.to_hex(), "name": f.name, "start_date": f.start_date.to_string(),
+                    "end_date": f.end_date.to_string(), "timezone": f.timezone, "current": Some(f.id) == current}))
+                .collect(),
+        ));
+        return;
+    }
+    if list.is_empty() {
+        out!("no festivals yet: `meadow festival create` or `meadow demo`");
+    }
+    for f in list {
+        let mark = if Some(f.id) == current { "*" } else { " " };
+        out!("{mark} {}  {:<32} {} - {}  {}", f.id.short(), f.name, f.start_date, f.end_date, f.timezone);
+    }
+}
+
+/// One festival.
+pub fn festival(node: &Node, f: &FestivalView) -> Result<()> {
+    out!("{}", f.name);
+    out!("id          {}", f.id);
+    out!("dates       {} - {} ({})", f.start_date, f.end_date, f.timezone);
+    if !f.place.is_empty() {
+        out!("place       {}", f.place);
+    }
+    out!("day change  {:02}:{:02}", f.day_change_minutes / 60, f.day_change_minutes % 60);
+    out!("owner       {}", f.owner.fingerprint());
+    for o in &f.organisers {
+        out!("organiser   {}", o.fingerprint());
+    }
+    if let Some(fork) = &f.forked_from {
+        out!("forked from {} at op {}", fork.festival.short(), fork.op.short());
+    }
+    let days = node.store().days(&f.id)?;
+    let n: u64 = days.iter().map(|(_, n)| n).sum();
+    out!("venues      {}", node.store().venues(&f.id)?.len());
+    out!("events      {n} over {} days", days.len());
+    if !f.description.is_empty() {
+        out!("\n{}", f.description);
+    }
+    Ok(())
+}
+
+/// Venues.
+pub fn venues(list: &[VenueView], json: bool) {
+    if json {
+        print_json(&Value::Array(
+            list.iter()
+                .map(|v| json!({"id": v.id.to_hex(), "name": v.name, "description": v.description,
+                    "lat": v.location.map(|p| f64::from(p.lat_e7) / 1e7), "lon": v.location.map(|p| f64::from(p.lon_e7) / 1e7),
+                    "official": v.official}))
+                .collect(),
+        ));
+        return;
+    }
+    for v in list {
+        out!("{}  {:<24} {}", v.id.short(), v.name, v.description);
+    }
+}
+
+/// Announcements.
+pub fn announcements(f: &FestivalView, list: &[AnnouncementView], json: bool) {
+    let tz = festival_tz(f);
+    if json {
+        print_json(&Value::Array(
+            list.iter()
+                .map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str(),
+                    "expires": a.expires.map(|e| rfc3339(&tz, e)), "author": a.author.to_hex(), "author_name": a.author_name,
+                    "posted": rfc3339(&tz, (a.wall_time_ms / 1000) as i64)}))
+                .collect(),
+        ));
+        return;
+    }
+    if list.is_empty() {
+        out!("no announcements");
+    }
+    for a in list {
+        let who = if a.author_name.is_empty() { a.author.fingerprint() } else { a.author_name.clone() };
+        out!("[{}] {} ({}, {})", a.priority.as_str().to_uppercase(), a.text, who, format_time(&tz, (a.wall_time_ms / 1000) as i64));
+    }
+}
+
+/// Now and next per venue.
+pub fn now_next(f: &FestivalView, list: &[NowNext], now: i64, json: bool) {
+    let tz = festival_tz(f);
+    if json {
+        print_json(&Value::Array(
+            list.iter()
+                .map(|n| json!({"venue": n.venue_name, "now": n.now.as_ref().map(|e| event_json(&tz, e)),
+                    "next": n.next.as_ref().map(|e| event_json(&tz, e))}))
+                .collect(),
+        ));
+        return;
+    }
+    out!("at {}", format_time(&tz, now));
+    if list.is_empty() {
+        out!("nothing on in the next 24 hours");
+    }
+    for n in list {
+        out!("-- {} --", if n.venue_name.is_empty() { "(no venue)" } else { &n.venue_name });
+        if let Some(e) = &n.now {
+            out!("  now   {}", line(&tz, e, false).trim_start());
+        }
+        if let Some(e) = &n.next {
+            out!("  next  {}", line(&tz, e, false).trim_start());
+        }
+    }
+}
+
+/// Changes since the last look.
+pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
+    let tz = festival_tz(f);
+    if json {
+        let events: Vec<Value> = c
+            .events
+            .iter()
+            .map(|ch| {
+                let mut v = json!({"change": kind_name(&ch.kind), "event": event_json(&tz, &ch.event)});
+                if let ChangeKind::Moved { from_start, from_end, from_venue } = &ch.kind {
+                    v["from"] = json!({"start": rfc3339(&tz, *from_start), "end": rfc3339(&tz, *from_end), "venue": from_venue});
+                }
+                v
+            })
+            .collect();
+        let anns: Vec<Value> = c.announcements.iter().map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str()})).collect();
+        print_json(&json!({"events": events, "announcements": anns}));
+        return;
+    }
+    if c.events.is_empty() && c.announcements.is_empty() {
+        out!("nothing changed since you last looked");
+        return;
+    }
+    for a in &c.announcements {
+        out!("announcement [{}]: {}", a.priority.as_str(), a.text);
+    }
+    let count = |k: &str| c.events.iter().filter(|e| kind_name(&e.kind) == k).count();
+    out!(
+        "{} new, {} moved, {} cancelled, {} other changes",
+        count("new"),
+        count("moved"),
+        count("cancelled"),
+        c.events.len() - count("new") - count("moved") - count("cancelled")
+    );
+    for ch in &c.events {
+        let e = &ch.event;
+        let fav = if e.favourite { "★ " } else { "" };
+        match &ch.kind {
+            ChangeKind::Moved { from_start, from_venue, .. } => out!(
+                "{fav}moved      {} ({}): {} {} -> {} {}",
+                e.title,
+                e.id.short(),
+                format_time(&tz, *from_start),
+                from_venue,
+                format_time(&tz, e.start),
+                e.venue_name
+            ),
+            k => out!("{fav}{:<10} {} ({}) {} {}", kind_name(k), e.title, e.id.short(), format_time(&tz, e.start), e.venue_name),
+        }
+    }
+}
+
+fn kind_name(k: &ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::New => "new",
+        ChangeKind::Moved { .. } => "moved",
+        ChangeKind::Cancelled => "cancelled",
+        ChangeKind::Restored => "restored",
+        ChangeKind::Updated => "updated",
+        ChangeKind::Deleted => "deleted",
+    }
+}

@@ -1,0 +1,424 @@
+//! The one object a front end holds: this device's identity and store, the current festival, and
+//! the actions people take. It checks up front what validation would later ignore (a community
+//! member's announcement, say) so that people get a clear "no" instead of an op without effect.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use thiserror::Error;
+
+use crate::identity::{Identity, IdentityError, PublicKey};
+use crate::model::may_edit;
+use crate::op::{
+    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId,
+    ProfilePatch, Role, SchemaError, VenuePatch,
+};
+use crate::store::{FestivalView, Store, StoreError, VenueView};
+
+/// Why a node action failed.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The identity could not be loaded.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// Input does not make a valid op.
+    #[error("{0}")]
+    Invalid(String),
+    /// No festival is selected and none was named.
+    #[error("no current festival: create one, or pick one with `festival use`")]
+    NoFestival,
+    /// The identity lacks the role the action needs.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    /// Something named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl From<crate::op::OpError> for NodeError {
+    fn from(e: crate::op::OpError) -> Self {
+        match e {
+            crate::op::OpError::Schema(s) => NodeError::Invalid(s.to_string()),
+            other => NodeError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<SchemaError> for NodeError {
+    fn from(e: SchemaError) -> Self {
+        NodeError::Invalid(e.to_string())
+    }
+}
+
+/// Fields for a new festival.
+#[derive(Debug, Clone)]
+pub struct NewFestival {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// First day.
+    pub start_date: Date,
+    /// Last day.
+    pub end_date: Date,
+    /// Place.
+    pub place: String,
+    /// Minutes after midnight at which the festival day changes.
+    pub day_change_minutes: u16,
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A device's node.
+pub struct Node {
+    identity: Identity,
+    store: Store,
+    data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("identity", &self.identity).field("data_dir", &self.data_dir).finish()
+    }
+}
+
+const CURRENT: &str = "current_festival";
+
+impl Node {
+    /// Opens the node in `data_dir`, creating the identity and store on first use.
+    pub fn open(data_dir: &Path) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| IdentityError::Io { path: data_dir.display().to_string(), source: e })?;
+        let identity = Identity::load_or_create(&data_dir.join("identity.key"))?;
+        let store = Store::open(&data_dir.join("meadow.sqlite3"))?;
+        Ok(Node { identity, store, data_dir: Some(data_dir.to_owned()) })
+    }
+
+    /// A node over an in-memory store (tests, benchmarks).
+    pub fn in_memory(identity: Identity) -> Result<Node, NodeError> {
+        Ok(Node { identity, store: Store::open_in_memory()?, data_dir: None })
+    }
+
+    /// The data directory, if on disk.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// This device's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// This device's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.identity.public()
+    }
+
+    /// The store, for queries.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store, for ingest and local-only changes.
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// The selected festival, if any.
+    pub fn current_festival(&self) -> Result<Option<FestivalId>, NodeError> {
+        Ok(self.store.setting(CURRENT)?.and_then(|h| FestivalId::from_hex(&h)))
+    }
+
+    /// The selected festival, or an error saying how to select one.
+    pub fn require_festival(&self) -> Result<FestivalId, NodeError> {
+        self.current_festival()?.ok_or(NodeError::NoFestival)
+    }
+
+    /// Selects a festival this device holds.
+    pub fn use_festival(&mut self, id: &FestivalId) -> Result<(), NodeError> {
+        if self.store.festival(id)?.is_none() {
+            return Err(NodeError::NotFound(format!("festival {}", id.short())));
+        }
+        self.store.set_setting(CURRENT, &id.to_hex())?;
+        Ok(())
+    }
+
+    /// Finds a held festival by id, id prefix or exact name.
+    pub fn find_festival(&self, key: &str) -> Result<FestivalView, NodeError> {
+        let key = key.trim();
+        let all = self.store.festivals()?;
+        let lower = key.to_ascii_lowercase();
+        let mut hits: Vec<_> = all
+            .iter()
+            .filter(|f| (lower.len() >= 4 && f.id.to_hex().starts_with(&lower)) || f.name.eq_ignore_ascii_case(key))
+            .collect();
+        match hits.len() {
+            1 => Ok(hits.remove(0).clone()),
+            0 => Err(NodeError::NotFound(format!("festival {key:?}"))),
+            _ => Err(NodeError::Invalid(format!("{key:?} names several festivals; give more of the id"))),
+        }
+    }
+
+    /// The selected festival's details.
+    pub fn festival(&self, id: &FestivalId) -> Result<FestivalView, NodeError> {
+        self.store.festival(id)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", id.short())))
+    }
+
+    fn write(&mut self, festival: FestivalId, body: Body) -> Result<OpId, NodeError> {
+        Ok(self.store.append(&self.identity, festival, body, now_ms())?.id())
+    }
+
+    fn require_official(&self, festival: &FestivalId, what: &str) -> Result<(), NodeError> {
+        if self.store.is_official(festival, &self.public_key())? {
+            Ok(())
+        } else {
+            Err(NodeError::NotPermitted(format!("only the owner and organisers can {what}")))
+        }
+    }
+
+    /// Creates a festival owned by this identity and selects it.
+    pub fn create_festival(&mut self, f: NewFestival) -> Result<FestivalId, NodeError> {
+        self.create_festival_from(f, None)
+    }
+
+    /// Creates a festival that records where it was forked from.
+    pub fn create_festival_from(&mut self, f: NewFestival, forked_from: Option<ForkRef>) -> Result<FestivalId, NodeError> {
+        if TimeZone::get(&f.timezone).is_err() {
+            return Err(NodeError::Invalid(format!("unknown time zone {:?} (use an IANA name like Europe/Berlin)", f.timezone)));
+        }
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
+        let id = FestivalId::derive(&self.public_key(), &nonce);
+        let body = Body::FestivalCreate(FestivalCreate {
+            nonce,
+            fields: FestivalPatch {
+                name: Some(f.name),
+                description: Some(f.description),
+                timezone: Some(f.timezone),
+                start_date: Some(f.start_date),
+                end_date: Some(f.end_date),
+                place: Some(f.place),
+                day_change_minutes: Some(f.day_change_minutes),
+            },
+            forked_from,
+        });
+        self.write(id, body)?;
+        self.use_festival(&id)?;
+        Ok(id)
+    }
+
+    /// Edits festival fields (owner and organisers).
+    pub fn edit_festival(&mut self, festival: FestivalId, patch: FestivalPatch) -> Result<(), NodeError> {
+        self.require_official(&festival, "edit the festival")?;
+        if let Some(tz) = &patch.timezone
+            && TimeZone::get(tz).is_err()
+        {
+            return Err(NodeError::Invalid(format!("unknown time zone {tz:?}")));
+        }
+        self.write(festival, Body::FestivalEdit(patch))?;
+        Ok(())
+    }
+
+    /// Finds a venue by exact name (ignoring case) or id prefix.
+    pub fn find_venue(&self, festival: &FestivalId, key: &str) -> Result<VenueView, NodeError> {
+        let key = key.trim();
+        let venues = self.store.venues(festival)?;
+        if let Some(v) = venues.iter().find(|v| v.name.eq_ignore_ascii_case(key)) {
+            return Ok(v.clone());
+        }
+        let lower = key.to_ascii_lowercase();
+        let hits: Vec<_> = venues.iter().filter(|v| lower.len() >= 4 && v.id.to_hex().starts_with(&lower)).collect();
+        match hits.as_slice() {
+            [v] => Ok((*v).clone()),
+            _ => {
+                let names: Vec<_> = venues.iter().map(|v| v.name.as_str()).collect();
+                Err(NodeError::NotFound(format!("venue {key:?} (known venues: {})", names.join(", "))))
+            }
+        }
+    }
+
+    /// Adds a venue.
+    pub fn add_venue(&mut self, festival: FestivalId, patch: VenuePatch) -> Result<OpId, NodeError> {
+        self.festival(&festival)?;
+        if let Some(name) = &patch.name
+            && self.store.venues(&festival)?.iter().any(|v| v.name.eq_ignore_ascii_case(name))
+        {
+            return Err(NodeError::Invalid(format!("a venue named {name:?} already exists")));
+        }
+        self.write(festival, Body::Venue { target: None, patch })
+    }
+
+    /// Adds an event; official if this identity is an organiser, else a community event.
+    pub fn add_event(&mut self, festival: FestivalId, patch: EventPatch) -> Result<OpId, NodeError> {
+        self.festival(&festival)?;
+        self.check_venue(&festival, &patch)?;
+        self.write(festival, Body::Event { target: None, patch })
+    }
+
+    fn check_venue(&self, festival: &FestivalId, patch: &EventPatch) -> Result<(), NodeError> {
+        if let Some(Some(v)) = &patch.venue
+            && !self.store.venues(festival)?.iter().any(|x| x.id == *v)
+        {
+            return Err(NodeError::NotFound(format!("venue {}", v.short())));
+        }
+        Ok(())
+    }
+
+    fn require_edit(&self, festival: &FestivalId, event: &OpId) -> Result<(), NodeError> {
+        let e = self.store.event(event)?.ok_or_else(|| NodeError::NotFound(format!("event {}", event.short())))?;
+        let f = self.festival(festival)?;
+        let me = self.public_key();
+        let official = f.owner == me || f.organisers.contains(&me);
+        let roles = crate::model::Roles { owner: Some(f.owner), members: Default::default() };
+        if official || may_edit(&roles, &e.creator, &me, 0) {
+            Ok(())
+        } else {
+            Err(NodeError::NotPermitted("only its author and organisers can change this event".into()))
+        }
+    }
+
+    /// Edits an event.
+    pub fn edit_event(&mut self, festival: FestivalId, event: OpId, patch: EventPatch) -> Result<(), NodeError> {
+        self.require_edit(&festival, &event)?;
+        self.check_venue(&festival, &patch)?;
+        if let Some(current) = self.store.event(&event)? {
+            // Catch an edit that would leave the event ending before it starts.
+            let start = patch.start.unwrap_or(current.start);
+            let end = patch.end.unwrap_or(current.end);
+            if end < start {
+                return Err(NodeError::Invalid("end is before start".into()));
+            }
+        }
+        self.write(festival, Body::Event { target: Some(event), patch })?;
+        Ok(())
+    }
+
+    /// Cancels (or restores) an event.
+    pub fn cancel_event(&mut self, festival: FestivalId, event: OpId, cancelled: bool) -> Result<(), NodeError> {
+        self.edit_event(festival, event, EventPatch { cancelled: Some(cancelled), ..Default::default() })
+    }
+
+    /// Deletes an event for good (cancelling is usually what people want).
+    pub fn delete_event(&mut self, festival: FestivalId, event: OpId) -> Result<(), NodeError> {
+        self.require_edit(&festival, &event)?;
+        self.write(festival, Body::Delete { target: event })?;
+        Ok(())
+    }
+
+    /// Posts an announcement (owner and organisers).
+    pub fn announce(&mut self, festival: FestivalId, a: Announcement) -> Result<OpId, NodeError> {
+        self.require_official(&festival, "post announcements")?;
+        self.write(festival, Body::Announcement(a))
+    }
+
+    /// Names an organiser.
+    pub fn add_organiser(&mut self, festival: FestivalId, member: PublicKey) -> Result<(), NodeError> {
+        self.require_official(&festival, "name organisers")?;
+        self.write(festival, Body::RoleGrant { member, role: Role::Organiser })?;
+        Ok(())
+    }
+
+    /// Removes an organiser; what they posted so far stays official.
+    pub fn remove_organiser(&mut self, festival: FestivalId, member: PublicKey) -> Result<(), NodeError> {
+        self.require_official(&festival, "remove organisers")?;
+        let f = self.festival(&festival)?;
+        if member == f.owner {
+            return Err(NodeError::NotPermitted("the owner cannot be removed".into()));
+        }
+        if !f.organisers.contains(&member) {
+            return Err(NodeError::NotFound(format!("organiser {}", member.fingerprint())));
+        }
+        let next = self.store.next_position(&festival, &member)?;
+        let after_seq = next.seq.checked_sub(1);
+        self.write(festival, Body::RoleRevoke { member, role: Role::Organiser, after_seq })?;
+        Ok(())
+    }
+
+    /// Sets this identity's display name in a festival.
+    pub fn set_display_name(&mut self, festival: FestivalId, name: &str) -> Result<(), NodeError> {
+        self.write(festival, Body::Profile(ProfilePatch { display_name: Some(name.to_owned()), about: None }))?;
+        Ok(())
+    }
+
+    /// Hides or shows community content for everybody (organisers).
+    pub fn hide(&mut self, festival: FestivalId, target: HideTarget, hidden: bool) -> Result<(), NodeError> {
+        self.require_official(&festival, "hide content")?;
+        self.write(festival, Body::Hide { target, hidden })?;
+        Ok(())
+    }
+
+    /// Parses a time typed by a person: RFC 3339 with an offset, or a local date and time
+    /// (`2026-07-10 14:00`, `2026-07-10T14:00`) in the festival's time zone.
+    pub fn parse_time(&self, festival: &FestivalId, text: &str) -> Result<i64, NodeError> {
+        let tz = self.festival(festival).map(|f| TimeZone::get(&f.timezone).unwrap_or(TimeZone::UTC)).unwrap_or(TimeZone::UTC);
+        parse_time(&tz, text)
+    }
+}
+
+/// Parses RFC 3339 or a local date-time in `tz` into Unix seconds.
+pub fn parse_time(tz: &TimeZone, text: &str) -> Result<i64, NodeError> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_second());
+    }
+    let normalized = t.replacen(' ', "T", 1);
+    match normalized.parse::<DateTime>() {
+        Ok(dt) => dt
+            .to_zoned_datetime(tz.clone())
+            .map(|z| z.timestamp().as_second())
+            .map_err(|e| NodeError::Invalid(format!("time {t:?}: {e}"))),
+        Err(_) => Err(NodeError::Invalid(format!(
+            "cannot read time {t:?}: use YYYY-MM-DD HH:MM (festival time) or RFC 3339 like 2026-07-10T14:00:00+02:00"
+        ))),
+    }
+}
+
+/// Formats Unix seconds as local `YYYY-MM-DD HH:MM` in `tz`.
+pub fn format_time(tz: &TimeZone, secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// Formats Unix seconds as local `HH:MM` in `tz`.
+pub fn format_clock(tz: &TimeZone, secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%H:%M").to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// The time zone of a festival view (UTC if this device does not know the zone).
+pub fn festival_tz(f: &FestivalView) -> TimeZone {
+    TimeZone::get(&f.timezone).unwrap_or(TimeZone::UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times_people_type() {
+        let tz = TimeZone::get("Europe/Berlin").expect("tz");
+        let a = parse_time(&tz, "2026-07-10 14:00").expect("local");
+        let b = parse_time(&tz, "2026-07-10T14:00").expect("local T");
+        let c = parse_time(&tz, "2026-07-10T12:00:00Z").expect("utc");
+        let d = parse_time(&tz, "2026-07-10T14:00:00+02:00").expect("offset");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert!(parse_time(&tz, "tomorrow-ish").is_err());
+        assert!(parse_time(&tz, "2026-13-01 10:00").is_err());
+        assert_eq!(format_time(&tz, a), "2026-07-10 14:00");
+    }
+}

@@ -1,0 +1,786 @@
+//! Materialization: applies validated ops to the programme tables through the pure rules in
+//! [`crate::model`]. Applying is idempotent and commutative per entity (per-field LWW, monotonic
+//! deletes), so the incremental path and a full rebuild reach the same state.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::StoreError;
+use crate::identity::PublicKey;
+use crate::model::{
+    COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps, ProfileState,
+    RoleOp, Roles, Stamp, VenueState, festival_day, may_edit,
+};
+use crate::op::{Body, FestivalId, GeoPoint, HideTarget, Link, Op, OpId};
+
+/// What the fold knows about one festival while a batch is applied.
+#[derive(Debug)]
+pub(crate) struct FestivalCtx {
+    pub id: FestivalId,
+    pub roles: Roles,
+    pub state: Option<FestivalState>,
+    pub tz: TimeZone,
+    /// Lowest equivocating sequence number per flagged author.
+    pub forks: HashMap<PublicKey, u64>,
+    /// The device's "seen" mark, for remembering where a moved event was.
+    pub seen: i64,
+    /// Set when something changed that every op's effect may depend on.
+    pub rebuild: bool,
+}
+
+impl FestivalCtx {
+    pub fn load(conn: &Connection, id: FestivalId) -> Result<Self, StoreError> {
+        let state = load_festival(conn, &id)?;
+        let owner: Option<PublicKey> = conn
+            .prepare_cached("SELECT owner FROM festivals WHERE id = ?")?
+            .query_row([&id.0[..]], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .and_then(|b| b.try_into().ok().map(PublicKey));
+        let mut roles = Roles { owner, members: Default::default() };
+        let mut stmt = conn.prepare_cached("SELECT member, organiser, after_seq FROM roles WHERE festival = ?")?;
+        let rows = stmt.query_map([&id.0[..]], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?, r.get::<_, Option<i64>>(2)?))
+        })?;
+        for row in rows {
+            let (m, organiser, after) = row?;
+            let Ok(m) = m.try_into() else { continue };
+            let status = if organiser {
+                crate::model::MemberStatus::Organiser
+            } else {
+                crate::model::MemberStatus::Revoked { after_seq: after.map(|a| a as u64) }
+            };
+            roles.members.insert(PublicKey(m), status);
+        }
+        let forks = load_forks(conn, &id)?;
+        let seen = conn
+            .prepare_cached("SELECT rev FROM seen WHERE festival = ?")?
+            .query_row([&id.0[..]], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let tz = state.as_ref().map(|s| s.tz()).unwrap_or(TimeZone::UTC);
+        Ok(FestivalCtx { id, roles, state, tz, forks, seen, rebuild: false })
+    }
+
+    fn day_of(&self, t: i64) -> Date {
+        let dc = self.state.as_ref().map(|s| s.day_change_minutes).unwrap_or(0);
+        festival_day(&self.tz, dc, t)
+    }
+
+    /// Whether an op is cut off by its author's equivocation.
+    pub fn excluded(&self, op: &Op) -> bool {
+        self.forks.get(&op.author()).is_some_and(|&s| op.seq() >= s)
+    }
+}
+
+pub(crate) fn load_forks(conn: &Connection, id: &FestivalId) -> Result<HashMap<PublicKey, u64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT author, MIN(seq) FROM forks WHERE festival = ? GROUP BY author")?;
+    let rows = stmt.query_map([&id.0[..]], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (a, s) = row?;
+        if let Ok(a) = a.try_into() {
+            out.insert(PublicKey(a), s as u64);
+        }
+    }
+    Ok(out)
+}
+
+fn blob_id(b: Option<Vec<u8>>) -> Option<OpId> {
+    b.and_then(|b| b.try_into().ok()).map(OpId)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+pub(crate) fn load_festival(conn: &Connection, id: &FestivalId) -> Result<Option<FestivalState>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT name, description, timezone, start_date, end_date, place, day_change, stamps
+             FROM festivals WHERE id = ?",
+        )?
+        .query_row([&id.0[..]], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Vec<u8>>(7)?,
+            ))
+        })
+        .optional()?;
+    let Some((name, description, timezone, sd, ed, place, dc, stamps)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(FestivalState {
+        name,
+        description,
+        timezone,
+        start_date: sd.parse().map_err(|_| corrupt("festival start date"))?,
+        end_date: ed.parse().map_err(|_| corrupt("festival end date"))?,
+        place,
+        day_change_minutes: dc as u16,
+        stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("festival stamps"))?,
+    }))
+}
+
+/// An event row with the bookkeeping around its state.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRow {
+    pub state: EventState,
+    pub creator: PublicKey,
+    pub official: bool,
+    pub deleted: bool,
+    pub created_rev: i64,
+    pub updated_rev: i64,
+    pub moved_rev: i64,
+    pub cancelled_rev: i64,
+    pub prev: Option<(i64, i64, Option<OpId>)>,
+}
+
+pub(crate) fn load_event(conn: &Connection, id: &OpId) -> Result<Option<EventRow>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT creator, official, title, subtitle, description, start, end, venue, track, kind,
+                    tags, people, language, links, cancelled, source_id, deleted, stamps,
+                    created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue
+             FROM events WHERE id = ?",
+        )?
+        .query_row([&id.0[..]], |r| {
+            Ok((
+                (r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?),
+                (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?),
+                (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<Vec<u8>>>(7)?),
+                (r.get::<_, String>(8)?, r.get::<_, String>(9)?),
+                (r.get::<_, String>(10)?, r.get::<_, String>(11)?, r.get::<_, String>(12)?, r.get::<_, String>(13)?),
+                (r.get::<_, bool>(14)?, r.get::<_, String>(15)?, r.get::<_, bool>(16)?, r.get::<_, Vec<u8>>(17)?),
+                (r.get::<_, i64>(18)?, r.get::<_, i64>(19)?, r.get::<_, i64>(20)?, r.get::<_, i64>(21)?),
+                (r.get::<_, Option<i64>>(22)?, r.get::<_, Option<i64>>(23)?, r.get::<_, Option<Vec<u8>>>(24)?),
+            ))
+        })
+        .optional()?;
+    let Some(((creator, official), (title, subtitle, description), (start, end, venue), (track, kind), lists, flags, revs, prev)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let (tags, people, language, links) = lists;
+    let (cancelled, source_id, deleted, stamps) = flags;
+    let links: Vec<LinkJson> = serde_json::from_str(&links).map_err(|_| corrupt("event links"))?;
+    let state = EventState {
+        title,
+        subtitle,
+        description,
+        start,
+        end,
+        venue: blob_id(venue),
+        track,
+        kind,
+        tags: serde_json::from_str(&tags).map_err(|_| corrupt("event tags"))?,
+        people: serde_json::from_str(&people).map_err(|_| corrupt("event people"))?,
+        language,
+        links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
+        cancelled,
+        source_id,
+        stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("event stamps"))?,
+    };
+    Ok(Some(EventRow {
+        state,
+        creator: PublicKey(creator.try_into().map_err(|_| corrupt("event creator"))?),
+        official,
+        deleted,
+        created_rev: revs.0,
+        updated_rev: revs.1,
+        moved_rev: revs.2,
+        cancelled_rev: revs.3,
+        prev: match prev {
+            (Some(s), Some(e), v) => Some((s, e, blob_id(v))),
+            _ => None,
+        },
+    }))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct LinkJson {
+    pub url: String,
+    pub title: String,
+}
+
+pub(crate) fn links_json(links: &[Link]) -> String {
+    let v: Vec<LinkJson> = links.iter().map(|l| LinkJson { url: l.url.clone(), title: l.title.clone() }).collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+fn list_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn save_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -> Result<(), StoreError> {
+    let s = &row.state;
+    let day = ctx.day_of(s.start).to_string();
+    let (ps, pe, pv) = match &row.prev {
+        Some((a, b, v)) => (Some(*a), Some(*b), v.map(|v| v.0.to_vec())),
+        None => (None, None, None),
+    };
+    conn.prepare_cached(
+        "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
+            day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
+            hidden, stamps, created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end,
+            prev_venue)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+            ?20, 0, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+         ON CONFLICT (id) DO UPDATE SET official = ?4, title = ?5, subtitle = ?6, description = ?7,
+            start = ?8, end = ?9, day = ?10, venue = ?11, track = ?12, kind = ?13, tags = ?14,
+            people = ?15, language = ?16, links = ?17, cancelled = ?18, source_id = ?19,
+            deleted = ?20, stamps = ?21, created_rev = ?22, updated_rev = ?23, moved_rev = ?24,
+            cancelled_rev = ?25, prev_start = ?26, prev_end = ?27, prev_venue = ?28",
+    )?
+    .execute(params![
+        &id.0[..],
+        &ctx.id.0[..],
+        &row.creator.0[..],
+        row.official,
+        s.title,
+        s.subtitle,
+        s.description,
+        s.start,
+        s.effective_end(),
+        day,
+        s.venue.map(|v| v.0.to_vec()),
+        s.track,
+        s.kind,
+        list_json(&s.tags),
+        list_json(&s.people),
+        s.language,
+        links_json(&s.links),
+        s.cancelled,
+        s.source_id,
+        row.deleted,
+        s.stamps.encode(),
+        row.created_rev,
+        row.updated_rev,
+        row.moved_rev,
+        row.cancelled_rev,
+        ps,
+        pe,
+        pv,
+    ])?;
+    Ok(())
+}
+
+struct VenueRow {
+    state: VenueState,
+    creator: PublicKey,
+    official: bool,
+    deleted: bool,
+}
+
+fn load_venue(conn: &Connection, id: &OpId) -> Result<Option<VenueRow>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT creator, official, name, description, lat, lon, source_id, deleted, stamps
+             FROM venues WHERE id = ?",
+        )?
+        .query_row([&id.0[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i32>>(4)?,
+                r.get::<_, Option<i32>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, bool>(7)?,
+                r.get::<_, Vec<u8>>(8)?,
+            ))
+        })
+        .optional()?;
+    let Some((creator, official, name, description, lat, lon, source_id, deleted, stamps)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(VenueRow {
+        state: VenueState {
+            name,
+            description,
+            location: match (lat, lon) {
+                (Some(lat_e7), Some(lon_e7)) => Some(GeoPoint { lat_e7, lon_e7 }),
+                _ => None,
+            },
+            source_id,
+            stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("venue stamps"))?,
+        },
+        creator: PublicKey(creator.try_into().map_err(|_| corrupt("venue creator"))?),
+        official,
+        deleted,
+    }))
+}
+
+fn save_venue(conn: &Connection, festival: &FestivalId, id: &OpId, v: &VenueRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO venues (id, festival, creator, official, name, description, lat, lon, source_id, deleted, stamps)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET official = ?4, name = ?5, description = ?6, lat = ?7,
+            lon = ?8, source_id = ?9, deleted = ?10, stamps = ?11",
+    )?
+    .execute(params![
+        &id.0[..],
+        &festival.0[..],
+        &v.creator.0[..],
+        v.official,
+        v.state.name,
+        v.state.description,
+        v.state.location.map(|p| p.lat_e7),
+        v.state.location.map(|p| p.lon_e7),
+        v.state.source_id,
+        v.deleted,
+        v.state.stamps.encode(),
+    ])?;
+    Ok(())
+}
+
+fn save_festival(conn: &Connection, id: &FestivalId, owner: &PublicKey, s: &FestivalState) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO festivals (id, owner, name, description, timezone, start_date, end_date, place, day_change, stamps)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET name = ?3, description = ?4, timezone = ?5,
+            start_date = ?6, end_date = ?7, place = ?8, day_change = ?9, stamps = ?10",
+    )?
+    .execute(params![
+        &id.0[..],
+        &owner.0[..],
+        s.name,
+        s.description,
+        s.timezone,
+        s.start_date.to_string(),
+        s.end_date.to_string(),
+        s.place,
+        s.day_change_minutes,
+        s.stamps.encode(),
+    ])?;
+    Ok(())
+}
+
+/// The UTC day an event-creation op is counted under for the community cap.
+pub(crate) fn cap_day(op: &Op) -> Option<i64> {
+    match op.body() {
+        Body::Event { target: None, patch } => patch.start.map(|s| s.div_euclid(86_400)),
+        _ => None,
+    }
+}
+
+/// Recomputes roles from the stored creation and role ops; returns whether they changed.
+pub(crate) fn refresh_roles(conn: &Connection, ctx: &mut FestivalCtx) -> Result<bool, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE festival = ? AND kind IN (1, 7, 8)")?;
+    let rows = stmt.query_map([&ctx.id.0[..]], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut owner = None;
+    let mut role_ops = Vec::new();
+    for bytes in rows {
+        let op = Op::decode(&bytes?).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?;
+        if ctx.excluded(&op) {
+            continue;
+        }
+        match op.body() {
+            Body::FestivalCreate(_) => owner = Some(op.author()),
+            Body::RoleGrant { member, .. } => role_ops.push(RoleOp {
+                stamp: Stamp::of(&op),
+                id: op.id(),
+                issuer: op.author(),
+                member: *member,
+                revoke: None,
+            }),
+            Body::RoleRevoke { member, after_seq, .. } => role_ops.push(RoleOp {
+                stamp: Stamp::of(&op),
+                id: op.id(),
+                issuer: op.author(),
+                member: *member,
+                revoke: Some(*after_seq),
+            }),
+            _ => {}
+        }
+    }
+    let roles = Roles::compute(owner, role_ops);
+    if roles == ctx.roles {
+        return Ok(false);
+    }
+    conn.prepare_cached("DELETE FROM roles WHERE festival = ?")?.execute([&ctx.id.0[..]])?;
+    let mut ins = conn.prepare_cached("INSERT INTO roles (festival, member, organiser, after_seq) VALUES (?, ?, ?, ?)")?;
+    for (m, s) in &roles.members {
+        let (org, after) = match s {
+            crate::model::MemberStatus::Organiser => (true, None),
+            crate::model::MemberStatus::Revoked { after_seq } => (false, after_seq.map(|a| a as i64)),
+        };
+        ins.execute(params![&ctx.id.0[..], &m.0[..], org, after])?;
+    }
+    ctx.roles = roles;
+    Ok(true)
+}
+
+/// Applies one stored op to the programme tables. Safe to call more than once for the same op.
+pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64) -> Result<(), StoreError> {
+    if ctx.excluded(op) {
+        return Ok(());
+    }
+    let stamp = Stamp::of(op);
+    let author = op.author();
+    match op.body() {
+        Body::FestivalCreate(c) => {
+            let mut state = FestivalState {
+                name: String::new(),
+                description: String::new(),
+                timezone: "UTC".into(),
+                start_date: Date::constant(1970, 1, 1),
+                end_date: Date::constant(1970, 1, 1),
+                place: String::new(),
+                day_change_minutes: 0,
+                stamps: FieldStamps::default(),
+            };
+            if let Some(existing) = &ctx.state {
+                state = existing.clone();
+            }
+            state.apply(stamp, &c.fields);
+            save_festival(conn, &ctx.id, &author, &state)?;
+            if let Some(f) = &c.forked_from {
+                conn.prepare_cached("UPDATE festivals SET forked_from = ?, forked_from_op = ? WHERE id = ?")?
+                    .execute(params![&f.festival.0[..], &f.op.0[..], &ctx.id.0[..]])?;
+            }
+            ctx.tz = state.tz();
+            ctx.state = Some(state);
+        }
+        Body::FestivalEdit(p) => {
+            let (Some(owner), Some(state)) = (ctx.roles.owner, ctx.state.as_mut()) else {
+                return Ok(());
+            };
+            if !ctx.roles.is_official(&author, op.seq()) {
+                return Ok(());
+            }
+            let before = (state.timezone.clone(), state.day_change_minutes);
+            if state.apply(stamp, p) {
+                save_festival(conn, &ctx.id, &owner, state)?;
+                if before != (state.timezone.clone(), state.day_change_minutes) {
+                    // Every event's festival day may move.
+                    ctx.tz = state.tz();
+                    ctx.rebuild = true;
+                }
+            }
+        }
+        Body::Venue { target: None, patch } => {
+            let id = op.id();
+            let mut row = match load_venue(conn, &id)? {
+                Some(r) => r,
+                None => VenueRow {
+                    state: VenueState::default(),
+                    creator: author,
+                    official: ctx.roles.is_official(&author, op.seq()),
+                    deleted: false,
+                },
+            };
+            row.state.apply(stamp, patch);
+            save_venue(conn, &ctx.id, &id, &row)?;
+            replay_targets(conn, ctx, &id, rev)?;
+        }
+        Body::Venue { target: Some(t), patch } => {
+            let Some(mut row) = load_venue(conn, t)? else { return Ok(()) };
+            if may_edit(&ctx.roles, &row.creator, &author, op.seq()) && row.state.apply(stamp, patch) {
+                save_venue(conn, &ctx.id, t, &row)?;
+            }
+        }
+        Body::Event { target: None, patch } => {
+            let id = op.id();
+            let official = ctx.roles.is_official(&author, op.seq());
+            if !official && over_community_cap(conn, ctx, op)? {
+                return Ok(());
+            }
+            let mut row = match load_event(conn, &id)? {
+                Some(r) => r,
+                None => EventRow {
+                    state: EventState::default(),
+                    creator: author,
+                    official,
+                    deleted: false,
+                    created_rev: rev,
+                    updated_rev: rev,
+                    moved_rev: 0,
+                    cancelled_rev: 0,
+                    prev: None,
+                },
+            };
+            row.state.apply(stamp, patch);
+            save_event(conn, ctx, &id, &row)?;
+            refresh_hidden(conn, ctx, Some(&id), None)?;
+            replay_targets(conn, ctx, &id, rev)?;
+        }
+        Body::Event { target: Some(t), patch } => {
+            let Some(mut row) = load_event(conn, t)? else { return Ok(()) };
+            if !may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
+                return Ok(());
+            }
+            let before = (row.state.start, row.state.end, row.state.venue);
+            let change = row.state.apply(stamp, patch);
+            if change.any {
+                row.updated_rev = rev;
+                if change.moved {
+                    // Remember where it was when the user last looked, not where it was a minute ago.
+                    if row.moved_rev <= ctx.seen || row.prev.is_none() {
+                        row.prev = Some(before);
+                    }
+                    row.moved_rev = rev;
+                }
+                if change.cancellation {
+                    row.cancelled_rev = rev;
+                }
+                save_event(conn, ctx, t, &row)?;
+            }
+        }
+        Body::Delete { target } => delete_entity(conn, ctx, op, target)?,
+        Body::Announcement(a) => {
+            if ctx.roles.is_official(&author, op.seq()) {
+                conn.prepare_cached(
+                    "INSERT INTO announcements (id, festival, author, text, priority, expires, lamport, wall_time_ms, rev)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![
+                    &op.id().0[..],
+                    &ctx.id.0[..],
+                    &author.0[..],
+                    a.text,
+                    a.priority as i64,
+                    a.expires,
+                    op.lamport() as i64,
+                    op.header().wall_time_ms as i64,
+                    rev,
+                ])?;
+                replay_targets(conn, ctx, &op.id(), rev)?;
+            }
+        }
+        Body::RoleGrant { .. } | Body::RoleRevoke { .. } => {
+            if refresh_roles(conn, ctx)? {
+                ctx.rebuild = true;
+            }
+        }
+        Body::Profile(p) => {
+            let row = conn
+                .prepare_cached("SELECT display_name, about, stamps FROM profiles WHERE festival = ? AND author = ?")?
+                .query_row([&ctx.id.0[..], &author.0[..]], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+                })
+                .optional()?;
+            let mut state = match row {
+                Some((display_name, about, stamps)) => ProfileState {
+                    display_name,
+                    about,
+                    stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("profile stamps"))?,
+                },
+                None => ProfileState::default(),
+            };
+            let mut changed = false;
+            if let Some(n) = &p.display_name
+                && state.stamps.take(0, stamp)
+            {
+                state.display_name = n.clone();
+                changed = true;
+            }
+            if let Some(a) = &p.about
+                && state.stamps.take(1, stamp)
+            {
+                state.about = a.clone();
+                changed = true;
+            }
+            if changed {
+                conn.prepare_cached(
+                    "INSERT INTO profiles (festival, author, display_name, about, stamps) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (festival, author) DO UPDATE SET display_name = ?3, about = ?4, stamps = ?5",
+                )?
+                .execute(params![&ctx.id.0[..], &author.0[..], state.display_name, state.about, state.stamps.encode()])?;
+            }
+        }
+        Body::Hide { target, hidden } => {
+            if !ctx.roles.has_authority(&author) {
+                return Ok(());
+            }
+            let key: &[u8] = match target {
+                HideTarget::Entity(id) => &id.0,
+                HideTarget::Author(k) => &k.0,
+            };
+            let current = conn
+                .prepare_cached("SELECT lamport, author FROM hides WHERE festival = ? AND target = ?")?
+                .query_row([&ctx.id.0[..], key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+                .optional()?;
+            let wins = match current {
+                None => true,
+                Some((l, a)) => {
+                    let a = PublicKey(a.try_into().map_err(|_| corrupt("hide author"))?);
+                    stamp > Stamp { lamport: l as u64, author: a }
+                }
+            };
+            if wins {
+                conn.prepare_cached(
+                    "INSERT INTO hides (festival, target, hidden, lamport, author) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (festival, target) DO UPDATE SET hidden = ?3, lamport = ?4, author = ?5",
+                )?
+                .execute(params![&ctx.id.0[..], key, hidden, op.lamport() as i64, &author.0[..]])?;
+                match target {
+                    HideTarget::Entity(id) => refresh_hidden(conn, ctx, Some(id), None)?,
+                    HideTarget::Author(k) => refresh_hidden(conn, ctx, None, Some(k))?,
+                }
+            }
+        }
+        Body::Unknown { .. } => {}
+    }
+    Ok(())
+}
+
+/// Hides only ever apply to community content: an official event stays visible.
+fn refresh_hidden(
+    conn: &Connection,
+    ctx: &FestivalCtx,
+    event: Option<&OpId>,
+    creator: Option<&PublicKey>,
+) -> Result<(), StoreError> {
+    let sql = "UPDATE events SET hidden = (official = 0 AND EXISTS (
+                 SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.hidden = 1
+                 AND (h.target = events.id OR h.target = events.creator)))
+               WHERE festival = ?1 AND (id = ?2 OR creator = ?3)";
+    conn.prepare_cached(sql)?.execute(params![
+        &ctx.id.0[..],
+        event.map(|e| e.0.to_vec()),
+        creator.map(|c| c.0.to_vec())
+    ])?;
+    Ok(())
+}
+
+fn over_community_cap(conn: &Connection, ctx: &FestivalCtx, op: &Op) -> Result<bool, StoreError> {
+    let Some(day) = cap_day(op) else { return Ok(false) };
+    // Only the author's earlier community creations count: a revoked organiser's official ones
+    // (up to after_seq) do not.
+    let floor = match ctx.roles.members.get(&op.author()) {
+        Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
+        _ => -1,
+    };
+    let earlier: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM ops WHERE festival = ? AND author = ? AND cap_day = ? AND seq < ? AND seq > ?",
+        )?
+        .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| r.get(0))?;
+    Ok(earlier as u64 >= COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY)
+}
+
+fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpId) -> Result<(), StoreError> {
+    let author = op.author();
+    if let Some(mut row) = load_event(conn, target)? {
+        if !row.deleted && may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
+            row.deleted = true;
+            save_event(conn, ctx, target, &row)?;
+        }
+        return Ok(());
+    }
+    if let Some(mut row) = load_venue(conn, target)? {
+        if !row.deleted && may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
+            row.deleted = true;
+            save_venue(conn, &ctx.id, target, &row)?;
+        }
+        return Ok(());
+    }
+    let ann_author = conn
+        .prepare_cached("SELECT author FROM announcements WHERE id = ?")?
+        .query_row([&target.0[..]], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    if let Some(a) = ann_author {
+        let creator = PublicKey(a.try_into().map_err(|_| corrupt("announcement author"))?);
+        if may_edit(&ctx.roles, &creator, &author, op.seq()) {
+            conn.prepare_cached("UPDATE announcements SET deleted = 1 WHERE id = ?")?.execute([&target.0[..]])?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies stored edits, deletes and hides that arrived before the entity they name.
+fn replay_targets(conn: &Connection, ctx: &mut FestivalCtx, id: &OpId, rev: i64) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE target = ? ORDER BY lamport, author")?;
+    let ops: Vec<Vec<u8>> = stmt.query_map([&id.0[..]], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    drop(stmt);
+    for bytes in ops {
+        let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?;
+        if op.festival() == ctx.id && op.body().target() == Some(*id) {
+            apply(conn, ctx, &op, rev)?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-derives a festival's whole programme from its ops, keeping each event's change history
+/// (what was new, moved or cancelled since the device last looked) where the content agrees.
+pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Result<(), StoreError> {
+    tracing::debug!(festival = %ctx.id.short(), "rebuilding materialized state");
+    let fid = ctx.id;
+    let f = &fid.0[..];
+    let mut old_events: HashMap<OpId, EventRow> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE festival = ?")?;
+        let ids: Vec<Vec<u8>> = stmt.query_map([f], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        for id in ids.into_iter().filter_map(|b| blob_id(Some(b))) {
+            if let Some(row) = load_event(conn, &id)? {
+                old_events.insert(id, row);
+            }
+        }
+    }
+    let old_announcements: HashMap<Vec<u8>, i64> = conn
+        .prepare_cached("SELECT id, rev FROM announcements WHERE festival = ?")?
+        .query_map([f], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for table in ["festivals", "venues", "events", "announcements", "profiles", "hides"] {
+        let col = if table == "festivals" { "id" } else { "festival" };
+        conn.execute(&format!("DELETE FROM {table} WHERE {col} = ?"), [f])?;
+    }
+    ctx.state = None;
+    ctx.tz = TimeZone::UTC;
+    ctx.forks = load_forks(conn, &ctx.id)?;
+    ctx.roles = Roles::default();
+    refresh_roles(conn, ctx)?;
+    {
+        let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE festival = ? ORDER BY lamport, author, id")?;
+        let mut rows = stmt.query([f])?;
+        // Festival creation first so that days are computed in the right time zone.
+        let mut ops = Vec::new();
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(0)?;
+            ops.push(Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?);
+        }
+        drop(rows);
+        drop(stmt);
+        ops.sort_by_key(|o| !matches!(o.body(), Body::FestivalCreate(_) | Body::FestivalEdit(_)));
+        for op in &ops {
+            apply(conn, ctx, op, rev)?;
+        }
+    }
+    // Keep the history of everything that did not really change.
+    for (id, old) in old_events {
+        let Some(mut row) = load_event(conn, &id)? else { continue };
+        let s = &row.state;
+        let moved = (s.start, s.end, s.venue) != (old.state.start, old.state.end, old.state.venue);
+        let cancellation = s.cancelled != old.state.cancelled;
+        let mut same = s.clone();
+        same.stamps = old.state.stamps.clone();
+        row.created_rev = old.created_rev;
+        row.updated_rev = if same == old.state && row.deleted == old.deleted { old.updated_rev } else { rev };
+        row.moved_rev = if moved { rev } else { old.moved_rev };
+        row.prev = if moved && old.moved_rev <= ctx.seen {
+            Some((old.state.start, old.state.end, old.state.venue))
+        } else {
+            old.prev
+        };
+        row.cancelled_rev = if cancellation { rev } else { old.cancelled_rev };
+        save_event(conn, ctx, &id, &row)?;
+    }
+    let mut fix = conn.prepare_cached("UPDATE announcements SET rev = ? WHERE id = ?")?;
+    for (id, r) in old_announcements {
+        fix.execute(params![r, id])?;
+    }
+    ctx.rebuild = false;
+    Ok(())
+}

@@ -1,0 +1,649 @@
+//! Read-side queries over the materialized programme, shaped for the screens that show them.
+
+use jiff::civil::Date;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::fold::LinkJson;
+use super::{Store, StoreError};
+use crate::identity::PublicKey;
+use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
+
+/// A festival as listed and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FestivalView {
+    /// Id.
+    pub id: FestivalId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// First day.
+    pub start_date: Date,
+    /// Last day.
+    pub end_date: Date,
+    /// Place.
+    pub place: String,
+    /// Minutes after midnight at which the festival day changes.
+    pub day_change_minutes: u16,
+    /// Creator.
+    pub owner: PublicKey,
+    /// Current organisers (owner excluded).
+    pub organisers: Vec<PublicKey>,
+    /// Where it was forked from.
+    pub forked_from: Option<ForkRef>,
+}
+
+/// A venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VenueView {
+    /// Id.
+    pub id: OpId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Position.
+    pub location: Option<GeoPoint>,
+    /// Created by an organiser.
+    pub official: bool,
+    /// Id in an imported schedule.
+    pub source_id: String,
+}
+
+/// An event as a programme shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventView {
+    /// Id.
+    pub id: OpId,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: String,
+    /// Description.
+    pub description: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Festival day (`YYYY-MM-DD`) it belongs to.
+    pub day: String,
+    /// Venue id.
+    pub venue: Option<OpId>,
+    /// Venue name, empty without a venue.
+    pub venue_name: String,
+    /// Track.
+    pub track: String,
+    /// Kind.
+    pub kind: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// People.
+    pub people: Vec<String>,
+    /// Language.
+    pub language: String,
+    /// Links.
+    pub links: Vec<Link>,
+    /// Cancelled.
+    pub cancelled: bool,
+    /// Posted by an organiser (else a community event).
+    pub official: bool,
+    /// Author of the creating op.
+    pub creator: PublicKey,
+    /// Favourited on this device.
+    pub favourite: bool,
+    /// Id in an imported schedule.
+    pub source_id: String,
+}
+
+/// Which events a programme query returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgrammeFilter {
+    /// Only this festival day.
+    pub day: Option<Date>,
+    /// Only this venue.
+    pub venue: Option<OpId>,
+    /// Only this track.
+    pub track: Option<String>,
+    /// Only events with this tag.
+    pub tag: Option<String>,
+    /// Only official events.
+    pub official_only: bool,
+}
+
+/// An announcement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnouncementView {
+    /// Id.
+    pub id: OpId,
+    /// Author.
+    pub author: PublicKey,
+    /// Author's display name, if they set one.
+    pub author_name: String,
+    /// Text.
+    pub text: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Expiry, Unix seconds.
+    pub expires: Option<i64>,
+    /// Author's wall clock when posted, Unix ms (informational).
+    pub wall_time_ms: u64,
+}
+
+/// How an event changed since the last look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Not there at the last look.
+    New,
+    /// Start, end or venue changed; where it was at the last look.
+    Moved {
+        /// Previous start.
+        from_start: i64,
+        /// Previous end.
+        from_end: i64,
+        /// Previous venue name.
+        from_venue: String,
+    },
+    /// Cancelled since the last look.
+    Cancelled,
+    /// Un-cancelled since the last look.
+    Restored,
+    /// Other details changed.
+    Updated,
+    /// Removed by its author or an organiser.
+    Deleted,
+}
+
+/// One changed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeView {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The event as it is now.
+    pub event: EventView,
+}
+
+/// Everything that changed since the last look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Changed events, favourites first, then by start.
+    pub events: Vec<ChangeView>,
+    /// New announcements, newest first.
+    pub announcements: Vec<AnnouncementView>,
+}
+
+/// Two favourites that overlap in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    /// The one that starts first.
+    pub first: EventView,
+    /// The other.
+    pub second: EventView,
+}
+
+/// What is on at a venue now, and what comes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NowNext {
+    /// Venue id.
+    pub venue: Option<OpId>,
+    /// Venue name.
+    pub venue_name: String,
+    /// Running now.
+    pub now: Option<EventView>,
+    /// Starting next.
+    pub next: Option<EventView>,
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.title, e.subtitle, e.description, e.start, e.end, e.day, e.venue,
+    COALESCE(v.name, ''), e.track, e.kind, e.tags, e.people, e.language, e.links, e.cancelled,
+    e.official, e.creator, EXISTS (SELECT 1 FROM favourites f WHERE f.festival = e.festival AND f.event = e.id),
+    e.source_id";
+
+const EVENT_FROM: &str = "FROM events e LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0";
+
+/// Visible to this device: not deleted, not hidden by organisers, author not muted here.
+const VISIBLE: &str = "e.deleted = 0 AND e.hidden = 0
+    AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)";
+
+fn key32(b: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+    b.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Blob))
+}
+
+fn json_list(s: &str) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventView> {
+    let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(14)?)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, e.into()))?;
+    Ok(EventView {
+        id: OpId(key32(r.get(0)?)?),
+        title: r.get(1)?,
+        subtitle: r.get(2)?,
+        description: r.get(3)?,
+        start: r.get(4)?,
+        end: r.get(5)?,
+        day: r.get(6)?,
+        venue: r.get::<_, Option<Vec<u8>>>(7)?.map(key32).transpose()?.map(OpId),
+        venue_name: r.get(8)?,
+        track: r.get(9)?,
+        kind: r.get(10)?,
+        tags: json_list(&r.get::<_, String>(11)?)?,
+        people: json_list(&r.get::<_, String>(12)?)?,
+        language: r.get(13)?,
+        links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
+        cancelled: r.get(15)?,
+        official: r.get(16)?,
+        creator: PublicKey(key32(r.get(17)?)?),
+        favourite: r.get(18)?,
+        source_id: r.get(19)?,
+    })
+}
+
+fn announcement_from_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementView> {
+    Ok(AnnouncementView {
+        id: OpId(key32(r.get(0)?)?),
+        author: PublicKey(key32(r.get(1)?)?),
+        author_name: r.get(2)?,
+        text: r.get(3)?,
+        priority: Priority::from_u64(r.get::<_, i64>(4)? as u64).unwrap_or(Priority::Normal),
+        expires: r.get(5)?,
+        wall_time_ms: r.get::<_, i64>(6)? as u64,
+    })
+}
+
+const ANNOUNCEMENT_SELECT: &str = "SELECT a.id, a.author, COALESCE(p.display_name, ''), a.text, a.priority,
+    a.expires, a.wall_time_ms FROM announcements a
+    LEFT JOIN profiles p ON p.festival = a.festival AND p.author = a.author";
+
+impl Store {
+    /// Every festival this device holds.
+    pub fn festivals(&self) -> Result<Vec<FestivalView>, StoreError> {
+        let ids: Vec<Vec<u8>> =
+            self.conn().prepare_cached("SELECT id FROM festivals ORDER BY start_date, name")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            let Ok(arr) = id.try_into() else { continue };
+            if let Some(f) = self.festival(&FestivalId(arr))? {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One festival, if its creation op is known.
+    pub fn festival(&self, id: &FestivalId) -> Result<Option<FestivalView>, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(
+                "SELECT name, description, timezone, start_date, end_date, place, day_change, owner,
+                        forked_from, forked_from_op FROM festivals WHERE id = ?",
+            )?
+            .query_row([&id.0[..]], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+                    r.get::<_, i64>(6)?,
+                    key32(r.get(7)?)?,
+                    (r.get::<_, Option<Vec<u8>>>(8)?, r.get::<_, Option<Vec<u8>>>(9)?),
+                ))
+            })
+            .optional()?;
+        let Some(((name, description, timezone), (sd, ed, place), dc, owner, fork)) = row else {
+            return Ok(None);
+        };
+        let organisers: Vec<PublicKey> = self
+            .conn()
+            .prepare_cached("SELECT member FROM roles WHERE festival = ? AND organiser = 1 ORDER BY member")?
+            .query_map([&id.0[..]], |r| Ok(PublicKey(key32(r.get(0)?)?)))?
+            .collect::<Result<_, _>>()?;
+        let bad = |_| StoreError::Corrupt("festival date".into());
+        Ok(Some(FestivalView {
+            id: *id,
+            name,
+            description,
+            timezone,
+            start_date: sd.parse().map_err(bad)?,
+            end_date: ed.parse().map_err(bad)?,
+            place,
+            day_change_minutes: dc as u16,
+            owner: PublicKey(owner),
+            organisers,
+            forked_from: match fork {
+                (Some(f), Some(o)) => Some(ForkRef {
+                    festival: FestivalId(key32(f).map_err(StoreError::Sqlite)?),
+                    op: OpId(key32(o).map_err(StoreError::Sqlite)?),
+                }),
+                _ => None,
+            },
+        }))
+    }
+
+    /// Whether `key`'s next op in `festival` would count as official.
+    pub fn is_official(&self, festival: &FestivalId, key: &PublicKey) -> Result<bool, StoreError> {
+        Ok(self
+            .festival(festival)?
+            .is_some_and(|f| f.owner == *key || f.organisers.contains(key)))
+    }
+
+    /// The venues of a festival, by name.
+    pub fn venues(&self, festival: &FestivalId) -> Result<Vec<VenueView>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, name, description, lat, lon, official, source_id FROM venues
+             WHERE festival = ? AND deleted = 0 ORDER BY name COLLATE NOCASE, id",
+        )?;
+        let rows = stmt.query_map([&festival.0[..]], |r| {
+            Ok(VenueView {
+                id: OpId(key32(r.get(0)?)?),
+                name: r.get(1)?,
+                description: r.get(2)?,
+                location: match (r.get::<_, Option<i32>>(3)?, r.get::<_, Option<i32>>(4)?) {
+                    (Some(lat_e7), Some(lon_e7)) => Some(GeoPoint { lat_e7, lon_e7 }),
+                    _ => None,
+                },
+                official: r.get(5)?,
+                source_id: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One event (deleted or hidden ones too, so that a link to it still resolves).
+    pub fn event(&self, id: &OpId) -> Result<Option<EventView>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.id = ? AND e.deleted = 0");
+        Ok(self.conn().prepare_cached(&sql)?.query_row([&id.0[..]], event_from_row).optional()?)
+    }
+
+    /// Resolves a hex id prefix (at least 4 digits) to the one visible event it names.
+    pub fn resolve_event(&self, festival: &FestivalId, prefix: &str) -> Result<OpId, StoreError> {
+        let p = prefix.trim().to_ascii_lowercase();
+        if p.len() < 4 || p.len() > 64 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound(format!("event {prefix:?} (give at least 4 hex digits of its id)")));
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM events WHERE festival = ? AND deleted = 0 AND hex(id) LIKE ? LIMIT 2")?;
+        let ids: Vec<Vec<u8>> =
+            stmt.query_map(params![&festival.0[..], format!("{}%", p.to_ascii_uppercase())], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [one] => Ok(OpId(key32(one.clone())?)),
+            [] => Err(StoreError::NotFound(format!("event {prefix}"))),
+            _ => Err(StoreError::NotFound(format!("a unique event for {prefix:?} (several match; give more digits)"))),
+        }
+    }
+
+    /// The programme, ordered by start then venue name.
+    pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, StoreError> {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ?1 AND {VISIBLE}");
+        if filter.day.is_some() {
+            sql.push_str(" AND e.day = ?2");
+        }
+        if filter.venue.is_some() {
+            sql.push_str(" AND e.venue = ?3");
+        }
+        if filter.track.is_some() {
+            sql.push_str(" AND e.track = ?4 COLLATE NOCASE");
+        }
+        if filter.tag.is_some() {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.tags) t WHERE t.value = ?5 COLLATE NOCASE)");
+        }
+        if filter.official_only {
+            sql.push_str(" AND e.official = 1");
+        }
+        sql.push_str(" ORDER BY e.start, v.name COLLATE NOCASE, e.title");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let day = filter.day.map(|d| d.to_string());
+        let venue = filter.venue.map(|v| v.0.to_vec());
+        let mut idx = vec![1usize];
+        if filter.day.is_some() {
+            idx.push(2);
+        }
+        if filter.venue.is_some() {
+            idx.push(3);
+        }
+        if filter.track.is_some() {
+            idx.push(4);
+        }
+        if filter.tag.is_some() {
+            idx.push(5);
+        }
+        for i in idx {
+            match i {
+                1 => stmt.raw_bind_parameter(1, &festival.0[..])?,
+                2 => stmt.raw_bind_parameter(2, &day)?,
+                3 => stmt.raw_bind_parameter(3, &venue)?,
+                4 => stmt.raw_bind_parameter(4, &filter.track)?,
+                _ => stmt.raw_bind_parameter(5, &filter.tag)?,
+            }
+        }
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(event_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The festival days that have events, with how many.
+    pub fn days(&self, festival: &FestivalId) -> Result<Vec<(String, u64)>, StoreError> {
+        let sql = format!("SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE} GROUP BY e.day ORDER BY e.day");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([&festival.0[..]], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Full-text search over titles, descriptions, people, tracks and tags; best matches first.
+    /// Every word must match, as a prefix.
+    pub fn search(&self, festival: &FestivalId, query: &str, limit: usize) -> Result<Vec<EventView>, StoreError> {
+        let terms: Vec<String> = query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+            .collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events_fts JOIN events e ON e.rowid = events_fts.rowid
+             LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0
+             WHERE events_fts MATCH ?1 AND e.festival = ?2 AND {VISIBLE}
+             ORDER BY bm25(events_fts, 10.0, 5.0, 1.0, 5.0, 3.0, 3.0), e.start LIMIT ?3"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![terms.join(" "), &festival.0[..], limit as i64], event_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks or unmarks an event as a favourite on this device.
+    pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), StoreError> {
+        if on {
+            if self.event(event)?.is_none() {
+                return Err(StoreError::NotFound(format!("event {}", event.short())));
+            }
+            self.conn()
+                .prepare_cached("INSERT OR IGNORE INTO favourites (festival, event) VALUES (?, ?)")?
+                .execute([&festival.0[..], &event.0[..]])?;
+        } else {
+            self.conn()
+                .prepare_cached("DELETE FROM favourites WHERE festival = ? AND event = ?")?
+                .execute([&festival.0[..], &event.0[..]])?;
+        }
+        Ok(())
+    }
+
+    /// This device's favourites, by start.
+    pub fn favourites(&self, festival: &FestivalId) -> Result<Vec<EventView>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_FROM} JOIN favourites f2 ON f2.festival = e.festival AND f2.event = e.id
+             WHERE e.festival = ? AND {VISIBLE} ORDER BY e.start, e.title"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([&festival.0[..]], event_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Pairs of favourites (not cancelled) that overlap in time.
+    pub fn clashes(&self, festival: &FestivalId) -> Result<Vec<Clash>, StoreError> {
+        let favs: Vec<EventView> = self.favourites(festival)?.into_iter().filter(|e| !e.cancelled).collect();
+        let mut out = Vec::new();
+        // Sorted by start: each event can only clash with those starting before it ends.
+        for (i, a) in favs.iter().enumerate() {
+            for b in favs[i + 1..].iter().take_while(|b| b.start < a.end) {
+                if b.end > a.start && a.end > a.start && b.end > b.start {
+                    out.push(Clash { first: a.clone(), second: b.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Favourites (not cancelled) starting in `[now, now + minutes)`: what a reminder fires for.
+    pub fn favourites_starting_within(&self, festival: &FestivalId, now: i64, minutes: i64) -> Result<Vec<EventView>, StoreError> {
+        Ok(self
+            .favourites(festival)?
+            .into_iter()
+            .filter(|e| !e.cancelled && e.start >= now && e.start < now + minutes * 60)
+            .collect())
+    }
+
+    /// Per venue, what is on now and what starts next (events in the coming 24 hours).
+    pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ?1 AND {VISIBLE} AND e.cancelled = 0
+             AND e.end > ?2 AND e.start < ?2 + 86400 ORDER BY v.name COLLATE NOCASE, e.start"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let events: Vec<EventView> = stmt.query_map(params![&festival.0[..], now], event_from_row)?.collect::<Result<_, _>>()?;
+        let mut out: Vec<NowNext> = Vec::new();
+        for e in events {
+            if out.last().is_none_or(|n| n.venue != e.venue) {
+                out.push(NowNext { venue: e.venue, venue_name: e.venue_name.clone(), now: None, next: None });
+            }
+            let Some(slot) = out.last_mut() else { continue };
+            if e.start <= now && slot.now.is_none() {
+                slot.now = Some(e);
+            } else if e.start > now && slot.next.is_none() {
+                slot.next = Some(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Announcements not yet expired at `now`, newest (by Lamport clock) first.
+    pub fn announcements(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, StoreError> {
+        let sql = format!(
+            "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND (a.expires IS NULL OR a.expires > ?2)
+             ORDER BY a.lamport DESC, a.id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![&festival.0[..], now], announcement_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn seen_rev(&self, festival: &FestivalId) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT rev FROM seen WHERE festival = ?")?
+            .query_row([&festival.0[..]], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// What changed since this device last called [`Store::mark_seen`] for the festival.
+    pub fn changes(&self, festival: &FestivalId) -> Result<Changes, StoreError> {
+        let mark = self.seen_rev(festival)?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.updated_rev, e.prev_start,
+                    e.prev_end, COALESCE(pv.name, ''), e.deleted
+             FROM events e LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0
+             LEFT JOIN venues pv ON pv.id = e.prev_venue
+             WHERE e.festival = ?1 AND e.updated_rev > ?2 AND e.hidden = 0
+             AND NOT (e.deleted = 1 AND e.created_rev > ?2)
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
+             ORDER BY 19 DESC, e.start"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![&festival.0[..], mark], |r| {
+            let ev = event_from_row(r)?;
+            let (created, moved, cancelled, deleted): (i64, i64, i64, bool) = (r.get(20)?, r.get(21)?, r.get(22)?, r.get(27)?);
+            let kind = if created > mark {
+                ChangeKind::New
+            } else if deleted {
+                ChangeKind::Deleted
+            } else if cancelled > mark && ev.cancelled {
+                ChangeKind::Cancelled
+            } else if moved > mark {
+                ChangeKind::Moved {
+                    from_start: r.get::<_, Option<i64>>(24)?.unwrap_or(ev.start),
+                    from_end: r.get::<_, Option<i64>>(25)?.unwrap_or(ev.end),
+                    from_venue: r.get(26)?,
+                }
+            } else if cancelled > mark {
+                ChangeKind::Restored
+            } else {
+                ChangeKind::Updated
+            };
+            Ok(ChangeView { kind, event: ev })
+        })?;
+        let events = rows.collect::<Result<_, _>>()?;
+        let sql = format!("{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let announcements = stmt.query_map(params![&festival.0[..], mark], announcement_from_row)?.collect::<Result<_, _>>()?;
+        Ok(Changes { events, announcements })
+    }
+
+    /// Records that the user has now seen everything in the festival.
+    pub fn mark_seen(&mut self, festival: &FestivalId) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO seen (festival, rev) VALUES (?1, (SELECT value FROM meta WHERE key = 'rev'))
+                 ON CONFLICT (festival) DO UPDATE SET rev = excluded.rev",
+            )?
+            .execute([&festival.0[..]])?;
+        Ok(())
+    }
+
+    /// Mutes (or unmutes) an author on this device only.
+    pub fn set_muted(&mut self, festival: &FestivalId, author: &PublicKey, on: bool) -> Result<(), StoreError> {
+        let sql = if on {
+            "INSERT OR IGNORE INTO mutes (festival, author) VALUES (?, ?)"
+        } else {
+            "DELETE FROM mutes WHERE festival = ? AND author = ?"
+        };
+        self.conn().prepare_cached(sql)?.execute([&festival.0[..], &author.0[..]])?;
+        Ok(())
+    }
+
+    /// An author's display name in a festival, if they set one.
+    pub fn display_name(&self, festival: &FestivalId, author: &PublicKey) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT display_name FROM profiles WHERE festival = ? AND author = ? AND display_name != ''")?
+            .query_row([&festival.0[..], &author.0[..]], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Events of a festival carrying an imported schedule's guid.
+    pub fn event_by_source(&self, festival: &FestivalId, source_id: &str) -> Result<Option<EventView>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ? AND e.source_id = ? AND e.deleted = 0 LIMIT 1");
+        Ok(self.conn().prepare_cached(&sql)?.query_row(params![&festival.0[..], source_id], event_from_row).optional()?)
+    }
+
+    /// A local setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?")?
+            .query_row([format!("setting.{key}")], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a local setting.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
+            .execute([format!("setting.{key}"), value.to_owned()])?;
+        Ok(())
+    }
+}

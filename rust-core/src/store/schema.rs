@@ -1,0 +1,219 @@
+//! Schema and migrations. `PRAGMA user_version` holds the number of migrations applied; each
+//! migration runs once, in its own transaction.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The migrations, oldest first. Never edit one that has shipped: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the op log, the materialized programme, and local-only tables.
+    r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('rev', 0);
+
+-- Every op that passed validation, verbatim. The materialized tables below are derived from these
+-- and can be rebuilt at any time; nothing else is authoritative.
+CREATE TABLE ops (
+  rowid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  lamport INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  target BLOB,
+  cap_day INTEGER,
+  bytes BLOB NOT NULL,
+  rev INTEGER NOT NULL,
+  UNIQUE (festival, author, seq)
+);
+CREATE INDEX ops_target ON ops (target) WHERE target IS NOT NULL;
+CREATE INDEX ops_order ON ops (festival, lamport, author);
+CREATE INDEX ops_cap ON ops (festival, author, cap_day) WHERE cap_day IS NOT NULL;
+CREATE INDEX ops_roles ON ops (festival, kind) WHERE kind IN (1, 7, 8);
+
+-- Signed ops whose predecessor has not arrived yet.
+CREATE TABLE pending_ops (
+  id BLOB PRIMARY KEY,
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pending_log ON pending_ops (festival, author, seq);
+
+-- Equivocation evidence: the author signed `evidence` (or the op its backlink names) although
+-- `kept` already holds that position. Ops of the author from `seq` on have no effect.
+CREATE TABLE forks (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  kept BLOB NOT NULL,
+  evidence BLOB NOT NULL,
+  PRIMARY KEY (festival, author, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE festivals (
+  id BLOB PRIMARY KEY,
+  owner BLOB NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date TEXT NOT NULL,
+  place TEXT NOT NULL,
+  day_change INTEGER NOT NULL,
+  forked_from BLOB,
+  forked_from_op BLOB,
+  stamps BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE roles (
+  festival BLOB NOT NULL,
+  member BLOB NOT NULL,
+  organiser INTEGER NOT NULL,
+  after_seq INTEGER,
+  PRIMARY KEY (festival, member)
+) WITHOUT ROWID;
+
+CREATE TABLE venues (
+  id BLOB PRIMARY KEY,
+  festival BLOB NOT NULL,
+  creator BLOB NOT NULL,
+  official INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  lat INTEGER,
+  lon INTEGER,
+  source_id TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  stamps BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX venues_festival ON venues (festival, name);
+
+CREATE TABLE events (
+  rowid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  festival BLOB NOT NULL,
+  creator BLOB NOT NULL,
+  official INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  subtitle TEXT NOT NULL,
+  description TEXT NOT NULL,
+  start INTEGER NOT NULL,
+  end INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  venue BLOB,
+  track TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  people TEXT NOT NULL,
+  language TEXT NOT NULL,
+  links TEXT NOT NULL,
+  cancelled INTEGER NOT NULL,
+  source_id TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  hidden INTEGER NOT NULL DEFAULT 0,
+  stamps BLOB NOT NULL,
+  created_rev INTEGER NOT NULL,
+  updated_rev INTEGER NOT NULL,
+  moved_rev INTEGER NOT NULL DEFAULT 0,
+  cancelled_rev INTEGER NOT NULL DEFAULT 0,
+  prev_start INTEGER,
+  prev_end INTEGER,
+  prev_venue BLOB
+);
+CREATE INDEX events_day ON events (festival, day, start);
+CREATE INDEX events_start ON events (festival, start);
+CREATE INDEX events_source ON events (festival, source_id) WHERE source_id != '';
+CREATE INDEX events_creator ON events (festival, creator);
+
+CREATE VIRTUAL TABLE events_fts USING fts5(
+  title, subtitle, description, people, track, tags,
+  content = 'events', content_rowid = 'rowid',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+  INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+  VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+END;
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+  VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+END;
+CREATE TRIGGER events_fts_update AFTER UPDATE OF title, subtitle, description, people, track, tags ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+  VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+  INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+  VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+END;
+
+CREATE TABLE announcements (
+  id BLOB PRIMARY KEY,
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  text TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  expires INTEGER,
+  lamport INTEGER NOT NULL,
+  wall_time_ms INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  rev INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX announcements_festival ON announcements (festival, lamport);
+
+CREATE TABLE profiles (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  display_name TEXT NOT NULL,
+  about TEXT NOT NULL,
+  stamps BLOB NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+
+CREATE TABLE hides (
+  festival BLOB NOT NULL,
+  target BLOB NOT NULL,
+  hidden INTEGER NOT NULL,
+  lamport INTEGER NOT NULL,
+  author BLOB NOT NULL,
+  PRIMARY KEY (festival, target)
+) WITHOUT ROWID;
+
+-- Local to this device, never synced.
+CREATE TABLE favourites (
+  festival BLOB NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (festival, event)
+) WITHOUT ROWID;
+CREATE TABLE mutes (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+CREATE TABLE seen (
+  festival BLOB PRIMARY KEY,
+  rev INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+];
+
+/// The schema version a fully migrated store has.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Brings the database up to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found: current, supported: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied store migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for Meadow's workspace integration tests and the benchmark.
