@@ -1,0 +1,445 @@
+use jiff::civil::date;
+
+use super::*;
+use crate::model::COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY;
+use crate::op::{
+    Announcement, EventPatch, FestivalCreate, FestivalPatch, HideTarget, LogWriter, Priority, Role, VenuePatch,
+};
+use crate::store::query::ChangeKind;
+
+const T0: i64 = 1_783_684_800; // 2026-07-10 12:00 UTC
+
+struct World {
+    store: Store,
+    owner: Identity,
+    f: FestivalId,
+}
+
+fn create_body(nonce: [u8; 16]) -> Body {
+    Body::FestivalCreate(FestivalCreate {
+        nonce,
+        fields: FestivalPatch {
+            name: Some("Test fest".into()),
+            timezone: Some("Europe/Berlin".into()),
+            start_date: Some(date(2026, 7, 10)),
+            end_date: Some(date(2026, 7, 12)),
+            day_change_minutes: Some(240),
+            ..Default::default()
+        },
+        forked_from: None,
+    })
+}
+
+fn world() -> World {
+    let owner = Identity::from_seed(1);
+    let nonce = [1u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let mut store = Store::open_in_memory().expect("store");
+    store.append(&owner, f, create_body(nonce), 0).expect("create");
+    World { store, owner, f }
+}
+
+fn event(title: &str, start: i64, venue: Option<OpId>) -> Body {
+    Body::Event {
+        target: None,
+        patch: EventPatch {
+            title: Some(title.into()),
+            start: Some(start),
+            end: Some(start + 3600),
+            venue: Some(venue),
+            track: Some("Music".into()),
+            tags: Some(vec!["folk".into()]),
+            people: Some(vec!["Ada Lovelace".into()]),
+            ..Default::default()
+        },
+    }
+}
+
+fn edit(target: OpId, patch: EventPatch) -> Body {
+    Body::Event { target: Some(target), patch }
+}
+
+fn announcement(text: &str) -> Body {
+    Body::Announcement(Announcement { text: text.into(), priority: Priority::High, expires: None })
+}
+
+impl World {
+    fn add(&mut self, who: &Identity, body: Body) -> OpId {
+        self.store.append(who, self.f, body, 0).expect("append").id()
+    }
+    fn venue(&mut self, name: &str) -> OpId {
+        let owner = Identity::from_seed(1);
+        self.add(&owner, Body::Venue { target: None, patch: VenuePatch { name: Some(name.into()), ..Default::default() } })
+    }
+    fn all(&self) -> Vec<EventView> {
+        self.store.programme(&self.f, &ProgrammeFilter::default()).expect("programme")
+    }
+    fn get(&self, id: &OpId) -> EventView {
+        self.store.event(id).expect("query").expect("event exists")
+    }
+}
+
+#[test]
+fn ingest_is_idempotent() {
+    let mut w = world();
+    let v = w.venue("Main");
+    let owner = Identity::from_seed(1);
+    w.add(&owner, event("Opening", T0, Some(v)));
+    let ops = w.store.ops(&w.f).expect("ops");
+    let digest = w.store.state_digest(&w.f).expect("digest");
+    let report = w.store.ingest(ops.clone()).expect("ingest");
+    assert_eq!(report.stored, 0);
+    assert_eq!(report.duplicates, ops.len());
+    assert_eq!(w.store.op_count().expect("count"), ops.len() as u64);
+    assert_eq!(w.store.state_digest(&w.f).expect("digest"), digest);
+    // Duplicates inside one batch count once.
+    let mut fresh = Store::open_in_memory().expect("store");
+    let mut doubled = ops.clone();
+    doubled.extend(ops.clone());
+    let report = fresh.ingest(doubled).expect("ingest");
+    assert_eq!(report.stored, ops.len());
+    assert_eq!(report.duplicates, ops.len());
+    assert_eq!(fresh.state_digest(&w.f).expect("digest"), digest);
+}
+
+#[test]
+fn a_batch_with_one_bad_op_stores_the_rest_and_names_the_bad_one() {
+    let w = world();
+    let owner = Identity::from_seed(1);
+    let mut lw = LogWriter::new(w.f, w.store.next_position(&w.f, &owner.public()).expect("pos"));
+    let good1 = lw.sign(&owner, 10, 0, event("One", T0, None)).expect("op");
+    let good2 = lw.sign(&owner, 11, 0, event("Two", T0, None)).expect("op");
+    let mut forged = lw.sign(&owner, 12, 0, event("Three", T0, None)).expect("op").bytes().to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1; // breaks the body hash
+    let stranger = Identity::from_seed(9);
+    let mut sw = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 0 });
+    let other = sw.sign(&stranger, 13, 0, event("Four", T0, None)).expect("op");
+    // The same op with a corrupted signature.
+    let mut bad_sig = other.bytes().to_vec();
+    let sig_at = other.header_bytes().len() - 64;
+    bad_sig[sig_at] ^= 0x40;
+    let mut store = w.store;
+    let batch: Vec<Vec<u8>> =
+        vec![good1.bytes().to_vec(), forged, good2.bytes().to_vec(), bad_sig, b"garbage".to_vec()];
+    let before = store.op_count().expect("count");
+    let report = store.ingest_bytes(&batch).expect("ingest");
+    assert_eq!(report.stored, 2);
+    let idx: Vec<usize> = report.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(idx, vec![1, 3, 4]);
+    assert_eq!(report.rejected[0].reason, RejectReason::Invalid(OpError::BodyHashMismatch));
+    assert_eq!(report.rejected[1].reason, RejectReason::Invalid(OpError::BadSignature));
+    assert!(matches!(report.rejected[2].reason, RejectReason::Invalid(OpError::Header(_)) | RejectReason::Invalid(OpError::UnsupportedVersion(_))));
+    assert_eq!(store.op_count().expect("count"), before + 2);
+    let titles: Vec<String> = store.programme(&w.f, &ProgrammeFilter::default()).expect("p").into_iter().map(|e| e.title).collect();
+    assert_eq!(titles, vec!["One", "Two"]);
+}
+
+#[test]
+fn data_survives_close_and_reopen() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("m.sqlite3");
+    let owner = Identity::from_seed(1);
+    let nonce = [2u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let digest;
+    {
+        let mut s = Store::open(&path).expect("open");
+        s.append(&owner, f, create_body(nonce), 0).expect("create");
+        let id = s.append(&owner, f, event("Kept", T0, None), 0).expect("event").id();
+        s.set_favourite(&f, &id, true).expect("fav");
+        digest = s.state_digest(&f).expect("digest");
+    }
+    let mut s = Store::open(&path).expect("reopen");
+    assert_eq!(s.state_digest(&f).expect("digest"), digest);
+    assert_eq!(s.favourites(&f).expect("favs").len(), 1);
+    assert!(s.check().expect("check").is_empty());
+    assert_eq!(s.festival(&f).expect("f").expect("exists").name, "Test fest");
+}
+
+#[test]
+fn non_organisers_cannot_announce_or_grant_roles() {
+    let mut w = world();
+    let eve = Identity::from_seed(66);
+    let mallory = Identity::from_seed(67);
+    w.add(&eve, announcement("FREE BEER"));
+    w.add(&eve, Body::RoleGrant { member: mallory.public(), role: Role::Organiser });
+    w.add(&mallory, announcement("also free beer"));
+    let owner = Identity::from_seed(1);
+    w.add(&owner, announcement("Welcome"));
+    let anns = w.store.announcements(&w.f, 0).expect("anns");
+    assert_eq!(anns.iter().map(|a| a.text.as_str()).collect::<Vec<_>>(), vec!["Welcome"]);
+    let fest = w.store.festival(&w.f).expect("f").expect("exists");
+    assert!(fest.organisers.is_empty());
+    // A community member's event is a community event, and cannot edit an official one.
+    let official = w.add(&owner, event("Official", T0, None));
+    let community = w.add(&eve, event("Jam", T0 + 7200, None));
+    assert!(w.get(&official).official);
+    assert!(!w.get(&community).official);
+    w.add(&eve, edit(official, EventPatch { title: Some("Hijacked".into()), ..Default::default() }));
+    assert_eq!(w.get(&official).title, "Official");
+    // ... but may edit their own, and organisers may edit it too.
+    w.add(&eve, edit(community, EventPatch { title: Some("Jam session".into()), ..Default::default() }));
+    assert_eq!(w.get(&community).title, "Jam session");
+}
+
+#[test]
+fn organisers_count_until_revoked_and_their_later_ops_are_community() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let olga = Identity::from_seed(5);
+    w.add(&owner, Body::RoleGrant { member: olga.public(), role: Role::Organiser });
+    let before = w.add(&olga, event("Before", T0, None));
+    w.add(&olga, announcement("Olga speaking"));
+    assert!(w.get(&before).official);
+    let fest = w.store.festival(&w.f).expect("f").expect("exists");
+    assert_eq!(fest.organisers, vec![olga.public()]);
+    // Owner revokes, having seen Olga's ops up to seq 1.
+    w.add(&owner, Body::RoleRevoke { member: olga.public(), role: Role::Organiser, after_seq: Some(1) });
+    let after = w.add(&olga, event("After", T0, None));
+    w.add(&olga, announcement("Olga again"));
+    assert!(w.get(&before).official, "ops before the revocation stay official");
+    assert!(!w.get(&after).official, "later ops are community ops");
+    let anns: Vec<String> = w.store.announcements(&w.f, 0).expect("a").into_iter().map(|a| a.text).collect();
+    assert_eq!(anns, vec!["Olga speaking"]);
+    // Olga can no longer name organisers.
+    let x = Identity::from_seed(6);
+    w.add(&olga, Body::RoleGrant { member: x.public(), role: Role::Organiser });
+    assert!(w.store.festival(&w.f).expect("f").expect("exists").organisers.is_empty());
+    assert!(w.store.check().expect("check").is_empty());
+}
+
+#[test]
+fn grants_arriving_late_make_earlier_ops_official() {
+    // Olga's ops reach this device before the grant that makes them official.
+    let mut src = world();
+    let owner = Identity::from_seed(1);
+    let olga = Identity::from_seed(5);
+    src.add(&owner, Body::RoleGrant { member: olga.public(), role: Role::Organiser });
+    let e = src.add(&olga, event("Early", T0, None));
+    src.add(&olga, announcement("Hello"));
+    let ops = src.store.ops(&src.f).expect("ops");
+    let (grant, rest): (Vec<Op>, Vec<Op>) = ops.into_iter().partition(|o| matches!(o.body(), Body::RoleGrant { .. }));
+    let mut dst = Store::open_in_memory().expect("store");
+    dst.ingest(rest).expect("ingest");
+    assert!(!dst.event(&e).expect("q").expect("e").official);
+    assert!(dst.announcements(&src.f, 0).expect("a").is_empty());
+    dst.ingest(grant).expect("ingest");
+    assert!(dst.event(&e).expect("q").expect("e").official);
+    assert_eq!(dst.announcements(&src.f, 0).expect("a").len(), 1);
+    assert_eq!(dst.state_digest(&src.f).expect("d"), src.store.state_digest(&src.f).expect("d"));
+}
+
+#[test]
+fn out_of_order_ops_wait_for_their_predecessors() {
+    let src = {
+        let mut w = world();
+        let owner = Identity::from_seed(1);
+        for i in 0..5 {
+            w.add(&owner, event(&format!("E{i}"), T0 + i * 3600, None));
+        }
+        w
+    };
+    let mut ops = src.store.ops(&src.f).expect("ops");
+    ops.reverse();
+    let mut dst = Store::open_in_memory().expect("store");
+    for op in ops {
+        dst.ingest(vec![op]).expect("ingest");
+    }
+    assert_eq!(dst.pending_count().expect("pending"), 0);
+    assert_eq!(dst.state_digest(&src.f).expect("d"), src.store.state_digest(&src.f).expect("d"));
+}
+
+#[test]
+fn equivocation_is_kept_as_evidence_and_flags_the_author() {
+    let mut w = world();
+    let eve = Identity::from_seed(66);
+    let a = w.add(&eve, event("Honest", T0, None));
+    // Eve signs a different op at seq 0 and one at seq 1 chained onto it.
+    let mut fork = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 50 });
+    let b0 = fork.sign(&eve, 50, 0, event("Fork", T0, None)).expect("op");
+    let b1 = fork.sign(&eve, 51, 0, event("Fork 2", T0, None)).expect("op");
+    let report = w.store.ingest(vec![b0.clone(), b1]).expect("ingest");
+    assert_eq!(report.stored, 0);
+    assert!(report.rejected.iter().all(|r| matches!(r.reason, RejectReason::Equivocation(0))));
+    assert_eq!(w.store.forked_authors(&w.f).expect("forks"), vec![(eve.public(), 0)]);
+    // From the fork on, the author's ops have no effect.
+    assert!(w.store.event(&a).expect("q").is_none());
+    assert!(w.all().iter().all(|e| !e.title.starts_with("Fork")));
+    // A device holding the other branch converges once it sees the evidence too.
+    let mut other = Store::open_in_memory().expect("store");
+    let mut ops: Vec<Op> = w.store.ops(&w.f).expect("ops").into_iter().filter(|o| o.id() != a).collect();
+    ops.push(b0);
+    other.ingest(ops).expect("ingest");
+    let honest = w.store.ops(&w.f).expect("ops").into_iter().find(|o| o.id() == a).expect("a");
+    other.ingest(vec![honest]).expect("ingest");
+    assert_eq!(other.state_digest(&w.f).expect("d"), w.store.state_digest(&w.f).expect("d"));
+    assert!(w.store.check().expect("check").is_empty());
+}
+
+#[test]
+fn lamport_must_increase_along_a_log() {
+    let w = world();
+    let owner = Identity::from_seed(1);
+    let pos = w.store.next_position(&w.f, &owner.public()).expect("pos");
+    let op = Op::create(&owner, w.f, LogPosition { lamport: 0, ..pos }, 0, event("x", T0, None)).expect("op");
+    let mut store = w.store;
+    let report = store.ingest(vec![op]).expect("ingest");
+    assert!(matches!(report.rejected[0].reason, RejectReason::LamportNotIncreasing { .. }));
+}
+
+#[test]
+fn community_events_are_capped_per_author_per_day() {
+    let mut w = world();
+    let spammer = Identity::from_seed(77);
+    for i in 0..COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY + 5 {
+        w.add(&spammer, event(&format!("spam {i}"), T0 + i as i64 * 60, None));
+    }
+    w.add(&spammer, event("next day", T0 + 86_400, None));
+    let n = w.all().len() as u64;
+    assert_eq!(n, COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY + 1);
+    assert!(w.store.check().expect("check").is_empty());
+}
+
+#[test]
+fn organisers_hide_community_content_and_devices_mute() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let eve = Identity::from_seed(66);
+    let carl = Identity::from_seed(67);
+    let spam = w.add(&eve, event("spam", T0, None));
+    w.add(&eve, event("more spam", T0 + 60, None));
+    let jam = w.add(&carl, event("Jam", T0, None));
+    let official = w.add(&owner, event("Official", T0, None));
+    w.add(&owner, Body::Hide { target: HideTarget::Entity(spam), hidden: true });
+    assert_eq!(w.all().len(), 3);
+    w.add(&owner, Body::Hide { target: HideTarget::Author(eve.public()), hidden: true });
+    assert_eq!(w.all().iter().map(|e| e.id).collect::<Vec<_>>().len(), 2);
+    // Official events cannot be hidden; community members cannot hide.
+    w.add(&owner, Body::Hide { target: HideTarget::Entity(official), hidden: true });
+    w.add(&carl, Body::Hide { target: HideTarget::Entity(official), hidden: true });
+    assert!(w.all().iter().any(|e| e.id == official));
+    // Unhide the author: the individually hidden event stays hidden.
+    w.add(&owner, Body::Hide { target: HideTarget::Author(eve.public()), hidden: false });
+    assert_eq!(w.all().len(), 3);
+    w.store.set_muted(&w.f, &carl.public(), true).expect("mute");
+    assert!(w.all().iter().all(|e| e.id != jam));
+    assert!(w.store.check().expect("check").is_empty());
+}
+
+#[test]
+fn programme_queries() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let main = w.venue("Main Stage");
+    let tent = w.venue("Tent");
+    let a = w.add(&owner, event("Opening", T0, Some(main)));
+    let b = w.add(&owner, event("Talk about bees", T0 + 1800, Some(tent)));
+    // 02:30 Berlin on the 11th belongs to the 10th (day change 04:00).
+    let late = w.add(&owner, event("Late set", T0 + 12 * 3600 + 1800, Some(tent)));
+    w.add(&owner, edit(b, EventPatch { track: Some("Talks".into()), tags: Some(vec!["bees".into(), "nature".into()]), ..Default::default() }));
+    let day = |d| ProgrammeFilter { day: Some(d), ..Default::default() };
+    let ids = |v: Vec<EventView>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(w.store.programme(&w.f, &day(date(2026, 7, 10))).expect("p")), vec![a, b, late]);
+    assert!(w.store.programme(&w.f, &day(date(2026, 7, 11))).expect("p").is_empty());
+    let by_venue = ProgrammeFilter { venue: Some(tent), ..Default::default() };
+    assert_eq!(ids(w.store.programme(&w.f, &by_venue).expect("p")), vec![b, late]);
+    let by_track = ProgrammeFilter { track: Some("talks".into()), ..Default::default() };
+    assert_eq!(ids(w.store.programme(&w.f, &by_track).expect("p")), vec![b]);
+    let by_tag = ProgrammeFilter { tag: Some("nature".into()), ..Default::default() };
+    assert_eq!(ids(w.store.programme(&w.f, &by_tag).expect("p")), vec![b]);
+    assert_eq!(w.get(&a).venue_name, "Main Stage");
+    assert_eq!(w.store.days(&w.f).expect("days"), vec![("2026-07-10".to_owned(), 3)]);
+    // Search: prefix, diacritics-insensitive, people and tags.
+    assert_eq!(ids(w.store.search(&w.f, "bee", 10).expect("s")), vec![b]);
+    assert_eq!(w.store.search(&w.f, "lovelace", 10).expect("s").len(), 3);
+    assert_eq!(ids(w.store.search(&w.f, "nature", 10).expect("s")), vec![b]);
+    assert!(w.store.search(&w.f, "\"*)(", 10).expect("s").is_empty());
+    assert!(w.store.search(&w.f, "zebra", 10).expect("s").is_empty());
+    // Now and next.
+    let nn = w.store.now_next(&w.f, T0 + 600).expect("nn");
+    let main_nn = nn.iter().find(|n| n.venue == Some(main)).expect("main");
+    assert_eq!(main_nn.now.as_ref().map(|e| e.id), Some(a));
+    let tent_nn = nn.iter().find(|n| n.venue == Some(tent)).expect("tent");
+    assert_eq!(tent_nn.now, None);
+    assert_eq!(tent_nn.next.as_ref().map(|e| e.id), Some(b));
+    // Favourites, clashes, reminders.
+    for id in [a, b, late] {
+        w.store.set_favourite(&w.f, &id, true).expect("fav");
+    }
+    let clashes = w.store.clashes(&w.f).expect("clashes");
+    assert_eq!(clashes.len(), 1);
+    assert_eq!((clashes[0].first.id, clashes[0].second.id), (a, b));
+    assert_eq!(ids(w.store.favourites_starting_within(&w.f, T0 + 60, 30).expect("soon")), vec![b]);
+    assert!(w.store.favourites(&w.f).expect("f").iter().all(|e| e.favourite));
+    w.store.set_favourite(&w.f, &a, false).expect("unfav");
+    assert_eq!(w.store.favourites(&w.f).expect("f").len(), 2);
+    assert!(w.store.set_favourite(&w.f, &OpId([0; 32]), true).is_err());
+    // Id prefixes.
+    assert_eq!(w.store.resolve_event(&w.f, &a.to_hex()[..10]).expect("resolve"), a);
+    assert!(w.store.resolve_event(&w.f, "xyz").is_err());
+}
+
+#[test]
+fn announcements_unexpired_newest_first() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    w.add(&owner, Body::Announcement(Announcement { text: "old".into(), priority: Priority::Normal, expires: Some(T0) }));
+    w.add(&owner, announcement("first"));
+    w.add(&owner, announcement("second"));
+    let texts = |now| w.store.announcements(&w.f, now).expect("a").into_iter().map(|a| a.text).collect::<Vec<_>>();
+    assert_eq!(texts(T0 - 1), vec!["second", "first", "old"]);
+    assert_eq!(texts(T0), vec!["second", "first"]);
+}
+
+#[test]
+fn changes_since_the_last_look() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let main = w.venue("Main");
+    let tent = w.venue("Tent");
+    let moved = w.add(&owner, event("Moves", T0, Some(main)));
+    let cancelled = w.add(&owner, event("Cancelled", T0, Some(main)));
+    let edited = w.add(&owner, event("Edited", T0, Some(main)));
+    let _same = w.add(&owner, event("Same", T0, Some(main)));
+    w.store.set_favourite(&w.f, &moved, true).expect("fav");
+    assert_eq!(w.store.changes(&w.f).expect("c").events.len(), 4);
+    w.store.mark_seen(&w.f).expect("seen");
+    assert!(w.store.changes(&w.f).expect("c").events.is_empty());
+
+    w.add(&owner, edit(moved, EventPatch { start: Some(T0 + 3600), end: Some(T0 + 7200), ..Default::default() }));
+    w.add(&owner, edit(moved, EventPatch { venue: Some(Some(tent)), ..Default::default() }));
+    w.add(&owner, edit(cancelled, EventPatch { cancelled: Some(true), ..Default::default() }));
+    w.add(&owner, edit(edited, EventPatch { description: Some("now with words".into()), ..Default::default() }));
+    let added = w.add(&owner, event("Added", T0, Some(tent)));
+    w.add(&owner, announcement("Stage B late"));
+    let c = w.store.changes(&w.f).expect("c");
+    let kinds: Vec<(OpId, ChangeKind)> = c.events.iter().map(|c| (c.event.id, c.kind.clone())).collect();
+    // Favourites first; a move remembers where it was at the last look.
+    assert_eq!(kinds[0], (moved, ChangeKind::Moved { from_start: T0, from_end: T0 + 3600, from_venue: "Main".into() }));
+    assert!(kinds.contains(&(cancelled, ChangeKind::Cancelled)));
+    assert!(kinds.contains(&(edited, ChangeKind::Updated)));
+    assert!(kinds.contains(&(added, ChangeKind::New)));
+    assert_eq!(kinds.len(), 4);
+    assert_eq!(c.announcements.len(), 1);
+    // A rebuild keeps the history.
+    w.store.rebuild(&w.f).expect("rebuild");
+    let again = w.store.changes(&w.f).expect("c");
+    assert_eq!(again, c);
+    w.store.mark_seen(&w.f).expect("seen");
+    let c = w.store.changes(&w.f).expect("c");
+    assert!(c.events.is_empty() && c.announcements.is_empty());
+}
+
+#[test]
+fn check_detects_tampering_with_materialized_tables() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    w.add(&owner, event("Real", T0, None));
+    assert!(w.store.check().expect("check").is_empty());
+    w.store.conn().execute("UPDATE events SET title = 'Fake'", []).expect("tamper");
+    assert_eq!(w.store.check().expect("check").len(), 1);
+    w.store.rebuild(&w.f).expect("rebuild");
+    assert!(w.store.check().expect("check").is_empty());
+    assert_eq!(w.all()[0].title, "Real");
+}
