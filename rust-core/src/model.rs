@@ -336,6 +336,8 @@ pub struct EventChange {
     pub moved: bool,
     /// The cancelled flag changed.
     pub cancellation: bool,
+    /// A searchable text field changed (title, subtitle, description, track, tags, people).
+    pub text: bool,
     /// Anything changed.
     pub any: bool,
 }
@@ -357,22 +359,23 @@ impl EventState {
                 }
             };
         }
-        let mut other = false;
-        set!(0, p.title, self.title, other);
-        set!(1, p.subtitle, self.subtitle, other);
-        set!(2, p.description, self.description, other);
+        let (mut text, mut other) = (false, false);
+        set!(0, p.title, self.title, text);
+        set!(1, p.subtitle, self.subtitle, text);
+        set!(2, p.description, self.description, text);
         set!(3, p.start, self.start, moved);
         set!(4, p.end, self.end, moved);
         set!(5, p.venue, self.venue, moved);
-        set!(6, p.track, self.track, other);
+        set!(6, p.track, self.track, text);
         set!(7, p.kind, self.kind, other);
-        set!(8, p.tags, self.tags, other);
-        set!(9, p.people, self.people, other);
+        set!(8, p.tags, self.tags, text);
+        set!(9, p.people, self.people, text);
         set!(10, p.language, self.language, other);
         set!(11, p.links, self.links, other);
         set!(12, p.cancelled, self.cancelled, c.cancellation);
         set!(13, p.source_id, self.source_id, other);
         let _ = other;
+        c.text = text;
         c.moved = moved;
         c
     }

@@ -29,6 +29,12 @@ pub(crate) struct FestivalCtx {
     pub seen: i64,
     /// Set when something changed that every op's effect may depend on.
     pub rebuild: bool,
+    /// Whether any hide op took effect, so new events need their hidden flag computed.
+    pub has_hides: bool,
+    /// Whether some edit is waiting for the entity it names.
+    pub has_orphans: bool,
+    /// Community event creations counted so far per (author, UTC day), for the cap.
+    pub cap_counts: HashMap<(PublicKey, i64), u64>,
 }
 
 impl FestivalCtx {
@@ -61,7 +67,13 @@ impl FestivalCtx {
             .optional()?
             .unwrap_or(0);
         let tz = state.as_ref().map(|s| s.tz()).unwrap_or(TimeZone::UTC);
-        Ok(FestivalCtx { id, roles, state, tz, forks, seen, rebuild: false })
+        let has_orphans = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM orphans WHERE festival = ?)")?
+            .query_row([&id.0[..]], |r| r.get(0))?;
+        let has_hides = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM hides WHERE festival = ?)")?
+            .query_row([&id.0[..]], |r| r.get(0))?;
+        Ok(FestivalCtx { id, roles, state, tz, forks, seen, rebuild: false, has_hides, has_orphans, cap_counts: HashMap::new() })
     }
 
     fn day_of(&self, t: i64) -> Date {
@@ -221,25 +233,14 @@ fn list_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn save_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -> Result<(), StoreError> {
+fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -> Result<(), StoreError> {
     let s = &row.state;
-    let day = ctx.day_of(s.start).to_string();
-    let (ps, pe, pv) = match &row.prev {
-        Some((a, b, v)) => (Some(*a), Some(*b), v.map(|v| v.0.to_vec())),
-        None => (None, None, None),
-    };
     conn.prepare_cached(
         "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
-            hidden, stamps, created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end,
-            prev_venue)
+            stamps, created_rev, updated_rev)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, 0, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
-         ON CONFLICT (id) DO UPDATE SET official = ?4, title = ?5, subtitle = ?6, description = ?7,
-            start = ?8, end = ?9, day = ?10, venue = ?11, track = ?12, kind = ?13, tags = ?14,
-            people = ?15, language = ?16, links = ?17, cancelled = ?18, source_id = ?19,
-            deleted = ?20, stamps = ?21, created_rev = ?22, updated_rev = ?23, moved_rev = ?24,
-            cancelled_rev = ?25, prev_start = ?26, prev_end = ?27, prev_venue = ?28",
+            ?20, ?21, ?22, ?22)",
     )?
     .execute(params![
         &id.0[..],
@@ -251,12 +252,46 @@ fn save_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -
         s.description,
         s.start,
         s.effective_end(),
-        day,
+        ctx.day_of(s.start).to_string(),
         s.venue.map(|v| v.0.to_vec()),
         s.track,
         s.kind,
         list_json(&s.tags),
         list_json(&s.people),
+        s.language,
+        links_json(&s.links),
+        s.cancelled,
+        s.source_id,
+        row.deleted,
+        s.stamps.encode(),
+        row.created_rev,
+    ])?;
+    Ok(())
+}
+
+/// Writes an existing event back. The searchable text columns are written only when they
+/// changed, because every write to them re-indexes the event for full-text search.
+fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow, text_changed: bool) -> Result<(), StoreError> {
+    let s = &row.state;
+    let (ps, pe, pv) = match &row.prev {
+        Some((a, b, v)) => (Some(*a), Some(*b), v.map(|v| v.0.to_vec())),
+        None => (None, None, None),
+    };
+    conn.prepare_cached(
+        "UPDATE events SET official = ?2, start = ?3, end = ?4, day = ?5, venue = ?6, kind = ?7,
+            language = ?8, links = ?9, cancelled = ?10, source_id = ?11, deleted = ?12, stamps = ?13,
+            created_rev = ?14, updated_rev = ?15, moved_rev = ?16, cancelled_rev = ?17,
+            prev_start = ?18, prev_end = ?19, prev_venue = ?20
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        &id.0[..],
+        row.official,
+        s.start,
+        s.effective_end(),
+        ctx.day_of(s.start).to_string(),
+        s.venue.map(|v| v.0.to_vec()),
+        s.kind,
         s.language,
         links_json(&s.links),
         s.cancelled,
@@ -271,6 +306,13 @@ fn save_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -
         pe,
         pv,
     ])?;
+    if text_changed {
+        conn.prepare_cached(
+            "UPDATE events SET title = ?2, subtitle = ?3, description = ?4, track = ?5, tags = ?6, people = ?7
+             WHERE id = ?1",
+        )?
+        .execute(params![&id.0[..], s.title, s.subtitle, s.description, s.track, list_json(&s.tags), list_json(&s.people)])?;
+    }
     Ok(())
 }
 
@@ -485,7 +527,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             replay_targets(conn, ctx, &id, rev)?;
         }
         Body::Venue { target: Some(t), patch } => {
-            let Some(mut row) = load_venue(conn, t)? else { return Ok(()) };
+            let Some(mut row) = load_venue(conn, t)? else { return orphan(conn, ctx, op, t) };
             if may_edit(&ctx.roles, &row.creator, &author, op.seq()) && row.state.apply(stamp, patch) {
                 save_venue(conn, &ctx.id, t, &row)?;
             }
@@ -496,27 +538,27 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             if !official && over_community_cap(conn, ctx, op)? {
                 return Ok(());
             }
-            let mut row = match load_event(conn, &id)? {
-                Some(r) => r,
-                None => EventRow {
-                    state: EventState::default(),
-                    creator: author,
-                    official,
-                    deleted: false,
-                    created_rev: rev,
-                    updated_rev: rev,
-                    moved_rev: 0,
-                    cancelled_rev: 0,
-                    prev: None,
-                },
+            // Each creation op is applied once per (re)build, so the row cannot exist yet.
+            let mut row = EventRow {
+                state: EventState::default(),
+                creator: author,
+                official,
+                deleted: false,
+                created_rev: rev,
+                updated_rev: rev,
+                moved_rev: 0,
+                cancelled_rev: 0,
+                prev: None,
             };
             row.state.apply(stamp, patch);
-            save_event(conn, ctx, &id, &row)?;
-            refresh_hidden(conn, ctx, Some(&id), None)?;
+            insert_event(conn, ctx, &id, &row)?;
+            if ctx.has_hides {
+                refresh_hidden(conn, ctx, Some(&id), None)?;
+            }
             replay_targets(conn, ctx, &id, rev)?;
         }
         Body::Event { target: Some(t), patch } => {
-            let Some(mut row) = load_event(conn, t)? else { return Ok(()) };
+            let Some(mut row) = load_event(conn, t)? else { return orphan(conn, ctx, op, t) };
             if !may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
                 return Ok(());
             }
@@ -534,7 +576,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 if change.cancellation {
                     row.cancelled_rev = rev;
                 }
-                save_event(conn, ctx, t, &row)?;
+                update_event(conn, ctx, t, &row, change.text)?;
             }
         }
         Body::Delete { target } => delete_entity(conn, ctx, op, target)?,
@@ -619,6 +661,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 }
             };
             if wins {
+                ctx.has_hides = true;
                 conn.prepare_cached(
                     "INSERT INTO hides (festival, target, hidden, lamport, author) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (festival, target) DO UPDATE SET hidden = ?3, lamport = ?4, author = ?5",
@@ -642,32 +685,43 @@ fn refresh_hidden(
     event: Option<&OpId>,
     creator: Option<&PublicKey>,
 ) -> Result<(), StoreError> {
-    let sql = "UPDATE events SET hidden = (official = 0 AND EXISTS (
-                 SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.hidden = 1
-                 AND (h.target = events.id OR h.target = events.creator)))
-               WHERE festival = ?1 AND (id = ?2 OR creator = ?3)";
-    conn.prepare_cached(sql)?.execute(params![
-        &ctx.id.0[..],
-        event.map(|e| e.0.to_vec()),
-        creator.map(|c| c.0.to_vec())
-    ])?;
+    const HIDDEN: &str = "hidden = (official = 0 AND (
+        EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.id AND h.hidden = 1)
+        OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.creator AND h.hidden = 1)))";
+    if let Some(id) = event {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE id = ?"))?.execute([&id.0[..]])?;
+    }
+    if let Some(c) = creator {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND creator = ?"))?
+            .execute([&ctx.id.0[..], &c.0[..]])?;
+    }
     Ok(())
 }
 
-fn over_community_cap(conn: &Connection, ctx: &FestivalCtx, op: &Op) -> Result<bool, StoreError> {
+fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &Op) -> Result<bool, StoreError> {
     let Some(day) = cap_day(op) else { return Ok(false) };
-    // Only the author's earlier community creations count: a revoked organiser's official ones
-    // (up to after_seq) do not.
-    let floor = match ctx.roles.members.get(&op.author()) {
-        Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
-        _ => -1,
+    let key = (op.author(), day);
+    let earlier = match ctx.cap_counts.get(&key) {
+        Some(n) => *n,
+        None => {
+            // Only the author's earlier community creations count: a revoked organiser's
+            // official ones (up to after_seq) do not.
+            let floor = match ctx.roles.members.get(&op.author()) {
+                Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
+                _ => -1,
+            };
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM ops WHERE festival = ? AND author = ? AND cap_day IS NOT NULL AND cap_day = ?
+                     AND seq < ? AND seq > ?",
+                )?
+                .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| r.get(0))?;
+            n as u64
+        }
     };
-    let earlier: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM ops WHERE festival = ? AND author = ? AND cap_day = ? AND seq < ? AND seq > ?",
-        )?
-        .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| r.get(0))?;
-    Ok(earlier as u64 >= COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY)
+    // Creations are applied in log order, so this one counts for every later one.
+    ctx.cap_counts.insert(key, earlier + 1);
+    Ok(earlier >= COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY)
 }
 
 fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpId) -> Result<(), StoreError> {
@@ -675,7 +729,7 @@ fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpI
     if let Some(mut row) = load_event(conn, target)? {
         if !row.deleted && may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
             row.deleted = true;
-            save_event(conn, ctx, target, &row)?;
+            update_event(conn, ctx, target, &row, false)?;
         }
         return Ok(());
     }
@@ -690,20 +744,41 @@ fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpI
         .prepare_cached("SELECT author FROM announcements WHERE id = ?")?
         .query_row([&target.0[..]], |r| r.get::<_, Vec<u8>>(0))
         .optional()?;
-    if let Some(a) = ann_author {
-        let creator = PublicKey(a.try_into().map_err(|_| corrupt("announcement author"))?);
-        if may_edit(&ctx.roles, &creator, &author, op.seq()) {
-            conn.prepare_cached("UPDATE announcements SET deleted = 1 WHERE id = ?")?.execute([&target.0[..]])?;
+    match ann_author {
+        Some(a) => {
+            let creator = PublicKey(a.try_into().map_err(|_| corrupt("announcement author"))?);
+            if may_edit(&ctx.roles, &creator, &author, op.seq()) {
+                conn.prepare_cached("UPDATE announcements SET deleted = 1 WHERE id = ?")?.execute([&target.0[..]])?;
+            }
+            Ok(())
         }
+        None => orphan(conn, ctx, op, target),
     }
+}
+
+/// Remembers an edit or delete whose entity is not here (yet).
+fn orphan(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpId) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO orphans (target, op, festival) VALUES (?, ?, ?)")?
+        .execute([&target.0[..], &op.id().0[..], &ctx.id.0[..]])?;
+    ctx.has_orphans = true;
     Ok(())
 }
 
-/// Applies stored edits, deletes and hides that arrived before the entity they name.
+/// Applies stored edits and deletes that arrived before the entity they name.
 fn replay_targets(conn: &Connection, ctx: &mut FestivalCtx, id: &OpId, rev: i64) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE target = ? ORDER BY lamport, author")?;
+    if !ctx.has_orphans {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT ops.bytes FROM orphans JOIN ops ON ops.id = orphans.op WHERE orphans.target = ?
+         ORDER BY ops.lamport, ops.author",
+    )?;
     let ops: Vec<Vec<u8>> = stmt.query_map([&id.0[..]], |r| r.get(0))?.collect::<Result<_, _>>()?;
     drop(stmt);
+    if ops.is_empty() {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM orphans WHERE target = ?")?.execute([&id.0[..]])?;
     for bytes in ops {
         let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?;
         if op.festival() == ctx.id && op.body().target() == Some(*id) {
@@ -733,11 +808,14 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
         .prepare_cached("SELECT id, rev FROM announcements WHERE festival = ?")?
         .query_map([f], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    for table in ["festivals", "venues", "events", "announcements", "profiles", "hides"] {
+    for table in ["festivals", "venues", "events", "announcements", "profiles", "hides", "orphans"] {
         let col = if table == "festivals" { "id" } else { "festival" };
         conn.execute(&format!("DELETE FROM {table} WHERE {col} = ?"), [f])?;
     }
     ctx.state = None;
+    ctx.has_hides = false;
+    ctx.has_orphans = false;
+    ctx.cap_counts.clear();
     ctx.tz = TimeZone::UTC;
     ctx.forks = load_forks(conn, &ctx.id)?;
     ctx.roles = Roles::default();
@@ -775,7 +853,7 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
             old.prev
         };
         row.cancelled_rev = if cancellation { rev } else { old.cancelled_rev };
-        save_event(conn, ctx, &id, &row)?;
+        update_event(conn, ctx, &id, &row, false)?;
     }
     let mut fix = conn.prepare_cached("UPDATE announcements SET rev = ? WHERE id = ?")?;
     for (id, r) in old_announcements {

@@ -133,6 +133,17 @@ impl Store {
         // sync brings back.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // The bundled SQLite has STAT4, which re-prepares a statement whenever a parameter compared
+        // with an indexed column changes value; with a stable plan the statement cache works.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        // A festival's working set (tens of MB at most) should stay in memory: reads through the
+        // page cache or mmap, not a syscall per page.
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoint the WAL every 16 MB rather than 4: pages rewritten by consecutive batches are
+        // then copied into the database once.
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
@@ -184,39 +195,40 @@ impl Store {
                 }
             }
         }
-        let verdicts = verify_parallel(&fresh);
-        let mut valid = Vec::with_capacity(fresh.len());
-        for ((index, op), ok) in fresh.into_iter().zip(verdicts) {
-            match ok {
-                Ok(()) => valid.push((index, op)),
-                Err(e) => report.rejected.push(Rejected { index, id: Some(op.id()), reason: e.into() }),
-            }
-        }
-        if valid.is_empty() {
+        if fresh.is_empty() {
             return Ok(report);
         }
         // Lamport order respects every log's order and puts creations before their edits.
-        valid.sort_by_key(|(_, op)| op.order_key());
+        fresh.sort_by_key(|(_, op)| op.order_key());
 
         let tx = self.conn.transaction()?;
         let rev = next_rev(&tx)?;
         let mut ctxs: HashMap<FestivalId, FestivalCtx> = HashMap::new();
+        let mut heads = Heads::default();
         let mut touched_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
-        for (index, op) in valid {
-            let f = op.festival();
-            if !ctxs.contains_key(&f) {
-                ctxs.insert(f, FestivalCtx::load(&tx, f)?);
+        // Signatures are checked on worker threads while this thread writes the ops already
+        // checked: the two halves of ingest overlap.
+        verify_pipelined(&fresh, |i, verdict| {
+            let (index, op) = &fresh[i];
+            if let Err(e) = verdict {
+                report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason: e.into() });
+                return Ok(());
             }
-            let Some(ctx) = ctxs.get_mut(&f) else { continue };
-            match attach(&tx, ctx, &op, rev)? {
+            let f = op.festival();
+            let ctx = match ctxs.entry(f) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(FestivalCtx::load(&tx, f)?),
+            };
+            match attach(&tx, ctx, &mut heads, op, rev)? {
                 Attach::Stored => {
                     report.stored += 1;
                     touched_logs.insert((f, op.author()));
                 }
                 Attach::Pending => report.pending += 1,
-                Attach::Rejected(reason) => report.rejected.push(Rejected { index, id: Some(op.id()), reason }),
+                Attach::Rejected(reason) => report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason }),
             }
-        }
+            Ok(())
+        })?;
         // Parked ops whose predecessors just arrived.
         for (f, author) in touched_logs {
             let Some(ctx) = ctxs.get_mut(&f) else { continue };
@@ -231,7 +243,7 @@ impl Store {
                 let Some((id, bytes)) = next else { break };
                 tx.prepare_cached("DELETE FROM pending_ops WHERE id = ?")?.execute([&id])?;
                 let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("pending op: {e}")))?;
-                match attach(&tx, ctx, &op, rev)? {
+                match attach(&tx, ctx, &mut heads, &op, rev)? {
                     Attach::Stored => {
                         report.stored += 1;
                         report.pending = report.pending.saturating_sub(1);
@@ -407,49 +419,66 @@ enum Attach {
     Rejected(RejectReason),
 }
 
+/// The newest stored op of each log touched by a batch: most ops of a batch chain onto these, so
+/// chaining costs one lookup per log instead of two per op.
+#[derive(Default)]
+struct Heads(HashMap<(FestivalId, PublicKey), Option<(u64, OpId, u64)>>);
+
+impl Heads {
+    fn get(&mut self, conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<(u64, OpId, u64)>, StoreError> {
+        if let Some(h) = self.0.get(&(*f, *a)) {
+            return Ok(*h);
+        }
+        let row: Option<(i64, Vec<u8>, i64)> = conn
+            .prepare_cached("SELECT seq, id, lamport FROM ops WHERE festival = ? AND author = ? ORDER BY seq DESC LIMIT 1")?
+            .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let head = match row {
+            Some((seq, id, lamport)) => {
+                let id = OpId(id.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?);
+                Some((seq as u64, id, lamport as u64))
+            }
+            None => None,
+        };
+        self.0.insert((*f, *a), head);
+        Ok(head)
+    }
+}
+
 /// Chains one verified op onto its log: stores and applies it, parks it, or records a fork.
-fn attach(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64) -> Result<Attach, StoreError> {
+fn attach(conn: &Connection, ctx: &mut FestivalCtx, heads: &mut Heads, op: &Op, rev: i64) -> Result<Attach, StoreError> {
     let f = &op.festival().0[..];
     let a = &op.author().0[..];
-    let seq = op.seq() as i64;
-    let at = |s: i64| -> Result<Option<(Vec<u8>, i64)>, StoreError> {
-        Ok(conn
-            .prepare_cached("SELECT id, lamport FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
-            .query_row(params![f, a, s], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    };
-    if let Some((kept, _)) = at(seq)? {
-        record_fork(conn, ctx, op, op.seq(), &kept)?;
-        return Ok(Attach::Rejected(RejectReason::Equivocation(op.seq())));
+    let seq = op.seq();
+    let head = heads.get(conn, &op.festival(), &op.author())?;
+    let next_seq = head.map_or(0, |h| h.0 + 1);
+    if seq < next_seq {
+        // That position is taken by another op (identical ones were filtered as duplicates).
+        let kept: Vec<u8> = conn
+            .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
+            .query_row(params![f, a, seq as i64], |r| r.get(0))?;
+        record_fork(conn, ctx, op, seq, &kept)?;
+        return Ok(Attach::Rejected(RejectReason::Equivocation(seq)));
     }
-    if let Some(backlink) = op.header().backlink {
-        match at(seq - 1)? {
-            None => {
-                let parked: i64 = conn
-                    .prepare_cached("SELECT COUNT(*) FROM pending_ops WHERE festival = ? AND author = ?")?
-                    .query_row(params![f, a], |r| r.get(0))?;
-                if parked >= MAX_PENDING_PER_LOG {
-                    return Ok(Attach::Rejected(RejectReason::PendingFull));
-                }
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes) VALUES (?, ?, ?, ?, ?)",
-                )?
-                .execute(params![&op.id().0[..], f, a, seq, op.bytes()])?;
-                return Ok(Attach::Pending);
-            }
-            Some((prev_id, prev_lamport)) => {
-                if prev_id[..] != backlink.0[..] {
-                    // The author signed another op at seq - 1 than the one we hold.
-                    record_fork(conn, ctx, op, op.seq() - 1, &prev_id)?;
-                    return Ok(Attach::Rejected(RejectReason::Equivocation(op.seq() - 1)));
-                }
-                if op.lamport() <= prev_lamport as u64 {
-                    return Ok(Attach::Rejected(RejectReason::LamportNotIncreasing {
-                        lamport: op.lamport(),
-                        previous: prev_lamport as u64,
-                    }));
-                }
-            }
+    if seq > next_seq {
+        let parked: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM pending_ops WHERE festival = ? AND author = ?")?
+            .query_row(params![f, a], |r| r.get(0))?;
+        if parked >= MAX_PENDING_PER_LOG {
+            return Ok(Attach::Rejected(RejectReason::PendingFull));
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes) VALUES (?, ?, ?, ?, ?)")?
+            .execute(params![&op.id().0[..], f, a, seq as i64, op.bytes()])?;
+        return Ok(Attach::Pending);
+    }
+    if let Some((prev_seq, prev_id, prev_lamport)) = head {
+        if op.header().backlink != Some(prev_id) {
+            // The author signed another op at seq - 1 than the one we hold.
+            record_fork(conn, ctx, op, prev_seq, &prev_id.0)?;
+            return Ok(Attach::Rejected(RejectReason::Equivocation(prev_seq)));
+        }
+        if op.lamport() <= prev_lamport {
+            return Ok(Attach::Rejected(RejectReason::LamportNotIncreasing { lamport: op.lamport(), previous: prev_lamport }));
         }
     }
     conn.prepare_cached(
@@ -460,7 +489,7 @@ fn attach(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64) -> Result
         &op.id().0[..],
         f,
         a,
-        seq,
+        seq as i64,
         op.lamport() as i64,
         op.body().kind_byte(),
         op.body().target().map(|t| t.0.to_vec()),
@@ -468,6 +497,7 @@ fn attach(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64) -> Result
         op.bytes(),
         rev,
     ])?;
+    heads.0.insert((op.festival(), op.author()), Some((seq, op.id(), op.lamport())));
     if op.body().is_role_op() {
         if fold::refresh_roles(conn, ctx)? {
             ctx.rebuild = true;
@@ -496,23 +526,57 @@ fn record_fork(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, seq: u64, kept
     Ok(())
 }
 
-/// Checks signatures on all cores: the expensive step of ingest.
-fn verify_parallel(ops: &[(usize, Op)]) -> Vec<Result<(), OpError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if ops.len() < 64 || threads == 1 {
-        return ops.iter().map(|(_, op)| op.verify_signature()).collect();
+/// Verifies signatures on worker threads, in chunks, and hands each verdict to `on_result` on
+/// the calling thread in input order, so the caller's writes overlap the next chunks' checks.
+fn verify_pipelined(
+    ops: &[(usize, Op)],
+    mut on_result: impl FnMut(usize, Result<(), OpError>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    const CHUNK: usize = 32;
+    // One core stays with the calling thread, whose database writes are the other half of ingest.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, 8);
+    if ops.len() <= CHUNK {
+        for (i, (_, op)) in ops.iter().enumerate() {
+            on_result(i, op.verify_signature())?;
+        }
+        return Ok(());
     }
-    let chunk = ops.len().div_ceil(threads);
+    let chunks = ops.len().div_ceil(CHUNK);
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = ops
-            .chunks(chunk)
-            .map(|part| (part.len(), s.spawn(move || part.iter().map(|(_, op)| op.verify_signature()).collect::<Vec<_>>())))
-            .collect();
-        handles
-            .into_iter()
-            // A verifier thread can only die by a bug; refuse its ops rather than trust them.
-            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![Err(OpError::BadSignature); n]))
-            .collect()
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Result<(), OpError>>)>();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if c >= chunks {
+                        break;
+                    }
+                    let part = &ops[c * CHUNK..((c + 1) * CHUNK).min(ops.len())];
+                    let verdicts = part.iter().map(|(_, op)| op.verify_signature()).collect();
+                    if tx.send((c, verdicts)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut ready: HashMap<usize, Vec<Result<(), OpError>>> = HashMap::new();
+        for want in 0..chunks {
+            let verdicts = loop {
+                if let Some(v) = ready.remove(&want) {
+                    break v;
+                }
+                let (c, v) = rx.recv().map_err(|_| StoreError::Corrupt("signature verifier thread stopped".into()))?;
+                ready.insert(c, v);
+            };
+            for (k, verdict) in verdicts.into_iter().enumerate() {
+                on_result(want * CHUNK + k, verdict)?;
+            }
+        }
+        Ok(())
     })
 }
 

@@ -28,10 +28,17 @@ CREATE TABLE ops (
   rev INTEGER NOT NULL,
   UNIQUE (festival, author, seq)
 );
-CREATE INDEX ops_target ON ops (target) WHERE target IS NOT NULL;
-CREATE INDEX ops_order ON ops (festival, lamport, author);
-CREATE INDEX ops_cap ON ops (festival, author, cap_day) WHERE cap_day IS NOT NULL;
+CREATE INDEX ops_order ON ops (festival, lamport);
+CREATE INDEX ops_cap ON ops (festival, author, cap_day, seq) WHERE cap_day IS NOT NULL;
 CREATE INDEX ops_roles ON ops (festival, kind) WHERE kind IN (1, 7, 8);
+
+-- Edits and deletes applied before the entity they name existed here; replayed when it arrives.
+CREATE TABLE orphans (
+  target BLOB NOT NULL,
+  op BLOB NOT NULL,
+  festival BLOB NOT NULL,
+  PRIMARY KEY (target, op)
+) WITHOUT ROWID;
 
 -- Signed ops whose predecessor has not arrived yet.
 CREATE TABLE pending_ops (
@@ -127,11 +134,10 @@ CREATE TABLE events (
 CREATE INDEX events_day ON events (festival, day, start);
 CREATE INDEX events_start ON events (festival, start);
 CREATE INDEX events_source ON events (festival, source_id) WHERE source_id != '';
-CREATE INDEX events_creator ON events (festival, creator);
 
 CREATE VIRTUAL TABLE events_fts USING fts5(
   title, subtitle, description, people, track, tags,
-  content = 'events', content_rowid = 'rowid',
+  content = 'events', content_rowid = 'rowid', detail = 'column',
   tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN

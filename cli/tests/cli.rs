@@ -1,0 +1,133 @@
+//! The `meadow` binary as people use it: real processes on a temporary data directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn meadow(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meadow"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("MEADOW_DATA_DIR")
+        .output()
+        .expect("run meadow")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = meadow(dir, args);
+    assert!(out.status.success(), "meadow {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+fn fails(dir: &Path, args: &[&str], needle: &str) {
+    let out = meadow(dir, args);
+    assert!(!out.status.success(), "meadow {args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "meadow {args:?}: expected {needle:?} in {err:?}");
+}
+
+fn programme_json(dir: &Path) -> Vec<serde_json::Value> {
+    serde_json::from_str(&ok(dir, &["programme", "--json"])).expect("json")
+}
+
+#[test]
+fn organiser_workflow() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    let id = ok(dir, &["id"]);
+    assert!(id.contains("fingerprint"));
+    ok(dir, &["festival", "create", "--name", "Wiese", "--start", "2026-07-10", "--end", "2026-07-12", "--timezone", "Europe/Berlin"]);
+    assert!(ok(dir, &["festival", "list"]).contains("Wiese"));
+    ok(dir, &["venue", "add", "Main Stage", "--lat", "52.52", "--lon", "13.405"]);
+    ok(dir, &["venue", "add", "Tent"]);
+    let added = ok(
+        dir,
+        &[
+            "event", "add", "--title", "Opening", "--start", "2026-07-10 18:00", "--end", "2026-07-10 19:00", "--venue",
+            "main stage", "--track", "Music", "--tag", "folk", "--person", "Zoë",
+        ],
+    );
+    assert!(added.contains("official"));
+    ok(dir, &["event", "add", "--title", "Late", "--start", "2026-07-10T23:30:00+02:00", "--end", "2026-07-11 00:30", "--venue", "Tent"]);
+    let events = programme_json(dir);
+    assert_eq!(events.len(), 2);
+    let e = &events[0];
+    assert_eq!(e["title"], "Opening");
+    assert_eq!(e["start"], "2026-07-10T18:00:00+02:00");
+    assert_eq!(e["end"], "2026-07-10T19:00:00+02:00");
+    assert_eq!(e["venue"], "Main Stage");
+    assert_eq!(e["official"], true);
+    assert_eq!(e["cancelled"], false);
+    let id = e["id"].as_str().expect("id").to_owned();
+    let table = ok(dir, &["programme", "--day", "2026-07-10"]);
+    assert!(table.contains("== Friday 2026-07-10 ==") && table.contains("-- Main Stage --") && table.contains("18:00-19:00"), "{table}");
+    assert!(ok(dir, &["search", "zoe"]).contains("Opening"));
+    ok(dir, &["changes"]);
+    ok(dir, &["event", "edit", &id[..8], "--start", "2026-07-10 20:00", "--end", "2026-07-10 21:00"]);
+    ok(dir, &["event", "cancel", &id[..8]]);
+    let changes = ok(dir, &["changes"]);
+    assert!(changes.contains("cancelled") && changes.contains("Opening"), "{changes}");
+    assert!(ok(dir, &["changes"]).contains("nothing changed"));
+    ok(dir, &["fav", "add", &id[..8]]);
+    assert!(ok(dir, &["fav", "list"]).contains("Opening"));
+    ok(dir, &["announce", "Gates open at 10", "--priority", "high"]);
+    assert!(ok(dir, &["announcements"]).contains("[HIGH] Gates open at 10"));
+    assert!(ok(dir, &["check"]).contains("store ok"));
+}
+
+#[test]
+fn bad_input_names_the_problem_and_stores_nothing() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    fails(dir, &["programme"], "no current festival");
+    ok(dir, &["festival", "create", "--name", "F", "--start", "2026-07-10", "--end", "2026-07-11", "--timezone", "Europe/Berlin"]);
+    fails(dir, &["festival", "create", "--name", "G", "--start", "2026-07-10", "--end", "2026-07-01"], "before");
+    fails(dir, &["festival", "create", "--name", "G", "--start", "2026-07-10", "--end", "2026-07-11", "--timezone", "Mars/Olympus"], "time zone");
+    ok(dir, &["venue", "add", "Main"]);
+    let add = |title: &str, start: &str, end: &str, venue: &str| -> Vec<String> {
+        ["event", "add", "--title", title, "--start", start, "--end", end, "--venue", venue].iter().map(|s| s.to_string()).collect()
+    };
+    let run = |args: Vec<String>, needle: &str| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(dir, &refs, needle);
+    };
+    run(add("", "2026-07-10 18:00", "2026-07-10 19:00", "Main"), "title");
+    run(add("   ", "2026-07-10 18:00", "2026-07-10 19:00", "Main"), "must not be empty");
+    run(add("X", "yesterday", "2026-07-10 19:00", "Main"), "cannot read time \"yesterday\"");
+    run(add("X", "2026-07-10 18:00", "2026-07-10 17:00", "Main"), "end: before start");
+    run(add("X", "2026-07-10 18:00", "2026-07-10 19:00", "Nowhere"), "venue \"Nowhere\"");
+    fails(dir, &["event", "edit", "deadbeef", "--title", "Y"], "not found");
+    fails(dir, &["organiser", "add", "not-a-key"], "not a public key");
+    fails(dir, &["announce", "x", "--priority", "loud"], "unknown priority");
+    assert!(programme_json(dir).is_empty());
+    assert!(ok(dir, &["check"]).contains("store ok: 2 ops"));
+}
+
+#[test]
+fn community_members_cannot_announce_and_demo_is_realistic() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    let out = ok(dir, &["demo", "--start", "2026-07-10"]);
+    assert!(out.contains("12 venues"), "{out}");
+    let events = programme_json(dir);
+    assert!(events.len() >= 300, "{} events", events.len());
+    assert!(events.iter().any(|e| e["official"] == false), "has community events");
+    assert!(events.iter().any(|e| e["cancelled"] == true), "has a cancellation");
+    let days: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| e["day"].as_str()).collect();
+    assert_eq!(days.len(), 4);
+    // An event after midnight belongs to the previous festival day (day change 04:00).
+    assert!(events.iter().any(|e| e["start"].as_str().is_some_and(|s| s.starts_with("2026-07-11T01:")) && e["day"] == "2026-07-10"));
+    let fest = ok(dir, &["festival", "list", "--json"]);
+    let fest: serde_json::Value = serde_json::from_str(&fest).expect("json");
+    let fid = fest[0]["id"].as_str().expect("id").to_owned();
+
+    // Another device with the same data but its own key is a community member.
+    let d2 = tempfile::tempdir().expect("dir");
+    std::fs::copy(dir.join("meadow.sqlite3"), d2.path().join("meadow.sqlite3")).expect("copy");
+    ok(d2.path(), &["festival", "use", &fid[..8]]);
+    fails(d2.path(), &["announce", "free beer"], "only the owner and organisers");
+    let added = ok(d2.path(), &["event", "add", "--title", "Jam", "--start", "2026-07-11 12:00", "--end", "2026-07-11 13:00", "--venue", "Tea House"]);
+    assert!(added.contains("community"));
+    let id = events.iter().find(|e| e["official"] == true).and_then(|e| e["id"].as_str()).expect("official");
+    fails(d2.path(), &["event", "cancel", &id[..10]], "only its author and organisers");
+}
