@@ -539,7 +539,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 EventCmd::Show { id, json } => {
                     let eid = node.store().resolve_event(&f, &id)?;
-                    let e = node.store().event(&eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
+                    let e = node.store().event_detail(&eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
                     let fest = node.festival(&f)?;
                     output::event_detail(&fest, &e, json);
                 }

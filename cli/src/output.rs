@@ -4,7 +4,7 @@ use anyhow::Result;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Node, festival_tz, format_clock, format_time};
 use meadow_core::op::FestivalId;
-use meadow_core::store::{AnnouncementView, ChangeKind, Changes, Clash, EventView, FestivalView, NowNext, VenueView};
+use meadow_core::store::{AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView};
 use serde_json::{Value, json};
 
 fn rfc3339(tz: &TimeZone, secs: i64) -> String {
@@ -29,15 +29,21 @@ pub fn event_json(tz: &TimeZone, e: &EventView) -> Value {
         "kind": e.kind,
         "tags": e.tags,
         "people": e.people,
-        "language": e.language,
-        "description": e.description,
-        "links": e.links.iter().map(|l| json!({"url": l.url, "title": l.title})).collect::<Vec<_>>(),
         "official": e.official,
         "cancelled": e.cancelled,
         "favourite": e.favourite,
         "author": e.creator.to_hex(),
-        "source_id": e.source_id,
     })
+}
+
+/// One event with its description and links.
+pub fn detail_json(tz: &TimeZone, d: &EventDetail) -> Value {
+    let mut v = event_json(tz, &d.event);
+    v["description"] = json!(d.description);
+    v["language"] = json!(d.language);
+    v["links"] = json!(d.links.iter().map(|l| json!({"url": l.url, "title": l.title})).collect::<Vec<_>>());
+    v["source_id"] = json!(d.source_id);
+    v
 }
 
 fn print_json(v: &Value) {
@@ -151,12 +157,13 @@ pub fn clashes(f: &FestivalView, clashes: &[Clash]) {
 }
 
 /// One event in full.
-pub fn event_detail(f: &FestivalView, e: &EventView, json: bool) {
+pub fn event_detail(f: &FestivalView, d: &EventDetail, json: bool) {
     let tz = festival_tz(f);
     if json {
-        print_json(&event_json(&tz, e));
+        print_json(&detail_json(&tz, d));
         return;
     }
+    let e = &d.event;
     out!("{}", e.title);
     if !e.subtitle.is_empty() {
         out!("{}", e.subtitle);
@@ -172,14 +179,17 @@ pub fn event_detail(f: &FestivalView, e: &EventView, json: bool) {
     if !e.tags.is_empty() {
         out!("tags      {}", e.tags.join(", "));
     }
+    if !d.language.is_empty() {
+        out!("language  {}", d.language);
+    }
     out!("status    {}", if e.cancelled { "CANCELLED" } else { "scheduled" });
     out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint());
-    for l in &e.links {
+    for l in &d.links {
         out!("link      {} {}", l.url, l.title);
     }
     out!("id        {}", e.id);
-    if !e.description.is_empty() {
-        out!("\n{}", e.description);
+    if !d.description.is_empty() {
+        out!("\n{}", d.description);
     }
 }
 

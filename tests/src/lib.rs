@@ -140,16 +140,24 @@ pub fn benchmark_festival(seed: u64, ops: usize, authors: usize) -> Scenario {
         b.push(0, None, Body::RoleGrant { member, role: Role::Organiser });
     }
     let mut events: Vec<OpId> = Vec::new();
-    let mut per_author_day = vec![0u32; b.author_count()];
+    let mut per_author_day = std::collections::HashMap::<(usize, i64), u32>::new();
     let mut n = 0usize;
     while b.ops.len() < ops {
         let roll = rng.below(100);
         let author = if roll < 40 { 1 + rng.below(organisers as u64) as usize } else { rng.below(b.author_count() as u64) as usize };
         if events.len() < 10 || roll % 4 != 0 {
             let is_official = author <= organisers;
-            // Community authors stay under the per-day cap by spreading over the days.
-            let day = if is_official { rng.below(5) as i64 } else { i64::from(per_author_day[author] / 15).min(4) };
-            per_author_day[author] += 1;
+            // Community authors stay under the per-day cap by moving on to the next day.
+            let mut day = rng.below(5) as i64;
+            if !is_official {
+                for _ in 0..5 {
+                    if per_author_day.get(&(author, day)).copied().unwrap_or(0) < 15 {
+                        break;
+                    }
+                    day = (day + 1) % 5;
+                }
+            }
+            *per_author_day.entry((author, day)).or_default() += 1;
             let offset = day * 86_400 + rng.below(14 * 4) as i64 * 900;
             let venue = Some(venues[rng.below(venues.len() as u64) as usize]);
             let id = b.push(author, None, event_body(&mut rng, n, venue, offset));

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::StoreError;
+use super::{StoreError, summary};
 use crate::identity::PublicKey;
 use crate::model::{
     COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps, ProfileState,
@@ -194,8 +194,8 @@ pub(crate) fn load_event(conn: &Connection, id: &OpId) -> Result<Option<EventRow
         venue: blob_id(venue),
         track,
         kind,
-        tags: serde_json::from_str(&tags).map_err(|_| corrupt("event tags"))?,
-        people: serde_json::from_str(&people).map_err(|_| corrupt("event people"))?,
+        tags: split_list(&tags),
+        people: split_list(&people),
         language,
         links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
         cancelled,
@@ -229,18 +229,28 @@ pub(crate) fn links_json(links: &[Link]) -> String {
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
-fn list_json(v: &[String]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+/// Separator of list items in the tags and people columns: a control character, which the
+/// schema forbids inside items, and which full-text search treats as a word break.
+pub(crate) const LIST_SEP: char = '\u{1f}';
+
+fn join_list(v: &[String]) -> String {
+    v.join("\u{1f}")
+}
+
+/// Splits a tags or people column.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    if s.is_empty() { Vec::new() } else { s.split(LIST_SEP).map(str::to_owned).collect() }
 }
 
 fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -> Result<(), StoreError> {
     let s = &row.state;
+    let day = ctx.day_of(s.start).to_string();
     conn.prepare_cached(
         "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
-            stamps, created_rev, updated_rev)
+            stamps, created_rev, updated_rev, summary)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?22)",
+            ?20, ?21, ?22, ?22, ?23)",
     )?
     .execute(params![
         &id.0[..],
@@ -252,12 +262,12 @@ fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow)
         s.description,
         s.start,
         s.effective_end(),
-        ctx.day_of(s.start).to_string(),
+        day,
         s.venue.map(|v| v.0.to_vec()),
         s.track,
         s.kind,
-        list_json(&s.tags),
-        list_json(&s.people),
+        join_list(&s.tags),
+        join_list(&s.people),
         s.language,
         links_json(&s.links),
         s.cancelled,
@@ -265,6 +275,7 @@ fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow)
         row.deleted,
         s.stamps.encode(),
         row.created_rev,
+        summary::encode(id, &row.creator, row.official, &day, s),
     ])?;
     Ok(())
 }
@@ -273,6 +284,7 @@ fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow)
 /// changed, because every write to them re-indexes the event for full-text search.
 fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow, text_changed: bool) -> Result<(), StoreError> {
     let s = &row.state;
+    let day = ctx.day_of(s.start).to_string();
     let (ps, pe, pv) = match &row.prev {
         Some((a, b, v)) => (Some(*a), Some(*b), v.map(|v| v.0.to_vec())),
         None => (None, None, None),
@@ -281,7 +293,7 @@ fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow,
         "UPDATE events SET official = ?2, start = ?3, end = ?4, day = ?5, venue = ?6, kind = ?7,
             language = ?8, links = ?9, cancelled = ?10, source_id = ?11, deleted = ?12, stamps = ?13,
             created_rev = ?14, updated_rev = ?15, moved_rev = ?16, cancelled_rev = ?17,
-            prev_start = ?18, prev_end = ?19, prev_venue = ?20
+            prev_start = ?18, prev_end = ?19, prev_venue = ?20, summary = ?21
          WHERE id = ?1",
     )?
     .execute(params![
@@ -289,7 +301,7 @@ fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow,
         row.official,
         s.start,
         s.effective_end(),
-        ctx.day_of(s.start).to_string(),
+        day,
         s.venue.map(|v| v.0.to_vec()),
         s.kind,
         s.language,
@@ -305,13 +317,14 @@ fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow,
         ps,
         pe,
         pv,
+        summary::encode(id, &row.creator, row.official, &day, s),
     ])?;
     if text_changed {
         conn.prepare_cached(
             "UPDATE events SET title = ?2, subtitle = ?3, description = ?4, track = ?5, tags = ?6, people = ?7
              WHERE id = ?1",
         )?
-        .execute(params![&id.0[..], s.title, s.subtitle, s.description, s.track, list_json(&s.tags), list_json(&s.people)])?;
+        .execute(params![&id.0[..], s.title, s.subtitle, s.description, s.track, join_list(&s.tags), join_list(&s.people)])?;
     }
     Ok(())
 }

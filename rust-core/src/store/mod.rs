@@ -5,9 +5,10 @@
 mod fold;
 mod query;
 mod schema;
+mod summary;
 
 pub use query::{
-    AnnouncementView, ChangeKind, ChangeView, Changes, Clash, EventView, FestivalView, NowNext,
+    AnnouncementView, ChangeKind, ChangeView, Changes, Clash, EventDetail, EventView, FestivalView, NowNext,
     ProgrammeFilter, VenueView,
 };
 pub use schema::SCHEMA_VERSION;

@@ -3,7 +3,10 @@
 use jiff::civil::Date;
 use rusqlite::{OptionalExtension, Row, params};
 
+use std::collections::{HashMap, HashSet};
+
 use super::fold::LinkJson;
+use super::summary;
 use super::{Store, StoreError};
 use crate::identity::PublicKey;
 use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
@@ -52,7 +55,7 @@ pub struct VenueView {
     pub source_id: String,
 }
 
-/// An event as a programme shows it.
+/// An event as a programme list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventView {
     /// Id.
@@ -61,8 +64,6 @@ pub struct EventView {
     pub title: String,
     /// Subtitle.
     pub subtitle: String,
-    /// Description.
-    pub description: String,
     /// Start, Unix seconds.
     pub start: i64,
     /// End, Unix seconds.
@@ -81,10 +82,6 @@ pub struct EventView {
     pub tags: Vec<String>,
     /// People.
     pub people: Vec<String>,
-    /// Language.
-    pub language: String,
-    /// Links.
-    pub links: Vec<Link>,
     /// Cancelled.
     pub cancelled: bool,
     /// Posted by an organiser (else a community event).
@@ -93,6 +90,19 @@ pub struct EventView {
     pub creator: PublicKey,
     /// Favourited on this device.
     pub favourite: bool,
+}
+
+/// Everything about one event, for its own screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDetail {
+    /// What the programme shows.
+    pub event: EventView,
+    /// Description.
+    pub description: String,
+    /// Language.
+    pub language: String,
+    /// Links.
+    pub links: Vec<Link>,
     /// Id in an imported schedule.
     pub source_id: String,
 }
@@ -195,50 +205,99 @@ pub struct NowNext {
     pub next: Option<EventView>,
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.title, e.subtitle, e.description, e.start, e.end, e.day, e.venue,
-    COALESCE(v.name, ''), e.track, e.kind, e.tags, e.people, e.language, e.links, e.cancelled,
-    e.official, e.creator, EXISTS (SELECT 1 FROM favourites f WHERE f.festival = e.festival AND f.event = e.id),
-    e.source_id";
+/// The columns [`Decor::event`] reads.
+const EVENT_COLUMNS: &str = "e.summary";
+/// Index of the first column after [`EVENT_COLUMNS`].
+const AFTER_EVENT: usize = 1;
 
-const EVENT_FROM: &str = "FROM events e LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0";
-
-/// Visible to this device: not deleted, not hidden by organisers, author not muted here.
-const VISIBLE: &str = "e.deleted = 0 AND e.hidden = 0
-    AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)";
+/// Not deleted and not hidden by organisers (mutes are this device's and applied by [`Decor`]).
+const VISIBLE: &str = "e.deleted = 0 AND e.hidden = 0";
 
 fn key32(b: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
     b.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Blob))
 }
 
-fn json_list(s: &str) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+/// Hashes ids by their first eight bytes: they are BLAKE3 outputs or public keys, already
+/// uniformly distributed, and these maps are looked up for every row of a programme.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(b);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {
+        // The length prefix of a fixed-size id carries no information.
+    }
 }
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventView> {
-    let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(14)?)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, e.into()))?;
-    Ok(EventView {
-        id: OpId(key32(r.get(0)?)?),
-        title: r.get(1)?,
-        subtitle: r.get(2)?,
-        description: r.get(3)?,
-        start: r.get(4)?,
-        end: r.get(5)?,
-        day: r.get(6)?,
-        venue: r.get::<_, Option<Vec<u8>>>(7)?.map(key32).transpose()?.map(OpId),
-        venue_name: r.get(8)?,
-        track: r.get(9)?,
-        kind: r.get(10)?,
-        tags: json_list(&r.get::<_, String>(11)?)?,
-        people: json_list(&r.get::<_, String>(12)?)?,
-        language: r.get(13)?,
-        links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
-        cancelled: r.get(15)?,
-        official: r.get(16)?,
-        creator: PublicKey(key32(r.get(17)?)?),
-        favourite: r.get(18)?,
-        source_id: r.get(19)?,
-    })
+type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+type IdSet<K> = HashSet<K, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Device-local and small per-festival facts that every event row is decorated with, read once
+/// per query instead of joined into every row.
+struct Decor {
+    venues: IdMap<OpId, (String, bool)>,
+    /// Position of each venue in name order, so sorting by venue compares integers.
+    venue_rank: IdMap<OpId, usize>,
+    favourites: IdSet<OpId>,
+    muted: IdSet<PublicKey>,
+}
+
+impl Decor {
+    fn venue_name(&self, v: &Option<OpId>, include_deleted: bool) -> String {
+        match v.as_ref().and_then(|v| self.venues.get(v)) {
+            Some((name, deleted)) if include_deleted || !deleted => name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Where an event's venue sorts among the festival's venues (no venue first).
+    fn rank(&self, venue: &Option<OpId>) -> usize {
+        venue.as_ref().and_then(|v| self.venue_rank.get(v)).map_or(0, |r| r + 1)
+    }
+
+    /// The event in row `r`, or `None` if its author is muted on this device.
+    fn event(&self, r: &Row<'_>) -> rusqlite::Result<Option<EventView>> {
+        let blob = r.get_ref(0)?.as_blob()?;
+        let s = summary::decode(blob)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into()))?;
+        if self.muted.contains(&s.creator) {
+            return Ok(None);
+        }
+        Ok(Some(EventView {
+            favourite: self.favourites.contains(&s.id),
+            venue_name: self.venue_name(&s.venue, false),
+            id: s.id,
+            title: s.title,
+            subtitle: s.subtitle,
+            start: s.start,
+            end: s.end,
+            day: s.day,
+            venue: s.venue,
+            track: s.track,
+            kind: s.kind,
+            tags: s.tags,
+            people: s.people,
+            cancelled: s.cancelled,
+            official: s.official,
+            creator: s.creator,
+        }))
+    }
+}
+
+/// Orders names as people expect: case does not matter.
+fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
 }
 
 fn announcement_from_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementView> {
@@ -349,10 +408,79 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One event (deleted or hidden ones too, so that a link to it still resolves).
+    fn decor(&self, festival: &FestivalId) -> Result<Decor, StoreError> {
+        let f = &festival.0[..];
+        let mut venues = IdMap::default();
+        let mut stmt = self.conn().prepare_cached("SELECT id, name, deleted FROM venues WHERE festival = ?")?;
+        let mut rows = stmt.query([f])?;
+        while let Some(r) = rows.next()? {
+            venues.insert(OpId(key32(r.get(0)?)?), (r.get(1)?, r.get(2)?));
+        }
+        let ids = |sql: &str| -> Result<Vec<[u8; 32]>, StoreError> {
+            let mut stmt = self.conn().prepare_cached(sql)?;
+            let v = stmt.query_map([f], |r| key32(r.get(0)?))?.collect::<Result<_, _>>()?;
+            Ok(v)
+        };
+        let favourites = ids("SELECT event FROM favourites WHERE festival = ?")?.into_iter().map(OpId).collect();
+        let muted = ids("SELECT author FROM mutes WHERE festival = ?")?.into_iter().map(PublicKey).collect();
+        let mut by_name: Vec<(&OpId, &String)> = venues.iter().map(|(id, (name, _))| (id, name)).collect();
+        by_name.sort_by(|a, b| cmp_ignore_case(a.1, b.1).then(a.0.cmp(b.0)));
+        let venue_rank = by_name.into_iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        Ok(Decor { venues, venue_rank, favourites, muted })
+    }
+
+    /// Runs an event query whose first parameter is the festival, decorating every row.
+    fn events_where(&self, festival: &FestivalId, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<EventView>, StoreError> {
+        Ok(self.events_decorated(festival, sql, params)?.0)
+    }
+
+    fn events_decorated(
+        &self,
+        festival: &FestivalId,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<(Vec<EventView>, Decor), StoreError> {
+        let decor = self.decor(festival)?;
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            if let Some(e) = decor.event(r)? {
+                out.push(e);
+            }
+        }
+        drop(rows);
+        Ok((out, decor))
+    }
+
+    /// One event as lists show it (hidden ones too, so that a link to it still resolves).
     pub fn event(&self, id: &OpId) -> Result<Option<EventView>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.id = ? AND e.deleted = 0");
-        Ok(self.conn().prepare_cached(&sql)?.query_row([&id.0[..]], event_from_row).optional()?)
+        Ok(self.event_detail(id)?.map(|d| d.event))
+    }
+
+    /// Everything about one event.
+    pub fn event_detail(&self, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, e.festival, e.description, e.language, e.links, e.source_id FROM events e
+             WHERE e.id = ? AND e.deleted = 0"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let mut rows = stmt.query([&id.0[..]])?;
+        let Some(r) = rows.next()? else { return Ok(None) };
+        let festival = FestivalId(key32(r.get(AFTER_EVENT)?)?);
+        let mut decor = self.decor(&festival)?;
+        // A muted author's event still opens when asked for by id.
+        decor.muted.clear();
+        let Some(event) = decor.event(r)? else { return Ok(None) };
+        let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(AFTER_EVENT + 3)?)
+            .map_err(|e| StoreError::Corrupt(format!("event links: {e}")))?;
+        Ok(Some(EventDetail {
+            event,
+            description: r.get(AFTER_EVENT + 1)?,
+            language: r.get(AFTER_EVENT + 2)?,
+            links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
+            source_id: r.get(AFTER_EVENT + 4)?,
+        }))
     }
 
     /// Resolves a hex id prefix (at least 4 digits) to the one visible event it names.
@@ -373,61 +501,41 @@ impl Store {
         }
     }
 
-    /// The programme, ordered by start then venue name.
+    /// The programme, ordered by start, then venue name, then title.
     pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, StoreError> {
-        let mut sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ?1 AND {VISIBLE}");
-        if filter.day.is_some() {
-            sql.push_str(" AND e.day = ?2");
-        }
-        if filter.venue.is_some() {
-            sql.push_str(" AND e.venue = ?3");
-        }
-        if filter.track.is_some() {
-            sql.push_str(" AND e.track = ?4 COLLATE NOCASE");
-        }
-        if filter.tag.is_some() {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(e.tags) t WHERE t.value = ?5 COLLATE NOCASE)");
-        }
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = ?1 AND {VISIBLE}");
+        sql.push_str(if filter.day.is_some() { " AND e.day = ?2" } else { " AND ?2 IS NULL" });
+        sql.push_str(if filter.venue.is_some() { " AND e.venue = ?3" } else { " AND ?3 IS NULL" });
+        sql.push_str(if filter.track.is_some() { " AND e.track = ?4 COLLATE NOCASE" } else { " AND ?4 IS NULL" });
         if filter.official_only {
             sql.push_str(" AND e.official = 1");
         }
-        sql.push_str(" ORDER BY e.start, v.name COLLATE NOCASE, e.title");
-        let mut stmt = self.conn().prepare_cached(&sql)?;
+        sql.push_str(" ORDER BY e.start");
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
-        let mut idx = vec![1usize];
-        if filter.day.is_some() {
-            idx.push(2);
+        let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &day, &venue, &filter.track])?;
+        if let Some(tag) = &filter.tag {
+            let tag = tag.to_lowercase();
+            events.retain(|e| e.tags.iter().any(|t| t.to_lowercase() == tag));
         }
-        if filter.venue.is_some() {
-            idx.push(3);
-        }
-        if filter.track.is_some() {
-            idx.push(4);
-        }
-        if filter.tag.is_some() {
-            idx.push(5);
-        }
-        for i in idx {
-            match i {
-                1 => stmt.raw_bind_parameter(1, &festival.0[..])?,
-                2 => stmt.raw_bind_parameter(2, &day)?,
-                3 => stmt.raw_bind_parameter(3, &venue)?,
-                4 => stmt.raw_bind_parameter(4, &filter.track)?,
-                _ => stmt.raw_bind_parameter(5, &filter.tag)?,
-            }
-        }
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(event_from_row(r)?);
-        }
-        Ok(out)
+        // A total order, so the in-place unstable sort is deterministic.
+        events.sort_unstable_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then_with(|| decor.rank(&a.venue).cmp(&decor.rank(&b.venue)))
+                .then_with(|| a.title.cmp(&b.title))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(events)
     }
 
     /// The festival days that have events, with how many.
     pub fn days(&self, festival: &FestivalId) -> Result<Vec<(String, u64)>, StoreError> {
-        let sql = format!("SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE} GROUP BY e.day ORDER BY e.day");
+        let sql = format!(
+            "SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE}
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
+             GROUP BY e.day ORDER BY e.day"
+        );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map([&festival.0[..]], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -446,13 +554,10 @@ impl Store {
         }
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events_fts JOIN events e ON e.rowid = events_fts.rowid
-             LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0
-             WHERE events_fts MATCH ?1 AND e.festival = ?2 AND {VISIBLE}
+             WHERE e.festival = ?1 AND events_fts MATCH ?2 AND {VISIBLE}
              ORDER BY bm25(events_fts, 10.0, 5.0, 1.0, 5.0, 3.0, 3.0), e.start LIMIT ?3"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![terms.join(" "), &festival.0[..], limit as i64], event_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.events_where(festival, &sql, &[&&festival.0[..], &terms.join(" "), &(limit as i64)])
     }
 
     /// Marks or unmarks an event as a favourite on this device.
@@ -475,12 +580,10 @@ impl Store {
     /// This device's favourites, by start.
     pub fn favourites(&self, festival: &FestivalId) -> Result<Vec<EventView>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} {EVENT_FROM} JOIN favourites f2 ON f2.festival = e.festival AND f2.event = e.id
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN favourites f ON f.festival = e.festival AND f.event = e.id
              WHERE e.festival = ? AND {VISIBLE} ORDER BY e.start, e.title"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([&festival.0[..]], event_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.events_where(festival, &sql, &[&&festival.0[..]])
     }
 
     /// Pairs of favourites (not cancelled) that overlap in time.
@@ -510,11 +613,11 @@ impl Store {
     /// Per venue, what is on now and what starts next (events in the coming 24 hours).
     pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ?1 AND {VISIBLE} AND e.cancelled = 0
-             AND e.end > ?2 AND e.start < ?2 + 86400 ORDER BY v.name COLLATE NOCASE, e.start"
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = ?1 AND {VISIBLE} AND e.cancelled = 0
+             AND e.start < ?2 + 86400 AND e.end > ?2 ORDER BY e.start"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let events: Vec<EventView> = stmt.query_map(params![&festival.0[..], now], event_from_row)?.collect::<Result<_, _>>()?;
+        let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &now])?;
+        events.sort_by(|a, b| decor.rank(&a.venue).cmp(&decor.rank(&b.venue)).then(a.start.cmp(&b.start)));
         let mut out: Vec<NowNext> = Vec::new();
         for e in events {
             if out.last().is_none_or(|n| n.venue != e.venue) {
@@ -553,40 +656,44 @@ impl Store {
     /// What changed since this device last called [`Store::mark_seen`] for the festival.
     pub fn changes(&self, festival: &FestivalId) -> Result<Changes, StoreError> {
         let mark = self.seen_rev(festival)?;
+        let decor = self.decor(festival)?;
         let sql = format!(
-            "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.updated_rev, e.prev_start,
-                    e.prev_end, COALESCE(pv.name, ''), e.deleted
-             FROM events e LEFT JOIN venues v ON v.id = e.venue AND v.deleted = 0
-             LEFT JOIN venues pv ON pv.id = e.prev_venue
-             WHERE e.festival = ?1 AND e.updated_rev > ?2 AND e.hidden = 0
-             AND NOT (e.deleted = 1 AND e.created_rev > ?2)
-             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
-             ORDER BY 19 DESC, e.start"
+            "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.prev_start, e.prev_end,
+                    e.prev_venue, e.deleted
+             FROM events e WHERE e.festival = ?1 AND e.updated_rev > ?2 AND e.hidden = 0
+             AND NOT (e.deleted = 1 AND e.created_rev > ?2) ORDER BY e.start"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![&festival.0[..], mark], |r| {
-            let ev = event_from_row(r)?;
-            let (created, moved, cancelled, deleted): (i64, i64, i64, bool) = (r.get(20)?, r.get(21)?, r.get(22)?, r.get(27)?);
+        let mut rows = stmt.query(params![&festival.0[..], mark])?;
+        let mut events = Vec::new();
+        while let Some(r) = rows.next()? {
+            let Some(ev) = decor.event(r)? else { continue };
+            let a = AFTER_EVENT;
+            let (created, moved, cancelled): (i64, i64, i64) = (r.get(a)?, r.get(a + 1)?, r.get(a + 2)?);
             let kind = if created > mark {
                 ChangeKind::New
-            } else if deleted {
+            } else if r.get::<_, bool>(a + 6)? {
                 ChangeKind::Deleted
             } else if cancelled > mark && ev.cancelled {
                 ChangeKind::Cancelled
             } else if moved > mark {
+                let prev_venue = r.get::<_, Option<Vec<u8>>>(a + 5)?.map(key32).transpose()?.map(OpId);
                 ChangeKind::Moved {
-                    from_start: r.get::<_, Option<i64>>(24)?.unwrap_or(ev.start),
-                    from_end: r.get::<_, Option<i64>>(25)?.unwrap_or(ev.end),
-                    from_venue: r.get(26)?,
+                    from_start: r.get::<_, Option<i64>>(a + 3)?.unwrap_or(ev.start),
+                    from_end: r.get::<_, Option<i64>>(a + 4)?.unwrap_or(ev.end),
+                    from_venue: decor.venue_name(&prev_venue, true),
                 }
             } else if cancelled > mark {
                 ChangeKind::Restored
             } else {
                 ChangeKind::Updated
             };
-            Ok(ChangeView { kind, event: ev })
-        })?;
-        let events = rows.collect::<Result<_, _>>()?;
+            events.push(ChangeView { kind, event: ev });
+        }
+        drop(rows);
+        drop(stmt);
+        // Favourites first: a change to one is the most important thing to learn.
+        events.sort_by_key(|c: &ChangeView| !c.event.favourite);
         let sql = format!("{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let announcements = stmt.query_map(params![&festival.0[..], mark], announcement_from_row)?.collect::<Result<_, _>>()?;
@@ -624,10 +731,17 @@ impl Store {
             .optional()?)
     }
 
-    /// Events of a festival carrying an imported schedule's guid.
-    pub fn event_by_source(&self, festival: &FestivalId, source_id: &str) -> Result<Option<EventView>, StoreError> {
-        let sql = format!("SELECT {EVENT_COLUMNS} {EVENT_FROM} WHERE e.festival = ? AND e.source_id = ? AND e.deleted = 0 LIMIT 1");
-        Ok(self.conn().prepare_cached(&sql)?.query_row(params![&festival.0[..], source_id], event_from_row).optional()?)
+    /// The event of a festival carrying an imported schedule's guid.
+    pub fn event_by_source(&self, festival: &FestivalId, source_id: &str) -> Result<Option<EventDetail>, StoreError> {
+        let id: Option<Vec<u8>> = self
+            .conn()
+            .prepare_cached("SELECT id FROM events WHERE festival = ? AND source_id = ? AND deleted = 0 LIMIT 1")?
+            .query_row(params![&festival.0[..], source_id], |r| r.get(0))
+            .optional()?;
+        match id {
+            Some(id) => self.event_detail(&OpId(key32(id)?)),
+            None => Ok(None),
+        }
     }
 
     /// A local setting.

@@ -147,6 +147,9 @@ fn query(n_events: usize, samples: usize) -> Result<()> {
             store.ingest(chunk.to_vec())?;
         }
     }
+    if let Some(keep) = std::env::var_os("MEADOW_BENCH_KEEP") {
+        std::fs::copy(&path, &keep)?;
+    }
     let store = Store::open(&path)?;
     let days: Vec<String> = store.days(&f)?.into_iter().map(|(d, _)| d).collect();
     let total: usize = store.programme(&f, &ProgrammeFilter::default())?.len();
