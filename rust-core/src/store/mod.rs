@@ -129,6 +129,9 @@ impl Store {
     }
 
     fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        // Big pages suit this workload (rows of a few hundred bytes, many indexes, bulk ingest):
+        // measurably faster ingest than 4 KiB. Only takes effect when the database is created.
+        conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode never corrupts; a power cut may lose the last transactions, which
         // sync brings back.
@@ -182,18 +185,36 @@ impl Store {
         let mut report = IngestReport::default();
         // Skip what we hold before paying for signature checks: re-syncs and re-imports are
         // mostly duplicates.
+        // Knowing each log's newest op answers "already held?" for most ops without a lookup.
         let mut seen_ids = HashSet::new();
         let mut fresh = Vec::with_capacity(ops.len());
-        {
-            let mut known = self.conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM ops WHERE id = ?1) OR EXISTS (SELECT 1 FROM pending_ops WHERE id = ?1)",
-            )?;
-            for (index, op) in ops {
-                if !seen_ids.insert(op.id()) || known.query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))? {
-                    report.duplicates += 1;
+        let mut heads = Heads::default();
+        for (index, op) in ops {
+            let fresh_op = seen_ids.insert(op.id()) && {
+                let head = heads.get(&self.conn, &op.festival(), &op.author())?;
+                let next_seq = head.map_or(0, |h| h.0 + 1);
+                if op.seq() < next_seq {
+                    // Either this very op, or another at its position: a fork, recorded once
+                    // the signature shows the author really signed it.
+                    let id: Option<Vec<u8>> = self
+                        .conn
+                        .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
+                        .query_row(params![&op.festival().0[..], &op.author().0[..], op.seq() as i64], |r| r.get(0))
+                        .optional()?;
+                    id.as_deref() != Some(&op.id().0[..])
+                } else if op.seq() > next_seq {
+                    !self
+                        .conn
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops WHERE id = ?)")?
+                        .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
                 } else {
-                    fresh.push((index, op));
+                    true
                 }
+            };
+            if fresh_op {
+                fresh.push((index, op));
+            } else {
+                report.duplicates += 1;
             }
         }
         if fresh.is_empty() {
@@ -205,7 +226,6 @@ impl Store {
         let tx = self.conn.transaction()?;
         let rev = next_rev(&tx)?;
         let mut ctxs: HashMap<FestivalId, FestivalCtx> = HashMap::new();
-        let mut heads = Heads::default();
         let mut touched_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
         // Signatures are checked on worker threads while this thread writes the ops already
         // checked: the two halves of ingest overlap.
