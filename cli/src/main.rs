@@ -369,7 +369,8 @@ fn main() -> ExitCode {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEADOW_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEADOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -411,7 +412,9 @@ fn parse_priority(s: &str) -> Result<Priority> {
 }
 
 fn event_patch(node: &Node, f: &meadow_core::op::FestivalId, x: EventFields) -> Result<EventPatch> {
-    let time = |s: &Option<String>| -> Result<Option<i64>> { s.as_deref().map(|t| node.parse_time(f, t)).transpose().map_err(Into::into) };
+    let time = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref().map(|t| node.parse_time(f, t)).transpose().map_err(Into::into)
+    };
     let venue = match &x.venue {
         Some(name) => Some(Some(node.find_venue(f, name)?.id)),
         None => None,
@@ -454,7 +457,15 @@ fn run(cli: Cli) -> Result<()> {
                     bail!("--end {end_date} is before --start {start_date}");
                 }
                 let dc = parse_clock(&day_change)?;
-                let id = node.create_festival(NewFestival { name, description, timezone, start_date, end_date, place, day_change_minutes: dc })?;
+                let id = node.create_festival(NewFestival {
+                    name,
+                    description,
+                    timezone,
+                    start_date,
+                    end_date,
+                    place,
+                    day_change_minutes: dc,
+                })?;
                 out!("created festival {id}");
                 out!("it is now the current festival");
             }
@@ -494,7 +505,15 @@ fn run(cli: Cli) -> Result<()> {
                         }
                         _ => None,
                     };
-                    let id = node.add_venue(f, VenuePatch { name: Some(name.clone()), description: Some(description), location, source_id: None })?;
+                    let id = node.add_venue(
+                        f,
+                        VenuePatch {
+                            name: Some(name.clone()),
+                            description: Some(description),
+                            location,
+                            source_id: None,
+                        },
+                    )?;
                     out!("added venue {name} ({})", id.short());
                 }
                 VenueCmd::List { json } => output::venues(&node.store().venues(&f)?, json),
@@ -710,7 +729,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check => {
             let problems = node.store_mut().check()?;
             if problems.is_empty() {
-                out!("store ok: {} ops, {} waiting for predecessors", node.store().op_count()?, node.store().pending_count()?);
+                out!(
+                    "store ok: {} ops, {} waiting for predecessors",
+                    node.store().op_count()?,
+                    node.store().pending_count()?
+                );
             } else {
                 for p in &problems {
                     out!("problem: {p}");

@@ -4,7 +4,9 @@ use anyhow::Result;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Node, festival_tz, format_clock, format_time};
 use meadow_core::op::FestivalId;
-use meadow_core::store::{AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView};
+use meadow_core::store::{
+    AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView,
+};
 use serde_json::{Value, json};
 
 fn rfc3339(tz: &TimeZone, secs: i64) -> String {
@@ -198,8 +200,10 @@ pub fn festivals(list: &[FestivalView], current: Option<FestivalId>, json: bool)
     if json {
         print_json(&Value::Array(
             list.iter()
-                .map(|f| json!({"id": f.id.to_hex(), "name": f.name, "start_date": f.start_date.to_string(),
-                    "end_date": f.end_date.to_string(), "timezone": f.timezone, "current": Some(f.id) == current}))
+                .map(|f| {
+                    json!({"id": f.id.to_hex(), "name": f.name, "start_date": f.start_date.to_string(),
+                    "end_date": f.end_date.to_string(), "timezone": f.timezone, "current": Some(f.id) == current})
+                })
                 .collect(),
         ));
         return;
@@ -274,7 +278,13 @@ pub fn announcements(f: &FestivalView, list: &[AnnouncementView], json: bool) {
     }
     for a in list {
         let who = if a.author_name.is_empty() { a.author.fingerprint() } else { a.author_name.clone() };
-        out!("[{}] {} ({}, {})", a.priority.as_str().to_uppercase(), a.text, who, format_time(&tz, (a.wall_time_ms / 1000) as i64));
+        out!(
+            "[{}] {} ({}, {})",
+            a.priority.as_str().to_uppercase(),
+            a.text,
+            who,
+            format_time(&tz, (a.wall_time_ms / 1000) as i64)
+        );
     }
 }
 
@@ -284,8 +294,10 @@ pub fn now_next(f: &FestivalView, list: &[NowNext], now: i64, json: bool) {
     if json {
         print_json(&Value::Array(
             list.iter()
-                .map(|n| json!({"venue": n.venue_name, "now": n.now.as_ref().map(|e| event_json(&tz, e)),
-                    "next": n.next.as_ref().map(|e| event_json(&tz, e))}))
+                .map(|n| {
+                    json!({"venue": n.venue_name, "now": n.now.as_ref().map(|e| event_json(&tz, e)),
+                    "next": n.next.as_ref().map(|e| event_json(&tz, e))})
+                })
                 .collect(),
         ));
         return;
@@ -320,7 +332,11 @@ pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
                 v
             })
             .collect();
-        let anns: Vec<Value> = c.announcements.iter().map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str()})).collect();
+        let anns: Vec<Value> = c
+            .announcements
+            .iter()
+            .map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str()}))
+            .collect();
         print_json(&json!({"events": events, "announcements": anns}));
         return;
     }
@@ -352,7 +368,14 @@ pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
                 format_time(&tz, e.start),
                 e.venue_name
             ),
-            k => out!("{fav}{:<10} {} ({}) {} {}", kind_name(k), e.title, e.id.short(), format_time(&tz, e.start), e.venue_name),
+            k => out!(
+                "{fav}{:<10} {} ({}) {} {}",
+                kind_name(k),
+                e.title,
+                e.id.short(),
+                format_time(&tz, e.start),
+                e.venue_name
+            ),
         }
     }
 }

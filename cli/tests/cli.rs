@@ -36,19 +36,61 @@ fn organiser_workflow() {
     let dir = d.path();
     let id = ok(dir, &["id"]);
     assert!(id.contains("fingerprint"));
-    ok(dir, &["festival", "create", "--name", "Wiese", "--start", "2026-07-10", "--end", "2026-07-12", "--timezone", "Europe/Berlin"]);
+    ok(
+        dir,
+        &[
+            "festival",
+            "create",
+            "--name",
+            "Wiese",
+            "--start",
+            "2026-07-10",
+            "--end",
+            "2026-07-12",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+    );
     assert!(ok(dir, &["festival", "list"]).contains("Wiese"));
     ok(dir, &["venue", "add", "Main Stage", "--lat", "52.52", "--lon", "13.405"]);
     ok(dir, &["venue", "add", "Tent"]);
     let added = ok(
         dir,
         &[
-            "event", "add", "--title", "Opening", "--start", "2026-07-10 18:00", "--end", "2026-07-10 19:00", "--venue",
-            "main stage", "--track", "Music", "--tag", "folk", "--person", "Zoë",
+            "event",
+            "add",
+            "--title",
+            "Opening",
+            "--start",
+            "2026-07-10 18:00",
+            "--end",
+            "2026-07-10 19:00",
+            "--venue",
+            "main stage",
+            "--track",
+            "Music",
+            "--tag",
+            "folk",
+            "--person",
+            "Zoë",
         ],
     );
     assert!(added.contains("official"));
-    ok(dir, &["event", "add", "--title", "Late", "--start", "2026-07-10T23:30:00+02:00", "--end", "2026-07-11 00:30", "--venue", "Tent"]);
+    ok(
+        dir,
+        &[
+            "event",
+            "add",
+            "--title",
+            "Late",
+            "--start",
+            "2026-07-10T23:30:00+02:00",
+            "--end",
+            "2026-07-11 00:30",
+            "--venue",
+            "Tent",
+        ],
+    );
     let events = programme_json(dir);
     assert_eq!(events.len(), 2);
     let e = &events[0];
@@ -60,7 +102,12 @@ fn organiser_workflow() {
     assert_eq!(e["cancelled"], false);
     let id = e["id"].as_str().expect("id").to_owned();
     let table = ok(dir, &["programme", "--day", "2026-07-10"]);
-    assert!(table.contains("== Friday 2026-07-10 ==") && table.contains("-- Main Stage --") && table.contains("18:00-19:00"), "{table}");
+    assert!(
+        table.contains("== Friday 2026-07-10 ==")
+            && table.contains("-- Main Stage --")
+            && table.contains("18:00-19:00"),
+        "{table}"
+    );
     assert!(ok(dir, &["search", "zoe"]).contains("Opening"));
     ok(dir, &["changes"]);
     ok(dir, &["event", "edit", &id[..8], "--start", "2026-07-10 20:00", "--end", "2026-07-10 21:00"]);
@@ -80,12 +127,44 @@ fn bad_input_names_the_problem_and_stores_nothing() {
     let d = tempfile::tempdir().expect("dir");
     let dir = d.path();
     fails(dir, &["programme"], "no current festival");
-    ok(dir, &["festival", "create", "--name", "F", "--start", "2026-07-10", "--end", "2026-07-11", "--timezone", "Europe/Berlin"]);
+    ok(
+        dir,
+        &[
+            "festival",
+            "create",
+            "--name",
+            "F",
+            "--start",
+            "2026-07-10",
+            "--end",
+            "2026-07-11",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+    );
     fails(dir, &["festival", "create", "--name", "G", "--start", "2026-07-10", "--end", "2026-07-01"], "before");
-    fails(dir, &["festival", "create", "--name", "G", "--start", "2026-07-10", "--end", "2026-07-11", "--timezone", "Mars/Olympus"], "time zone");
+    fails(
+        dir,
+        &[
+            "festival",
+            "create",
+            "--name",
+            "G",
+            "--start",
+            "2026-07-10",
+            "--end",
+            "2026-07-11",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+        "time zone",
+    );
     ok(dir, &["venue", "add", "Main"]);
     let add = |title: &str, start: &str, end: &str, venue: &str| -> Vec<String> {
-        ["event", "add", "--title", title, "--start", start, "--end", end, "--venue", venue].iter().map(|s| s.to_string()).collect()
+        ["event", "add", "--title", title, "--start", start, "--end", end, "--venue", venue]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     };
     let run = |args: Vec<String>, needle: &str| {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -116,7 +195,11 @@ fn community_members_cannot_announce_and_demo_is_realistic() {
     let days: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| e["day"].as_str()).collect();
     assert_eq!(days.len(), 4);
     // An event after midnight belongs to the previous festival day (day change 04:00).
-    assert!(events.iter().any(|e| e["start"].as_str().is_some_and(|s| s.starts_with("2026-07-11T01:")) && e["day"] == "2026-07-10"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["start"].as_str().is_some_and(|s| s.starts_with("2026-07-11T01:")) && e["day"] == "2026-07-10")
+    );
     let fest = ok(dir, &["festival", "list", "--json"]);
     let fest: serde_json::Value = serde_json::from_str(&fest).expect("json");
     let fid = fest[0]["id"].as_str().expect("id").to_owned();
@@ -126,7 +209,21 @@ fn community_members_cannot_announce_and_demo_is_realistic() {
     std::fs::copy(dir.join("meadow.sqlite3"), d2.path().join("meadow.sqlite3")).expect("copy");
     ok(d2.path(), &["festival", "use", &fid[..8]]);
     fails(d2.path(), &["announce", "free beer"], "only the owner and organisers");
-    let added = ok(d2.path(), &["event", "add", "--title", "Jam", "--start", "2026-07-11 12:00", "--end", "2026-07-11 13:00", "--venue", "Tea House"]);
+    let added = ok(
+        d2.path(),
+        &[
+            "event",
+            "add",
+            "--title",
+            "Jam",
+            "--start",
+            "2026-07-11 12:00",
+            "--end",
+            "2026-07-11 13:00",
+            "--venue",
+            "Tea House",
+        ],
+    );
     assert!(added.contains("community"));
     let id = events.iter().find(|e| e["official"] == true).and_then(|e| e["id"].as_str()).expect("official");
     fails(d2.path(), &["event", "cancel", &id[..10]], "only its author and organisers");

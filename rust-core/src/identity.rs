@@ -150,11 +150,9 @@ impl Identity {
         let io = |source| IdentityError::Io { path: path.display().to_string(), source };
         match fs::read_to_string(path) {
             Ok(text) => {
-                let bytes = from_hex(text.trim())
-                    .ok_or_else(|| IdentityError::Corrupt(path.display().to_string()))?;
-                let secret: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| IdentityError::Corrupt(path.display().to_string()))?;
+                let bytes = from_hex(text.trim()).ok_or_else(|| IdentityError::Corrupt(path.display().to_string()))?;
+                let secret: [u8; 32] =
+                    bytes.try_into().map_err(|_| IdentityError::Corrupt(path.display().to_string()))?;
                 Ok(Self::from_secret(secret))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

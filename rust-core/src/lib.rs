@@ -3,10 +3,10 @@
 //! Data flows one way: a front end calls [`node::Node`]; the node writes ops through [`op`] into
 //! [`store`]; [`model`] holds the pure rules by which ops fold into programme state.
 
+pub mod demo;
 pub mod identity;
 pub mod model;
-pub mod op;
-pub mod wire;
-pub mod store;
 pub mod node;
-pub mod demo;
+pub mod op;
+pub mod store;
+pub mod wire;

@@ -176,11 +176,7 @@ impl Roles {
 
     /// Current organisers (owner excluded).
     pub fn organisers(&self) -> Vec<PublicKey> {
-        self.members
-            .iter()
-            .filter(|(_, s)| matches!(s, MemberStatus::Organiser))
-            .map(|(k, _)| *k)
-            .collect()
+        self.members.iter().filter(|(_, s)| matches!(s, MemberStatus::Organiser)).map(|(k, _)| *k).collect()
     }
 }
 

@@ -12,8 +12,8 @@ use thiserror::Error;
 use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::model::may_edit;
 use crate::op::{
-    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId,
-    ProfilePatch, Role, SchemaError, VenuePatch,
+    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId, ProfilePatch,
+    Role, SchemaError, VenuePatch,
 };
 use crate::store::{FestivalView, Store, StoreError, VenueView};
 
@@ -97,7 +97,8 @@ const CURRENT: &str = "current_festival";
 impl Node {
     /// Opens the node in `data_dir`, creating the identity and store on first use.
     pub fn open(data_dir: &Path) -> Result<Node, NodeError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| IdentityError::Io { path: data_dir.display().to_string(), source: e })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| IdentityError::Io { path: data_dir.display().to_string(), source: e })?;
         let identity = Identity::load_or_create(&data_dir.join("identity.key"))?;
         let store = Store::open(&data_dir.join("meadow.sqlite3"))?;
         Ok(Node { identity, store, data_dir: Some(data_dir.to_owned()) })
@@ -191,9 +192,16 @@ impl Node {
     }
 
     /// Creates a festival that records where it was forked from.
-    pub fn create_festival_from(&mut self, f: NewFestival, forked_from: Option<ForkRef>) -> Result<FestivalId, NodeError> {
+    pub fn create_festival_from(
+        &mut self,
+        f: NewFestival,
+        forked_from: Option<ForkRef>,
+    ) -> Result<FestivalId, NodeError> {
         if TimeZone::get(&f.timezone).is_err() {
-            return Err(NodeError::Invalid(format!("unknown time zone {:?} (use an IANA name like Europe/Berlin)", f.timezone)));
+            return Err(NodeError::Invalid(format!(
+                "unknown time zone {:?} (use an IANA name like Europe/Berlin)",
+                f.timezone
+            )));
         }
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
@@ -359,7 +367,10 @@ impl Node {
     /// Parses a time typed by a person: RFC 3339 with an offset, or a local date and time
     /// (`2026-07-10 14:00`, `2026-07-10T14:00`) in the festival's time zone.
     pub fn parse_time(&self, festival: &FestivalId, text: &str) -> Result<i64, NodeError> {
-        let tz = self.festival(festival).map(|f| TimeZone::get(&f.timezone).unwrap_or(TimeZone::UTC)).unwrap_or(TimeZone::UTC);
+        let tz = self
+            .festival(festival)
+            .map(|f| TimeZone::get(&f.timezone).unwrap_or(TimeZone::UTC))
+            .unwrap_or(TimeZone::UTC);
         parse_time(&tz, text)
     }
 }

@@ -5,8 +5,8 @@ use jiff::civil::date;
 use meadow_core::demo::Rng;
 use meadow_core::identity::Identity;
 use meadow_core::op::{
-    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, HideTarget, LogPosition, LogWriter,
-    Op, OpId, Priority, ProfilePatch, Role, VenuePatch,
+    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, HideTarget, LogPosition, LogWriter, Op,
+    OpId, Priority, ProfilePatch, Role, VenuePatch,
 };
 
 /// A generated festival: its id and every op, in a valid causal order.
@@ -39,7 +39,8 @@ pub struct Builder {
 impl Builder {
     /// A festival owned by author 0 (seed `seed`), with `authors` authors in all.
     pub fn new(seed: u64, authors: usize) -> Self {
-        let ids: Vec<Identity> = (0..authors.max(1) as u64).map(|i| Identity::from_seed(seed * 1_000_003 + i)).collect();
+        let ids: Vec<Identity> =
+            (0..authors.max(1) as u64).map(|i| Identity::from_seed(seed * 1_000_003 + i)).collect();
         let nonce = seed.to_le_bytes().repeat(2).try_into().unwrap_or([0; 16]);
         let festival = FestivalId::derive(&ids[0].public(), &nonce);
         let start = LogPosition { seq: 0, backlink: None, lamport: 0 };
@@ -104,8 +105,15 @@ pub fn event_body(rng: &mut Rng, n: usize, venue: Option<OpId>, offset: i64) -> 
     Body::Event {
         target: None,
         patch: EventPatch {
-            title: Some(format!("Event {n}: {} {}", WORDS[rng.below(WORDS.len() as u64) as usize], WORDS[n % WORDS.len()])),
-            description: Some(format!("A generated description for event {n}, about {}.", WORDS[rng.below(WORDS.len() as u64) as usize])),
+            title: Some(format!(
+                "Event {n}: {} {}",
+                WORDS[rng.below(WORDS.len() as u64) as usize],
+                WORDS[n % WORDS.len()]
+            )),
+            description: Some(format!(
+                "A generated description for event {n}, about {}.",
+                WORDS[rng.below(WORDS.len() as u64) as usize]
+            )),
             start: Some(start),
             end: Some(start + 1800 + rng.below(6) as i64 * 900),
             venue: Some(venue),
@@ -133,7 +141,11 @@ pub fn benchmark_festival(seed: u64, ops: usize, authors: usize) -> Scenario {
     let organisers = (authors / 50).clamp(1, 20);
     let mut venues = Vec::new();
     for v in 0..12 {
-        venues.push(b.push(0, None, Body::Venue { target: None, patch: VenuePatch { name: Some(format!("Venue {v}")), ..Default::default() } }));
+        venues.push(b.push(
+            0,
+            None,
+            Body::Venue { target: None, patch: VenuePatch { name: Some(format!("Venue {v}")), ..Default::default() } },
+        ));
     }
     for o in 1..=organisers {
         let member = b.identity(o).public();
@@ -144,8 +156,12 @@ pub fn benchmark_festival(seed: u64, ops: usize, authors: usize) -> Scenario {
     let mut n = 0usize;
     while b.ops.len() < ops {
         let roll = rng.below(100);
-        let author = if roll < 40 { 1 + rng.below(organisers as u64) as usize } else { rng.below(b.author_count() as u64) as usize };
-        if events.len() < 10 || roll % 4 != 0 {
+        let author = if roll < 40 {
+            1 + rng.below(organisers as u64) as usize
+        } else {
+            rng.below(b.author_count() as u64) as usize
+        };
+        if events.len() < 10 || !roll.is_multiple_of(4) {
             let is_official = author <= organisers;
             // Community authors stay under the per-day cap by moving on to the next day.
             let mut day = rng.below(5) as i64;
@@ -177,7 +193,15 @@ pub fn benchmark_festival(seed: u64, ops: usize, authors: usize) -> Scenario {
             b.push(author, None, Body::Event { target: Some(target), patch });
         }
         if rng.below(200) == 0 {
-            b.push(1, None, Body::Announcement(Announcement { text: format!("Notice {}", b.ops.len()), priority: Priority::High, expires: None }));
+            b.push(
+                1,
+                None,
+                Body::Announcement(Announcement {
+                    text: format!("Notice {}", b.ops.len()),
+                    priority: Priority::High,
+                    expires: None,
+                }),
+            );
         }
     }
     b.ops.truncate(ops.max(1));
@@ -200,14 +224,24 @@ pub fn chaotic_festival(seed: u64, steps: usize) -> Scenario {
         let lamport = clocks[a].max(b.ops.len() as u64 / 2 + rng.below(4)) + 1;
         clocks[a] = lamport;
         let body = match rng.below(16) {
-            0 => Body::RoleGrant { member: b.identity(rng.below(authors as u64) as usize).public(), role: Role::Organiser },
+            0 => Body::RoleGrant {
+                member: b.identity(rng.below(authors as u64) as usize).public(),
+                role: Role::Organiser,
+            },
             1 => Body::RoleRevoke {
                 member: b.identity(rng.below(authors as u64) as usize).public(),
                 role: Role::Organiser,
                 after_seq: if rng.below(2) == 0 { None } else { Some(rng.below(5)) },
             },
-            2 => Body::Announcement(Announcement { text: format!("announcement {step}"), priority: Priority::Normal, expires: None }),
-            3 => Body::Venue { target: None, patch: VenuePatch { name: Some(format!("Venue {step}")), ..Default::default() } },
+            2 => Body::Announcement(Announcement {
+                text: format!("announcement {step}"),
+                priority: Priority::Normal,
+                expires: None,
+            }),
+            3 => Body::Venue {
+                target: None,
+                patch: VenuePatch { name: Some(format!("Venue {step}")), ..Default::default() },
+            },
             4 if !venues.is_empty() => Body::Venue {
                 target: Some(venues[rng.below(venues.len() as u64) as usize]),
                 patch: VenuePatch { name: Some(format!("Renamed venue {step}")), ..Default::default() },
@@ -222,7 +256,10 @@ pub fn chaotic_festival(seed: u64, steps: usize) -> Scenario {
                 hidden: rng.below(3) != 0,
             },
             7 => Body::FestivalEdit(FestivalPatch {
-                timezone: Some((*["Europe/Berlin", "America/New_York", "Asia/Tokyo"].get(rng.below(3) as usize).unwrap_or(&"UTC")).into()),
+                timezone: Some(
+                    (*["Europe/Berlin", "America/New_York", "Asia/Tokyo"].get(rng.below(3) as usize).unwrap_or(&"UTC"))
+                        .into(),
+                ),
                 day_change_minutes: Some(rng.below(6) as u16 * 60),
                 ..Default::default()
             }),
@@ -233,17 +270,28 @@ pub fn chaotic_festival(seed: u64, steps: usize) -> Scenario {
                 let patch = match rng.below(5) {
                     0 => EventPatch { title: Some(format!("title {step}")), ..Default::default() },
                     1 => EventPatch { cancelled: Some(rng.below(2) == 0), ..Default::default() },
-                    2 => EventPatch { start: Some(FESTIVAL_START + rng.below(200) as i64 * 1800), ..Default::default() },
+                    2 => {
+                        EventPatch { start: Some(FESTIVAL_START + rng.below(200) as i64 * 1800), ..Default::default() }
+                    }
                     3 => EventPatch {
-                        venue: Some(if venues.is_empty() { None } else { Some(venues[rng.below(venues.len() as u64) as usize]) }),
+                        venue: Some(if venues.is_empty() {
+                            None
+                        } else {
+                            Some(venues[rng.below(venues.len() as u64) as usize])
+                        }),
                         ..Default::default()
                     },
-                    _ => EventPatch { tags: Some(vec![format!("t{}", rng.below(3))]), end: Some(FESTIVAL_START + 400 * 1800), ..Default::default() },
+                    _ => EventPatch {
+                        tags: Some(vec![format!("t{}", rng.below(3))]),
+                        end: Some(FESTIVAL_START + 400 * 1800),
+                        ..Default::default()
+                    },
                 };
                 Body::Event { target: Some(target), patch }
             }
             _ => {
-                let venue = if venues.is_empty() { None } else { Some(venues[rng.below(venues.len() as u64) as usize]) };
+                let venue =
+                    if venues.is_empty() { None } else { Some(venues[rng.below(venues.len() as u64) as usize]) };
                 let offset = rng.below(100) as i64 * 3600;
                 event_body(&mut rng, step, venue, offset)
             }

@@ -101,10 +101,16 @@ fn wall_clock_does_not_order_edits() {
     let mut p_org = next(&store, &organiser);
     p_owner.lamport = 50;
     p_org.lamport = 40;
-    let patch = |t: &str| Body::Event { target: Some(event), patch: EventPatch { title: Some(t.into()), ..Default::default() } };
+    let patch = |t: &str| Body::Event {
+        target: Some(event),
+        patch: EventPatch { title: Some(t.into()), ..Default::default() },
+    };
     // The organiser's phone clock says 2030, the owner's 1999: Lamport still decides.
-    let late_wall = Op::create(&organiser, scenario.festival, p_org, 1_900_000_000_000, patch("wall clock says latest")).expect("op");
-    let early_wall = Op::create(&owner, scenario.festival, p_owner, 900_000_000_000, patch("lamport says latest")).expect("op");
+    let late_wall =
+        Op::create(&organiser, scenario.festival, p_org, 1_900_000_000_000, patch("wall clock says latest"))
+            .expect("op");
+    let early_wall =
+        Op::create(&owner, scenario.festival, p_owner, 900_000_000_000, patch("lamport says latest")).expect("op");
     store.ingest(vec![early_wall, late_wall]).expect("ingest");
     assert_eq!(store.event(&event).expect("q").expect("e").title, "lamport says latest");
     assert!(store.programme(&scenario.festival, &ProgrammeFilter::default()).expect("p")[0].start >= FESTIVAL_START);

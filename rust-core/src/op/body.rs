@@ -752,7 +752,8 @@ impl Body {
                             r.finish()?;
                             let p = GeoPoint {
                                 lat_e7: i32::try_from(lat).map_err(|_| invalid("location", "latitude out of range"))?,
-                                lon_e7: i32::try_from(lon).map_err(|_| invalid("location", "longitude out of range"))?,
+                                lon_e7: i32::try_from(lon)
+                                    .map_err(|_| invalid("location", "longitude out of range"))?,
                             };
                             patch.location = Some(p);
                         }
@@ -772,9 +773,7 @@ impl Body {
                         4 => p.description = Some(text("description", v, limits::DESCRIPTION, true)?),
                         5 => p.start = Some(time("start", v)?),
                         6 => p.end = Some(time("end", v)?),
-                        7 => {
-                            p.venue = Some(if v.is_empty() { None } else { Some(OpId(id32("venue", v)?)) })
-                        }
+                        7 => p.venue = Some(if v.is_empty() { None } else { Some(OpId(id32("venue", v)?)) }),
                         8 => p.track = Some(text("track", v, limits::LABEL, false)?),
                         9 => p.kind = Some(text("kind", v, limits::LABEL, false)?),
                         10 => p.tags = Some(string_list("tags", v, limits::LABEL)?),
@@ -843,11 +842,7 @@ impl Body {
                 }
                 let member = member.ok_or(SchemaError::Missing("member"))?;
                 let role = role.ok_or(SchemaError::Missing("role"))?;
-                if kind == 7 {
-                    Body::RoleGrant { member, role }
-                } else {
-                    Body::RoleRevoke { member, role, after_seq }
-                }
+                if kind == 7 { Body::RoleGrant { member, role } } else { Body::RoleRevoke { member, role, after_seq } }
             }
             9 => {
                 let mut p = ProfilePatch::default();

@@ -4,8 +4,8 @@
 mod body;
 
 pub use body::{
-    Announcement, Body, BodyKind, EventPatch, FestivalCreate, FestivalPatch, ForkRef, GeoPoint,
-    HideTarget, Link, Priority, ProfilePatch, Role, SchemaError, VenuePatch, limits,
+    Announcement, Body, BodyKind, EventPatch, FestivalCreate, FestivalPatch, ForkRef, GeoPoint, HideTarget, Link,
+    Priority, ProfilePatch, Role, SchemaError, VenuePatch, limits,
 };
 
 use std::fmt;
@@ -184,18 +184,7 @@ impl Header {
         }
         let body_hash = r.array().map_err(h)?;
         let signature = r.array().map_err(h)?;
-        Ok(Header {
-            version,
-            author,
-            festival,
-            seq,
-            backlink,
-            lamport,
-            wall_time_ms,
-            body_size,
-            body_hash,
-            signature,
-        })
+        Ok(Header { version, author, festival, seq, backlink, lamport, wall_time_ms, body_size, body_hash, signature })
     }
 }
 
@@ -351,11 +340,7 @@ impl Op {
     pub fn verify_signature(&self) -> Result<(), OpError> {
         let signed = &self.bytes[..self.header_len - 64];
         self.header.author.verifying_key().map_err(|_| OpError::InvalidAuthor)?;
-        if self.header.author.verify(signed, &self.header.signature) {
-            Ok(())
-        } else {
-            Err(OpError::BadSignature)
-        }
+        if self.header.author.verify(signed, &self.header.signature) { Ok(()) } else { Err(OpError::BadSignature) }
     }
 
     /// The op's id: BLAKE3 of its signed header.

@@ -65,10 +65,17 @@ pub(crate) fn vector_ops() -> Vec<(&'static str, Op)> {
             },
         },
     );
-    push("event-cancel", Body::Event { target: Some(event), patch: EventPatch { cancelled: Some(true), ..Default::default() } });
+    push(
+        "event-cancel",
+        Body::Event { target: Some(event), patch: EventPatch { cancelled: Some(true), ..Default::default() } },
+    );
     push(
         "announcement",
-        Body::Announcement(Announcement { text: "Gates open at 10:00".into(), priority: Priority::High, expires: Some(1_783_720_800) }),
+        Body::Announcement(Announcement {
+            text: "Gates open at 10:00".into(),
+            priority: Priority::High,
+            expires: Some(1_783_720_800),
+        }),
     );
     push("role-grant", Body::RoleGrant { member: Identity::from_secret([8u8; 32]).public(), role: Role::Organiser });
     out
@@ -187,7 +194,10 @@ fn schema_limits_are_enforced_when_creating() {
     assert!(event(ok.clone()).is_ok());
     assert!(matches!(event(EventPatch { title: Some(" ".into()), ..ok.clone() }), Err(OpError::Schema(_))));
     assert!(matches!(event(EventPatch { end: Some(50), ..ok.clone() }), Err(OpError::Schema(_))));
-    assert!(matches!(event(EventPatch { title: None, ..ok.clone() }), Err(OpError::Schema(SchemaError::Missing("title")))));
+    assert!(matches!(
+        event(EventPatch { title: None, ..ok.clone() }),
+        Err(OpError::Schema(SchemaError::Missing("title")))
+    ));
     assert!(matches!(event(EventPatch { title: Some("a".repeat(400)), ..ok.clone() }), Err(OpError::Schema(_))));
     assert!(matches!(event(EventPatch { title: Some("bad\u{0}".into()), ..ok.clone() }), Err(OpError::Schema(_))));
     assert!(matches!(event(EventPatch { description: Some("x".repeat(20_000)), ..ok }), Err(OpError::Schema(_))));
@@ -217,7 +227,9 @@ fn unknown_fields_are_ignored_and_unknown_kinds_kept_inert() {
 }
 
 fn arb_text(max: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[a-zA-Z0-9 äöüß€🎪]{{1,{max}}}")).expect("regex").prop_filter("not blank", |s| !s.trim().is_empty())
+    proptest::string::string_regex(&format!("[a-zA-Z0-9 äöüß€🎪]{{1,{max}}}"))
+        .expect("regex")
+        .prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
 prop_compose! {
@@ -239,22 +251,26 @@ prop_compose! {
 
 fn arb_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (proptest::option::of(any::<[u8; 32]>()), arb_event_patch())
-            .prop_map(|(t, mut p)| {
-                if t.is_none() {
-                    p.title.get_or_insert_with(|| "t".into());
-                    p.start.get_or_insert(10);
-                    p.end = Some(p.end.unwrap_or(0).max(p.start.unwrap_or(10)));
-                } else if p == EventPatch::default() {
-                    p.cancelled = Some(true);
-                }
-                Body::Event { target: t.map(OpId), patch: p }
-            }),
+        (proptest::option::of(any::<[u8; 32]>()), arb_event_patch()).prop_map(|(t, mut p)| {
+            if t.is_none() {
+                p.title.get_or_insert_with(|| "t".into());
+                p.start.get_or_insert(10);
+                p.end = Some(p.end.unwrap_or(0).max(p.start.unwrap_or(10)));
+            } else if p == EventPatch::default() {
+                p.cancelled = Some(true);
+            }
+            Body::Event { target: t.map(OpId), patch: p }
+        }),
         (arb_text(100), 0u64..3, proptest::option::of(0i64..4_000_000_000)).prop_map(|(text, p, expires)| {
-            Body::Announcement(Announcement { text, priority: Priority::from_u64(p).unwrap_or(Priority::Normal), expires })
+            Body::Announcement(Announcement {
+                text,
+                priority: Priority::from_u64(p).unwrap_or(Priority::Normal),
+                expires,
+            })
         }),
         any::<[u8; 32]>().prop_map(|t| Body::Delete { target: OpId(t) }),
-        (any::<[u8; 32]>(), any::<bool>()).prop_map(|(k, hidden)| Body::Hide { target: HideTarget::Author(PublicKey(k)), hidden }),
+        (any::<[u8; 32]>(), any::<bool>())
+            .prop_map(|(k, hidden)| Body::Hide { target: HideTarget::Author(PublicKey(k)), hidden }),
         (any::<[u8; 32]>(), proptest::option::of(any::<u64>())).prop_map(|(k, after_seq)| Body::RoleRevoke {
             member: PublicKey(k),
             role: Role::Organiser,
@@ -262,7 +278,11 @@ fn arb_body() -> impl Strategy<Value = Body> {
         }),
         (arb_text(30), proptest::option::of(-900_000_000i32..900_000_000)).prop_map(|(name, lat)| Body::Venue {
             target: None,
-            patch: VenuePatch { name: Some(name), location: lat.map(|l| GeoPoint { lat_e7: l, lon_e7: -l }), ..Default::default() }
+            patch: VenuePatch {
+                name: Some(name),
+                location: lat.map(|l| GeoPoint { lat_e7: l, lon_e7: -l }),
+                ..Default::default()
+            }
         }),
     ]
 }

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{StoreError, summary};
 use crate::identity::PublicKey;
 use crate::model::{
-    COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps, ProfileState,
-    RoleOp, Roles, Stamp, VenueState, festival_day, may_edit,
+    COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps, ProfileState, RoleOp, Roles, Stamp,
+    VenueState, festival_day, may_edit,
 };
 use crate::op::{Body, FestivalId, GeoPoint, HideTarget, Link, Op, OpId};
 
@@ -73,7 +73,18 @@ impl FestivalCtx {
         let has_hides = conn
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM hides WHERE festival = ?)")?
             .query_row([&id.0[..]], |r| r.get(0))?;
-        Ok(FestivalCtx { id, roles, state, tz, forks, seen, rebuild: false, has_hides, has_orphans, cap_counts: HashMap::new() })
+        Ok(FestivalCtx {
+            id,
+            roles,
+            state,
+            tz,
+            forks,
+            seen,
+            rebuild: false,
+            has_hides,
+            has_orphans,
+            cap_counts: HashMap::new(),
+        })
     }
 
     fn day_of(&self, t: i64) -> Date {
@@ -177,8 +188,16 @@ pub(crate) fn load_event(conn: &Connection, id: &OpId) -> Result<Option<EventRow
             ))
         })
         .optional()?;
-    let Some(((creator, official), (title, subtitle, description), (start, end, venue), (track, kind), lists, flags, revs, prev)) =
-        row
+    let Some((
+        (creator, official),
+        (title, subtitle, description),
+        (start, end, venue),
+        (track, kind),
+        lists,
+        flags,
+        revs,
+        prev,
+    )) = row
     else {
         return Ok(None);
     };
@@ -282,7 +301,13 @@ fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow)
 
 /// Writes an existing event back. The searchable text columns are written only when they
 /// changed, because every write to them re-indexes the event for full-text search.
-fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow, text_changed: bool) -> Result<(), StoreError> {
+fn update_event(
+    conn: &Connection,
+    ctx: &FestivalCtx,
+    id: &OpId,
+    row: &EventRow,
+    text_changed: bool,
+) -> Result<(), StoreError> {
     let s = &row.state;
     let day = ctx.day_of(s.start).to_string();
     let (ps, pe, pv) = match &row.prev {
@@ -324,7 +349,15 @@ fn update_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow,
             "UPDATE events SET title = ?2, subtitle = ?3, description = ?4, track = ?5, tags = ?6, people = ?7
              WHERE id = ?1",
         )?
-        .execute(params![&id.0[..], s.title, s.subtitle, s.description, s.track, join_list(&s.tags), join_list(&s.people)])?;
+        .execute(params![
+            &id.0[..],
+            s.title,
+            s.subtitle,
+            s.description,
+            s.track,
+            join_list(&s.tags),
+            join_list(&s.people)
+        ])?;
     }
     Ok(())
 }
@@ -464,7 +497,8 @@ pub(crate) fn refresh_roles(conn: &Connection, ctx: &mut FestivalCtx) -> Result<
         return Ok(false);
     }
     conn.prepare_cached("DELETE FROM roles WHERE festival = ?")?.execute([&ctx.id.0[..]])?;
-    let mut ins = conn.prepare_cached("INSERT INTO roles (festival, member, organiser, after_seq) VALUES (?, ?, ?, ?)")?;
+    let mut ins =
+        conn.prepare_cached("INSERT INTO roles (festival, member, organiser, after_seq) VALUES (?, ?, ?, ?)")?;
     for (m, s) in &roles.members {
         let (org, after) = match s {
             crate::model::MemberStatus::Organiser => (true, None),
@@ -651,7 +685,13 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                     "INSERT INTO profiles (festival, author, display_name, about, stamps) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (festival, author) DO UPDATE SET display_name = ?3, about = ?4, stamps = ?5",
                 )?
-                .execute(params![&ctx.id.0[..], &author.0[..], state.display_name, state.about, state.stamps.encode()])?;
+                .execute(params![
+                    &ctx.id.0[..],
+                    &author.0[..],
+                    state.display_name,
+                    state.about,
+                    state.stamps.encode()
+                ])?;
             }
         }
         Body::Hide { target, hidden } => {
@@ -771,8 +811,11 @@ fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpI
 
 /// Remembers an edit or delete whose entity is not here (yet).
 fn orphan(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpId) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO orphans (target, op, festival) VALUES (?, ?, ?)")?
-        .execute([&target.0[..], &op.id().0[..], &ctx.id.0[..]])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO orphans (target, op, festival) VALUES (?, ?, ?)")?.execute([
+        &target.0[..],
+        &op.id().0[..],
+        &ctx.id.0[..],
+    ])?;
     ctx.has_orphans = true;
     Ok(())
 }

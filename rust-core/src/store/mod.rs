@@ -1,5 +1,5 @@
 //! SQLite storage: the op log, batched idempotent ingest with full validation, the materialized
-//! programme (see [`fold`]), full-text search and the device-local tables (favourites, mutes, the
+//! programme (module `fold`), full-text search and the device-local tables (favourites, mutes, the
 //! "seen" mark).
 
 mod fold;
@@ -368,8 +368,11 @@ impl Store {
         if integrity != "ok" {
             problems.push(format!("integrity_check: {integrity}"));
         }
-        let festivals: Vec<Vec<u8>> =
-            self.conn.prepare("SELECT DISTINCT festival FROM ops")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let festivals: Vec<Vec<u8>> = self
+            .conn
+            .prepare("SELECT DISTINCT festival FROM ops")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         for f in festivals {
             let Ok(arr) = f.try_into() else { continue };
             let id = FestivalId(arr);
@@ -443,15 +446,25 @@ enum Attach {
 /// The newest stored op of each log touched by a batch: most ops of a batch chain onto these, so
 /// chaining costs one lookup per log instead of two per op.
 #[derive(Default)]
-struct Heads(HashMap<(FestivalId, PublicKey), Option<(u64, OpId, u64)>>);
+struct Heads(HashMap<(FestivalId, PublicKey), Option<LogHead>>);
+
+/// Sequence number, id and Lamport clock of a log's newest stored op.
+type LogHead = (u64, OpId, u64);
 
 impl Heads {
-    fn get(&mut self, conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<(u64, OpId, u64)>, StoreError> {
+    fn get(
+        &mut self,
+        conn: &Connection,
+        f: &FestivalId,
+        a: &PublicKey,
+    ) -> Result<Option<(u64, OpId, u64)>, StoreError> {
         if let Some(h) = self.0.get(&(*f, *a)) {
             return Ok(*h);
         }
         let row: Option<(i64, Vec<u8>, i64)> = conn
-            .prepare_cached("SELECT seq, id, lamport FROM ops WHERE festival = ? AND author = ? ORDER BY seq DESC LIMIT 1")?
+            .prepare_cached(
+                "SELECT seq, id, lamport FROM ops WHERE festival = ? AND author = ? ORDER BY seq DESC LIMIT 1",
+            )?
             .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let head = match row {
@@ -467,7 +480,13 @@ impl Heads {
 }
 
 /// Chains one verified op onto its log: stores and applies it, parks it, or records a fork.
-fn attach(conn: &Connection, ctx: &mut FestivalCtx, heads: &mut Heads, op: &Op, rev: i64) -> Result<Attach, StoreError> {
+fn attach(
+    conn: &Connection,
+    ctx: &mut FestivalCtx,
+    heads: &mut Heads,
+    op: &Op,
+    rev: i64,
+) -> Result<Attach, StoreError> {
     let f = &op.festival().0[..];
     let a = &op.author().0[..];
     let seq = op.seq();
@@ -488,8 +507,10 @@ fn attach(conn: &Connection, ctx: &mut FestivalCtx, heads: &mut Heads, op: &Op, 
         if parked >= MAX_PENDING_PER_LOG {
             return Ok(Attach::Rejected(RejectReason::PendingFull));
         }
-        conn.prepare_cached("INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes) VALUES (?, ?, ?, ?, ?)")?
-            .execute(params![&op.id().0[..], f, a, seq as i64, op.bytes()])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes) VALUES (?, ?, ?, ?, ?)",
+        )?
+        .execute(params![&op.id().0[..], f, a, seq as i64, op.bytes()])?;
         return Ok(Attach::Pending);
     }
     if let Some((prev_seq, prev_id, prev_lamport)) = head {
@@ -499,7 +520,10 @@ fn attach(conn: &Connection, ctx: &mut FestivalCtx, heads: &mut Heads, op: &Op, 
             return Ok(Attach::Rejected(RejectReason::Equivocation(prev_seq)));
         }
         if op.lamport() <= prev_lamport {
-            return Ok(Attach::Rejected(RejectReason::LamportNotIncreasing { lamport: op.lamport(), previous: prev_lamport }));
+            return Ok(Attach::Rejected(RejectReason::LamportNotIncreasing {
+                lamport: op.lamport(),
+                previous: prev_lamport,
+            }));
         }
     }
     conn.prepare_cached(
@@ -535,10 +559,8 @@ fn attach(conn: &Connection, ctx: &mut FestivalCtx, heads: &mut Heads, op: &Op, 
 
 fn record_fork(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, seq: u64, kept: &[u8]) -> Result<(), StoreError> {
     tracing::warn!(author = %op.author().fingerprint(), seq, "equivocation: author signed two ops at one position");
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO forks (festival, author, seq, kept, evidence) VALUES (?, ?, ?, ?, ?)",
-    )?
-    .execute(params![&op.festival().0[..], &op.author().0[..], seq as i64, kept, op.bytes()])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO forks (festival, author, seq, kept, evidence) VALUES (?, ?, ?, ?, ?)")?
+        .execute(params![&op.festival().0[..], &op.author().0[..], seq as i64, kept, op.bytes()])?;
     let entry = ctx.forks.entry(op.author()).or_insert(u64::MAX);
     if seq < *entry {
         *entry = seq;

@@ -319,8 +319,11 @@ const ANNOUNCEMENT_SELECT: &str = "SELECT a.id, a.author, COALESCE(p.display_nam
 impl Store {
     /// Every festival this device holds.
     pub fn festivals(&self) -> Result<Vec<FestivalView>, StoreError> {
-        let ids: Vec<Vec<u8>> =
-            self.conn().prepare_cached("SELECT id FROM festivals ORDER BY start_date, name")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let ids: Vec<Vec<u8>> = self
+            .conn()
+            .prepare_cached("SELECT id FROM festivals ORDER BY start_date, name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for id in ids {
             let Ok(arr) = id.try_into() else { continue };
@@ -381,9 +384,7 @@ impl Store {
 
     /// Whether `key`'s next op in `festival` would count as official.
     pub fn is_official(&self, festival: &FestivalId, key: &PublicKey) -> Result<bool, StoreError> {
-        Ok(self
-            .festival(festival)?
-            .is_some_and(|f| f.owner == *key || f.organisers.contains(key)))
+        Ok(self.festival(festival)?.is_some_and(|f| f.owner == *key || f.organisers.contains(key)))
     }
 
     /// The venues of a festival, by name.
@@ -430,7 +431,12 @@ impl Store {
     }
 
     /// Runs an event query whose first parameter is the festival, decorating every row.
-    fn events_where(&self, festival: &FestivalId, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<EventView>, StoreError> {
+    fn events_where(
+        &self,
+        festival: &FestivalId,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<EventView>, StoreError> {
         Ok(self.events_decorated(festival, sql, params)?.0)
     }
 
@@ -492,8 +498,9 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id FROM events WHERE festival = ? AND deleted = 0 AND hex(id) LIKE ? LIMIT 2")?;
-        let ids: Vec<Vec<u8>> =
-            stmt.query_map(params![&festival.0[..], format!("{}%", p.to_ascii_uppercase())], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let ids: Vec<Vec<u8>> = stmt
+            .query_map(params![&festival.0[..], format!("{}%", p.to_ascii_uppercase())], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         match ids.as_slice() {
             [one] => Ok(OpId(key32(one.clone())?)),
             [] => Err(StoreError::NotFound(format!("event {prefix}"))),
@@ -513,7 +520,8 @@ impl Store {
         sql.push_str(" ORDER BY e.start");
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
-        let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &day, &venue, &filter.track])?;
+        let (mut events, decor) =
+            self.events_decorated(festival, &sql, &[&&festival.0[..], &day, &venue, &filter.track])?;
         if let Some(tag) = &filter.tag {
             let tag = tag.to_lowercase();
             events.retain(|e| e.tags.iter().any(|t| t.to_lowercase() == tag));
@@ -602,7 +610,12 @@ impl Store {
     }
 
     /// Favourites (not cancelled) starting in `[now, now + minutes)`: what a reminder fires for.
-    pub fn favourites_starting_within(&self, festival: &FestivalId, now: i64, minutes: i64) -> Result<Vec<EventView>, StoreError> {
+    pub fn favourites_starting_within(
+        &self,
+        festival: &FestivalId,
+        now: i64,
+        minutes: i64,
+    ) -> Result<Vec<EventView>, StoreError> {
         Ok(self
             .favourites(festival)?
             .into_iter()
@@ -694,9 +707,12 @@ impl Store {
         drop(stmt);
         // Favourites first: a change to one is the most important thing to learn.
         events.sort_by_key(|c: &ChangeView| !c.event.favourite);
-        let sql = format!("{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC");
+        let sql = format!(
+            "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC"
+        );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let announcements = stmt.query_map(params![&festival.0[..], mark], announcement_from_row)?.collect::<Result<_, _>>()?;
+        let announcements =
+            stmt.query_map(params![&festival.0[..], mark], announcement_from_row)?.collect::<Result<_, _>>()?;
         Ok(Changes { events, announcements })
     }
 
@@ -726,7 +742,9 @@ impl Store {
     pub fn display_name(&self, festival: &FestivalId, author: &PublicKey) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT display_name FROM profiles WHERE festival = ? AND author = ? AND display_name != ''")?
+            .prepare_cached(
+                "SELECT display_name FROM profiles WHERE festival = ? AND author = ? AND display_name != ''",
+            )?
             .query_row([&festival.0[..], &author.0[..]], |r| r.get(0))
             .optional()?)
     }

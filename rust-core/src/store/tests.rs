@@ -11,7 +11,6 @@ const T0: i64 = 1_783_684_800; // 2026-07-10 12:00 UTC
 
 struct World {
     store: Store,
-    owner: Identity,
     f: FestivalId,
 }
 
@@ -36,7 +35,7 @@ fn world() -> World {
     let f = FestivalId::derive(&owner.public(), &nonce);
     let mut store = Store::open_in_memory().expect("store");
     store.append(&owner, f, create_body(nonce), 0).expect("create");
-    World { store, owner, f }
+    World { store, f }
 }
 
 fn event(title: &str, start: i64, venue: Option<OpId>) -> Body {
@@ -69,7 +68,10 @@ impl World {
     }
     fn venue(&mut self, name: &str) -> OpId {
         let owner = Identity::from_seed(1);
-        self.add(&owner, Body::Venue { target: None, patch: VenuePatch { name: Some(name.into()), ..Default::default() } })
+        self.add(
+            &owner,
+            Body::Venue { target: None, patch: VenuePatch { name: Some(name.into()), ..Default::default() } },
+        )
     }
     fn all(&self) -> Vec<EventView> {
         self.store.programme(&self.f, &ProgrammeFilter::default()).expect("programme")
@@ -129,9 +131,13 @@ fn a_batch_with_one_bad_op_stores_the_rest_and_names_the_bad_one() {
     assert_eq!(idx, vec![1, 3, 4]);
     assert_eq!(report.rejected[0].reason, RejectReason::Invalid(OpError::BodyHashMismatch));
     assert_eq!(report.rejected[1].reason, RejectReason::Invalid(OpError::BadSignature));
-    assert!(matches!(report.rejected[2].reason, RejectReason::Invalid(OpError::Header(_)) | RejectReason::Invalid(OpError::UnsupportedVersion(_))));
+    assert!(matches!(
+        report.rejected[2].reason,
+        RejectReason::Invalid(OpError::Header(_)) | RejectReason::Invalid(OpError::UnsupportedVersion(_))
+    ));
     assert_eq!(store.op_count().expect("count"), before + 2);
-    let titles: Vec<String> = store.programme(&w.f, &ProgrammeFilter::default()).expect("p").into_iter().map(|e| e.title).collect();
+    let titles: Vec<String> =
+        store.programme(&w.f, &ProgrammeFilter::default()).expect("p").into_iter().map(|e| e.title).collect();
     assert_eq!(titles, vec!["One", "Two"]);
 }
 
@@ -337,7 +343,17 @@ fn programme_queries() {
     let b = w.add(&owner, event("Talk about bees", T0 + 1800, Some(tent)));
     // 02:30 Berlin on the 11th belongs to the 10th (day change 04:00).
     let late = w.add(&owner, event("Late set", T0 + 12 * 3600 + 1800, Some(tent)));
-    w.add(&owner, edit(b, EventPatch { track: Some("Talks".into()), tags: Some(vec!["bees".into(), "nature".into()]), ..Default::default() }));
+    w.add(
+        &owner,
+        edit(
+            b,
+            EventPatch {
+                track: Some("Talks".into()),
+                tags: Some(vec!["bees".into(), "nature".into()]),
+                ..Default::default()
+            },
+        ),
+    );
     let day = |d| ProgrammeFilter { day: Some(d), ..Default::default() };
     let ids = |v: Vec<EventView>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
     assert_eq!(ids(w.store.programme(&w.f, &day(date(2026, 7, 10))).expect("p")), vec![a, b, late]);
@@ -384,7 +400,10 @@ fn programme_queries() {
 fn announcements_unexpired_newest_first() {
     let mut w = world();
     let owner = Identity::from_seed(1);
-    w.add(&owner, Body::Announcement(Announcement { text: "old".into(), priority: Priority::Normal, expires: Some(T0) }));
+    w.add(
+        &owner,
+        Body::Announcement(Announcement { text: "old".into(), priority: Priority::Normal, expires: Some(T0) }),
+    );
     w.add(&owner, announcement("first"));
     w.add(&owner, announcement("second"));
     let texts = |now| w.store.announcements(&w.f, now).expect("a").into_iter().map(|a| a.text).collect::<Vec<_>>();

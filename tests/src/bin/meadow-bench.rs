@@ -167,7 +167,8 @@ fn query(n_events: usize, samples: usize) -> Result<()> {
         day_us.push(t.elapsed().as_secs_f64() * 1e6);
         day_rows += rows.len();
     }
-    let words = ["bees", "kites", "radio", "soil", "folk", "techno", "poetry", "solar", "owls", "tea", "person 12", "event 77"];
+    let words =
+        ["bees", "kites", "radio", "soil", "folk", "techno", "poetry", "solar", "owls", "tea", "person 12", "event 77"];
     let mut search_us = Vec::with_capacity(samples);
     for i in 0..samples {
         let t = Instant::now();
