@@ -53,6 +53,18 @@ impl<const N: usize> FieldStamps<N> {
         }
     }
 
+    /// Writes `value` (if given) into `field` when a write stamped `s` to field `i` wins; returns
+    /// whether the field's value changed.
+    pub fn merge<T: PartialEq + Clone>(&mut self, i: usize, s: Stamp, value: &Option<T>, field: &mut T) -> bool {
+        match value {
+            Some(v) if self.take(i, s) && field != v => {
+                *field = v.clone();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Compact internal encoding: distinct stamps, then one index byte per field (0xff = unset).
     pub fn encode(&self) -> Vec<u8> {
         let mut distinct: Vec<Stamp> = Vec::new();
@@ -213,28 +225,18 @@ pub struct FestivalState {
 }
 
 impl FestivalState {
-    /// Merges a patch stamped `s`; returns whether anything changed.
+    /// Merges a patch stamped `s`; returns whether any write won (the state must be stored).
     pub fn apply(&mut self, s: Stamp, p: &FestivalPatch) -> bool {
-        let mut changed = false;
+        let before = self.stamps.clone();
         let st = &mut self.stamps;
-        macro_rules! set {
-            ($i:expr, $src:expr, $dst:expr) => {
-                if let Some(v) = &$src {
-                    if st.take($i, s) && $dst != *v {
-                        $dst = v.clone();
-                        changed = true;
-                    }
-                }
-            };
-        }
-        set!(0, p.name, self.name);
-        set!(1, p.description, self.description);
-        set!(2, p.timezone, self.timezone);
-        set!(3, p.start_date, self.start_date);
-        set!(4, p.end_date, self.end_date);
-        set!(5, p.place, self.place);
-        set!(6, p.day_change_minutes, self.day_change_minutes);
-        changed
+        st.merge(0, s, &p.name, &mut self.name);
+        st.merge(1, s, &p.description, &mut self.description);
+        st.merge(2, s, &p.timezone, &mut self.timezone);
+        st.merge(3, s, &p.start_date, &mut self.start_date);
+        st.merge(4, s, &p.end_date, &mut self.end_date);
+        st.merge(5, s, &p.place, &mut self.place);
+        st.merge(6, s, &p.day_change_minutes, &mut self.day_change_minutes);
+        self.stamps != before
     }
 
     /// The festival's time zone; UTC when the name is unknown to this device's tz database.
@@ -268,25 +270,15 @@ pub struct VenueState {
 }
 
 impl VenueState {
-    /// Merges a patch stamped `s`; returns whether anything changed.
+    /// Merges a patch stamped `s`; returns whether any write won (the state must be stored).
     pub fn apply(&mut self, s: Stamp, p: &VenuePatch) -> bool {
-        let mut changed = false;
+        let before = self.stamps.clone();
         let st = &mut self.stamps;
-        macro_rules! set {
-            ($i:expr, $src:expr, $dst:expr) => {
-                if let Some(v) = &$src {
-                    if st.take($i, s) && $dst != *v {
-                        $dst = v.clone();
-                        changed = true;
-                    }
-                }
-            };
-        }
-        set!(0, p.name, self.name);
-        set!(1, p.description, self.description);
-        set!(2, p.location.map(Some), self.location);
-        set!(3, p.source_id, self.source_id);
-        changed
+        st.merge(0, s, &p.name, &mut self.name);
+        st.merge(1, s, &p.description, &mut self.description);
+        st.merge(2, s, &p.location.map(Some), &mut self.location);
+        st.merge(3, s, &p.source_id, &mut self.source_id);
+        self.stamps != before
     }
 }
 
@@ -336,44 +328,40 @@ pub struct EventChange {
     pub text: bool,
     /// Anything changed.
     pub any: bool,
+    /// Some write won, so the stamps changed and must be stored, even if no value did: a later
+    /// write that loses to it must still lose after a restart.
+    pub won: bool,
 }
 
 impl EventState {
     /// Merges a patch stamped `s`.
     pub fn apply(&mut self, s: Stamp, p: &EventPatch) -> EventChange {
-        let mut c = EventChange::default();
+        let before = self.stamps.clone();
         let st = &mut self.stamps;
-        let mut moved = false;
-        macro_rules! set {
-            ($i:expr, $src:expr, $dst:expr, $flag:expr) => {
-                if let Some(v) = &$src {
-                    if st.take($i, s) && $dst != *v {
-                        $dst = v.clone();
-                        c.any = true;
-                        $flag = true;
-                    }
-                }
-            };
-        }
-        let (mut text, mut other) = (false, false);
-        set!(0, p.title, self.title, text);
-        set!(1, p.subtitle, self.subtitle, text);
-        set!(2, p.description, self.description, text);
-        set!(3, p.start, self.start, moved);
-        set!(4, p.end, self.end, moved);
-        set!(5, p.venue, self.venue, moved);
-        set!(6, p.track, self.track, text);
-        set!(7, p.kind, self.kind, other);
-        set!(8, p.tags, self.tags, text);
-        set!(9, p.people, self.people, text);
-        set!(10, p.language, self.language, other);
-        set!(11, p.links, self.links, other);
-        set!(12, p.cancelled, self.cancelled, c.cancellation);
-        set!(13, p.source_id, self.source_id, other);
-        let _ = other;
-        c.text = text;
-        c.moved = moved;
-        c
+        let text = [
+            st.merge(0, s, &p.title, &mut self.title),
+            st.merge(1, s, &p.subtitle, &mut self.subtitle),
+            st.merge(2, s, &p.description, &mut self.description),
+            st.merge(6, s, &p.track, &mut self.track),
+            st.merge(8, s, &p.tags, &mut self.tags),
+            st.merge(9, s, &p.people, &mut self.people),
+        ];
+        let moved = [
+            st.merge(3, s, &p.start, &mut self.start),
+            st.merge(4, s, &p.end, &mut self.end),
+            st.merge(5, s, &p.venue, &mut self.venue),
+        ];
+        let cancellation = st.merge(12, s, &p.cancelled, &mut self.cancelled);
+        let other = [
+            st.merge(7, s, &p.kind, &mut self.kind),
+            st.merge(10, s, &p.language, &mut self.language),
+            st.merge(11, s, &p.links, &mut self.links),
+            st.merge(13, s, &p.source_id, &mut self.source_id),
+        ];
+        let text = text.contains(&true);
+        let moved = moved.contains(&true);
+        let any = text || moved || cancellation || other.contains(&true);
+        EventChange { moved, cancellation, text, any, won: self.stamps != before }
     }
 
     /// End as shown: a later edit of only the start may leave the stored end before it.
@@ -436,6 +424,19 @@ mod tests {
         y.apply(hi, &patch("hi"));
         assert_eq!(x, y);
         assert_eq!(x.title, "hi");
+    }
+
+    #[test]
+    fn a_winning_write_of_the_same_value_still_advances_the_stamp() {
+        let lo = Stamp { lamport: 7, author: key(1) };
+        let hi = Stamp { lamport: 9, author: key(1) };
+        let patch = |t: &str| EventPatch { title: Some(t.into()), ..Default::default() };
+        let mut x = EventState { title: "A".into(), ..Default::default() };
+        x.stamps.take(0, Stamp { lamport: 5, author: key(1) });
+        let c = x.apply(hi, &patch("A"));
+        assert!(c.won && !c.any);
+        x.apply(lo, &patch("B"));
+        assert_eq!(x.title, "A");
     }
 
     #[test]

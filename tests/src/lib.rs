@@ -268,7 +268,7 @@ pub fn chaotic_festival(seed: u64, steps: usize) -> Scenario {
             10..=12 if !events.is_empty() => {
                 let target = events[rng.below(events.len() as u64) as usize];
                 let patch = match rng.below(5) {
-                    0 => EventPatch { title: Some(format!("title {step}")), ..Default::default() },
+                    0 => EventPatch { title: Some(format!("title {}", rng.below(3))), ..Default::default() },
                     1 => EventPatch { cancelled: Some(rng.below(2) == 0), ..Default::default() },
                     2 => {
                         EventPatch { start: Some(FESTIVAL_START + rng.below(200) as i64 * 1800), ..Default::default() }

@@ -623,6 +623,8 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 if change.cancellation {
                     row.cancelled_rev = rev;
                 }
+            }
+            if change.won {
                 update_event(conn, ctx, t, &row, change.text)?;
             }
         }
@@ -667,19 +669,10 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 },
                 None => ProfileState::default(),
             };
-            let mut changed = false;
-            if let Some(n) = &p.display_name
-                && state.stamps.take(0, stamp)
-            {
-                state.display_name = n.clone();
-                changed = true;
-            }
-            if let Some(a) = &p.about
-                && state.stamps.take(1, stamp)
-            {
-                state.about = a.clone();
-                changed = true;
-            }
+            let before = state.stamps.clone();
+            state.stamps.merge(0, stamp, &p.display_name, &mut state.display_name);
+            state.stamps.merge(1, stamp, &p.about, &mut state.about);
+            let changed = state.stamps != before;
             if changed {
                 conn.prepare_cached(
                     "INSERT INTO profiles (festival, author, display_name, about, stamps) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -462,3 +462,30 @@ fn check_detects_tampering_with_materialized_tables() {
     assert!(w.store.check().expect("check").is_empty());
     assert_eq!(w.all()[0].title, "Real");
 }
+
+#[test]
+fn a_same_value_write_keeps_its_stamp_across_batches() {
+    // Two devices: on each, a winning write that repeats the current value must still beat a
+    // concurrent lower-stamped write that arrives in a later batch.
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let olga = Identity::from_seed(5);
+    w.add(&owner, Body::RoleGrant { member: olga.public(), role: Role::Organiser });
+    let e = w.add(&owner, event("A", T0, None));
+    let base = w.store.ops(&w.f).expect("ops");
+    let mut ow = LogWriter::new(w.f, w.store.next_position(&w.f, &owner.public()).expect("pos"));
+    let mut lw = LogWriter::new(w.f, w.store.next_position(&w.f, &olga.public()).expect("pos"));
+    let same =
+        lw.sign(&olga, 100, 0, edit(e, EventPatch { title: Some("A".into()), ..Default::default() })).expect("op");
+    let lower =
+        ow.sign(&owner, 50, 0, edit(e, EventPatch { title: Some("B".into()), ..Default::default() })).expect("op");
+    for order in [[same.clone(), lower.clone()], [lower, same]] {
+        let mut s = Store::open_in_memory().expect("store");
+        s.ingest(base.clone()).expect("ingest");
+        for op in order {
+            s.ingest(vec![op]).expect("ingest");
+        }
+        assert_eq!(s.event(&e).expect("q").expect("e").title, "A");
+        assert!(s.check().expect("check").is_empty());
+    }
+}
