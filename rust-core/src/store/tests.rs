@@ -489,3 +489,24 @@ fn a_same_value_write_keeps_its_stamp_across_batches() {
         assert!(s.check().expect("check").is_empty());
     }
 }
+
+#[test]
+fn migrations_run_once_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("m.sqlite3");
+    drop(Store::open(&path).expect("create"));
+    let version = |p: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(p)
+            .expect("open")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version")
+    };
+    assert_eq!(version(&path), SCHEMA_VERSION as i64);
+    drop(Store::open(&path).expect("reopen migrates nothing"));
+    assert_eq!(version(&path), SCHEMA_VERSION as i64);
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .pragma_update(None, "user_version", SCHEMA_VERSION as i64 + 1)
+        .expect("bump");
+    assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
+}
