@@ -21,7 +21,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use meadow_core::identity::PublicKey;
-use meadow_core::node::{NewFestival, Node, now_ms};
+use meadow_core::exchange::{Format, MAX_FILE_BYTES};
+use meadow_core::node::{IcsSelection, NewFestival, Node, now_ms};
 use meadow_core::op::{Announcement, EventPatch, FestivalPatch, GeoPoint, HideTarget, Link, Priority, VenuePatch};
 use meadow_core::store::ProgrammeFilter;
 
@@ -157,6 +158,41 @@ enum Command {
     },
     /// Check the store: SQLite integrity and programme consistent with the signed ops.
     Check,
+    /// Import a schedule (frab XML, pretalx/frab JSON, iCalendar) or a festival archive.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Force the format: frab, json, ics or archive (default: detected from the content).
+        #[arg(long)]
+        format: Option<String>,
+        /// Import into a new festival made from the schedule's conference.
+        #[arg(long)]
+        new: bool,
+    },
+    /// Export the programme as iCalendar, or the festival as an archive.
+    #[command(subcommand)]
+    Export(ExportCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCmd {
+    /// iCalendar of the whole programme, the favourites or one event.
+    Ics {
+        /// Only this device's favourites.
+        #[arg(long, conflicts_with = "event")]
+        favourites: bool,
+        /// Only this event (id prefix).
+        #[arg(long)]
+        event: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// The festival's whole signed history, verifiable anywhere.
+    Archive {
+        /// The file to write.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +251,20 @@ enum FestivalCmd {
     Use {
         /// Festival id, id prefix or name.
         festival: String,
+    },
+    /// Start a new festival from an old one: its venues, and with --events its programme.
+    Fork {
+        /// Festival to fork (default: current).
+        festival: Option<String>,
+        /// Name of the new festival.
+        #[arg(long)]
+        name: Option<String>,
+        /// First day of the new festival; events move by the same number of days.
+        #[arg(long)]
+        start: Option<String>,
+        /// Copy the official events too.
+        #[arg(long)]
+        events: bool,
     },
 }
 
@@ -486,6 +536,16 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 output::festival(&node, &node.festival(&id)?)?;
             }
+            FestivalCmd::Fork { festival, name, start, events } => {
+                let from = match festival {
+                    Some(k) => node.find_festival(&k)?.id,
+                    None => festival_id(&node, &cli.festival)?,
+                };
+                let start = start.map(|s| parse_date(&s, "--start")).transpose()?;
+                let id = node.fork_festival(&from, name, start, events)?;
+                let f = node.festival(&id)?;
+                out!("forked into {:?} ({}), {} - {}; it is now the current festival", f.name, id, f.start_date, f.end_date);
+            }
             FestivalCmd::Use { festival } => {
                 let f = node.find_festival(&festival)?;
                 node.use_festival(&f.id)?;
@@ -725,6 +785,60 @@ fn run(cli: Cli) -> Result<()> {
                 fest.organisers.len()
             );
             out!("  it is now the current festival; try: meadow programme --day {start}");
+        }
+        Command::Import { file, format, new } => {
+            let format = match format {
+                Some(f) => Some(Format::from_name(&f).ok_or_else(|| anyhow!("unknown format {f:?}: use frab, json, ics or archive"))?),
+                None => None,
+            };
+            let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
+            if size > MAX_FILE_BYTES {
+                bail!("{}: {} MB is over the {} MB limit", file.display(), size >> 20, MAX_FILE_BYTES >> 20);
+            }
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let festival = cli.festival.as_ref().map(|k| node.find_festival(k).map(|f| f.id)).transpose()?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("importing");
+            let outcome = node
+                .import(&bytes, format, festival, new, &mut |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })
+                .with_context(|| format!("importing {}", file.display()))?;
+            bar.finish_and_clear();
+            output::imported(&node, &outcome)?;
+        }
+        Command::Export(cmd) => {
+            let f = festival_id(&node, &cli.festival)?;
+            match cmd {
+                ExportCmd::Ics { favourites, event, output } => {
+                    let selection = match (favourites, event) {
+                        (true, _) => IcsSelection::Favourites,
+                        (false, Some(e)) => IcsSelection::Event(node.store().resolve_event(&f, &e)?),
+                        (false, None) => IcsSelection::All,
+                    };
+                    let text = node.export_ics(&f, selection)?;
+                    match output {
+                        Some(path) => {
+                            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+                            out!("wrote {}", path.display());
+                        }
+                        None => {
+                            use std::io::Write as _;
+                            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                        }
+                    }
+                }
+                ExportCmd::Archive { file } => {
+                    let bytes = node.export_archive(&f)?;
+                    std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+                    out!("wrote {} ({} bytes)", file.display(), bytes.len());
+                }
+            }
         }
         Command::Check => {
             let problems = node.store_mut().check()?;

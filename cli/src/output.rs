@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use jiff::tz::TimeZone;
-use meadow_core::node::{Node, festival_tz, format_clock, format_time};
+use meadow_core::node::{Imported, Node, festival_tz, format_clock, format_time};
 use meadow_core::op::FestivalId;
 use meadow_core::store::{
     AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView,
@@ -389,4 +389,43 @@ fn kind_name(k: &ChangeKind) -> &'static str {
         ChangeKind::Updated => "updated",
         ChangeKind::Deleted => "deleted",
     }
+}
+
+/// The summary of an import.
+pub fn imported(node: &Node, outcome: &Imported) -> Result<()> {
+    match outcome {
+        Imported::Archive { festival, stored, duplicates } => {
+            let f = node.festival(festival)?;
+            out!("imported archive of {:?}: {stored} ops stored, {duplicates} already here", f.name);
+        }
+        Imported::Schedule { festival, created, summary: s } => {
+            let f = node.festival(festival)?;
+            if *created {
+                out!("created festival {:?} ({}) from the schedule", f.name, festival.short());
+            }
+            out!(
+                "{} added, {} moved, {} changed, {} cancelled, {} restored, {} unchanged, {} new venues",
+                s.added,
+                s.moved,
+                s.changed,
+                s.cancelled,
+                s.restored,
+                s.unchanged,
+                s.venues_added
+            );
+            if !s.skipped.is_empty() {
+                out!("{} skipped:", s.skipped.len());
+                for (what, why) in &s.skipped {
+                    out!("  {what}: {why}");
+                }
+            }
+            if !s.truncated.is_empty() {
+                out!("{} fields shortened to fit:", s.truncated.len());
+                for t in s.truncated.iter().take(20) {
+                    out!("  {t}");
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! [`store`]; [`model`] holds the pure rules by which ops fold into programme state.
 
 pub mod demo;
+pub mod exchange;
 pub mod identity;
 pub mod model;
 pub mod node;

@@ -15,6 +15,9 @@ use crate::op::{
     Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId, ProfilePatch,
     Role, SchemaError, VenuePatch,
 };
+use crate::exchange::import::{self, ImportSummary};
+use crate::exchange::schedule::Schedule;
+use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
 use crate::store::{FestivalView, Store, StoreError, VenueView};
 
 /// Why a node action failed.
@@ -38,6 +41,15 @@ pub enum NodeError {
     /// Something named does not exist.
     #[error("{0} not found")]
     NotFound(String),
+}
+
+impl From<crate::exchange::ExchangeError> for NodeError {
+    fn from(e: crate::exchange::ExchangeError) -> Self {
+        match e {
+            crate::exchange::ExchangeError::Store(s) => NodeError::Store(s),
+            other => NodeError::Invalid(other.to_string()),
+        }
+    }
 }
 
 impl From<crate::op::OpError> for NodeError {
@@ -373,6 +385,255 @@ impl Node {
             .unwrap_or(TimeZone::UTC);
         parse_time(&tz, text)
     }
+}
+
+/// What `Node::import` did.
+#[derive(Debug, Clone)]
+pub enum Imported {
+    /// A schedule became ops in a festival.
+    Schedule {
+        /// The festival.
+        festival: FestivalId,
+        /// Whether the festival was created from the schedule's conference.
+        created: bool,
+        /// What changed.
+        summary: ImportSummary,
+    },
+    /// A festival archive was verified and stored.
+    Archive {
+        /// The festival.
+        festival: FestivalId,
+        /// Ops newly stored.
+        stored: usize,
+        /// Ops already held.
+        duplicates: usize,
+    },
+}
+
+/// Which events an iCalendar export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcsSelection {
+    /// The whole programme.
+    All,
+    /// This device's favourites.
+    Favourites,
+    /// One event.
+    Event(OpId),
+}
+
+/// Ops per ingest transaction during an import: small enough for steady progress.
+const IMPORT_BATCH: usize = 500;
+
+impl Node {
+    /// Imports a schedule (frab XML, schedule JSON, iCalendar) or a festival archive. Schedules go
+    /// into `festival`, else the current festival, else (or with `new_festival`) a festival made
+    /// from the schedule's conference. `progress` hears (done, total) as ops are stored.
+    pub fn import(
+        &mut self,
+        bytes: &[u8],
+        format: Option<Format>,
+        festival: Option<FestivalId>,
+        new_festival: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Imported, NodeError> {
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(NodeError::Invalid(format!(
+                "file of {} MB is over the {} MB limit",
+                bytes.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            )));
+        }
+        let format = match format {
+            Some(f) => f,
+            None => Format::detect(bytes)?,
+        };
+        if format == Format::Archive {
+            let archive = archive::read(bytes)?;
+            let id = archive.festival;
+            let total = archive.ops.len();
+            let report = archive::import(&mut self.store, archive)?;
+            progress(total, total);
+            if self.store.festival(&id)?.is_some() {
+                self.use_festival(&id)?;
+            }
+            return Ok(Imported::Archive { festival: id, stored: report.stored, duplicates: report.duplicates });
+        }
+        let target = if new_festival { None } else { festival.or(self.current_festival()?) };
+        let default_tz = match &target {
+            Some(f) => festival_tz(&self.festival(f)?),
+            None => TimeZone::UTC,
+        };
+        let schedule = match format {
+            Format::FrabXml => frab::parse(bytes)?,
+            Format::ScheduleJson => json::parse(bytes)?,
+            Format::ICalendar => ical::parse(bytes, &default_tz)?,
+            Format::Archive => return Err(NodeError::Invalid("unreachable: archive handled above".into())),
+        };
+        let (festival, created) = match target {
+            Some(f) => (f, false),
+            None => (self.create_festival(festival_for(&schedule)?)?, true),
+        };
+        self.require_official(&festival, "import a programme")?;
+        let (ops, summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms())?;
+        let total = ops.len();
+        let mut done = 0;
+        progress(0, total);
+        let mut ops = ops.into_iter().peekable();
+        while ops.peek().is_some() {
+            let batch: Vec<_> = ops.by_ref().take(IMPORT_BATCH).collect();
+            let n = batch.len();
+            let report = self.store.ingest(batch)?;
+            if let Some(r) = report.rejected.first() {
+                return Err(NodeError::Invalid(format!("import op rejected: {}", r.reason)));
+            }
+            done += n;
+            progress(done, total);
+        }
+        Ok(Imported::Schedule { festival, created, summary })
+    }
+
+    /// Exports events as iCalendar text.
+    pub fn export_ics(&self, festival: &FestivalId, selection: IcsSelection) -> Result<String, NodeError> {
+        let f = self.festival(festival)?;
+        let mut events = self.store.event_details(festival, true)?;
+        match selection {
+            IcsSelection::All => {}
+            IcsSelection::Favourites => events.retain(|e| e.event.favourite),
+            IcsSelection::Event(id) => {
+                events.retain(|e| e.event.id == id);
+                if events.is_empty() {
+                    return Err(NodeError::NotFound(format!("event {}", id.short())));
+                }
+            }
+        }
+        Ok(ical::export(&f, &events, now_ms() as i64 / 1000)?)
+    }
+
+    /// A festival's whole signed history as one file.
+    pub fn export_archive(&self, festival: &FestivalId) -> Result<Vec<u8>, NodeError> {
+        Ok(archive::export(&self.store, festival)?)
+    }
+
+    /// Starts a new festival from an old one: its venues, and with `copy_events` its official
+    /// programme moved to the new dates, all signed by this identity. The creation op names the
+    /// festival and op it was forked from.
+    pub fn fork_festival(
+        &mut self,
+        from: &FestivalId,
+        name: Option<String>,
+        start: Option<Date>,
+        copy_events: bool,
+    ) -> Result<FestivalId, NodeError> {
+        let old = self.festival(from)?;
+        let head = self.store.head_op(from)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", from.short())))?;
+        let shift_days = match start {
+            Some(s) => old.start_date.until(s).map_err(|e| NodeError::Invalid(e.to_string()))?.get_days(),
+            None => 0,
+        };
+        let shift = |d: Date| d.checked_add(jiff::Span::new().days(shift_days)).map_err(|e| NodeError::Invalid(e.to_string()));
+        let fork_ref = ForkRef { festival: *from, op: head };
+        let new = NewFestival {
+            name: name.unwrap_or_else(|| format!("{} (fork)", old.name)),
+            description: old.description.clone(),
+            timezone: old.timezone.clone(),
+            start_date: shift(old.start_date)?,
+            end_date: shift(old.end_date)?,
+            place: old.place.clone(),
+            day_change_minutes: old.day_change_minutes,
+        };
+        let id = self.create_festival_from(new, Some(fork_ref))?;
+        let tz = festival_tz(&old);
+        let mut writer = crate::op::LogWriter::new(id, self.store.next_position(&id, &self.public_key())?);
+        let wall = now_ms();
+        let mut ops = Vec::new();
+        let mut venue_map = std::collections::HashMap::new();
+        for v in self.store.venues(from)? {
+            let lamport = writer.next.lamport;
+            let op = writer.sign(
+                &self.identity,
+                lamport,
+                wall,
+                Body::Venue {
+                    target: None,
+                    patch: VenuePatch {
+                        name: Some(v.name.clone()),
+                        description: Some(v.description.clone()),
+                        location: v.location,
+                        source_id: (!v.source_id.is_empty()).then(|| v.source_id.clone()),
+                    },
+                },
+            )?;
+            venue_map.insert(v.id, op.id());
+            ops.push(op);
+        }
+        if copy_events {
+            let move_time = |secs: i64| -> Result<i64, NodeError> {
+                let ts = jiff::Timestamp::from_second(secs).map_err(|e| NodeError::Invalid(e.to_string()))?;
+                // Shift the local wall time by whole days, so 20:00 stays 20:00 across DST.
+                let z = ts.to_zoned_datetime(tz.clone()).checked_add(jiff::Span::new().days(shift_days));
+                z.map(|z| z.timestamp().as_second()).map_err(|e| NodeError::Invalid(e.to_string()))
+            };
+            for d in self.store.event_details(from, true)? {
+                let e = &d.event;
+                if !e.official || e.cancelled {
+                    continue;
+                }
+                let lamport = writer.next.lamport;
+                ops.push(writer.sign(
+                    &self.identity,
+                    lamport,
+                    wall,
+                    Body::Event {
+                        target: None,
+                        patch: EventPatch {
+                            title: Some(e.title.clone()),
+                            subtitle: Some(e.subtitle.clone()),
+                            description: Some(d.description.clone()),
+                            start: Some(move_time(e.start)?),
+                            end: Some(move_time(e.end)?),
+                            venue: Some(e.venue.and_then(|v| venue_map.get(&v).copied())),
+                            track: Some(e.track.clone()),
+                            kind: Some(e.kind.clone()),
+                            tags: Some(e.tags.clone()),
+                            people: Some(e.people.clone()),
+                            language: Some(d.language.clone()),
+                            links: Some(d.links.clone()),
+                            cancelled: None,
+                            source_id: (!d.source_id.is_empty()).then(|| d.source_id.clone()),
+                        },
+                    },
+                )?);
+            }
+        }
+        let report = self.store.ingest(ops)?;
+        if let Some(r) = report.rejected.first() {
+            return Err(NodeError::Invalid(format!("fork op rejected: {}", r.reason)));
+        }
+        Ok(id)
+    }
+}
+
+/// The festival a schedule describes, for an import into a new festival.
+fn festival_for(s: &Schedule) -> Result<NewFestival, NodeError> {
+    let c = &s.conference;
+    let timezone = c.timezone.clone().filter(|t| TimeZone::get(t).is_ok()).unwrap_or_else(|| "UTC".into());
+    let tz = TimeZone::get(&timezone).unwrap_or(TimeZone::UTC);
+    let day = |secs: i64| jiff::Timestamp::from_second(secs).ok().map(|t| t.to_zoned_datetime(tz.clone()).date());
+    let start_date = c.start.or_else(|| s.events.iter().map(|e| e.start).min().and_then(day));
+    let end_date = c.end.or_else(|| s.events.iter().map(|e| e.end).max().and_then(day));
+    let (Some(start_date), Some(end_date)) = (start_date, end_date) else {
+        return Err(NodeError::Invalid("the schedule has no dates and no events to take them from".into()));
+    };
+    let name = [c.title.trim(), c.acronym.trim()].into_iter().find(|n| !n.is_empty()).unwrap_or("Imported schedule");
+    Ok(NewFestival {
+        name: crate::exchange::schedule::fit(name, crate::op::limits::NAME, false).0,
+        description: String::new(),
+        timezone,
+        start_date,
+        end_date: end_date.max(start_date),
+        place: String::new(),
+        day_change_minutes: c.day_change_minutes.unwrap_or(0),
+    })
 }
 
 /// Parses RFC 3339 or a local date-time in `tz` into Unix seconds.

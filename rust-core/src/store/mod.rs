@@ -333,6 +333,16 @@ impl Store {
         rows.map(|b| Op::decode(&b?).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))).collect()
     }
 
+    /// The newest op of a festival in (Lamport, author) order: what a fork names as its origin.
+    pub fn head_op(&self, festival: &FestivalId) -> Result<Option<OpId>, StoreError> {
+        let id: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT id FROM ops WHERE festival = ? ORDER BY lamport DESC, author DESC LIMIT 1")?
+            .query_row([&festival.0[..]], |r| r.get(0))
+            .optional()?;
+        id.map(|b| b.try_into().map(OpId).map_err(|_| StoreError::Corrupt("op id".into()))).transpose()
+    }
+
     /// Number of stored ops (all festivals).
     pub fn op_count(&self) -> Result<u64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)
@@ -348,6 +358,13 @@ impl Store {
         let mut v: Vec<_> = fold::load_forks(&self.conn, festival)?.into_iter().collect();
         v.sort();
         Ok(v)
+    }
+
+    /// The conflicting ops kept as evidence of equivocation in a festival.
+    pub fn fork_evidence(&self, festival: &FestivalId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT evidence FROM forks WHERE festival = ? ORDER BY author, seq")?;
+        let rows = stmt.query_map([&festival.0[..]], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Re-derives a festival's programme from its ops (also what [`Store::check`] compares with).

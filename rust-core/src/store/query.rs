@@ -295,6 +295,22 @@ impl Decor {
     }
 }
 
+/// The columns [`detail_from_row`] reads.
+const DETAIL_COLUMNS: &str = "e.summary, e.festival, e.description, e.language, e.links, e.source_id";
+
+fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
+    let Some(event) = decor.event(r)? else { return Ok(None) };
+    let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(AFTER_EVENT + 3)?)
+        .map_err(|e| StoreError::Corrupt(format!("event links: {e}")))?;
+    Ok(Some(EventDetail {
+        event,
+        description: r.get(AFTER_EVENT + 1)?,
+        language: r.get(AFTER_EVENT + 2)?,
+        links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
+        source_id: r.get(AFTER_EVENT + 4)?,
+    }))
+}
+
 /// Orders names as people expect: case does not matter.
 fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
     a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
@@ -466,10 +482,7 @@ impl Store {
 
     /// Everything about one event.
     pub fn event_detail(&self, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS}, e.festival, e.description, e.language, e.links, e.source_id FROM events e
-             WHERE e.id = ? AND e.deleted = 0"
-        );
+        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.deleted = 0");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&id.0[..]])?;
         let Some(r) = rows.next()? else { return Ok(None) };
@@ -477,16 +490,27 @@ impl Store {
         let mut decor = self.decor(&festival)?;
         // A muted author's event still opens when asked for by id.
         decor.muted.clear();
-        let Some(event) = decor.event(r)? else { return Ok(None) };
-        let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(AFTER_EVENT + 3)?)
-            .map_err(|e| StoreError::Corrupt(format!("event links: {e}")))?;
-        Ok(Some(EventDetail {
-            event,
-            description: r.get(AFTER_EVENT + 1)?,
-            language: r.get(AFTER_EVENT + 2)?,
-            links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
-            source_id: r.get(AFTER_EVENT + 4)?,
-        }))
+        detail_from_row(&decor, r)
+    }
+
+    /// Every event of a festival with its details, in start order. Exports want what people see
+    /// (`visible_only`); imports match guids against everything, hidden and muted events too.
+    pub fn event_details(&self, festival: &FestivalId, visible_only: bool) -> Result<Vec<EventDetail>, StoreError> {
+        let mut decor = self.decor(festival)?;
+        let filter = if visible_only { VISIBLE } else { "e.deleted = 0" };
+        if !visible_only {
+            decor.muted.clear();
+        }
+        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = ? AND {filter} ORDER BY e.start, e.id");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let mut rows = stmt.query([&festival.0[..]])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            if let Some(d) = detail_from_row(&decor, r)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 
     /// Resolves a hex id prefix (at least 4 digits) to the one visible event it names.
