@@ -20,8 +20,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
-use meadow_core::identity::PublicKey;
 use meadow_core::exchange::{Format, MAX_FILE_BYTES};
+use meadow_core::identity::PublicKey;
 use meadow_core::node::{IcsSelection, NewFestival, Node, now_ms};
 use meadow_core::op::{Announcement, EventPatch, FestivalPatch, GeoPoint, HideTarget, Link, Priority, VenuePatch};
 use meadow_core::store::ProgrammeFilter;
@@ -544,7 +544,13 @@ fn run(cli: Cli) -> Result<()> {
                 let start = start.map(|s| parse_date(&s, "--start")).transpose()?;
                 let id = node.fork_festival(&from, name, start, events)?;
                 let f = node.festival(&id)?;
-                out!("forked into {:?} ({}), {} - {}; it is now the current festival", f.name, id, f.start_date, f.end_date);
+                out!(
+                    "forked into {:?} ({}), {} - {}; it is now the current festival",
+                    f.name,
+                    id,
+                    f.start_date,
+                    f.end_date
+                );
             }
             FestivalCmd::Use { festival } => {
                 let f = node.find_festival(&festival)?;
@@ -788,7 +794,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { file, format, new } => {
             let format = match format {
-                Some(f) => Some(Format::from_name(&f).ok_or_else(|| anyhow!("unknown format {f:?}: use frab, json, ics or archive"))?),
+                Some(f) => Some(
+                    Format::from_name(&f)
+                        .ok_or_else(|| anyhow!("unknown format {f:?}: use frab, json, ics or archive"))?,
+                ),
                 None => None,
             };
             let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();

@@ -60,6 +60,11 @@ pub fn events_json(f: &FestivalView, events: &[EventView]) {
 
 fn marks(e: &EventView) -> String {
     let mut m = Vec::new();
+    // A clock range cannot show that an installation runs into the next day.
+    let long = (e.end - e.start >= 12 * 3600).then(|| format!("({}h)", (e.end - e.start) / 3600));
+    if let Some(l) = &long {
+        m.push(l.as_str());
+    }
     if e.favourite {
         m.push("★");
     }

@@ -228,3 +228,57 @@ fn community_members_cannot_announce_and_demo_is_realistic() {
     let id = events.iter().find(|e| e["official"] == true).and_then(|e| e["id"].as_str()).expect("official");
     fails(d2.path(), &["event", "cancel", &id[..10]], "only its author and organisers");
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name)
+}
+
+#[test]
+fn import_export_and_fork_from_the_command_line() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    let v1 = fixture("wiese-v1.xml");
+    let out = ok(dir, &["import", v1.to_str().expect("path")]);
+    assert!(out.contains("created festival \"Wiese & Wald 2026\"") && out.contains("8 added"), "{out}");
+    let again = ok(dir, &["import", v1.to_str().expect("path")]);
+    assert!(again.contains("0 added, 0 moved, 0 changed, 0 cancelled, 0 restored, 8 unchanged"), "{again}");
+    ok(dir, &["changes"]);
+    let v2 = ok(dir, &["import", fixture("wiese-v2.xml").to_str().expect("path")]);
+    assert!(v2.contains("1 added, 1 moved, 0 changed, 1 cancelled"), "{v2}");
+    let changes = ok(dir, &["changes"]);
+    assert!(changes.contains("1 new, 1 moved, 1 cancelled, 0 other changes"), "{changes}");
+
+    let ics = ok(dir, &["export", "ics"]);
+    assert!(ics.starts_with("BEGIN:VCALENDAR") && ics.matches("BEGIN:VEVENT").count() == 9, "{ics}");
+    let archive = dir.join("wiese.meadow");
+    ok(dir, &["export", "archive", archive.to_str().expect("path")]);
+
+    // Another data directory takes the archive and ends up with the same programme.
+    let d2 = tempfile::tempdir().expect("dir");
+    let out = ok(d2.path(), &["import", archive.to_str().expect("path")]);
+    assert!(out.contains("imported archive of \"Wiese & Wald 2026\""), "{out}");
+    assert_eq!(programme_json(d2.path()), programme_json(dir));
+
+    let out = ok(dir, &["festival", "fork", "--name", "Wiese 2027", "--start", "2027-07-09", "--events"]);
+    assert!(out.contains("forked into \"Wiese 2027\""), "{out}");
+    assert_eq!(programme_json(dir).len(), 8, "official, not cancelled events are copied");
+    assert!(ok(dir, &["festival", "show"]).contains("forked from"));
+}
+
+#[test]
+fn hostile_imports_fail_with_the_place_and_store_nothing() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    ok(dir, &["import", fixture("camp-pretalx.json").to_str().expect("path")]);
+    let before = ok(dir, &["check"]);
+    let bad = dir.join("bad.xml");
+    std::fs::write(&bad, "<schedule><conference><title>Unclosed</conference></schedule>").expect("write");
+    fails(dir, &["import", bad.to_str().expect("path")], "line 1");
+    // A huge file is refused before it is read (sparse, so the test costs no disk).
+    let huge = dir.join("huge.json");
+    std::fs::File::create(&huge).and_then(|f| f.set_len(1 << 30)).expect("sparse file");
+    fails(dir, &["import", huge.to_str().expect("path")], "over the 256 MB limit");
+    fails(dir, &["import", "/nonexistent/schedule.xml"], "reading /nonexistent/schedule.xml");
+    fails(dir, &["import", bad.to_str().expect("path"), "--format", "pdf"], "unknown format");
+    assert_eq!(ok(dir, &["check"]), before);
+}

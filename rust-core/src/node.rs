@@ -9,15 +9,15 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use thiserror::Error;
 
+use crate::exchange::import::{self, ImportSummary};
+use crate::exchange::schedule::Schedule;
+use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
 use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::model::may_edit;
 use crate::op::{
     Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId, ProfilePatch,
     Role, SchemaError, VenuePatch,
 };
-use crate::exchange::import::{self, ImportSummary};
-use crate::exchange::schedule::Schedule;
-use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
 use crate::store::{FestivalView, Store, StoreError, VenueView};
 
 /// Why a node action failed.
@@ -525,12 +525,14 @@ impl Node {
         copy_events: bool,
     ) -> Result<FestivalId, NodeError> {
         let old = self.festival(from)?;
-        let head = self.store.head_op(from)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", from.short())))?;
+        let head =
+            self.store.head_op(from)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", from.short())))?;
         let shift_days = match start {
             Some(s) => old.start_date.until(s).map_err(|e| NodeError::Invalid(e.to_string()))?.get_days(),
             None => 0,
         };
-        let shift = |d: Date| d.checked_add(jiff::Span::new().days(shift_days)).map_err(|e| NodeError::Invalid(e.to_string()));
+        let shift =
+            |d: Date| d.checked_add(jiff::Span::new().days(shift_days)).map_err(|e| NodeError::Invalid(e.to_string()));
         let fork_ref = ForkRef { festival: *from, op: head };
         let new = NewFestival {
             name: name.unwrap_or_else(|| format!("{} (fork)", old.name)),

@@ -308,3 +308,51 @@ pub fn chaotic_festival(seed: u64, steps: usize) -> Scenario {
     }
     b.build()
 }
+
+/// A frab `schedule.xml` with `events` events over five days and twelve rooms, as conference
+/// tools publish it (for the import benchmark). `version` shifts a few events so that two versions
+/// differ the way a real update does.
+pub fn frab_schedule_xml(events: usize, version: u32) -> String {
+    let mut rng = Rng::new(99);
+    let mut out = String::with_capacity(events * 900);
+    out.push_str(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<schedule>\n  <generator name=\"frab\" version=\"1.0\"/>\n",
+    );
+    out.push_str(&format!("  <version>{version}</version>\n  <conference>\n    <acronym>bench26</acronym>\n"));
+    out.push_str(
+        "    <title>Benchmark Festival 2026</title>\n    <start>2026-07-06</start>\n    <end>2026-07-10</end>\n",
+    );
+    out.push_str("    <days>5</days>\n    <timeslot_duration>00:15</timeslot_duration>\n");
+    out.push_str("    <time_zone_name>Europe/Berlin</time_zone_name>\n  </conference>\n");
+    let per_day = events.div_ceil(5);
+    let mut n = 0;
+    for day in 0..5 {
+        let date = format!("2026-07-{:02}", 6 + day);
+        out.push_str(&format!(
+            "  <day index=\"{}\" date=\"{date}\" start=\"{date}T04:00:00+02:00\" end=\"{date}T23:59:00+02:00\">\n",
+            day + 1
+        ));
+        for room in 0..12 {
+            out.push_str(&format!("    <room name=\"Room {room}\" guid=\"00000000-0000-4000-8000-{room:012}\">\n"));
+            let in_room = per_day.div_ceil(12);
+            for slot in 0..in_room {
+                if n >= events || n >= per_day * (day + 1) {
+                    break;
+                }
+                let minutes = 8 * 60 + slot * 20 + if version > 1 && n % 97 == 0 { 15 } else { 0 };
+                let (h, m) = (minutes / 60, minutes % 60);
+                let word = WORDS[rng.below(WORDS.len() as u64) as usize];
+                out.push_str(&format!(
+                    "      <event guid=\"11111111-0000-4000-8000-{n:012}\" id=\"{n}\">\n        <date>{date}T{h:02}:{m:02}:00+02:00</date>\n        <start>{h:02}:{m:02}</start>\n        <duration>00:15</duration>\n        <room>Room {room}</room>\n        <slug>bench26-{n}</slug>\n        <url>https://bench.example/talk/{n}</url>\n        <title>Talk {n}: {word} &amp; more</title>\n        <subtitle/>\n        <track>{}</track>\n        <type>lecture</type>\n        <language>en</language>\n        <abstract>An abstract about {word}.</abstract>\n        <description>&lt;p&gt;A longer description of talk {n}, about {word} and how it changes festivals.&lt;/p&gt;</description>\n        <persons><person id=\"{n}\">Speaker {}</person></persons>\n        <links><link href=\"https://bench.example/{n}/slides\">Slides</link></links>\n      </event>\n",
+                    TRACKS[n % TRACKS.len()],
+                    rng.below(800)
+                ));
+                n += 1;
+            }
+            out.push_str("    </room>\n");
+        }
+        out.push_str("  </day>\n");
+    }
+    out.push_str("</schedule>\n");
+    out
+}

@@ -57,7 +57,10 @@ fn frab_xml_imports_event_by_event() {
     assert_eq!((e.event.track.as_str(), e.event.kind.as_str(), e.language.as_str()), ("Music", "concert", "de"));
     assert_eq!(e.event.people, vec!["Zoë Müller", "Ana García"]);
     assert_eq!(e.description, "Das Festival beginnt\u{a0}– mit Blasmusik.\n\nMit “Blechkraft” aus Köln");
-    assert_eq!(e.links.iter().map(|l| l.url.as_str()).collect::<Vec<_>>(), vec!["https://wiese.example/talk/101", "https://blechkraft.example/"]);
+    assert_eq!(
+        e.links.iter().map(|l| l.url.as_str()).collect::<Vec<_>>(),
+        vec!["https://wiese.example/talk/101", "https://blechkraft.example/"]
+    );
     assert!(e.event.official && !e.event.cancelled);
     assert_eq!(e.source_id, "wiese26#5b1e7a10-0000-4000-8000-000000000101");
 
@@ -69,7 +72,10 @@ fn frab_xml_imports_event_by_event() {
     assert_eq!(night.event.subtitle, "after midnight, still Friday");
 
     let bees = find(&all, "Bees");
-    assert_eq!(bees.description, "Why cities are good for bees. And how to start.", "abstract contained in description");
+    assert_eq!(
+        bees.description, "Why cities are good for bees. And how to start.",
+        "abstract contained in description"
+    );
     assert_eq!(bees.links.len(), 3);
     let mesh = find(&all, "Mesh radio");
     assert!(mesh.event.people.is_empty() && mesh.description.is_empty() && mesh.event.subtitle.is_empty());
@@ -91,10 +97,16 @@ fn pretalx_json_imports_event_by_event() {
     };
     assert_eq!((summary.added, summary.venues_added), (4, 2));
     let fest = n.festival(&f).expect("festival");
-    assert_eq!((fest.name.as_str(), fest.timezone.as_str(), fest.day_change_minutes), ("Meadow Tech Camp ☀ 2026", "Europe/Lisbon", 240));
+    assert_eq!(
+        (fest.name.as_str(), fest.timezone.as_str(), fest.day_change_minutes),
+        ("Meadow Tech Camp ☀ 2026", "Europe/Lisbon", 240)
+    );
     let all = details(&n, &f);
     let solder = find(&all, "Soldering");
-    assert_eq!((solder.event.start, solder.event.end), (at("2026-08-20T10:00:00+01:00"), at("2026-08-20T10:45:00+01:00")));
+    assert_eq!(
+        (solder.event.start, solder.event.end),
+        (at("2026-08-20T10:00:00+01:00"), at("2026-08-20T10:45:00+01:00"))
+    );
     assert_eq!(solder.description, "Learn to solder in **45 minutes**.\n\nBring nothing; we have irons.\nLine two.");
     assert_eq!(solder.event.people, vec!["Grace Ndlovu"]);
     assert_eq!(solder.links[1].title, "Kit list");
@@ -170,10 +182,8 @@ fn icalendar_export_reads_back_with_an_independent_parser() {
     let mut n = node(dir.path());
     let Imported::Schedule { festival: f, .. } = import(&mut n, &fixture("wiese-v2.xml")) else { panic!() };
     let text = n.export_ics(&f, IcsSelection::All).expect("export");
-    let cal = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()))
-        .next()
-        .expect("a calendar")
-        .expect("parses");
+    let cal =
+        ical::IcalParser::new(std::io::BufReader::new(text.as_bytes())).next().expect("a calendar").expect("parses");
     assert_eq!(cal.timezones.len(), 1);
     let tzid = cal.timezones[0].properties.iter().find(|p| p.name == "TZID").and_then(|p| p.value.clone());
     assert_eq!(tzid.as_deref(), Some("Europe/Berlin"));
@@ -189,7 +199,10 @@ fn icalendar_export_reads_back_with_an_independent_parser() {
         for (name, expected) in [("DTSTART", d.event.start), ("DTEND", d.event.end)] {
             let p = prop(name);
             let params = p.params.clone().unwrap_or_default();
-            assert!(params.iter().any(|(k, v)| k == "TZID" && v == &vec!["Europe/Berlin".to_owned()]), "{name} has TZID");
+            assert!(
+                params.iter().any(|(k, v)| k == "TZID" && v == &vec!["Europe/Berlin".to_owned()]),
+                "{name} has TZID"
+            );
             let local: jiff::civil::DateTime =
                 jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", p.value.as_deref().unwrap_or_default())
                     .and_then(|t| t.to_datetime())
@@ -227,8 +240,14 @@ fn icalendar_round_trip_through_import() {
     assert!(created);
     assert_eq!(summary.added, 8);
     assert_eq!(b.festival(&g).expect("f").timezone, "Europe/Berlin");
-    let mut want: Vec<_> = details(&a, &f).into_iter().map(|d| (d.event.start, d.event.end, d.event.title, d.event.venue_name, d.event.cancelled)).collect();
-    let mut got: Vec<_> = details(&b, &g).into_iter().map(|d| (d.event.start, d.event.end, d.event.title, d.event.venue_name, d.event.cancelled)).collect();
+    let mut want: Vec<_> = details(&a, &f)
+        .into_iter()
+        .map(|d| (d.event.start, d.event.end, d.event.title, d.event.venue_name, d.event.cancelled))
+        .collect();
+    let mut got: Vec<_> = details(&b, &g)
+        .into_iter()
+        .map(|d| (d.event.start, d.event.end, d.event.title, d.event.venue_name, d.event.cancelled))
+        .collect();
     want.sort();
     got.sort();
     assert_eq!(got, want);
@@ -299,7 +318,11 @@ fn hostile_files_are_rejected_with_the_place_and_change_nothing() {
         ("truncated JSON", fixture("camp-pretalx.json")[..500].to_vec(), "ends in the middle"),
         ("deep nesting", deep.into_bytes(), "line 1"),
         ("not a schedule", b"hello, world".to_vec(), "unrecognised file format"),
-        ("fake archive", b"MEADOWA1 and then nonsense of some length to pass the size check..............".to_vec(), "archive"),
+        (
+            "fake archive",
+            b"MEADOWA1 and then nonsense of some length to pass the size check..............".to_vec(),
+            "archive",
+        ),
         ("binary garbage", vec![0xff, 0xfe, 0x00, 0x3c, 0x80, 0x81], "unrecognised"),
     ];
     for (what, bytes, needle) in cases {
@@ -338,4 +361,31 @@ fn fork_copies_venues_and_programme_and_names_its_origin() {
     let bare = n.fork_festival(&old, None, None, false).expect("fork");
     assert!(details(&n, &bare).is_empty());
     assert_eq!(n.festival(&bare).expect("f").name, "Wiese & Wald 2026 (fork)");
+}
+
+mod round_trips {
+    use meadow_core::exchange::archive;
+    use meadow_core::store::Store;
+    use meadow_tests::chaotic_festival;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Any festival survives export to an archive and import elsewhere, op for op.
+        #[test]
+        fn archives_round_trip_any_festival(seed in 0u64..100_000, steps in 5usize..70) {
+            let s = chaotic_festival(seed, steps);
+            let mut a = Store::open_in_memory().expect("store");
+            a.ingest(s.ops.clone()).expect("ingest");
+            let bytes = archive::export(&a, &s.festival).expect("export");
+            let read = archive::read(&bytes).expect("read");
+            prop_assert_eq!(read.ops.len(), s.ops.len());
+            let mut b = Store::open_in_memory().expect("store");
+            archive::import(&mut b, read).expect("import");
+            prop_assert_eq!(b.state_digest(&s.festival).expect("d"), a.state_digest(&s.festival).expect("d"));
+            let ids = |st: &Store| st.ops(&s.festival).expect("ops").iter().map(|o| o.id()).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&b), ids(&a));
+        }
+    }
 }

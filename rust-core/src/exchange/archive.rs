@@ -43,9 +43,14 @@ pub fn export(store: &Store, festival: &FestivalId) -> Result<Vec<u8>, ExchangeE
     for e in &evidence {
         w.raw(e);
     }
-    let checksum = blake3::hash(w.as_slice());
-    w.raw(checksum.as_bytes());
+    let sum = checksum(w.as_slice());
+    w.raw(sum.as_bytes());
     Ok(w.into_vec())
+}
+
+/// The checksum that ends an archive: BLAKE3 of everything before it.
+pub fn checksum(bytes: &[u8]) -> blake3::Hash {
+    blake3::hash(bytes)
 }
 
 fn bad(at: usize, what: impl Into<String>) -> ExchangeError {
@@ -58,8 +63,8 @@ pub fn read(bytes: &[u8]) -> Result<Archive, ExchangeError> {
     if bytes.len() < MAGIC.len() + 32 + 2 + 32 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(bad(0, "not a Meadow festival archive"));
     }
-    let (body, checksum) = bytes.split_at(bytes.len() - 32);
-    if blake3::hash(body).as_bytes() != checksum {
+    let (body, checksum_bytes) = bytes.split_at(bytes.len() - 32);
+    if checksum(body).as_bytes() != checksum_bytes {
         return Err(bad(body.len(), "checksum mismatch: the file is damaged or incomplete"));
     }
     let mut r = Reader::new(&body[MAGIC.len()..]);
@@ -153,7 +158,11 @@ fn check_chains(ops: &[Op]) -> Result<(), ExchangeError> {
 pub fn import(store: &mut Store, archive: Archive) -> Result<IngestReport, ExchangeError> {
     let mut report = store.ingest(archive.ops)?;
     if let Some(r) = report.rejected.first() {
-        return Err(ExchangeError::Invalid(format!("op {}: {}", r.id.map(|i| i.short()).unwrap_or_default(), r.reason)));
+        return Err(ExchangeError::Invalid(format!(
+            "op {}: {}",
+            r.id.map(|i| i.short()).unwrap_or_default(),
+            r.reason
+        )));
     }
     if !archive.evidence.is_empty() {
         // Evidence conflicts with stored ops by construction: its rejection is the point.

@@ -48,12 +48,24 @@ impl Element {
     }
 }
 
+/// Turns byte offsets into line and column numbers, for messages.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(input: &str) -> Self {
+        Lines(input.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    fn at(&self, offset: u64) -> String {
+        let offset = offset as usize;
+        let line = self.0.partition_point(|&nl| nl < offset);
+        let line_start = if line == 0 { 0 } else { self.0[line - 1] + 1 };
+        format!("line {}, column {}", line + 1, offset.saturating_sub(line_start) + 1)
+    }
+}
+
 fn position(input: &str, offset: u64) -> String {
-    let offset = (offset as usize).min(input.len());
-    let before = &input.as_bytes()[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = offset - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
-    format!("line {line}, column {column}")
+    Lines::new(&input[..(offset as usize).min(input.len())]).at(offset)
 }
 
 fn resolve_ref(name: &str) -> Option<String> {
@@ -82,7 +94,8 @@ fn element(e: &BytesStart<'_>, input: &str, at: u64) -> Result<Element, Exchange
                 v
             })
             .map_err(|err| {
-                let what = unknown.as_deref().map(|u| format!("undefined entity &{u};")).unwrap_or_else(|| err.to_string());
+                let what =
+                    unknown.as_deref().map(|u| format!("undefined entity &{u};")).unwrap_or_else(|| err.to_string());
                 parse_error(position(input, at), format!("attribute of <{name}>: {what}"))
             })?;
         attrs.push((a.key.local_name().as_ref().to_owned(), value.into_owned()));
@@ -175,6 +188,7 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
     })?;
     let input = input.trim_start_matches('\u{feff}');
     let root = parse_tree(input)?;
+    let lines = Lines::new(input);
     if root.name != "schedule" {
         return Err(parse_error(position(input, root.at), format!("expected <schedule>, found <{}>", root.name)));
     }
@@ -190,11 +204,13 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
         day_change_minutes: conf.and_then(|c| parse_clock_minutes(&c.text_of("day_change"))),
         url: conf.map(|c| c.text_of("base_url")).unwrap_or_default(),
     };
-    let pretalx = root.child("generator").and_then(|g| g.attr("name")).is_some_and(|g| g.to_lowercase().contains("pretalx"));
+    let pretalx =
+        root.child("generator").and_then(|g| g.attr("name")).is_some_and(|g| g.to_lowercase().contains("pretalx"));
     let mut rooms: Vec<Room> = Vec::new();
     let mut events = Vec::new();
     if conference.day_change_minutes.is_none() {
-        conference.day_change_minutes = day_change_from_day_starts(root.children("day").filter_map(|d| d.attr("start")));
+        conference.day_change_minutes =
+            day_change_from_day_starts(root.children("day").filter_map(|d| d.attr("start")));
     }
     if let Some(list) = root.child("rooms") {
         for r in list.children("room") {
@@ -212,7 +228,7 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
                 rooms.push(Room { name: room_name.clone(), guid: room.attr("guid").map(str::to_owned) });
             }
             for ev in room.children("event") {
-                events.push(event(ev, input, &room_name, &day_date, &tz, pretalx)?);
+                events.push(event(ev, &lines, &room_name, &day_date, &tz, pretalx)?);
             }
         }
     }
@@ -227,13 +243,13 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
 
 fn event(
     ev: &Element,
-    input: &str,
+    lines: &Lines,
     room: &str,
     day_date: &str,
     tz: &TimeZone,
     pretalx: bool,
 ) -> Result<ScheduleEvent, ExchangeError> {
-    let place = position(input, ev.at);
+    let place = lines.at(ev.at);
     let date = ev.text_of("date");
     let start = if !date.is_empty() {
         parse_instant(&date, tz).ok_or_else(|| parse_error(&place, format!("<date>: cannot read time {date:?}")))?

@@ -28,7 +28,7 @@ fn utc(secs: i64) -> Result<chrono::DateTime<chrono::Utc>, ExchangeError> {
 fn offset_text(seconds: i32) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let s = seconds.unsigned_abs();
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{sign}{:02}{:02}", s / 3600, (s % 3600) / 60)
     } else {
         format!("{sign}{:02}{:02}{:02}", s / 3600, (s % 3600) / 60, s % 60)
@@ -57,7 +57,9 @@ pub fn vtimezone(name: &str, tz: &TimeZone, from: i64, to: i64) -> Result<String
     for (at, from_off, to_off, dst, abbr) in observances {
         let kind = if dst { "DAYLIGHT" } else { "STANDARD" };
         // DTSTART of an observance is local time in the offset before it.
-        let local = at.to_zoned_datetime(TimeZone::fixed(jiff::tz::Offset::from_seconds(from_off).unwrap_or(jiff::tz::Offset::UTC)));
+        let local = at.to_zoned_datetime(TimeZone::fixed(
+            jiff::tz::Offset::from_seconds(from_off).unwrap_or(jiff::tz::Offset::UTC),
+        ));
         out.push_str(&format!(
             "BEGIN:{kind}\r\nDTSTART:{}\r\nTZOFFSETFROM:{}\r\nTZOFFSETTO:{}\r\nTZNAME:{abbr}\r\nEND:{kind}\r\n",
             local.strftime("%Y%m%dT%H%M%S"),
@@ -97,7 +99,10 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
             Some(tz) => {
                 let start = jiff::Timestamp::from_second(e.start).map_err(|x| ExchangeError::Invalid(x.to_string()))?;
                 let end = jiff::Timestamp::from_second(e.end).map_err(|x| ExchangeError::Invalid(x.to_string()))?;
-                ev.starts(CalendarDateTime::WithTimezone { date_time: naive(start, tz)?, tzid: festival.timezone.clone() });
+                ev.starts(CalendarDateTime::WithTimezone {
+                    date_time: naive(start, tz)?,
+                    tzid: festival.timezone.clone(),
+                });
                 ev.ends(CalendarDateTime::WithTimezone { date_time: naive(end, tz)?, tzid: festival.timezone.clone() });
             }
             None => {
@@ -194,7 +199,10 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
             end,
             room: location,
             title: summary,
-            track: ev.property_value("CATEGORIES").map(|c| c.split(',').next().unwrap_or_default().trim().to_owned()).unwrap_or_default(),
+            track: ev
+                .property_value("CATEGORIES")
+                .map(|c| c.split(',').next().unwrap_or_default().trim().to_owned())
+                .unwrap_or_default(),
             description: ev.get_description().unwrap_or_default().to_owned(),
             links,
             cancelled: ev.get_status() == Some(EventStatus::Cancelled),

@@ -9,8 +9,7 @@ use serde_json::Value;
 use super::ExchangeError;
 use super::schedule::{
     Conference, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_to_text, parse_clock_minutes,
-    parse_date,
-    parse_duration_from, parse_error, parse_instant,
+    parse_date, parse_duration_from, parse_error, parse_instant,
 };
 use crate::op::Link;
 
@@ -37,10 +36,9 @@ fn text(obj: At<'_>, key: &str) -> Result<String, ExchangeError> {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(Value::Bool(b)) => Ok(b.to_string()),
-        Some(other) => Err(parse_error(
-            format!("{}.{key}", obj.path),
-            format!("expected text, found {}", kind_of(other)),
-        )),
+        Some(other) => {
+            Err(parse_error(format!("{}.{key}", obj.path), format!("expected text, found {}", kind_of(other))))
+        }
     }
 }
 
@@ -80,8 +78,8 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
     let schedule = At { v: schedule.v, path: &schedule_path };
     object(schedule)?;
     let mut p = String::new();
-    let conf = field(schedule, "conference", &mut p)
-        .ok_or_else(|| parse_error(schedule.path, "no \"conference\" object"))?;
+    let conf =
+        field(schedule, "conference", &mut p).ok_or_else(|| parse_error(schedule.path, "no \"conference\" object"))?;
     let conf_path = conf.path.to_owned();
     let conf = At { v: conf.v, path: &conf_path };
     object(conf)?;
@@ -118,7 +116,8 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
         }
     }
 
-    let pretalx = root.v.pointer("/generator/name").and_then(Value::as_str).is_some_and(|g| g.to_lowercase().contains("pretalx"));
+    let pretalx =
+        root.v.pointer("/generator/name").and_then(Value::as_str).is_some_and(|g| g.to_lowercase().contains("pretalx"));
     let mut events = Vec::new();
     let mut day_starts = Vec::new();
     let mut p = String::new();
@@ -165,7 +164,8 @@ fn event(at: At<'_>, room: &str, day_date: &str, tz: &TimeZone, pretalx: bool) -
     let place = at.path.to_owned();
     let date = text(at, "date")?;
     let start = if !date.trim().is_empty() {
-        parse_instant(&date, tz).ok_or_else(|| parse_error(format!("{place}.date"), format!("cannot read time {date:?}")))?
+        parse_instant(&date, tz)
+            .ok_or_else(|| parse_error(format!("{place}.date"), format!("cannot read time {date:?}")))?
     } else {
         let clock = text(at, "start")?;
         parse_instant(&format!("{day_date}T{}", clock.trim()), tz).ok_or_else(|| {
@@ -201,7 +201,12 @@ fn event(at: At<'_>, room: &str, day_date: &str, tz: &TimeZone, pretalx: bool) -
                     let public = text(at, "public_name")?;
                     if public.trim().is_empty() { text(at, "name")? } else { public }
                 }
-                other => return Err(parse_error(format!("{path}[{i}]"), format!("expected a person, found {}", kind_of(other)))),
+                other => {
+                    return Err(parse_error(
+                        format!("{path}[{i}]"),
+                        format!("expected a person, found {}", kind_of(other)),
+                    ));
+                }
             };
             if !name.trim().is_empty() {
                 persons.push(name.trim().to_owned());
@@ -224,7 +229,12 @@ fn event(at: At<'_>, room: &str, day_date: &str, tz: &TimeZone, pretalx: bool) -
                     let u = text(at, "url")?;
                     (if u.is_empty() { text(at, "href")? } else { u }, text(at, "title")?)
                 }
-                other => return Err(parse_error(format!("{path}[{i}]"), format!("expected a link, found {}", kind_of(other)))),
+                other => {
+                    return Err(parse_error(
+                        format!("{path}[{i}]"),
+                        format!("expected a link, found {}", kind_of(other)),
+                    ));
+                }
             };
             if !url.trim().is_empty() {
                 links.push(Link { url: url.trim().to_owned(), title: title.trim().to_owned() });

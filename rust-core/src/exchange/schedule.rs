@@ -357,7 +357,10 @@ mod tests {
 
     #[test]
     fn html_descriptions_become_text() {
-        assert_eq!(html_to_text("<p>Mit &#8220;Blech&#8221;</p><p>a&nbsp;b &amp; c</p>"), "Mit “Blech”\n\na\u{a0}b & c");
+        assert_eq!(
+            html_to_text("<p>Mit &#8220;Blech&#8221;</p><p>a&nbsp;b &amp; c</p>"),
+            "Mit “Blech”\n\na\u{a0}b & c"
+        );
         assert_eq!(html_to_text("x < y and y > z"), "x < y and y > z");
         assert_eq!(html_to_text("line<br/>break"), "line\nbreak");
         assert_eq!(html_to_text("AT&T"), "AT&T");

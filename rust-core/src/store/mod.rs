@@ -362,7 +362,8 @@ impl Store {
 
     /// The conflicting ops kept as evidence of equivocation in a festival.
     pub fn fork_evidence(&self, festival: &FestivalId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT evidence FROM forks WHERE festival = ? ORDER BY author, seq")?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT evidence FROM forks WHERE festival = ? ORDER BY author, seq")?;
         let rows = stmt.query_map([&festival.0[..]], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -501,7 +501,8 @@ impl Store {
         if !visible_only {
             decor.muted.clear();
         }
-        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = ? AND {filter} ORDER BY e.start, e.id");
+        let sql =
+            format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = ? AND {filter} ORDER BY e.start, e.id");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&festival.0[..]])?;
         let mut out = Vec::new();

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use meadow_core::demo::Rng;
+use meadow_core::node::{Imported, Node};
 use meadow_core::op::{Body, Op};
 use meadow_core::store::{ProgrammeFilter, Store};
 use meadow_tests::benchmark_festival;
@@ -34,6 +35,12 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
     },
+    /// Import of a generated frab schedule, then a re-import of the same file.
+    Import {
+        /// Number of events in the schedule.
+        #[arg(long, default_value_t = 2_000)]
+        events: usize,
+    },
     /// Programme queries, search and app launch over a festival of this many events.
     Query {
         /// Number of events.
@@ -49,7 +56,42 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Ingest { ops, authors, batch } => ingest(ops, authors, batch),
         Cmd::Query { events, samples } => query(events, samples),
+        Cmd::Import { events } => import(events),
     }
+}
+
+fn import(events: usize) -> Result<()> {
+    let xml = meadow_tests::frab_schedule_xml(events, 1);
+    let dir = tempfile::tempdir()?;
+    let mut node = Node::open(dir.path())?;
+    let t = Instant::now();
+    let outcome = node.import(xml.as_bytes(), None, None, false, &mut |_, _| {})?;
+    let import_s = t.elapsed().as_secs_f64();
+    let Imported::Schedule { festival, summary, .. } = outcome else { anyhow::bail!("not a schedule") };
+    anyhow::ensure!(summary.added == events, "imported {} of {events}", summary.added);
+    let ops = node.store().op_count()?;
+    let t = Instant::now();
+    let again = node.import(xml.as_bytes(), None, None, false, &mut |_, _| {})?;
+    let reimport_ms = t.elapsed().as_secs_f64() * 1e3;
+    let Imported::Schedule { summary: again, .. } = again else { anyhow::bail!("not a schedule") };
+    anyhow::ensure!(again.is_noop() && node.store().op_count()? == ops, "re-import changed something");
+    let v2 = meadow_tests::frab_schedule_xml(events, 2);
+    let t = Instant::now();
+    let update = node.import(v2.as_bytes(), None, Some(festival), false, &mut |_, _| {})?;
+    let update_ms = t.elapsed().as_secs_f64() * 1e3;
+    let Imported::Schedule { summary: update, .. } = update else { anyhow::bail!("not a schedule") };
+    let out = json!({
+        "bench": "import",
+        "events": events,
+        "file_bytes": xml.len(),
+        "import_s": import_s,
+        "import_events_per_s": events as f64 / import_s,
+        "reimport_noop_ms": reimport_ms,
+        "update_ms": update_ms,
+        "update_moved": update.moved,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 fn store_bytes(dir: &Path) -> u64 {
