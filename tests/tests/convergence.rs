@@ -21,7 +21,7 @@ fn ingest_in_batches(ops: &[Op], rng: &mut Rng) -> Store {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Any permutation and duplication of a valid op set, in any batching, gives the same state.
     #[test]

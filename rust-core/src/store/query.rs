@@ -652,7 +652,7 @@ impl Store {
     pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, StoreError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = ?1 AND {VISIBLE} AND e.cancelled = 0
-             AND e.start < ?2 + 86400 AND e.end > ?2 ORDER BY e.start"
+             AND e.start < ?2 + 86400 AND MAX(e.end, e.start) > ?2 ORDER BY e.start"
         );
         let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &now])?;
         events.sort_by(|a, b| decor.rank(&a.venue).cmp(&decor.rank(&b.venue)).then(a.start.cmp(&b.start)));

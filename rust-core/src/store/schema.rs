@@ -107,6 +107,7 @@ CREATE TABLE events (
   festival BLOB NOT NULL,
   day TEXT NOT NULL,
   start INTEGER NOT NULL,
+  -- As last written: may be before start after a start-only edit; shown as start then.
   end INTEGER NOT NULL,
   deleted INTEGER NOT NULL DEFAULT 0,
   hidden INTEGER NOT NULL DEFAULT 0,

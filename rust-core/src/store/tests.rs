@@ -510,3 +510,31 @@ fn migrations_run_once_and_a_newer_schema_is_refused() {
         .expect("bump");
     assert!(matches!(Store::open(&path), Err(StoreError::TooNew { .. })));
 }
+
+#[test]
+fn a_start_edit_past_the_end_does_not_lose_the_end() {
+    // Two concurrent start edits; the lower-stamped one moves the start past the end. Whatever
+    // the order, the end written by the creation op survives.
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let e = w.add(&owner, event("E", T0, None));
+    let base = w.store.ops(&w.f).expect("ops");
+    let mut ow = LogWriter::new(w.f, w.store.next_position(&w.f, &owner.public()).expect("pos"));
+    let late =
+        ow.sign(&owner, 50, 0, edit(e, EventPatch { start: Some(T0 + 7200), ..Default::default() })).expect("op");
+    let olga = Identity::from_seed(5);
+    let grant = ow.sign(&owner, 51, 0, Body::RoleGrant { member: olga.public(), role: Role::Organiser }).expect("op");
+    let mut lw = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 0 });
+    let back = lw.sign(&olga, 90, 0, edit(e, EventPatch { start: Some(T0 + 900), ..Default::default() })).expect("op");
+    for order in [[late.clone(), back.clone()], [back, late]] {
+        let mut s = Store::open_in_memory().expect("store");
+        s.ingest(base.clone()).expect("ingest");
+        s.ingest(vec![grant.clone()]).expect("ingest");
+        for op in order {
+            s.ingest(vec![op]).expect("ingest");
+        }
+        let ev = s.event(&e).expect("q").expect("e");
+        assert_eq!((ev.start, ev.end), (T0 + 900, T0 + 3600));
+        assert!(s.check().expect("check").is_empty());
+    }
+}
