@@ -10,4 +10,5 @@ pub mod model;
 pub mod node;
 pub mod op;
 pub mod store;
+pub mod sync;
 pub mod wire;

@@ -615,6 +615,64 @@ impl Node {
     }
 }
 
+/// How a sync session ended, as far as the node is concerned.
+#[derive(Debug, Clone)]
+pub enum SessionEnd {
+    /// Both sides hold the same ops now.
+    Finished(crate::sync::Stats),
+    /// The session failed; ops that arrived whole are stored.
+    Failed(crate::sync::SyncError),
+}
+
+impl Node {
+    /// Starts a sync session for a festival (held here, or being joined with nothing yet).
+    pub fn start_sync(
+        &self,
+        festival: &FestivalId,
+        cfg: crate::sync::Config,
+        now: u64,
+    ) -> Result<crate::sync::Session, NodeError> {
+        Ok(crate::sync::Session::initiate(*festival, self.store.sync_items(festival)?, cfg, now))
+    }
+
+    /// Answers everything a session asks of this node's store: items, ops to send, ops received.
+    /// Returns how it ended once it has; ops are stored as they arrive, so a dropped link keeps
+    /// every op that came whole.
+    pub fn serve_sync(&mut self, session: &mut crate::sync::Session) -> Result<Option<SessionEnd>, NodeError> {
+        use crate::sync::Output;
+        while let Some(out) = session.poll_output() {
+            match out {
+                Output::Festival(f) => {
+                    // Any op of the festival counts as holding it: a device may know a festival
+                    // before its creation op has reached it.
+                    let items = self.store.sync_items(&f)?;
+                    session.provide_items((!items.is_empty()).then_some(items));
+                }
+                Output::Load(ids) => {
+                    let f = session.festival().ok_or(NodeError::NoFestival)?;
+                    let ops = self.store.ops_for_sync(&f, &ids)?;
+                    session.queue_ops(ops);
+                }
+                Output::Received(ops) => {
+                    let report = self.store.ingest(ops)?;
+                    // An equivocation is evidence worth keeping, not a reason to drop the peer.
+                    let bad = report
+                        .rejected
+                        .iter()
+                        .find(|r| !matches!(r.reason, crate::store::RejectReason::Equivocation(_)));
+                    match bad {
+                        Some(r) => session.ops_rejected(r.reason.to_string()),
+                        None => session.ops_stored(),
+                    }
+                }
+                Output::Finished(stats) => return Ok(Some(SessionEnd::Finished(stats))),
+                Output::Failed(e) => return Ok(Some(SessionEnd::Failed(e))),
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The festival a schedule describes, for an import into a new festival.
 fn festival_for(s: &Schedule) -> Result<NewFestival, NodeError> {
     let c = &s.conference;

@@ -1,6 +1,8 @@
 //! Shared helpers for Meadow's workspace integration tests and the benchmark: generators of
 //! realistic and adversarial op sets.
 
+pub mod simnet;
+
 use jiff::civil::date;
 use meadow_core::demo::Rng;
 use meadow_core::identity::Identity;

@@ -343,6 +343,54 @@ impl Store {
         id.map(|b| b.try_into().map(OpId).map_err(|_| StoreError::Corrupt("op id".into()))).transpose()
     }
 
+    /// The festival's ops as sync items: (Lamport clock, op id), sorted.
+    pub fn sync_items(&self, festival: &FestivalId) -> Result<crate::sync::Items, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT lamport, id FROM ops WHERE festival = ?")?;
+        let mut rows = stmt.query([&festival.0[..]])?;
+        let mut items = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: [u8; 32] = r.get::<_, Vec<u8>>(1)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
+            items.push(crate::sync::Item { lamport: r.get::<_, i64>(0)? as u64, id: OpId(id) });
+        }
+        Ok(crate::sync::Items::new(items))
+    }
+
+    /// Loads ops for a sync session with their priority class: 0 for announcements by official
+    /// authors and the ops of their logs they need, 1 for other official ops, 2 for community ops.
+    pub fn ops_for_sync(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<(u8, Op)>, StoreError> {
+        let ctx = FestivalCtx::load(&self.conn, *festival)?;
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = ?")?;
+        let mut ops = Vec::with_capacity(ids.len());
+        for id in ids {
+            let bytes: Option<Vec<u8>> = stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
+            if let Some(b) = bytes {
+                ops.push(Op::decode(&b).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?);
+            }
+        }
+        // The highest seq of each official author that carries an announcement in this batch:
+        // that author's ops up to it travel first, so the announcement can be applied on arrival.
+        let mut urgent: HashMap<PublicKey, u64> = HashMap::new();
+        for op in &ops {
+            if matches!(op.body(), Body::Announcement(_)) && ctx.roles.is_official(&op.author(), op.seq()) {
+                let e = urgent.entry(op.author()).or_insert(0);
+                *e = (*e).max(op.seq());
+            }
+        }
+        Ok(ops
+            .into_iter()
+            .map(|op| {
+                let class = if urgent.get(&op.author()).is_some_and(|&s| op.seq() <= s) {
+                    0
+                } else if ctx.roles.is_official(&op.author(), op.seq()) || op.body().is_role_op() {
+                    1
+                } else {
+                    2
+                };
+                (class, op)
+            })
+            .collect())
+    }
+
     /// Number of stored ops (all festivals).
     pub fn op_count(&self) -> Result<u64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)

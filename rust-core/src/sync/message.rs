@@ -1,0 +1,282 @@
+//! Sync messages and their binary encoding (docs/protocol.md, "Sync"). Every frame is a varint
+//! length and one message; decoding is strict and bounded, because every byte comes from a peer.
+
+use super::items::{Bound, FINGERPRINT_LEN};
+use crate::op::FestivalId;
+use crate::wire::{Reader, WireError, Writer};
+
+/// The sync protocol version this implementation speaks.
+pub const SYNC_VERSION: u8 = 1;
+/// Bytes of an id prefix in id lists.
+pub const ID_PREFIX_LEN: usize = 8;
+/// Ranges in one message at most.
+pub const MAX_RANGES: usize = 4096;
+/// Ids in one id list at most.
+pub const MAX_IDS: usize = 16_384;
+
+/// An id prefix as id lists carry it.
+pub type IdPrefix = [u8; ID_PREFIX_LEN];
+
+/// What a range of the item order needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing: both sides agree here (or the sender is done with it).
+    Skip,
+    /// The sender's fingerprint and item count for the range.
+    Fingerprint {
+        /// Fingerprint.
+        fp: [u8; FINGERPRINT_LEN],
+        /// Number of items.
+        count: u64,
+    },
+    /// All the sender's items in the range, by id prefix.
+    IdList(Vec<IdPrefix>),
+    /// The sender has nothing in the range: send everything you have there.
+    NeedAll,
+    /// Send these ops (id prefixes of the receiver's items).
+    Need(Vec<IdPrefix>),
+}
+
+/// A range `[previous upper bound, upper)` and what it needs; `upper: None` runs to the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// Exclusive upper bound.
+    pub upper: Option<Bound>,
+    /// What it needs.
+    pub mode: Mode,
+}
+
+/// One sync message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Opens a session: protocol version, festival, the initiator's first ranges.
+    Hello {
+        /// Protocol version.
+        version: u8,
+        /// The festival to reconcile.
+        festival: FestivalId,
+        /// Ranges covering the whole order.
+        ranges: Vec<Range>,
+    },
+    /// A reconciliation round; empty means "reconciled, nothing more to compare".
+    Ranges(Vec<Range>),
+    /// Encoded ops, each self-delimiting.
+    Ops(Vec<Vec<u8>>),
+    /// The sender has sent every op it is going to send.
+    Done,
+    /// The sender is closing the session.
+    Error {
+        /// What went wrong (see [`ErrorCode`]).
+        code: u8,
+        /// Human-readable detail.
+        reason: String,
+    },
+}
+
+/// Error codes of [`Message::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// A message could not be decoded or broke the protocol.
+    Protocol = 1,
+    /// The responder does not hold the festival.
+    UnknownFestival = 2,
+    /// A resource limit was reached.
+    Limit = 3,
+    /// An op failed validation.
+    InvalidOp = 4,
+    /// The protocol version is not supported.
+    Version = 5,
+}
+
+/// Why bytes from a peer are not a valid message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Broken encoding.
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    /// Unknown message type.
+    #[error("unknown message type {0}")]
+    UnknownType(u8),
+    /// Unknown range mode.
+    #[error("unknown range mode {0}")]
+    UnknownMode(u8),
+    /// Bounds out of order, a missing final range, or a bound after the end.
+    #[error("ranges out of order or not covering the whole order")]
+    BadRanges,
+    /// More entries than allowed.
+    #[error("{0} over the limit")]
+    TooMany(&'static str),
+    /// Text that is not UTF-8.
+    #[error("error text is not UTF-8")]
+    BadText,
+    /// An op inside an `Ops` message is malformed.
+    #[error("bad op: {0}")]
+    BadOp(crate::op::OpError),
+}
+
+fn encode_ranges(w: &mut Writer, ranges: &[Range]) {
+    w.varint(ranges.len() as u64);
+    let mut prev = 0u64;
+    for r in ranges {
+        match &r.upper {
+            None => w.varint(0),
+            Some(b) => {
+                w.varint(b.lamport - prev + 1);
+                w.u8(b.prefix.len() as u8);
+                w.raw(&b.prefix);
+                prev = b.lamport;
+            }
+        }
+        match &r.mode {
+            Mode::Skip => w.u8(0),
+            Mode::Fingerprint { fp, count } => {
+                w.u8(1);
+                w.raw(fp);
+                w.varint(*count);
+            }
+            Mode::IdList(ids) => {
+                w.u8(2);
+                w.varint(ids.len() as u64);
+                ids.iter().for_each(|id| w.raw(id));
+            }
+            Mode::NeedAll => w.u8(3),
+            Mode::Need(ids) => {
+                w.u8(4);
+                w.varint(ids.len() as u64);
+                ids.iter().for_each(|id| w.raw(id));
+            }
+        }
+    }
+}
+
+fn decode_ids(r: &mut Reader<'_>) -> Result<Vec<IdPrefix>, DecodeError> {
+    let n = r.varint()? as usize;
+    if n > MAX_IDS || n * ID_PREFIX_LEN > r.remaining() {
+        return Err(DecodeError::TooMany("id list"));
+    }
+    (0..n).map(|_| r.array::<ID_PREFIX_LEN>().map_err(DecodeError::from)).collect()
+}
+
+fn decode_ranges(r: &mut Reader<'_>) -> Result<Vec<Range>, DecodeError> {
+    let n = r.varint()? as usize;
+    if n > MAX_RANGES {
+        return Err(DecodeError::TooMany("ranges"));
+    }
+    let mut out = Vec::with_capacity(n.min(r.remaining()));
+    let mut prev = 0u64;
+    let mut last: Option<Bound> = None;
+    for i in 0..n {
+        let tag = r.varint()?;
+        let upper = if tag == 0 {
+            if i + 1 != n {
+                return Err(DecodeError::BadRanges);
+            }
+            None
+        } else {
+            let lamport = prev.checked_add(tag - 1).ok_or(DecodeError::BadRanges)?;
+            let len = r.u8()? as usize;
+            if len > 32 {
+                return Err(DecodeError::BadRanges);
+            }
+            let b = Bound { lamport, prefix: r.take(len)?.to_vec() };
+            if let Some(l) = &last
+                && (l.lamport, &l.prefix) >= (b.lamport, &b.prefix)
+            {
+                return Err(DecodeError::BadRanges);
+            }
+            prev = lamport;
+            last = Some(b.clone());
+            Some(b)
+        };
+        let mode = match r.u8()? {
+            0 => Mode::Skip,
+            1 => Mode::Fingerprint { fp: r.array()?, count: r.varint()? },
+            2 => Mode::IdList(decode_ids(r)?),
+            3 => Mode::NeedAll,
+            4 => Mode::Need(decode_ids(r)?),
+            m => return Err(DecodeError::UnknownMode(m)),
+        };
+        out.push(Range { upper, mode });
+    }
+    if out.last().is_some_and(|r| r.upper.is_some()) {
+        return Err(DecodeError::BadRanges);
+    }
+    Ok(out)
+}
+
+impl Message {
+    /// The message's bytes, without the frame length.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(64);
+        match self {
+            Message::Hello { version, festival, ranges } => {
+                w.u8(1);
+                w.u8(*version);
+                w.raw(festival.as_bytes());
+                encode_ranges(&mut w, ranges);
+            }
+            Message::Ranges(ranges) => {
+                w.u8(2);
+                encode_ranges(&mut w, ranges);
+            }
+            Message::Ops(ops) => {
+                w.u8(3);
+                w.varint(ops.len() as u64);
+                ops.iter().for_each(|o| w.raw(o));
+            }
+            Message::Done => w.u8(4),
+            Message::Error { code, reason } => {
+                w.u8(5);
+                w.u8(*code);
+                w.bytes(reason.as_bytes());
+            }
+        }
+        w.into_vec()
+    }
+
+    /// The message as a frame: varint length, then the message.
+    pub fn frame(&self) -> Vec<u8> {
+        let body = self.encode();
+        let mut w = Writer::with_capacity(body.len() + 4);
+        w.bytes(&body);
+        w.into_vec()
+    }
+
+    /// Decodes one message (the bytes of one frame). Ops inside an `Ops` message are split but
+    /// not validated here: the session decodes each one.
+    pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let msg = match r.u8()? {
+            1 => {
+                let version = r.u8()?;
+                let festival = FestivalId(r.array()?);
+                Message::Hello { version, festival, ranges: decode_ranges(&mut r)? }
+            }
+            2 => Message::Ranges(decode_ranges(&mut r)?),
+            3 => {
+                let n = r.varint()? as usize;
+                // Every op is well over 100 bytes; a count the frame cannot hold is a lie.
+                if n > r.remaining() / 100 + 1 {
+                    return Err(DecodeError::TooMany("ops"));
+                }
+                let mut ops = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let rest = &bytes[r.position()..];
+                    let (_, used) = crate::op::Op::decode_prefix(rest).map_err(DecodeError::BadOp)?;
+                    ops.push(r.take(used)?.to_vec());
+                }
+                Message::Ops(ops)
+            }
+            4 => Message::Done,
+            5 => {
+                let code = r.u8()?;
+                let reason = std::str::from_utf8(r.bytes()?).map_err(|_| DecodeError::BadText)?.to_owned();
+                Message::Error { code, reason }
+            }
+            t => return Err(DecodeError::UnknownType(t)),
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}

@@ -1,0 +1,166 @@
+//! A simulated link on a virtual clock, for sync sessions: latency, bandwidth, an MTU, loss (a
+//! lost packet arrives one retransmission timeout later, as on a reliable transport) and cuts.
+//! The Bluetooth work reuses it with BLE-like settings.
+
+use std::collections::VecDeque;
+
+use meadow_core::demo::Rng;
+use meadow_core::node::{Node, SessionEnd};
+use meadow_core::op::FestivalId;
+use meadow_core::sync::{Config, Session};
+
+/// How the simulated link behaves.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// One-way latency, ms.
+    pub latency_ms: u64,
+    /// Bytes per second each way.
+    pub bytes_per_s: u64,
+    /// Largest packet; frames are cut into packets of at most this.
+    pub mtu: usize,
+    /// Chance that a packet is lost and arrives a retransmission timeout later.
+    pub loss: f64,
+    /// The link breaks once this many bytes (both ways) have been delivered.
+    pub cut_after_bytes: Option<u64>,
+    /// Seed for the loss pattern.
+    pub seed: u64,
+}
+
+impl Link {
+    /// A fast local link (1 ms, 100 MB/s).
+    pub fn lan() -> Self {
+        Link { latency_ms: 1, bytes_per_s: 100_000_000, mtu: 64 * 1024, loss: 0.0, cut_after_bytes: None, seed: 1 }
+    }
+
+    /// Roughly a Bluetooth LE GATT link: 30 ms, 20 KB/s, 244-byte packets, 1 % loss.
+    pub fn ble() -> Self {
+        Link { latency_ms: 30, bytes_per_s: 20_000, mtu: 244, loss: 0.01, cut_after_bytes: None, seed: 2 }
+    }
+}
+
+/// What happened on the link.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How the initiator's session ended (`None`: it never did).
+    pub initiator: Option<SessionEnd>,
+    /// How the responder's session ended.
+    pub responder: Option<SessionEnd>,
+    /// Virtual time from start to the last event, ms.
+    pub elapsed_ms: u64,
+    /// Bytes delivered initiator to responder.
+    pub bytes_up: u64,
+    /// Bytes delivered responder to initiator.
+    pub bytes_down: u64,
+    /// Whether the link was cut.
+    pub cut: bool,
+}
+
+struct Pipe {
+    in_flight: VecDeque<(u64, Vec<u8>)>,
+    free_at: u64,
+    delivered: u64,
+}
+
+impl Pipe {
+    fn new() -> Self {
+        Pipe { in_flight: VecDeque::new(), free_at: 0, delivered: 0 }
+    }
+
+    fn send(&mut self, link: &Link, rng: &mut Rng, now: u64, bytes: Vec<u8>) {
+        for packet in bytes.chunks(link.mtu.max(1)) {
+            let start = self.free_at.max(now);
+            let tx_ms = (packet.len() as u64 * 1000).div_ceil(link.bytes_per_s.max(1));
+            self.free_at = start + tx_ms;
+            let lost = (rng.below(1_000_000) as f64) < link.loss * 1_000_000.0;
+            let rto = if lost { 4 * link.latency_ms + 50 } else { 0 };
+            // Reliable and ordered: a retransmitted packet holds back the ones behind it.
+            let at = (self.free_at + link.latency_ms + rto).max(self.in_flight.back().map_or(0, |p| p.0));
+            self.in_flight.push_back((at, packet.to_vec()));
+        }
+    }
+}
+
+fn pump(
+    node: &mut Node,
+    s: &mut Session,
+    pipe: &mut Pipe,
+    link: &Link,
+    rng: &mut Rng,
+    now: u64,
+    end: &mut Option<SessionEnd>,
+) {
+    loop {
+        let mut progressed = false;
+        if end.is_none()
+            && let Some(e) = node.serve_sync(s).expect("store works")
+        {
+            *end = Some(e);
+            progressed = true;
+        }
+        while let Some(f) = s.poll_transmit() {
+            pipe.send(link, rng, now, f);
+            progressed = true;
+        }
+        if !progressed {
+            break;
+        }
+    }
+}
+
+/// Runs a session between `a` (initiating, for `festival`) and `b` over `link`, until both ends
+/// finish or fail, or `max_ms` of virtual time pass (a livelock guard).
+pub fn sync_pair(a: &mut Node, b: &mut Node, festival: &FestivalId, link: &Link, cfg: &Config, max_ms: u64) -> Outcome {
+    let mut rng = Rng::new(link.seed);
+    let mut now = 0u64;
+    let mut sa = a.start_sync(festival, cfg.clone(), now).expect("start");
+    let mut sb = Session::respond(cfg.clone(), now);
+    let (mut up, mut down) = (Pipe::new(), Pipe::new());
+    let (mut ea, mut eb) = (None, None);
+    let mut cut = false;
+    loop {
+        pump(a, &mut sa, &mut up, link, &mut rng, now, &mut ea);
+        pump(b, &mut sb, &mut down, link, &mut rng, now, &mut eb);
+        if sa.is_ended() && sb.is_ended() && up.in_flight.is_empty() && down.in_flight.is_empty() {
+            break;
+        }
+        let next_packet =
+            [up.in_flight.front().map(|p| p.0), down.in_flight.front().map(|p| p.0)].into_iter().flatten().min();
+        let next_timer = [sa.poll_timeout(), sb.poll_timeout()].into_iter().flatten().min();
+        let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else { break };
+        if next > max_ms {
+            now = max_ms;
+            break;
+        }
+        now = now.max(next);
+        while up.in_flight.front().is_some_and(|p| p.0 <= now) {
+            if let Some((_, bytes)) = up.in_flight.pop_front() {
+                up.delivered += bytes.len() as u64;
+                sb.handle_input(&bytes, now);
+            }
+        }
+        while down.in_flight.front().is_some_and(|p| p.0 <= now) {
+            if let Some((_, bytes)) = down.in_flight.pop_front() {
+                down.delivered += bytes.len() as u64;
+                sa.handle_input(&bytes, now);
+            }
+        }
+        if let Some(limit) = link.cut_after_bytes
+            && !cut
+            && up.delivered + down.delivered >= limit
+        {
+            cut = true;
+            up.in_flight.clear();
+            down.in_flight.clear();
+            sa.handle_close();
+            sb.handle_close();
+        }
+        sa.handle_timeout(now);
+        sb.handle_timeout(now);
+        if cut {
+            pump(a, &mut sa, &mut Pipe::new(), link, &mut rng, now, &mut ea);
+            pump(b, &mut sb, &mut Pipe::new(), link, &mut rng, now, &mut eb);
+            break;
+        }
+    }
+    Outcome { initiator: ea, responder: eb, elapsed_ms: now, bytes_up: up.delivered, bytes_down: down.delivered, cut }
+}

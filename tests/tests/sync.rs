@@ -1,0 +1,228 @@
+//! Sync sessions between nodes over simulated links: convergence, cost, interruption, hostile
+//! peers.
+
+use meadow_core::identity::Identity;
+use meadow_core::node::{Node, SessionEnd};
+use meadow_core::op::{Announcement, Body, FestivalId, LogPosition, LogWriter, Op, Priority};
+use meadow_core::sync::{Config, Message, Session, SyncError};
+use meadow_tests::simnet::{Link, sync_pair};
+use meadow_tests::{Builder, benchmark_festival, chaotic_festival, event_body};
+use proptest::prelude::*;
+
+fn node(seed: u64) -> Node {
+    Node::in_memory(Identity::from_seed(900 + seed)).expect("node")
+}
+
+fn with_ops(seed: u64, ops: &[Op]) -> Node {
+    let mut n = node(seed);
+    n.store_mut().ingest(ops.to_vec()).expect("ingest");
+    n
+}
+
+fn finished(e: &Option<SessionEnd>) -> bool {
+    matches!(e, Some(SessionEnd::Finished(_)))
+}
+
+fn digest(n: &Node, f: &FestivalId) -> String {
+    n.store().state_digest(f).expect("digest")
+}
+
+#[test]
+fn a_new_peer_catches_up_and_agreeing_peers_spend_a_few_bytes() {
+    let s = benchmark_festival(5, 6000, 300);
+    let mut a = with_ops(1, &s.ops);
+    let mut b = node(2);
+    let out = sync_pair(&mut b, &mut a, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    assert!(finished(&out.initiator) && finished(&out.responder), "{out:?}");
+    assert_eq!(b.store().op_count().expect("count"), 6000);
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    assert!(b.store_mut().check().expect("check").is_empty());
+
+    let again = sync_pair(&mut a, &mut b, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    assert!(finished(&again.initiator) && finished(&again.responder));
+    let total = again.bytes_up + again.bytes_down;
+    assert!(total <= 128, "in-sync exchange cost {total} bytes");
+
+    // A third peer joins later, from either of them.
+    let mut c = node(3);
+    let out = sync_pair(&mut c, &mut b, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    assert!(finished(&out.initiator));
+    assert_eq!(digest(&c, &s.festival), digest(&a, &s.festival));
+}
+
+#[test]
+fn partitioned_peers_that_both_wrote_converge() {
+    let s = benchmark_festival(6, 3000, 100);
+    let mut a = with_ops(1, &s.ops);
+    let mut b = with_ops(2, &s.ops);
+    // Both sides write while apart: organisers (authors 1 and 2) and community members.
+    let write = |n: &mut Node, author: u64, count: usize| {
+        let id = Identity::from_seed(6 * 1_000_003 + author);
+        let mut w = LogWriter::new(s.festival, n.store().next_position(&s.festival, &id.public()).expect("pos"));
+        let mut rng = meadow_core::demo::Rng::new(author);
+        let ops: Vec<Op> = (0..count)
+            .map(|i| {
+                let l = w.next.lamport;
+                w.sign(&id, l, 0, event_body(&mut rng, 9000 + i, None, (i as i64) * 600)).expect("op")
+            })
+            .collect();
+        n.store_mut().ingest(ops).expect("ingest");
+    };
+    write(&mut a, 1, 40);
+    write(&mut a, 50, 10);
+    write(&mut b, 2, 40);
+    write(&mut b, 60, 10);
+    assert_ne!(digest(&a, &s.festival), digest(&b, &s.festival));
+    let out = sync_pair(&mut a, &mut b, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    assert!(finished(&out.initiator) && finished(&out.responder), "{out:?}");
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    assert_eq!(a.store().op_count().expect("a"), b.store().op_count().expect("b"));
+}
+
+#[test]
+fn a_cut_link_keeps_whole_ops_and_the_next_session_sends_only_the_rest() {
+    let s = benchmark_festival(7, 4000, 200);
+    let mut a = with_ops(1, &s.ops);
+    let mut b = node(2);
+    let total_bytes: u64 = s.ops.iter().map(|o| o.bytes().len() as u64).sum();
+    let link = Link { cut_after_bytes: Some(total_bytes / 2), ..Link::ble() };
+    let out = sync_pair(&mut b, &mut a, &s.festival, &link, &Config::default(), 10_000_000);
+    assert!(out.cut);
+    assert!(matches!(out.initiator, Some(SessionEnd::Failed(SyncError::Closed))), "{:?}", out.initiator);
+    let kept = b.store().op_count().expect("count") + b.store().pending_count().expect("pending");
+    assert!(kept > 0 && kept < 4000, "kept {kept}");
+    assert!(b.store_mut().check().expect("check").is_empty());
+
+    let out = sync_pair(&mut b, &mut a, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    let Some(SessionEnd::Finished(stats)) = out.initiator else { panic!("{:?}", out.initiator) };
+    assert_eq!(stats.ops_received, 4000 - kept, "the second session sends only what is missing");
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+}
+
+#[test]
+fn announcements_and_official_ops_travel_first() {
+    // A festival with lots of community chatter and one late announcement.
+    let mut bld = Builder::new(8, 400);
+    let mut rng = meadow_core::demo::Rng::new(8);
+    let organiser = bld.identity(1).public();
+    bld.push(0, None, Body::RoleGrant { member: organiser, role: meadow_core::op::Role::Organiser });
+    for i in 0..1500 {
+        let author = 2 + (i % 398);
+        bld.push(author, None, event_body(&mut rng, i, None, ((i % 20) as i64) * 3600));
+    }
+    let ann = bld.push(
+        1,
+        None,
+        Body::Announcement(Announcement {
+            text: "Storm: leave the field".into(),
+            priority: Priority::Emergency,
+            expires: None,
+        }),
+    );
+    let s = bld.build();
+    let mut a = with_ops(1, &s.ops);
+    let mut b = node(2);
+    let link = Link { cut_after_bytes: Some(40_000), ..Link::ble() };
+    let out = sync_pair(&mut b, &mut a, &s.festival, &link, &Config::default(), 10_000_000);
+    assert!(out.cut);
+    let anns = b.store().announcements(&s.festival, 0).expect("anns");
+    assert_eq!(
+        anns.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![ann],
+        "the announcement made it in a short encounter"
+    );
+    assert!(b.store().op_count().expect("count") < 1000, "community ops were still on their way");
+}
+
+fn raw_responder(a: &mut Node, input: &[u8]) -> Option<SessionEnd> {
+    let mut s = Session::respond(Config::default(), 0);
+    s.handle_input(input, 1);
+    let end = a.serve_sync(&mut s).expect("serve");
+    end.or_else(|| {
+        s.handle_timeout(u64::MAX);
+        a.serve_sync(&mut s).expect("serve")
+    })
+}
+
+#[test]
+fn hostile_peers_are_dropped_and_nothing_stored_is_lost() {
+    let s = benchmark_festival(9, 500, 50);
+    let mut a = with_ops(1, &s.ops);
+    let before = digest(&a, &s.festival);
+    let count = a.store().op_count().expect("count");
+    let failed = |e: &Option<SessionEnd>| matches!(e, Some(SessionEnd::Failed(_)));
+
+    // Garbage.
+    assert!(failed(&raw_responder(&mut a, b"\x05\xff\xfe\xfd\xfc\xfb")));
+    // An oversized frame is refused from its length alone.
+    assert!(failed(&raw_responder(&mut a, &[0xff, 0xff, 0xff, 0x7f])));
+    // A silent peer times out.
+    assert!(failed(&raw_responder(&mut a, &[])));
+    // An op for a festival nobody asked for.
+    let other = benchmark_festival(10, 5, 3);
+    let mut hello = Message::Hello { version: 1, festival: s.festival, ranges: vec![] }.frame();
+    hello.extend(Message::Ops(vec![other.ops[1].bytes().to_vec()]).frame());
+    let mut sess = Session::respond(Config::default(), 0);
+    sess.handle_input(&hello, 1);
+    let end = a.serve_sync(&mut sess).expect("serve");
+    assert!(matches!(end, Some(SessionEnd::Failed(SyncError::InvalidOp(_)))), "{end:?}");
+    // A forged signature: a real op with one signature byte changed.
+    let intruder = Identity::from_seed(4242);
+    let mut w = LogWriter::new(s.festival, LogPosition { seq: 0, backlink: None, lamport: 9999 });
+    let op = w.sign(&intruder, 9999, 0, event_body(&mut meadow_core::demo::Rng::new(1), 1, None, 0)).expect("op");
+    let mut forged = op.bytes().to_vec();
+    let sig = op.header_bytes().len() - 10;
+    forged[sig] ^= 1;
+    let mut msgs = Message::Hello { version: 1, festival: s.festival, ranges: vec![] }.frame();
+    msgs.extend(Message::Ops(vec![forged]).frame());
+    let mut sess = Session::respond(Config::default(), 0);
+    sess.handle_input(&msgs, 1);
+    let end = a.serve_sync(&mut sess).expect("serve");
+    assert!(matches!(end, Some(SessionEnd::Failed(SyncError::InvalidOp(_)))), "{end:?}");
+    // An unknown festival.
+    let mut sess = Session::respond(Config::default(), 0);
+    sess.handle_input(&Message::Hello { version: 1, festival: FestivalId([7; 32]), ranges: vec![] }.frame(), 1);
+    assert!(matches!(a.serve_sync(&mut sess).expect("serve"), Some(SessionEnd::Failed(SyncError::UnknownFestival(_)))));
+
+    assert_eq!(digest(&a, &s.festival), before);
+    assert_eq!(a.store().op_count().expect("count"), count);
+    // And the node still serves honest peers.
+    let mut b = node(2);
+    let out = sync_pair(&mut b, &mut a, &s.festival, &Link::lan(), &Config::default(), 60_000);
+    assert!(finished(&out.initiator));
+    assert_eq!(digest(&b, &s.festival), before);
+}
+
+/// Ops of a festival such that every log is a prefix: what a real store can hold.
+fn prefix_closed(ops: &[Op], keep: impl Fn(usize) -> bool) -> Vec<Op> {
+    let mut cut: std::collections::HashMap<meadow_core::identity::PublicKey, u64> = std::collections::HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        if !keep(i) {
+            let e = cut.entry(op.author()).or_insert(u64::MAX);
+            *e = (*e).min(op.seq());
+        }
+    }
+    ops.iter().filter(|o| cut.get(&o.author()).is_none_or(|&c| o.seq() < c)).cloned().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Two stores holding any parts of a festival converge through any link.
+    #[test]
+    fn any_two_stores_converge(seed in 0u64..100_000, steps in 10usize..120, pa in 0u64..100, pb in 0u64..100,
+                               latency in 1u64..200, kbps in 5u64..2000, loss in 0.0f64..0.2, mtu in 20usize..2000) {
+        let s = chaotic_festival(seed, steps);
+        let mut rng = meadow_core::demo::Rng::new(seed ^ 0x55);
+        let marks: Vec<(u64, u64)> = s.ops.iter().map(|_| (rng.below(100), rng.below(100))).collect();
+        let mut a = with_ops(1, &prefix_closed(&s.ops, |i| marks[i].0 < pa));
+        let mut b = with_ops(2, &prefix_closed(&s.ops, |i| marks[i].1 < pb));
+        // A responder that holds nothing of the festival rightly refuses it.
+        prop_assume!(b.store().op_count().expect("count") > 0);
+        let link = Link { latency_ms: latency, bytes_per_s: kbps * 1000, mtu, loss, cut_after_bytes: None, seed };
+        let out = sync_pair(&mut a, &mut b, &s.festival, &link, &Config::default(), 50_000_000);
+        prop_assert!(finished(&out.initiator) && finished(&out.responder), "{:?}", out);
+        prop_assert_eq!(a.store().op_count().expect("a"), b.store().op_count().expect("b"));
+        prop_assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    }
+}
