@@ -640,36 +640,47 @@ impl Node {
     /// every op that came whole.
     pub fn serve_sync(&mut self, session: &mut crate::sync::Session) -> Result<Option<SessionEnd>, NodeError> {
         use crate::sync::Output;
-        while let Some(out) = session.poll_output() {
-            match out {
-                Output::Festival(f) => {
-                    // Any op of the festival counts as holding it: a device may know a festival
-                    // before its creation op has reached it.
-                    let items = self.store.sync_items(&f)?;
-                    session.provide_items((!items.is_empty()).then_some(items));
-                }
-                Output::Load(ids) => {
-                    let f = session.festival().ok_or(NodeError::NoFestival)?;
-                    let ops = self.store.ops_for_sync(&f, &ids)?;
-                    session.queue_ops(ops);
-                }
-                Output::Received(ops) => {
-                    let report = self.store.ingest(ops)?;
-                    // An equivocation is evidence worth keeping, not a reason to drop the peer.
-                    let bad = report
-                        .rejected
-                        .iter()
-                        .find(|r| !matches!(r.reason, crate::store::RejectReason::Equivocation(_)));
-                    match bad {
-                        Some(r) => session.ops_rejected(r.reason.to_string()),
-                        None => session.ops_stored(),
+        loop {
+            let mut received: Vec<crate::op::Op> = Vec::new();
+            let mut batches = 0usize;
+            let mut end = None;
+            while let Some(out) = session.poll_output() {
+                match out {
+                    Output::Festival(f) => {
+                        // Any op of the festival counts as holding it: a device may know a
+                        // festival before its creation op has reached it.
+                        let items = self.store.sync_items(&f)?;
+                        session.provide_items((!items.is_empty()).then_some(items));
                     }
+                    Output::Load(ids) => {
+                        let f = session.festival().ok_or(NodeError::NoFestival)?;
+                        let ops = self.store.ops_for_sync(&f, &ids)?;
+                        session.queue_ops(ops);
+                    }
+                    Output::Received(ops) => {
+                        // Everything that arrived so far goes into one transaction: as durable
+                        // as frame by frame, at a fraction of the commits.
+                        received.extend(ops);
+                        batches += 1;
+                    }
+                    Output::Finished(stats) => end = Some(SessionEnd::Finished(stats)),
+                    Output::Failed(e) => end = Some(SessionEnd::Failed(e)),
                 }
-                Output::Finished(stats) => return Ok(Some(SessionEnd::Finished(stats))),
-                Output::Failed(e) => return Ok(Some(SessionEnd::Failed(e))),
+            }
+            if batches == 0 {
+                return Ok(end);
+            }
+            let report = self.store.ingest(received)?;
+            // An equivocation is evidence worth keeping, not a reason to drop the peer.
+            let bad = report.rejected.iter().find(|r| !matches!(r.reason, crate::store::RejectReason::Equivocation(_)));
+            match bad {
+                Some(r) => session.ops_rejected(r.reason.to_string()),
+                None => (0..batches).for_each(|_| session.ops_stored()),
+            }
+            if end.is_some() {
+                return Ok(end);
             }
         }
-        Ok(None)
     }
 }
 

@@ -66,15 +66,16 @@ impl Pipe {
         Pipe { in_flight: VecDeque::new(), free_at: 0, delivered: 0 }
     }
 
+    /// Queues bytes at `now` (microseconds).
     fn send(&mut self, link: &Link, rng: &mut Rng, now: u64, bytes: Vec<u8>) {
         for packet in bytes.chunks(link.mtu.max(1)) {
             let start = self.free_at.max(now);
-            let tx_ms = (packet.len() as u64 * 1000).div_ceil(link.bytes_per_s.max(1));
-            self.free_at = start + tx_ms;
+            let tx_us = (packet.len() as u64 * 1_000_000).div_ceil(link.bytes_per_s.max(1));
+            self.free_at = start + tx_us;
             let lost = (rng.below(1_000_000) as f64) < link.loss * 1_000_000.0;
-            let rto = if lost { 4 * link.latency_ms + 50 } else { 0 };
+            let rto_us = if lost { (4 * link.latency_ms + 50) * 1000 } else { 0 };
             // Reliable and ordered: a retransmitted packet holds back the ones behind it.
-            let at = (self.free_at + link.latency_ms + rto).max(self.in_flight.back().map_or(0, |p| p.0));
+            let at = (self.free_at + link.latency_ms * 1000 + rto_us).max(self.in_flight.back().map_or(0, |p| p.0));
             self.in_flight.push_back((at, packet.to_vec()));
         }
     }
@@ -108,41 +109,62 @@ fn pump(
 }
 
 /// Runs a session between `a` (initiating, for `festival`) and `b` over `link`, until both ends
-/// finish or fail, or `max_ms` of virtual time pass (a livelock guard).
+/// finish or fail, or `max_ms` of virtual time pass (a livelock guard). The link runs on a
+/// microsecond clock; sessions see milliseconds.
 pub fn sync_pair(a: &mut Node, b: &mut Node, festival: &FestivalId, link: &Link, cfg: &Config, max_ms: u64) -> Outcome {
     let mut rng = Rng::new(link.seed);
     let mut now = 0u64;
+    let max_us = max_ms.saturating_mul(1000);
     let mut sa = a.start_sync(festival, cfg.clone(), now).expect("start");
     let mut sb = Session::respond(cfg.clone(), now);
     let (mut up, mut down) = (Pipe::new(), Pipe::new());
     let (mut ea, mut eb) = (None, None);
     let mut cut = false;
+    // A node busy storing what it read cannot read again until it is done, as with a real
+    // socket: the virtual clock charges each node the real time its work took, so a fast link
+    // hands a busy node its data in larger reads.
+    let (mut busy_a, mut busy_b) = (0u64, 0u64);
     loop {
+        let t = std::time::Instant::now();
         pump(a, &mut sa, &mut up, link, &mut rng, now, &mut ea);
+        busy_a = busy_a.max(now + t.elapsed().as_micros() as u64);
+        let t = std::time::Instant::now();
         pump(b, &mut sb, &mut down, link, &mut rng, now, &mut eb);
+        busy_b = busy_b.max(now + t.elapsed().as_micros() as u64);
         if sa.is_ended() && sb.is_ended() && up.in_flight.is_empty() && down.in_flight.is_empty() {
             break;
         }
         let next_packet =
-            [up.in_flight.front().map(|p| p.0), down.in_flight.front().map(|p| p.0)].into_iter().flatten().min();
-        let next_timer = [sa.poll_timeout(), sb.poll_timeout()].into_iter().flatten().min();
+            [up.in_flight.front().map(|p| p.0.max(busy_b)), down.in_flight.front().map(|p| p.0.max(busy_a))]
+                .into_iter()
+                .flatten()
+                .min();
+        let next_timer =
+            [sa.poll_timeout(), sb.poll_timeout()].into_iter().flatten().min().map(|ms| ms.saturating_mul(1000));
         let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else { break };
-        if next > max_ms {
-            now = max_ms;
+        if next > max_us {
+            now = max_us;
             break;
         }
         now = now.max(next);
-        while up.in_flight.front().is_some_and(|p| p.0 <= now) {
-            if let Some((_, bytes)) = up.in_flight.pop_front() {
-                up.delivered += bytes.len() as u64;
-                sb.handle_input(&bytes, now);
+        // Everything due by now arrives as one read, as a socket would hand it over.
+        let read = |pipe: &mut Pipe, busy: u64| {
+            let mut buf = Vec::new();
+            while now >= busy && pipe.in_flight.front().is_some_and(|p| p.0 <= now) {
+                if let Some((_, bytes)) = pipe.in_flight.pop_front() {
+                    buf.extend_from_slice(&bytes);
+                }
             }
+            pipe.delivered += buf.len() as u64;
+            buf
+        };
+        let to_b = read(&mut up, busy_b);
+        if !to_b.is_empty() {
+            sb.handle_input(&to_b, now / 1000);
         }
-        while down.in_flight.front().is_some_and(|p| p.0 <= now) {
-            if let Some((_, bytes)) = down.in_flight.pop_front() {
-                down.delivered += bytes.len() as u64;
-                sa.handle_input(&bytes, now);
-            }
+        let to_a = read(&mut down, busy_a);
+        if !to_a.is_empty() {
+            sa.handle_input(&to_a, now / 1000);
         }
         if let Some(limit) = link.cut_after_bytes
             && !cut
@@ -154,13 +176,20 @@ pub fn sync_pair(a: &mut Node, b: &mut Node, festival: &FestivalId, link: &Link,
             sa.handle_close();
             sb.handle_close();
         }
-        sa.handle_timeout(now);
-        sb.handle_timeout(now);
+        sa.handle_timeout(now / 1000);
+        sb.handle_timeout(now / 1000);
         if cut {
             pump(a, &mut sa, &mut Pipe::new(), link, &mut rng, now, &mut ea);
             pump(b, &mut sb, &mut Pipe::new(), link, &mut rng, now, &mut eb);
             break;
         }
     }
-    Outcome { initiator: ea, responder: eb, elapsed_ms: now, bytes_up: up.delivered, bytes_down: down.delivered, cut }
+    Outcome {
+        initiator: ea,
+        responder: eb,
+        elapsed_ms: now / 1000,
+        bytes_up: up.delivered,
+        bytes_down: down.delivered,
+        cut,
+    }
 }

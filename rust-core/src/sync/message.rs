@@ -296,7 +296,10 @@ mod tests {
                 Message::Hello {
                     version: SYNC_VERSION,
                     festival: FestivalId([0x11; 32]),
-                    ranges: vec![Range { upper: None, mode: Mode::Fingerprint { fp: empty.fingerprint(0..0), count: 0 } }],
+                    ranges: vec![Range {
+                        upper: None,
+                        mode: Mode::Fingerprint { fp: empty.fingerprint(0..0), count: 0 },
+                    }],
                 },
             ),
             (

@@ -140,6 +140,8 @@ pub struct Session {
     pushed: HashSet<OpId>,
     awaiting_load: usize,
     awaiting_store: usize,
+    /// Ops received in the current `handle_input` call.
+    inbox: Vec<Op>,
     outputs: VecDeque<Output>,
     reconciled: bool,
     sent_done: bool,
@@ -170,6 +172,7 @@ impl Session {
             pushed: HashSet::new(),
             awaiting_load: 0,
             awaiting_store: 0,
+            inbox: Vec::new(),
             outputs: VecDeque::new(),
             reconciled: false,
             sent_done: false,
@@ -261,28 +264,50 @@ impl Session {
             return self.fail(SyncError::Limit("bytes per session"));
         }
         self.inbuf.extend_from_slice(bytes);
-        loop {
-            let mut r = Reader::new(&self.inbuf);
+        // Frames are cut off the front by offset, and the buffer compacted once at the end:
+        // draining per frame would move the rest of a large delivery once per frame.
+        let mut consumed = 0usize;
+        while !self.ended {
+            let mut r = Reader::new(&self.inbuf[consumed..]);
             let len = match r.varint() {
                 Ok(len) => len,
                 Err(crate::wire::WireError::UnexpectedEnd(_)) => break,
-                Err(e) => return self.fail(SyncError::Decode(e.into())),
+                Err(e) => {
+                    self.fail(SyncError::Decode(e.into()));
+                    break;
+                }
             };
             if len > self.cfg.max_frame as u64 {
-                return self.fail(SyncError::FrameTooLarge(len));
+                self.fail(SyncError::FrameTooLarge(len));
+                break;
             }
-            let start = r.position();
+            let start = consumed + r.position();
             if self.inbuf.len() - start < len as usize {
                 break;
             }
-            let frame: Vec<u8> = self.inbuf[start..start + len as usize].to_vec();
-            self.inbuf.drain(..start + len as usize);
-            match Message::decode(&frame) {
+            let end = start + len as usize;
+            let decoded = Message::decode(&self.inbuf[start..end]);
+            consumed = end;
+            match decoded {
                 Ok(m) => self.handle_message(m),
-                Err(e) => return self.fail(SyncError::Decode(e)),
+                Err(e) => self.fail(SyncError::Decode(e)),
             }
-            if self.ended {
-                return;
+        }
+        self.inbuf.drain(..consumed);
+        self.flush_inbox();
+    }
+
+    /// Hands the ops received so far to the driver, in one batch. Ops that arrived whole are
+    /// stored even when the session then fails.
+    fn flush_inbox(&mut self) {
+        if !self.inbox.is_empty() {
+            self.awaiting_store += 1;
+            let ops = std::mem::take(&mut self.inbox);
+            // Before any Finished or Failed already queued, so the driver stores them first.
+            let at = self.outputs.iter().position(|o| matches!(o, Output::Finished(_) | Output::Failed(_)));
+            match at {
+                Some(i) => self.outputs.insert(i, Output::Received(ops)),
+                None => self.outputs.push_back(Output::Received(ops)),
             }
         }
     }
@@ -344,12 +369,13 @@ impl Session {
                 if self.stats.ops_received > self.cfg.max_ops {
                     return self.fail(SyncError::Limit("ops per session"));
                 }
-                if !ops.is_empty() {
-                    self.awaiting_store += 1;
-                    self.outputs.push_back(Output::Received(ops));
-                }
+                // Ops of all frames in one delivery are handed over together, at the end of
+                // `handle_input`: one store transaction per read, not per frame.
+                self.inbox.extend(ops);
             }
             Message::Done => {
+                // Ops before the Done must be stored before the session can finish.
+                self.flush_inbox();
                 if self.peer_done {
                     return self.fail(SyncError::Protocol("Done twice".into()));
                 }

@@ -35,6 +35,15 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
     },
+    /// Sync cost: bytes when peers agree and per missing op, against negentropy on the same sets.
+    Sync {
+        /// Number of ops.
+        #[arg(long, default_value_t = 50_000)]
+        ops: usize,
+        /// Number of authors.
+        #[arg(long, default_value_t = 1_000)]
+        authors: usize,
+    },
     /// Import of a generated frab schedule, then a re-import of the same file.
     Import {
         /// Number of events in the schedule.
@@ -57,6 +66,7 @@ fn main() -> Result<()> {
         Cmd::Ingest { ops, authors, batch } => ingest(ops, authors, batch),
         Cmd::Query { events, samples } => query(events, samples),
         Cmd::Import { events } => import(events),
+        Cmd::Sync { ops, authors } => sync(ops, authors),
     }
 }
 
@@ -242,6 +252,131 @@ fn query(n_events: usize, samples: usize) -> Result<()> {
         "open_ms": p50(open_ms),
         "store_bytes_per_op": store_bytes(dir.path()) as f64 / ops as f64,
     });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// A node holding `ops` (ingested in batches, as sync would deliver them).
+fn node_with(dir: &Path, ops: &[meadow_core::op::Op]) -> Result<Node> {
+    let mut n = Node::open(dir)?;
+    for chunk in ops.chunks(2000) {
+        n.store_mut().ingest(chunk.to_vec())?;
+    }
+    Ok(n)
+}
+
+/// Bytes negentropy exchanges to reconcile the same (Lamport, id) sets.
+fn negentropy_bytes(full: &[meadow_core::op::Op], partial: &[meadow_core::op::Op]) -> Result<u64> {
+    use negentropy::{Id, Negentropy, NegentropyStorageVector};
+    let storage = |ops: &[meadow_core::op::Op]| -> Result<NegentropyStorageVector> {
+        let mut st = NegentropyStorageVector::with_capacity(ops.len());
+        for op in ops {
+            st.insert(op.lamport(), Id::from_byte_array(op.id().0)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
+        st.seal().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(st)
+    };
+    let mut client = Negentropy::owned(storage(partial)?, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut server = Negentropy::owned(storage(full)?, 0).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut msg = client.initiate().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut total = msg.len() as u64;
+    let (mut have, mut need) = (Vec::new(), Vec::new());
+    loop {
+        let reply = server.reconcile(&msg).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        total += reply.len() as u64;
+        match client.reconcile_with_ids(&reply, &mut have, &mut need).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+            Some(next) => {
+                total += next.len() as u64;
+                msg = next;
+            }
+            None => break,
+        }
+    }
+    anyhow::ensure!(
+        need.len() == full.len() - partial.len(),
+        "negentropy found {} of {} missing",
+        need.len(),
+        full.len() - partial.len()
+    );
+    Ok(total)
+}
+
+struct SyncRun {
+    bytes: u64,
+    op_bytes: u64,
+    ops: u64,
+    round_trips: u64,
+    seconds: f64,
+}
+
+fn run_sync(b: &mut Node, a: &mut Node, festival: &meadow_core::op::FestivalId) -> Result<SyncRun> {
+    use meadow_core::node::SessionEnd;
+    use meadow_tests::simnet::{Link, sync_pair};
+    let t = Instant::now();
+    let link = Link::lan();
+    let out = sync_pair(b, a, festival, &link, &meadow_core::sync::Config::default(), 600_000);
+    let seconds = t.elapsed().as_secs_f64();
+    let (Some(SessionEnd::Finished(mine)), Some(SessionEnd::Finished(_))) = (&out.initiator, &out.responder) else {
+        anyhow::bail!("sync did not finish: {out:?}");
+    };
+    Ok(SyncRun {
+        bytes: out.bytes_up + out.bytes_down,
+        op_bytes: mine.op_bytes_received,
+        ops: mine.ops_received,
+        round_trips: mine.rounds,
+        seconds,
+    })
+}
+
+fn sync(n: usize, authors: usize) -> Result<()> {
+    eprintln!("generating {n} ops by {authors} authors...");
+    let mut s = benchmark_festival(42, n, authors);
+    // The newest ops are what a device that was away lacks.
+    s.ops.sort_by_key(|o| o.order_key());
+    let dir = tempfile::tempdir()?;
+    eprintln!("filling the full peer...");
+    let t = Instant::now();
+    let mut a = node_with(&dir.path().join("a"), &s.ops)?;
+    let local_ingest_s = t.elapsed().as_secs_f64();
+
+    eprintln!("in sync...");
+    let mut b = node_with(&dir.path().join("b"), &s.ops)?;
+    let in_sync = run_sync(&mut b, &mut a, &s.festival)?;
+    anyhow::ensure!(in_sync.ops == 0, "peers in sync exchanged ops");
+    let mut figures = serde_json::Map::new();
+    for (pct, label) in [(1usize, "1pct"), (50, "50pct")] {
+        eprintln!("{pct}% missing...");
+        let keep = n - n * pct / 100;
+        let mut c = node_with(&dir.path().join(format!("c{pct}")), &s.ops[..keep])?;
+        let run = run_sync(&mut c, &mut a, &s.festival)?;
+        let missing = (n - keep) as u64;
+        anyhow::ensure!(run.ops == missing, "received {} of {missing} missing ops", run.ops);
+        let overhead = run.bytes - run.op_bytes;
+        figures.insert(format!("diff_overhead_bytes_per_op_{label}"), json!(overhead as f64 / missing as f64));
+        figures.insert(format!("diff_overhead_bytes_{label}"), json!(overhead));
+        figures.insert(format!("diff_total_bytes_{label}"), json!(run.bytes));
+        figures.insert(format!("round_trips_{label}"), json!(run.round_trips));
+        figures.insert(format!("negentropy_diff_bytes_{label}"), json!(negentropy_bytes(&s.ops, &s.ops[..keep])?));
+    }
+    eprintln!("empty peer...");
+    let mut e = Node::open(&dir.path().join("e"))?;
+    let full = run_sync(&mut e, &mut a, &s.festival)?;
+    anyhow::ensure!(full.ops == n as u64, "full sync moved {} of {n} ops", full.ops);
+    let mut out = json!({
+        "bench": "sync",
+        "ops": n,
+        "authors": authors,
+        "in_sync_bytes": in_sync.bytes,
+        "round_trips_in_sync": in_sync.round_trips,
+        "negentropy_in_sync_bytes": negentropy_bytes(&s.ops, &s.ops)?,
+        "full_sync_inprocess_s": full.seconds,
+        "local_ingest_s": local_ingest_s,
+        "full_sync_bytes": full.bytes,
+        "note": "full_sync_inprocess_s runs the session over an in-process link; the iroh figure (full_sync_s) comes with the net module",
+    });
+    if let Some(o) = out.as_object_mut() {
+        o.extend(figures);
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
