@@ -177,6 +177,12 @@ impl Identity {
         }
     }
 
+    /// A secret for another purpose (a transport key), derived so that it reveals nothing about
+    /// the signing key and signatures made with one can never be taken for the other's.
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        blake3::derive_key(purpose, &self.signing.to_bytes())
+    }
+
     /// This identity's public key.
     pub fn public(&self) -> PublicKey {
         PublicKey(self.signing.verifying_key().to_bytes())

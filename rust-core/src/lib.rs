@@ -7,6 +7,7 @@ pub mod demo;
 pub mod exchange;
 pub mod identity;
 pub mod model;
+pub mod net;
 pub mod node;
 pub mod op;
 pub mod store;

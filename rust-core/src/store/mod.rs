@@ -391,6 +391,11 @@ impl Store {
             .collect())
     }
 
+    /// A counter that grows with every batch that stored something: a cheap "did anything change".
+    pub fn revision(&self) -> Result<i64, StoreError> {
+        current_rev(&self.conn)
+    }
+
     /// Number of stored ops (all festivals).
     pub fn op_count(&self) -> Result<u64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get::<_, i64>(0))? as u64)

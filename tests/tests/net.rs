@@ -1,0 +1,151 @@
+//! Real iroh endpoints on loopback: convergence, joining from a ticket, partitions, live updates,
+//! interruption and hostile peers.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use meadow_core::identity::Identity;
+use meadow_core::net::{ALPN, Invite, Net, NetConfig, SharedNode};
+use meadow_core::node::{Node, SessionEnd};
+use meadow_core::op::{Announcement, FestivalId, LogWriter, Op, Priority};
+use meadow_tests::{benchmark_festival, event_body};
+
+fn shared(seed: u64, ops: &[Op]) -> SharedNode {
+    let mut n = Node::in_memory(Identity::from_seed(700 + seed)).expect("node");
+    if !ops.is_empty() {
+        n.store_mut().ingest(ops.to_vec()).expect("ingest");
+    }
+    Arc::new(Mutex::new(n))
+}
+
+fn digest(n: &SharedNode, f: &FestivalId) -> String {
+    n.lock().expect("lock").store().state_digest(f).expect("digest")
+}
+
+fn count(n: &SharedNode) -> u64 {
+    n.lock().expect("lock").store().op_count().expect("count")
+}
+
+async fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "{what} did not happen within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_converge_join_from_tickets_and_heal_partitions() {
+    let s = benchmark_festival(21, 3000, 150);
+    let (a, b, c) = (shared(1, &s.ops), shared(2, &[]), shared(3, &[]));
+    let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
+    let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
+    let invite = Invite::parse(&na.invite(s.festival).to_link()).expect("ticket");
+    let end = nb.sync_with(invite.peer.clone(), invite.festival).await.expect("sync");
+    assert!(matches!(end, SessionEnd::Finished(_)), "{end:?}");
+    assert_eq!(count(&b), 3000);
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+
+    // A third node joins later, from a ticket for B.
+    let nc = Net::start(c.clone(), NetConfig::loopback()).await.expect("c");
+    let end = nc.sync_with(nb.addr(), s.festival).await.expect("sync");
+    assert!(matches!(end, SessionEnd::Finished(_)));
+    assert_eq!(digest(&c, &s.festival), digest(&a, &s.festival));
+
+    // Partition: both sides write, then meet again.
+    for (node, seed) in [(&a, 1u64), (&b, 2)] {
+        let id = Identity::from_seed(21 * 1_000_003 + seed);
+        let mut n = node.lock().expect("lock");
+        let mut w = LogWriter::new(s.festival, n.store().next_position(&s.festival, &id.public()).expect("pos"));
+        let mut rng = meadow_core::demo::Rng::new(seed);
+        let ops: Vec<Op> = (0..20)
+            .map(|i| {
+                let l = w.next.lamport;
+                w.sign(&id, l, 0, event_body(&mut rng, 5000 + i, None, i as i64 * 900)).expect("op")
+            })
+            .collect();
+        n.store_mut().ingest(ops).expect("ingest");
+    }
+    let end = nb.sync_with(na.addr(), s.festival).await.expect("sync");
+    assert!(matches!(end, SessionEnd::Finished(_)));
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    for n in [nc, nb, na] {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
+    let s = benchmark_festival(22, 300, 20);
+    let (a, b, c) = (shared(1, &s.ops), shared(2, &[]), shared(3, &[]));
+    let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
+    let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
+    let nc = Net::start(c.clone(), NetConfig::loopback()).await.expect("c");
+    assert!(matches!(nb.sync_with(na.addr(), s.festival).await.expect("b"), SessionEnd::Finished(_)));
+    assert!(matches!(nc.sync_with(nb.addr(), s.festival).await.expect("c"), SessionEnd::Finished(_)));
+
+    // The owner (author 0 of the generated festival) posts on A.
+    let owner = Identity::from_seed(22 * 1_000_003);
+    {
+        let mut n = a.lock().expect("lock");
+        let body = meadow_core::op::Body::Announcement(Announcement {
+            text: "Stage B starts 30 min late".into(),
+            priority: Priority::High,
+            expires: None,
+        });
+        n.store_mut().append(&owner, s.festival, body, 0).expect("announce");
+    }
+    let has = |n: &SharedNode| {
+        let anns = n.lock().expect("lock").store().announcements(&s.festival, 0).expect("a");
+        anns.iter().any(|a| a.text == "Stage B starts 30 min late")
+    };
+    let posted = Instant::now();
+    eventually("the announcement reaching B", Duration::from_secs(10), || has(&b)).await;
+    eventually("the announcement reaching C through B", Duration::from_secs(10), || has(&c)).await;
+    assert!(posted.elapsed() < Duration::from_secs(5), "live update took {:?}", posted.elapsed());
+    for n in [nc, nb, na] {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
+    let s = benchmark_festival(23, 400, 30);
+    let a = shared(1, &s.ops);
+    let before = digest(&a, &s.festival);
+    let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
+
+    // A raw QUIC client speaking garbage on the sync ALPN.
+    let rogue = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
+        .secret_key(iroh::SecretKey::from_bytes(&[77; 32]))
+        .clear_ip_transports()
+        .bind_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind addr")
+        .bind()
+        .await
+        .expect("rogue");
+    let conn = rogue.connect(na.addr(), ALPN).await.expect("connect");
+    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+    send.write_all(b"\x07this is not a meadow frame at all").await.expect("write");
+    let _ = send.finish();
+    let reply = tokio::time::timeout(Duration::from_secs(10), recv.read_to_end(1 << 20)).await.expect("answer in time");
+    // The node answers with an Error frame (or just closes); either way, nothing was stored.
+    let _ = reply;
+    // An oversized frame announced by its length alone.
+    if let Ok((mut send, _recv)) = conn.open_bi().await {
+        let _ = send.write_all(&[0xff, 0xff, 0xff, 0xff, 0x0f]).await;
+        let _ = send.finish();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rogue.close().await;
+    assert_eq!(digest(&a, &s.festival), before);
+    assert!(na.stats().failures >= 1, "{:?}", na.stats());
+
+    // An honest peer is still served.
+    let b = shared(2, &[]);
+    let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
+    assert!(matches!(nb.sync_with(na.addr(), s.festival).await.expect("sync"), SessionEnd::Finished(_)));
+    assert_eq!(digest(&b, &s.festival), before);
+    nb.shutdown().await;
+    na.shutdown().await;
+}
