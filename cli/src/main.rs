@@ -12,6 +12,7 @@ macro_rules! out {
     }};
 }
 
+mod net;
 mod output;
 
 use std::path::PathBuf;
@@ -172,6 +173,25 @@ enum Command {
     /// Export the programme as iCalendar, or the festival as an archive.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Run the node: serve every festival held here to peers (LAN, internet), push live updates,
+    /// keep in touch with known peers. Prints the invite for the current festival.
+    Serve {
+        /// Address to listen on (default: all interfaces, on the port used last time).
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Do not announce or look for peers on the local network (mDNS).
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Print the invite (text, link and QR code) for the current festival.
+    Invite,
+    /// Join a festival from an invite (text or meadow:// link): fetch it, then exit.
+    Join {
+        /// The invite.
+        ticket: String,
+    },
+    /// Sync the current festival once with the peers it was joined from.
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -849,6 +869,10 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Serve { bind, no_mdns } => net::serve(node, bind, !no_mdns)?,
+        Command::Invite => net::invite(&node)?,
+        Command::Join { ticket } => net::join(node, &ticket)?,
+        Command::Sync => net::sync(node)?,
         Command::Check => {
             let problems = node.store_mut().check()?;
             if problems.is_empty() {

@@ -282,3 +282,49 @@ fn hostile_imports_fail_with_the_place_and_store_nothing() {
     fails(dir, &["import", bad.to_str().expect("path"), "--format", "pdf"], "unknown format");
     assert_eq!(ok(dir, &["check"]), before);
 }
+
+#[test]
+fn serve_invite_join_and_sync_over_loopback() {
+    use std::io::{BufRead, BufReader};
+    let da = tempfile::tempdir().expect("dir");
+    let db = tempfile::tempdir().expect("dir");
+    ok(da.path(), &["demo", "--start", "2026-07-10"]);
+    fails(da.path(), &["invite"], "run `meadow serve` first");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_meadow"))
+        .arg("--data-dir")
+        .arg(da.path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-mdns"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let stdout = serve.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let link = loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve prints its invite");
+        if let Some(l) = line.strip_prefix("invite: ") {
+            break l.to_owned();
+        }
+    };
+    assert!(link.starts_with("meadow://join/"));
+    let joined = ok(db.path(), &["join", &link]);
+    assert!(joined.contains("joined \"Meadow Summer Gathering\""), "{joined}");
+    assert_eq!(programme_json(db.path()), programme_json(da.path()));
+    // The invite command repeats what serve advertises.
+    assert!(ok(da.path(), &["invite"]).contains(&link));
+    // A change on the server, then a sync from the member.
+    ok(da.path(), &["announce", "Gates open early", "--priority", "high"]);
+    let synced = ok(db.path(), &["sync"]);
+    assert!(synced.contains("1 ops received"), "{synced}");
+    assert!(ok(db.path(), &["announcements"]).contains("Gates open early"));
+    fails(db.path(), &["join", "meadow://join/not-a-ticket"], "not a Meadow invite");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -149,3 +149,30 @@ async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
     nb.shutdown().await;
     na.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cut_short_keeps_whole_ops_and_the_next_sends_only_the_rest() {
+    let s = benchmark_festival(24, 4000, 100);
+    let a = shared(1, &s.ops);
+    let b = shared(2, &[]);
+    let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
+    // B gives up after 1,000 ops, as a link that drops mid-transfer would end the session.
+    let mut short = NetConfig::loopback();
+    short.sync.max_ops = 1000;
+    let nb = Net::start(b.clone(), short).await.expect("b");
+    let end = nb.sync_with(na.addr(), s.festival).await.expect("sync");
+    assert!(matches!(end, SessionEnd::Failed(_)), "{end:?}");
+    nb.shutdown().await;
+    let kept = count(&b) + b.lock().expect("lock").store().pending_count().expect("pending");
+    assert!(kept > 0 && kept < 4000, "kept {kept}");
+    assert!(b.lock().expect("lock").store_mut().check().expect("check").is_empty());
+
+    let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
+    let SessionEnd::Finished(stats) = nb.sync_with(na.addr(), s.festival).await.expect("sync") else {
+        panic!("second sync failed")
+    };
+    assert_eq!(stats.ops_received, 4000 - kept, "only the rest travels");
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    nb.shutdown().await;
+    na.shutdown().await;
+}

@@ -1,0 +1,191 @@
+//! The networked commands: `serve`, `invite`, `join`, `sync`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use meadow_core::net::{Invite, Net, NetConfig, SharedNode};
+use meadow_core::node::{Node, SessionEnd};
+
+const ADDR: &str = "net.addr";
+const PORT: &str = "net.port";
+const PEERS: &str = "net.peers";
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn known_peers(node: &Node) -> Result<Vec<String>> {
+    Ok(match node.store().setting(PEERS)? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => Vec::new(),
+    })
+}
+
+fn remember_peer(node: &mut Node, invite: &Invite) -> Result<()> {
+    let mut peers = known_peers(node)?;
+    // One entry per peer and festival; a newer invite replaces the old one's addresses.
+    peers.retain(|p| {
+        Invite::parse(p).map(|i| !(i.festival == invite.festival && i.peer.id == invite.peer.id)).unwrap_or(false)
+    });
+    peers.push(invite.to_text());
+    node.store_mut().set_setting(PEERS, &serde_json::to_string(&peers)?)?;
+    Ok(())
+}
+
+fn print_invite(invite: &Invite) {
+    out!("invite: {}", invite.to_link());
+    if let Ok(code) = qrcode::QrCode::new(invite.to_link().as_bytes()) {
+        let art = code.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build();
+        out!("{art}");
+    }
+}
+
+/// Runs the node until interrupted.
+pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
+    let current = node.current_festival()?;
+    let port = node.store().setting(PORT)?.and_then(|p| p.parse().ok()).unwrap_or(0);
+    let bind = bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
+    let peers = known_peers(&node)?;
+    let shared: SharedNode = Arc::new(Mutex::new(node));
+    runtime()?.block_on(async move {
+        let cfg = NetConfig { bind, mdns, ..NetConfig::loopback() };
+        let net = Arc::new(Net::start(shared.clone(), cfg).await?);
+        let addr = net.addr();
+        {
+            let mut n = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
+            n.store_mut().set_setting(ADDR, &serde_json::to_string(&addr)?)?;
+            if let Some(p) = addr.ip_addrs().next() {
+                n.store_mut().set_setting(PORT, &p.port().to_string())?;
+            }
+        }
+        out!("meadow node {} listening on {}", addr.id.fmt_short(), addr.ip_addrs().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
+        match current {
+            Some(f) => print_invite(&net.invite(f)),
+            None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
+        }
+        for p in peers {
+            if let Ok(invite) = Invite::parse(&p) {
+                net.keep_connected(invite.peer, invite.festival);
+            }
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = tick.tick() => {
+                    let s = net.stats();
+                    out!("status: {} peers, {} sessions ({} failed), {} ops received, {} ops sent", s.peers, s.sessions, s.failures, s.ops_received, s.ops_sent);
+                }
+            }
+        }
+        out!("shutting down");
+        if let Ok(net) = Arc::try_unwrap(net) {
+            net.shutdown().await;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+/// Prints the invite that `serve` advertises.
+pub fn invite(node: &Node) -> Result<()> {
+    let festival = node.require_festival()?;
+    let addr = node
+        .store()
+        .setting(ADDR)?
+        .ok_or_else(|| anyhow!("run `meadow serve` first: the invite names the address it listens on"))?;
+    let peer = serde_json::from_str(&addr).context("stored listening address")?;
+    print_invite(&Invite { festival, peer });
+    Ok(())
+}
+
+async fn sync_once(shared: &SharedNode, invite: &Invite) -> Result<SessionEnd> {
+    let net = Net::start(
+        shared.clone(),
+        NetConfig { bind: SocketAddr::from(([0, 0, 0, 0], 0)), mdns: false, ..NetConfig::loopback() },
+    )
+    .await?;
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_message("syncing");
+    let watcher = {
+        let shared = shared.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            loop {
+                let n = shared.lock().ok().and_then(|n| n.store().op_count().ok()).unwrap_or(0);
+                progress.set_message(format!("syncing: {n} ops held"));
+                progress.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let end = tokio::time::timeout(Duration::from_secs(600), net.sync_with(invite.peer.clone(), invite.festival)).await;
+    watcher.abort();
+    progress.finish_and_clear();
+    net.shutdown().await;
+    match end {
+        Ok(r) => Ok(r?),
+        Err(_) => bail!("sync took longer than 10 minutes; what arrived is kept, run it again to continue"),
+    }
+}
+
+/// Joins a festival from an invite.
+pub fn join(node: Node, ticket: &str) -> Result<()> {
+    let invite = Invite::parse(ticket).map_err(|e| anyhow!("not a Meadow invite: {e}"))?;
+    let shared: SharedNode = Arc::new(Mutex::new(node));
+    let end = runtime()?.block_on(sync_once(&shared, &invite))?;
+    let mut node = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
+    match end {
+        SessionEnd::Finished(stats) => {
+            remember_peer(&mut node, &invite)?;
+            let f = node.festival(&invite.festival).context("the peer sent no festival")?;
+            node.use_festival(&invite.festival)?;
+            out!(
+                "joined {:?}: {} ops received ({} bytes), {} sent",
+                f.name,
+                stats.ops_received,
+                stats.bytes_received,
+                stats.ops_sent
+            );
+            Ok(())
+        }
+        SessionEnd::Failed(e) => bail!("sync failed: {e} (ops that arrived are kept)"),
+    }
+}
+
+/// Syncs the current festival with the peers it was joined from.
+pub fn sync(node: Node) -> Result<()> {
+    let festival = node.require_festival()?;
+    let invites: Vec<Invite> =
+        known_peers(&node)?.iter().filter_map(|p| Invite::parse(p).ok()).filter(|i| i.festival == festival).collect();
+    if invites.is_empty() {
+        bail!("no known peers for this festival: `meadow join` an invite first");
+    }
+    let shared: SharedNode = Arc::new(Mutex::new(node));
+    let rt = runtime()?;
+    let mut ok = 0;
+    for invite in &invites {
+        match rt.block_on(sync_once(&shared, invite)) {
+            Ok(SessionEnd::Finished(s)) => {
+                ok += 1;
+                out!(
+                    "synced with {}: {} ops received, {} sent",
+                    invite.peer.id.fmt_short(),
+                    s.ops_received,
+                    s.ops_sent
+                );
+            }
+            Ok(SessionEnd::Failed(e)) => out!("sync with {} failed: {e}", invite.peer.id.fmt_short()),
+            Err(e) => out!("sync with {} failed: {e:#}", invite.peer.id.fmt_short()),
+        }
+    }
+    if ok == 0 {
+        bail!("no peer could be reached");
+    }
+    Ok(())
+}
