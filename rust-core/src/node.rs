@@ -187,7 +187,12 @@ impl Node {
     }
 
     fn write(&mut self, festival: FestivalId, body: Body) -> Result<OpId, NodeError> {
-        Ok(self.store.append(&self.identity, festival, body, now_ms())?.id())
+        match self.store.append(&self.identity, festival, body, now_ms()) {
+            Ok(op) => Ok(op.id()),
+            // A body that fails its schema is bad input, not a storage failure.
+            Err(StoreError::Op(e)) => Err(e.into()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn require_official(&self, festival: &FestivalId, what: &str) -> Result<(), NodeError> {
@@ -679,6 +684,94 @@ impl Node {
             }
             if end.is_some() {
                 return Ok(end);
+            }
+        }
+    }
+}
+
+/// A sync session run over a link that native code owns (Bluetooth L2CAP or GATT, Wi-Fi Direct,
+/// Multipeer): bytes in, packets of at most the link's MTU out.
+#[derive(Debug)]
+pub struct LinkSync {
+    session: crate::sync::Session,
+    mtu: usize,
+    end: Option<SessionEnd>,
+}
+
+/// What a [`LinkSync`] step produced.
+#[derive(Debug, Default)]
+pub struct LinkStep {
+    /// Packets to write to the link, in order, each at most the MTU.
+    pub packets: Vec<Vec<u8>>,
+    /// Set once the session has ended.
+    pub end: Option<SessionEnd>,
+}
+
+impl LinkSync {
+    /// Starts the initiating side for `festival` over a link with `mtu`-byte packets.
+    pub fn initiate(node: &Node, festival: &FestivalId, mtu: usize, now_ms: u64) -> Result<Self, NodeError> {
+        let session = node.start_sync(festival, crate::sync::Config::default(), now_ms)?;
+        Ok(LinkSync { session, mtu: mtu.max(1), end: None })
+    }
+
+    /// Starts the answering side.
+    pub fn respond(mtu: usize, now_ms: u64) -> Self {
+        LinkSync {
+            session: crate::sync::Session::respond(crate::sync::Config::default(), now_ms),
+            mtu: mtu.max(1),
+            end: None,
+        }
+    }
+
+    /// Packets to send now (call once after creating the initiating side).
+    pub fn start(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
+        self.step(node)
+    }
+
+    /// Bytes arrived from the link.
+    pub fn received(&mut self, node: &mut Node, bytes: &[u8], now_ms: u64) -> Result<LinkStep, NodeError> {
+        self.session.handle_input(bytes, now_ms);
+        self.step(node)
+    }
+
+    /// The link closed.
+    pub fn closed(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
+        self.session.handle_close();
+        self.step(node)
+    }
+
+    /// Time passed (drives the idle timeout).
+    pub fn tick(&mut self, node: &mut Node, now_ms: u64) -> Result<LinkStep, NodeError> {
+        self.session.handle_timeout(now_ms);
+        self.step(node)
+    }
+
+    /// The festival, once known (the answering side learns it from the peer).
+    pub fn festival(&self) -> Option<FestivalId> {
+        self.session.festival()
+    }
+
+    /// How it ended, once it has.
+    pub fn end(&self) -> Option<&SessionEnd> {
+        self.end.as_ref()
+    }
+
+    fn step(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
+        let mut step = LinkStep::default();
+        loop {
+            if self.end.is_none()
+                && let Some(e) = node.serve_sync(&mut self.session)?
+            {
+                self.end = Some(e.clone());
+                step.end = Some(e);
+            }
+            let mut sent = false;
+            while let Some(frame) = self.session.poll_transmit() {
+                step.packets.extend(frame.chunks(self.mtu).map(<[u8]>::to_vec));
+                sent = true;
+            }
+            if !sent {
+                return Ok(step);
             }
         }
     }

@@ -58,13 +58,16 @@ enum Cmd {
         /// Samples per query kind.
         #[arg(long, default_value_t = 300)]
         samples: usize,
+        /// Keep the festival's data directory here (for the Kotlin benchmark on the same store).
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Ingest { ops, authors, batch } => ingest(ops, authors, batch),
-        Cmd::Query { events, samples } => query(events, samples),
+        Cmd::Query { events, samples, keep } => query(events, samples, keep),
         Cmd::Import { events } => import(events),
         Cmd::Sync { ops, authors } => sync(ops, authors),
     }
@@ -174,7 +177,7 @@ fn p95(mut v: Vec<f64>) -> f64 {
     v.get(v.len() * 95 / 100).copied().unwrap_or(0.0)
 }
 
-fn query(n_events: usize, samples: usize) -> Result<()> {
+fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> Result<()> {
     eprintln!("building a festival with {n_events} events...");
     // Enough ops that about n_events remain events after edits.
     let mut scenario = benchmark_festival(7, n_events * 4 / 3 + 100, (n_events / 10).max(10));
@@ -199,8 +202,9 @@ fn query(n_events: usize, samples: usize) -> Result<()> {
             store.ingest(chunk.to_vec())?;
         }
     }
-    if let Some(keep) = std::env::var_os("MEADOW_BENCH_KEEP") {
-        std::fs::copy(&path, &keep)?;
+    if let Some(keep) = &keep {
+        std::fs::create_dir_all(keep)?;
+        std::fs::copy(&path, keep.join("meadow.sqlite3"))?;
     }
     let store = Store::open(&path)?;
     let days: Vec<String> = store.days(&f)?.into_iter().map(|(d, _)| d).collect();
@@ -246,6 +250,7 @@ fn query(n_events: usize, samples: usize) -> Result<()> {
         "days": days.len(),
         "rows_per_day_query": day_rows as f64 / samples as f64,
         "query_day_p50_us": p50(day_us.clone()),
+        "rust_day_p50_us": p50(day_us.clone()),
         "query_day_p95_us": p95(day_us),
         "query_search_p50_us": p50(search_us.clone()),
         "query_search_p95_us": p95(search_us),

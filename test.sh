@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust (unit, property, integration, crash, network on loopback), then the
+# Kotlin bindings on the desktop JVM against the real library. Prints one total at the end.
+set -uo pipefail
+cd "$(dirname "$0")"
+log=$(mktemp)
+status=0
+
+cargo test --workspace --locked 2>&1 | tee "$log" || status=1
+
+# The Kotlin tests load the real libmeadow_ffi.so through generated bindings, which must match it.
+if [ "$status" = 0 ]; then
+  ./uniffi/generate.sh >/dev/null 2>&1 || { echo "binding generation failed"; status=1; }
+  if ! git diff --quiet -- android/meadow-kotlin/src/main ios/MeadowKit/Sources 2>/dev/null; then
+    echo "generated bindings are stale: run uniffi/generate.sh and commit the result"
+    git --no-pager diff --stat -- android/meadow-kotlin/src/main ios/MeadowKit/Sources
+    status=1
+  fi
+  (cd android/meadow-kotlin && mvn -B --no-transfer-progress test) 2>&1 | tee -a "$log" || status=1
+fi
+
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  /^\[(INFO|ERROR|WARNING)\] Tests run:/ && !/ in / { gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "run:") r += $(i+1); if ($i == "Failures:") mf += $(i+1); if ($i == "Errors:") mf += $(i+1); if ($i == "Skipped:") ms += $(i+1) } }
+  END { printf "tests: %d passed, %d failed\n", p + r - mf - ms, f + mf }' "$log"
+rm -f "$log"
+exit "$status"

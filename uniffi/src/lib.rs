@@ -1,0 +1,596 @@
+//! Meadow for Kotlin and Swift: one [`MeadowNode`] object, records for what the apps show, one
+//! error enum, and callback traits for change notifications and native links. This crate only
+//! translates types; every rule lives in meadow-core.
+//!
+//! Calls are blocking (a local SQLite store answers in milliseconds); apps call them off the UI
+//! thread. Sync over a native link is driven by [`LinkSession`], one step per callback.
+
+use std::sync::{Arc, Mutex};
+
+use meadow_core::node::{IcsSelection, Imported, LinkStep, LinkSync, NewFestival, Node, NodeError, SessionEnd};
+use meadow_core::op::{Announcement as CoreAnnouncement, EventPatch, FestivalId, OpId, Priority};
+use meadow_core::store::{ChangeKind as CoreChangeKind, EventView, ProgrammeFilter};
+
+uniffi::setup_scaffolding!();
+
+/// An error, with a message fit to show.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum MeadowError {
+    /// Input that does not make a valid change.
+    #[error("{reason}")]
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// Something named does not exist.
+    #[error("{reason}")]
+    NotFound {
+        /// What.
+        reason: String,
+    },
+    /// The identity lacks the role the action needs.
+    #[error("{reason}")]
+    NotPermitted {
+        /// Why.
+        reason: String,
+    },
+    /// No festival is selected.
+    #[error("no current festival")]
+    NoFestival,
+    /// Storage or the device failed.
+    #[error("{reason}")]
+    Internal {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl From<NodeError> for MeadowError {
+    fn from(e: NodeError) -> Self {
+        // The one place that decides what the apps see, and what is only logged.
+        match e {
+            NodeError::Invalid(reason) => MeadowError::Invalid { reason },
+            NodeError::NotFound(what) => MeadowError::NotFound { reason: format!("{what} not found") },
+            NodeError::NotPermitted(reason) => MeadowError::NotPermitted { reason },
+            NodeError::NoFestival => MeadowError::NoFestival,
+            NodeError::Store(meadow_core::store::StoreError::NotFound(what)) => {
+                MeadowError::NotFound { reason: format!("{what} not found") }
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                MeadowError::Internal { reason: other.to_string() }
+            }
+        }
+    }
+}
+
+fn festival_id(hex: &str) -> Result<FestivalId, MeadowError> {
+    FestivalId::from_hex(hex).ok_or_else(|| MeadowError::Invalid { reason: format!("not a festival id: {hex:?}") })
+}
+
+fn op_id(hex: &str) -> Result<OpId, MeadowError> {
+    OpId::from_hex(hex).ok_or_else(|| MeadowError::Invalid { reason: format!("not an id: {hex:?}") })
+}
+
+/// A festival.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Festival {
+    /// Id (hex).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// First day, `YYYY-MM-DD`.
+    pub start_date: String,
+    /// Last day.
+    pub end_date: String,
+    /// Place.
+    pub place: String,
+    /// Owner's public key (hex).
+    pub owner: String,
+    /// Organisers' public keys.
+    pub organisers: Vec<String>,
+}
+
+/// An event as a list shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Event {
+    /// Id (hex).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Festival day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Venue name.
+    pub venue: String,
+    /// Track.
+    pub track: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// People.
+    pub people: Vec<String>,
+    /// Cancelled.
+    pub cancelled: bool,
+    /// Posted by organisers.
+    pub official: bool,
+    /// Favourite on this device.
+    pub favourite: bool,
+}
+
+impl From<EventView> for Event {
+    fn from(e: EventView) -> Self {
+        Event {
+            id: e.id.to_hex(),
+            title: e.title,
+            subtitle: e.subtitle,
+            start: e.start,
+            end: e.end,
+            day: e.day,
+            venue: e.venue_name,
+            track: e.track,
+            tags: e.tags,
+            people: e.people,
+            cancelled: e.cancelled,
+            official: e.official,
+            favourite: e.favourite,
+        }
+    }
+}
+
+/// A venue.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Venue {
+    /// Id (hex).
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// An announcement.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Announcement {
+    /// Id (hex).
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// `normal`, `high` or `emergency`.
+    pub priority: String,
+    /// Author's display name, if set.
+    pub author_name: String,
+}
+
+/// How an event changed since the last look.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ChangeKind {
+    /// New.
+    New,
+    /// Moved; where it was.
+    Moved {
+        /// Previous start.
+        from_start: i64,
+        /// Previous venue.
+        from_venue: String,
+    },
+    /// Cancelled.
+    Cancelled,
+    /// No longer cancelled.
+    Restored,
+    /// Other details changed.
+    Updated,
+    /// Removed.
+    Deleted,
+}
+
+/// One changed event.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Change {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The event now.
+    pub event: Event,
+}
+
+/// A new event.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewEvent {
+    /// Title.
+    pub title: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Venue id, if any.
+    pub venue_id: Option<String>,
+    /// Track.
+    pub track: String,
+    /// Description.
+    pub description: String,
+}
+
+/// Which part of a festival changed, so a screen refreshes only what it shows.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StoreChange {
+    /// Festival id (hex).
+    pub festival: String,
+}
+
+/// Told when the store changes (a local edit, an import, a sync).
+#[uniffi::export(with_foreign)]
+pub trait ChangeListener: Send + Sync {
+    /// Something in a festival changed.
+    fn on_change(&self, change: StoreChange);
+}
+
+/// A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
+#[uniffi::export(with_foreign)]
+pub trait Link: Send + Sync {
+    /// Writes one packet (at most [`Link::mtu`] bytes).
+    fn send(&self, packet: Vec<u8>);
+    /// Closes the link (named so it cannot clash with `close()` of generated classes).
+    fn disconnect(&self);
+    /// The largest packet the link carries.
+    fn mtu(&self) -> u32;
+}
+
+/// The node an app holds.
+#[derive(uniffi::Object)]
+pub struct MeadowNode {
+    node: Mutex<Node>,
+    listeners: Mutex<Vec<Arc<dyn ChangeListener>>>,
+}
+
+impl MeadowNode {
+    fn with<T>(&self, f: impl FnOnce(&mut Node) -> Result<T, NodeError>) -> Result<T, MeadowError> {
+        let mut node = self.node.lock().map_err(|_| MeadowError::Internal { reason: "node lock poisoned".into() })?;
+        Ok(f(&mut node)?)
+    }
+
+    fn changed(&self, festival: &FestivalId) {
+        let listeners: Vec<_> = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
+        for l in listeners {
+            // A listener that throws must not take the node down.
+            let change = StoreChange { festival: festival.to_hex() };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_change(change))).is_err() {
+                tracing::warn!("a change listener failed");
+            }
+        }
+    }
+}
+
+#[uniffi::export]
+impl MeadowNode {
+    /// Opens (creating on first use) the node in a data directory.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String) -> Result<Arc<Self>, MeadowError> {
+        let node = Node::open(std::path::Path::new(&data_dir))?;
+        Ok(Arc::new(MeadowNode { node: Mutex::new(node), listeners: Mutex::new(Vec::new()) }))
+    }
+
+    /// This device's public key (hex).
+    pub fn public_key(&self) -> Result<String, MeadowError> {
+        self.with(|n| Ok(n.public_key().to_hex()))
+    }
+
+    /// This device's fingerprint, to read aloud.
+    pub fn fingerprint(&self) -> Result<String, MeadowError> {
+        self.with(|n| Ok(n.public_key().fingerprint()))
+    }
+
+    /// Registers a change listener.
+    pub fn add_listener(&self, listener: Arc<dyn ChangeListener>) {
+        if let Ok(mut l) = self.listeners.lock() {
+            l.push(listener);
+        }
+    }
+
+    /// Festivals on this device.
+    pub fn festivals(&self) -> Result<Vec<Festival>, MeadowError> {
+        self.with(|n| {
+            Ok(n.store()
+                .festivals()?
+                .into_iter()
+                .map(|f| Festival {
+                    id: f.id.to_hex(),
+                    name: f.name,
+                    description: f.description,
+                    timezone: f.timezone,
+                    start_date: f.start_date.to_string(),
+                    end_date: f.end_date.to_string(),
+                    place: f.place,
+                    owner: f.owner.to_hex(),
+                    organisers: f.organisers.iter().map(|o| o.to_hex()).collect(),
+                })
+                .collect())
+        })
+    }
+
+    /// The selected festival's id, if any.
+    pub fn current_festival(&self) -> Result<Option<String>, MeadowError> {
+        self.with(|n| Ok(n.current_festival()?.map(|f| f.to_hex())))
+    }
+
+    /// Selects a festival.
+    pub fn use_festival(&self, festival: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| n.use_festival(&f))
+    }
+
+    /// Creates a festival owned by this device and selects it; returns its id.
+    pub fn create_festival(
+        &self,
+        name: String,
+        timezone: String,
+        start_date: String,
+        end_date: String,
+    ) -> Result<String, MeadowError> {
+        let date = |s: &str| s.parse().map_err(|_| MeadowError::Invalid { reason: format!("not a date: {s:?}") });
+        let new = NewFestival {
+            name,
+            description: String::new(),
+            timezone,
+            start_date: date(&start_date)?,
+            end_date: date(&end_date)?,
+            place: String::new(),
+            day_change_minutes: 0,
+        };
+        let id = self.with(|n| n.create_festival(new))?;
+        self.changed(&id);
+        Ok(id.to_hex())
+    }
+
+    /// Adds a venue; returns its id.
+    pub fn add_venue(&self, festival: String, name: String) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let patch = meadow_core::op::VenuePatch { name: Some(name), ..Default::default() };
+        let id = self.with(|n| n.add_venue(f, patch))?;
+        self.changed(&f);
+        Ok(id.to_hex())
+    }
+
+    /// Venues of a festival.
+    pub fn venues(&self, festival: String) -> Result<Vec<Venue>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| {
+            Ok(n.store().venues(&f)?.into_iter().map(|v| Venue { id: v.id.to_hex(), name: v.name }).collect())
+        })
+    }
+
+    /// Adds an event; returns its id.
+    pub fn add_event(&self, festival: String, event: NewEvent) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let venue = event.venue_id.as_deref().map(op_id).transpose()?;
+        let patch = EventPatch {
+            title: Some(event.title),
+            start: Some(event.start),
+            end: Some(event.end),
+            venue: Some(venue),
+            track: Some(event.track),
+            description: Some(event.description),
+            ..Default::default()
+        };
+        let id = self.with(|n| n.add_event(f, patch))?;
+        self.changed(&f);
+        Ok(id.to_hex())
+    }
+
+    /// Cancels or restores an event.
+    pub fn cancel_event(&self, festival: String, event: String, cancelled: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.with(|n| n.cancel_event(f, e, cancelled))?;
+        self.changed(&f);
+        Ok(())
+    }
+
+    /// A day's programme (`YYYY-MM-DD`), or all of it.
+    pub fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let day = day
+            .map(|d| d.parse().map_err(|_| MeadowError::Invalid { reason: format!("not a date: {d:?}") }))
+            .transpose()?;
+        let filter = ProgrammeFilter { day, ..Default::default() };
+        self.with(|n| Ok(n.store().programme(&f, &filter)?.into_iter().map(Event::from).collect()))
+    }
+
+    /// Full-text search.
+    pub fn search(&self, festival: String, query: String) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| Ok(n.store().search(&f, &query, 50)?.into_iter().map(Event::from).collect()))
+    }
+
+    /// Marks or unmarks a favourite.
+    pub fn set_favourite(&self, festival: String, event: String, favourite: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.with(|n| Ok(n.store_mut().set_favourite(&f, &e, favourite)?))?;
+        self.changed(&f);
+        Ok(())
+    }
+
+    /// Favourites.
+    pub fn favourites(&self, festival: String) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| Ok(n.store().favourites(&f)?.into_iter().map(Event::from).collect()))
+    }
+
+    /// Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
+    pub fn favourites_starting_within(
+        &self,
+        festival: String,
+        now: i64,
+        minutes: i64,
+    ) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| {
+            Ok(n.store().favourites_starting_within(&f, now, minutes)?.into_iter().map(Event::from).collect())
+        })
+    }
+
+    /// Posts an announcement (organisers).
+    pub fn announce(&self, festival: String, text: String, urgent: bool) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        let a = CoreAnnouncement {
+            text,
+            priority: if urgent { Priority::Emergency } else { Priority::Normal },
+            expires: None,
+        };
+        self.with(|n| n.announce(f, a))?;
+        self.changed(&f);
+        Ok(())
+    }
+
+    /// Current announcements, newest first.
+    pub fn announcements(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| {
+            Ok(n.store()
+                .announcements(&f, now)?
+                .into_iter()
+                .map(|a| Announcement {
+                    id: a.id.to_hex(),
+                    text: a.text,
+                    priority: a.priority.as_str().to_owned(),
+                    author_name: a.author_name,
+                })
+                .collect())
+        })
+    }
+
+    /// What changed since the last look; `mark_seen` records this look.
+    pub fn changes(&self, festival: String, mark_seen: bool) -> Result<Vec<Change>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.with(|n| {
+            let c = n.store().changes(&f)?;
+            if mark_seen {
+                n.store_mut().mark_seen(&f)?;
+            }
+            Ok(c.events
+                .into_iter()
+                .map(|c| Change {
+                    kind: match c.kind {
+                        CoreChangeKind::New => ChangeKind::New,
+                        CoreChangeKind::Moved { from_start, from_venue, .. } => {
+                            ChangeKind::Moved { from_start, from_venue }
+                        }
+                        CoreChangeKind::Cancelled => ChangeKind::Cancelled,
+                        CoreChangeKind::Restored => ChangeKind::Restored,
+                        CoreChangeKind::Updated => ChangeKind::Updated,
+                        CoreChangeKind::Deleted => ChangeKind::Deleted,
+                    },
+                    event: c.event.into(),
+                })
+                .collect())
+        })
+    }
+
+    /// Imports a schedule or archive (bytes of the file); returns the festival id.
+    pub fn import(&self, bytes: Vec<u8>) -> Result<String, MeadowError> {
+        let outcome = self.with(|n| n.import(&bytes, None, None, false, &mut |_, _| {}))?;
+        let f = match outcome {
+            Imported::Schedule { festival, .. } | Imported::Archive { festival, .. } => festival,
+        };
+        self.changed(&f);
+        Ok(f.to_hex())
+    }
+
+    /// The programme (or the favourites) as iCalendar text.
+    pub fn export_ics(&self, festival: String, favourites_only: bool) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let sel = if favourites_only { IcsSelection::Favourites } else { IcsSelection::All };
+        self.with(|n| n.export_ics(&f, sel))
+    }
+}
+
+/// A sync session over a native link.
+#[derive(uniffi::Object)]
+pub struct LinkSession {
+    node: Arc<MeadowNode>,
+    link: Arc<dyn Link>,
+    sync: Mutex<LinkSync>,
+}
+
+impl LinkSession {
+    fn deliver(
+        &self,
+        step: Result<LinkStep, NodeError>,
+        festival: Option<FestivalId>,
+    ) -> Result<Option<String>, MeadowError> {
+        let step = step?;
+        for p in step.packets {
+            self.link.send(p);
+        }
+        match step.end {
+            None => Ok(None),
+            Some(end) => {
+                if let Some(f) = festival {
+                    self.node.changed(&f);
+                }
+                self.link.disconnect();
+                Ok(Some(match end {
+                    SessionEnd::Finished(s) => {
+                        format!("finished: {} ops received, {} sent", s.ops_received, s.ops_sent)
+                    }
+                    SessionEnd::Failed(e) => format!("failed: {e}"),
+                }))
+            }
+        }
+    }
+
+    fn step(
+        &self,
+        f: impl FnOnce(&mut LinkSync, &mut Node) -> Result<LinkStep, NodeError>,
+    ) -> Result<Option<String>, MeadowError> {
+        let mut sync = self.sync.lock().map_err(|_| MeadowError::Internal { reason: "link lock poisoned".into() })?;
+        let step = self.node.with(|n| Ok(f(&mut sync, n)))?;
+        let festival = sync.festival();
+        drop(sync);
+        self.deliver(step, festival)
+    }
+}
+
+#[uniffi::export]
+impl LinkSession {
+    /// Starts syncing `festival` over `link` (this side dialled).
+    #[uniffi::constructor]
+    pub fn initiate(
+        node: Arc<MeadowNode>,
+        link: Arc<dyn Link>,
+        festival: String,
+        now_ms: u64,
+    ) -> Result<Arc<Self>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let sync = node.with(|n| LinkSync::initiate(n, &f, link.mtu() as usize, now_ms))?;
+        let s = Arc::new(LinkSession { node, link, sync: Mutex::new(sync) });
+        s.step(|l, n| l.start(n))?;
+        Ok(s)
+    }
+
+    /// Answers a peer that dialled this side.
+    #[uniffi::constructor]
+    pub fn respond(node: Arc<MeadowNode>, link: Arc<dyn Link>, now_ms: u64) -> Arc<Self> {
+        let sync = LinkSync::respond(link.mtu() as usize, now_ms);
+        Arc::new(LinkSession { node, link, sync: Mutex::new(sync) })
+    }
+
+    /// Bytes arrived on the link; returns a summary once the session has ended.
+    pub fn received(&self, bytes: Vec<u8>, now_ms: u64) -> Result<Option<String>, MeadowError> {
+        self.step(|l, n| l.received(n, &bytes, now_ms))
+    }
+
+    /// The link closed.
+    pub fn closed(&self) -> Result<Option<String>, MeadowError> {
+        self.step(|l, n| l.closed(n))
+    }
+
+    /// Time passed; drives the idle timeout.
+    pub fn tick(&self, now_ms: u64) -> Result<Option<String>, MeadowError> {
+        self.step(|l, n| l.tick(n, now_ms))
+    }
+}
