@@ -217,10 +217,40 @@ pub struct NewEvent {
 }
 
 /// Which part of a festival changed, so a screen refreshes only what it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChangeScope {
+    /// The festival itself, its venues or organisers.
+    Festival,
+    /// Events.
+    Programme,
+    /// This device's favourites.
+    Favourites,
+    /// Announcements.
+    Announcements,
+    /// Anything (an import or a sync brought ops of every kind).
+    Everything,
+}
+
+/// A change in a festival.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct StoreChange {
     /// Festival id (hex).
     pub festival: String,
+    /// What changed.
+    pub scope: ChangeScope,
+}
+
+/// An event with everything its own screen shows.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct EventDetail {
+    /// What lists show.
+    pub event: Event,
+    /// Description.
+    pub description: String,
+    /// Language.
+    pub language: String,
+    /// Link URLs.
+    pub links: Vec<String>,
 }
 
 /// Told when the store changes (a local edit, an import, a sync).
@@ -241,11 +271,32 @@ pub trait Link: Send + Sync {
     fn mtu(&self) -> u32;
 }
 
+/// Networking as the app sees it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NetStatus {
+    /// Whether networking runs.
+    pub running: bool,
+    /// Invite for the current festival, as a `meadow://` link, while running.
+    pub invite: Option<String>,
+    /// Peers connected.
+    pub peers: u32,
+    /// Sessions finished.
+    pub sessions: u64,
+    /// Ops received over the network.
+    pub ops_received: u64,
+}
+
+struct Networking {
+    runtime: tokio::runtime::Runtime,
+    net: Option<Arc<meadow_core::net::Net>>,
+}
+
 /// The node an app holds.
 #[derive(uniffi::Object)]
 pub struct MeadowNode {
-    node: Mutex<Node>,
+    node: meadow_core::net::SharedNode,
     listeners: Mutex<Vec<Arc<dyn ChangeListener>>>,
+    networking: Mutex<Option<Networking>>,
 }
 
 impl MeadowNode {
@@ -254,11 +305,11 @@ impl MeadowNode {
         Ok(f(&mut node)?)
     }
 
-    fn changed(&self, festival: &FestivalId) {
+    fn changed(&self, festival: &FestivalId, scope: ChangeScope) {
         let listeners: Vec<_> = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
         for l in listeners {
             // A listener that throws must not take the node down.
-            let change = StoreChange { festival: festival.to_hex() };
+            let change = StoreChange { festival: festival.to_hex(), scope };
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_change(change))).is_err() {
                 tracing::warn!("a change listener failed");
             }
@@ -272,7 +323,11 @@ impl MeadowNode {
     #[uniffi::constructor]
     pub fn open(data_dir: String) -> Result<Arc<Self>, MeadowError> {
         let node = Node::open(std::path::Path::new(&data_dir))?;
-        Ok(Arc::new(MeadowNode { node: Mutex::new(node), listeners: Mutex::new(Vec::new()) }))
+        Ok(Arc::new(MeadowNode {
+            node: Arc::new(Mutex::new(node)),
+            listeners: Mutex::new(Vec::new()),
+            networking: Mutex::new(None),
+        }))
     }
 
     /// This device's public key (hex).
@@ -343,7 +398,7 @@ impl MeadowNode {
             day_change_minutes: 0,
         };
         let id = self.with(|n| n.create_festival(new))?;
-        self.changed(&id);
+        self.changed(&id, ChangeScope::Festival);
         Ok(id.to_hex())
     }
 
@@ -352,7 +407,7 @@ impl MeadowNode {
         let f = festival_id(&festival)?;
         let patch = meadow_core::op::VenuePatch { name: Some(name), ..Default::default() };
         let id = self.with(|n| n.add_venue(f, patch))?;
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Festival);
         Ok(id.to_hex())
     }
 
@@ -378,16 +433,147 @@ impl MeadowNode {
             ..Default::default()
         };
         let id = self.with(|n| n.add_event(f, patch))?;
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Programme);
         Ok(id.to_hex())
+    }
+
+    /// Changes an event's title, times or venue (its author and organisers).
+    pub fn edit_event(
+        &self,
+        festival: String,
+        event: String,
+        title: Option<String>,
+        start: Option<i64>,
+        end: Option<i64>,
+        venue_id: Option<String>,
+    ) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        let venue = venue_id.as_deref().map(op_id).transpose()?.map(Some);
+        let patch = EventPatch { title, start, end, venue, ..Default::default() };
+        self.with(|n| n.edit_event(f, e, patch))?;
+        self.changed(&f, ChangeScope::Programme);
+        Ok(())
+    }
+
+    /// Names an organiser by public key (hex).
+    pub fn add_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        let k = meadow_core::identity::PublicKey::from_hex(&key)
+            .map_err(|e| MeadowError::Invalid { reason: e.to_string() })?;
+        self.with(|n| n.add_organiser(f, k))?;
+        self.changed(&f, ChangeScope::Festival);
+        Ok(())
+    }
+
+    /// Removes an organiser.
+    pub fn remove_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        let k = meadow_core::identity::PublicKey::from_hex(&key)
+            .map_err(|e| MeadowError::Invalid { reason: e.to_string() })?;
+        self.with(|n| n.remove_organiser(f, k))?;
+        self.changed(&f, ChangeScope::Festival);
+        Ok(())
+    }
+
+    /// Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+    /// interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+    pub fn start_networking(&self, port: u16, lan: bool) -> Result<NetStatus, MeadowError> {
+        let mut guard = self.networking.lock().map_err(|_| MeadowError::Internal { reason: "lock poisoned".into() })?;
+        if guard.as_ref().is_some_and(|n| n.net.is_some()) {
+            drop(guard);
+            return self.net_status();
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| MeadowError::Internal { reason: e.to_string() })?;
+        let cfg = if lan {
+            meadow_core::net::NetConfig::lan(port)
+        } else {
+            let mut c = meadow_core::net::NetConfig::loopback();
+            c.bind.set_port(port);
+            c
+        };
+        let net = runtime
+            .block_on(meadow_core::net::Net::start(self.node.clone(), cfg))
+            .map_err(|e| MeadowError::Internal { reason: e.to_string() })?;
+        *guard = Some(Networking { runtime, net: Some(Arc::new(net)) });
+        drop(guard);
+        self.net_status()
+    }
+
+    /// Stops networking.
+    pub fn stop_networking(&self) {
+        let taken = self.networking.lock().ok().and_then(|mut g| g.take());
+        if let Some(Networking { runtime, net: Some(net) }) = taken
+            && let Ok(net) = Arc::try_unwrap(net)
+        {
+            runtime.block_on(net.shutdown());
+        }
+    }
+
+    /// What networking is doing.
+    pub fn net_status(&self) -> Result<NetStatus, MeadowError> {
+        let current = self.with(|n| n.current_festival())?;
+        let guard = self.networking.lock().map_err(|_| MeadowError::Internal { reason: "lock poisoned".into() })?;
+        Ok(match guard.as_ref().and_then(|n| n.net.as_ref()) {
+            None => NetStatus { running: false, invite: None, peers: 0, sessions: 0, ops_received: 0 },
+            Some(net) => {
+                let s = net.stats();
+                NetStatus {
+                    running: true,
+                    invite: current.map(|f| net.invite(f).to_link()),
+                    peers: s.peers as u32,
+                    sessions: s.sessions,
+                    ops_received: s.ops_received,
+                }
+            }
+        })
+    }
+
+    /// Joins a festival from an invite (text or link): starts networking if needed (as
+    /// `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
+    /// sync ends.
+    pub fn join(&self, ticket: String, lan: bool) -> Result<String, MeadowError> {
+        let invite = meadow_core::net::Invite::parse(&ticket)
+            .map_err(|e| MeadowError::Invalid { reason: format!("not a Meadow invite: {e}") })?;
+        self.start_networking(0, lan)?;
+        let guard = self.networking.lock().map_err(|_| MeadowError::Internal { reason: "lock poisoned".into() })?;
+        let Some(Networking { runtime, net: Some(net) }) = guard.as_ref() else {
+            return Err(MeadowError::Internal { reason: "networking did not start".into() });
+        };
+        let end = runtime
+            .block_on(net.sync_with(invite.peer.clone(), invite.festival))
+            .map_err(|e| MeadowError::Internal { reason: e.to_string() })?;
+        drop(guard);
+        if let SessionEnd::Failed(e) = end {
+            return Err(MeadowError::Internal { reason: format!("sync failed: {e}") });
+        }
+        self.with(|n| n.use_festival(&invite.festival))?;
+        self.changed(&invite.festival, ChangeScope::Everything);
+        Ok(invite.festival.to_hex())
     }
 
     /// Cancels or restores an event.
     pub fn cancel_event(&self, festival: String, event: String, cancelled: bool) -> Result<(), MeadowError> {
         let (f, e) = (festival_id(&festival)?, op_id(&event)?);
         self.with(|n| n.cancel_event(f, e, cancelled))?;
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Programme);
         Ok(())
+    }
+
+    /// One event with its description and links.
+    pub fn event_detail(&self, event: String) -> Result<EventDetail, MeadowError> {
+        let e = op_id(&event)?;
+        let d = self.with(|n| n.store().event_detail(&e).map_err(NodeError::from))?;
+        let d = d.ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })?;
+        Ok(EventDetail {
+            event: d.event.into(),
+            description: d.description,
+            language: d.language,
+            links: d.links.into_iter().map(|l| l.url).collect(),
+        })
     }
 
     /// A day's programme (`YYYY-MM-DD`), or all of it.
@@ -410,7 +596,7 @@ impl MeadowNode {
     pub fn set_favourite(&self, festival: String, event: String, favourite: bool) -> Result<(), MeadowError> {
         let (f, e) = (festival_id(&festival)?, op_id(&event)?);
         self.with(|n| Ok(n.store_mut().set_favourite(&f, &e, favourite)?))?;
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Favourites);
         Ok(())
     }
 
@@ -442,7 +628,7 @@ impl MeadowNode {
             expires: None,
         };
         self.with(|n| n.announce(f, a))?;
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Announcements);
         Ok(())
     }
 
@@ -496,7 +682,7 @@ impl MeadowNode {
         let f = match outcome {
             Imported::Schedule { festival, .. } | Imported::Archive { festival, .. } => festival,
         };
-        self.changed(&f);
+        self.changed(&f, ChangeScope::Everything);
         Ok(f.to_hex())
     }
 
@@ -505,6 +691,12 @@ impl MeadowNode {
         let f = festival_id(&festival)?;
         let sel = if favourites_only { IcsSelection::Favourites } else { IcsSelection::All };
         self.with(|n| n.export_ics(&f, sel))
+    }
+}
+
+impl Drop for MeadowNode {
+    fn drop(&mut self) {
+        self.stop_networking();
     }
 }
 
@@ -530,7 +722,7 @@ impl LinkSession {
             None => Ok(None),
             Some(end) => {
                 if let Some(f) = festival {
-                    self.node.changed(&f);
+                    self.node.changed(&f, ChangeScope::Everything);
                 }
                 self.link.disconnect();
                 Ok(Some(match end {

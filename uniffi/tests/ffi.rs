@@ -59,6 +59,9 @@ fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
     assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true), Err(MeadowError::NotFound { .. })));
     assert!(matches!(a.use_festival("zz".into()), Err(MeadowError::Invalid { .. })));
     a.set_favourite(f.clone(), e.clone(), true).expect("fav");
+    let d = a.event_detail(e.clone()).expect("detail");
+    assert_eq!((d.event.title.as_str(), d.event.venue.as_str()), ("Opening", "Main"));
+    assert!(matches!(a.event_detail("11".repeat(32)), Err(MeadowError::NotFound { .. })));
     assert_eq!(a.favourites(f.clone()).expect("favs").len(), 1);
     assert_eq!(a.search(f.clone(), "open".into()).expect("search")[0].id, e);
     assert_eq!(a.programme(f.clone(), Some("2026-07-10".into())).expect("day").len(), 1);
@@ -137,4 +140,30 @@ fn two_nodes_sync_through_a_small_mtu_link() {
     assert!(done_b.as_deref().is_some_and(|s| s.starts_with("finished")), "{done_b:?}");
     assert!(*ra.closed.lock().expect("closed") && *rb.closed.lock().expect("closed"));
     assert_eq!(b.programme(f.clone(), None).expect("b"), a.programme(f, None).expect("a"));
+}
+
+#[test]
+fn join_from_an_invite_over_loopback_and_get_live_updates() {
+    let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (a, b) = (node(&da), node(&db));
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v1.xml"))
+        .expect("fixture");
+    let f = a.import(bytes).expect("import");
+    let status = a.start_networking(0, false).expect("start");
+    assert!(status.running);
+    let invite = status.invite.expect("invite for the current festival");
+    assert!(matches!(b.join("nonsense".into(), false), Err(MeadowError::Invalid { .. })));
+    assert_eq!(b.join(invite, false).expect("join"), f);
+    assert_eq!(b.programme(f.clone(), None).expect("b"), a.programme(f.clone(), None).expect("a"));
+    assert!(b.net_status().expect("status").peers >= 1);
+    // A change on A reaches B over the open connection.
+    a.announce(f.clone(), "Gates open".into(), false).expect("announce");
+    let start = std::time::Instant::now();
+    while b.announcements(f.clone(), 0).expect("anns").iter().all(|x| x.text != "Gates open") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "live update did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    b.stop_networking();
+    a.stop_networking();
+    assert!(!a.net_status().expect("status").running);
 }

@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1315,6 +1331,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func addListener(listener: ChangeListener) 
     
     /**
+     * Names an organiser by public key (hex).
+     */
+    func addOrganiser(festival: String, key: String) throws 
+    
+    /**
      * Adds a venue; returns its id.
      */
     func addVenue(festival: String, name: String) throws  -> String
@@ -1350,6 +1371,16 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func currentFestival() throws  -> String?
     
     /**
+     * Changes an event's title, times or venue (its author and organisers).
+     */
+    func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) throws 
+    
+    /**
+     * One event with its description and links.
+     */
+    func eventDetail(event: String) throws  -> EventDetail
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
     func exportIcs(festival: String, favouritesOnly: Bool) throws  -> String
@@ -1380,6 +1411,18 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func `import`(bytes: Data) throws  -> String
     
     /**
+     * Joins a festival from an invite (text or link): starts networking if needed (as
+     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
+     * sync ends.
+     */
+    func join(ticket: String, lan: Bool) throws  -> String
+    
+    /**
+     * What networking is doing.
+     */
+    func netStatus() throws  -> NetStatus
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     func programme(festival: String, day: String?) throws  -> [Event]
@@ -1390,6 +1433,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func publicKey() throws  -> String
     
     /**
+     * Removes an organiser.
+     */
+    func removeOrganiser(festival: String, key: String) throws 
+    
+    /**
      * Full-text search.
      */
     func search(festival: String, query: String) throws  -> [Event]
@@ -1398,6 +1446,17 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Marks or unmarks a favourite.
      */
     func setFavourite(festival: String, event: String, favourite: Bool) throws 
+    
+    /**
+     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     */
+    func startNetworking(port: UInt16, lan: Bool) throws  -> NetStatus
+    
+    /**
+     * Stops networking.
+     */
+    func stopNetworking() 
     
     /**
      * Selects a festival.
@@ -1505,6 +1564,19 @@ open func addListener(listener: ChangeListener)  {try! rustCall() {
 }
     
     /**
+     * Names an organiser by public key (hex).
+     */
+open func addOrganiser(festival: String, key: String)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(festival),
+        FfiConverterString.lower(key),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Adds a venue; returns its id.
      */
 open func addVenue(festival: String, name: String)throws  -> String  {
@@ -1603,6 +1675,36 @@ open func currentFestival()throws  -> String?  {
 }
     
     /**
+     * Changes an event's title, times or venue (its author and organisers).
+     */
+open func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_edit_event(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(festival),
+        FfiConverterString.lower(event),
+        FfiConverterOptionString.lower(title),
+        FfiConverterOptionInt64.lower(start),
+        FfiConverterOptionInt64.lower(end),
+        FfiConverterOptionString.lower(venueId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * One event with its description and links.
+     */
+open func eventDetail(event: String)throws  -> EventDetail  {
+    return try  FfiConverterTypeEventDetail_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_event_detail(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(event),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
 open func exportIcs(festival: String, favouritesOnly: Bool)throws  -> String  {
@@ -1682,6 +1784,34 @@ open func `import`(bytes: Data)throws  -> String  {
 }
     
     /**
+     * Joins a festival from an invite (text or link): starts networking if needed (as
+     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
+     * sync ends.
+     */
+open func join(ticket: String, lan: Bool)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_join(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(ticket),
+        FfiConverterBool.lower(lan),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What networking is doing.
+     */
+open func netStatus()throws  -> NetStatus  {
+    return try  FfiConverterTypeNetStatus_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_net_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
 open func programme(festival: String, day: String?)throws  -> [Event]  {
@@ -1708,6 +1838,19 @@ open func publicKey()throws  -> String  {
 }
     
     /**
+     * Removes an organiser.
+     */
+open func removeOrganiser(festival: String, key: String)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(festival),
+        FfiConverterString.lower(key),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Full-text search.
      */
 open func search(festival: String, query: String)throws  -> [Event]  {
@@ -1731,6 +1874,32 @@ open func setFavourite(festival: String, event: String, favourite: Bool)throws  
         FfiConverterString.lower(festival),
         FfiConverterString.lower(event),
         FfiConverterBool.lower(favourite),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     */
+open func startNetworking(port: UInt16, lan: Bool)throws  -> NetStatus  {
+    return try  FfiConverterTypeNetStatus_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_start_networking(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt16.lower(port),
+        FfiConverterBool.lower(lan),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops networking.
+     */
+open func stopNetworking()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -2146,6 +2315,95 @@ public func FfiConverterTypeEvent_lower(_ value: Event) -> RustBuffer {
 
 
 /**
+ * An event with everything its own screen shows.
+ */
+public struct EventDetail: Equatable, Hashable {
+    /**
+     * What lists show.
+     */
+    public var event: Event
+    /**
+     * Description.
+     */
+    public var description: String
+    /**
+     * Language.
+     */
+    public var language: String
+    /**
+     * Link URLs.
+     */
+    public var links: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What lists show.
+         */event: Event, 
+        /**
+         * Description.
+         */description: String, 
+        /**
+         * Language.
+         */language: String, 
+        /**
+         * Link URLs.
+         */links: [String]) {
+        self.event = event
+        self.description = description
+        self.language = language
+        self.links = links
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EventDetail: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventDetail {
+        return
+            try EventDetail(
+                event: FfiConverterTypeEvent.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                language: FfiConverterString.read(from: &buf), 
+                links: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EventDetail, into buf: inout [UInt8]) {
+        FfiConverterTypeEvent.write(value.event, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterString.write(value.language, into: &buf)
+        FfiConverterSequenceString.write(value.links, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventDetail_lift(_ buf: RustBuffer) throws -> EventDetail {
+    return try FfiConverterTypeEventDetail.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventDetail_lower(_ value: EventDetail) -> RustBuffer {
+    return FfiConverterTypeEventDetail.lower(value)
+}
+
+
+/**
  * A festival.
  */
 public struct Festival: Equatable, Hashable {
@@ -2285,6 +2543,105 @@ public func FfiConverterTypeFestival_lower(_ value: Festival) -> RustBuffer {
 
 
 /**
+ * Networking as the app sees it.
+ */
+public struct NetStatus: Equatable, Hashable {
+    /**
+     * Whether networking runs.
+     */
+    public var running: Bool
+    /**
+     * Invite for the current festival, as a `meadow://` link, while running.
+     */
+    public var invite: String?
+    /**
+     * Peers connected.
+     */
+    public var peers: UInt32
+    /**
+     * Sessions finished.
+     */
+    public var sessions: UInt64
+    /**
+     * Ops received over the network.
+     */
+    public var opsReceived: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Whether networking runs.
+         */running: Bool, 
+        /**
+         * Invite for the current festival, as a `meadow://` link, while running.
+         */invite: String?, 
+        /**
+         * Peers connected.
+         */peers: UInt32, 
+        /**
+         * Sessions finished.
+         */sessions: UInt64, 
+        /**
+         * Ops received over the network.
+         */opsReceived: UInt64) {
+        self.running = running
+        self.invite = invite
+        self.peers = peers
+        self.sessions = sessions
+        self.opsReceived = opsReceived
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NetStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNetStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetStatus {
+        return
+            try NetStatus(
+                running: FfiConverterBool.read(from: &buf), 
+                invite: FfiConverterOptionString.read(from: &buf), 
+                peers: FfiConverterUInt32.read(from: &buf), 
+                sessions: FfiConverterUInt64.read(from: &buf), 
+                opsReceived: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NetStatus, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.running, into: &buf)
+        FfiConverterOptionString.write(value.invite, into: &buf)
+        FfiConverterUInt32.write(value.peers, into: &buf)
+        FfiConverterUInt64.write(value.sessions, into: &buf)
+        FfiConverterUInt64.write(value.opsReceived, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetStatus_lift(_ buf: RustBuffer) throws -> NetStatus {
+    return try FfiConverterTypeNetStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetStatus_lower(_ value: NetStatus) -> RustBuffer {
+    return FfiConverterTypeNetStatus.lower(value)
+}
+
+
+/**
  * A new event.
  */
 public struct NewEvent: Equatable, Hashable {
@@ -2394,21 +2751,29 @@ public func FfiConverterTypeNewEvent_lower(_ value: NewEvent) -> RustBuffer {
 
 
 /**
- * Which part of a festival changed, so a screen refreshes only what it shows.
+ * A change in a festival.
  */
 public struct StoreChange: Equatable, Hashable {
     /**
      * Festival id (hex).
      */
     public var festival: String
+    /**
+     * What changed.
+     */
+    public var scope: ChangeScope
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Festival id (hex).
-         */festival: String) {
+         */festival: String, 
+        /**
+         * What changed.
+         */scope: ChangeScope) {
         self.festival = festival
+        self.scope = scope
     }
 
     
@@ -2427,12 +2792,14 @@ public struct FfiConverterTypeStoreChange: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoreChange {
         return
             try StoreChange(
-                festival: FfiConverterString.read(from: &buf)
+                festival: FfiConverterString.read(from: &buf), 
+                scope: FfiConverterTypeChangeScope.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoreChange, into buf: inout [UInt8]) {
         FfiConverterString.write(value.festival, into: &buf)
+        FfiConverterTypeChangeScope.write(value.scope, into: &buf)
     }
 }
 
@@ -2647,6 +3014,111 @@ public func FfiConverterTypeChangeKind_lower(_ value: ChangeKind) -> RustBuffer 
 
 
 /**
+ * Which part of a festival changed, so a screen refreshes only what it shows.
+ */
+
+public enum ChangeScope: Equatable, Hashable {
+    
+    /**
+     * The festival itself, its venues or organisers.
+     */
+    case festival
+    /**
+     * Events.
+     */
+    case programme
+    /**
+     * This device's favourites.
+     */
+    case favourites
+    /**
+     * Announcements.
+     */
+    case announcements
+    /**
+     * Anything (an import or a sync brought ops of every kind).
+     */
+    case everything
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ChangeScope: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChangeScope: FfiConverterRustBuffer {
+    typealias SwiftType = ChangeScope
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChangeScope {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .festival
+        
+        case 2: return .programme
+        
+        case 3: return .favourites
+        
+        case 4: return .announcements
+        
+        case 5: return .everything
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ChangeScope, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .festival:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .programme:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .favourites:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .announcements:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .everything:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChangeScope_lift(_ buf: RustBuffer) throws -> ChangeScope {
+    return try FfiConverterTypeChangeScope.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChangeScope_lower(_ value: ChangeScope) -> RustBuffer {
+    return FfiConverterTypeChangeScope.lower(value)
+}
+
+
+
+/**
  * An error, with a message fit to show.
  */
 public 
@@ -2784,6 +3256,30 @@ public func FfiConverterTypeMeadowError_lift(_ buf: RustBuffer) throws -> Meadow
 #endif
 public func FfiConverterTypeMeadowError_lower(_ value: MeadowError) -> RustBuffer {
     return FfiConverterTypeMeadowError.lower(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -3002,6 +3498,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_listener() != 54210) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() != 28314) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 61564) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3023,6 +3522,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 44476) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 1893) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 61862) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 42814) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3041,16 +3546,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_import() != 35564) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_join() != 2140) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 15772) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 65092) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_public_key() != 19715) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 38847) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 59933) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() != 56496) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 33232) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 45086) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 25608) {

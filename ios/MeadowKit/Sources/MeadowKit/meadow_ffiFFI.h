@@ -401,6 +401,11 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_add_event(uint64_t ptr, RustBu
 void uniffi_meadow_ffi_fn_method_meadownode_add_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_ORGANISER
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_ORGANISER
+void uniffi_meadow_ffi_fn_method_meadownode_add_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_VENUE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_VENUE
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_add_venue(uint64_t ptr, RustBuffer festival, RustBuffer name, RustCallStatus *_Nonnull out_status
@@ -436,6 +441,16 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_create_festival(uint64_t ptr, 
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_current_festival(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
+void uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer title, RustBuffer start, RustBuffer end, RustBuffer venue_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
+RustBuffer uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_export_ics(uint64_t ptr, RustBuffer festival, int8_t favourites_only, RustCallStatus *_Nonnull out_status
@@ -466,6 +481,16 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_fingerprint(uint64_t ptr, Rust
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_import(uint64_t ptr, RustBuffer bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN
+RustBuffer uniffi_meadow_ffi_fn_method_meadownode_join(uint64_t ptr, RustBuffer ticket, int8_t lan, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
+RustBuffer uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_programme(uint64_t ptr, RustBuffer festival, RustBuffer day, RustCallStatus *_Nonnull out_status
@@ -476,6 +501,11 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_programme(uint64_t ptr, RustBu
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
+void uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SEARCH
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SEARCH
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_search(uint64_t ptr, RustBuffer festival, RustBuffer query, RustCallStatus *_Nonnull out_status
@@ -484,6 +514,16 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_search(uint64_t ptr, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 void uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t favourite, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_START_NETWORKING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_START_NETWORKING
+RustBuffer uniffi_meadow_ffi_fn_method_meadownode_start_networking(uint64_t ptr, uint16_t port, int8_t lan, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STOP_NETWORKING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STOP_NETWORKING
+void uniffi_meadow_ffi_fn_method_meadownode_stop_networking(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
@@ -810,6 +850,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_listener(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_ORGANISER
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_ORGANISER
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_organiser(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_VENUE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_VENUE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_venue(void
@@ -852,6 +898,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_current_festival(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EDIT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EDIT_EVENT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_edit_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_detail(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_ICS
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_export_ics(void
@@ -888,6 +946,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_import(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_join(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NET_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NET_STATUS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_net_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROGRAMME
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROGRAMME
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_programme(void
@@ -900,6 +970,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_public_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SEARCH
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SEARCH
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_search(void
@@ -909,6 +985,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_search(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_START_NETWORKING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_START_NETWORKING
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_start_networking(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_STOP_NETWORKING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_STOP_NETWORKING
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(void
     
 );
 #endif

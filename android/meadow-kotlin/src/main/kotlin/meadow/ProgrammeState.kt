@@ -2,6 +2,7 @@ package meadow
 
 import uniffi.meadow_ffi.Announcement
 import uniffi.meadow_ffi.ChangeListener
+import uniffi.meadow_ffi.ChangeScope
 import uniffi.meadow_ffi.Event
 import uniffi.meadow_ffi.MeadowNode
 import uniffi.meadow_ffi.StoreChange
@@ -47,7 +48,25 @@ class ProgrammeState(private val node: MeadowNode, val festival: String, private
     }
 
     override fun onChange(change: StoreChange) {
-        if (change.festival == festival) refresh()
+        if (change.festival != festival) return
+        // Only what the change touched is read again.
+        when (change.scope) {
+            ChangeScope.FAVOURITES -> refreshFavourites()
+            ChangeScope.ANNOUNCEMENTS -> refreshAnnouncements()
+            else -> refresh()
+        }
+    }
+
+    @Synchronized
+    private fun refreshFavourites() {
+        favourites = node.favourites(festival)
+        version += 1
+    }
+
+    @Synchronized
+    private fun refreshAnnouncements() {
+        announcements = node.announcements(festival, clock())
+        version += 1
     }
 
     fun search(query: String): List<Event> = if (query.isBlank()) emptyList() else node.search(festival, query)

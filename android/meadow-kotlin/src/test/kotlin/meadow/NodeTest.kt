@@ -58,6 +58,34 @@ class NodeTest {
         assertEquals(listOf("Cancelled", "Moved", "New"), kinds)
     }
 
+    @Test
+    fun aThrowingListenerDoesNotBreakTheNode() {
+        val node = node()
+        val heard = AtomicInteger()
+        node.addListener(object : ChangeListener {
+            override fun onChange(change: StoreChange) { throw IllegalStateException("screen bug") }
+        })
+        node.addListener(object : ChangeListener {
+            override fun onChange(change: StoreChange) { heard.incrementAndGet() }
+        })
+        val f = node.createFestival("Wiese", "UTC", "2026-07-10", "2026-07-10")
+        node.addVenue(f, "Main")
+        assertEquals(1, node.festivals().size)
+        assertTrue(heard.get() >= 2)
+    }
+
+    @Test
+    fun joinFromAnInviteOverLoopback() {
+        val a = node()
+        val b = node()
+        val f = a.import(fixture("wiese-v1.xml"))
+        val invite = a.startNetworking(0u, false).invite!!
+        assertEquals(f, b.join(invite, false))
+        assertEquals(a.programme(f, null), b.programme(f, null))
+        b.stopNetworking()
+        a.stopNetworking()
+    }
+
     /** A radio with a 20-byte MTU, as the Android Bluetooth code will be. */
     class Radio : Link {
         val out = ConcurrentLinkedQueue<ByteArray>()

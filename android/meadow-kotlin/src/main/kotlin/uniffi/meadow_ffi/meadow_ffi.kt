@@ -749,6 +749,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_add_listener(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_add_organiser(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_add_venue(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_announce(
@@ -763,6 +765,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_current_festival(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_edit_event(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_ics(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_favourites(
@@ -775,13 +781,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_import(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_join(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_net_status(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_public_key(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_search(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_start_networking(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_use_festival(
     ): Int
@@ -859,6 +875,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_add_listener(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_meadow_ffi_fn_method_meadownode_add_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_meadow_ffi_fn_method_meadownode_add_venue(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_announce(`ptr`: Long,`festival`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`urgent`: Byte,uniffi_out_err: UniffiRustCallStatus, 
@@ -873,6 +891,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_current_festival(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_favourites(`ptr`: Long,`festival`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -885,13 +907,23 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_import(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_join(`ptr`: Long,`ticket`: RustBuffer.ByValue,`lan`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_programme(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_meadownode_start_networking(`ptr`: Long,`port`: Short,`lan`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_stop_networking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_meadow_ffi_fn_method_meadownode_use_festival(`ptr`: Long,`festival`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1043,6 +1075,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_listener() and 0xFFFF) != 54210) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() and 0xFFFF) != 28314) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 61564) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1064,6 +1099,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 44476) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 1893) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 61862) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 42814) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1082,16 +1123,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_import() and 0xFFFF) != 35564) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join() and 0xFFFF) != 2140) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 15772) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 65092) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_public_key() and 0xFFFF) != 19715) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 38847) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 59933) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() and 0xFFFF) != 56496) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 33232) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 45086) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 25608) {
@@ -1295,6 +1351,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -2637,6 +2720,11 @@ public interface MeadowNodeInterface {
     fun `addListener`(`listener`: ChangeListener)
     
     /**
+     * Names an organiser by public key (hex).
+     */
+    fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+    
+    /**
      * Adds a venue; returns its id.
      */
     fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
@@ -2672,6 +2760,16 @@ public interface MeadowNodeInterface {
     fun `currentFestival`(): kotlin.String?
     
     /**
+     * Changes an event's title, times or venue (its author and organisers).
+     */
+    fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
+    
+    /**
+     * One event with its description and links.
+     */
+    fun `eventDetail`(`event`: kotlin.String): EventDetail
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
     fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String
@@ -2702,6 +2800,18 @@ public interface MeadowNodeInterface {
     fun `import`(`bytes`: kotlin.ByteArray): kotlin.String
     
     /**
+     * Joins a festival from an invite (text or link): starts networking if needed (as
+     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
+     * sync ends.
+     */
+    fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String
+    
+    /**
+     * What networking is doing.
+     */
+    fun `netStatus`(): NetStatus
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event>
@@ -2712,6 +2822,11 @@ public interface MeadowNodeInterface {
     fun `publicKey`(): kotlin.String
     
     /**
+     * Removes an organiser.
+     */
+    fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+    
+    /**
      * Full-text search.
      */
     fun `search`(`festival`: kotlin.String, `query`: kotlin.String): List<Event>
@@ -2720,6 +2835,17 @@ public interface MeadowNodeInterface {
      * Marks or unmarks a favourite.
      */
     fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
+    
+    /**
+     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     */
+    fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus
+    
+    /**
+     * Stops networking.
+     */
+    fun `stopNetworking`()
     
     /**
      * Selects a festival.
@@ -2875,6 +3001,24 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Names an organiser by public key (hex).
+     */
+    @Throws(MeadowException::class)override fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
+        it,
+        
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`key`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Adds a venue; returns its id.
      */
     @Throws(MeadowException::class)override fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String {
@@ -3008,6 +3152,46 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Changes an event's title, times or venue (its author and organisers).
+     */
+    @Throws(MeadowException::class)override fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_edit_event(
+        it,
+        
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+        FfiConverterOptionalString.lower(`title`),
+        FfiConverterOptionalLong.lower(`start`),
+        FfiConverterOptionalLong.lower(`end`),
+        FfiConverterOptionalString.lower(`venueId`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * One event with its description and links.
+     */
+    @Throws(MeadowException::class)override fun `eventDetail`(`event`: kotlin.String): EventDetail {
+            return FfiConverterTypeEventDetail.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_event_detail(
+        it,
+        
+        FfiConverterString.lower(`event`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
     @Throws(MeadowException::class)override fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String {
@@ -3117,6 +3301,44 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Joins a festival from an invite (text or link): starts networking if needed (as
+     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
+     * sync ends.
+     */
+    @Throws(MeadowException::class)override fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_join(
+        it,
+        
+        FfiConverterString.lower(`ticket`),
+        FfiConverterBoolean.lower(`lan`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What networking is doing.
+     */
+    @Throws(MeadowException::class)override fun `netStatus`(): NetStatus {
+            return FfiConverterTypeNetStatus.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_net_status(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     @Throws(MeadowException::class)override fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event> {
@@ -3153,6 +3375,24 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Removes an organiser.
+     */
+    @Throws(MeadowException::class)override fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
+        it,
+        
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`key`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Full-text search.
      */
     @Throws(MeadowException::class)override fun `search`(`festival`: kotlin.String, `query`: kotlin.String): List<Event> {
@@ -3184,6 +3424,41 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
         FfiConverterBoolean.lower(`favourite`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     */
+    @Throws(MeadowException::class)override fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus {
+            return FfiConverterTypeNetStatus.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_start_networking(
+        it,
+        
+        FfiConverterUShort.lower(`port`),
+        FfiConverterBoolean.lower(`lan`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops networking.
+     */override fun `stopNetworking`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
+        it,
+        _status)
 }
     }
     
@@ -3524,6 +3799,69 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
 
 
 /**
+ * An event with everything its own screen shows.
+ */
+data class EventDetail (
+    /**
+     * What lists show.
+     */
+    var `event`: Event
+    , 
+    /**
+     * Description.
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * Language.
+     */
+    var `language`: kotlin.String
+    , 
+    /**
+     * Link URLs.
+     */
+    var `links`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
+    override fun read(buf: ByteBuffer): EventDetail {
+        return EventDetail(
+            FfiConverterTypeEvent.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EventDetail) = (
+            FfiConverterTypeEvent.allocationSize(value.`event`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterString.allocationSize(value.`language`) +
+            FfiConverterSequenceString.allocationSize(value.`links`)
+    )
+
+    override fun write(value: EventDetail, buf: ByteBuffer) {
+            FfiConverterTypeEvent.write(value.`event`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterString.write(value.`language`, buf)
+            FfiConverterSequenceString.write(value.`links`, buf)
+    }
+}
+
+
+
+/**
  * A festival.
  */
 data class Festival (
@@ -3627,6 +3965,77 @@ public object FfiConverterTypeFestival: FfiConverterRustBuffer<Festival> {
 
 
 /**
+ * Networking as the app sees it.
+ */
+data class NetStatus (
+    /**
+     * Whether networking runs.
+     */
+    var `running`: kotlin.Boolean
+    , 
+    /**
+     * Invite for the current festival, as a `meadow://` link, while running.
+     */
+    var `invite`: kotlin.String?
+    , 
+    /**
+     * Peers connected.
+     */
+    var `peers`: kotlin.UInt
+    , 
+    /**
+     * Sessions finished.
+     */
+    var `sessions`: kotlin.ULong
+    , 
+    /**
+     * Ops received over the network.
+     */
+    var `opsReceived`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNetStatus: FfiConverterRustBuffer<NetStatus> {
+    override fun read(buf: ByteBuffer): NetStatus {
+        return NetStatus(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NetStatus) = (
+            FfiConverterBoolean.allocationSize(value.`running`) +
+            FfiConverterOptionalString.allocationSize(value.`invite`) +
+            FfiConverterUInt.allocationSize(value.`peers`) +
+            FfiConverterULong.allocationSize(value.`sessions`) +
+            FfiConverterULong.allocationSize(value.`opsReceived`)
+    )
+
+    override fun write(value: NetStatus, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`running`, buf)
+            FfiConverterOptionalString.write(value.`invite`, buf)
+            FfiConverterUInt.write(value.`peers`, buf)
+            FfiConverterULong.write(value.`sessions`, buf)
+            FfiConverterULong.write(value.`opsReceived`, buf)
+    }
+}
+
+
+
+/**
  * A new event.
  */
 data class NewEvent (
@@ -3706,13 +4115,18 @@ public object FfiConverterTypeNewEvent: FfiConverterRustBuffer<NewEvent> {
 
 
 /**
- * Which part of a festival changed, so a screen refreshes only what it shows.
+ * A change in a festival.
  */
 data class StoreChange (
     /**
      * Festival id (hex).
      */
     var `festival`: kotlin.String
+    , 
+    /**
+     * What changed.
+     */
+    var `scope`: ChangeScope
     
 ){
     
@@ -3730,15 +4144,18 @@ public object FfiConverterTypeStoreChange: FfiConverterRustBuffer<StoreChange> {
     override fun read(buf: ByteBuffer): StoreChange {
         return StoreChange(
             FfiConverterString.read(buf),
+            FfiConverterTypeChangeScope.read(buf),
         )
     }
 
     override fun allocationSize(value: StoreChange) = (
-            FfiConverterString.allocationSize(value.`festival`)
+            FfiConverterString.allocationSize(value.`festival`) +
+            FfiConverterTypeChangeScope.allocationSize(value.`scope`)
     )
 
     override fun write(value: StoreChange, buf: ByteBuffer) {
             FfiConverterString.write(value.`festival`, buf)
+            FfiConverterTypeChangeScope.write(value.`scope`, buf)
     }
 }
 
@@ -3951,6 +4368,61 @@ public object FfiConverterTypeChangeKind : FfiConverterRustBuffer<ChangeKind>{
 
 
 
+/**
+ * Which part of a festival changed, so a screen refreshes only what it shows.
+ */
+
+enum class ChangeScope {
+    
+    /**
+     * The festival itself, its venues or organisers.
+     */
+    FESTIVAL,
+    /**
+     * Events.
+     */
+    PROGRAMME,
+    /**
+     * This device's favourites.
+     */
+    FAVOURITES,
+    /**
+     * Announcements.
+     */
+    ANNOUNCEMENTS,
+    /**
+     * Anything (an import or a sync brought ops of every kind).
+     */
+    EVERYTHING;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChangeScope: FfiConverterRustBuffer<ChangeScope> {
+    override fun read(buf: ByteBuffer) = try {
+        ChangeScope.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ChangeScope) = 4UL
+
+    override fun write(value: ChangeScope, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -4117,6 +4589,38 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
+        }
+    }
 }
 
 
