@@ -68,6 +68,10 @@ fn festival_id(hex: &str) -> Result<FestivalId, MeadowError> {
     FestivalId::from_hex(hex).ok_or_else(|| MeadowError::Invalid { reason: format!("not a festival id: {hex:?}") })
 }
 
+fn public_key(hex: &str) -> Result<meadow_core::identity::PublicKey, MeadowError> {
+    meadow_core::identity::PublicKey::from_hex(hex).map_err(|e| MeadowError::Invalid { reason: e.to_string() })
+}
+
 fn op_id(hex: &str) -> Result<OpId, MeadowError> {
     OpId::from_hex(hex).ok_or_else(|| MeadowError::Invalid { reason: format!("not an id: {hex:?}") })
 }
@@ -458,8 +462,7 @@ impl MeadowNode {
     /// Names an organiser by public key (hex).
     pub fn add_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
         let f = festival_id(&festival)?;
-        let k = meadow_core::identity::PublicKey::from_hex(&key)
-            .map_err(|e| MeadowError::Invalid { reason: e.to_string() })?;
+        let k = public_key(&key)?;
         self.with(|n| n.add_organiser(f, k))?;
         self.changed(&f, ChangeScope::Festival);
         Ok(())
@@ -468,8 +471,7 @@ impl MeadowNode {
     /// Removes an organiser.
     pub fn remove_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
         let f = festival_id(&festival)?;
-        let k = meadow_core::identity::PublicKey::from_hex(&key)
-            .map_err(|e| MeadowError::Invalid { reason: e.to_string() })?;
+        let k = public_key(&key)?;
         self.with(|n| n.remove_organiser(f, k))?;
         self.changed(&f, ChangeScope::Festival);
         Ok(())
