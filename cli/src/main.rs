@@ -143,6 +143,20 @@ enum Command {
         #[arg(long)]
         undo: bool,
     },
+    /// Moderate community content for everybody (organisers): when a flood of fresh keys hits,
+    /// show only approved authors, approving everyone seen before it in the same step.
+    Moderate {
+        /// Show community events from approved authors only, or from everybody again.
+        #[arg(long, value_parser = ["approved", "open"])]
+        community: Option<String>,
+        /// Approve every community author this device saw before this time (festival time,
+        /// RFC 3339, or `now`).
+        #[arg(long)]
+        approve_seen_before: Option<String>,
+        /// Approve an author by public key (repeatable).
+        #[arg(long = "approve")]
+        approve: Vec<String>,
+    },
     /// Mute an author on this device only.
     Mute {
         /// Author public key.
@@ -158,7 +172,11 @@ enum Command {
         start: Option<String>,
     },
     /// Check the store: SQLite integrity and programme consistent with the signed ops.
-    Check,
+    Check {
+        /// Re-derive whatever is found damaged from the signed ops (which are never changed).
+        #[arg(long)]
+        repair: bool,
+    },
     /// Import a schedule (frab XML, pretalx/frab JSON, iCalendar) or a festival archive.
     Import {
         /// The file.
@@ -644,7 +662,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 EventCmd::Show { id, json } => {
                     let eid = node.store().resolve_event(&f, &id)?;
-                    let e = node.store().event_detail(&eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
+                    let e = node.store().event_detail(&f, &eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
                     let fest = node.festival(&f)?;
                     output::event_detail(&fest, &e, json);
                 }
@@ -784,6 +802,33 @@ fn run(cli: Cli) -> Result<()> {
             node.hide(f, target, !undo)?;
             out!("{}", if undo { "shown again" } else { "hidden for everybody" });
         }
+        Command::Moderate { community, approve_seen_before, approve } => {
+            let f = festival_id(&node, &cli.festival)?;
+            let mode = community.as_deref().map(|c| {
+                if c == "approved" {
+                    meadow_core::op::CommunityMode::Approved
+                } else {
+                    meadow_core::op::CommunityMode::Open
+                }
+            });
+            let mut keys = approve.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>>>()?;
+            if let Some(t) = approve_seen_before {
+                let before = if t.trim() == "now" { now_ms() as i64 / 1000 } else { node.parse_time(&f, &t)? };
+                keys.extend(node.store().community_authors_seen_before(&f, before)?);
+            }
+            let n = keys.len();
+            let ops = node.moderate(f, mode, keys)?;
+            if n > 0 {
+                out!("approved {n} author{} ({ops} op{})", plural(n), plural(ops));
+            }
+            match mode {
+                Some(meadow_core::op::CommunityMode::Approved) => {
+                    out!("community events are now shown from approved authors only")
+                }
+                Some(meadow_core::op::CommunityMode::Open) => out!("community events are shown from everybody again"),
+                None => {}
+            }
+        }
         Command::Mute { author, undo } => {
             let f = festival_id(&node, &cli.festival)?;
             let k = parse_key(&author)?;
@@ -873,23 +918,33 @@ fn run(cli: Cli) -> Result<()> {
         Command::Invite => net::invite(&node)?,
         Command::Join { ticket } => net::join(node, &ticket)?,
         Command::Sync => net::sync(node)?,
-        Command::Check => {
-            let problems = node.store_mut().check()?;
-            if problems.is_empty() {
+        Command::Check { repair } => {
+            let report = if repair { node.store_mut().repair()? } else { node.store_mut().check()? };
+            for n in &report.notes {
+                out!("note: {n}");
+            }
+            if report.is_clean() {
                 out!(
                     "store ok: {} ops, {} waiting for predecessors",
                     node.store().op_count()?,
                     node.store().pending_count()?
                 );
             } else {
-                for p in &problems {
+                for p in &report.problems {
                     out!("problem: {p}");
                 }
-                bail!("{} problem(s) found", problems.len());
+                bail!(
+                    "{} problem(s) found; `meadow check --repair` re-derives the programme from the signed ops",
+                    report.problems.len()
+                );
             }
         }
     }
     Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn parse_clock(s: &str) -> Result<u16> {

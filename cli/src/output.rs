@@ -273,7 +273,7 @@ pub fn announcements(f: &FestivalView, list: &[AnnouncementView], json: bool) {
             list.iter()
                 .map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str(),
                     "expires": a.expires.map(|e| rfc3339(&tz, e)), "author": a.author.to_hex(), "author_name": a.author_name,
-                    "posted": rfc3339(&tz, (a.wall_time_ms / 1000) as i64)}))
+                    "posted": a.posted_at.map(|t| rfc3339(&tz, t))}))
                 .collect(),
         ));
         return;
@@ -283,13 +283,11 @@ pub fn announcements(f: &FestivalView, list: &[AnnouncementView], json: bool) {
     }
     for a in list {
         let who = if a.author_name.is_empty() { a.author.fingerprint() } else { a.author_name.clone() };
-        out!(
-            "[{}] {} ({}, {})",
-            a.priority.as_str().to_uppercase(),
-            a.text,
-            who,
-            format_time(&tz, (a.wall_time_ms / 1000) as i64)
-        );
+        let when = match a.posted_at {
+            Some(t) => format_time(&tz, t),
+            None => "posting time unknown: the author's clock is far ahead".into(),
+        };
+        out!("[{}] {} ({}, {})", a.priority.as_str().to_uppercase(), a.text, who, when);
     }
 }
 

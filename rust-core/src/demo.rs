@@ -294,8 +294,11 @@ pub fn create_demo(node: &mut Node, start_date: Date) -> Result<(FestivalId, Ing
     let mut rng = Rng::new(0x6d65_6164_6f77);
     let wall = now_ms();
 
-    let organisers: Vec<Identity> = (1..=2).map(|i| Identity::from_seed(1000 + i)).collect();
-    let community: Vec<Identity> = (1..=8).map(|i| Identity::from_seed(2000 + i)).collect();
+    // Fresh keys for the made-up organisers and attendees, used once here and then forgotten: keys
+    // from fixed seeds would let anybody post official announcements into every served demo.
+    let fresh = |n: usize| (0..n).map(|_| Identity::generate()).collect::<Result<Vec<_>, _>>();
+    let organisers: Vec<Identity> = fresh(2)?;
+    let community: Vec<Identity> = fresh(8)?;
 
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| NodeError::Invalid(e.to_string()))?;

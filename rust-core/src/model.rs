@@ -2,7 +2,7 @@
 //! persists these states and calls these rules, so that every device folds the same ops the same
 //! way whatever order they arrived in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -13,6 +13,10 @@ use crate::op::{EventPatch, FestivalPatch, GeoPoint, Link, Op, OpId, Role, Venue
 /// How many community events one author may create per (UTC) day of event start in a festival;
 /// creations past the cap, counted in the author's log order, have no effect.
 pub const COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY: u64 = 20;
+/// How many community events one author may create in a festival in all, counted the same way:
+/// since an author may move their own events, this is what bounds how many can pile up on one
+/// day.
+pub const COMMUNITY_EVENTS_PER_AUTHOR: u64 = 40;
 
 /// The stamp of a write, by which concurrent writes to one field are ordered: Lamport clock, then
 /// author key. Wall clocks never take part.
@@ -135,6 +139,8 @@ pub struct RoleOp {
     pub id: OpId,
     /// Who issued it.
     pub issuer: PublicKey,
+    /// Its position in the issuer's log: what a revocation of the issuer is measured against.
+    pub seq: u64,
     /// Whom it concerns.
     pub member: PublicKey,
     /// Grant (`None`) or revoke with the member's last official seq.
@@ -150,40 +156,138 @@ pub struct Roles {
     pub members: BTreeMap<PublicKey, MemberStatus>,
 }
 
-impl Roles {
-    /// Folds role ops in their total order; each op counts only if its issuer held authority at
-    /// that point in the order, which makes the result independent of arrival order.
-    pub fn compute(owner: Option<PublicKey>, mut ops: Vec<RoleOp>) -> Roles {
-        ops.sort_by_key(|o| (o.stamp, o.id));
-        let mut roles = Roles { owner, members: BTreeMap::new() };
-        for o in ops {
-            if !roles.has_authority(&o.issuer) || Some(o.member) == roles.owner {
-                continue;
-            }
-            let status = match o.revoke {
-                None => MemberStatus::Organiser,
-                Some(after_seq) => MemberStatus::Revoked { after_seq },
+/// Roles while revocations are being settled: which grants count, each member's standing, and
+/// how far each member is from the owner along counting grants.
+#[derive(Debug, Default)]
+struct RoleView {
+    members: BTreeMap<PublicKey, MemberStatus>,
+    depth: BTreeMap<PublicKey, usize>,
+}
+
+impl RoleView {
+    /// Whether `key` acts with authority at position `seq` of its log.
+    fn may_act(&self, owner: &PublicKey, key: &PublicKey, seq: u64) -> bool {
+        key == owner || status_allows(self.members.get(key), seq)
+    }
+}
+
+fn status_allows(status: Option<&MemberStatus>, seq: u64) -> bool {
+    match status {
+        Some(MemberStatus::Organiser) => true,
+        Some(MemberStatus::Revoked { after_seq: Some(last) }) => seq <= *last,
+        _ => false,
+    }
+}
+
+/// The roles that follow from the counting grants and the standing revocations: for each
+/// member, the last of these ops about them in (stamp, id) order decides; a grant restores a
+/// revoked member, several revocations since the last grant keep the earliest cut.
+fn view_of(owner: &PublicKey, ops: &[RoleOp], standing: &BTreeSet<OpId>) -> RoleView {
+    let mut counted: BTreeSet<OpId> = BTreeSet::new();
+    let mut view = RoleView::default();
+    // Least fixpoint: a grant counts once its issuer is known to act with authority at its
+    // position. Cuts only come from standing revocations, fixed for this call.
+    loop {
+        let before = counted.len();
+        let newly: Vec<OpId> = ops
+            .iter()
+            .filter(|o| o.revoke.is_none() && !counted.contains(&o.id) && view.may_act(owner, &o.issuer, o.seq))
+            .map(|o| o.id)
+            .collect();
+        counted.extend(newly);
+        view.members.clear();
+        for o in ops.iter().filter(|o| counted.contains(&o.id) || standing.contains(&o.id)) {
+            let next = match (o.revoke, view.members.get(&o.member)) {
+                (None, _) => Some(MemberStatus::Organiser),
+                (Some(cut), Some(MemberStatus::Revoked { after_seq })) => {
+                    Some(MemberStatus::Revoked { after_seq: min_cut(*after_seq, cut) })
+                }
+                (Some(cut), Some(MemberStatus::Organiser)) => Some(MemberStatus::Revoked { after_seq: cut }),
+                // Revoking someone never granted changes nothing.
+                (Some(_), None) => None,
             };
-            roles.members.insert(o.member, status);
+            if let Some(n) = next {
+                view.members.insert(o.member, n);
+            }
         }
-        roles
+        if counted.len() == before {
+            break;
+        }
+    }
+    // Distance from the owner along counting grants (members are few: plain relaxation).
+    view.depth.insert(*owner, 0);
+    loop {
+        let mut changed = false;
+        for o in ops.iter().filter(|o| counted.contains(&o.id)) {
+            if let Some(&d) = view.depth.get(&o.issuer)
+                && view.depth.get(&o.member).is_none_or(|&m| m > d + 1)
+            {
+                view.depth.insert(o.member, d + 1);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    view
+}
+
+fn min_cut(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => None,
+    }
+}
+
+impl Roles {
+    /// Folds the role ops of a festival. The result depends on the set of ops only, never on the
+    /// order they arrived in, and never on clocks where a clock could be backdated:
+    ///
+    /// * an op acts with authority if its issuer is the owner, or a member whose standing allows
+    ///   that position of their log (a revoked member's ops after the cut the revocation names
+    ///   count for nothing, whatever clock they carry);
+    /// * revocations are settled in stages by their issuer's distance from the owner along
+    ///   counting grants (the owner's first, then those of organisers the owner named, ...);
+    ///   within a stage they are judged together and all that stand take effect, so two
+    ///   organisers who revoke each other both lose the role ("strong removal"), and a revoked
+    ///   member can never keep it by revoking, or by naming a helper to revoke, whoever revoked
+    ///   them; a standing revocation stays standing;
+    /// * for each member, the last counting grant or standing revocation in (Lamport, author, id)
+    ///   order decides whether they are an organiser now: organisers can still re-name a member.
+    pub fn compute(owner: Option<PublicKey>, ops: Vec<RoleOp>) -> Roles {
+        let Some(owner_key) = owner else {
+            return Roles { owner: None, members: BTreeMap::new() };
+        };
+        let mut ops: Vec<RoleOp> = ops.into_iter().filter(|o| o.member != owner_key).collect();
+        ops.sort_by_key(|o| (o.stamp, o.id));
+        let mut standing: BTreeSet<OpId> = BTreeSet::new();
+        let mut stage = 0usize;
+        loop {
+            let view = view_of(&owner_key, &ops, &standing);
+            let deepest = view.depth.values().copied().max().unwrap_or(0);
+            if stage > deepest {
+                return Roles { owner, members: view.members };
+            }
+            let newly: Vec<OpId> = ops
+                .iter()
+                .filter(|o| o.revoke.is_some() && !standing.contains(&o.id))
+                .filter(|o| view.depth.get(&o.issuer) == Some(&stage) && view.may_act(&owner_key, &o.issuer, o.seq))
+                .map(|o| o.id)
+                .collect();
+            standing.extend(newly);
+            stage += 1;
+        }
     }
 
-    /// Whether `key` may currently name or remove organisers and hide content.
+    /// Whether `key` may now name or remove organisers and hide content.
     pub fn has_authority(&self, key: &PublicKey) -> bool {
         Some(*key) == self.owner || matches!(self.members.get(key), Some(MemberStatus::Organiser))
     }
 
     /// Whether the op at `seq` of `author`'s log counts as official.
     pub fn is_official(&self, author: &PublicKey, seq: u64) -> bool {
-        if Some(*author) == self.owner {
-            return true;
-        }
-        match self.members.get(author) {
-            Some(MemberStatus::Organiser) => true,
-            Some(MemberStatus::Revoked { after_seq: Some(last) }) => seq <= *last,
-            _ => false,
-        }
+        Some(*author) == self.owner || status_allows(self.members.get(author), seq)
     }
 
     /// Current organisers (owner excluded).
@@ -390,14 +494,28 @@ mod tests {
         Identity::from_seed(n).public()
     }
 
-    fn role_op(lamport: u64, issuer: u64, member: u64, revoke: Option<Option<u64>>) -> RoleOp {
+    /// A role op by `issuer` at position `seq` of its log, with clock `lamport`.
+    fn role_op(lamport: u64, issuer: u64, seq: u64, member: u64, revoke: Option<Option<u64>>) -> RoleOp {
+        let mut id = [0u8; 32];
+        id[..8].copy_from_slice(&lamport.to_be_bytes());
+        id[8..16].copy_from_slice(&issuer.to_be_bytes());
+        id[16..24].copy_from_slice(&seq.to_be_bytes());
         RoleOp {
             stamp: Stamp { lamport, author: key(issuer) },
-            id: OpId([lamport as u8; 32]),
+            id: OpId(id),
             issuer: key(issuer),
+            seq,
             member: key(member),
             revoke,
         }
+    }
+
+    fn grant(lamport: u64, issuer: u64, seq: u64, member: u64) -> RoleOp {
+        role_op(lamport, issuer, seq, member, None)
+    }
+
+    fn revoke(lamport: u64, issuer: u64, seq: u64, member: u64, after: Option<u64>) -> RoleOp {
+        role_op(lamport, issuer, seq, member, Some(after))
     }
 
     #[test]
@@ -440,22 +558,72 @@ mod tests {
     }
 
     #[test]
-    fn roles_need_authority_at_their_point_in_the_order() {
+    fn revocation_keeps_ops_up_to_its_cut_and_nobody_revokes_the_owner() {
         let owner = key(0);
-        // 2 grants 3 before 2 is an organiser: no effect. Owner grants 2 later.
-        let ops = vec![role_op(1, 2, 3, None), role_op(2, 0, 2, None)];
-        let r = Roles::compute(Some(owner), ops);
-        assert!(r.is_official(&key(2), 0));
-        assert!(!r.is_official(&key(3), 0));
-        // Revocation keeps ops up to after_seq official.
-        let ops = vec![role_op(1, 0, 2, None), role_op(4, 0, 2, Some(Some(7)))];
-        let r = Roles::compute(Some(owner), ops);
+        let r = Roles::compute(Some(owner), vec![grant(1, 0, 1, 2), revoke(4, 0, 2, 2, Some(7))]);
         assert!(r.is_official(&key(2), 7));
         assert!(!r.is_official(&key(2), 8));
         assert!(!r.has_authority(&key(2)));
-        // Nobody can revoke the owner.
-        let r = Roles::compute(Some(owner), vec![role_op(1, 0, 2, None), role_op(2, 2, 0, Some(None))]);
+        let r = Roles::compute(Some(owner), vec![grant(1, 0, 1, 2), revoke(2, 2, 0, 0, None)]);
         assert!(r.is_official(&owner, 100));
+        assert!(r.has_authority(&key(2)));
+        // Without a known owner nobody has authority.
+        assert!(!Roles::compute(None, vec![grant(1, 0, 1, 2)]).is_official(&key(2), 0));
+    }
+
+    #[test]
+    fn a_grant_counts_for_the_members_whole_log() {
+        // Like any op of a member, a grant made before its issuer was named counts once they are.
+        let r = Roles::compute(Some(key(0)), vec![grant(1, 2, 0, 3), grant(2, 0, 1, 2)]);
+        assert!(r.is_official(&key(3), 0));
+    }
+
+    #[test]
+    fn a_revoked_organiser_cannot_name_anybody_by_backdating() {
+        // The owner names 2 and removes them after their op 1; 2 then signs (as op 2) a grant to
+        // a sock puppet 9 with a clock far below the revocation's.
+        let ops = vec![grant(10, 0, 1, 2), revoke(50, 0, 2, 2, Some(1)), grant(11, 2, 2, 9)];
+        let r = Roles::compute(Some(key(0)), ops);
+        assert!(!r.is_official(&key(9), 0), "{r:?}");
+        assert!(!r.has_authority(&key(2)));
+        // The same grant made before the cut (op 1) stands: it was made with authority.
+        let ops = vec![grant(10, 0, 1, 2), grant(11, 2, 1, 9), revoke(50, 0, 2, 2, Some(1))];
+        assert!(Roles::compute(Some(key(0)), ops).has_authority(&key(9)));
+    }
+
+    #[test]
+    fn a_revoked_organiser_cannot_keep_the_role_by_revoking_the_revoker() {
+        // Owner names 2 and 3. Organiser 3 removes 2 (cut after 2's op 0). 2 answers with a
+        // backdated revocation of 3 signed after the cut.
+        let base = vec![grant(1, 0, 1, 2), grant(2, 0, 2, 3), revoke(40, 3, 0, 2, Some(0))];
+        let mut ops = base.clone();
+        ops.push(revoke(5, 2, 1, 3, None));
+        let r = Roles::compute(Some(key(0)), ops.clone());
+        assert!(!r.has_authority(&key(2)), "the removed organiser must not keep the role: {r:?}");
+        // Both revocations were judged together (strong removal): 3 loses the role too, until the
+        // owner names them again.
+        assert!(!r.has_authority(&key(3)));
+        ops.push(grant(60, 0, 3, 3));
+        let r = Roles::compute(Some(key(0)), ops);
+        assert!(r.has_authority(&key(3)) && !r.has_authority(&key(2)));
+        // Through a helper instead: 2 names 9 after the cut, and 9 revokes 3. The helper's grant
+        // never counts, so 3 keeps the role.
+        let mut ops = base;
+        ops.push(grant(6, 2, 1, 9));
+        ops.push(revoke(7, 9, 0, 3, None));
+        let r = Roles::compute(Some(key(0)), ops);
+        assert!(r.has_authority(&key(3)) && !r.has_authority(&key(2)) && !r.has_authority(&key(9)), "{r:?}");
+    }
+
+    #[test]
+    fn an_organiser_closer_to_the_owner_prevails_and_results_ignore_order() {
+        // 3 was named by the owner, 4 by 3; they revoke each other concurrently.
+        let ops = vec![grant(1, 0, 1, 3), grant(2, 3, 0, 4), revoke(9, 3, 1, 4, Some(0)), revoke(8, 4, 1, 3, Some(0))];
+        let r = Roles::compute(Some(key(0)), ops.clone());
+        assert!(r.has_authority(&key(3)) && !r.has_authority(&key(4)), "{r:?}");
+        let mut rev = ops;
+        rev.reverse();
+        assert_eq!(Roles::compute(Some(key(0)), rev), r);
     }
 
     #[test]

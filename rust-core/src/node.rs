@@ -15,8 +15,8 @@ use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
 use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::model::may_edit;
 use crate::op::{
-    Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget, OpId, ProfilePatch,
-    Role, SchemaError, VenuePatch,
+    Announcement, Body, CommunityMode, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget,
+    Moderation, OpId, ProfilePatch, Role, SchemaError, VenuePatch,
 };
 use crate::store::{FestivalView, Store, StoreError, VenueView};
 
@@ -299,7 +299,10 @@ impl Node {
     }
 
     fn require_edit(&self, festival: &FestivalId, event: &OpId) -> Result<(), NodeError> {
-        let e = self.store.event(event)?.ok_or_else(|| NodeError::NotFound(format!("event {}", event.short())))?;
+        let e = self
+            .store
+            .event(festival, event)?
+            .ok_or_else(|| NodeError::NotFound(format!("event {}", event.short())))?;
         let f = self.festival(festival)?;
         let me = self.public_key();
         let official = f.owner == me || f.organisers.contains(&me);
@@ -315,7 +318,7 @@ impl Node {
     pub fn edit_event(&mut self, festival: FestivalId, event: OpId, patch: EventPatch) -> Result<(), NodeError> {
         self.require_edit(&festival, &event)?;
         self.check_venue(&festival, &patch)?;
-        if let Some(current) = self.store.event(&event)? {
+        if let Some(current) = self.store.event(&festival, &event)? {
             // Catch an edit that would leave the event ending before it starts.
             let start = patch.start.unwrap_or(current.start);
             let end = patch.end.unwrap_or(current.end);
@@ -379,6 +382,34 @@ impl Node {
         self.require_official(&festival, "hide content")?;
         self.write(festival, Body::Hide { target, hidden })?;
         Ok(())
+    }
+
+    /// Sets the festival's community mode and approves authors (organisers): one op per
+    /// [`crate::op::limits::APPROVALS`] authors, the mode switch riding on the last so that peers
+    /// learn the approvals before they hide anything. Returns how many ops were written.
+    pub fn moderate(
+        &mut self,
+        festival: FestivalId,
+        community: Option<CommunityMode>,
+        mut approve: Vec<PublicKey>,
+    ) -> Result<usize, NodeError> {
+        self.require_official(&festival, "moderate community content")?;
+        approve.sort();
+        approve.dedup();
+        if community.is_none() && approve.is_empty() {
+            return Err(NodeError::Invalid("nothing to do: give a community mode or authors to approve".into()));
+        }
+        let chunks: Vec<Vec<PublicKey>> = if approve.is_empty() {
+            vec![Vec::new()]
+        } else {
+            approve.chunks(crate::op::limits::APPROVALS).map(<[_]>::to_vec).collect()
+        };
+        let last = chunks.len() - 1;
+        for (i, keys) in chunks.into_iter().enumerate() {
+            let rule = Moderation { community: if i == last { community } else { None }, approve: keys };
+            self.write(festival, Body::Moderation(rule))?;
+        }
+        Ok(last + 1)
     }
 
     /// Parses a time typed by a person: RFC 3339 with an offset, or a local date and time
@@ -657,10 +688,13 @@ impl Node {
                         let items = self.store.sync_items(&f)?;
                         session.provide_items((!items.is_empty()).then_some(items));
                     }
+                    Output::Plan(ids) => {
+                        let f = session.festival().ok_or(NodeError::NoFestival)?;
+                        session.plan(self.store.sync_plan(&f, &ids)?);
+                    }
                     Output::Load(ids) => {
                         let f = session.festival().ok_or(NodeError::NoFestival)?;
-                        let ops = self.store.ops_for_sync(&f, &ids)?;
-                        session.queue_ops(ops);
+                        session.queue_ops(self.store.load_for_sync(&f, &ids)?);
                     }
                     Output::Received(ops) => {
                         // Everything that arrived so far goes into one transaction: as durable

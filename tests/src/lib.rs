@@ -1,6 +1,7 @@
 //! Shared helpers for Meadow's workspace integration tests and the benchmark: generators of
 //! realistic and adversarial op sets.
 
+pub mod hostile;
 pub mod simnet;
 
 use jiff::civil::date;

@@ -53,21 +53,25 @@ pub struct Outcome {
     pub bytes_down: u64,
     /// Whether the link was cut.
     pub cut: bool,
+    /// The largest frame either side sent.
+    pub max_frame: usize,
 }
 
 struct Pipe {
     in_flight: VecDeque<(u64, Vec<u8>)>,
     free_at: u64,
     delivered: u64,
+    max_frame: usize,
 }
 
 impl Pipe {
     fn new() -> Self {
-        Pipe { in_flight: VecDeque::new(), free_at: 0, delivered: 0 }
+        Pipe { in_flight: VecDeque::new(), free_at: 0, delivered: 0, max_frame: 0 }
     }
 
     /// Queues bytes at `now` (microseconds).
     fn send(&mut self, link: &Link, rng: &mut Rng, now: u64, bytes: Vec<u8>) {
+        self.max_frame = self.max_frame.max(bytes.len());
         for packet in bytes.chunks(link.mtu.max(1)) {
             let start = self.free_at.max(now);
             let tx_us = (packet.len() as u64 * 1_000_000).div_ceil(link.bytes_per_s.max(1));
@@ -191,5 +195,6 @@ pub fn sync_pair(a: &mut Node, b: &mut Node, festival: &FestivalId, link: &Link,
         bytes_up: up.delivered,
         bytes_down: down.delivered,
         cut,
+        max_frame: up.max_frame.max(down.max_frame),
     }
 }

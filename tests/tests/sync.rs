@@ -36,7 +36,7 @@ fn a_new_peer_catches_up_and_agreeing_peers_spend_a_few_bytes() {
     assert!(finished(&out.initiator) && finished(&out.responder), "{out:?}");
     assert_eq!(b.store().op_count().expect("count"), 6000);
     assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
-    assert!(b.store_mut().check().expect("check").is_empty());
+    assert!(b.store_mut().check().expect("check").is_clean());
 
     let again = sync_pair(&mut a, &mut b, &s.festival, &Link::lan(), &Config::default(), 60_000);
     assert!(finished(&again.initiator) && finished(&again.responder));
@@ -91,7 +91,7 @@ fn a_cut_link_keeps_whole_ops_and_the_next_session_sends_only_the_rest() {
     assert!(matches!(out.initiator, Some(SessionEnd::Failed(SyncError::Closed))), "{:?}", out.initiator);
     let kept = b.store().op_count().expect("count") + b.store().pending_count().expect("pending");
     assert!(kept > 0 && kept < 4000, "kept {kept}");
-    assert!(b.store_mut().check().expect("check").is_empty());
+    assert!(b.store_mut().check().expect("check").is_clean());
 
     let out = sync_pair(&mut b, &mut a, &s.festival, &Link::lan(), &Config::default(), 60_000);
     let Some(SessionEnd::Finished(stats)) = out.initiator else { panic!("{:?}", out.initiator) };
@@ -223,6 +223,23 @@ proptest! {
         let out = sync_pair(&mut a, &mut b, &s.festival, &link, &Config::default(), 50_000_000);
         prop_assert!(finished(&out.initiator) && finished(&out.responder), "{:?}", out);
         prop_assert_eq!(a.store().op_count().expect("a"), b.store().op_count().expect("b"));
+        prop_assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+    }
+
+    /// However the two stores differ, no frame either side sends is over the frame limit the
+    /// other enforces (here a small one, so that replies must be cut to fit).
+    #[test]
+    fn frames_stay_within_the_limit(seed in 0u64..100_000, pa in 0u64..100, pb in 1u64..100, max_frame in 4_000usize..9_000) {
+        let s = benchmark_festival(seed, 1500, 60);
+        let mut rng = meadow_core::demo::Rng::new(seed);
+        let marks: Vec<(u64, u64)> = s.ops.iter().map(|_| (rng.below(100), rng.below(100))).collect();
+        let mut a = with_ops(1, &prefix_closed(&s.ops, |i| marks[i].0 < pa));
+        let mut b = with_ops(2, &prefix_closed(&s.ops, |i| marks[i].1 < pb));
+        prop_assume!(b.store().op_count().expect("count") > 0);
+        let cfg = Config { max_frame, ..Config::default() };
+        let out = sync_pair(&mut a, &mut b, &s.festival, &Link::lan(), &cfg, 50_000_000);
+        prop_assert!(finished(&out.initiator) && finished(&out.responder), "{:?}", out);
+        prop_assert!(out.max_frame <= max_frame + 4, "a frame of {} over {}", out.max_frame, max_frame);
         prop_assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
     }
 }

@@ -565,10 +565,10 @@ impl MeadowNode {
         Ok(())
     }
 
-    /// One event with its description and links.
-    pub fn event_detail(&self, event: String) -> Result<EventDetail, MeadowError> {
-        let e = op_id(&event)?;
-        let d = self.with(|n| n.store().event_detail(&e).map_err(NodeError::from))?;
+    /// One event of a festival with its description and links.
+    pub fn event_detail(&self, festival: String, event: String) -> Result<EventDetail, MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        let d = self.with(|n| n.store().event_detail(&f, &e).map_err(NodeError::from))?;
         let d = d.ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })?;
         Ok(EventDetail {
             event: d.event.into(),

@@ -59,9 +59,9 @@ fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
     assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true), Err(MeadowError::NotFound { .. })));
     assert!(matches!(a.use_festival("zz".into()), Err(MeadowError::Invalid { .. })));
     a.set_favourite(f.clone(), e.clone(), true).expect("fav");
-    let d = a.event_detail(e.clone()).expect("detail");
+    let d = a.event_detail(f.clone(), e.clone()).expect("detail");
     assert_eq!((d.event.title.as_str(), d.event.venue.as_str()), ("Opening", "Main"));
-    assert!(matches!(a.event_detail("11".repeat(32)), Err(MeadowError::NotFound { .. })));
+    assert!(matches!(a.event_detail(f.clone(), "11".repeat(32)), Err(MeadowError::NotFound { .. })));
     assert_eq!(a.favourites(f.clone()).expect("favs").len(), 1);
     assert_eq!(a.search(f.clone(), "open".into()).expect("search")[0].id, e);
     assert_eq!(a.programme(f.clone(), Some("2026-07-10".into())).expect("day").len(), 1);

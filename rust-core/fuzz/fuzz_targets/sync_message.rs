@@ -1,17 +1,34 @@
-//! Fuzzes the sync message decoder and a session fed arbitrary peer bytes: neither may panic.
+//! Fuzzes the sync message decoder and a session fed arbitrary peer bytes: neither may panic, and
+//! whatever the peer sends, no frame the session sends exceeds the frame limit.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meadow_core::sync::{Config, Items, Message, Session};
+use meadow_core::op::OpId;
+use meadow_core::sync::{Config, Items, Message, Output, Planned, Session, items_of};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Message::decode(data);
-    let mut s = Session::respond(Config::default(), 0);
+    // Some items of our own, so that the peer's ranges meet something to compare.
+    let n = data.first().copied().unwrap_or(0) as u64 * 8;
+    let items: Items = items_of((0..n).map(|i| (i / 2, OpId(*blake3::hash(&i.to_le_bytes()).as_bytes()))));
+    let cfg = Config { max_frame: 4096, ..Config::default() };
+    let mut s = Session::respond(cfg.clone(), 0);
     s.handle_input(data, 1);
-    while let Some(out) = s.poll_output() {
-        if let meadow_core::sync::Output::Festival(_) = out {
-            s.provide_items(Some(Items::new(Vec::new())));
+    loop {
+        while let Some(out) = s.poll_output() {
+            match out {
+                Output::Festival(_) => s.provide_items(Some(items.clone())),
+                Output::Plan(ids) => {
+                    s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 300 }).collect())
+                }
+                Output::Load(_) => s.queue_ops(Vec::new()),
+                Output::Received(_) => s.ops_stored(),
+                Output::Finished(_) | Output::Failed(_) => {}
+            }
+        }
+        match s.poll_transmit() {
+            Some(f) => assert!(f.len() <= cfg.max_frame + 4, "frame of {} bytes", f.len()),
+            None => break,
         }
     }
-    while s.poll_transmit().is_some() {}
 });

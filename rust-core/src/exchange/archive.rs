@@ -145,8 +145,8 @@ fn check_chains(ops: &[Op]) -> Result<(), ExchangeError> {
                 if op.header().backlink != Some(prev.id()) {
                     return Err(broken("backlink does not name the previous op"));
                 }
-                if op.lamport() <= prev.lamport() {
-                    return Err(broken("Lamport clock does not increase"));
+                if op.lamport() <= prev.lamport() || op.lamport() - prev.lamport() > crate::op::rules::MAX_CLOCK_STEP {
+                    return Err(broken("Lamport clock does not increase, or runs too far ahead"));
                 }
             }
         }
@@ -154,20 +154,19 @@ fn check_chains(ops: &[Op]) -> Result<(), ExchangeError> {
     Ok(())
 }
 
-/// Stores a verified archive's ops (and its evidence, which marks equivocating authors here too).
+/// Stores a verified archive's ops and its evidence (which marks equivocating authors here too),
+/// all or nothing: an archive whose ops this store refuses (a clock or log limit, say) changes
+/// nothing.
 pub fn import(store: &mut Store, archive: Archive) -> Result<IngestReport, ExchangeError> {
-    let mut report = store.ingest(archive.ops)?;
-    if let Some(r) = report.rejected.first() {
-        return Err(ExchangeError::Invalid(format!(
-            "op {}: {}",
+    let mut ops = archive.ops;
+    // Evidence conflicts with ops above by construction: it is recorded, not refused.
+    ops.extend(archive.evidence);
+    match store.ingest_all(ops)? {
+        Ok(report) => Ok(report),
+        Err(r) => Err(ExchangeError::Invalid(format!(
+            "op {}: {} (nothing from the archive was stored)",
             r.id.map(|i| i.short()).unwrap_or_default(),
             r.reason
-        )));
+        ))),
     }
-    if !archive.evidence.is_empty() {
-        // Evidence conflicts with stored ops by construction: its rejection is the point.
-        let evidence = store.ingest(archive.evidence)?;
-        report.stored += evidence.stored;
-    }
-    Ok(report)
 }

@@ -6,8 +6,14 @@
 //! Live updates: while a connection to a peer stays open, a change to the local store (a new op,
 //! written here or received from another peer) starts a fresh session with every connected peer
 //! for the festivals they share. A session between peers that agree costs a few dozen bytes, so
-//! this needs no second protocol (no gossip overlay to run on phones), reaches peers within the
-//! poll interval, and the same code path heals everything a dropped link missed.
+//! this needs no second protocol (no gossip overlay to run on phones), and the same code path heals
+//! everything a dropped link missed.
+//!
+//! Resources stay bounded whatever peers do: a session produces its next frame only once the
+//! stream took the last one, a peer that stops reading is dropped after [`WRITE_TIMEOUT`], sessions
+//! are capped per peer and in all, connections in all, QUIC buffers per connection, and at most one
+//! live update per peer and festival is in flight. Store work runs on blocking threads, never on
+//! the async workers.
 
 pub mod ticket;
 
@@ -15,20 +21,40 @@ pub use ticket::Invite;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iroh::endpoint::{Connection, RecvStream, SendStream, presets};
+use iroh::endpoint::{Connection, QuicTransportConfig, RecvStream, SendStream, VarInt, presets};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
 use thiserror::Error;
 
 use crate::node::{Node, NodeError, SessionEnd};
 use crate::op::FestivalId;
-use crate::sync::Session;
+use crate::sync::{ErrorCode, Message, Session, SyncError};
 
 /// The ALPN of sync protocol version 1.
 pub const ALPN: &[u8] = b"meadow/sync/1";
+/// Sessions a node runs at once, with all peers together.
+pub const MAX_SESSIONS: usize = 16;
+/// Sessions a node runs at once with one peer.
+pub const MAX_SESSIONS_PER_PEER: usize = 4;
+/// Connections a node keeps open at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A peer that takes no bytes of a frame for this long is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+/// A session that made no progress (no frame taken, nothing read) for this long gives up its slot
+/// when another peer needs one: a peer that stops reading loses to a peer that reads.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long opening a stream to a peer may take before the peer counts as gone.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from a stream at once: enough for large store batches on a fast link, little
+/// enough that sessions hold little.
+const READ_BYTES: usize = 1024 * 1024;
+/// Bytes of frames a session produces per step, before the stream has taken them: a few frames,
+/// so that blocking steps are not paid per frame, while a peer that does not read holds this much.
+const STEP_BYTES: usize = 64 * 1024;
 
 /// Why networking failed.
 #[derive(Debug, Error)]
@@ -45,6 +71,9 @@ pub enum NetError {
     /// A task holding the node panicked.
     #[error("node lock poisoned")]
     Poisoned,
+    /// A blocking store task failed to run.
+    #[error("store task failed: {0}")]
+    Task(String),
 }
 
 /// How to run networking.
@@ -86,6 +115,8 @@ pub struct NetStats {
     pub sessions: u64,
     /// Sessions that failed.
     pub failures: u64,
+    /// Sessions refused because a limit was reached.
+    pub refused: u64,
     /// Ops received.
     pub ops_received: u64,
     /// Ops sent.
@@ -100,12 +131,71 @@ struct Peer {
     festivals: HashSet<FestivalId>,
 }
 
+/// A live update to one peer for one festival: running, or running with another change waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    Running,
+    Again,
+}
+
+/// What the node knows of a session it answers: when it last made progress, and how to end it.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    last_ms: Arc<AtomicU64>,
+    cancel: Arc<tokio::sync::Notify>,
+}
+
+/// The sessions this node answers: by number, with their peer and progress.
+#[derive(Default)]
+struct Answering {
+    active: HashMap<u64, (EndpointId, Progress)>,
+    per_peer: HashMap<EndpointId, usize>,
+}
+
+impl Answering {
+    fn remove(&mut self, number: u64) -> Option<Progress> {
+        let (peer, progress) = self.active.remove(&number)?;
+        if let Some(n) = self.per_peer.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_peer.remove(&peer);
+            }
+        }
+        Some(progress)
+    }
+
+    /// The session to end so that `peer`, holding `own` sessions, gets a slot: the one stalled
+    /// longest (for at least [`STALL_TIMEOUT`]), else the newest of the peer holding the most
+    /// sessions if that is more than `own + 1` (every peer gets one before any gets two).
+    fn victim(&self, peer: EndpointId, own: usize, now: u64) -> Option<u64> {
+        let limit = STALL_TIMEOUT.as_millis() as u64;
+        let stalled = self
+            .active
+            .iter()
+            .map(|(number, (_, p))| (*number, now.saturating_sub(p.last_ms.load(Ordering::Relaxed))))
+            .filter(|(_, idle)| *idle >= limit)
+            .max_by_key(|(_, idle)| *idle);
+        if let Some((number, _)) = stalled {
+            return Some(number);
+        }
+        let (heaviest, n) = self.per_peer.iter().filter(|(p, _)| **p != peer).max_by_key(|(_, n)| **n)?;
+        if *n <= own + 1 {
+            return None;
+        }
+        self.active.iter().filter(|(_, (p, _))| p == heaviest).map(|(number, _)| *number).max()
+    }
+}
+
 struct Inner {
     node: SharedNode,
     cfg: NetConfig,
     started: Instant,
     stats: Mutex<NetStats>,
     peers: Mutex<HashMap<EndpointId, Peer>>,
+    answering: Mutex<Answering>,
+    next_session: AtomicU64,
+    connections: AtomicUsize,
+    live: Mutex<HashMap<(EndpointId, FestivalId), Live>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -114,74 +204,226 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+/// A session slot: one of [`MAX_SESSIONS`] and one of the peer's [`MAX_SESSIONS_PER_PEER`],
+/// given back when dropped (unless another session took it over first).
+struct Slot {
+    inner: Arc<Inner>,
+    number: u64,
+    progress: Progress,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut a) = self.inner.answering.lock() {
+            a.remove(self.number);
+        }
+    }
+}
+
+/// Counts a connection while it is served.
+struct ConnGuard(Arc<Inner>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Inner {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 
-    fn record(&self, peer: EndpointId, conn: &Connection, festival: Option<FestivalId>, end: &SessionEnd) {
-        if let Ok(mut stats) = self.stats.lock() {
-            match end {
-                SessionEnd::Finished(s) => {
-                    stats.sessions += 1;
-                    stats.ops_received += s.ops_received;
-                    stats.ops_sent += s.ops_sent;
-                }
-                SessionEnd::Failed(_) => stats.failures += 1,
+    /// A slot for a session `peer` opened. When all are taken, the session [`Answering::victim`]
+    /// names hands its slot over at once; when there is none, the newcomer is refused as busy
+    /// (and asks again later). There is no queue, so waiting sessions cannot crowd out others.
+    fn slot(self: &Arc<Self>, peer: EndpointId) -> Option<Slot> {
+        let now = self.now_ms();
+        let mut a = self.answering.lock().ok()?;
+        let own = a.per_peer.get(&peer).copied().unwrap_or(0);
+        if own >= MAX_SESSIONS_PER_PEER {
+            return None;
+        }
+        if a.active.len() >= MAX_SESSIONS {
+            let victim = a.victim(peer, own, now)?;
+            if let Some(p) = a.remove(victim) {
+                tracing::info!("a session gives its slot to another peer");
+                p.cancel.notify_one();
             }
         }
+        let number = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let progress = Progress::default();
+        progress.last_ms.store(now, Ordering::Relaxed);
+        a.active.insert(number, (peer, progress.clone()));
+        *a.per_peer.entry(peer).or_insert(0) += 1;
+        Some(Slot { inner: self.clone(), number, progress })
+    }
+
+    fn count(&self, f: impl FnOnce(&mut NetStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn record(&self, peer: EndpointId, conn: &Connection, festival: Option<FestivalId>, end: &SessionEnd) {
+        self.count(|stats| match end {
+            SessionEnd::Finished(s) => {
+                stats.sessions += 1;
+                stats.ops_received += s.ops_received;
+                stats.ops_sent += s.ops_sent;
+            }
+            SessionEnd::Failed(_) => stats.failures += 1,
+        });
         if let (Some(f), SessionEnd::Finished(_), Ok(mut peers)) = (festival, end, self.peers.lock()) {
             let p = peers.entry(peer).or_insert_with(|| Peer { conn: conn.clone(), festivals: HashSet::new() });
             p.conn = conn.clone();
             p.festivals.insert(f);
         }
     }
+
+    /// Stops pushing live updates to a peer that does not take them.
+    fn forget(&self, peer: EndpointId) {
+        if let Ok(mut peers) = self.peers.lock()
+            && let Some(p) = peers.remove(&peer)
+        {
+            p.conn.close(2u32.into(), b"not reading");
+        }
+    }
 }
 
-/// Runs one session over one bidirectional stream until it ends. Reads are gathered while data
-/// keeps coming, so a fast link hands the store large batches and a slow one small ones.
+/// What one step of a session gave: the session back, how it ended (once), the next frames.
+type Step = (Session, Option<SessionEnd>, Vec<Vec<u8>>);
+
+/// Feeds the session what happened on the stream, answers its requests from the store and takes
+/// its next frame, on a blocking thread: store work never runs on the async workers.
+async fn step(
+    inner: &Arc<Inner>,
+    mut session: Session,
+    input: Option<Vec<u8>>,
+    event: Event,
+) -> Result<Step, NetError> {
+    let node = inner.node.clone();
+    let now = inner.now_ms();
+    tokio::task::spawn_blocking(move || {
+        if let Some(bytes) = input {
+            session.handle_input(&bytes, now);
+        }
+        match event {
+            Event::None => {}
+            Event::Closed => session.handle_close(),
+            Event::Timer => session.handle_timeout(now),
+        }
+        let mut n = node.lock().map_err(|_| NetError::Poisoned)?;
+        let mut end = n.serve_sync(&mut session)?;
+        let mut frames = Vec::new();
+        let mut size = 0;
+        while size < STEP_BYTES
+            && let Some(f) = session.poll_transmit()
+        {
+            size += f.len();
+            frames.push(f);
+            // Taking a frame may ask for the next ops to load.
+            if let Some(e) = n.serve_sync(&mut session)? {
+                end = Some(e);
+            }
+        }
+        Ok((session, end, frames))
+    })
+    .await
+    .map_err(|e| NetError::Task(e.to_string()))?
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    None,
+    Closed,
+    Timer,
+}
+
+/// Runs one session over one bidirectional stream until it ends. One frame is produced at a time,
+/// when the stream has taken the one before: a peer that does not read holds one frame of ours,
+/// and is dropped when it has not taken it after [`WRITE_TIMEOUT`].
 async fn drive(
-    inner: &Inner,
-    session: &mut Session,
+    inner: &Arc<Inner>,
+    session: Session,
     send: &mut SendStream,
     recv: &mut RecvStream,
-) -> Result<SessionEnd, NetError> {
-    const READ: usize = 64 * 1024;
+    progress: &Progress,
+) -> Result<(Session, SessionEnd), NetError> {
+    let mut session = session;
+    let made_progress = || progress.last_ms.store(inner.now_ms(), Ordering::Relaxed);
+    let mut ended: Option<SessionEnd> = None;
+    let mut input = None;
+    let mut event = Event::None;
+    // Set once the stream was reset: nothing written can arrive any more.
+    let mut reset = false;
     loop {
-        let (end, frames) = {
-            let mut node = inner.node.lock().map_err(|_| NetError::Poisoned)?;
-            let end = node.serve_sync(session)?;
-            let mut frames = Vec::new();
-            while let Some(f) = session.poll_transmit() {
-                frames.push(f);
-            }
-            (end, frames)
-        };
-        for f in frames {
-            if send.write_all(&f).await.is_err() {
-                session.handle_close();
-                break;
-            }
+        let (s, end, frames) = step(inner, session, input.take(), event).await?;
+        session = s;
+        event = Event::None;
+        if end.is_some() {
+            ended = end;
         }
-        if let Some(end) = end {
-            let _ = send.finish();
-            return Ok(end);
+        if !frames.is_empty() {
+            let write = tokio::time::timeout(WRITE_TIMEOUT, async {
+                for f in &frames {
+                    send.write_all(f).await?;
+                }
+                Ok::<(), iroh::endpoint::WriteError>(())
+            });
+            tokio::select! {
+                w = write => match w {
+                    Ok(Ok(())) => made_progress(),
+                    Ok(Err(_)) => event = Event::Closed,
+                    Err(_) => {
+                        tracing::info!("peer stopped reading; dropping the session");
+                        let _ = send.reset(3u32.into());
+                        reset = true;
+                        event = Event::Closed;
+                    }
+                },
+                _ = progress.cancel.notified() => {
+                    let _ = send.reset(3u32.into());
+                    reset = true;
+                    event = Event::Closed;
+                }
+            }
+            continue;
+        }
+        if let Some(end) = ended {
+            if !reset {
+                let _ = send.finish();
+                // Let the last frames (a Done, an Error) reach the peer before anyone closes the
+                // connection, which would discard them.
+                let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
+            }
+            return Ok((session, end));
         }
         let wait = session.poll_timeout().map_or(1000, |d| d.saturating_sub(inner.now_ms())).max(1);
-        match tokio::time::timeout(Duration::from_millis(wait), recv.read_chunk(READ)).await {
+        let read = tokio::select! {
+            r = tokio::time::timeout(Duration::from_millis(wait), recv.read_chunk(READ_BYTES)) => r,
+            _ = progress.cancel.notified() => {
+                let _ = send.reset(3u32.into());
+                reset = true;
+                event = Event::Closed;
+                continue;
+            }
+        };
+        match read {
             Ok(Ok(Some(first))) => {
-                let mut input = first.to_vec();
+                made_progress();
+                let mut buf = first.to_vec();
                 // Whatever else has already arrived joins this read.
-                while input.len() < 8 * 1024 * 1024 {
-                    match tokio::time::timeout(Duration::ZERO, recv.read_chunk(READ)).await {
-                        Ok(Ok(Some(more))) => input.extend_from_slice(&more),
+                while buf.len() < READ_BYTES {
+                    match tokio::time::timeout(Duration::ZERO, recv.read_chunk(READ_BYTES - buf.len())).await {
+                        Ok(Ok(Some(more))) => buf.extend_from_slice(&more),
                         _ => break,
                     }
                 }
-                session.handle_input(&input, inner.now_ms());
+                input = Some(buf);
             }
-            Ok(Ok(None)) | Ok(Err(_)) => session.handle_close(),
-            Err(_) => session.handle_timeout(inner.now_ms()),
+            Ok(Ok(None)) | Ok(Err(_)) => event = Event::Closed,
+            Err(_) => event = Event::Timer,
         }
     }
 }
@@ -193,7 +435,14 @@ struct Handler {
 
 impl ProtocolHandler for Handler {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
+        if self.inner.connections.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
+            self.inner.connections.fetch_sub(1, Ordering::Relaxed);
+            conn.close(4u32.into(), b"too many connections");
+            return Ok(());
+        }
+        let guard = ConnGuard(self.inner.clone());
         serve_connection(self.inner.clone(), conn).await;
+        drop(guard);
         Ok(())
     }
 }
@@ -203,23 +452,37 @@ impl ProtocolHandler for Handler {
 async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
     let peer = conn.remote_id();
     while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+        let Some(slot) = inner.slot(peer) else {
+            inner.count(|s| s.refused += 1);
+            // Say why, briefly, without touching the store; a peer that does not read this is
+            // not waited for.
+            tokio::spawn(async move {
+                let frame =
+                    Message::Error { code: ErrorCode::Busy as u8, reason: "too many sync sessions".into() }.frame();
+                let _ = tokio::time::timeout(Duration::from_secs(1), send.write_all(&frame)).await;
+                let _ = send.finish();
+                let _ = recv.stop(0u32.into());
+            });
+            continue;
+        };
         let inner = inner.clone();
         let conn = conn.clone();
         tokio::spawn(async move {
-            let mut session = Session::respond(inner.cfg.sync.clone(), inner.now_ms());
-            match drive(&inner, &mut session, &mut send, &mut recv).await {
-                Ok(end) => {
+            let session = Session::respond(inner.cfg.sync.clone(), inner.now_ms());
+            match drive(&inner, session, &mut send, &mut recv, &slot.progress).await {
+                Ok((session, end)) => {
                     if let SessionEnd::Failed(e) = &end {
                         tracing::info!(peer = %peer.fmt_short(), error = %e, "sync session with peer failed");
                     }
                     inner.record(peer, &conn, session.festival(), &end);
                     if matches!(end, SessionEnd::Failed(_)) {
-                        // A peer that sent garbage or forged ops is dropped.
+                        // A peer that sent garbage or forged ops, or stopped reading, is dropped.
                         conn.close(1u32.into(), b"session failed");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "sync session aborted"),
             }
+            drop(slot);
         });
     }
     if let Ok(mut peers) = inner.peers.lock() {
@@ -241,6 +504,18 @@ impl std::fmt::Debug for Net {
     }
 }
 
+/// QUIC limits per connection: what one peer can make this node buffer. Sync frames are at most
+/// 64 KiB and one session sends one at a time, so small windows cost nothing in speed.
+fn transport() -> QuicTransportConfig {
+    QuicTransportConfig::builder()
+        .max_concurrent_bidi_streams(VarInt::from_u32(MAX_SESSIONS_PER_PEER as u32 * 2))
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        .stream_receive_window(VarInt::from_u32(512 * 1024))
+        .receive_window(VarInt::from_u32(2 * 1024 * 1024))
+        .send_window(1024 * 1024)
+        .build()
+}
+
 impl Net {
     /// Binds the endpoint and starts accepting sessions and pushing live updates. Needs a tokio
     /// runtime.
@@ -252,6 +527,7 @@ impl Net {
         let mut builder = Endpoint::builder(presets::Minimal)
             .secret_key(SecretKey::from_bytes(&secret))
             .alpns(vec![ALPN.to_vec()])
+            .transport_config(transport())
             .clear_ip_transports()
             .bind_addr(cfg.bind)
             .map_err(|e| NetError::Bind(e.to_string()))?;
@@ -266,6 +542,10 @@ impl Net {
             started: Instant::now(),
             stats: Mutex::new(NetStats::default()),
             peers: Mutex::new(HashMap::new()),
+            answering: Mutex::new(Answering::default()),
+            next_session: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
+            live: Mutex::new(HashMap::new()),
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
         let live = tokio::spawn(live_loop(inner.clone()));
@@ -290,14 +570,37 @@ impl Net {
     }
 
     /// Syncs a festival with a peer once (connecting, or reusing an open connection); the peer
-    /// then also gets live updates while the connection stays open.
+    /// then also gets live updates while the connection stays open. A peer that is busy is asked
+    /// again a few times, backing off (about half a minute in all).
     pub async fn sync_with(&self, peer: EndpointAddr, festival: FestivalId) -> Result<SessionEnd, NetError> {
+        let mut wait = Duration::from_millis(500);
+        for _ in 0..6 {
+            match self.sync_once(peer.clone(), festival).await? {
+                SessionEnd::Failed(SyncError::Busy(reason)) => {
+                    tracing::info!(%reason, "peer is busy; asking again");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                end => return Ok(end),
+            }
+        }
+        self.sync_once(peer, festival).await
+    }
+
+    async fn sync_once(&self, peer: EndpointAddr, festival: FestivalId) -> Result<SessionEnd, NetError> {
         let existing = self.inner.peers.lock().ok().and_then(|p| p.get(&peer.id).map(|p| p.conn.clone()));
         let conn = match existing {
             Some(c) if c.close_reason().is_none() => c,
             _ => {
                 let c = self.endpoint.connect(peer, ALPN).await.map_err(|e| NetError::Connect(e.to_string()))?;
-                tokio::spawn(serve_connection(self.inner.clone(), c.clone()));
+                let inner = self.inner.clone();
+                let served = c.clone();
+                tokio::spawn(async move {
+                    inner.connections.fetch_add(1, Ordering::Relaxed);
+                    let guard = ConnGuard(inner.clone());
+                    serve_connection(inner, served).await;
+                    drop(guard);
+                });
                 c
             }
         };
@@ -340,24 +643,72 @@ impl Net {
     }
 }
 
-async fn initiate(inner: &Inner, conn: &Connection, festival: FestivalId) -> Result<SessionEnd, NetError> {
-    let mut session = {
-        let node = inner.node.lock().map_err(|_| NetError::Poisoned)?;
-        node.start_sync(&festival, inner.cfg.sync.clone(), inner.now_ms())?
+/// Starts a session for `festival` on a new stream of `conn`. The stream is opened before
+/// anything is loaded for it: a peer that grants no stream costs nothing but the wait.
+async fn initiate(inner: &Arc<Inner>, conn: &Connection, festival: FestivalId) -> Result<SessionEnd, NetError> {
+    let (mut send, mut recv) = match tokio::time::timeout(OPEN_TIMEOUT, conn.open_bi()).await {
+        Ok(Ok(streams)) => streams,
+        Ok(Err(e)) => return Err(NetError::Connect(e.to_string())),
+        Err(_) => return Err(NetError::Connect("the peer opened no stream in time".into())),
     };
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| NetError::Connect(e.to_string()))?;
-    let end = drive(inner, &mut session, &mut send, &mut recv).await?;
+    let node = inner.node.clone();
+    let (cfg, now) = (inner.cfg.sync.clone(), inner.now_ms());
+    let session = tokio::task::spawn_blocking(move || {
+        node.lock().map_err(|_| NetError::Poisoned)?.start_sync(&festival, cfg, now).map_err(NetError::from)
+    })
+    .await
+    .map_err(|e| NetError::Task(e.to_string()))??;
+    let (_, end) = drive(inner, session, &mut send, &mut recv, &Progress::default()).await?;
     inner.record(conn.remote_id(), conn, Some(festival), &end);
     Ok(end)
 }
 
+/// Pushes a change to one peer for one festival; while a push runs, further changes wait for it
+/// and then cause one more, so a burst of changes costs at most two sessions per peer.
+fn live_push(inner: &Arc<Inner>, conn: Connection, festival: FestivalId) {
+    let key = (conn.remote_id(), festival);
+    {
+        let Ok(mut live) = inner.live.lock() else { return };
+        match live.get_mut(&key) {
+            Some(state) => {
+                *state = Live::Again;
+                return;
+            }
+            None => {
+                live.insert(key, Live::Running);
+            }
+        }
+    }
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        loop {
+            let outcome = initiate(&inner, &conn, festival).await;
+            let failed = !matches!(outcome, Ok(SessionEnd::Finished(_)));
+            if failed {
+                tracing::debug!(peer = %key.0.fmt_short(), "live update failed; no more updates to this peer");
+                inner.forget(key.0);
+            }
+            let Ok(mut live) = inner.live.lock() else { return };
+            if !failed && live.get(&key) == Some(&Live::Again) {
+                live.insert(key, Live::Running);
+                continue;
+            }
+            live.remove(&key);
+            return;
+        }
+    });
+}
+
 /// Pushes new ops to connected peers: whenever the store changed, a session per shared festival.
 async fn live_loop(inner: Arc<Inner>) {
-    let revision = |inner: &Inner| inner.node.lock().ok().and_then(|n| n.store().revision().ok()).unwrap_or(0);
-    let mut last = revision(&inner);
+    let revision = |inner: &Arc<Inner>| {
+        let node = inner.node.clone();
+        tokio::task::spawn_blocking(move || node.lock().ok().and_then(|n| n.store().revision().ok()).unwrap_or(0))
+    };
+    let mut last = revision(&inner).await.unwrap_or(0);
     loop {
         tokio::time::sleep(inner.cfg.live_interval).await;
-        let now = revision(&inner);
+        let now = revision(&inner).await.unwrap_or(last);
         if now == last {
             continue;
         }
@@ -368,12 +719,7 @@ async fn live_loop(inner: Arc<Inner>) {
             .map(|p| p.values().flat_map(|peer| peer.festivals.iter().map(|f| (peer.conn.clone(), *f))).collect())
             .unwrap_or_default();
         for (conn, festival) in targets {
-            let inner = inner.clone();
-            tokio::spawn(async move {
-                if let Err(e) = initiate(&inner, &conn, festival).await {
-                    tracing::debug!(error = %e, "live update failed");
-                }
-            });
+            live_push(&inner, conn, festival);
         }
     }
 }

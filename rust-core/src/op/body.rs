@@ -25,6 +25,8 @@ pub mod limits {
     pub const LIST_ITEMS: usize = 64;
     /// Links per event.
     pub const LINKS: usize = 16;
+    /// Authors approved by one moderation op.
+    pub const APPROVALS: usize = 400;
     /// A URL.
     pub const URL: usize = 1000;
     /// Longest event: a year, in seconds (real programmes have multi-day installations).
@@ -86,6 +88,8 @@ pub enum BodyKind {
     Profile = 9,
     /// [`Body::Hide`].
     Hide = 10,
+    /// [`Body::Moderation`].
+    Moderation = 11,
 }
 
 /// A point on the map in units of 1e-7 degrees (as OpenStreetMap stores them).
@@ -260,6 +264,24 @@ pub enum HideTarget {
     Author(PublicKey),
 }
 
+/// Whose community events a festival shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommunityMode {
+    /// Everybody's, unless hidden (the default).
+    Open = 0,
+    /// Only those of approved authors: what organisers switch to when a flood of fresh keys hits.
+    Approved = 1,
+}
+
+/// An organisers' rule about community content, in one op however many authors it concerns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moderation {
+    /// Switches the festival's community mode.
+    pub community: Option<CommunityMode>,
+    /// Authors whose community content is approved from now on, in increasing key order.
+    pub approve: Vec<PublicKey>,
+}
+
 /// A typed op body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -313,6 +335,8 @@ pub enum Body {
         /// Hidden (true) or shown again (false).
         hidden: bool,
     },
+    /// Sets the community mode or approves authors.
+    Moderation(Moderation),
     /// A kind this version does not know: stored and passed on, but without effect.
     Unknown {
         /// The kind byte.
@@ -599,6 +623,7 @@ impl Body {
             Body::RoleRevoke { .. } => BodyKind::RoleRevoke as u8,
             Body::Profile(_) => BodyKind::Profile as u8,
             Body::Hide { .. } => BodyKind::Hide as u8,
+            Body::Moderation(_) => BodyKind::Moderation as u8,
             Body::Unknown { kind } => *kind,
         }
     }
@@ -695,6 +720,13 @@ impl Body {
                     HideTarget::Author(k) => w.raw(2, Some(k.as_bytes())),
                 }
                 w.uint(3, Some(u64::from(*hidden)));
+            }
+            Body::Moderation(m) => {
+                w.uint(1, m.community.map(|c| c as u64));
+                if !m.approve.is_empty() {
+                    let keys: Vec<u8> = m.approve.iter().flat_map(|k| k.0).collect();
+                    w.raw(2, Some(&keys));
+                }
             }
             Body::Unknown { .. } => {}
         }
@@ -873,6 +905,31 @@ impl Body {
                     hidden: hidden.ok_or(SchemaError::Missing("hidden"))?,
                 }
             }
+            11 => {
+                let mut m = Moderation::default();
+                while let Some((no, v)) = fields.next_field()? {
+                    match no {
+                        1 => {
+                            m.community = Some(match read_varint_exact(v)? {
+                                0 => CommunityMode::Open,
+                                1 => CommunityMode::Approved,
+                                _ => return Err(invalid("community", "unknown community mode")),
+                            })
+                        }
+                        2 => {
+                            if v.len() % 32 != 0 || v.len() / 32 > limits::APPROVALS {
+                                return Err(invalid("approve", "expected up to 400 keys of 32 bytes"));
+                            }
+                            m.approve = v
+                                .chunks_exact(32)
+                                .map(|c| id32("approve", c).map(PublicKey))
+                                .collect::<Result<_, _>>()?;
+                        }
+                        _ => {}
+                    }
+                }
+                Body::Moderation(m)
+            }
             0 => return Err(invalid("kind", "kind 0 is reserved")),
             other => {
                 // Walk the record anyway so that malformed unknown bodies are still rejected.
@@ -938,6 +995,18 @@ impl Body {
                 }
                 if *p == ProfilePatch::default() {
                     return Err(SchemaError::EmptyPatch);
+                }
+            }
+            Body::Moderation(m) => {
+                if m.community.is_none() && m.approve.is_empty() {
+                    return Err(SchemaError::EmptyPatch);
+                }
+                if m.approve.len() > limits::APPROVALS {
+                    return Err(invalid("approve", format!("more than {} keys", limits::APPROVALS)));
+                }
+                // One canonical encoding per rule: keys strictly increasing.
+                if m.approve.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(invalid("approve", "keys must be sorted and unique"));
                 }
             }
             Body::Delete { .. }

@@ -4,8 +4,8 @@
 mod body;
 
 pub use body::{
-    Announcement, Body, BodyKind, EventPatch, FestivalCreate, FestivalPatch, ForkRef, GeoPoint, HideTarget, Link,
-    Priority, ProfilePatch, Role, SchemaError, VenuePatch, limits,
+    Announcement, Body, BodyKind, CommunityMode, EventPatch, FestivalCreate, FestivalPatch, ForkRef, GeoPoint,
+    HideTarget, Link, Moderation, Priority, ProfilePatch, Role, SchemaError, VenuePatch, limits,
 };
 
 use std::fmt;
@@ -23,6 +23,32 @@ pub const MAX_BODY_SIZE: usize = 16 * 1024;
 pub const MAX_HEADER_SIZE: usize = 1 + 32 + 32 + 10 + 32 + 10 + 10 + 3 + 32 + 64;
 /// The largest encoded op.
 pub const MAX_OP_SIZE: usize = MAX_HEADER_SIZE + MAX_BODY_SIZE;
+/// Prefixed to the header bytes an author signs, so that an op signature can never be taken for
+/// a signature over anything else the same key signs.
+pub const SIGNING_CONTEXT: &[u8] = b"meadow op v1\n";
+
+/// Rules every log must follow, checked the same way on every device: they depend only on an op
+/// and the ops before it in its own log, never on roles or on what else a device holds.
+pub mod rules {
+    /// The highest Lamport clock an op may carry: 2^53 - 1, exact in every JSON number and far
+    /// from the signed 64-bit integers stores use.
+    pub const MAX_LAMPORT: u64 = (1 << 53) - 1;
+    /// How far an op's clock may run ahead of the previous op in its log (of 0 for the first op).
+    /// An honest clock rises by one per op in the whole festival, so only a festival of more than
+    /// 16 million ops could need more; a hostile author needs half a billion ops in one log to
+    /// reach [`MAX_LAMPORT`].
+    pub const MAX_CLOCK_STEP: u64 = 1 << 24;
+    /// Most ops in one (author, festival) log.
+    pub const MAX_LOG_OPS: u64 = 100_000;
+    /// Most bytes of encoded ops in one log: room for an organiser's imports of a 10,000-event
+    /// programme many times over, and a bound on what one key can make a device store.
+    pub const MAX_LOG_BYTES: u64 = 32 * 1024 * 1024;
+    /// Body kinds from this number on are extension kinds: a device that does not know one keeps
+    /// it inert, and every device bounds what they may cost (below), known or not.
+    pub const FIRST_EXTENSION_KIND: u8 = 12;
+    /// Most body bytes of extension kinds in one log.
+    pub const MAX_EXTENSION_BYTES_PER_LOG: u64 = 64 * 1024;
+}
 
 macro_rules! hash_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -124,6 +150,18 @@ pub enum OpError {
     /// A festival-creation op that is not the first in its author's log.
     #[error("a festival-creation op must have sequence number 0")]
     CreateNotFirst,
+    /// A Lamport clock above [`rules::MAX_LAMPORT`], or a first op's clock above
+    /// [`rules::MAX_CLOCK_STEP`].
+    #[error("lamport clock {0} out of range")]
+    ClockOutOfRange(u64),
+}
+
+/// What an author signs: [`SIGNING_CONTEXT`], then the header's fields 1-9 as encoded.
+fn signed_message(unsigned_header: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNING_CONTEXT.len() + unsigned_header.len());
+    m.extend_from_slice(SIGNING_CONTEXT);
+    m.extend_from_slice(unsigned_header);
+    m
 }
 
 /// The signed header of an op.
@@ -281,7 +319,7 @@ impl Op {
         }
         let mut w = Writer::with_capacity(MAX_HEADER_SIZE + body_bytes.len());
         header.encode_unsigned(&mut w);
-        header.signature = identity.sign(w.as_slice());
+        header.signature = identity.sign(&signed_message(w.as_slice()));
         w.raw(&header.signature);
         let header_len = w.len();
         w.raw(&body_bytes);
@@ -325,6 +363,10 @@ impl Op {
 
     /// Checks that need nothing but the op itself, apart from the signature.
     fn check_intrinsic(&self) -> Result<(), OpError> {
+        let lamport = self.header.lamport;
+        if lamport > rules::MAX_LAMPORT || (self.header.seq == 0 && lamport > rules::MAX_CLOCK_STEP) {
+            return Err(OpError::ClockOutOfRange(lamport));
+        }
         if let Body::FestivalCreate(c) = &self.body {
             if self.header.seq != 0 {
                 return Err(OpError::CreateNotFirst);
@@ -338,9 +380,14 @@ impl Op {
 
     /// Verifies the author's signature over the header (which commits to the body by hash).
     pub fn verify_signature(&self) -> Result<(), OpError> {
-        let signed = &self.bytes[..self.header_len - 64];
+        let signed = signed_message(&self.bytes[..self.header_len - 64]);
         self.header.author.verifying_key().map_err(|_| OpError::InvalidAuthor)?;
-        if self.header.author.verify(signed, &self.header.signature) { Ok(()) } else { Err(OpError::BadSignature) }
+        if self.header.author.verify(&signed, &self.header.signature) { Ok(()) } else { Err(OpError::BadSignature) }
+    }
+
+    /// Whether the body is of an extension kind (see [`rules::FIRST_EXTENSION_KIND`]).
+    pub fn is_extension(&self) -> bool {
+        self.body.kind_byte() >= rules::FIRST_EXTENSION_KIND
     }
 
     /// The op's id: BLAKE3 of its signed header.

@@ -78,6 +78,13 @@ pub(crate) fn vector_ops() -> Vec<(&'static str, Op)> {
         }),
     );
     push("role-grant", Body::RoleGrant { member: Identity::from_secret([8u8; 32]).public(), role: Role::Organiser });
+    push(
+        "moderation",
+        Body::Moderation(Moderation {
+            community: Some(CommunityMode::Approved),
+            approve: vec![Identity::from_secret([9u8; 32]).public()],
+        }),
+    );
     out
 }
 
@@ -158,6 +165,31 @@ fn truncation_and_trailing_bytes_are_rejected() {
     let (decoded, used) = Op::decode_prefix(&longer).expect("prefix decode");
     assert_eq!(used, op.bytes().len());
     assert_eq!(decoded.id(), op.id());
+}
+
+#[test]
+fn clocks_are_bounded_and_signatures_carry_a_context() {
+    let id = vector_identity();
+    let f = FestivalId([5; 32]);
+    let body = || Body::Delete { target: OpId([1; 32]) };
+    let at = |seq: u64, lamport: u64| {
+        Op::create(&id, f, LogPosition { seq, backlink: (seq > 0).then_some(OpId([3; 32])), lamport }, 0, body())
+    };
+    assert!(at(1, rules::MAX_LAMPORT).is_ok());
+    assert_eq!(at(1, rules::MAX_LAMPORT + 1).err(), Some(OpError::ClockOutOfRange(rules::MAX_LAMPORT + 1)));
+    assert_eq!(at(1, u64::MAX).err(), Some(OpError::ClockOutOfRange(u64::MAX)));
+    assert!(at(0, rules::MAX_CLOCK_STEP).is_ok());
+    assert!(matches!(at(0, rules::MAX_CLOCK_STEP + 1), Err(OpError::ClockOutOfRange(_))));
+    // A signature over the bare header bytes (no signing context) is not an op signature: the key
+    // may sign other things, and none of them may pass for an op.
+    let op = at(1, 7).expect("op");
+    let header = &op.bytes()[..op.header_bytes().len() - 64];
+    let bare = id.sign(header);
+    let mut forged = op.bytes().to_vec();
+    forged[header.len()..header.len() + 64].copy_from_slice(&bare);
+    let forged = Op::decode(&forged).expect("decodes");
+    assert_eq!(forged.verify_signature(), Err(OpError::BadSignature));
+    assert!(op.verify_signature().is_ok());
 }
 
 #[test]
@@ -276,6 +308,14 @@ fn arb_body() -> impl Strategy<Value = Body> {
             role: Role::Organiser,
             after_seq
         }),
+        (proptest::option::of(any::<bool>()), proptest::collection::btree_set(any::<[u8; 32]>(), 0..5)).prop_map(
+            |(mode, keys)| {
+                let community = mode.map(|m| if m { CommunityMode::Approved } else { CommunityMode::Open });
+                let approve: Vec<PublicKey> = keys.into_iter().map(PublicKey).collect();
+                let community = if approve.is_empty() { community.or(Some(CommunityMode::Open)) } else { community };
+                Body::Moderation(Moderation { community, approve })
+            }
+        ),
         (arb_text(30), proptest::option::of(-900_000_000i32..900_000_000)).prop_map(|(name, lat)| Body::Venue {
             target: None,
             patch: VenuePatch {
@@ -291,9 +331,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn bodies_round_trip(body in arb_body(), seq in 0u64..1000, lamport: u64, wall: u64) {
+    fn bodies_round_trip(body in arb_body(), seq in 0u64..1000, lamport in 0..=rules::MAX_LAMPORT, wall: u64) {
         let id = vector_identity();
         let backlink = if seq > 0 { Some(OpId([3; 32])) } else { None };
+        // A first op's clock may not run further ahead than one step.
+        let lamport = if seq == 0 { lamport % (rules::MAX_CLOCK_STEP + 1) } else { lamport };
         let op = Op::create(&id, FestivalId([5; 32]), LogPosition { seq, backlink, lamport }, wall, body.clone()).expect("valid");
         let decoded = Op::decode(op.bytes()).expect("decodes");
         prop_assert_eq!(decoded.body(), &body);

@@ -2,7 +2,7 @@
 //! [`crate::model`]. Applying is idempotent and commutative per entity (per-field LWW, monotonic
 //! deletes), so the incremental path and a full rebuild reach the same state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -11,10 +11,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{StoreError, summary};
 use crate::identity::PublicKey;
 use crate::model::{
-    COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps, ProfileState, RoleOp, Roles, Stamp,
-    VenueState, festival_day, may_edit,
+    COMMUNITY_EVENTS_PER_AUTHOR, COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps,
+    ProfileState, RoleOp, Roles, Stamp, VenueState, festival_day, may_edit,
 };
-use crate::op::{Body, FestivalId, GeoPoint, HideTarget, Link, Op, OpId};
+use crate::op::{Body, CommunityMode, FestivalId, GeoPoint, HideTarget, Link, Moderation as ModerationRule, Op, OpId};
 
 /// What the fold knows about one festival while a batch is applied.
 #[derive(Debug)]
@@ -33,8 +33,9 @@ pub(crate) struct FestivalCtx {
     pub has_hides: bool,
     /// Whether some edit is waiting for the entity it names.
     pub has_orphans: bool,
-    /// Community event creations counted so far per (author, UTC day), for the cap.
-    pub cap_counts: HashMap<(PublicKey, i64), u64>,
+    /// Community event creations counted so far per (author, UTC day) and per author (`None`),
+    /// for the caps.
+    pub cap_counts: HashMap<(PublicKey, Option<i64>), u64>,
 }
 
 impl FestivalCtx {
@@ -71,7 +72,10 @@ impl FestivalCtx {
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM orphans WHERE festival = ?)")?
             .query_row([&id.0[..]], |r| r.get(0))?;
         let has_hides = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM hides WHERE festival = ?)")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM hides WHERE festival = ?1)
+                 OR EXISTS (SELECT 1 FROM festivals WHERE id = ?1 AND community = 1)",
+            )?
             .query_row([&id.0[..]], |r| r.get(0))?;
         Ok(FestivalCtx {
             id,
@@ -167,15 +171,17 @@ pub(crate) struct EventRow {
     pub prev: Option<(i64, i64, Option<OpId>)>,
 }
 
-pub(crate) fn load_event(conn: &Connection, id: &OpId) -> Result<Option<EventRow>, StoreError> {
+/// The event `id` of `festival`. An id names an entity of one festival only: an op of another
+/// festival that names it finds nothing here.
+pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) -> Result<Option<EventRow>, StoreError> {
     let row = conn
         .prepare_cached(
             "SELECT creator, official, title, subtitle, description, start, end, venue, track, kind,
                     tags, people, language, links, cancelled, source_id, deleted, stamps,
                     created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue
-             FROM events WHERE id = ?",
+             FROM events WHERE id = ? AND festival = ?",
         )?
-        .query_row([&id.0[..]], |r| {
+        .query_row([&id.0[..], &festival.0[..]], |r| {
             Ok((
                 (r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?),
                 (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?),
@@ -369,13 +375,13 @@ struct VenueRow {
     deleted: bool,
 }
 
-fn load_venue(conn: &Connection, id: &OpId) -> Result<Option<VenueRow>, StoreError> {
+fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) -> Result<Option<VenueRow>, StoreError> {
     let row = conn
         .prepare_cached(
             "SELECT creator, official, name, description, lat, lon, source_id, deleted, stamps
-             FROM venues WHERE id = ?",
+             FROM venues WHERE id = ? AND festival = ?",
         )?
-        .query_row([&id.0[..]], |r| {
+        .query_row([&id.0[..], &festival.0[..]], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, bool>(1)?,
@@ -479,6 +485,7 @@ pub(crate) fn refresh_roles(conn: &Connection, ctx: &mut FestivalCtx) -> Result<
                 stamp: Stamp::of(&op),
                 id: op.id(),
                 issuer: op.author(),
+                seq: op.seq(),
                 member: *member,
                 revoke: None,
             }),
@@ -486,6 +493,7 @@ pub(crate) fn refresh_roles(conn: &Connection, ctx: &mut FestivalCtx) -> Result<
                 stamp: Stamp::of(&op),
                 id: op.id(),
                 issuer: op.author(),
+                seq: op.seq(),
                 member: *member,
                 revoke: Some(*after_seq),
             }),
@@ -560,7 +568,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
         }
         Body::Venue { target: None, patch } => {
             let id = op.id();
-            let mut row = match load_venue(conn, &id)? {
+            let mut row = match load_venue(conn, &ctx.id, &id)? {
                 Some(r) => r,
                 None => VenueRow {
                     state: VenueState::default(),
@@ -574,7 +582,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             replay_targets(conn, ctx, &id, rev)?;
         }
         Body::Venue { target: Some(t), patch } => {
-            let Some(mut row) = load_venue(conn, t)? else { return orphan(conn, ctx, op, t) };
+            let Some(mut row) = load_venue(conn, &ctx.id, t)? else { return orphan(conn, ctx, op, t) };
             if may_edit(&ctx.roles, &row.creator, &author, op.seq()) && row.state.apply(stamp, patch) {
                 save_venue(conn, &ctx.id, t, &row)?;
             }
@@ -605,7 +613,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             replay_targets(conn, ctx, &id, rev)?;
         }
         Body::Event { target: Some(t), patch } => {
-            let Some(mut row) = load_event(conn, t)? else { return orphan(conn, ctx, op, t) };
+            let Some(mut row) = load_event(conn, &ctx.id, t)? else { return orphan(conn, ctx, op, t) };
             if !may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
                 return Ok(());
             }
@@ -688,7 +696,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             }
         }
         Body::Hide { target, hidden } => {
-            if !ctx.roles.has_authority(&author) {
+            if !ctx.roles.is_official(&author, op.seq()) {
                 return Ok(());
             }
             let key: &[u8] = match target {
@@ -719,10 +727,118 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 }
             }
         }
+        Body::Moderation(m) => {
+            if ctx.roles.is_official(&author, op.seq()) {
+                apply_moderation(conn, ctx, stamp, m)?;
+            }
+        }
         Body::Unknown { .. } => {}
     }
     Ok(())
 }
+
+/// The festival's moderation as far as sync and visibility need it.
+#[derive(Debug, Default)]
+pub(crate) struct Moderation {
+    approved_only: bool,
+    approved: HashSet<PublicKey>,
+    hidden: HashSet<PublicKey>,
+}
+
+impl Moderation {
+    pub fn load(conn: &Connection, festival: &FestivalId) -> Result<Self, StoreError> {
+        let f = &festival.0[..];
+        let approved_only = conn
+            .prepare_cached("SELECT community FROM festivals WHERE id = ?")?
+            .query_row([f], |r| r.get::<_, i64>(0))
+            .optional()?
+            == Some(CommunityMode::Approved as i64);
+        let keys = |sql: &str| -> Result<HashSet<PublicKey>, StoreError> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([f], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut out = HashSet::new();
+            for k in rows {
+                if let Ok(k) = k?.try_into() {
+                    out.insert(PublicKey(k));
+                }
+            }
+            Ok(out)
+        };
+        let approved =
+            if approved_only { keys("SELECT author FROM approvals WHERE festival = ?")? } else { HashSet::new() };
+        let hidden = keys("SELECT target FROM hides WHERE festival = ? AND hidden = 1")?;
+        Ok(Moderation { approved_only, approved, hidden })
+    }
+
+    /// Whether the festival shows community content by `author` at all.
+    pub fn shows(&self, author: &PublicKey) -> bool {
+        !self.hidden.contains(author) && (!self.approved_only || self.approved.contains(author))
+    }
+}
+
+/// Applies an official moderation rule: the community mode is one last-writer-wins field, and
+/// approvals only ever add authors (an organiser who changes their mind hides the author).
+fn apply_moderation(
+    conn: &Connection,
+    ctx: &mut FestivalCtx,
+    stamp: Stamp,
+    m: &ModerationRule,
+) -> Result<(), StoreError> {
+    let f = &ctx.id.0[..];
+    let mut everyone = false;
+    if let Some(mode) = m.community {
+        let current: Option<Option<Vec<u8>>> = conn
+            .prepare_cached("SELECT community_stamp FROM festivals WHERE id = ?")?
+            .query_row([f], |r| r.get(0))
+            .optional()?;
+        let Some(current) = current else {
+            // Before the festival's creation op: the rebuild that creation triggers applies it.
+            return Ok(());
+        };
+        let wins = match current.as_deref().and_then(FieldStamps::<1>::decode) {
+            Some(st) => st.0[0].is_none_or(|cur| stamp > cur),
+            None => true,
+        };
+        if wins {
+            let mut st = FieldStamps::<1>::default();
+            st.take(0, stamp);
+            conn.prepare_cached("UPDATE festivals SET community = ?, community_stamp = ? WHERE id = ?")?
+                .execute(params![mode as i64, st.encode(), f])?;
+            everyone = true;
+        }
+    }
+    let mut add = conn.prepare_cached("INSERT OR IGNORE INTO approvals (festival, author) VALUES (?, ?)")?;
+    for k in &m.approve {
+        add.execute([f, &k.0[..]])?;
+    }
+    drop(add);
+    ctx.has_hides = ctx.has_hides || m.community == Some(CommunityMode::Approved) || approved_only(conn, &ctx.id)?;
+    if everyone {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND official = 0"))?
+            .execute([f])?;
+    } else {
+        for k in &m.approve {
+            refresh_hidden(conn, ctx, None, Some(k))?;
+        }
+    }
+    Ok(())
+}
+
+fn approved_only(conn: &Connection, festival: &FestivalId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT community FROM festivals WHERE id = ?")?
+        .query_row([&festival.0[..]], |r| r.get::<_, i64>(0))
+        .optional()?
+        == Some(CommunityMode::Approved as i64))
+}
+
+/// Whether a community event is hidden for everybody: an organiser hid it or its author, or the
+/// festival shows only approved authors and its author is not one. Official events never are.
+const HIDDEN: &str = "hidden = (official = 0 AND (
+    EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.id AND h.hidden = 1)
+    OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.creator AND h.hidden = 1)
+    OR (EXISTS (SELECT 1 FROM festivals f WHERE f.id = events.festival AND f.community = 1)
+        AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.festival = events.festival AND a.author = events.creator))))";
 
 /// Hides only ever apply to community content: an official event stays visible.
 fn refresh_hidden(
@@ -731,11 +847,9 @@ fn refresh_hidden(
     event: Option<&OpId>,
     creator: Option<&PublicKey>,
 ) -> Result<(), StoreError> {
-    const HIDDEN: &str = "hidden = (official = 0 AND (
-        EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.id AND h.hidden = 1)
-        OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.creator AND h.hidden = 1)))";
     if let Some(id) = event {
-        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE id = ?"))?.execute([&id.0[..]])?;
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE id = ? AND festival = ?"))?
+            .execute([&id.0[..], &ctx.id.0[..]])?;
     }
     if let Some(c) = creator {
         conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND creator = ?"))?
@@ -744,42 +858,50 @@ fn refresh_hidden(
     Ok(())
 }
 
+/// Whether a community event creation is past its author's caps: per day of its start, and in
+/// all. Creations count in the author's log order, so every device counts the same ones.
 fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &Op) -> Result<bool, StoreError> {
     let Some(day) = cap_day(op) else { return Ok(false) };
-    let key = (op.author(), day);
-    let earlier = match ctx.cap_counts.get(&key) {
-        Some(n) => *n,
-        None => {
-            // Only the author's earlier community creations count: a revoked organiser's
-            // official ones (up to after_seq) do not.
-            let floor = match ctx.roles.members.get(&op.author()) {
-                Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
-                _ => -1,
-            };
-            let n: i64 = conn
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM ops WHERE festival = ? AND author = ? AND cap_day IS NOT NULL AND cap_day = ?
-                     AND seq < ? AND seq > ?",
-                )?
-                .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| r.get(0))?;
-            n as u64
-        }
+    // Only the author's earlier community creations count: a revoked organiser's official ones
+    // (up to their cut) do not.
+    let floor = match ctx.roles.members.get(&op.author()) {
+        Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
+        _ => -1,
     };
-    // Creations are applied in log order, so this one counts for every later one.
-    ctx.cap_counts.insert(key, earlier + 1);
-    Ok(earlier >= COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY)
+    let mut over = false;
+    for (bucket, cap) in [(Some(day), COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY), (None, COMMUNITY_EVENTS_PER_AUTHOR)] {
+        let key = (op.author(), bucket);
+        let earlier = match ctx.cap_counts.get(&key) {
+            Some(n) => *n,
+            None => {
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM ops WHERE festival = ?1 AND author = ?2 AND cap_day IS NOT NULL
+                         AND (?3 IS NULL OR cap_day = ?3) AND seq < ?4 AND seq > ?5",
+                    )?
+                    .query_row(params![&ctx.id.0[..], &op.author().0[..], bucket, op.seq() as i64, floor], |r| {
+                        r.get(0)
+                    })?;
+                n as u64
+            }
+        };
+        // Creations are applied in log order, so this one counts for every later one.
+        ctx.cap_counts.insert(key, earlier + 1);
+        over |= earlier >= cap;
+    }
+    Ok(over)
 }
 
 fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpId) -> Result<(), StoreError> {
     let author = op.author();
-    if let Some(mut row) = load_event(conn, target)? {
+    if let Some(mut row) = load_event(conn, &ctx.id, target)? {
         if !row.deleted && may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
             row.deleted = true;
             update_event(conn, ctx, target, &row, false)?;
         }
         return Ok(());
     }
-    if let Some(mut row) = load_venue(conn, target)? {
+    if let Some(mut row) = load_venue(conn, &ctx.id, target)? {
         if !row.deleted && may_edit(&ctx.roles, &row.creator, &author, op.seq()) {
             row.deleted = true;
             save_venue(conn, &ctx.id, target, &row)?;
@@ -787,14 +909,15 @@ fn delete_entity(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, target: &OpI
         return Ok(());
     }
     let ann_author = conn
-        .prepare_cached("SELECT author FROM announcements WHERE id = ?")?
-        .query_row([&target.0[..]], |r| r.get::<_, Vec<u8>>(0))
+        .prepare_cached("SELECT author FROM announcements WHERE id = ? AND festival = ?")?
+        .query_row([&target.0[..], &ctx.id.0[..]], |r| r.get::<_, Vec<u8>>(0))
         .optional()?;
     match ann_author {
         Some(a) => {
             let creator = PublicKey(a.try_into().map_err(|_| corrupt("announcement author"))?);
             if may_edit(&ctx.roles, &creator, &author, op.seq()) {
-                conn.prepare_cached("UPDATE announcements SET deleted = 1 WHERE id = ?")?.execute([&target.0[..]])?;
+                conn.prepare_cached("UPDATE announcements SET deleted = 1 WHERE id = ? AND festival = ?")?
+                    .execute([&target.0[..], &ctx.id.0[..]])?;
             }
             Ok(())
         }
@@ -819,15 +942,16 @@ fn replay_targets(conn: &Connection, ctx: &mut FestivalCtx, id: &OpId, rev: i64)
         return Ok(());
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT ops.bytes FROM orphans JOIN ops ON ops.id = orphans.op WHERE orphans.target = ?
-         ORDER BY ops.lamport, ops.author",
+        "SELECT ops.bytes FROM orphans JOIN ops ON ops.id = orphans.op
+         WHERE orphans.target = ?1 AND orphans.festival = ?2 ORDER BY ops.lamport, ops.author",
     )?;
-    let ops: Vec<Vec<u8>> = stmt.query_map([&id.0[..]], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let ops: Vec<Vec<u8>> = stmt.query_map([&id.0[..], &ctx.id.0[..]], |r| r.get(0))?.collect::<Result<_, _>>()?;
     drop(stmt);
     if ops.is_empty() {
         return Ok(());
     }
-    conn.prepare_cached("DELETE FROM orphans WHERE target = ?")?.execute([&id.0[..]])?;
+    conn.prepare_cached("DELETE FROM orphans WHERE target = ? AND festival = ?")?
+        .execute([&id.0[..], &ctx.id.0[..]])?;
     for bytes in ops {
         let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?;
         if op.festival() == ctx.id && op.body().target() == Some(*id) {
@@ -848,7 +972,7 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
         let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE festival = ?")?;
         let ids: Vec<Vec<u8>> = stmt.query_map([f], |r| r.get(0))?.collect::<Result<_, _>>()?;
         for id in ids.into_iter().filter_map(|b| blob_id(Some(b))) {
-            if let Some(row) = load_event(conn, &id)? {
+            if let Some(row) = load_event(conn, &fid, &id)? {
                 old_events.insert(id, row);
             }
         }
@@ -857,7 +981,7 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
         .prepare_cached("SELECT id, rev FROM announcements WHERE festival = ?")?
         .query_map([f], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    for table in ["festivals", "venues", "events", "announcements", "profiles", "hides", "orphans"] {
+    for table in ["festivals", "venues", "events", "announcements", "profiles", "hides", "orphans", "approvals"] {
         let col = if table == "festivals" { "id" } else { "festival" };
         conn.execute(&format!("DELETE FROM {table} WHERE {col} = ?"), [f])?;
     }
@@ -887,7 +1011,7 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
     }
     // Keep the history of everything that did not really change.
     for (id, old) in old_events {
-        let Some(mut row) = load_event(conn, &id)? else { continue };
+        let Some(mut row) = load_event(conn, &fid, &id)? else { continue };
         let s = &row.state;
         let moved = (s.start, s.end, s.venue) != (old.state.start, old.state.end, old.state.venue);
         let cancellation = s.cancelled != old.state.cancelled;

@@ -8,8 +8,8 @@ mod schema;
 mod summary;
 
 pub use query::{
-    AnnouncementView, ChangeKind, ChangeView, Changes, Clash, EventDetail, EventView, FestivalView, NowNext,
-    ProgrammeFilter, VenueView,
+    AnnouncementView, CLOCK_AHEAD_TOLERANCE_S, ChangeKind, ChangeView, Changes, Clash, EventDetail, EventView,
+    FestivalView, NowNext, ProgrammeFilter, VenueView,
 };
 pub use schema::SCHEMA_VERSION;
 
@@ -20,11 +20,24 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use thiserror::Error;
 
 use crate::identity::{Identity, PublicKey};
-use crate::op::{Body, FestivalId, LogPosition, Op, OpError, OpId};
+use crate::op::{Body, FestivalId, LogPosition, Op, OpError, OpId, rules};
 use fold::FestivalCtx;
 
 /// How many out-of-order ops one author may park per festival before more are refused.
-pub const MAX_PENDING_PER_LOG: i64 = 10_000;
+pub const MAX_PENDING_PER_LOG: i64 = 2_000;
+/// How many parked ops a device keeps in all; past it, the oldest go first.
+pub const MAX_PENDING_TOTAL: i64 = 50_000;
+/// How many bytes of parked ops one log may have waiting.
+pub const MAX_PENDING_BYTES_PER_LOG: i64 = 1024 * 1024;
+/// How many bytes of parked ops a device keeps in all; past it, the oldest go first.
+pub const MAX_PENDING_BYTES: i64 = 64 * 1024 * 1024;
+/// How long a parked op waits for its predecessor before it is dropped, in seconds. Parked ops
+/// were never part of the store (nothing of them is shown or synced); a peer holding their
+/// predecessors can always send them again.
+pub const PARK_SECONDS: i64 = 7 * 24 * 3600;
+/// How many conflicting ops are kept as evidence per forked author and festival: one proves the
+/// fork; a few more let devices that hold different branches agree quickly.
+pub const MAX_EVIDENCE_PER_AUTHOR: i64 = 8;
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -60,20 +73,45 @@ pub enum RejectReason {
     /// The bytes are not a valid op.
     #[error("{0}")]
     Invalid(#[from] OpError),
-    /// The Lamport clock does not increase along the author's log.
-    #[error("lamport clock {lamport} does not exceed its predecessor's {previous}")]
-    LamportNotIncreasing {
+    /// The Lamport clock does not increase along the author's log, or runs ahead of its
+    /// predecessor's by more than [`rules::MAX_CLOCK_STEP`].
+    #[error("lamport clock {lamport} must exceed its predecessor's {previous} by 1 to {}", rules::MAX_CLOCK_STEP)]
+    BadClock {
         /// The op's clock.
         lamport: u64,
         /// The predecessor's clock.
         previous: u64,
     },
+    /// The author's log reached a limit of docs/protocol.md ("Rules of a log").
+    #[error("log limit reached: {0}")]
+    LogFull(&'static str),
     /// The author already holds a different op at this position: equivocation, kept as evidence.
     #[error("equivocation: author already signed a different op at seq {0}")]
     Equivocation(u64),
     /// Too many ops of this log are waiting for their predecessors.
     #[error("too many out-of-order ops for this log")]
     PendingFull,
+    /// An earlier op of the same log in this batch was refused, so this one cannot chain.
+    #[error("follows a refused op of the same log")]
+    AfterRefused,
+}
+
+/// What [`Store::check`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Damage or inconsistencies; [`Store::repair`] fixes those in derived state.
+    pub problems: Vec<String>,
+    /// Facts worth knowing that are not damage.
+    pub notes: Vec<String>,
+    /// Festivals whose materialized state differs from their ops.
+    pub damaged: Vec<FestivalId>,
+}
+
+impl CheckReport {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
 }
 
 /// One op of a batch that was not stored.
@@ -102,9 +140,36 @@ pub struct IngestReport {
     pub festivals: Vec<FestivalId>,
 }
 
+/// Where a store takes the time from: the wall clock, or a fixed time (tests). Only device-local
+/// bookkeeping reads it (when an op was parked, when an author was first seen); nothing that
+/// decides what ops mean does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed Unix time in seconds.
+    Fixed(i64),
+}
+
+impl Clock {
+    /// The time now, Unix seconds.
+    pub fn now(self) -> i64 {
+        match self {
+            Clock::System => {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+            }
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
 /// The SQLite store of one device.
 pub struct Store {
     conn: Connection,
+    clock: Clock,
+    /// The sync items of recently reconciled festivals, valid while the store's revision stays:
+    /// every session for a festival shares one copy instead of loading its own.
+    items: std::cell::RefCell<HashMap<FestivalId, (i64, crate::sync::Items)>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,7 +216,17 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store { conn, clock: Clock::System, items: Default::default() })
+    }
+
+    /// Sets where the store takes the time from.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// Where the store takes the time from.
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     /// The underlying connection, for queries in this crate.
@@ -182,109 +257,27 @@ impl Store {
     }
 
     fn ingest_indexed(&mut self, ops: Vec<(usize, Op)>) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport::default();
-        // Skip what we hold before paying for signature checks: re-syncs and re-imports are
-        // mostly duplicates.
-        // Knowing each log's newest op answers "already held?" for most ops without a lookup.
-        let mut seen_ids = HashSet::new();
-        let mut fresh = Vec::with_capacity(ops.len());
-        let mut heads = Heads::default();
-        for (index, op) in ops {
-            let fresh_op = seen_ids.insert(op.id()) && {
-                let head = heads.get(&self.conn, &op.festival(), &op.author())?;
-                let next_seq = head.map_or(0, |h| h.0 + 1);
-                if op.seq() < next_seq {
-                    // Either this very op, or another at its position: a fork, recorded once
-                    // the signature shows the author really signed it.
-                    let id: Option<Vec<u8>> = self
-                        .conn
-                        .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
-                        .query_row(params![&op.festival().0[..], &op.author().0[..], op.seq() as i64], |r| r.get(0))
-                        .optional()?;
-                    id.as_deref() != Some(&op.id().0[..])
-                } else if op.seq() > next_seq {
-                    !self
-                        .conn
-                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops WHERE id = ?)")?
-                        .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
-                } else {
-                    true
-                }
-            };
-            if fresh_op {
-                fresh.push((index, op));
-            } else {
-                report.duplicates += 1;
-            }
-        }
-        if fresh.is_empty() {
-            return Ok(report);
-        }
-        // Lamport order respects every log's order and puts creations before their edits.
-        fresh.sort_by_key(|(_, op)| op.order_key());
-
+        let now = self.clock.now();
         let tx = self.conn.transaction()?;
-        let rev = next_rev(&tx)?;
-        let mut ctxs: HashMap<FestivalId, FestivalCtx> = HashMap::new();
-        let mut touched_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
-        // Signatures are checked on worker threads while this thread writes the ops already
-        // checked: the two halves of ingest overlap.
-        verify_pipelined(&fresh, |i, verdict| {
-            let (index, op) = &fresh[i];
-            if let Err(e) = verdict {
-                report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason: e.into() });
-                return Ok(());
-            }
-            let f = op.festival();
-            let ctx = match ctxs.entry(f) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(FestivalCtx::load(&tx, f)?),
-            };
-            match attach(&tx, ctx, &mut heads, op, rev)? {
-                Attach::Stored => {
-                    report.stored += 1;
-                    touched_logs.insert((f, op.author()));
-                }
-                Attach::Pending => report.pending += 1,
-                Attach::Rejected(reason) => report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason }),
-            }
-            Ok(())
-        })?;
-        // Parked ops whose predecessors just arrived.
-        for (f, author) in touched_logs {
-            let Some(ctx) = ctxs.get_mut(&f) else { continue };
-            loop {
-                let next = tx
-                    .prepare_cached(
-                        "SELECT p.id, p.bytes FROM pending_ops p WHERE p.festival = ?1 AND p.author = ?2
-                         AND p.seq = (SELECT MAX(seq) + 1 FROM ops WHERE festival = ?1 AND author = ?2)",
-                    )?
-                    .query_row([&f.0[..], &author.0[..]], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
-                    .optional()?;
-                let Some((id, bytes)) = next else { break };
-                tx.prepare_cached("DELETE FROM pending_ops WHERE id = ?")?.execute([&id])?;
-                let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("pending op: {e}")))?;
-                match attach(&tx, ctx, &mut heads, &op, rev)? {
-                    Attach::Stored => {
-                        report.stored += 1;
-                        report.pending = report.pending.saturating_sub(1);
-                    }
-                    Attach::Pending => {}
-                    Attach::Rejected(reason) => {
-                        tracing::warn!(op = %op.id().short(), %reason, "parked op rejected");
-                        report.pending = report.pending.saturating_sub(1);
-                    }
-                }
-            }
-        }
-        for ctx in ctxs.values_mut() {
-            if ctx.rebuild {
-                fold::rebuild(&tx, ctx, rev)?;
-            }
+        let report = ingest_in(&tx, ops, now)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Like [`Store::ingest`], but all or nothing: if any op is refused for a reason other than
+    /// equivocation (which only records evidence), nothing of the batch is stored. For files
+    /// that must be taken whole, such as festival archives.
+    pub fn ingest_all(&mut self, ops: Vec<Op>) -> Result<Result<IngestReport, Rejected>, StoreError> {
+        let now = self.clock.now();
+        let tx = self.conn.transaction()?;
+        let report = ingest_in(&tx, ops.into_iter().enumerate().collect(), now)?;
+        if let Some(bad) = report.rejected.iter().find(|r| !matches!(r.reason, RejectReason::Equivocation(_))) {
+            let bad = bad.clone();
+            tx.rollback()?;
+            return Ok(Err(bad));
         }
         tx.commit()?;
-        report.festivals = ctxs.into_keys().collect();
-        Ok(report)
+        Ok(Ok(report))
     }
 
     /// Signs `body` as the next op of `identity`'s log in `festival`, and stores it.
@@ -304,24 +297,22 @@ impl Store {
         Ok(op)
     }
 
-    /// Where `author`'s next op in `festival` goes, with a Lamport clock above every op held.
+    /// Where `author`'s next op in `festival` goes. Its Lamport clock is one above every op held,
+    /// but never more than [`rules::MAX_CLOCK_STEP`] above the author's previous op: a stranger's
+    /// clock far ahead cannot make this author's next op invalid, it only sorts after it.
     pub fn next_position(&self, festival: &FestivalId, author: &PublicKey) -> Result<LogPosition, StoreError> {
-        let last: Option<(i64, Vec<u8>)> = self
-            .conn
-            .prepare_cached("SELECT seq, id FROM ops WHERE festival = ? AND author = ? ORDER BY seq DESC LIMIT 1")?
-            .query_row([&festival.0[..], &author.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let head = read_log_head(&self.conn, festival, author)?;
         let max_lamport: Option<i64> = self
             .conn
             .prepare_cached("SELECT MAX(lamport) FROM ops WHERE festival = ?")?
             .query_row([&festival.0[..]], |r| r.get(0))?;
-        let lamport = max_lamport.map_or(0, |l| l as u64 + 1);
-        Ok(match last {
-            None => LogPosition { seq: 0, backlink: None, lamport },
-            Some((seq, id)) => LogPosition {
-                seq: seq as u64 + 1,
-                backlink: Some(OpId(id.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?)),
-                lamport,
+        let seen_next = max_lamport.map_or(0, |l| l as u64 + 1);
+        Ok(match head {
+            None => LogPosition { seq: 0, backlink: None, lamport: seen_next.min(rules::MAX_CLOCK_STEP) },
+            Some(h) => LogPosition {
+                seq: h.seq + 1,
+                backlink: Some(h.id),
+                lamport: seen_next.clamp(h.lamport + 1, h.lamport + rules::MAX_CLOCK_STEP),
             },
         })
     }
@@ -343,52 +334,128 @@ impl Store {
         id.map(|b| b.try_into().map(OpId).map_err(|_| StoreError::Corrupt("op id".into()))).transpose()
     }
 
-    /// The festival's ops as sync items: (Lamport clock, op id), sorted.
+    /// The festival's sync items: (Lamport clock, op id) of every op and of the equivocation
+    /// evidence held, sorted. Shared by every session while the store does not change.
     pub fn sync_items(&self, festival: &FestivalId) -> Result<crate::sync::Items, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT lamport, id FROM ops WHERE festival = ?")?;
-        let mut rows = stmt.query([&festival.0[..]])?;
-        let mut items = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: [u8; 32] = r.get::<_, Vec<u8>>(1)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
-            items.push(crate::sync::Item { lamport: r.get::<_, i64>(0)? as u64, id: OpId(id) });
+        let rev = current_rev(&self.conn)?;
+        if let Some((r, items)) = self.items.borrow().get(festival)
+            && *r == rev
+        {
+            return Ok(items.clone());
         }
-        Ok(crate::sync::Items::new(items))
+        let mut items = Vec::new();
+        for sql in [
+            "SELECT lamport, id FROM ops WHERE festival = ?",
+            "SELECT lamport, evidence_id FROM forks WHERE festival = ?",
+        ] {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query([&festival.0[..]])?;
+            while let Some(r) = rows.next()? {
+                let id: [u8; 32] =
+                    r.get::<_, Vec<u8>>(1)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
+                items.push(crate::sync::Item { lamport: r.get::<_, i64>(0)? as u64, id: OpId(id) });
+            }
+        }
+        let items = crate::sync::Items::new(items);
+        let mut cache = self.items.borrow_mut();
+        // Sessions for a handful of festivals at once at most; keep the cache that small.
+        if cache.len() >= 8 {
+            cache.clear();
+        }
+        cache.insert(*festival, (rev, items.clone()));
+        Ok(items)
     }
 
-    /// Loads ops for a sync session with their priority class: 0 for announcements by official
-    /// authors and the ops of their logs they need, 1 for other official ops, 2 for community ops.
-    pub fn ops_for_sync(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<(u8, Op)>, StoreError> {
+    /// What a sync session is about to send, without the ops' bytes: (priority class, Lamport
+    /// clock, id, size) of each op or piece of evidence named. Class 0: announcements by official
+    /// authors with the earlier ops of their logs they need; 1: other official ops, role ops and
+    /// evidence; 2: community ops; 3: community ops the festival's moderation does not show
+    /// (unapproved authors in approved-only mode, hidden authors). Ids not held are left out.
+    pub fn sync_plan(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<crate::sync::Planned>, StoreError> {
         let ctx = FestivalCtx::load(&self.conn, *festival)?;
-        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = ?")?;
+        let moderation = fold::Moderation::load(&self.conn, festival)?;
+        let mut op_stmt = self.conn.prepare_cached(
+            "SELECT author, seq, lamport, kind, LENGTH(bytes) FROM ops WHERE id = ? AND festival = ?",
+        )?;
+        let mut ev_stmt = self.conn.prepare_cached(
+            "SELECT lamport, LENGTH(evidence) FROM forks WHERE evidence_id = ? AND festival = ? LIMIT 1",
+        )?;
+        // (author, seq, lamport, kind, size, id); evidence has no author entry.
+        let mut rows: Vec<(PublicKey, u64, u64, u8, u32, OpId)> = Vec::with_capacity(ids.len());
+        let mut planned = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = op_stmt
+                .query_row([&id.0[..], &festival.0[..]], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, u8>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()?;
+            match row {
+                Some((author, seq, lamport, kind, size)) => {
+                    let author = PublicKey(author.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
+                    rows.push((author, seq as u64, lamport as u64, kind, size as u32, *id));
+                }
+                None => {
+                    let ev = ev_stmt
+                        .query_row([&id.0[..], &festival.0[..]], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                        .optional()?;
+                    if let Some((lamport, size)) = ev {
+                        planned.push(crate::sync::Planned {
+                            class: 1,
+                            lamport: lamport as u64,
+                            id: *id,
+                            size: size as u32,
+                        });
+                    }
+                }
+            }
+        }
+        // The highest seq of each official author that carries an announcement here: that
+        // author's ops up to it travel first, so the announcement can be applied on arrival.
+        let mut urgent: HashMap<PublicKey, u64> = HashMap::new();
+        for (author, seq, _, kind, _, _) in &rows {
+            if *kind == crate::op::BodyKind::Announcement as u8 && ctx.roles.is_official(author, *seq) {
+                let e = urgent.entry(*author).or_insert(0);
+                *e = (*e).max(*seq);
+            }
+        }
+        for (author, seq, lamport, kind, size, id) in rows {
+            let class = if urgent.get(&author).is_some_and(|&s| seq <= s) {
+                0
+            } else if ctx.roles.is_official(&author, seq) || matches!(kind, 1 | 7 | 8) {
+                1
+            } else if moderation.shows(&author) {
+                2
+            } else {
+                3
+            };
+            planned.push(crate::sync::Planned { class, lamport, id, size });
+        }
+        Ok(planned)
+    }
+
+    /// The ops (or evidence) with these ids, for a sync session to send; ids not held are left out.
+    pub fn load_for_sync(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
+        let mut op_stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = ?")?;
+        let mut ev_stmt =
+            self.conn.prepare_cached("SELECT evidence FROM forks WHERE evidence_id = ? AND festival = ? LIMIT 1")?;
         let mut ops = Vec::with_capacity(ids.len());
         for id in ids {
-            let bytes: Option<Vec<u8>> = stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
+            let mut bytes: Option<Vec<u8>> =
+                op_stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
+            if bytes.is_none() {
+                bytes = ev_stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
+            }
             if let Some(b) = bytes {
                 ops.push(Op::decode(&b).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?);
             }
         }
-        // The highest seq of each official author that carries an announcement in this batch:
-        // that author's ops up to it travel first, so the announcement can be applied on arrival.
-        let mut urgent: HashMap<PublicKey, u64> = HashMap::new();
-        for op in &ops {
-            if matches!(op.body(), Body::Announcement(_)) && ctx.roles.is_official(&op.author(), op.seq()) {
-                let e = urgent.entry(op.author()).or_insert(0);
-                *e = (*e).max(op.seq());
-            }
-        }
-        Ok(ops
-            .into_iter()
-            .map(|op| {
-                let class = if urgent.get(&op.author()).is_some_and(|&s| op.seq() <= s) {
-                    0
-                } else if ctx.roles.is_official(&op.author(), op.seq()) || op.body().is_role_op() {
-                    1
-                } else {
-                    2
-                };
-                (class, op)
-            })
-            .collect())
+        Ok(ops)
     }
 
     /// A counter that grows with every batch that stored something: a cheap "did anything change".
@@ -415,8 +482,9 @@ impl Store {
 
     /// The conflicting ops kept as evidence of equivocation in a festival.
     pub fn fork_evidence(&self, festival: &FestivalId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT evidence FROM forks WHERE festival = ? ORDER BY author, seq")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT evidence FROM forks WHERE festival = ? ORDER BY author, seq, evidence_id")?;
         let rows = stmt.query_map([&festival.0[..]], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -431,13 +499,26 @@ impl Store {
         Ok(())
     }
 
-    /// Checks SQLite's integrity and that the materialized programme equals a fresh fold of the
-    /// ops; returns the problems found (empty when consistent).
-    pub fn check(&mut self) -> Result<Vec<String>, StoreError> {
-        let mut problems = Vec::new();
+    /// Checks SQLite's integrity, that every log's bookkeeping matches its ops, and that the
+    /// materialized programme equals a fresh fold of the ops (which is what finds any damage an
+    /// op could have done to state it had no right to touch). Changes nothing.
+    pub fn check(&mut self) -> Result<CheckReport, StoreError> {
+        let mut report = CheckReport::default();
         let integrity: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if integrity != "ok" {
-            problems.push(format!("integrity_check: {integrity}"));
+            report.problems.push(format!("integrity_check: {integrity}"));
+        }
+        let bad_logs: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM (
+               SELECT festival, author, MAX(seq) AS seq, COUNT(*) AS n, SUM(LENGTH(bytes)) AS bytes FROM ops
+               GROUP BY festival, author) o
+             LEFT JOIN logs l ON l.festival = o.festival AND l.author = o.author
+             WHERE l.seq IS NOT o.seq OR o.n != o.seq + 1 OR l.bytes IS NOT o.bytes",
+            [],
+            |r| r.get(0),
+        )?;
+        if bad_logs > 0 {
+            report.problems.push(format!("{bad_logs} log(s) whose bookkeeping does not match their ops"));
         }
         let festivals: Vec<Vec<u8>> = self
             .conn
@@ -456,10 +537,60 @@ impl Store {
             // Only compare; never keep the check's rebuild.
             tx.rollback()?;
             if before != after {
-                problems.push(format!("festival {}: materialized state differs from its ops", id.short()));
+                report.problems.push(format!("festival {}: materialized state differs from its ops", id.short()));
+                report.damaged.push(id);
             }
         }
-        Ok(problems)
+        let foreign: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM ops o WHERE o.target IS NOT NULL AND (
+               EXISTS (SELECT 1 FROM events e WHERE e.id = o.target AND e.festival != o.festival)
+               OR EXISTS (SELECT 1 FROM venues v WHERE v.id = o.target AND v.festival != o.festival)
+               OR EXISTS (SELECT 1 FROM announcements a WHERE a.id = o.target AND a.festival != o.festival))",
+            [],
+            |r| r.get(0),
+        )?;
+        let foreign_venues: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM events e JOIN venues v ON v.id = e.venue WHERE v.festival != e.festival",
+            [],
+            |r| r.get(0),
+        )?;
+        if foreign + foreign_venues > 0 {
+            report.notes.push(format!(
+                "{} op(s) name an entity of another festival; they have no effect there",
+                foreign + foreign_venues
+            ));
+        }
+        let legacy: i64 = self.conn.query_row("SELECT COUNT(*) FROM legacy_ops", [], |r| r.get(0))?;
+        if legacy > 0 {
+            report
+                .notes
+                .push(format!("{legacy} op(s) from a pre-release format are kept in legacy_ops, without effect"));
+        }
+        Ok(report)
+    }
+
+    /// Re-derives every festival that [`Store::check`] found damaged, and the log bookkeeping,
+    /// from the signed ops (which are never changed).
+    pub fn repair(&mut self) -> Result<CheckReport, StoreError> {
+        let report = self.check()?;
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM logs", [])?;
+        tx.execute(
+            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes)
+             SELECT o.festival, o.author, o.seq, o.id, o.lamport,
+               (SELECT SUM(LENGTH(x.bytes)) FROM ops x WHERE x.festival = o.festival AND x.author = o.author),
+               (SELECT COALESCE(SUM(LENGTH(x.bytes)), 0) FROM ops x WHERE x.festival = o.festival AND x.author = o.author
+                  AND x.kind >= ?1)
+             FROM ops o WHERE o.seq = (SELECT MAX(seq) FROM ops m WHERE m.festival = o.festival AND m.author = o.author)",
+            [rules::FIRST_EXTENSION_KIND],
+        )?;
+        let rev = next_rev(&tx)?;
+        for f in &report.damaged {
+            let mut ctx = FestivalCtx::load(&tx, *f)?;
+            fold::rebuild(&tx, &mut ctx, rev)?;
+        }
+        tx.commit()?;
+        self.check()
     }
 
     /// A digest of a festival's materialized state: equal digests mean identical programmes.
@@ -472,7 +603,9 @@ fn state_digest_conn(conn: &Connection, festival: &FestivalId) -> Result<String,
     let f = &festival.0[..];
     let mut h = blake3::Hasher::new();
     let queries = [
-        "SELECT quote(owner), name, description, timezone, start_date, end_date, place, day_change FROM festivals WHERE id = ?",
+        "SELECT quote(owner), name, description, timezone, start_date, end_date, place, day_change, community
+         FROM festivals WHERE id = ?",
+        "SELECT quote(author) FROM approvals WHERE festival = ? ORDER BY author",
         "SELECT quote(member), organiser, after_seq FROM roles WHERE festival = ? ORDER BY member",
         "SELECT quote(id), official, name, description, lat, lon, source_id, deleted FROM venues WHERE festival = ? ORDER BY id",
         "SELECT quote(id), quote(creator), official, title, subtitle, description, start, end, day, quote(venue), track, kind,
@@ -508,45 +641,256 @@ fn next_rev(conn: &Connection) -> Result<i64, StoreError> {
     Ok(rev)
 }
 
+/// Verifies and ingests a batch inside the caller's transaction.
+fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport::default();
+    // Skip what we hold before paying for signature checks: re-syncs and re-imports are mostly
+    // duplicates. Knowing each log's head answers "already held?" for most ops without a lookup.
+    let mut seen_ids = HashSet::new();
+    let mut fresh = Vec::with_capacity(ops.len());
+    let mut logs = Logs::default();
+    for (index, op) in ops {
+        let fresh_op = seen_ids.insert(op.id()) && {
+            let head = logs.get(tx, &op.festival(), &op.author())?;
+            let next_seq = head.map_or(0, |h| h.seq + 1);
+            if op.seq() < next_seq {
+                // This very op, evidence already kept, or another op at its position: a fork,
+                // recorded once the signature shows the author really signed it.
+                let id: Option<Vec<u8>> = tx
+                    .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
+                    .query_row(params![&op.festival().0[..], &op.author().0[..], op.seq() as i64], |r| r.get(0))
+                    .optional()?;
+                id.as_deref() != Some(&op.id().0[..])
+                    && !tx
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM forks WHERE evidence_id = ?)")?
+                        .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
+            } else if op.seq() > next_seq {
+                !tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops WHERE id = ?)")?
+                    .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
+            } else {
+                true
+            }
+        };
+        if fresh_op {
+            fresh.push((index, op));
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(report);
+    }
+    // Lamport order respects every log's order and puts creations before their edits.
+    fresh.sort_by_key(|(_, op)| op.order_key());
+
+    let rev = next_rev(tx)?;
+    let mut ctxs: HashMap<FestivalId, FestivalCtx> = HashMap::new();
+    let mut touched_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
+    // Logs with a refused op in this batch: their later ops are refused too instead of parking,
+    // so an author past a limit cannot fill the parking space with the rest of a flood.
+    let mut refused_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
+    // Signatures are checked on worker threads while this thread writes the ops already checked:
+    // the two halves of ingest overlap.
+    verify_pipelined(&fresh, |i, verdict| {
+        let (index, op) = &fresh[i];
+        let log = (op.festival(), op.author());
+        if refused_logs.contains(&log) {
+            report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason: RejectReason::AfterRefused });
+            return Ok(());
+        }
+        if let Err(e) = verdict {
+            refused_logs.insert(log);
+            report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason: e.into() });
+            return Ok(());
+        }
+        let f = op.festival();
+        let ctx = match ctxs.entry(f) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(FestivalCtx::load(tx, f)?),
+        };
+        match attach(tx, ctx, &mut logs, op, rev, now)? {
+            Attach::Stored => {
+                report.stored += 1;
+                touched_logs.insert((f, op.author()));
+            }
+            Attach::Pending => report.pending += 1,
+            Attach::Rejected(reason) => {
+                if !matches!(reason, RejectReason::Equivocation(_)) {
+                    refused_logs.insert(log);
+                }
+                report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason })
+            }
+        }
+        Ok(())
+    })?;
+    // Parked ops whose predecessors just arrived.
+    for (f, author) in touched_logs {
+        let Some(ctx) = ctxs.get_mut(&f) else { continue };
+        loop {
+            let next_seq = logs.get(tx, &f, &author)?.map_or(0, |h| h.seq + 1);
+            let next = tx
+                .prepare_cached("SELECT id, bytes FROM pending_ops WHERE festival = ? AND author = ? AND seq = ?")?
+                .query_row(params![&f.0[..], &author.0[..], next_seq as i64], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()?;
+            let Some((id, bytes)) = next else { break };
+            tx.prepare_cached("DELETE FROM pending_ops WHERE id = ?")?.execute([&id])?;
+            let op = Op::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("pending op: {e}")))?;
+            match attach(tx, ctx, &mut logs, &op, rev, now)? {
+                Attach::Stored => {
+                    report.stored += 1;
+                    report.pending = report.pending.saturating_sub(1);
+                }
+                Attach::Pending => {}
+                Attach::Rejected(reason) => {
+                    tracing::warn!(op = %op.id().short(), %reason, "parked op rejected");
+                    report.pending = report.pending.saturating_sub(1);
+                }
+            }
+        }
+    }
+    for ctx in ctxs.values_mut() {
+        if ctx.rebuild {
+            fold::rebuild(tx, ctx, rev)?;
+        }
+    }
+    logs.flush(tx, now)?;
+    expire_parked(tx, now)?;
+    report.festivals = ctxs.into_keys().collect();
+    Ok(report)
+}
+
+/// Drops parked ops that waited longer than [`PARK_SECONDS`], then the oldest beyond
+/// [`MAX_PENDING_TOTAL`] ops or [`MAX_PENDING_BYTES`]: a flood of ops whose predecessors never
+/// come must not grow forever.
+fn expire_parked(conn: &Connection, now: i64) -> Result<(), StoreError> {
+    let old = conn.prepare_cached("DELETE FROM pending_ops WHERE parked_at < ?")?.execute([now - PARK_SECONDS])?;
+    let (count, bytes): (i64, i64) = conn
+        .prepare_cached("SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM pending_ops")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut evicted = 0i64;
+    if count > MAX_PENDING_TOTAL || bytes > MAX_PENDING_BYTES {
+        let mut stmt = conn.prepare_cached("SELECT id, LENGTH(bytes) FROM pending_ops ORDER BY parked_at, id")?;
+        let mut rows = stmt.query([])?;
+        let (mut count, mut bytes) = (count, bytes);
+        let mut doomed = Vec::new();
+        while (count > MAX_PENDING_TOTAL || bytes > MAX_PENDING_BYTES)
+            && let Some(r) = rows.next()?
+        {
+            doomed.push(r.get::<_, Vec<u8>>(0)?);
+            bytes -= r.get::<_, i64>(1)?;
+            count -= 1;
+        }
+        drop(rows);
+        let mut del = conn.prepare_cached("DELETE FROM pending_ops WHERE id = ?")?;
+        for id in doomed {
+            evicted += del.execute([id])? as i64;
+        }
+    }
+    if old > 0 || evicted > 0 {
+        tracing::info!(expired = old, evicted, "dropped parked ops");
+    }
+    Ok(())
+}
+
 enum Attach {
     Stored,
     Pending,
     Rejected(RejectReason),
 }
 
-/// The newest stored op of each log touched by a batch: most ops of a batch chain onto these, so
-/// chaining costs one lookup per log instead of two per op.
+/// A log's newest stored op and what the log has cost so far.
+#[derive(Debug, Clone, Copy)]
+struct LogHead {
+    seq: u64,
+    id: OpId,
+    lamport: u64,
+    bytes: u64,
+    ext_bytes: u64,
+}
+
+fn read_log_head(conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<LogHead>, StoreError> {
+    let row: Option<(i64, Vec<u8>, i64, i64, i64)> = conn
+        .prepare_cached("SELECT seq, head, lamport, bytes, ext_bytes FROM logs WHERE festival = ? AND author = ?")?
+        .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    row.map(|(seq, id, lamport, bytes, ext_bytes)| {
+        Ok(LogHead {
+            seq: seq as u64,
+            id: OpId(id.try_into().map_err(|_| StoreError::Corrupt("log head".into()))?),
+            lamport: lamport as u64,
+            bytes: bytes as u64,
+            ext_bytes: ext_bytes as u64,
+        })
+    })
+    .transpose()
+}
+
+/// The heads of the logs a batch touches, read once and written back once per batch: most ops of
+/// a batch chain onto these, so chaining costs one lookup per log instead of two per op.
 #[derive(Default)]
-struct Heads(HashMap<(FestivalId, PublicKey), Option<LogHead>>);
+struct Logs {
+    heads: HashMap<(FestivalId, PublicKey), Option<LogHead>>,
+    dirty: HashSet<(FestivalId, PublicKey)>,
+    /// Logs whose first op arrived in this batch: their authors are seen for the first time.
+    new: HashSet<(FestivalId, PublicKey)>,
+}
 
-/// Sequence number, id and Lamport clock of a log's newest stored op.
-type LogHead = (u64, OpId, u64);
-
-impl Heads {
-    fn get(
-        &mut self,
-        conn: &Connection,
-        f: &FestivalId,
-        a: &PublicKey,
-    ) -> Result<Option<(u64, OpId, u64)>, StoreError> {
-        if let Some(h) = self.0.get(&(*f, *a)) {
+impl Logs {
+    fn get(&mut self, conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<LogHead>, StoreError> {
+        if let Some(h) = self.heads.get(&(*f, *a)) {
             return Ok(*h);
         }
-        let row: Option<(i64, Vec<u8>, i64)> = conn
-            .prepare_cached(
-                "SELECT seq, id, lamport FROM ops WHERE festival = ? AND author = ? ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let head = match row {
-            Some((seq, id, lamport)) => {
-                let id = OpId(id.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?);
-                Some((seq as u64, id, lamport as u64))
-            }
-            None => None,
-        };
-        self.0.insert((*f, *a), head);
+        let head = read_log_head(conn, f, a)?;
+        self.heads.insert((*f, *a), head);
         Ok(head)
+    }
+
+    fn advance(&mut self, op: &Op) {
+        let key = (op.festival(), op.author());
+        let prev = self.heads.get(&key).copied().flatten();
+        if prev.is_none() {
+            self.new.insert(key);
+        }
+        let len = op.bytes().len() as u64;
+        let ext = if op.is_extension() { op.body_bytes().len() as u64 } else { 0 };
+        self.heads.insert(
+            key,
+            Some(LogHead {
+                seq: op.seq(),
+                id: op.id(),
+                lamport: op.lamport(),
+                bytes: prev.map_or(0, |p| p.bytes) + len,
+                ext_bytes: prev.map_or(0, |p| p.ext_bytes) + ext,
+            }),
+        );
+        self.dirty.insert(key);
+    }
+
+    fn flush(&mut self, conn: &Connection, now: i64) -> Result<(), StoreError> {
+        let mut upsert = conn.prepare_cached(
+            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (festival, author) DO UPDATE SET seq = ?3, head = ?4, lamport = ?5, bytes = ?6, ext_bytes = ?7",
+        )?;
+        let mut seen =
+            conn.prepare_cached("INSERT OR IGNORE INTO authors_seen (festival, author, first_seen) VALUES (?, ?, ?)")?;
+        for key in self.dirty.drain() {
+            let Some(Some(h)) = self.heads.get(&key) else { continue };
+            upsert.execute(params![
+                &key.0.0[..],
+                &key.1.0[..],
+                h.seq as i64,
+                &h.id.0[..],
+                h.lamport as i64,
+                h.bytes as i64,
+                h.ext_bytes as i64
+            ])?;
+        }
+        for key in self.new.drain() {
+            seen.execute(params![&key.0.0[..], &key.1.0[..], now])?;
+        }
+        Ok(())
     }
 }
 
@@ -554,15 +898,16 @@ impl Heads {
 fn attach(
     conn: &Connection,
     ctx: &mut FestivalCtx,
-    heads: &mut Heads,
+    logs: &mut Logs,
     op: &Op,
     rev: i64,
+    now: i64,
 ) -> Result<Attach, StoreError> {
     let f = &op.festival().0[..];
     let a = &op.author().0[..];
     let seq = op.seq();
-    let head = heads.get(conn, &op.festival(), &op.author())?;
-    let next_seq = head.map_or(0, |h| h.0 + 1);
+    let head = logs.get(conn, &op.festival(), &op.author())?;
+    let next_seq = head.map_or(0, |h| h.seq + 1);
     if seq < next_seq {
         // That position is taken by another op (identical ones were filtered as duplicates).
         let kept: Vec<u8> = conn
@@ -572,30 +917,39 @@ fn attach(
         return Ok(Attach::Rejected(RejectReason::Equivocation(seq)));
     }
     if seq > next_seq {
-        let parked: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM pending_ops WHERE festival = ? AND author = ?")?
-            .query_row(params![f, a], |r| r.get(0))?;
-        if parked >= MAX_PENDING_PER_LOG {
+        let (parked, parked_bytes): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM pending_ops WHERE festival = ? AND author = ?",
+            )?
+            .query_row(params![f, a], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if parked >= MAX_PENDING_PER_LOG || parked_bytes + op.bytes().len() as i64 > MAX_PENDING_BYTES_PER_LOG {
             return Ok(Attach::Rejected(RejectReason::PendingFull));
         }
         conn.prepare_cached(
-            "INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO pending_ops (id, festival, author, seq, bytes, parked_at) VALUES (?, ?, ?, ?, ?, ?)",
         )?
-        .execute(params![&op.id().0[..], f, a, seq as i64, op.bytes()])?;
+        .execute(params![&op.id().0[..], f, a, seq as i64, op.bytes(), now])?;
         return Ok(Attach::Pending);
     }
-    if let Some((prev_seq, prev_id, prev_lamport)) = head {
-        if op.header().backlink != Some(prev_id) {
+    if let Some(h) = head {
+        if op.header().backlink != Some(h.id) {
             // The author signed another op at seq - 1 than the one we hold.
-            record_fork(conn, ctx, op, prev_seq, &prev_id.0)?;
-            return Ok(Attach::Rejected(RejectReason::Equivocation(prev_seq)));
+            record_fork(conn, ctx, op, h.seq, &h.id.0)?;
+            return Ok(Attach::Rejected(RejectReason::Equivocation(h.seq)));
         }
-        if op.lamport() <= prev_lamport {
-            return Ok(Attach::Rejected(RejectReason::LamportNotIncreasing {
-                lamport: op.lamport(),
-                previous: prev_lamport,
-            }));
+        if op.lamport() <= h.lamport || op.lamport() - h.lamport > rules::MAX_CLOCK_STEP {
+            return Ok(Attach::Rejected(RejectReason::BadClock { lamport: op.lamport(), previous: h.lamport }));
         }
+    }
+    let (bytes, ext) = head.map_or((0, 0), |h| (h.bytes, h.ext_bytes));
+    if seq + 1 > rules::MAX_LOG_OPS {
+        return Ok(Attach::Rejected(RejectReason::LogFull("ops per log")));
+    }
+    if bytes + op.bytes().len() as u64 > rules::MAX_LOG_BYTES {
+        return Ok(Attach::Rejected(RejectReason::LogFull("bytes per log")));
+    }
+    if op.is_extension() && ext + op.body_bytes().len() as u64 > rules::MAX_EXTENSION_BYTES_PER_LOG {
+        return Ok(Attach::Rejected(RejectReason::LogFull("extension-kind bytes per log")));
     }
     conn.prepare_cached(
         "INSERT INTO ops (id, festival, author, seq, lamport, kind, target, cap_day, bytes, rev)
@@ -613,7 +967,7 @@ fn attach(
         op.bytes(),
         rev,
     ])?;
-    heads.0.insert((op.festival(), op.author()), Some((seq, op.id(), op.lamport())));
+    logs.advance(op);
     if op.body().is_role_op() {
         if fold::refresh_roles(conn, ctx)? {
             ctx.rebuild = true;
@@ -630,8 +984,17 @@ fn attach(
 
 fn record_fork(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, seq: u64, kept: &[u8]) -> Result<(), StoreError> {
     tracing::warn!(author = %op.author().fingerprint(), seq, "equivocation: author signed two ops at one position");
-    conn.prepare_cached("INSERT OR IGNORE INTO forks (festival, author, seq, kept, evidence) VALUES (?, ?, ?, ?, ?)")?
-        .execute(params![&op.festival().0[..], &op.author().0[..], seq as i64, kept, op.bytes()])?;
+    let (f, a) = (&op.festival().0[..], &op.author().0[..]);
+    let held: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM forks WHERE festival = ? AND author = ?")?
+        .query_row([f, a], |r| r.get(0))?;
+    if held < MAX_EVIDENCE_PER_AUTHOR {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO forks (festival, author, seq, evidence_id, lamport, kept, evidence)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![f, a, seq as i64, &op.id().0[..], op.lamport() as i64, kept, op.bytes()])?;
+    }
     let entry = ctx.forks.entry(op.author()).or_insert(u64::MAX);
     if seq < *entry {
         *entry = seq;

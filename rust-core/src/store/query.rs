@@ -139,7 +139,14 @@ pub struct AnnouncementView {
     pub expires: Option<i64>,
     /// Author's wall clock when posted, Unix ms (informational).
     pub wall_time_ms: u64,
+    /// When it was posted as far as can be told: the author's clock, unless that claims a time
+    /// more than [`CLOCK_AHEAD_TOLERANCE_S`] after this device's, which no real posting can be.
+    pub posted_at: Option<i64>,
 }
+
+/// How far ahead of this device's clock an author's clock may be before the posting time it
+/// claims is not shown (phones' clocks drift, but not by an hour).
+pub const CLOCK_AHEAD_TOLERANCE_S: i64 = 3600;
 
 /// How an event changed since the last look.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,15 +323,18 @@ fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
     a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
 }
 
-fn announcement_from_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementView> {
+fn announcement_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<AnnouncementView> {
+    let wall_time_ms = r.get::<_, i64>(6)? as u64;
+    let posted = (wall_time_ms / 1000) as i64;
     Ok(AnnouncementView {
+        posted_at: (posted <= now.saturating_add(CLOCK_AHEAD_TOLERANCE_S)).then_some(posted),
         id: OpId(key32(r.get(0)?)?),
         author: PublicKey(key32(r.get(1)?)?),
         author_name: r.get(2)?,
         text: r.get(3)?,
         priority: Priority::from_u64(r.get::<_, i64>(4)? as u64).unwrap_or(Priority::Normal),
         expires: r.get(5)?,
-        wall_time_ms: r.get::<_, i64>(6)? as u64,
+        wall_time_ms,
     })
 }
 
@@ -475,19 +485,19 @@ impl Store {
         Ok((out, decor))
     }
 
-    /// One event as lists show it (hidden ones too, so that a link to it still resolves).
-    pub fn event(&self, id: &OpId) -> Result<Option<EventView>, StoreError> {
-        Ok(self.event_detail(id)?.map(|d| d.event))
+    /// One event of a festival as lists show it (hidden ones too, so that a link to it still
+    /// resolves).
+    pub fn event(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventView>, StoreError> {
+        Ok(self.event_detail(festival, id)?.map(|d| d.event))
     }
 
-    /// Everything about one event.
-    pub fn event_detail(&self, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
-        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.deleted = 0");
+    /// Everything about one event of a festival.
+    pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
+        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.festival = ? AND e.deleted = 0");
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query([&id.0[..]])?;
+        let mut rows = stmt.query([&id.0[..], &festival.0[..]])?;
         let Some(r) = rows.next()? else { return Ok(None) };
-        let festival = FestivalId(key32(r.get(AFTER_EVENT)?)?);
-        let mut decor = self.decor(&festival)?;
+        let mut decor = self.decor(festival)?;
         // A muted author's event still opens when asked for by id.
         decor.muted.clear();
         detail_from_row(&decor, r)
@@ -596,7 +606,7 @@ impl Store {
     /// Marks or unmarks an event as a favourite on this device.
     pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), StoreError> {
         if on {
-            if self.event(event)?.is_none() {
+            if self.event(festival, event)?.is_none() {
                 return Err(StoreError::NotFound(format!("event {}", event.short())));
             }
             self.conn()
@@ -678,7 +688,7 @@ impl Store {
              ORDER BY a.lamport DESC, a.id"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![&festival.0[..], now], announcement_from_row)?;
+        let rows = stmt.query_map(params![&festival.0[..], now], |r| announcement_from_row(r, now))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -736,8 +746,10 @@ impl Store {
             "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let announcements =
-            stmt.query_map(params![&festival.0[..], mark], announcement_from_row)?.collect::<Result<_, _>>()?;
+        let now = self.clock().now();
+        let announcements = stmt
+            .query_map(params![&festival.0[..], mark], |r| announcement_from_row(r, now))?
+            .collect::<Result<_, _>>()?;
         Ok(Changes { events, announcements })
     }
 
@@ -782,9 +794,32 @@ impl Store {
             .query_row(params![&festival.0[..], source_id], |r| r.get(0))
             .optional()?;
         match id {
-            Some(id) => self.event_detail(&OpId(key32(id)?)),
+            Some(id) => self.event_detail(festival, &OpId(key32(id)?)),
             None => Ok(None),
         }
+    }
+
+    /// Authors of a festival this device first stored an op of before `before` (Unix seconds),
+    /// who are not official now: the community an organiser approves before switching a festival
+    /// to approved-only when a flood of fresh keys arrives.
+    pub fn community_authors_seen_before(
+        &self,
+        festival: &FestivalId,
+        before: i64,
+    ) -> Result<Vec<PublicKey>, StoreError> {
+        let f = self.festival(festival)?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT author FROM authors_seen WHERE festival = ? AND first_seen < ? ORDER BY author")?;
+        let rows = stmt.query_map(params![&festival.0[..], before], |r| Ok(PublicKey(key32(r.get(0)?)?)))?;
+        let mut out = Vec::new();
+        for k in rows {
+            let k = k?;
+            if f.as_ref().is_none_or(|f| f.owner != k && !f.organisers.contains(&k)) {
+                out.push(k);
+            }
+        }
+        Ok(out)
     }
 
     /// A local setting.

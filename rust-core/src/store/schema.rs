@@ -211,6 +211,79 @@ CREATE TABLE seen (
   rev INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 2: signatures with a context, bounded clocks and logs, evidence that syncs, moderation rules,
+    // parked ops that expire. Ops signed under the pre-release rule (no signing context) no longer
+    // verify anywhere: they are kept, inert and never synced, in legacy_ops, and the programme
+    // tables start over.
+    r#"
+CREATE TABLE legacy_ops (
+  id BLOB PRIMARY KEY,
+  festival BLOB NOT NULL,
+  bytes BLOB NOT NULL,
+  reason TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO legacy_ops SELECT id, festival, bytes, 'signed without a signing context' FROM ops;
+INSERT OR IGNORE INTO legacy_ops SELECT id, festival, bytes, 'parked; signed without a signing context' FROM pending_ops;
+INSERT INTO events_fts (events_fts) VALUES ('delete-all');
+DELETE FROM events;
+DELETE FROM ops;
+DELETE FROM pending_ops;
+DELETE FROM orphans;
+DELETE FROM festivals;
+DELETE FROM roles;
+DELETE FROM venues;
+DELETE FROM announcements;
+DELETE FROM profiles;
+DELETE FROM hides;
+DROP TABLE forks;
+
+-- Equivocation evidence: `evidence` (id `evidence_id`) conflicts with `kept`, which holds position
+-- `seq` of the author's log here. Evidence takes part in sync, so every device learns of a fork.
+CREATE TABLE forks (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  evidence_id BLOB NOT NULL,
+  lamport INTEGER NOT NULL,
+  kept BLOB NOT NULL,
+  evidence BLOB NOT NULL,
+  PRIMARY KEY (festival, author, seq, evidence_id)
+) WITHOUT ROWID;
+CREATE INDEX forks_evidence ON forks (evidence_id);
+
+-- Each log's head and what it has cost, for the per-log limits of docs/protocol.md.
+CREATE TABLE logs (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  head BLOB NOT NULL,
+  lamport INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  ext_bytes INTEGER NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+
+ALTER TABLE pending_ops ADD COLUMN parked_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX pending_age ON pending_ops (parked_at);
+
+-- The community mode (docs/protocol.md, "Moderation") and the stamp of the rule that set it.
+ALTER TABLE festivals ADD COLUMN community INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE festivals ADD COLUMN community_stamp BLOB;
+CREATE TABLE approvals (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+
+-- Local to this device: when it first stored an op of an author, which is what an organiser's
+-- "approve everybody seen before the flood" rule is made from.
+CREATE TABLE authors_seen (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  first_seen INTEGER NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version a fully migrated store has.

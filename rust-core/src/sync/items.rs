@@ -42,9 +42,13 @@ impl Bound {
     }
 }
 
-/// A sorted item set with prefix sums of the ids (as 256-bit little-endian numbers).
+/// A sorted item set with prefix sums of the ids (as 256-bit little-endian numbers). Cloning
+/// shares it: every session for a festival can hold the same set.
 #[derive(Debug, Clone, Default)]
-pub struct Items {
+pub struct Items(std::sync::Arc<ItemsInner>);
+
+#[derive(Debug, Default)]
+struct ItemsInner {
     items: Vec<Item>,
     sums: Vec<[u64; 4]>,
 }
@@ -90,35 +94,35 @@ impl Items {
             acc = add(acc, &it.id.0);
             sums.push(acc);
         }
-        Items { items, sums }
+        Items(std::sync::Arc::new(ItemsInner { items, sums }))
     }
 
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.0.items.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.0.items.is_empty()
     }
 
     /// The items, sorted.
     pub fn as_slice(&self) -> &[Item] {
-        &self.items
+        &self.0.items
     }
 
     /// Index of the first item at or above `bound` (`None` = the end).
     pub fn index_of(&self, bound: Option<&Bound>) -> usize {
         match bound {
-            None => self.items.len(),
-            Some(b) => self.items.partition_point(|it| b.above(it)),
+            None => self.0.items.len(),
+            Some(b) => self.0.items.partition_point(|it| b.above(it)),
         }
     }
 
     /// Fingerprint of the items with indices in `range`: BLAKE3 of their id sum and count.
     pub fn fingerprint(&self, range: std::ops::Range<usize>) -> [u8; FINGERPRINT_LEN] {
-        let sum = sub(self.sums[range.end], self.sums[range.start]);
+        let sum = sub(self.0.sums[range.end], self.0.sums[range.start]);
         let mut h = blake3::Hasher::new_derive_key("meadow 2026 sync fingerprint v1");
         for limb in sum {
             h.update(&limb.to_le_bytes());

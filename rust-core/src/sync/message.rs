@@ -87,6 +87,8 @@ pub enum ErrorCode {
     InvalidOp = 4,
     /// The protocol version is not supported.
     Version = 5,
+    /// The node has no free session slot now; try again shortly.
+    Busy = 6,
 }
 
 /// Why bytes from a peer are not a valid message.
@@ -115,6 +117,106 @@ pub enum DecodeError {
     BadOp(crate::op::OpError),
 }
 
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Encoded size of one range whose previous bound had clock `prev`.
+fn range_len(prev: u64, r: &Range) -> usize {
+    let bound = match &r.upper {
+        None => 1,
+        Some(b) => varint_len(b.lamport.saturating_sub(prev).saturating_add(1)) + 1 + b.prefix.len(),
+    };
+    let mode = match &r.mode {
+        Mode::Skip | Mode::NeedAll => 1,
+        Mode::Fingerprint { count, .. } => 1 + FINGERPRINT_LEN + varint_len(*count),
+        Mode::IdList(ids) | Mode::Need(ids) => 1 + varint_len(ids.len() as u64) + ids.len() * ID_PREFIX_LEN,
+    };
+    bound + mode
+}
+
+/// The most a final "everything else" fingerprint range costs.
+const FINAL_RANGE_LEN: usize = 1 + 1 + FINGERPRINT_LEN + 10;
+
+/// A range list built under a budget of encoded bytes and ranges, merging adjacent Skips as it
+/// goes and always keeping room for one final range: what a reply that must fit one frame needs.
+#[derive(Debug)]
+pub struct RangeList {
+    ranges: Vec<Range>,
+    /// Encoded size of the ranges (without the count).
+    total: usize,
+    /// Clock of the bound before the last range.
+    last_prev: u64,
+    budget: usize,
+    max_ranges: usize,
+}
+
+impl RangeList {
+    /// An empty list that must stay within `budget` encoded bytes and `max_ranges` ranges.
+    pub fn with_budget(budget: usize, max_ranges: usize) -> Self {
+        RangeList { ranges: Vec::new(), total: 0, last_prev: 0, budget, max_ranges }
+    }
+
+    fn push(&mut self, r: Range) {
+        if r.mode == Mode::Skip
+            && let Some(last) = self.ranges.last_mut()
+            && last.mode == Mode::Skip
+        {
+            self.total -= range_len(self.last_prev, last);
+            last.upper = r.upper;
+            self.total += range_len(self.last_prev, last);
+            return;
+        }
+        let prev = match self.ranges.last() {
+            Some(Range { upper: Some(b), .. }) => b.lamport,
+            Some(_) => self.last_prev,
+            None => 0,
+        };
+        self.last_prev = prev;
+        self.total += range_len(prev, &r);
+        self.ranges.push(r);
+    }
+
+    fn encoded_len(&self) -> usize {
+        varint_len(self.ranges.len() as u64 + 1) + self.total
+    }
+
+    /// Appends `answer` if it fits with room left for a final range; otherwise changes nothing
+    /// and returns false.
+    pub fn try_extend(&mut self, answer: Vec<Range>) -> bool {
+        let saved = (self.ranges.len(), self.total, self.last_prev, self.ranges.last().cloned());
+        for r in answer {
+            self.push(r);
+        }
+        if self.encoded_len() + FINAL_RANGE_LEN <= self.budget && self.ranges.len() < self.max_ranges {
+            return true;
+        }
+        let (len, total, last_prev, last) = saved;
+        self.ranges.truncate(len);
+        if let (Some(l), Some(slot)) = (last, self.ranges.last_mut()) {
+            *slot = l;
+        }
+        self.total = total;
+        self.last_prev = last_prev;
+        false
+    }
+
+    /// Appends the final range, for which room was kept.
+    pub fn finish_with(&mut self, last: Range) {
+        self.push(last);
+    }
+
+    /// The ranges.
+    pub fn into_ranges(self) -> Vec<Range> {
+        self.ranges
+    }
+}
+
 fn encode_ranges(w: &mut Writer, ranges: &[Range]) {
     w.varint(ranges.len() as u64);
     let mut prev = 0u64;
@@ -122,7 +224,8 @@ fn encode_ranges(w: &mut Writer, ranges: &[Range]) {
         match &r.upper {
             None => w.varint(0),
             Some(b) => {
-                w.varint(b.lamport - prev + 1);
+                // Bounds increase and stay within the clock range, so this never saturates.
+                w.varint(b.lamport.saturating_sub(prev).saturating_add(1));
                 w.u8(b.prefix.len() as u8);
                 w.raw(&b.prefix);
                 prev = b.lamport;
@@ -175,6 +278,10 @@ fn decode_ranges(r: &mut Reader<'_>) -> Result<Vec<Range>, DecodeError> {
             None
         } else {
             let lamport = prev.checked_add(tag - 1).ok_or(DecodeError::BadRanges)?;
+            // No op carries a clock past the maximum, so no bound between two ops does either.
+            if lamport > crate::op::rules::MAX_LAMPORT {
+                return Err(DecodeError::BadRanges);
+            }
             let len = r.u8()? as usize;
             if len > 32 {
                 return Err(DecodeError::BadRanges);

@@ -9,5 +9,5 @@ pub mod message;
 pub mod session;
 
 pub use items::{Bound, Item, Items};
-pub use message::{Message, Mode, Range};
-pub use session::{Config, Output, Role, Session, Stats, SyncError, items_of};
+pub use message::{ErrorCode, Message, Mode, Range, RangeList};
+pub use session::{Config, Output, Planned, Role, Session, Stats, SyncError, items_of};

@@ -2,14 +2,22 @@
 //! through `handle_*`, frames to send and requests for the driver come out through `poll_*`.
 //!
 //! Call order for a driver: feed received bytes with [`Session::handle_input`], answer every
-//! [`Output`] from [`Session::poll_output`] (load ops, store received ops, give the items of a
-//! festival), send every frame from [`Session::poll_transmit`], and call
-//! [`Session::handle_timeout`] when [`Session::poll_timeout`] says so.
+//! [`Output`] from [`Session::poll_output`] (give the items of a festival, plan and load ops to
+//! send, store received ops), then take frames from [`Session::poll_transmit`] one at a time,
+//! only as fast as the link accepts them, and go back to `poll_output` after each (taking a frame
+//! may ask for the next ops to load). Call [`Session::handle_timeout`] when
+//! [`Session::poll_timeout`] says so.
+//!
+//! Memory stays bounded whatever the peer does: the session holds the ids of what it will send
+//! and at most a few frames' worth of op bytes, loaded as frames go out, so a peer that stops
+//! reading costs one frame, not the festival.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use super::items::{Bound, Item, Items};
-use super::message::{DecodeError, ErrorCode, ID_PREFIX_LEN, IdPrefix, Message, Mode, Range, SYNC_VERSION};
+use super::message::{
+    DecodeError, ErrorCode, ID_PREFIX_LEN, IdPrefix, MAX_RANGES, Message, Mode, Range, RangeList, SYNC_VERSION,
+};
 use crate::op::{FestivalId, Op, OpId};
 use crate::wire::Reader;
 
@@ -25,8 +33,13 @@ pub struct Config {
     pub max_ops: u64,
     /// Most bytes accepted in one session.
     pub max_bytes: u64,
-    /// A peer silent this long is dropped, in milliseconds.
+    /// A peer that makes no progress this long is dropped, in milliseconds. Progress is a whole
+    /// frame, or [`Config::progress_bytes`] of one: a trickle of bytes does not count.
     pub idle_timeout_ms: u64,
+    /// Bytes of a frame in transit that count as progress.
+    pub progress_bytes: usize,
+    /// The longest a session may last, in milliseconds, however it progresses.
+    pub max_session_ms: u64,
     /// Sub-ranges a differing range is split into.
     pub buckets: usize,
     /// Ranges with at most this many items are compared item by item.
@@ -41,6 +54,8 @@ impl Default for Config {
             max_ops: 2_000_000,
             max_bytes: 1 << 30,
             idle_timeout_ms: 30_000,
+            progress_bytes: 1024,
+            max_session_ms: 3_600_000,
             buckets: 16,
             id_list_threshold: 24,
         }
@@ -62,12 +77,18 @@ pub enum SyncError {
     /// The peer sent more ops or bytes than a session allows.
     #[error("session limit reached: {0}")]
     Limit(&'static str),
-    /// The peer was silent too long.
-    #[error("peer silent for {0} ms")]
+    /// The peer made no progress for too long, or the session ran past its time limit.
+    #[error("peer made no progress for {0} ms")]
     Timeout(u64),
+    /// The peer speaks another protocol version.
+    #[error("unsupported sync version {0}")]
+    Version(u8),
     /// The peer closed the session with an error.
     #[error("peer closed the session: {0}")]
     Remote(String),
+    /// The peer has no free session slot now; trying again shortly is worth it.
+    #[error("peer is busy: {0}")]
+    Busy(String),
     /// An op from the peer failed validation.
     #[error("invalid op from peer: {0}")]
     InvalidOp(String),
@@ -93,7 +114,11 @@ pub enum Role {
 pub enum Output {
     /// The peer wants to reconcile this festival: answer with [`Session::provide_items`].
     Festival(FestivalId),
-    /// Load these ops (ids of items given to the session) and pass them to [`Session::queue_ops`].
+    /// These items are to be sent: answer with [`Session::plan`], giving each one's priority
+    /// class and size (no bytes yet).
+    Plan(Vec<OpId>),
+    /// Load the bytes of these planned ops and pass them, in this order, to
+    /// [`Session::queue_ops`].
     Load(Vec<OpId>),
     /// Ops received (structurally valid, of this festival): store them, then report with
     /// [`Session::ops_stored`] or [`Session::ops_rejected`].
@@ -123,6 +148,23 @@ pub struct Stats {
     pub rounds: u64,
 }
 
+/// An op a session will send, as planned before its bytes are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    /// Priority class: 0 goes first (announcements and what they need), then 1 (other official
+    /// ops, role ops, evidence), 2 (community ops), 3 (community ops moderation does not show).
+    pub class: u8,
+    /// Lamport clock: within a class, older first.
+    pub lamport: u64,
+    /// The op.
+    pub id: OpId,
+    /// Its encoded size.
+    pub size: u32,
+}
+
+/// Op bytes loaded ahead of the frames that carry them: enough to fill a few frames.
+const LOAD_AHEAD_BYTES: usize = 64 * 1024;
+
 /// A sync session.
 #[derive(Debug)]
 pub struct Session {
@@ -134,11 +176,15 @@ pub struct Session {
     held: Option<Vec<Range>>,
     inbuf: Vec<u8>,
     control: VecDeque<Vec<u8>>,
-    /// Ops queued to send: (priority class, lamport, bytes).
-    outgoing: Vec<(u8, u64, Vec<u8>)>,
-    /// Ids already requested from the driver or sent, so none goes twice.
+    /// Ops still to send, highest priority last (taken from the end).
+    to_send: Vec<Planned>,
+    /// Loaded op bytes, in sending order.
+    ready: VecDeque<Vec<u8>>,
+    ready_bytes: usize,
+    /// Ids already planned or sent, so none goes twice.
     pushed: HashSet<OpId>,
-    awaiting_load: usize,
+    awaiting_plan: usize,
+    loading: bool,
     awaiting_store: usize,
     /// Ops received in the current `handle_input` call.
     inbox: Vec<Op>,
@@ -148,6 +194,10 @@ pub struct Session {
     peer_done: bool,
     ended: bool,
     deadline: u64,
+    /// When the session must end, however it progresses.
+    end_by: u64,
+    /// Bytes received since the last progress.
+    trickle: usize,
     stats: Stats,
 }
 
@@ -159,7 +209,8 @@ fn prefix(id: &OpId) -> IdPrefix {
 
 impl Session {
     fn new(role: Role, cfg: Config, now: u64) -> Self {
-        let deadline = now + cfg.idle_timeout_ms;
+        let deadline = now.saturating_add(cfg.idle_timeout_ms);
+        let end_by = now.saturating_add(cfg.max_session_ms);
         Session {
             role,
             cfg,
@@ -168,9 +219,12 @@ impl Session {
             held: None,
             inbuf: Vec::new(),
             control: VecDeque::new(),
-            outgoing: Vec::new(),
+            to_send: Vec::new(),
+            ready: VecDeque::new(),
+            ready_bytes: 0,
             pushed: HashSet::new(),
-            awaiting_load: 0,
+            awaiting_plan: 0,
+            loading: false,
             awaiting_store: 0,
             inbox: Vec::new(),
             outputs: VecDeque::new(),
@@ -178,7 +232,9 @@ impl Session {
             sent_done: false,
             peer_done: false,
             ended: false,
-            deadline,
+            deadline: deadline.min(end_by),
+            end_by,
+            trickle: 0,
             stats: Stats::default(),
         }
     }
@@ -241,11 +297,14 @@ impl Session {
             SyncError::UnknownFestival(_) => ErrorCode::UnknownFestival,
             SyncError::Limit(_) | SyncError::FrameTooLarge(_) => ErrorCode::Limit,
             SyncError::InvalidOp(_) => ErrorCode::InvalidOp,
+            SyncError::Version(_) => ErrorCode::Version,
             _ => ErrorCode::Protocol,
         };
-        if !matches!(e, SyncError::Remote(_) | SyncError::Closed | SyncError::Timeout(_)) {
+        self.to_send.clear();
+        self.ready.clear();
+        self.ready_bytes = 0;
+        if !matches!(e, SyncError::Remote(_) | SyncError::Busy(_) | SyncError::Closed) {
             self.control.clear();
-            self.outgoing.clear();
             self.send(&Message::Error { code: code as u8, reason: e.to_string() });
         }
         tracing::debug!(role = ?self.role, error = %e, "sync session failed");
@@ -258,8 +317,8 @@ impl Session {
         if self.ended {
             return;
         }
-        self.deadline = now + self.cfg.idle_timeout_ms;
         self.stats.bytes_received += bytes.len() as u64;
+        self.trickle += bytes.len();
         if self.stats.bytes_received > self.cfg.max_bytes {
             return self.fail(SyncError::Limit("bytes per session"));
         }
@@ -288,13 +347,22 @@ impl Session {
             let end = start + len as usize;
             let decoded = Message::decode(&self.inbuf[start..end]);
             consumed = end;
+            self.progress(now);
             match decoded {
                 Ok(m) => self.handle_message(m),
                 Err(e) => self.fail(SyncError::Decode(e)),
             }
         }
         self.inbuf.drain(..consumed);
+        if self.trickle >= self.cfg.progress_bytes {
+            self.progress(now);
+        }
         self.flush_inbox();
+    }
+
+    fn progress(&mut self, now: u64) {
+        self.trickle = 0;
+        self.deadline = now.saturating_add(self.cfg.idle_timeout_ms).min(self.end_by);
     }
 
     /// Hands the ops received so far to the driver, in one batch. Ops that arrived whole are
@@ -327,7 +395,8 @@ impl Session {
     /// Time passed.
     pub fn handle_timeout(&mut self, now: u64) {
         if !self.ended && now >= self.deadline {
-            self.fail(SyncError::Timeout(self.cfg.idle_timeout_ms));
+            let limit = if now >= self.end_by { self.cfg.max_session_ms } else { self.cfg.idle_timeout_ms };
+            self.fail(SyncError::Timeout(limit));
         }
     }
 
@@ -338,7 +407,7 @@ impl Session {
                     return self.fail(SyncError::Protocol("unexpected Hello".into()));
                 }
                 if version != SYNC_VERSION {
-                    return self.fail(SyncError::Protocol(format!("unsupported sync version {version}")));
+                    return self.fail(SyncError::Version(version));
                 }
                 self.festival = Some(festival);
                 self.held = Some(ranges);
@@ -382,9 +451,10 @@ impl Session {
                 self.peer_done = true;
                 self.check_finished();
             }
-            Message::Error { reason, .. } => {
+            Message::Error { code, reason } => {
                 self.ended = true;
-                self.outputs.push_back(Output::Failed(SyncError::Remote(reason)));
+                let e = if code == ErrorCode::Busy as u8 { SyncError::Busy(reason) } else { SyncError::Remote(reason) };
+                self.outputs.push_back(Output::Failed(e));
             }
         }
     }
@@ -410,63 +480,69 @@ impl Session {
             self.reconciled = true;
             return self.check_finished();
         }
-        let mut reply: Vec<Range> = Vec::new();
+        // The reply must fit one frame and the range limit the peer enforces. Once it would not,
+        // everything from there to the end is answered with one fingerprint: the peer splits it
+        // next round, so every round settles a prefix of the order and the exchange ends.
+        let mut reply = RangeList::with_budget(self.cfg.max_frame.saturating_sub(16), MAX_RANGES);
         let mut push: Vec<OpId> = Vec::new();
         let mut lo = 0usize;
+        let mut rest_from: Option<usize> = None;
         let all = items.as_slice();
         for r in ranges {
             let hi = items.index_of(r.upper.as_ref()).max(lo);
             let mine = &all[lo..hi];
-            let mode = match r.mode {
-                Mode::Skip => Mode::Skip,
+            if rest_from.is_some() {
+                // Requests cost no reply bytes: honour them all the same.
+                push_requested(&r.mode, mine, &mut push);
+                lo = hi;
+                continue;
+            }
+            let answer: Vec<Range> = match &r.mode {
+                Mode::Skip => vec![Range { upper: r.upper.clone(), mode: Mode::Skip }],
                 Mode::Fingerprint { fp, count } => {
-                    if items.fingerprint(lo..hi) == fp {
-                        Mode::Skip
+                    let mode = if items.fingerprint(lo..hi) == *fp {
+                        Some(Mode::Skip)
                     } else if mine.is_empty() {
-                        Mode::NeedAll
-                    } else if count == 0 {
+                        Some(Mode::NeedAll)
+                    } else if *count == 0 {
                         push.extend(mine.iter().map(|i| i.id));
-                        Mode::Skip
+                        Some(Mode::Skip)
                     } else if mine.len() <= self.cfg.id_list_threshold {
-                        Mode::IdList(mine.iter().map(|i| prefix(&i.id)).collect())
+                        Some(Mode::IdList(mine.iter().map(|i| prefix(&i.id)).collect()))
                     } else {
-                        self.split(&items, lo, hi, r.upper.clone(), &mut reply);
-                        lo = hi;
-                        continue;
+                        None
+                    };
+                    match mode {
+                        Some(mode) => vec![Range { upper: r.upper.clone(), mode }],
+                        None => self.split(&items, lo, hi, r.upper.clone()),
                     }
                 }
                 Mode::IdList(theirs) => {
-                    let theirs_set: HashSet<IdPrefix> = theirs.iter().copied().collect();
                     let mine_set: HashSet<IdPrefix> = mine.iter().map(|i| prefix(&i.id)).collect();
-                    push.extend(mine.iter().filter(|i| !theirs_set.contains(&prefix(&i.id))).map(|i| i.id));
-                    let need: Vec<IdPrefix> = theirs.into_iter().filter(|p| !mine_set.contains(p)).collect();
-                    if need.is_empty() { Mode::Skip } else { Mode::Need(need) }
+                    push_requested(&r.mode, mine, &mut push);
+                    let need: Vec<IdPrefix> = theirs.iter().copied().filter(|p| !mine_set.contains(p)).collect();
+                    let mode = if need.is_empty() { Mode::Skip } else { Mode::Need(need) };
+                    vec![Range { upper: r.upper.clone(), mode }]
                 }
-                Mode::NeedAll => {
-                    push.extend(mine.iter().map(|i| i.id));
-                    Mode::Skip
-                }
-                Mode::Need(wanted) => {
-                    let by_prefix: HashMap<IdPrefix, OpId> = mine.iter().map(|i| (prefix(&i.id), i.id)).collect();
-                    push.extend(wanted.iter().filter_map(|p| by_prefix.get(p).copied()));
-                    Mode::Skip
+                Mode::NeedAll | Mode::Need(_) => {
+                    push_requested(&r.mode, mine, &mut push);
+                    vec![Range { upper: r.upper.clone(), mode: Mode::Skip }]
                 }
             };
-            reply.push(Range { upper: r.upper, mode });
+            if !reply.try_extend(answer) {
+                rest_from = Some(lo);
+                push_requested(&r.mode, mine, &mut push);
+            }
             lo = hi;
         }
-        self.items = Some(items);
-        // Adjacent skips collapse into one: the bound of the last is enough.
-        let mut merged: Vec<Range> = Vec::with_capacity(reply.len());
-        for r in reply {
-            if r.mode == Mode::Skip && merged.last().is_some_and(|l: &Range| l.mode == Mode::Skip) {
-                if let Some(l) = merged.last_mut() {
-                    l.upper = r.upper;
-                }
-            } else {
-                merged.push(r);
-            }
+        if let Some(from) = rest_from {
+            reply.finish_with(Range {
+                upper: None,
+                mode: Mode::Fingerprint { fp: items.fingerprint(from..all.len()), count: (all.len() - from) as u64 },
+            });
         }
+        self.items = Some(items);
+        let mut merged = reply.into_ranges();
         if merged.iter().all(|r| r.mode == Mode::Skip) {
             merged.clear();
             self.reconciled = true;
@@ -475,37 +551,77 @@ impl Session {
         self.stats.rounds += 1;
         push.retain(|id| self.pushed.insert(*id));
         if !push.is_empty() {
-            self.awaiting_load += 1;
-            self.outputs.push_back(Output::Load(push));
+            self.awaiting_plan += 1;
+            self.outputs.push_back(Output::Plan(push));
         }
         self.check_finished();
     }
 
-    fn split(&self, items: &Items, lo: usize, hi: usize, upper: Option<Bound>, reply: &mut Vec<Range>) {
+    fn split(&self, items: &Items, lo: usize, hi: usize, upper: Option<Bound>) -> Vec<Range> {
         let all = items.as_slice();
         let n = hi - lo;
-        let buckets = self.cfg.buckets.clamp(2, n);
+        let buckets = self.cfg.buckets.clamp(2, n.max(2));
+        let mut out = Vec::with_capacity(buckets);
         let mut start = lo;
         for b in 0..buckets {
             let end = lo + n * (b + 1) / buckets;
+            if end == start {
+                continue;
+            }
             let bound = if b + 1 == buckets { upper.clone() } else { Some(Bound::between(&all[end - 1], &all[end])) };
-            reply.push(Range {
+            out.push(Range {
                 upper: bound,
                 mode: Mode::Fingerprint { fp: items.fingerprint(start..end), count: (end - start) as u64 },
             });
             start = end;
         }
+        out
     }
 
-    /// Answers [`Output::Load`]: the ops with their priority class (0 goes first: announcements
-    /// and what they need; 1 other official ops; 2 community ops).
-    pub fn queue_ops(&mut self, ops: Vec<(u8, Op)>) {
-        self.awaiting_load = self.awaiting_load.saturating_sub(1);
-        for (class, op) in ops {
-            self.outgoing.push((class, op.lamport(), op.bytes().to_vec()));
+    /// Answers [`Output::Plan`]: the planned ops with their class and size; ids not held are
+    /// left out.
+    pub fn plan(&mut self, planned: Vec<Planned>) {
+        self.awaiting_plan = self.awaiting_plan.saturating_sub(1);
+        if self.ended {
+            return;
         }
-        // Highest priority last, so frames are taken from the end.
-        self.outgoing.sort_by_key(|o| std::cmp::Reverse((o.0, o.1)));
+        self.to_send.extend(planned);
+        // Highest priority last, so ops are taken from the end.
+        self.to_send.sort_by_key(|p| std::cmp::Reverse((p.class, p.lamport, p.id)));
+        self.refill();
+        self.check_finished();
+    }
+
+    /// Asks the driver for the next ops' bytes when fewer than a few frames' worth are loaded.
+    fn refill(&mut self) {
+        if self.ended || self.loading || self.ready_bytes >= LOAD_AHEAD_BYTES || self.to_send.is_empty() {
+            return;
+        }
+        let mut ids = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(p) = self.to_send.last() {
+            if !ids.is_empty() && bytes + p.size as usize > LOAD_AHEAD_BYTES {
+                break;
+            }
+            bytes += p.size as usize;
+            ids.push(p.id);
+            self.to_send.pop();
+        }
+        self.loading = true;
+        self.outputs.push_back(Output::Load(ids));
+    }
+
+    /// Answers [`Output::Load`]: the ops' bytes, in the order asked for (missing ones left out).
+    pub fn queue_ops(&mut self, ops: Vec<Op>) {
+        self.loading = false;
+        if self.ended {
+            return;
+        }
+        for op in ops {
+            self.ready_bytes += op.bytes().len();
+            self.ready.push_back(op.bytes().to_vec());
+        }
+        self.refill();
         self.check_finished();
     }
 
@@ -521,19 +637,11 @@ impl Session {
         self.fail(SyncError::InvalidOp(reason));
     }
 
-    /// Queues a new local op for the peer (live updates while a link stays open).
-    pub fn push_new(&mut self, class: u8, op: &Op) {
-        if !self.ended && self.pushed.insert(op.id()) && Some(op.festival()) == self.festival {
-            self.outgoing.push((class, op.lamport(), op.bytes().to_vec()));
-            self.outgoing.sort_by_key(|o| std::cmp::Reverse((o.0, o.1)));
-        }
-    }
-
     fn check_finished(&mut self) {
-        if self.ended || !self.reconciled || self.awaiting_load > 0 {
+        if self.ended || !self.reconciled || self.awaiting_plan > 0 || self.loading {
             return;
         }
-        if self.outgoing.is_empty() && !self.sent_done {
+        if self.to_send.is_empty() && self.ready.is_empty() && !self.sent_done {
             self.sent_done = true;
             self.send(&Message::Done);
         }
@@ -548,29 +656,33 @@ impl Session {
         self.outputs.pop_front()
     }
 
-    /// The next frame to send, if any: reconciliation first, then ops by priority.
+    /// The next frame to send, if any: reconciliation first, then ops by priority. Call it again
+    /// only once the link has taken this frame, and answer [`Session::poll_output`] in between.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         if let Some(f) = self.control.pop_front() {
             return Some(f);
         }
-        if self.ended || self.outgoing.is_empty() {
+        if self.ended || self.ready.is_empty() {
             return None;
         }
+        let limit = self.cfg.ops_per_frame_bytes.min(self.cfg.max_frame.saturating_sub(16));
         let mut ops = Vec::new();
-        let mut size = 16;
-        while let Some((_, _, bytes)) = self.outgoing.last() {
-            if !ops.is_empty() && size + bytes.len() > self.cfg.ops_per_frame_bytes.min(self.cfg.max_frame) {
+        let mut size = 0usize;
+        while let Some(bytes) = self.ready.front() {
+            if !ops.is_empty() && size + bytes.len() > limit {
                 break;
             }
             size += bytes.len();
-            if let Some((_, _, bytes)) = self.outgoing.pop() {
+            if let Some(bytes) = self.ready.pop_front() {
+                self.ready_bytes -= bytes.len();
                 ops.push(bytes);
             }
         }
         self.stats.ops_sent += ops.len() as u64;
-        self.stats.op_bytes_sent += ops.iter().map(|o| o.len() as u64).sum::<u64>();
+        self.stats.op_bytes_sent += size as u64;
         let frame = Message::Ops(ops).frame();
         self.stats.bytes_sent += frame.len() as u64;
+        self.refill();
         self.check_finished();
         // Done may have been queued behind this frame.
         if let Some(done) = self.control.pop_front() {
@@ -582,7 +694,188 @@ impl Session {
     }
 }
 
+/// Adds to `push` what a range's mode asks this side to send (NeedAll, Need, and for an IdList
+/// the items the peer did not list).
+fn push_requested(mode: &Mode, mine: &[Item], push: &mut Vec<OpId>) {
+    match mode {
+        Mode::NeedAll => push.extend(mine.iter().map(|i| i.id)),
+        Mode::Need(wanted) => {
+            let wanted: HashSet<&IdPrefix> = wanted.iter().collect();
+            push.extend(mine.iter().filter(|i| wanted.contains(&prefix(&i.id))).map(|i| i.id));
+        }
+        Mode::IdList(theirs) => {
+            let theirs: HashSet<&IdPrefix> = theirs.iter().collect();
+            push.extend(mine.iter().filter(|i| !theirs.contains(&prefix(&i.id))).map(|i| i.id));
+        }
+        Mode::Fingerprint { count: 0, .. } => push.extend(mine.iter().map(|i| i.id)),
+        Mode::Skip | Mode::Fingerprint { .. } => {}
+    }
+}
+
 /// The items of a set of (Lamport clock, op id) pairs.
 pub fn items_of(pairs: impl IntoIterator<Item = (u64, OpId)>) -> Items {
     Items::new(pairs.into_iter().map(|(lamport, id)| Item { lamport, id }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn item(n: u64) -> Item {
+        let mut id = [0u8; 32];
+        id[..8].copy_from_slice(&blake3::hash(&n.to_le_bytes()).as_bytes()[..8]);
+        id[8..16].copy_from_slice(&n.to_le_bytes());
+        Item { lamport: n / 3, id: OpId(id) }
+    }
+
+    /// Answers what a session asks with `items` and no ops (ids it asks to load are "not held").
+    fn serve(s: &mut Session, items: &Items) {
+        while let Some(out) = s.poll_output() {
+            match out {
+                Output::Festival(_) => s.provide_items(Some(items.clone())),
+                Output::Plan(ids) => {
+                    s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 200 }).collect())
+                }
+                Output::Load(_) => s.queue_ops(Vec::new()),
+                Output::Received(_) => s.ops_stored(),
+                Output::Finished(_) | Output::Failed(_) => {}
+            }
+        }
+    }
+
+    fn frames_of(s: &mut Session, items: &Items) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            serve(s, items);
+            match s.poll_transmit() {
+                Some(f) => out.push(f),
+                None => return out,
+            }
+        }
+    }
+
+    fn arb_range_list() -> impl Strategy<Value = Vec<Range>> {
+        let mode = prop_oneof![
+            Just(Mode::Skip),
+            (any::<[u8; 16]>(), 0u64..5000).prop_map(|(fp, count)| Mode::Fingerprint { fp, count }),
+            proptest::collection::vec(any::<[u8; 8]>(), 0..60).prop_map(Mode::IdList),
+            Just(Mode::NeedAll),
+            proptest::collection::vec(any::<[u8; 8]>(), 0..60).prop_map(Mode::Need),
+        ];
+        (
+            proptest::collection::btree_set((0u64..3000, proptest::collection::vec(any::<u8>(), 0..3)), 0..300),
+            proptest::collection::vec(mode, 301),
+        )
+            .prop_map(|(bounds, modes)| {
+                let mut ranges: Vec<Range> = bounds
+                    .into_iter()
+                    .zip(modes.iter().cloned())
+                    .map(|((lamport, prefix), mode)| Range { upper: Some(Bound { lamport, prefix }), mode })
+                    .collect();
+                ranges.push(Range { upper: None, mode: modes[300].clone() });
+                ranges
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever ranges a peer sends, every reply fits the frame and range limits the peer
+        /// enforces (a hostile peer's ranges too).
+        #[test]
+        fn replies_fit_the_limits_whatever_the_peer_sends(n in 0u64..6000, ranges in arb_range_list(), max_frame in 600usize..70_000) {
+            let items = Items::new((0..n).map(item).collect());
+            let cfg = Config { max_frame, ..Config::default() };
+            let mut s = Session::respond(cfg, 0);
+            let hello = Message::Hello { version: SYNC_VERSION, festival: FestivalId([1; 32]), ranges }.frame();
+            s.handle_input(&hello, 1);
+            for f in frames_of(&mut s, &items) {
+                prop_assert!(f.len() <= max_frame + 4, "frame of {} over {}", f.len(), max_frame);
+                let mut r = crate::wire::Reader::new(&f);
+                if let Ok(body) = r.bytes()
+                    && let Ok(Message::Ranges(rs)) = Message::decode(body)
+                {
+                    prop_assert!(rs.len() <= MAX_RANGES);
+                }
+            }
+        }
+    }
+
+    /// Two sessions over in-memory item sets, driven step by step on a virtual clock: a Pair, as
+    /// in quinn-proto's tests. Returns the rounds it took and whether both finished.
+    fn pair(a: &Items, b: &Items, cfg: &Config) -> (u64, bool) {
+        let mut x = Session::initiate(FestivalId([2; 32]), a.clone(), cfg.clone(), 0);
+        let mut y = Session::respond(cfg.clone(), 0);
+        let mut now = 0;
+        for _ in 0..10_000 {
+            now += 1;
+            let to_y = frames_of(&mut x, a);
+            let to_x = frames_of(&mut y, b);
+            if to_y.is_empty() && to_x.is_empty() {
+                break;
+            }
+            for f in to_y {
+                assert!(f.len() <= cfg.max_frame + 4);
+                y.handle_input(&f, now);
+            }
+            for f in to_x {
+                assert!(f.len() <= cfg.max_frame + 4);
+                x.handle_input(&f, now);
+            }
+        }
+        (x.stats().rounds + y.stats().rounds, x.is_ended() && y.is_ended())
+    }
+
+    #[test]
+    fn agreeing_sets_reconcile_in_one_round_trip() {
+        let items = Items::new((0..5000).map(item).collect());
+        let (rounds, done) = pair(&items, &items, &Config::default());
+        assert!(done);
+        assert_eq!(rounds, 2, "Hello and the empty Ranges");
+    }
+
+    #[test]
+    fn interleaved_differences_converge_within_small_frames() {
+        // Every other item missing on one side: the worst case for range splitting.
+        let a = Items::new((0..20_000).map(item).collect());
+        let b = Items::new((0..20_000).filter(|n| n % 2 == 0).map(item).collect());
+        let cfg = Config { max_frame: 2048, ..Config::default() };
+        let (rounds, done) = pair(&a, &b, &cfg);
+        assert!(done, "the sessions must finish");
+        assert!(rounds < 2_000, "{rounds} rounds");
+    }
+
+    #[test]
+    fn a_silent_or_trickling_peer_times_out_and_progress_keeps_it_alive() {
+        let cfg = Config { idle_timeout_ms: 1000, progress_bytes: 100, ..Config::default() };
+        let mut s = Session::respond(cfg.clone(), 0);
+        // One byte every 500 ms of a frame announced as 60,000 bytes: no progress.
+        s.handle_input(&[0xe0, 0xd4, 0x03], 0);
+        for t in (500..=1500).step_by(500) {
+            s.handle_input(&[1], t);
+            s.handle_timeout(t);
+        }
+        assert!(s.is_ended());
+        // A whole frame is progress.
+        let mut s = Session::respond(cfg, 0);
+        s.handle_input(
+            &Message::Hello { version: SYNC_VERSION, festival: FestivalId([3; 32]), ranges: vec![] }.frame(),
+            900,
+        );
+        s.handle_timeout(1500);
+        assert!(!s.is_ended());
+        s.handle_timeout(1900);
+        assert!(s.is_ended());
+    }
+
+    #[test]
+    fn another_version_is_refused_with_the_version_code() {
+        let mut s = Session::respond(Config::default(), 0);
+        s.handle_input(&Message::Hello { version: 9, festival: FestivalId([3; 32]), ranges: vec![] }.frame(), 1);
+        let f = s.poll_transmit().expect("error frame");
+        let mut r = crate::wire::Reader::new(&f);
+        let m = Message::decode(r.bytes().expect("frame")).expect("message");
+        assert!(matches!(m, Message::Error { code, .. } if code == ErrorCode::Version as u8), "{m:?}");
+    }
 }

@@ -1376,9 +1376,9 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) throws 
     
     /**
-     * One event with its description and links.
+     * One event of a festival with its description and links.
      */
-    func eventDetail(event: String) throws  -> EventDetail
+    func eventDetail(festival: String, event: String) throws  -> EventDetail
     
     /**
      * The programme (or the favourites) as iCalendar text.
@@ -1692,13 +1692,14 @@ open func editEvent(festival: String, event: String, title: String?, start: Int6
 }
     
     /**
-     * One event with its description and links.
+     * One event of a festival with its description and links.
      */
-open func eventDetail(event: String)throws  -> EventDetail  {
+open func eventDetail(festival: String, event: String)throws  -> EventDetail  {
     return try  FfiConverterTypeEventDetail_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_meadownode_event_detail(
             self.uniffiCloneHandle(),
+        FfiConverterString.lower(festival),
         FfiConverterString.lower(event),uniffiCallStatus
     )
 })
@@ -3525,7 +3526,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 1893) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 61862) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 5117) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 42814) {

@@ -448,7 +448,7 @@ void uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer festival, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS

@@ -22,7 +22,7 @@ class ProgrammeStateTest {
         state.toggleFavourite(bees.id)
         assertTrue(state.version > before, "the change listener refreshed the state")
         assertEquals(listOf(bees.id), state.favourites.map { it.id })
-        assertTrue(node.eventDetail(bees.id).description.contains("bees"))
+        assertTrue(node.eventDetail(f, bees.id).description.contains("bees"))
         node.announce(f, "Storm: leave the field", true)
         assertEquals("emergency", state.announcements.single().priority)
         state.toggleFavourite(bees.id)

@@ -893,7 +893,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1102,7 +1102,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 1893) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 61862) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 5117) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 42814) {
@@ -2765,9 +2765,9 @@ public interface MeadowNodeInterface {
     fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
     
     /**
-     * One event with its description and links.
+     * One event of a festival with its description and links.
      */
-    fun `eventDetail`(`event`: kotlin.String): EventDetail
+    fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail
     
     /**
      * The programme (or the favourites) as iCalendar text.
@@ -3174,15 +3174,16 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * One event with its description and links.
+     * One event of a festival with its description and links.
      */
-    @Throws(MeadowException::class)override fun `eventDetail`(`event`: kotlin.String): EventDetail {
+    @Throws(MeadowException::class)override fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail {
             return FfiConverterTypeEventDetail.lift(
     callWithHandle {
     uniffiRustCallWithError(MeadowException) { _status ->
     UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_event_detail(
         it,
         
+        FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),_status)
 }
     }
