@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use meadow_core::exchange::{Format, MAX_FILE_BYTES};
 use meadow_core::identity::PublicKey;
-use meadow_core::node::{IcsSelection, NewFestival, Node, now_ms};
+use meadow_core::node::{IcsSelection, ImportOptions, NewFestival, Node, now_ms};
 use meadow_core::op::{Announcement, EventPatch, FestivalPatch, GeoPoint, HideTarget, Link, Priority, VenuePatch};
 use meadow_core::store::ProgrammeFilter;
 
@@ -32,16 +32,21 @@ use meadow_core::store::ProgrammeFilter;
 #[command(name = "meadow", version, about, long_about = None)]
 struct Cli {
     /// Data directory (identity and store). Default: $MEADOW_DATA_DIR, else the platform data dir.
-    #[arg(long, global = true, env = "MEADOW_DATA_DIR")]
+    #[arg(long, global = true, env = "MEADOW_DATA_DIR", value_name = "DIR", help_heading = "Global options")]
     data_dir: Option<PathBuf>,
-    /// Festival to act on (id, id prefix or name) instead of the current one.
-    #[arg(long, global = true)]
-    festival: Option<String>,
     /// More log output (repeat for more).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     verbose: u8,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Which festival a command acts on.
+#[derive(Debug, Args, Default)]
+struct On {
+    /// Festival to act on (id, id prefix or name) instead of the current one.
+    #[arg(long, global = true, value_name = "ID|NAME")]
+    festival: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,37 +57,53 @@ enum Command {
     #[command(subcommand)]
     Festival(FestivalCmd),
     /// Add and list venues.
-    #[command(subcommand)]
-    Venue(VenueCmd),
+    Venue {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: VenueCmd,
+    },
     /// Add, edit, cancel and delete events.
-    #[command(subcommand)]
-    Event(EventCmd),
+    Event {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: EventCmd,
+    },
     /// Post an announcement (organisers).
     Announce {
         /// What to say.
         text: String,
-        /// normal, high or emergency.
-        #[arg(long, default_value = "normal")]
+        /// How loudly.
+        #[arg(long, default_value = "normal", value_parser = ["normal", "high", "emergency"])]
         priority: String,
         /// When it stops being shown (festival time or RFC 3339).
         #[arg(long)]
         expires: Option<String>,
+        #[command(flatten)]
+        on: On,
     },
     /// List current announcements.
     Announcements {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// Name or remove organisers.
-    #[command(subcommand)]
-    Organiser(OrganiserCmd),
+    Organiser {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: OrganiserCmd,
+    },
     /// Show the programme, per day and venue.
     Programme {
         /// Only this festival day (YYYY-MM-DD).
         #[arg(long)]
         day: Option<String>,
-        /// Only this venue.
+        /// Only this venue (its name or the start of it).
         #[arg(long)]
         venue: Option<String>,
         /// Only this track.
@@ -94,6 +115,8 @@ enum Command {
         /// Print a JSON array of events.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// What is on now and next, per venue.
     Now {
@@ -103,21 +126,30 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        on: On,
     },
-    /// Search events.
+    /// Search events, best matches first.
     Search {
-        /// Words to look for.
-        query: String,
+        /// Words to look for (any order; each may be the start of a word).
+        #[arg(required = true, num_args = 1.., value_name = "WORDS")]
+        query: Vec<String>,
         /// At most this many results.
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// Favourites (kept on this device only).
-    #[command(subcommand)]
-    Fav(FavCmd),
+    Fav {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: FavCmd,
+    },
     /// What changed since you last looked (then marks it seen).
     Changes {
         /// Do not mark the changes as seen.
@@ -126,11 +158,15 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// Set your display name in the festival.
     Profile {
         /// Name to show.
         name: String,
+        #[command(flatten)]
+        on: On,
     },
     /// Hide a community event or every community event of an author (organisers).
     Hide {
@@ -142,6 +178,8 @@ enum Command {
         /// Show again.
         #[arg(long)]
         undo: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// Moderate community content for everybody (organisers): when a flood of fresh keys hits,
     /// show only approved authors, approving everyone seen before it in the same step.
@@ -156,6 +194,8 @@ enum Command {
         /// Approve an author by public key (repeatable).
         #[arg(long = "approve")]
         approve: Vec<String>,
+        #[command(flatten)]
+        on: On,
     },
     /// Mute an author on this device only.
     Mute {
@@ -164,10 +204,12 @@ enum Command {
         /// Unmute.
         #[arg(long)]
         undo: bool,
+        #[command(flatten)]
+        on: On,
     },
     /// Create a realistic demo festival and make it current.
     Demo {
-        /// First day (default: today).
+        /// First day [default: today].
         #[arg(long)]
         start: Option<String>,
     },
@@ -177,24 +219,36 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
-    /// Import a schedule (frab XML, pretalx/frab JSON, iCalendar) or a festival archive.
+    /// Import a schedule (frab XML, pretalx/frab JSON, C3VOC schedule 2, iCalendar) or a
+    /// festival archive.
     Import {
         /// The file.
         file: PathBuf,
-        /// Force the format: frab, json, ics or archive (default: detected from the content).
-        #[arg(long)]
+        /// Force the format [default: detected from the content].
+        #[arg(long, value_parser = ["frab", "json", "ics", "archive"])]
         format: Option<String>,
         /// Import into a new festival made from the schedule's conference.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "into")]
         new: bool,
+        /// Import into this festival (id, id prefix or name), even if the dates do not overlap.
+        #[arg(long, value_name = "ID|NAME")]
+        into: Option<String>,
+        /// Read the schedule's times in this IANA time zone (and give a new festival this zone),
+        /// whatever the schedule says.
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
     },
     /// Export the programme as iCalendar, or the festival as an archive.
-    #[command(subcommand)]
-    Export(ExportCmd),
+    Export {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
     /// Run the node: serve every festival held here to peers (LAN, internet), push live updates,
     /// keep in touch with known peers. Prints the invite for the current festival.
     Serve {
-        /// Address to listen on (default: all interfaces, on the port used last time).
+        /// Address to listen on [default: all interfaces, on the port used last time].
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
         /// Do not announce or look for peers on the local network (mDNS).
@@ -202,14 +256,20 @@ enum Command {
         no_mdns: bool,
     },
     /// Print the invite (text, link and QR code) for the current festival.
-    Invite,
+    Invite {
+        #[command(flatten)]
+        on: On,
+    },
     /// Join a festival from an invite (text or meadow:// link): fetch it, then exit.
     Join {
         /// The invite.
         ticket: String,
     },
     /// Sync the current festival once with the peers it was joined from.
-    Sync,
+    Sync {
+        #[command(flatten)]
+        on: On,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,7 +306,7 @@ enum FestivalCmd {
         /// Last day (YYYY-MM-DD).
         #[arg(long)]
         end: String,
-        /// IANA time zone (default: UTC).
+        /// IANA time zone.
         #[arg(long, default_value = "UTC")]
         timezone: String,
         /// Where.
@@ -255,12 +315,15 @@ enum FestivalCmd {
         /// Description.
         #[arg(long, default_value = "")]
         description: String,
-        /// When one festival day turns into the next (HH:MM, default 00:00).
+        /// When one festival day turns into the next (HH:MM): events before it belong to the
+        /// previous day's programme.
         #[arg(long, default_value = "00:00")]
         day_change: String,
     },
     /// Edit the current festival (owner and organisers).
     Edit {
+        #[command(flatten)]
+        on: On,
         /// Name.
         #[arg(long)]
         name: Option<String>,
@@ -273,6 +336,15 @@ enum FestivalCmd {
         /// IANA time zone.
         #[arg(long)]
         timezone: Option<String>,
+        /// When one festival day turns into the next (HH:MM, in the festival's time zone).
+        #[arg(long)]
+        day_change: Option<String>,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        start: Option<String>,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        end: Option<String>,
     },
     /// List the festivals on this device.
     List {
@@ -282,7 +354,7 @@ enum FestivalCmd {
     },
     /// Show a festival.
     Show {
-        /// Festival (default: current).
+        /// Festival [default: current].
         festival: Option<String>,
     },
     /// Make a festival current.
@@ -292,7 +364,7 @@ enum FestivalCmd {
     },
     /// Start a new festival from an old one: its venues, and with --events its programme.
     Fork {
-        /// Festival to fork (default: current).
+        /// Festival to fork [default: current].
         festival: Option<String>,
         /// Name of the new festival.
         #[arg(long)]
@@ -459,7 +531,12 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MEADOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colour only for a person at a terminal: logs piped to a file or a journal stay plain text.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -557,9 +634,23 @@ fn run(cli: Cli) -> Result<()> {
                 out!("created festival {id}");
                 out!("it is now the current festival");
             }
-            FestivalCmd::Edit { name, description, place, timezone } => {
-                let f = festival_id(&node, &cli.festival)?;
-                node.edit_festival(f, FestivalPatch { name, description, place, timezone, ..Default::default() })?;
+            FestivalCmd::Edit { on, name, description, place, timezone, day_change, start, end } => {
+                let f = festival_id(&node, &on.festival)?;
+                let patch = FestivalPatch {
+                    name,
+                    description,
+                    place,
+                    timezone,
+                    day_change_minutes: day_change.as_deref().map(parse_clock).transpose()?,
+                    start_date: start.as_deref().map(|d| parse_date(d, "--start")).transpose()?,
+                    end_date: end.as_deref().map(|d| parse_date(d, "--end")).transpose()?,
+                };
+                if patch == FestivalPatch::default() {
+                    bail!(
+                        "nothing to change: give at least one of --name, --description, --place, --timezone, --day-change, --start, --end"
+                    );
+                }
+                node.edit_festival(f, patch)?;
                 out!("festival updated");
             }
             FestivalCmd::List { json } => {
@@ -568,17 +659,11 @@ fn run(cli: Cli) -> Result<()> {
                 output::festivals(&list, current, json);
             }
             FestivalCmd::Show { festival } => {
-                let id = match festival {
-                    Some(k) => node.find_festival(&k)?.id,
-                    None => festival_id(&node, &cli.festival)?,
-                };
+                let id = festival_id(&node, &festival)?;
                 output::festival(&node, &node.festival(&id)?)?;
             }
             FestivalCmd::Fork { festival, name, start, events } => {
-                let from = match festival {
-                    Some(k) => node.find_festival(&k)?.id,
-                    None => festival_id(&node, &cli.festival)?,
-                };
+                let from = festival_id(&node, &festival)?;
                 let start = start.map(|s| parse_date(&s, "--start")).transpose()?;
                 let id = node.fork_festival(&from, name, start, events)?;
                 let f = node.festival(&id)?;
@@ -596,8 +681,8 @@ fn run(cli: Cli) -> Result<()> {
                 out!("current festival: {} ({})", f.name, f.id.short());
             }
         },
-        Command::Venue(cmd) => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Venue { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
             match cmd {
                 VenueCmd::Add { name, description, lat, lon } => {
                     let location = match (lat, lon) {
@@ -623,8 +708,8 @@ fn run(cli: Cli) -> Result<()> {
                 VenueCmd::List { json } => output::venues(&node.store().venues(&f)?, json),
             }
         }
-        Command::Event(cmd) => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Event { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
             match cmd {
                 EventCmd::Add(fields) => {
                     if fields.title.is_none() {
@@ -668,20 +753,20 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Announce { text, priority, expires } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Announce { text, priority, expires, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let priority = parse_priority(&priority)?;
             let expires = expires.map(|t| node.parse_time(&f, &t)).transpose()?;
             let id = node.announce(f, Announcement { text, priority, expires })?;
             out!("posted announcement {}", id.short());
         }
-        Command::Announcements { json } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Announcements { json, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let list = node.store().announcements(&f, now_ms() as i64 / 1000)?;
             output::announcements(&node.festival(&f)?, &list, json);
         }
-        Command::Organiser(cmd) => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Organiser { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
             match cmd {
                 OrganiserCmd::Add { key } => {
                     let k = parse_key(&key)?;
@@ -703,8 +788,8 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Programme { day, venue, track, tag, json } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Programme { day, venue, track, tag, json, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
             let filter = ProgrammeFilter {
                 day: day.map(|d| parse_date(&d, "--day")).transpose()?,
@@ -720,8 +805,8 @@ fn run(cli: Cli) -> Result<()> {
                 output::programme(&fest, &events);
             }
         }
-        Command::Now { at, json } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Now { at, json, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
             let now = match at {
                 Some(t) => node.parse_time(&f, &t)?,
@@ -729,21 +814,25 @@ fn run(cli: Cli) -> Result<()> {
             };
             output::now_next(&fest, &node.store().now_next(&f, now)?, now, json);
         }
-        Command::Search { query, limit, json } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Search { query, limit, json, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
+            let query = query.join(" ");
+            if !query.chars().any(char::is_alphanumeric) {
+                bail!("give some words to search for, e.g. `meadow search folk night`");
+            }
             let hits = node.store().search(&f, &query, limit)?;
             if json {
                 output::events_json(&fest, &hits);
             } else {
-                output::event_list(&fest, &hits);
+                output::ranked_list(&fest, &hits);
                 if hits.is_empty() {
                     out!("no events match {query:?}");
                 }
             }
         }
-        Command::Fav(cmd) => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Fav { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
             match cmd {
                 FavCmd::Add { id } => {
@@ -778,22 +867,23 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Changes { keep, json } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Changes { keep, json, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
             let changes = node.store().changes(&f)?;
-            output::changes(&fest, &changes, json);
+            let first_look = !node.store().has_looked(&f)?;
+            output::changes(&fest, &changes, first_look, json);
             if !keep {
                 node.store_mut().mark_seen(&f)?;
             }
         }
-        Command::Profile { name } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Profile { name, on } => {
+            let f = festival_id(&node, &on.festival)?;
             node.set_display_name(f, &name)?;
             out!("display name set to {name:?}");
         }
-        Command::Hide { event, author, undo } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Hide { event, author, undo, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let target = match (event, author) {
                 (Some(e), None) => HideTarget::Entity(node.store().resolve_event(&f, &e)?),
                 (None, Some(a)) => HideTarget::Author(parse_key(&a)?),
@@ -802,8 +892,8 @@ fn run(cli: Cli) -> Result<()> {
             node.hide(f, target, !undo)?;
             out!("{}", if undo { "shown again" } else { "hidden for everybody" });
         }
-        Command::Moderate { community, approve_seen_before, approve } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Moderate { community, approve_seen_before, approve, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let mode = community.as_deref().map(|c| {
                 if c == "approved" {
                     meadow_core::op::CommunityMode::Approved
@@ -819,7 +909,7 @@ fn run(cli: Cli) -> Result<()> {
             let n = keys.len();
             let ops = node.moderate(f, mode, keys)?;
             if n > 0 {
-                out!("approved {n} author{} ({ops} op{})", plural(n), plural(ops));
+                out!("approved {} ({})", output::count(n, "author", "authors"), output::count(ops, "op", "ops"));
             }
             match mode {
                 Some(meadow_core::op::CommunityMode::Approved) => {
@@ -829,8 +919,8 @@ fn run(cli: Cli) -> Result<()> {
                 None => {}
             }
         }
-        Command::Mute { author, undo } => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Mute { author, undo, on } => {
+            let f = festival_id(&node, &on.festival)?;
             let k = parse_key(&author)?;
             node.store_mut().set_muted(&f, &k, !undo)?;
             out!("{} {} on this device", if undo { "unmuted" } else { "muted" }, k.fingerprint());
@@ -847,38 +937,33 @@ fn run(cli: Cli) -> Result<()> {
             let events: u64 = days.iter().map(|(_, n)| n).sum();
             out!("created demo festival {:?} ({})", fest.name, id);
             out!(
-                "  {} ops signed and stored in {} ms; {} venues, {} events over {} days, {} organisers",
-                report.stored,
+                "  {} signed and stored in {} ms; {}, {} over {}, {}",
+                output::count(report.stored, "op", "ops"),
                 started.elapsed().as_millis(),
-                node.store().venues(&id)?.len(),
-                events,
-                days.len(),
-                fest.organisers.len()
+                output::count(node.store().venues(&id)?.len(), "venue", "venues"),
+                output::count(events as usize, "event", "events"),
+                output::count(days.len(), "day", "days"),
+                output::count(fest.organisers.len(), "organiser", "organisers")
             );
             out!("  it is now the current festival; try: meadow programme --day {start}");
         }
-        Command::Import { file, format, new } => {
-            let format = match format {
-                Some(f) => Some(
-                    Format::from_name(&f)
-                        .ok_or_else(|| anyhow!("unknown format {f:?}: use frab, json, ics or archive"))?,
-                ),
-                None => None,
-            };
+        Command::Import { file, format, new, into, timezone } => {
+            let format = format.as_deref().and_then(Format::from_name);
             let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
             if size > MAX_FILE_BYTES {
                 bail!("{}: {} MB is over the {} MB limit", file.display(), size >> 20, MAX_FILE_BYTES >> 20);
             }
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let festival = cli.festival.as_ref().map(|k| node.find_festival(k).map(|f| f.id)).transpose()?;
+            let into = into.as_ref().map(|k| node.find_festival(k).map(|f| f.id)).transpose()?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar.set_message("importing");
+            let options = ImportOptions { format, into, new, timezone };
             let outcome = node
-                .import(&bytes, format, festival, new, &mut |done, total| {
+                .import(&bytes, &options, &mut |done, total| {
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
                 })
@@ -886,8 +971,8 @@ fn run(cli: Cli) -> Result<()> {
             bar.finish_and_clear();
             output::imported(&node, &outcome)?;
         }
-        Command::Export(cmd) => {
-            let f = festival_id(&node, &cli.festival)?;
+        Command::Export { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
             match cmd {
                 ExportCmd::Ics { favourites, event, output } => {
                     let selection = match (favourites, event) {
@@ -915,9 +1000,15 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Serve { bind, no_mdns } => net::serve(node, bind, !no_mdns)?,
-        Command::Invite => net::invite(&node)?,
+        Command::Invite { on } => {
+            let f = festival_id(&node, &on.festival)?;
+            net::invite(&node, f)?
+        }
         Command::Join { ticket } => net::join(node, &ticket)?,
-        Command::Sync => net::sync(node)?,
+        Command::Sync { on } => {
+            let f = festival_id(&node, &on.festival)?;
+            net::sync(node, f)?
+        }
         Command::Check { repair } => {
             let report = if repair { node.store_mut().repair()? } else { node.store_mut().check()? };
             for n in &report.notes {
@@ -925,8 +1016,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             if report.is_clean() {
                 out!(
-                    "store ok: {} ops, {} waiting for predecessors",
-                    node.store().op_count()?,
+                    "store ok: {}, {} waiting for predecessors",
+                    output::count(node.store().op_count()? as usize, "op", "ops"),
                     node.store().pending_count()?
                 );
             } else {
@@ -941,10 +1032,6 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn parse_clock(s: &str) -> Result<u16> {

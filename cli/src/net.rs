@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use meadow_core::net::{Invite, Net, NetConfig, SharedNode};
+use meadow_core::net::{Invite, Net, NetConfig, NetError, SharedNode};
 use meadow_core::node::{Node, SessionEnd};
+use meadow_core::op::FestivalId;
+use meadow_core::sync::SyncError;
 
 const ADDR: &str = "net.addr";
 const PORT: &str = "net.port";
@@ -69,9 +71,10 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
             Some(f) => print_invite(&net.invite(f)),
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
+        let mut keepers = Vec::new();
         for p in peers {
             if let Ok(invite) = Invite::parse(&p) {
-                net.keep_connected(invite.peer, invite.festival);
+                keepers.push(net.keep_connected(invite.peer, invite.festival));
             }
         }
         let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -85,16 +88,16 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
             }
         }
         out!("shutting down");
-        if let Ok(net) = Arc::try_unwrap(net) {
-            net.shutdown().await;
+        for k in keepers {
+            k.abort();
         }
+        net.shutdown().await;
         Ok::<_, anyhow::Error>(())
     })
 }
 
 /// Prints the invite that `serve` advertises.
-pub fn invite(node: &Node) -> Result<()> {
-    let festival = node.require_festival()?;
+pub fn invite(node: &Node, festival: FestivalId) -> Result<()> {
     let addr = node
         .store()
         .setting(ADDR)?
@@ -129,14 +132,34 @@ async fn sync_once(shared: &SharedNode, invite: &Invite) -> Result<SessionEnd> {
     progress.finish_and_clear();
     net.shutdown().await;
     match end {
+        Ok(Err(NetError::Connect(_))) => {
+            let at: Vec<String> = invite.peer.ip_addrs().map(|a| a.to_string()).collect();
+            bail!(
+                "the peer is unreachable (tried {}): is `meadow serve` running there, on a network this device can reach?",
+                if at.is_empty() { "no address in the invite".to_owned() } else { at.join(", ") }
+            )
+        }
         Ok(r) => Ok(r?),
         Err(_) => bail!("sync took longer than 10 minutes; what arrived is kept, run it again to continue"),
     }
 }
 
+/// Says what a failed session means for the person who asked for it.
+fn explain(e: &SyncError) -> String {
+    match e {
+        SyncError::NotHeld(_) => {
+            "the peer does not hold this festival (the invite may be for a festival it no longer serves)".into()
+        }
+        SyncError::Busy(_) => "the peer is busy with other devices; try again in a minute".into(),
+        other => format!("sync failed: {other} (ops that arrived are kept)"),
+    }
+}
+
 /// Joins a festival from an invite.
 pub fn join(node: Node, ticket: &str) -> Result<()> {
-    let invite = Invite::parse(ticket).map_err(|e| anyhow!("not a Meadow invite: {e}"))?;
+    let invite = Invite::parse(ticket).map_err(|_| {
+        anyhow!("that is not a Meadow invite: expected a meadow://join/... link or the text after it, as `meadow invite` prints")
+    })?;
     let shared: SharedNode = Arc::new(Mutex::new(node));
     let end = runtime()?.block_on(sync_once(&shared, &invite))?;
     let mut node = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
@@ -146,21 +169,20 @@ pub fn join(node: Node, ticket: &str) -> Result<()> {
             let f = node.festival(&invite.festival).context("the peer sent no festival")?;
             node.use_festival(&invite.festival)?;
             out!(
-                "joined {:?}: {} ops received ({} bytes), {} sent",
+                "joined {:?}: {} received ({} bytes), {} sent",
                 f.name,
-                stats.ops_received,
+                crate::output::count(stats.ops_received as usize, "op", "ops"),
                 stats.bytes_received,
                 stats.ops_sent
             );
             Ok(())
         }
-        SessionEnd::Failed(e) => bail!("sync failed: {e} (ops that arrived are kept)"),
+        SessionEnd::Failed(e) => bail!("{}", explain(&e)),
     }
 }
 
-/// Syncs the current festival with the peers it was joined from.
-pub fn sync(node: Node) -> Result<()> {
-    let festival = node.require_festival()?;
+/// Syncs a festival with the peers it was joined from.
+pub fn sync(node: Node, festival: FestivalId) -> Result<()> {
     let invites: Vec<Invite> =
         known_peers(&node)?.iter().filter_map(|p| Invite::parse(p).ok()).filter(|i| i.festival == festival).collect();
     if invites.is_empty() {
@@ -174,13 +196,13 @@ pub fn sync(node: Node) -> Result<()> {
             Ok(SessionEnd::Finished(s)) => {
                 ok += 1;
                 out!(
-                    "synced with {}: {} ops received, {} sent",
+                    "synced with {}: {} received, {} sent",
                     invite.peer.id.fmt_short(),
-                    s.ops_received,
+                    crate::output::count(s.ops_received as usize, "op", "ops"),
                     s.ops_sent
                 );
             }
-            Ok(SessionEnd::Failed(e)) => out!("sync with {} failed: {e}", invite.peer.id.fmt_short()),
+            Ok(SessionEnd::Failed(e)) => out!("{}: {}", invite.peer.id.fmt_short(), explain(&e)),
             Err(e) => out!("sync with {} failed: {e:#}", invite.peer.id.fmt_short()),
         }
     }

@@ -9,6 +9,11 @@ use meadow_core::store::{
 };
 use serde_json::{Value, json};
 
+/// "1 event", "2 events".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn rfc3339(tz: &TimeZone, secs: i64) -> String {
     match jiff::Timestamp::from_second(secs) {
         Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
@@ -78,13 +83,12 @@ fn marks(e: &EventView) -> String {
 }
 
 fn line(tz: &TimeZone, e: &EventView, with_venue: bool) -> String {
-    let title = if e.cancelled { format!("~~{}~~", e.title) } else { e.title.clone() };
     let venue = if with_venue { format!("{:<16} ", truncate(&e.venue_name, 16)) } else { String::new() };
     format!(
         "  {}-{}  {venue}{:<44} {:<12} {} {}",
         format_clock(tz, e.start),
         format_clock(tz, e.end),
-        truncate(&title, 44),
+        truncate(&e.title, 44),
         truncate(&e.track, 12),
         e.id.short(),
         marks(e)
@@ -131,7 +135,16 @@ pub fn programme(f: &FestivalView, events: &[EventView]) {
         }
         out!();
     }
-    out!("{} events", events.len());
+    out!("{}", count(events.len(), "event", "events"));
+}
+
+/// Events in the order given (search results, best first): each with its day, no day headers.
+pub fn ranked_list(f: &FestivalView, events: &[EventView]) {
+    let tz = festival_tz(f);
+    for e in events {
+        let day = e.day.parse::<jiff::civil::Date>().map(|d| d.strftime("%a %d %b").to_string()).unwrap_or_default();
+        out!("  {day}{}", line(&tz, e, true));
+    }
 }
 
 /// A flat list of events with their venue.
@@ -175,7 +188,12 @@ pub fn event_detail(f: &FestivalView, d: &EventDetail, json: bool) {
     if !e.subtitle.is_empty() {
         out!("{}", e.subtitle);
     }
-    out!("when      {} - {} ({})", format_time(&tz, e.start), format_clock(&tz, e.end), f.timezone);
+    out!(
+        "when      {} - {} ({})",
+        format_time(&tz, e.start),
+        format_clock(&tz, e.end),
+        meadow_core::exchange::schedule::zone_label(&f.timezone)
+    );
     out!("where     {}", if e.venue_name.is_empty() { "-" } else { &e.venue_name });
     if !e.track.is_empty() {
         out!("track     {}", e.track);
@@ -226,7 +244,12 @@ pub fn festivals(list: &[FestivalView], current: Option<FestivalId>, json: bool)
 pub fn festival(node: &Node, f: &FestivalView) -> Result<()> {
     out!("{}", f.name);
     out!("id          {}", f.id);
-    out!("dates       {} - {} ({})", f.start_date, f.end_date, f.timezone);
+    out!(
+        "dates       {} - {} ({})",
+        f.start_date,
+        f.end_date,
+        meadow_core::exchange::schedule::zone_label(&f.timezone)
+    );
     if !f.place.is_empty() {
         out!("place       {}", f.place);
     }
@@ -241,7 +264,7 @@ pub fn festival(node: &Node, f: &FestivalView) -> Result<()> {
     let days = node.store().days(&f.id)?;
     let n: u64 = days.iter().map(|(_, n)| n).sum();
     out!("venues      {}", node.store().venues(&f.id)?.len());
-    out!("events      {n} over {} days", days.len());
+    out!("events      {} over {}", n, count(days.len(), "day", "days"));
     if !f.description.is_empty() {
         out!("\n{}", f.description);
     }
@@ -309,19 +332,28 @@ pub fn now_next(f: &FestivalView, list: &[NowNext], now: i64, json: bool) {
     if list.is_empty() {
         out!("nothing on in the next 24 hours");
     }
+    let today = jiff::Timestamp::from_second(now).map(|t| t.to_zoned_datetime(tz.clone()).date()).ok();
     for n in list {
         out!("-- {} --", if n.venue_name.is_empty() { "(no venue)" } else { &n.venue_name });
         if let Some(e) = &n.now {
             out!("  now   {}", line(&tz, e, false).trim_start());
         }
         if let Some(e) = &n.next {
-            out!("  next  {}", line(&tz, e, false).trim_start());
+            // A next event on another day says which.
+            let on = jiff::Timestamp::from_second(e.start).map(|t| t.to_zoned_datetime(tz.clone()).date()).ok();
+            let day = if on != today {
+                on.map(|d| format!("{} ", d.strftime("%a %d %b"))).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            out!("  next  {day}{}", line(&tz, e, false).trim_start());
         }
     }
 }
 
-/// Changes since the last look.
-pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
+/// Changes since the last look. The first look at a festival (right after joining it) is a line
+/// about the whole programme, not a list of it.
+pub fn changes(f: &FestivalView, c: &Changes, first_look: bool, json: bool) {
     let tz = festival_tz(f);
     if json {
         let events: Vec<Value> = c
@@ -340,7 +372,7 @@ pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
             .iter()
             .map(|a| json!({"id": a.id.to_hex(), "text": a.text, "priority": a.priority.as_str()}))
             .collect();
-        print_json(&json!({"events": events, "announcements": anns}));
+        print_json(&json!({"first_look": first_look, "events": events, "announcements": anns}));
         return;
     }
     if c.events.is_empty() && c.announcements.is_empty() {
@@ -350,27 +382,46 @@ pub fn changes(f: &FestivalView, c: &Changes, json: bool) {
     for a in &c.announcements {
         out!("announcement [{}]: {}", a.priority.as_str(), a.text);
     }
-    let count = |k: &str| c.events.iter().filter(|e| kind_name(&e.kind) == k).count();
+    if first_look {
+        let live = c.events.iter().filter(|e| !matches!(e.kind, ChangeKind::Deleted)).count();
+        out!(
+            "{}, new to you: browse them with `meadow programme`; from now on this lists what changes",
+            count(live, "event", "events")
+        );
+        return;
+    }
+    let n = |k: &str| c.events.iter().filter(|e| kind_name(&e.kind) == k).count();
+    let named = n("new") + n("moved") + n("cancelled") + n("restored");
     out!(
-        "{} new, {} moved, {} cancelled, {} other changes",
-        count("new"),
-        count("moved"),
-        count("cancelled"),
-        c.events.len() - count("new") - count("moved") - count("cancelled")
+        "{} new, {} moved, {} cancelled, {} restored, {}",
+        n("new"),
+        n("moved"),
+        n("cancelled"),
+        n("restored"),
+        count(c.events.len() - named, "other change", "other changes")
     );
     for ch in &c.events {
         let e = &ch.event;
         let fav = if e.favourite { "★ " } else { "" };
         match &ch.kind {
-            ChangeKind::Moved { from_start, from_venue, .. } => out!(
-                "{fav}moved      {} ({}): {} {} -> {} {}",
-                e.title,
-                e.id.short(),
-                format_time(&tz, *from_start),
-                from_venue,
-                format_time(&tz, e.start),
-                e.venue_name
-            ),
+            ChangeKind::Moved { from_start, from_end, from_venue } => {
+                // Say what moved: the time, the place, or both.
+                let mut what = Vec::new();
+                if (*from_start, *from_end) != (e.start, e.end) {
+                    what.push(format!(
+                        "{}-{} -> {}-{}",
+                        format_time(&tz, *from_start),
+                        format_clock(&tz, *from_end),
+                        format_time(&tz, e.start),
+                        format_clock(&tz, e.end)
+                    ));
+                }
+                if *from_venue != e.venue_name {
+                    let v = |s: &str| if s.is_empty() { "(no venue)".to_owned() } else { s.to_owned() };
+                    what.push(format!("{} -> {}", v(from_venue), v(&e.venue_name)));
+                }
+                out!("{fav}moved      {} ({}): {}", e.title, e.id.short(), what.join(", "));
+            }
             k => out!(
                 "{fav}{:<10} {} ({}) {} {}",
                 kind_name(k),
@@ -399,31 +450,38 @@ pub fn imported(node: &Node, outcome: &Imported) -> Result<()> {
     match outcome {
         Imported::Archive { festival, stored, duplicates } => {
             let f = node.festival(festival)?;
-            out!("imported archive of {:?}: {stored} ops stored, {duplicates} already here", f.name);
+            out!("imported archive of {:?}: {} stored, {duplicates} already here", f.name, count(*stored, "op", "ops"));
         }
-        Imported::Schedule { festival, created, summary: s } => {
+        Imported::Schedule { festival, created, summary: s, zone } => {
             let f = node.festival(festival)?;
             if *created {
                 out!("created festival {:?} ({}) from the schedule", f.name, festival.short());
             }
+            if let Some(z) = zone {
+                out!("time zone: {} ({})", meadow_core::exchange::schedule::zone_label(&z.name), z.reason);
+            }
             out!(
-                "{} added, {} moved, {} changed, {} cancelled, {} restored, {} unchanged, {} new venues",
+                "{} added, {} moved, {} changed, {} cancelled, {} restored, {} unchanged, {}, {} renamed",
                 s.added,
                 s.moved,
                 s.changed,
                 s.cancelled,
                 s.restored,
                 s.unchanged,
-                s.venues_added
+                count(s.venues_added, "new venue", "new venues"),
+                s.renamed
             );
+            for w in &s.warnings {
+                out!("warning: {w}");
+            }
             if !s.skipped.is_empty() {
-                out!("{} skipped:", s.skipped.len());
+                out!("{} skipped:", count(s.skipped.len(), "event", "events"));
                 for (what, why) in &s.skipped {
                     out!("  {what}: {why}");
                 }
             }
             if !s.truncated.is_empty() {
-                out!("{} fields shortened to fit:", s.truncated.len());
+                out!("{} shortened to fit:", count(s.truncated.len(), "field", "fields"));
                 for t in s.truncated.iter().take(20) {
                     out!("  {t}");
                 }

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use thiserror::Error;
 
 use crate::exchange::import::{self, ImportSummary};
-use crate::exchange::schedule::Schedule;
+use crate::exchange::schedule::{Schedule, ZoneChoice, choose_zone, offset_label, zone_label};
 use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
 use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::model::may_edit;
@@ -253,17 +253,24 @@ impl Node {
         Ok(())
     }
 
-    /// Finds a venue by exact name (ignoring case) or id prefix.
+    /// Finds a venue by its name (ignoring case), the start of its name if only one venue's name
+    /// starts so, or an id prefix.
     pub fn find_venue(&self, festival: &FestivalId, key: &str) -> Result<VenueView, NodeError> {
         let key = key.trim();
         let venues = self.store.venues(festival)?;
         if let Some(v) = venues.iter().find(|v| v.name.eq_ignore_ascii_case(key)) {
             return Ok(v.clone());
         }
-        let lower = key.to_ascii_lowercase();
-        let hits: Vec<_> = venues.iter().filter(|v| lower.len() >= 4 && v.id.to_hex().starts_with(&lower)).collect();
-        match hits.as_slice() {
-            [v] => Ok((*v).clone()),
+        let lower = key.to_lowercase();
+        let by_name: Vec<_> =
+            venues.iter().filter(|v| !lower.is_empty() && v.name.to_lowercase().starts_with(&lower)).collect();
+        let by_id: Vec<_> = venues.iter().filter(|v| lower.len() >= 4 && v.id.to_hex().starts_with(&lower)).collect();
+        match (by_name.as_slice(), by_id.as_slice()) {
+            ([v], _) | ([], [v]) => Ok((*v).clone()),
+            (several, _) if several.len() > 1 => {
+                let names: Vec<_> = several.iter().map(|v| v.name.as_str()).collect();
+                Err(NodeError::Invalid(format!("venue {key:?} could be {}: give more of the name", names.join(" or "))))
+            }
             _ => {
                 let names: Vec<_> = venues.iter().map(|v| v.name.as_str()).collect();
                 Err(NodeError::NotFound(format!("venue {key:?} (known venues: {})", names.join(", "))))
@@ -284,8 +291,11 @@ impl Node {
 
     /// Adds an event; official if this identity is an organiser, else a community event.
     pub fn add_event(&mut self, festival: FestivalId, patch: EventPatch) -> Result<OpId, NodeError> {
-        self.festival(&festival)?;
+        let f = self.festival(&festival)?;
         self.check_venue(&festival, &patch)?;
+        if let (Some(start), Some(end)) = (patch.start, patch.end) {
+            check_event_times(&f, start, end)?;
+        }
         self.write(festival, Body::Event { target: None, patch })
     }
 
@@ -318,13 +328,13 @@ impl Node {
     pub fn edit_event(&mut self, festival: FestivalId, event: OpId, patch: EventPatch) -> Result<(), NodeError> {
         self.require_edit(&festival, &event)?;
         self.check_venue(&festival, &patch)?;
-        if let Some(current) = self.store.event(&festival, &event)? {
-            // Catch an edit that would leave the event ending before it starts.
+        if let Some(current) = self.store.event(&festival, &event)?
+            && (patch.start.is_some() || patch.end.is_some())
+        {
+            // Catch an edit that would leave the event ending before it starts, or move it away.
             let start = patch.start.unwrap_or(current.start);
             let end = patch.end.unwrap_or(current.end);
-            if end < start {
-                return Err(NodeError::Invalid("end is before start".into()));
-            }
+            check_event_times(&self.festival(&festival)?, start, end)?;
         }
         self.write(festival, Body::Event { target: Some(event), patch })?;
         Ok(())
@@ -434,6 +444,8 @@ pub enum Imported {
         created: bool,
         /// What changed.
         summary: ImportSummary,
+        /// For a festival made from the schedule, the time zone it got and why.
+        zone: Option<ZoneChoice>,
     },
     /// A festival archive was verified and stored.
     Archive {
@@ -444,6 +456,20 @@ pub enum Imported {
         /// Ops already held.
         duplicates: usize,
     },
+}
+
+/// How to import a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The format, when not detected from the content.
+    pub format: Option<Format>,
+    /// The festival to import into, named explicitly (no check that the dates overlap).
+    pub into: Option<FestivalId>,
+    /// Make a new festival from the schedule's conference.
+    pub new: bool,
+    /// The time zone to read the schedule's local times in, and to give a new festival,
+    /// overriding what the schedule says.
+    pub timezone: Option<String>,
 }
 
 /// Which events an iCalendar export holds.
@@ -462,14 +488,12 @@ const IMPORT_BATCH: usize = 500;
 
 impl Node {
     /// Imports a schedule (frab XML, schedule JSON, iCalendar) or a festival archive. Schedules go
-    /// into `festival`, else the current festival, else (or with `new_festival`) a festival made
+    /// into `options.into`, else the current festival, else (or with `options.new`) a festival made
     /// from the schedule's conference. `progress` hears (done, total) as ops are stored.
     pub fn import(
         &mut self,
         bytes: &[u8],
-        format: Option<Format>,
-        festival: Option<FestivalId>,
-        new_festival: bool,
+        options: &ImportOptions,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Imported, NodeError> {
         if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -479,7 +503,7 @@ impl Node {
                 MAX_FILE_BYTES >> 20
             )));
         }
-        let format = match format {
+        let format = match options.format {
             Some(f) => f,
             None => Format::detect(bytes)?,
         };
@@ -494,23 +518,102 @@ impl Node {
             }
             return Ok(Imported::Archive { festival: id, stored: report.stored, duplicates: report.duplicates });
         }
-        let target = if new_festival { None } else { festival.or(self.current_festival()?) };
-        let default_tz = match &target {
-            Some(f) => festival_tz(&self.festival(f)?),
-            None => TimeZone::UTC,
+        let override_tz = match &options.timezone {
+            Some(name) => Some((
+                name.clone(),
+                TimeZone::get(name).map_err(|_| {
+                    NodeError::Invalid(format!("unknown time zone {name:?} (use an IANA name like Europe/Berlin)"))
+                })?,
+            )),
+            None => None,
         };
-        let schedule = match format {
-            Format::FrabXml => frab::parse(bytes)?,
-            Format::ScheduleJson => json::parse(bytes)?,
-            Format::ICalendar => ical::parse(bytes, &default_tz)?,
-            Format::Archive => return Err(NodeError::Invalid("unreachable: archive handled above".into())),
+        let target = if options.new { None } else { options.into.or(self.current_festival()?) };
+        let target_view = target.map(|f| self.festival(&f)).transpose()?;
+        let read = |zone: Option<&TimeZone>| -> Result<Schedule, NodeError> {
+            Ok(match format {
+                Format::FrabXml => frab::parse_in(bytes, zone)?,
+                Format::ScheduleJson => json::parse_in(bytes, zone)?,
+                Format::ICalendar => {
+                    let fallback =
+                        zone.cloned().or_else(|| target_view.as_ref().map(festival_tz)).unwrap_or(TimeZone::UTC);
+                    ical::parse(bytes, &fallback)?
+                }
+                Format::Archive => return Err(NodeError::Invalid("unreachable: archive handled above".into())),
+            })
         };
+        let mut schedule = read(override_tz.as_ref().map(|(_, tz)| tz))?;
+        if schedule.events.is_empty() {
+            return Err(NodeError::Invalid(format!(
+                "no events could be read from this file (it looks like a {}); nothing was imported",
+                if schedule.format.is_empty() { "schedule" } else { schedule.format }
+            )));
+        }
+        // The zone the schedule's own times speak for, unless the user named one.
+        let choice = match &override_tz {
+            Some((name, _)) => ZoneChoice { name: name.clone(), reason: "given with --timezone".into(), warning: None },
+            None => choose_zone(&schedule),
+        };
+        let chosen_tz = TimeZone::get(&choice.name).unwrap_or(TimeZone::UTC);
+        // Local times were read in the zone the file declares: read them again in the chosen one.
+        if override_tz.is_none()
+            && schedule.events.iter().any(|e| e.local)
+            && schedule.conference.timezone.as_deref() != Some(choice.name.as_str())
+        {
+            schedule = read(Some(&chosen_tz))?;
+        }
+        let mut warnings: Vec<String> = choice.warning.iter().cloned().collect();
+        warnings.extend(schedule.notes.iter().cloned());
+        if let (Some(f), None) = (&target_view, options.into) {
+            // Adding a programme to a festival it has nothing to do with is a mistake worth a stop.
+            if let Some((first, last)) = schedule_dates(&schedule, &chosen_tz)
+                && (last < f.start_date || first > f.end_date)
+            {
+                return Err(NodeError::Invalid(format!(
+                    "this schedule ({first} to {last}) does not overlap the current festival {:?} ({} to {}): \
+                     use --new to make a festival of it, or --into {} to add it to that festival anyway",
+                    f.name,
+                    f.start_date,
+                    f.end_date,
+                    f.id.short()
+                )));
+            }
+        }
         let (festival, created) = match target {
             Some(f) => (f, false),
-            None => (self.create_festival(festival_for(&schedule)?)?, true),
+            None => (self.create_festival(festival_for(&schedule, &choice)?)?, true),
         };
+        let fview = self.festival(&festival)?;
+        if !created && (options.timezone.is_some() || schedule.events.iter().any(|e| e.offset.is_some())) {
+            let ftz = festival_tz(&fview);
+            let disagree = schedule
+                .events
+                .iter()
+                .filter_map(|e| e.offset.map(|o| (e.start, o)))
+                .any(|(t, o)| jiff::Timestamp::from_second(t).is_ok_and(|ts| ftz.to_offset(ts).seconds() != o));
+            if disagree {
+                warnings.push(format!(
+                    "the festival shows times in {}, but this schedule's times point to {} ({}); to change it: \
+                     meadow festival edit --timezone {}",
+                    zone_label(&fview.timezone),
+                    zone_label(&choice.name),
+                    choice.reason,
+                    choice.name
+                ));
+            }
+        }
         self.require_official(&festival, "import a programme")?;
-        let (ops, summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms())?;
+        let (ops, mut summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms())?;
+        summary.warnings.extend(warnings);
+        let window = festival_window(&fview);
+        let outside = schedule.events.iter().filter(|e| e.start < window.0 || e.start >= window.1).count();
+        if outside > 0 {
+            summary.warnings.push(format!(
+                "{outside} event{} outside the festival's dates ({} to {})",
+                if outside == 1 { " starts" } else { "s start" },
+                fview.start_date,
+                fview.end_date
+            ));
+        }
         let total = ops.len();
         let mut done = 0;
         progress(0, total);
@@ -525,7 +628,7 @@ impl Node {
             done += n;
             progress(done, total);
         }
-        Ok(Imported::Schedule { festival, created, summary })
+        Ok(Imported::Schedule { festival, created, summary, zone: created.then_some(choice) })
     }
 
     /// Exports events as iCalendar text.
@@ -811,43 +914,101 @@ impl LinkSync {
     }
 }
 
-/// The festival a schedule describes, for an import into a new festival.
-fn festival_for(s: &Schedule) -> Result<NewFestival, NodeError> {
-    let c = &s.conference;
-    let timezone = c.timezone.clone().filter(|t| TimeZone::get(t).is_ok()).unwrap_or_else(|| "UTC".into());
-    let tz = TimeZone::get(&timezone).unwrap_or(TimeZone::UTC);
+/// What people typing an event's times get told: an end before (or at) the start, and a start
+/// outside the festival's days, are mistakes far more often than intentions.
+fn check_event_times(f: &FestivalView, start: i64, end: i64) -> Result<(), NodeError> {
+    if end < start {
+        return Err(NodeError::Invalid("the event ends before it starts".into()));
+    }
+    if end == start {
+        return Err(NodeError::Invalid("the event ends when it starts: give an end after the start".into()));
+    }
+    let (from, to) = festival_window(f);
+    if start < from || start >= to {
+        let tz = festival_tz(f);
+        return Err(NodeError::Invalid(format!(
+            "{} is outside the festival ({} to {}); change the festival's dates first with `festival edit`",
+            format_time(&tz, start),
+            f.start_date,
+            f.end_date
+        )));
+    }
+    Ok(())
+}
+
+/// The first and last festival day a schedule covers: its conference dates, else its events'.
+fn schedule_dates(s: &Schedule, tz: &TimeZone) -> Option<(Date, Date)> {
     let day = |secs: i64| jiff::Timestamp::from_second(secs).ok().map(|t| t.to_zoned_datetime(tz.clone()).date());
-    let start_date = c.start.or_else(|| s.events.iter().map(|e| e.start).min().and_then(day));
-    let end_date = c.end.or_else(|| s.events.iter().map(|e| e.end).max().and_then(day));
-    let (Some(start_date), Some(end_date)) = (start_date, end_date) else {
+    let first = s.conference.start.or_else(|| s.events.iter().map(|e| e.start).min().and_then(day))?;
+    let last = s.conference.end.or_else(|| s.events.iter().map(|e| e.start).max().and_then(day))?;
+    Some((first, last.max(first)))
+}
+
+/// The festival a schedule describes, for an import into a new festival, in the zone chosen for
+/// it.
+fn festival_for(s: &Schedule, zone: &ZoneChoice) -> Result<NewFestival, NodeError> {
+    let c = &s.conference;
+    let tz = TimeZone::get(&zone.name).unwrap_or(TimeZone::UTC);
+    let Some((start_date, end_date)) = schedule_dates(s, &tz) else {
         return Err(NodeError::Invalid("the schedule has no dates and no events to take them from".into()));
     };
     let name = [c.title.trim(), c.acronym.trim()].into_iter().find(|n| !n.is_empty()).unwrap_or("Imported schedule");
     Ok(NewFestival {
         name: crate::exchange::schedule::fit(name, crate::op::limits::NAME, false).0,
         description: String::new(),
-        timezone,
+        timezone: zone.name.clone(),
         start_date,
-        end_date: end_date.max(start_date),
+        end_date,
         place: String::new(),
         day_change_minutes: c.day_change_minutes.unwrap_or(0),
     })
 }
 
-/// Parses RFC 3339 or a local date-time in `tz` into Unix seconds.
+/// The instants a festival's programme may fall in: from its first day's start to its last
+/// day's end, festival days running from the day change to the day change.
+pub fn festival_window(f: &FestivalView) -> (i64, i64) {
+    let tz = festival_tz(f);
+    let at = |d: Date| {
+        d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(tz.clone())
+            .map(|z| z.timestamp().as_second() + i64::from(f.day_change_minutes) * 60)
+            .unwrap_or(0)
+    };
+    let after_last = f.end_date.checked_add(jiff::Span::new().days(1)).unwrap_or(f.end_date);
+    (at(f.start_date), at(after_last))
+}
+
+/// Parses RFC 3339 or a local date-time in `tz` into Unix seconds. A local time the zone skips
+/// (clocks go forward) or repeats (clocks go back) is refused with what to type instead, rather
+/// than silently moved.
 pub fn parse_time(tz: &TimeZone, text: &str) -> Result<i64, NodeError> {
     let t = text.trim();
     if let Ok(ts) = t.parse::<jiff::Timestamp>() {
         return Ok(ts.as_second());
     }
     let normalized = t.replacen(' ', "T", 1);
-    match normalized.parse::<DateTime>() {
-        Ok(dt) => dt
-            .to_zoned_datetime(tz.clone())
-            .map(|z| z.timestamp().as_second())
-            .map_err(|e| NodeError::Invalid(format!("time {t:?}: {e}"))),
-        Err(_) => Err(NodeError::Invalid(format!(
+    let Ok(dt) = normalized.parse::<DateTime>() else {
+        return Err(NodeError::Invalid(format!(
             "cannot read time {t:?}: use YYYY-MM-DD HH:MM (festival time) or RFC 3339 like 2026-07-10T14:00:00+02:00"
+        )));
+    };
+    let zone = zone_label(tz.iana_name().unwrap_or("the festival's time zone"));
+    let amb = tz.to_ambiguous_timestamp(dt);
+    match amb.offset() {
+        jiff::tz::AmbiguousOffset::Unambiguous { .. } => {
+            amb.compatible().map(|ts| ts.as_second()).map_err(|e| NodeError::Invalid(format!("time {t:?}: {e}")))
+        }
+        jiff::tz::AmbiguousOffset::Gap { before, after } => Err(NodeError::Invalid(format!(
+            "{t} does not exist in {zone}: clocks jump from {} to {} then; give a time before or after the gap",
+            offset_label(before.seconds()),
+            offset_label(after.seconds())
+        ))),
+        jiff::tz::AmbiguousOffset::Fold { before, after } => Err(NodeError::Invalid(format!(
+            "{t} happens twice in {zone} (clocks go back): add the offset, {}{} for the first or {}{} for the second",
+            dt.strftime("%Y-%m-%dT%H:%M"),
+            offset_label(before.seconds()),
+            dt.strftime("%Y-%m-%dT%H:%M"),
+            offset_label(after.seconds())
         ))),
     }
 }

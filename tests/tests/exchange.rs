@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 use meadow_core::exchange::Format;
-use meadow_core::node::{IcsSelection, Imported, Node};
+use meadow_core::node::{IcsSelection, ImportOptions, Imported, Node};
 use meadow_core::op::FestivalId;
 use meadow_core::store::{ChangeKind, EventDetail};
 
@@ -18,7 +18,7 @@ fn node(dir: &Path) -> Node {
 }
 
 fn import(node: &mut Node, bytes: &[u8]) -> Imported {
-    node.import(bytes, None, None, false, &mut |_, _| {}).expect("import")
+    node.import(bytes, &ImportOptions::default(), &mut |_, _| {}).expect("import")
 }
 
 fn details(node: &Node, f: &FestivalId) -> Vec<EventDetail> {
@@ -37,7 +37,7 @@ fn at(s: &str) -> i64 {
 fn frab_xml_imports_event_by_event() {
     let dir = tempfile::tempdir().expect("dir");
     let mut n = node(dir.path());
-    let Imported::Schedule { festival: f, created, summary } = import(&mut n, &fixture("wiese-v1.xml")) else {
+    let Imported::Schedule { festival: f, created, summary, .. } = import(&mut n, &fixture("wiese-v1.xml")) else {
         panic!("not a schedule")
     };
     assert!(created);
@@ -232,8 +232,13 @@ fn icalendar_round_trip_through_import() {
     let Imported::Schedule { festival: f, .. } = import(&mut a, &fixture("wiese-v2.xml")) else { panic!() };
     let ics = a.export_ics(&f, IcsSelection::All).expect("export");
     let mut b = node(db.path());
-    let Imported::Schedule { festival: g, created, summary } =
-        b.import(ics.as_bytes(), Some(Format::ICalendar), None, false, &mut |_, _| {}).expect("import")
+    let Imported::Schedule { festival: g, created, summary, .. } = b
+        .import(
+            ics.as_bytes(),
+            &ImportOptions { format: Some(Format::ICalendar), ..Default::default() },
+            &mut |_, _| {},
+        )
+        .expect("import")
     else {
         panic!()
     };
@@ -252,8 +257,9 @@ fn icalendar_round_trip_through_import() {
     got.sort();
     assert_eq!(got, want);
     // Importing the same calendar again changes nothing.
-    let Imported::Schedule { summary, .. } =
-        b.import(ics.as_bytes(), None, Some(g), false, &mut |_, _| {}).expect("import")
+    let Imported::Schedule { summary, .. } = b
+        .import(ics.as_bytes(), &ImportOptions { into: Some(g), ..Default::default() }, &mut |_, _| {})
+        .expect("import")
     else {
         panic!()
     };
@@ -279,7 +285,7 @@ fn archives_round_trip_and_a_flipped_byte_stores_nothing() {
         let mut c = node(dc.path());
         let mut bad = archive.clone();
         bad[pos] ^= 0x10;
-        let err = c.import(&bad, None, None, false, &mut |_, _| {});
+        let err = c.import(&bad, &ImportOptions::default(), &mut |_, _| {});
         assert!(err.is_err(), "flipped byte {pos} accepted");
         assert_eq!(c.store().op_count().expect("count"), 0, "flipped byte {pos} stored something");
     }
@@ -326,7 +332,10 @@ fn hostile_files_are_rejected_with_the_place_and_change_nothing() {
         ("binary garbage", vec![0xff, 0xfe, 0x00, 0x3c, 0x80, 0x81], "unrecognised"),
     ];
     for (what, bytes, needle) in cases {
-        let err = n.import(&bytes, None, None, true, &mut |_, _| {}).expect_err(what).to_string();
+        let err = n
+            .import(&bytes, &ImportOptions { new: true, ..Default::default() }, &mut |_, _| {})
+            .expect_err(what)
+            .to_string();
         assert!(err.contains(needle), "{what}: {err:?} does not mention {needle:?}");
         assert_eq!(n.store().op_count().expect("count"), before, "{what} stored ops");
         assert_eq!(n.store().festivals().expect("festivals").len(), festivals, "{what} created a festival");

@@ -7,7 +7,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use meadow_core::node::{IcsSelection, Imported, LinkStep, LinkSync, NewFestival, Node, NodeError, SessionEnd};
+use meadow_core::node::{
+    IcsSelection, ImportOptions, Imported, LinkStep, LinkSync, NewFestival, Node, NodeError, SessionEnd,
+};
 use meadow_core::op::{Announcement as CoreAnnouncement, EventPatch, FestivalId, OpId, Priority};
 use meadow_core::store::{ChangeKind as CoreChangeKind, EventView, ProgrammeFilter};
 
@@ -257,11 +259,29 @@ pub struct EventDetail {
     pub links: Vec<String>,
 }
 
+/// Why a listener could not take a change (whatever it threw).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum ListenerError {
+    /// The listener failed.
+    #[error("{reason}")]
+    Failed {
+        /// What it said.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        ListenerError::Failed { reason: e.reason }
+    }
+}
+
 /// Told when the store changes (a local edit, an import, a sync).
 #[uniffi::export(with_foreign)]
 pub trait ChangeListener: Send + Sync {
-    /// Something in a festival changed.
-    fn on_change(&self, change: StoreChange);
+    /// Something in a festival changed. Whatever a listener throws is logged and the others are
+    /// still told.
+    fn on_change(&self, change: StoreChange) -> Result<(), ListenerError>;
 }
 
 /// A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
@@ -314,8 +334,8 @@ impl MeadowNode {
         for l in listeners {
             // A listener that throws must not take the node down.
             let change = StoreChange { festival: festival.to_hex(), scope };
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.on_change(change))).is_err() {
-                tracing::warn!("a change listener failed");
+            if let Err(e) = l.on_change(change) {
+                tracing::warn!(error = %e, "a change listener failed");
             }
         }
     }
@@ -680,7 +700,7 @@ impl MeadowNode {
 
     /// Imports a schedule or archive (bytes of the file); returns the festival id.
     pub fn import(&self, bytes: Vec<u8>) -> Result<String, MeadowError> {
-        let outcome = self.with(|n| n.import(&bytes, None, None, false, &mut |_, _| {}))?;
+        let outcome = self.with(|n| n.import(&bytes, &ImportOptions::default(), &mut |_, _| {}))?;
         let f = match outcome {
             Imported::Schedule { festival, .. } | Imported::Archive { festival, .. } => festival,
         };

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use meadow_ffi::{ChangeListener, Link, LinkSession, MeadowError, MeadowNode, NewEvent, StoreChange};
+use meadow_ffi::{ChangeListener, Link, LinkSession, ListenerError, MeadowError, MeadowNode, NewEvent, StoreChange};
 
 fn node(dir: &tempfile::TempDir) -> Arc<MeadowNode> {
     MeadowNode::open(dir.path().to_string_lossy().into_owned()).expect("open")
@@ -11,22 +11,32 @@ fn node(dir: &tempfile::TempDir) -> Arc<MeadowNode> {
 
 struct Counting(Mutex<u32>);
 impl ChangeListener for Counting {
-    fn on_change(&self, _: StoreChange) {
+    fn on_change(&self, _: StoreChange) -> Result<(), ListenerError> {
         if let Ok(mut n) = self.0.lock() {
             *n += 1;
         }
+        Ok(())
     }
 }
 
 struct Throwing;
 impl ChangeListener for Throwing {
-    fn on_change(&self, _: StoreChange) {
-        panic!("listener bug");
+    fn on_change(&self, _: StoreChange) -> Result<(), ListenerError> {
+        Err(ListenerError::Failed { reason: "listener bug".into() })
     }
 }
 
 #[test]
 fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
+    // A failing listener is an error the node logs, not a panic (which would print a backtrace
+    // into the app's log and, across FFI, is only caught by luck).
+    let panics = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = panics.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        previous(info);
+    }));
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = node(&da);
     let counting = Arc::new(Counting(Mutex::new(0)));
@@ -56,6 +66,7 @@ fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
     assert!(matches!(a.add_event(f.clone(), ev(" ")), Err(MeadowError::Invalid { .. })));
     let e = a.add_event(f.clone(), ev("Opening")).expect("event");
     assert!(*counting.0.lock().expect("count") >= 3, "listeners heard the changes despite a throwing one");
+    assert_eq!(panics.load(std::sync::atomic::Ordering::SeqCst), 0, "a failing listener made something panic");
     assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true), Err(MeadowError::NotFound { .. })));
     assert!(matches!(a.use_festival("zz".into()), Err(MeadowError::Invalid { .. })));
     a.set_favourite(f.clone(), e.clone(), true).expect("fav");

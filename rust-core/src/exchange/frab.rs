@@ -11,7 +11,7 @@ use super::ExchangeError;
 use super::json::join_texts;
 use super::schedule::{
     Conference, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_entity, parse_clock_minutes,
-    parse_date, parse_duration_from, parse_error, parse_instant,
+    parse_date, parse_duration_from, parse_error, read_instant,
 };
 use crate::op::Link;
 
@@ -181,6 +181,12 @@ fn parse_tree(input: &str) -> Result<Element, ExchangeError> {
 
 /// Parses a frab/Pentabarf `schedule.xml`.
 pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
+    parse_in(bytes, None)
+}
+
+/// Parses a frab/Pentabarf `schedule.xml`, reading local times (those without an offset) in
+/// `zone` if given, else in the zone the file declares, else in UTC.
+pub fn parse_in(bytes: &[u8], zone: Option<&TimeZone>) -> Result<Schedule, ExchangeError> {
     let input = std::str::from_utf8(bytes).map_err(|e| {
         let upto = &bytes[..e.valid_up_to()];
         let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
@@ -194,7 +200,9 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
     }
     let conf = root.child("conference");
     let timezone = conf.map(|c| c.text_of("time_zone_name")).filter(|t| !t.is_empty());
-    let tz = timezone.as_deref().and_then(|t| TimeZone::get(t).ok()).unwrap_or(TimeZone::UTC);
+    let tz = zone
+        .cloned()
+        .unwrap_or_else(|| timezone.as_deref().and_then(|t| TimeZone::get(t).ok()).unwrap_or(TimeZone::UTC));
     let mut conference = Conference {
         title: conf.map(|c| c.text_of("title")).unwrap_or_default(),
         acronym: conf.map(|c| c.text_of("acronym")).unwrap_or_default(),
@@ -208,6 +216,7 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
         root.child("generator").and_then(|g| g.attr("name")).is_some_and(|g| g.to_lowercase().contains("pretalx"));
     let mut rooms: Vec<Room> = Vec::new();
     let mut events = Vec::new();
+    let mut notes = Vec::new();
     if conference.day_change_minutes.is_none() {
         conference.day_change_minutes =
             day_change_from_day_starts(root.children("day").filter_map(|d| d.attr("start")));
@@ -228,7 +237,7 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
                 rooms.push(Room { name: room_name.clone(), guid: room.attr("guid").map(str::to_owned) });
             }
             for ev in room.children("event") {
-                events.push(event(ev, &lines, &room_name, &day_date, &tz, pretalx)?);
+                events.push(event(ev, &lines, &room_name, &day_date, &tz, pretalx, &mut notes)?);
             }
         }
     }
@@ -238,7 +247,13 @@ pub fn parse(bytes: &[u8]) -> Result<Schedule, ExchangeError> {
     if conference.end.is_none() {
         conference.end = root.children("day").filter_map(|d| d.attr("date").and_then(parse_date)).max();
     }
-    Ok(Schedule { conference, rooms, events })
+    if root.children("day").next().is_none() && root.child("events").is_none() {
+        return Err(parse_error(
+            position(input, root.at),
+            "a <schedule> without any <day>: no events can be read (is this a frab/Pentabarf schedule.xml?)",
+        ));
+    }
+    Ok(Schedule { format: "frab/Pentabarf schedule.xml", conference, rooms, events, notes })
 }
 
 fn event(
@@ -248,16 +263,22 @@ fn event(
     day_date: &str,
     tz: &TimeZone,
     pretalx: bool,
+    notes: &mut Vec<String>,
 ) -> Result<ScheduleEvent, ExchangeError> {
     let place = lines.at(ev.at);
     let date = ev.text_of("date");
     let start = if !date.is_empty() {
-        parse_instant(&date, tz).ok_or_else(|| parse_error(&place, format!("<date>: cannot read time {date:?}")))?
+        read_instant(&date, tz).ok_or_else(|| parse_error(&place, format!("<date>: cannot read time {date:?}")))?
     } else {
         let clock = ev.text_of("start");
-        parse_instant(&format!("{day_date}T{clock}"), tz)
+        read_instant(&format!("{day_date}T{clock}"), tz)
             .ok_or_else(|| parse_error(&place, format!("<start>: cannot read {clock:?} on day {day_date:?}")))?
     };
+    if let Some(n) = &start.note {
+        notes.push(format!("{:?} ({place}): {n}", ev.text_of("title")));
+    }
+    let (offset, local) = (start.offset, start.offset.is_none());
+    let start = start.secs;
     let duration = ev.text_of("duration");
     let secs = if duration.is_empty() {
         0
@@ -303,5 +324,7 @@ fn event(
         links,
         cancelled: false,
         place,
+        offset,
+        local,
     })
 }

@@ -13,12 +13,59 @@ use crate::store::{EventDetail, FestivalView};
 
 /// The product identifier Meadow writes.
 pub const PRODID: &str = "-//Meadow//Meadow festival programme//EN";
+/// The property that carries an event's people (speakers, artists, hosts), a TEXT list: iCalendar
+/// has no standard one, and Meadow reads it back so that an export imported again keeps them.
+pub const PEOPLE: &str = "X-MEADOW-PEOPLE";
+/// The property that carries an event's subtitle (also the first paragraph of the description,
+/// for people), so that an export imported again keeps it apart.
+pub const SUBTITLE: &str = "X-MEADOW-SUBTITLE";
+/// The line Meadow adds to a community event's description.
+const COMMUNITY_NOTE: &str = "(community event)";
+
+/// Escapes a value of a TEXT list (RFC 5545 3.3.11): backslash, comma and semicolon.
+fn list_item(s: &str) -> String {
+    s.replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;")
+}
+
+/// Splits a TEXT list value at unescaped commas and unescapes each item.
+fn list_items(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n' | 'N') => cur.push('\n'),
+                Some(n) => cur.push(n),
+                None => {}
+            },
+            ',' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+}
 
 fn naive(ts: jiff::Timestamp, tz: &TimeZone) -> Result<chrono::NaiveDateTime, ExchangeError> {
     let dt = ts.to_zoned_datetime(tz.clone()).datetime();
     chrono::NaiveDate::from_ymd_opt(i32::from(dt.year()), dt.month() as u32, dt.day() as u32)
         .and_then(|d| d.and_hms_opt(dt.hour() as u32, dt.minute() as u32, dt.second() as u32))
         .ok_or_else(|| ExchangeError::Invalid(format!("time {ts} cannot be written as iCalendar")))
+}
+
+/// A time as local time with its TZID, unless that local time is ambiguous (the hour repeated
+/// when clocks go back) or does not exist: then in UTC, which every reader takes the same way
+/// (RFC 5545 lets one property use UTC while others use a TZID).
+fn in_zone(secs: i64, tz: &TimeZone, tzid: &str) -> Result<CalendarDateTime, ExchangeError> {
+    let ts = jiff::Timestamp::from_second(secs).map_err(|x| ExchangeError::Invalid(x.to_string()))?;
+    let local = ts.to_zoned_datetime(tz.clone()).datetime();
+    match tz.to_ambiguous_timestamp(local).offset() {
+        jiff::tz::AmbiguousOffset::Unambiguous { .. } => {
+            Ok(CalendarDateTime::WithTimezone { date_time: naive(ts, tz)?, tzid: tzid.to_owned() })
+        }
+        _ => Ok(CalendarDateTime::Utc(utc(secs)?)),
+    }
 }
 
 fn utc(secs: i64) -> Result<chrono::DateTime<chrono::Utc>, ExchangeError> {
@@ -97,13 +144,8 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
         ev.summary(&e.title);
         match zone {
             Some(tz) => {
-                let start = jiff::Timestamp::from_second(e.start).map_err(|x| ExchangeError::Invalid(x.to_string()))?;
-                let end = jiff::Timestamp::from_second(e.end).map_err(|x| ExchangeError::Invalid(x.to_string()))?;
-                ev.starts(CalendarDateTime::WithTimezone {
-                    date_time: naive(start, tz)?,
-                    tzid: festival.timezone.clone(),
-                });
-                ev.ends(CalendarDateTime::WithTimezone { date_time: naive(end, tz)?, tzid: festival.timezone.clone() });
+                ev.starts(in_zone(e.start, tz, &festival.timezone)?);
+                ev.ends(in_zone(e.end, tz, &festival.timezone)?);
             }
             None => {
                 ev.starts(utc(e.start)?);
@@ -118,9 +160,11 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
         description.push_str(&d.description);
         if !e.people.is_empty() {
             description.push_str(&format!("\n\nWith {}", e.people.join(", ")));
+            ev.add_property(PEOPLE, e.people.iter().map(|p| list_item(p)).collect::<Vec<_>>().join(","));
         }
         if !e.official {
-            description.push_str("\n\n(community event)");
+            description.push_str("\n\n");
+            description.push_str(COMMUNITY_NOTE);
         }
         let description = description.trim();
         if !description.is_empty() {
@@ -130,7 +174,10 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
             ev.location(&e.venue_name);
         }
         if !e.track.is_empty() {
-            ev.add_property("CATEGORIES", e.track.replace(',', "\\,"));
+            ev.categories([e.track.as_str()]);
+        }
+        if !e.subtitle.is_empty() {
+            ev.add_property(SUBTITLE, e.subtitle.as_str());
         }
         if let Some(l) = d.links.first() {
             ev.url(&l.url);
@@ -161,8 +208,17 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
     let unfolded = icalendar::parser::unfold(text.trim_start_matches('\u{feff}'));
     let cal = icalendar::parser::read_calendar(&unfolded).map_err(|e| parse_error("calendar", first_line(&e)))?;
     let cal: Calendar = cal.into();
-    let cal_tz = cal.get_timezone().map(str::to_owned);
+    // The calendar's zone: X-WR-TIMEZONE, else the first TZID an event uses.
+    let first_tzid = cal.events().find_map(|e| match e.get_start() {
+        Some(icalendar::DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { tzid, .. })) => {
+            Some(tzid.trim_matches('"').to_owned())
+        }
+        _ => None,
+    });
+    let cal_tz = cal.get_timezone().map(str::to_owned).or(first_tzid);
+    let ours = text.contains(PRODID);
     let mut schedule = Schedule {
+        format: "iCalendar",
         conference: Conference {
             title: cal.get_name().unwrap_or_default().to_owned(),
             timezone: cal_tz.clone(),
@@ -173,12 +229,10 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
     let fallback_tz = cal_tz.as_deref().and_then(|t| TimeZone::get(t).ok()).unwrap_or_else(|| default_tz.clone());
     for (i, ev) in cal.events().enumerate() {
         let place = format!("VEVENT {} ({})", i + 1, ev.get_summary().unwrap_or("untitled"));
-        let start = ev
-            .get_start()
-            .ok_or_else(|| parse_error(&place, "no DTSTART"))
-            .and_then(|d| instant(&d, &fallback_tz, &place))?;
+        let start_value = ev.get_start().ok_or_else(|| parse_error(&place, "no DTSTART"))?;
+        let (start, offset) = instant(&start_value, &fallback_tz, &place)?;
         let end = match ev.get_end() {
-            Some(d) => instant(&d, &fallback_tz, &place)?,
+            Some(d) => instant(&d, &fallback_tz, &place)?.0,
             None => start,
         };
         let summary = ev.get_summary().unwrap_or_default().to_owned();
@@ -193,20 +247,39 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
         if !location.is_empty() && !schedule.rooms.iter().any(|r| r.name == location) {
             schedule.rooms.push(Room { name: location.clone(), guid: None });
         }
+        let persons = ev.property_value(PEOPLE).map(list_items).unwrap_or_default();
+        let subtitle = ev.property_value(SUBTITLE).unwrap_or_default().to_owned();
+        let mut description = ev.get_description().unwrap_or_default().to_owned();
+        if ours {
+            // Take off what Meadow's own export added to the description: it comes back as fields.
+            if let Some(rest) = description.strip_suffix(COMMUNITY_NOTE) {
+                description = rest.trim_end().to_owned();
+            }
+            let with = format!("With {}", persons.join(", "));
+            if !persons.is_empty()
+                && let Some(rest) = description.strip_suffix(&with)
+            {
+                description = rest.trim_end().to_owned();
+            }
+            if let Some(rest) = description.strip_prefix(subtitle.as_str()).filter(|_| !subtitle.is_empty()) {
+                description = rest.trim_start().to_owned();
+            }
+        }
         schedule.events.push(ScheduleEvent {
             guid: uid,
             start,
             end,
             room: location,
             title: summary,
-            track: ev
-                .property_value("CATEGORIES")
-                .map(|c| c.split(',').next().unwrap_or_default().trim().to_owned())
-                .unwrap_or_default(),
-            description: ev.get_description().unwrap_or_default().to_owned(),
+            track: ev.get_categories().and_then(|c| c.into_iter().next()).unwrap_or_default(),
+            subtitle,
+            description,
+            persons,
             links,
             cancelled: ev.get_status() == Some(EventStatus::Cancelled),
             place,
+            offset,
+            local: offset.is_none(),
             ..Default::default()
         });
     }
@@ -217,22 +290,43 @@ fn first_line(e: &str) -> String {
     e.lines().next().unwrap_or("cannot parse iCalendar").chars().take(200).collect()
 }
 
-fn instant(d: &icalendar::DatePerhapsTime, tz: &TimeZone, place: &str) -> Result<i64, ExchangeError> {
+/// An iCalendar time in Unix seconds, with the UTC offset it stands for when the file pins that
+/// down (UTC times, and times with a TZID this device knows): evidence of the zone.
+fn instant(d: &icalendar::DatePerhapsTime, tz: &TimeZone, place: &str) -> Result<(i64, Option<i32>), ExchangeError> {
     use icalendar::DatePerhapsTime;
     let local = |n: chrono::NaiveDateTime, tz: &TimeZone| -> Result<i64, ExchangeError> {
         let text = n.format("%Y-%m-%dT%H:%M:%S").to_string();
         let dt: jiff::civil::DateTime = text.parse().map_err(|_| parse_error(place, format!("bad time {text}")))?;
-        dt.to_zoned_datetime(tz.clone())
-            .map(|z| z.timestamp().as_second())
-            .map_err(|e| parse_error(place, format!("time {text}: {e}")))
+        crate::exchange::schedule::local_instant(dt, tz)
+            .map(|(secs, _)| secs)
+            .ok_or_else(|| parse_error(place, format!("time {text} out of range")))
     };
+    let offset_at =
+        |secs: i64, tz: &TimeZone| jiff::Timestamp::from_second(secs).ok().map(|ts| tz.to_offset(ts).seconds());
     match d {
-        DatePerhapsTime::DateTime(CalendarDateTime::Utc(t)) => Ok(t.timestamp()),
-        DatePerhapsTime::DateTime(CalendarDateTime::Floating(n)) => local(*n, tz),
+        DatePerhapsTime::DateTime(CalendarDateTime::Utc(t)) => Ok((t.timestamp(), Some(0))),
+        DatePerhapsTime::DateTime(CalendarDateTime::Floating(n)) => Ok((local(*n, tz)?, None)),
         DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => {
-            let zone = TimeZone::get(tzid.trim_matches('"')).unwrap_or_else(|_| tz.clone());
-            local(*date_time, &zone)
+            match TimeZone::get(tzid.trim_matches('"')) {
+                Ok(zone) => {
+                    let secs = local(*date_time, &zone)?;
+                    Ok((secs, offset_at(secs, &zone)))
+                }
+                Err(_) => Ok((local(*date_time, tz)?, None)),
+            }
         }
-        DatePerhapsTime::Date(day) => local(day.and_hms_opt(0, 0, 0).unwrap_or_default(), tz),
+        DatePerhapsTime::Date(day) => Ok((local(day.and_hms_opt(0, 0, 0).unwrap_or_default(), tz)?, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lists_round_trip() {
+        let items = ["Zoë Müller", "Smith, Jane", "a;b", "back\\slash"];
+        let joined = items.iter().map(|i| list_item(i)).collect::<Vec<_>>().join(",");
+        assert_eq!(list_items(&joined), items);
     }
 }

@@ -27,6 +27,11 @@ pub struct ImportSummary {
     pub unchanged: usize,
     /// Venues created for rooms not seen before.
     pub venues_added: usize,
+    /// Venues whose room kept its guid but changed its name.
+    pub renamed: usize,
+    /// Things worth checking (an event without a duration, one outside the festival's dates, a
+    /// local time that does not exist...).
+    pub warnings: Vec<String>,
     /// Events left out, with the reason.
     pub skipped: Vec<(String, String)>,
     /// Fields cut to Meadow's limits, as `event: field`.
@@ -36,7 +41,7 @@ pub struct ImportSummary {
 impl ImportSummary {
     /// Whether the import changes nothing.
     pub fn is_noop(&self) -> bool {
-        self.added + self.moved + self.changed + self.cancelled + self.restored + self.venues_added == 0
+        self.added + self.moved + self.changed + self.cancelled + self.restored + self.venues_added + self.renamed == 0
     }
 }
 
@@ -147,17 +152,32 @@ pub fn plan(
     };
     let scope = source_scope(schedule);
 
-    // Rooms: by source id, else by name, else a new venue.
+    // Rooms: by guid where the file gives a room a guid no other room has (real exports give two
+    // rooms one guid), else by name; else a new venue. A room found by its guid under a new name
+    // is a rename: the venue keeps its identity and takes the new name.
+    let venues = store.venues(festival)?;
     let mut venue_by_key: HashMap<String, OpId> = HashMap::new();
-    for v in store.venues(festival)? {
+    let mut venue_name: HashMap<OpId, String> = HashMap::new();
+    for v in &venues {
         venue_by_key.entry(format!("name:{}", v.name.to_lowercase())).or_insert(v.id);
         if !v.source_id.is_empty() {
             venue_by_key.insert(format!("src:{}", v.source_id), v.id);
         }
+        venue_name.insert(v.id, v.name.clone());
     }
+    let mut guid_count: HashMap<&str, usize> = HashMap::new();
+    for r in &schedule.rooms {
+        if let Some(g) = r.guid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+            *guid_count.entry(g).or_default() += 1;
+        }
+    }
+    let room_guid: HashMap<&str, &str> = schedule
+        .rooms
+        .iter()
+        .filter_map(|r| r.guid.as_deref().map(str::trim).map(|g| (r.name.trim(), g)))
+        .filter(|(_, g)| guid_count.get(g) == Some(&1))
+        .collect();
     let mut room_ids: HashMap<String, OpId> = HashMap::new();
-    let room_guid: HashMap<&str, &str> =
-        schedule.rooms.iter().filter_map(|r| r.guid.as_deref().map(|g| (r.name.as_str(), g))).collect();
     let mut room_names: Vec<&str> = schedule.rooms.iter().map(|r| r.name.as_str()).collect();
     room_names.extend(schedule.events.iter().map(|e| e.room.as_str()));
     for name in room_names {
@@ -165,11 +185,30 @@ pub fn plan(
         if name.is_empty() || room_ids.contains_key(name) {
             continue;
         }
-        let src = source_id(&scope, &format!("room:{}", room_guid.get(name).copied().unwrap_or(name)));
-        let known = venue_by_key
-            .get(&format!("src:{src}"))
-            .or_else(|| venue_by_key.get(&format!("name:{}", name.to_lowercase())))
-            .copied();
+        let by_name = venue_by_key.get(&format!("name:{}", name.to_lowercase())).copied();
+        let (src, by_guid) = match room_guid.get(name) {
+            Some(g) => {
+                let src = source_id(&scope, &format!("room:{g}"));
+                let found = venue_by_key.get(&format!("src:{src}")).copied();
+                (src, found)
+            }
+            None => (source_id(&scope, &format!("room:{name}")), None),
+        };
+        let known = by_guid.or_else(|| {
+            // Found by its name-derived source id, or by name.
+            venue_by_key.get(&format!("src:{src}")).copied().or(by_name)
+        });
+        if let Some(id) = by_guid
+            && venue_name.get(&id).is_some_and(|old| old != name)
+            && by_name.is_none_or(|other| other == id)
+        {
+            summary.renamed += 1;
+            let (fitted_name, _) = fit(name, limits::NAME, false);
+            sign(
+                Body::Venue { target: Some(id), patch: VenuePatch { name: Some(fitted_name), ..Default::default() } },
+                &mut writer,
+            )?;
+        }
         let id = match known {
             Some(id) => id,
             None => {
@@ -195,6 +234,10 @@ pub fn plan(
         .filter(|d| d.source_id.starts_with(&prefix))
         .map(|d| (d.source_id.clone(), d))
         .collect();
+    // Meadow's own iCalendar export names each event by its id: imported into the festival it
+    // came from, it updates those events instead of adding copies.
+    let own: HashMap<OpId, EventDetail> =
+        store.event_details(festival, false)?.into_iter().map(|d| (d.event.id, d)).collect();
     let mut seen: HashSet<String> = HashSet::new();
     for ev in &schedule.events {
         let label = if ev.title.trim().is_empty() { ev.place.clone() } else { ev.title.trim().to_owned() };
@@ -217,7 +260,11 @@ pub fn plan(
         }
         let f = fitted(ev, &mut summary.truncated);
         let venue = room_ids.get(ev.room.trim()).copied();
-        match existing.get(&src) {
+        if ev.end == ev.start {
+            summary.warnings.push(format!("{label}: no duration; shown as a moment at its start"));
+        }
+        let own_event = ev.guid.trim().strip_suffix("@meadow").and_then(OpId::from_hex).and_then(|id| own.get(&id));
+        match own_event.or_else(|| existing.get(&src)) {
             None => {
                 summary.added += 1;
                 if ev.cancelled {

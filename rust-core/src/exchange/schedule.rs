@@ -66,17 +66,26 @@ pub struct ScheduleEvent {
     pub cancelled: bool,
     /// Where in the file, for messages.
     pub place: String,
+    /// The UTC offset the file wrote with the start, in seconds, when it wrote one: the best
+    /// evidence of the festival's time zone.
+    pub offset: Option<i32>,
+    /// Whether the start was a local time without an offset, read in the schedule's zone.
+    pub local: bool,
 }
 
 /// A parsed schedule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schedule {
+    /// What the file was, for messages (`frab schedule.xml`, ...).
+    pub format: &'static str,
     /// The conference.
     pub conference: Conference,
     /// Rooms in file order.
     pub rooms: Vec<Room>,
     /// Events in file order.
     pub events: Vec<ScheduleEvent>,
+    /// Things worth telling whoever imports it (a local time that does not exist, say).
+    pub notes: Vec<String>,
 }
 
 /// Parses a duration as schedules write it: `HH:MM` (hours beyond 24 allowed, `26:00`),
@@ -118,15 +127,218 @@ pub fn parse_clock_minutes(s: &str) -> Option<u16> {
     (secs < 86_400).then_some((secs / 60) as u16)
 }
 
-/// Parses a schedule timestamp: ISO 8601 with an offset or `Z` keeps its instant; a local date
-/// and time is read in `tz`.
-pub fn parse_instant(s: &str, tz: &TimeZone) -> Option<i64> {
+/// A schedule timestamp as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instant {
+    /// Unix seconds.
+    pub secs: i64,
+    /// The offset written with it, in seconds east of UTC.
+    pub offset: Option<i32>,
+    /// Set when a local time had to be adjusted: it falls in the hour skipped when clocks go
+    /// forward (moved to after the gap), or in the hour that happens twice (the first is taken).
+    pub note: Option<String>,
+}
+
+/// The offset at the end of an RFC 3339 timestamp (`Z`, `+01:00`, `-0500`), in seconds.
+fn written_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s.ends_with(['Z', 'z']) {
+        return Some(0);
+    }
+    let t = s.find(['T', 't', ' '])?;
+    let at = s[t..].rfind(['+', '-'])? + t;
+    let sign = if s[at..].starts_with('-') { -1 } else { 1 };
+    let digits: String = s[at + 1..].chars().filter(char::is_ascii_digit).collect();
+    let (h, m) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    Some(sign * (h * 3600 + m * 60))
+}
+
+/// Reads a local date-time in `tz`, saying so when it does not exist (a spring-forward gap: it is
+/// moved forward by the gap) or exists twice (a fall-back fold: the first is taken).
+pub fn local_instant(dt: DateTime, tz: &TimeZone) -> Option<(i64, Option<String>)> {
+    let amb = tz.to_ambiguous_timestamp(dt);
+    let note = match amb.offset() {
+        jiff::tz::AmbiguousOffset::Unambiguous { .. } => None,
+        jiff::tz::AmbiguousOffset::Gap { before, after } => Some(format!(
+            "{} does not exist in {} (clocks go from {} to {}); moved forward by the gap",
+            dt.strftime("%Y-%m-%d %H:%M"),
+            zone_label(tz.iana_name().unwrap_or("the festival's zone")),
+            offset_label(before.seconds()),
+            offset_label(after.seconds())
+        )),
+        jiff::tz::AmbiguousOffset::Fold { before, after } => Some(format!(
+            "{} happens twice in {} ({}, then {}); taken as the first",
+            dt.strftime("%Y-%m-%d %H:%M"),
+            zone_label(tz.iana_name().unwrap_or("the festival's zone")),
+            offset_label(before.seconds()),
+            offset_label(after.seconds())
+        )),
+    };
+    Some((amb.compatible().ok()?.as_second(), note))
+}
+
+/// Parses a schedule timestamp: ISO 8601 with an offset or `Z` keeps its instant (and the offset
+/// is remembered); a local date and time is read in `tz`.
+pub fn read_instant(s: &str, tz: &TimeZone) -> Option<Instant> {
     let s = s.trim();
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Some(ts.as_second());
+        return Some(Instant { secs: ts.as_second(), offset: written_offset(s), note: None });
     }
     let local = s.replacen(' ', "T", 1).parse::<DateTime>().ok()?;
-    local.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp().as_second())
+    let (secs, note) = local_instant(local, tz)?;
+    Some(Instant { secs, offset: None, note })
+}
+
+/// Parses a schedule timestamp into Unix seconds (see [`read_instant`]).
+pub fn parse_instant(s: &str, tz: &TimeZone) -> Option<i64> {
+    read_instant(s, tz).map(|i| i.secs)
+}
+
+/// The IANA name of the zone with a constant offset, when there is one (`Etc/GMT-1` is UTC+1:
+/// the tz database writes these signs the POSIX way round).
+fn fixed_zone_name(offset: i32) -> Option<String> {
+    if offset == 0 {
+        return Some("UTC".into());
+    }
+    if offset % 3600 != 0 || offset.abs() > 14 * 3600 {
+        return None;
+    }
+    let h = offset / 3600;
+    Some(if h > 0 { format!("Etc/GMT-{h}") } else { format!("Etc/GMT+{}", -h) })
+}
+
+/// How a zone name is best shown: fixed-offset zones as `UTC+01:00`, others by name.
+pub fn zone_label(name: &str) -> String {
+    let hours = name.strip_prefix("Etc/GMT").and_then(|h| if h.is_empty() { Some(0) } else { h.parse::<i32>().ok() });
+    match hours {
+        Some(h) => {
+            let east = -h;
+            if east == 0 {
+                "UTC".into()
+            } else {
+                format!("UTC{}{:02}:00", if east > 0 { '+' } else { '-' }, east.abs())
+            }
+        }
+        _ => name.to_owned(),
+    }
+}
+
+/// An offset as people write it: `+01:00`.
+pub fn offset_label(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let s = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", s / 3600, (s % 3600) / 60)
+}
+
+/// Zones preferred when several fit a schedule's offsets equally well.
+const LIKELY_ZONES: &[&str] = &[
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Helsinki",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Pacific/Auckland",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+];
+
+/// The time zone a festival made from a schedule gets, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneChoice {
+    /// IANA name.
+    pub name: String,
+    /// Why this one, in words.
+    pub reason: String,
+    /// Set when the schedule's declared zone contradicts its own times.
+    pub warning: Option<String>,
+}
+
+/// Chooses a schedule's time zone from what it declares and, above all, from the offsets its
+/// times carry: the offsets are what the organisers' tool actually computed, while a declared
+/// name is sometimes a default nobody changed (pretalx exports that say `UTC` while every time
+/// carries `+01:00`). A declared zone that matches every offset is kept; otherwise the offsets
+/// decide: a fixed offset when they are all the same, else a zone whose rules give all of them.
+pub fn choose_zone(s: &Schedule) -> ZoneChoice {
+    let declared = s.conference.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let declared_tz = declared.and_then(|d| TimeZone::get(d).ok().map(|tz| (d, tz)));
+    let mut observed: Vec<(i64, i32)> = s.events.iter().filter_map(|e| e.offset.map(|o| (e.start, o))).collect();
+    observed.sort_unstable();
+    observed.dedup();
+    let fits = |tz: &TimeZone| {
+        observed
+            .iter()
+            .all(|(t, off)| jiff::Timestamp::from_second(*t).is_ok_and(|ts| tz.to_offset(ts).seconds() == *off))
+    };
+    if observed.is_empty() {
+        return match declared_tz {
+            Some((d, _)) => ZoneChoice { name: d.to_owned(), reason: "named by the schedule".into(), warning: None },
+            None => ZoneChoice {
+                name: "UTC".into(),
+                reason: match declared {
+                    Some(d) => format!("the schedule names an unknown time zone {d:?} and its times carry no offsets"),
+                    None => "the schedule names no time zone and its times carry no offsets".into(),
+                },
+                warning: None,
+            },
+        };
+    }
+    if let Some((d, tz)) = &declared_tz
+        && fits(tz)
+    {
+        return ZoneChoice {
+            name: (*d).to_owned(),
+            reason: "named by the schedule, and every time in it agrees".into(),
+            warning: None,
+        };
+    }
+    let mut offsets: Vec<i32> = observed.iter().map(|(_, o)| *o).collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let said: Vec<String> = offsets.iter().map(|o| offset_label(*o)).collect();
+    let fixed = match offsets.as_slice() {
+        [one] => fixed_zone_name(*one),
+        _ => None,
+    };
+    let name = fixed.or_else(|| {
+        let candidate = |n: &str| TimeZone::get(n).ok().filter(|tz| fits(tz)).map(|_| n.to_owned());
+        LIKELY_ZONES.iter().find_map(|n| candidate(n)).or_else(|| {
+            let mut names: Vec<String> = jiff::tz::db()
+                .available()
+                .map(|n| n.to_string())
+                .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/"))
+                .collect();
+            names.sort();
+            names.into_iter().find_map(|n| candidate(&n))
+        })
+    });
+    let name = name.unwrap_or_else(|| "UTC".into());
+    let times = if said.len() == 1 {
+        format!("every time in it carries {}", said[0])
+    } else {
+        format!("its times carry {}", said.join(" and "))
+    };
+    let reason = match declared {
+        None => format!("the schedule names no time zone, but {times}"),
+        Some(d) => format!("the schedule names {d:?}, but {times}"),
+    };
+    let warning = declared.map(|d| {
+        format!(
+            "the schedule declares the time zone {d:?} but {times}; times are shown in {} instead",
+            zone_label(&name)
+        )
+    });
+    ZoneChoice { name, reason, warning }
 }
 
 /// The day-change time that frab's day boundaries imply: the earliest time of day at which a day
@@ -353,6 +565,61 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a, d);
         assert_eq!(parse_instant("soon", &tz), None);
+    }
+
+    #[test]
+    fn offsets_are_remembered_and_gaps_and_folds_noted() {
+        let tz = TimeZone::get("Europe/Berlin").expect("tz");
+        assert_eq!(read_instant("2014-12-27T11:00:00+01:00", &tz).and_then(|i| i.offset), Some(3600));
+        assert_eq!(read_instant("2014-12-27T11:00:00Z", &tz).and_then(|i| i.offset), Some(0));
+        assert_eq!(read_instant("2014-12-27T11:00:00-0530", &tz).and_then(|i| i.offset), Some(-19800));
+        assert_eq!(read_instant("2014-12-27T11:00:00", &tz).and_then(|i| i.offset), None);
+        let gap = read_instant("2026-03-29T02:30:00", &tz).expect("gap");
+        assert!(gap.note.as_deref().is_some_and(|n| n.contains("does not exist")), "{gap:?}");
+        let fold = read_instant("2026-10-25T02:30:00", &tz).expect("fold");
+        assert!(fold.note.as_deref().is_some_and(|n| n.contains("twice")), "{fold:?}");
+    }
+
+    fn with_offsets(declared: Option<&str>, times: &[(&str, i32)]) -> Schedule {
+        let tz = TimeZone::UTC;
+        Schedule {
+            conference: Conference { timezone: declared.map(str::to_owned), ..Default::default() },
+            events: times
+                .iter()
+                .map(|(t, o)| ScheduleEvent {
+                    start: parse_instant(t, &tz).expect("t"),
+                    offset: Some(*o),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_zone_comes_from_the_offsets_when_the_name_is_missing_or_wrong() {
+        // No name, one offset: a fixed offset, shown as such.
+        let c = choose_zone(&with_offsets(None, &[("2014-12-27T11:00:00+01:00", 3600)]));
+        assert_eq!((c.name.as_str(), zone_label(&c.name).as_str()), ("Etc/GMT-1", "UTC+01:00"));
+        assert!(c.warning.is_none() && c.reason.contains("+01:00"));
+        // Declared UTC, times +01:00: the offsets win, with a warning naming both.
+        let c = choose_zone(&with_offsets(Some("UTC"), &[("2026-01-10T10:00:00+01:00", 3600)]));
+        assert_eq!(c.name, "Etc/GMT-1");
+        let w = c.warning.expect("warning");
+        assert!(w.contains("\"UTC\"") && w.contains("+01:00"), "{w}");
+        // A festival over the change to winter time: a zone whose rules give both offsets.
+        let c = choose_zone(&with_offsets(
+            None,
+            &[("2026-10-24T20:00:00+02:00", 7200), ("2026-10-25T20:00:00+01:00", 3600)],
+        ));
+        let tz = TimeZone::get(&c.name).expect("zone");
+        assert_eq!(tz.to_offset(jiff::Timestamp::from_second(1_792_871_200).expect("ts")).seconds(), 7200);
+        // A declared zone that agrees is kept.
+        let c = choose_zone(&with_offsets(Some("Europe/Berlin"), &[("2026-07-10T10:00:00+02:00", 7200)]));
+        assert_eq!((c.name.as_str(), c.warning), ("Europe/Berlin", None));
+        // Half-hour offsets find a real zone.
+        let c = choose_zone(&with_offsets(None, &[("2026-07-10T10:00:00+05:30", 19800)]));
+        assert_eq!(c.name, "Asia/Kolkata");
     }
 
     #[test]

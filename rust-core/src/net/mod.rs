@@ -49,6 +49,8 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long opening a stream to a peer may take before the peer counts as gone.
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting to a peer may take before it counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bytes read from a stream at once: enough for large store batches on a fast link, little
 /// enough that sessions hold little.
 const READ_BYTES: usize = 1024 * 1024;
@@ -592,7 +594,10 @@ impl Net {
         let conn = match existing {
             Some(c) if c.close_reason().is_none() => c,
             _ => {
-                let c = self.endpoint.connect(peer, ALPN).await.map_err(|e| NetError::Connect(e.to_string()))?;
+                let c = tokio::time::timeout(CONNECT_TIMEOUT, self.endpoint.connect(peer, ALPN))
+                    .await
+                    .map_err(|_| NetError::Connect(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+                    .map_err(|e| NetError::Connect(e.to_string()))?;
                 let inner = self.inner.clone();
                 let served = c.clone();
                 tokio::spawn(async move {
@@ -635,8 +640,9 @@ impl Net {
         })
     }
 
-    /// Closes every connection and the endpoint.
-    pub async fn shutdown(self) {
+    /// Closes every connection and the endpoint. Call it before the last handle goes: an
+    /// endpoint that is merely dropped aborts its connections ungracefully.
+    pub async fn shutdown(&self) {
         self.live.abort();
         let _ = self.router.shutdown().await;
         self.endpoint.close().await;

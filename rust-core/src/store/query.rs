@@ -724,13 +724,13 @@ impl Store {
                 ChangeKind::Deleted
             } else if cancelled > mark && ev.cancelled {
                 ChangeKind::Cancelled
-            } else if moved > mark {
-                let prev_venue = r.get::<_, Option<Vec<u8>>>(a + 5)?.map(key32).transpose()?.map(OpId);
-                ChangeKind::Moved {
-                    from_start: r.get::<_, Option<i64>>(a + 3)?.unwrap_or(ev.start),
-                    from_end: r.get::<_, Option<i64>>(a + 4)?.unwrap_or(ev.end),
-                    from_venue: decor.venue_name(&prev_venue, true),
-                }
+            } else if moved > mark
+                && let (Some(from_start), Some(from_end)) = (r.get::<_, Option<i64>>(a + 3)?, r.get::<_, Option<i64>>(a + 4)?)
+                && let prev_venue = r.get::<_, Option<Vec<u8>>>(a + 5)?.map(key32).transpose()?.map(OpId)
+                // Moved away and back again since the last look is no move at all.
+                && (from_start, from_end.max(from_start), prev_venue) != (ev.start, ev.end, ev.venue)
+            {
+                ChangeKind::Moved { from_start, from_end, from_venue: decor.venue_name(&prev_venue, true) }
             } else if cancelled > mark {
                 ChangeKind::Restored
             } else {
@@ -751,6 +751,15 @@ impl Store {
             .query_map(params![&festival.0[..], mark], |r| announcement_from_row(r, now))?
             .collect::<Result<_, _>>()?;
         Ok(Changes { events, announcements })
+    }
+
+    /// Whether this device has ever marked the festival seen: before that, everything is new, and
+    /// a front end says so in a line instead of listing the whole programme.
+    pub fn has_looked(&self, festival: &FestivalId) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM seen WHERE festival = ?)")?
+            .query_row([&festival.0[..]], |r| r.get(0))?)
     }
 
     /// Records that the user has now seen everything in the festival.

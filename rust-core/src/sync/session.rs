@@ -89,6 +89,9 @@ pub enum SyncError {
     /// The peer has no free session slot now; trying again shortly is worth it.
     #[error("peer is busy: {0}")]
     Busy(String),
+    /// The peer does not hold the festival asked for.
+    #[error("the peer does not hold this festival: {0}")]
+    NotHeld(String),
     /// An op from the peer failed validation.
     #[error("invalid op from peer: {0}")]
     InvalidOp(String),
@@ -303,7 +306,7 @@ impl Session {
         self.to_send.clear();
         self.ready.clear();
         self.ready_bytes = 0;
-        if !matches!(e, SyncError::Remote(_) | SyncError::Busy(_) | SyncError::Closed) {
+        if !matches!(e, SyncError::Remote(_) | SyncError::Busy(_) | SyncError::NotHeld(_) | SyncError::Closed) {
             self.control.clear();
             self.send(&Message::Error { code: code as u8, reason: e.to_string() });
         }
@@ -453,7 +456,11 @@ impl Session {
             }
             Message::Error { code, reason } => {
                 self.ended = true;
-                let e = if code == ErrorCode::Busy as u8 { SyncError::Busy(reason) } else { SyncError::Remote(reason) };
+                let e = match code {
+                    c if c == ErrorCode::Busy as u8 => SyncError::Busy(reason),
+                    c if c == ErrorCode::UnknownFestival as u8 => SyncError::NotHeld(reason),
+                    _ => SyncError::Remote(reason),
+                };
                 self.outputs.push_back(Output::Failed(e));
             }
         }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use meadow_core::demo::Rng;
-use meadow_core::node::{Imported, Node};
+use meadow_core::node::{ImportOptions, Imported, Node};
 use meadow_core::op::{Body, Op};
 use meadow_core::store::{ProgrammeFilter, Store};
 use meadow_tests::benchmark_festival;
@@ -78,19 +78,20 @@ fn import(events: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut node = Node::open(dir.path())?;
     let t = Instant::now();
-    let outcome = node.import(xml.as_bytes(), None, None, false, &mut |_, _| {})?;
+    let outcome = node.import(xml.as_bytes(), &ImportOptions::default(), &mut |_, _| {})?;
     let import_s = t.elapsed().as_secs_f64();
     let Imported::Schedule { festival, summary, .. } = outcome else { anyhow::bail!("not a schedule") };
     anyhow::ensure!(summary.added == events, "imported {} of {events}", summary.added);
     let ops = node.store().op_count()?;
     let t = Instant::now();
-    let again = node.import(xml.as_bytes(), None, None, false, &mut |_, _| {})?;
+    let again = node.import(xml.as_bytes(), &ImportOptions::default(), &mut |_, _| {})?;
     let reimport_ms = t.elapsed().as_secs_f64() * 1e3;
     let Imported::Schedule { summary: again, .. } = again else { anyhow::bail!("not a schedule") };
     anyhow::ensure!(again.is_noop() && node.store().op_count()? == ops, "re-import changed something");
     let v2 = meadow_tests::frab_schedule_xml(events, 2);
     let t = Instant::now();
-    let update = node.import(v2.as_bytes(), None, Some(festival), false, &mut |_, _| {})?;
+    let update =
+        node.import(v2.as_bytes(), &ImportOptions { into: Some(festival), ..Default::default() }, &mut |_, _| {})?;
     let update_ms = t.elapsed().as_secs_f64() * 1e3;
     let Imported::Schedule { summary: update, .. } = update else { anyhow::bail!("not a schedule") };
     let out = json!({

@@ -629,9 +629,10 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 public protocol ChangeListener: AnyObject, Sendable {
     
     /**
-     * Something in a festival changed.
+     * Something in a festival changed. Whatever a listener throws is logged and the others are
+     * still told.
      */
-    func onChange(change: StoreChange) 
+    func onChange(change: StoreChange) throws 
     
 }
 /**
@@ -691,9 +692,10 @@ open class ChangeListenerImpl: ChangeListener, @unchecked Sendable {
 
     
     /**
-     * Something in a festival changed.
+     * Something in a festival changed. Whatever a listener throws is logged and the others are
+     * still told.
      */
-open func onChange(change: StoreChange)  {try! rustCall() {
+open func onChange(change: StoreChange)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_changelistener_on_change(
             self.uniffiCloneHandle(),
@@ -741,17 +743,18 @@ fileprivate struct UniffiCallbackInterfaceChangeListener {
                 guard let uniffiObj = try? FfiConverterTypeChangeListener.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return uniffiObj.onChange(
+                return try uniffiObj.onChange(
                      change: try FfiConverterTypeStoreChange_lift(change)
                 )
             }
 
             
             let writeReturn = { () }
-            uniffiTraitInterfaceCall(
+            uniffiTraitInterfaceCallWithError(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
-                writeReturn: writeReturn
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
             )
         }
     )
@@ -3120,6 +3123,90 @@ public func FfiConverterTypeChangeScope_lower(_ value: ChangeScope) -> RustBuffe
 
 
 /**
+ * Why a listener could not take a change (whatever it threw).
+ */
+public 
+enum ListenerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The listener failed.
+     */
+    case Failed(
+        /**
+         * What it said.
+         */reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ListenerError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
+    typealias SwiftType = ListenerError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ListenerError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ListenerError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListenerError_lift(_ buf: RustBuffer) throws -> ListenerError {
+    return try FfiConverterTypeListenerError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustBuffer {
+    return FfiConverterTypeListenerError.lower(value)
+}
+
+
+/**
  * An error, with a message fit to show.
  */
 public 
@@ -3472,7 +3559,7 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 62890) {
+    if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 51771) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_link_send() != 44437) {

@@ -1048,7 +1048,7 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 62890) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 51771) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_link_send() and 0xFFFF) != 44437) {
@@ -1650,7 +1650,8 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 public interface ChangeListener {
     
     /**
-     * Something in a festival changed.
+     * Something in a festival changed. Whatever a listener throws is logged and the others are
+     * still told.
      */
     fun `onChange`(`change`: StoreChange)
     
@@ -1763,11 +1764,13 @@ open class ChangeListenerImpl: Disposable, AutoCloseable, ChangeListener
 
     
     /**
-     * Something in a festival changed.
-     */override fun `onChange`(`change`: StoreChange)
+     * Something in a festival changed. Whatever a listener throws is logged and the others are
+     * still told.
+     */
+    @Throws(ListenerException::class)override fun `onChange`(`change`: StoreChange)
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(ListenerException) { _status ->
     UniffiLib.uniffi_meadow_ffi_fn_method_changelistener_on_change(
         it,
         
@@ -1804,7 +1807,12 @@ internal object uniffiCallbackInterfaceChangeListener {
                 )
             }
             val writeReturn = { _: Unit -> Unit }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
         }
     }
 
@@ -4421,6 +4429,77 @@ public object FfiConverterTypeChangeScope: FfiConverterRustBuffer<ChangeScope> {
 }
 
 
+
+
+
+
+
+/**
+ * Why a listener could not take a change (whatever it threw).
+ */
+sealed class ListenerException: kotlin.Exception() {
+    
+    /**
+     * The listener failed.
+     */
+    class Failed(
+        
+        /**
+         * What it said.
+         */
+        val `reason`: kotlin.String
+        ) : ListenerException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ListenerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ListenerException = FfiConverterTypeListenerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerException> {
+    override fun read(buf: ByteBuffer): ListenerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ListenerException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ListenerException): ULong {
+        return when(value) {
+            is ListenerException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ListenerException, buf: ByteBuffer) {
+        when(value) {
+            is ListenerException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
