@@ -233,6 +233,99 @@ fn view_of(owner: &PublicKey, ops: &[RoleOp], standing: &BTreeSet<OpId>) -> Role
     view
 }
 
+/// Whether revocation `r` takes away the authority behind op `o`: it names `o`'s issuer, and
+/// `o` lies past the cut in its issuer's log.
+fn cuts(r: &RoleOp, o: &RoleOp) -> bool {
+    match r.revoke {
+        Some(cut) => r.member == o.issuer && r.issuer != o.issuer && cut.is_none_or(|c| o.seq > c),
+        None => false,
+    }
+}
+
+/// Which of one stage's revocations stand. A revocation falls if a standing one cuts it and it
+/// does not cut that one back: a member who was removed cannot remove anybody with a later op
+/// of their log, whatever clock it carries. Revocations that cut each other (or a ring of them)
+/// were concurrent and all stand, so organisers who remove each other both lose the role. The
+/// result depends only on the set of revocations.
+fn settle_stage(cands: &[&RoleOp]) -> Vec<OpId> {
+    let n = cands.len();
+    // incoming[v]: the revocations that cut v.
+    let mut by_issuer: BTreeMap<PublicKey, Vec<usize>> = BTreeMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        by_issuer.entry(c.issuer).or_default().push(i);
+    }
+    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (u, r) in cands.iter().enumerate() {
+        for &v in by_issuer.get(&r.member).map(Vec::as_slice).unwrap_or(&[]) {
+            if cuts(r, cands[v]) {
+                incoming[v].push(u);
+            }
+        }
+    }
+    let mut state: Vec<Option<bool>> = vec![None; n];
+    loop {
+        let mut progress = false;
+        for v in 0..n {
+            if state[v].is_some() {
+                continue;
+            }
+            let live = || incoming[v].iter().copied().filter(|&u| state[u] != Some(false));
+            if live().any(|u| state[u] == Some(true) && !cuts(cands[v], cands[u])) {
+                state[v] = Some(false);
+                progress = true;
+            } else if live().all(|u| state[u] == Some(true)) {
+                state[v] = Some(true);
+                progress = true;
+            }
+        }
+        if progress {
+            continue;
+        }
+        let open: Vec<usize> = (0..n).filter(|&v| state[v].is_none()).collect();
+        if open.is_empty() {
+            break;
+        }
+        // Every open revocation waits on another open one: they form rings. Those rings that no
+        // other open revocation cuts into stand (each was cut only from within its ring).
+        let reach = reachability(&open, &incoming, &state);
+        let sources: Vec<usize> = open
+            .iter()
+            .copied()
+            .filter(|&v| open.iter().all(|&u| !reach.contains(&(u, v)) || reach.contains(&(v, u))))
+            .collect();
+        for v in sources {
+            state[v] = Some(true);
+        }
+    }
+    (0..n).filter(|&v| state[v] == Some(true)).map(|v| cands[v].id).collect()
+}
+
+/// Pairs (u, v) of open revocations such that a chain of cuts among open ones leads from u to v.
+fn reachability(open: &[usize], incoming: &[Vec<usize>], state: &[Option<bool>]) -> BTreeSet<(usize, usize)> {
+    let mut outgoing: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &v in open {
+        for &u in &incoming[v] {
+            if state[u].is_none() {
+                outgoing.entry(u).or_default().push(v);
+            }
+        }
+    }
+    let mut reach = BTreeSet::new();
+    for &from in open {
+        let mut stack = vec![from];
+        let mut seen = BTreeSet::new();
+        while let Some(x) = stack.pop() {
+            for &y in outgoing.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(y) {
+                    reach.insert((from, y));
+                    stack.push(y);
+                }
+            }
+        }
+    }
+    reach
+}
+
 fn min_cut(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -249,10 +342,12 @@ impl Roles {
     ///   count for nothing, whatever clock they carry);
     /// * revocations are settled in stages by their issuer's distance from the owner along
     ///   counting grants (the owner's first, then those of organisers the owner named, ...);
-    ///   within a stage they are judged together and all that stand take effect, so two
-    ///   organisers who revoke each other both lose the role ("strong removal"), and a revoked
-    ///   member can never keep it by revoking, or by naming a helper to revoke, whoever revoked
-    ///   them; a standing revocation stays standing;
+    ///   within a stage a revocation falls if another that stands cuts it (names its issuer,
+    ///   with a cut before it in the issuer's log) and it does not cut that one back; those that
+    ///   cut each other all stand, so two organisers who revoke each other both lose the role
+    ///   ("strong removal"). A removed member can thus strike back only at whoever removed them,
+    ///   never at a bystander, and never keep the role by revoking or by naming a helper; a
+    ///   standing revocation stays standing;
     /// * for each member, the last counting grant or standing revocation in (Lamport, author, id)
     ///   order decides whether they are an organiser now: organisers can still re-name a member.
     pub fn compute(owner: Option<PublicKey>, ops: Vec<RoleOp>) -> Roles {
@@ -269,13 +364,12 @@ impl Roles {
             if stage > deepest {
                 return Roles { owner, members: view.members };
             }
-            let newly: Vec<OpId> = ops
+            let candidates: Vec<&RoleOp> = ops
                 .iter()
                 .filter(|o| o.revoke.is_some() && !standing.contains(&o.id))
                 .filter(|o| view.depth.get(&o.issuer) == Some(&stage) && view.may_act(&owner_key, &o.issuer, o.seq))
-                .map(|o| o.id)
                 .collect();
-            standing.extend(newly);
+            standing.extend(settle_stage(&candidates));
             stage += 1;
         }
     }
@@ -288,6 +382,13 @@ impl Roles {
     /// Whether the op at `seq` of `author`'s log counts as official.
     pub fn is_official(&self, author: &PublicKey, seq: u64) -> bool {
         Some(*author) == self.owner || status_allows(self.members.get(author), seq)
+    }
+
+    /// Whether a role op by `key` can change the roles: only the owner's and those of members
+    /// (former ones too: a removed organiser's answer can still cut its remover's revocation).
+    /// Nobody else's grant or revocation counts until they are named, which recomputes them.
+    pub fn may_change_roles(&self, key: &PublicKey) -> bool {
+        Some(*key) == self.owner || self.members.contains_key(key)
     }
 
     /// Current organisers (owner excluded).
@@ -592,9 +693,41 @@ mod tests {
     }
 
     #[test]
-    fn a_revoked_organiser_cannot_keep_the_role_by_revoking_the_revoker() {
+    fn a_removed_organiser_cannot_remove_a_bystander() {
+        // Owner names 2, 3 and 4. Organiser 3 removes 2 (cut after 2's op 0). 2 then signs, as
+        // op 1, a revocation of 4 with a clock far below that of its own removal.
+        let ops = vec![
+            grant(1, 0, 1, 2),
+            grant(2, 0, 2, 3),
+            grant(3, 0, 3, 4),
+            revoke(40, 3, 0, 2, Some(0)),
+            revoke(5, 2, 1, 4, None),
+        ];
+        let r = Roles::compute(Some(key(0)), ops);
+        assert!(r.has_authority(&key(4)), "a bystander keeps the role: {r:?}");
+        assert!(r.has_authority(&key(3)) && !r.has_authority(&key(2)), "{r:?}");
+    }
+
+    #[test]
+    fn revocations_in_a_ring_stand_unless_a_standing_one_cuts_into_it() {
+        // 2 revokes 3, 3 revokes 4, 4 revokes 2, each past the others' cuts: concurrent, all
+        // three stand.
+        let names = vec![grant(1, 0, 1, 2), grant(2, 0, 2, 3), grant(3, 0, 3, 4), grant(4, 0, 4, 5)];
+        let ring = vec![revoke(10, 2, 1, 3, Some(0)), revoke(11, 3, 1, 4, Some(0)), revoke(12, 4, 1, 2, Some(0))];
+        let r = Roles::compute(Some(key(0)), [names.clone(), ring.clone()].concat());
+        assert!(!r.has_authority(&key(2)) && !r.has_authority(&key(3)) && !r.has_authority(&key(4)), "{r:?}");
+        // 5 removes 2 before 2's revocation, and nobody cuts 5: 2's revocation falls, so 3's
+        // stands and 4's (which does not cut 3) falls.
+        let r = Roles::compute(Some(key(0)), [names, ring, vec![revoke(13, 5, 0, 2, Some(0))]].concat());
+        assert!(r.has_authority(&key(3)) && r.has_authority(&key(5)), "{r:?}");
+        assert!(!r.has_authority(&key(2)) && !r.has_authority(&key(4)), "{r:?}");
+    }
+
+    #[test]
+    fn a_removed_organiser_striking_back_at_the_remover_takes_both_down() {
         // Owner names 2 and 3. Organiser 3 removes 2 (cut after 2's op 0). 2 answers with a
-        // backdated revocation of 3 signed after the cut.
+        // backdated revocation of 3 signed after the cut, naming a cut before 3's revocation: the
+        // two cannot be told apart from revocations made concurrently.
         let base = vec![grant(1, 0, 1, 2), grant(2, 0, 2, 3), revoke(40, 3, 0, 2, Some(0))];
         let mut ops = base.clone();
         ops.push(revoke(5, 2, 1, 3, None));

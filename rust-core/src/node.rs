@@ -813,11 +813,15 @@ impl Node {
                 return Ok(end);
             }
             let report = self.store.ingest(received)?;
-            // An equivocation is evidence worth keeping, not a reason to drop the peer.
-            let bad = report.rejected.iter().find(|r| !matches!(r.reason, crate::store::RejectReason::Equivocation(_)));
+            // Only an op no honest peer would hold drops the peer: evidence of a fork, a full
+            // parking space or an op past a fork are this device's business.
+            let bad = report.rejected.iter().find(|r| r.reason.is_peer_fault());
             match bad {
                 Some(r) => session.ops_rejected(r.reason.to_string()),
-                None => (0..batches).for_each(|_| session.ops_stored()),
+                None => {
+                    session.ops_stored(report.stored);
+                    (1..batches).for_each(|_| session.ops_stored(0));
+                }
             }
             if end.is_some() {
                 return Ok(end);
@@ -833,6 +837,8 @@ pub struct LinkSync {
     session: crate::sync::Session,
     mtu: usize,
     end: Option<SessionEnd>,
+    /// The latest time the link reported.
+    now_ms: u64,
 }
 
 /// What a [`LinkSync`] step produced.
@@ -848,7 +854,7 @@ impl LinkSync {
     /// Starts the initiating side for `festival` over a link with `mtu`-byte packets.
     pub fn initiate(node: &Node, festival: &FestivalId, mtu: usize, now_ms: u64) -> Result<Self, NodeError> {
         let session = node.start_sync(festival, crate::sync::Config::default(), now_ms)?;
-        Ok(LinkSync { session, mtu: mtu.max(1), end: None })
+        Ok(LinkSync { session, mtu: mtu.max(1), end: None, now_ms })
     }
 
     /// Starts the answering side.
@@ -857,6 +863,7 @@ impl LinkSync {
             session: crate::sync::Session::respond(crate::sync::Config::default(), now_ms),
             mtu: mtu.max(1),
             end: None,
+            now_ms,
         }
     }
 
@@ -867,6 +874,7 @@ impl LinkSync {
 
     /// Bytes arrived from the link.
     pub fn received(&mut self, node: &mut Node, bytes: &[u8], now_ms: u64) -> Result<LinkStep, NodeError> {
+        self.now_ms = self.now_ms.max(now_ms);
         self.session.handle_input(bytes, now_ms);
         self.step(node)
     }
@@ -879,6 +887,7 @@ impl LinkSync {
 
     /// Time passed (drives the idle timeout).
     pub fn tick(&mut self, node: &mut Node, now_ms: u64) -> Result<LinkStep, NodeError> {
+        self.now_ms = self.now_ms.max(now_ms);
         self.session.handle_timeout(now_ms);
         self.step(node)
     }
@@ -903,7 +912,7 @@ impl LinkSync {
                 step.end = Some(e);
             }
             let mut sent = false;
-            while let Some(frame) = self.session.poll_transmit() {
+            while let Some(frame) = self.session.poll_transmit(self.now_ms) {
                 step.packets.extend(frame.chunks(self.mtu).map(<[u8]>::to_vec));
                 sent = true;
             }

@@ -102,7 +102,7 @@ fn pump(
             *end = Some(e);
             progressed = true;
         }
-        while let Some(f) = s.poll_transmit() {
+        while let Some(f) = s.poll_transmit(now / 1000) {
             pipe.send(link, rng, now, f);
             progressed = true;
         }

@@ -614,8 +614,11 @@ async fn extension_kinds_from_one_key_cost_at_most_their_budget() {
         prev = Some(op.id);
         ops.push(op.bytes);
     }
+    // Ops past a log's budget are refused, not held against the peer: a peer of a release with a
+    // larger budget is not hostile for holding them, and dropping it would fail every later sync
+    // with it at the same op. What the flood costs is bounded by the store, checked below.
     let reply = exchange(&conn, &push_frames(a.festival, &ops)).await;
-    assert!(failed(&reply), "the flood ends the session");
+    assert!(!reply.is_empty(), "the node answers the flood");
     let (stored, pending) = {
         let v = victim.lock().expect("lock");
         (v.store().op_count().expect("count") - a.ops.len() as u64, v.store().pending_count().expect("pending"))

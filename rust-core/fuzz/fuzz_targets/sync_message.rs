@@ -22,11 +22,11 @@ fuzz_target!(|data: &[u8]| {
                     s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 300 }).collect())
                 }
                 Output::Load(_) => s.queue_ops(Vec::new()),
-                Output::Received(_) => s.ops_stored(),
+                Output::Received(_) => s.ops_stored(1),
                 Output::Finished(_) | Output::Failed(_) => {}
             }
         }
-        match s.poll_transmit() {
+        match s.poll_transmit(2) {
             Some(f) => assert!(f.len() <= cfg.max_frame + 4, "frame of {} bytes", f.len()),
             None => break,
         }

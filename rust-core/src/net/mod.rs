@@ -40,8 +40,11 @@ pub const ALPN: &[u8] = b"meadow/sync/1";
 pub const MAX_SESSIONS: usize = 16;
 /// Sessions a node runs at once with one peer.
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
-/// Connections a node keeps open at once.
+/// Connections a node keeps open at once. When a new one comes past it, the connection idle
+/// longest (no session running) is closed to make room; with none idle, the newcomer is refused.
 pub const MAX_CONNECTIONS: usize = 256;
+/// Live updates being pushed at once, to all peers together: each holds a session of ours.
+pub const MAX_LIVE_PUSHES: usize = 8;
 /// A peer that takes no bytes of a frame for this long is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A session that made no progress (no frame taken, nothing read) for this long gives up its slot
@@ -188,6 +191,13 @@ impl Answering {
     }
 }
 
+/// What the node knows of an open connection: when a session on it last moved, and how many run.
+#[derive(Debug, Default)]
+struct ConnState {
+    last_ms: AtomicU64,
+    sessions: AtomicUsize,
+}
+
 struct Inner {
     node: SharedNode,
     cfg: NetConfig,
@@ -196,8 +206,10 @@ struct Inner {
     peers: Mutex<HashMap<EndpointId, Peer>>,
     answering: Mutex<Answering>,
     next_session: AtomicU64,
-    connections: AtomicUsize,
+    /// Open connections, by their stable id.
+    conns: Mutex<HashMap<usize, (Connection, Arc<ConnState>)>>,
     live: Mutex<HashMap<(EndpointId, FestivalId), Live>>,
+    live_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -222,18 +234,65 @@ impl Drop for Slot {
     }
 }
 
-/// Counts a connection while it is served.
-struct ConnGuard(Arc<Inner>);
+/// Keeps a connection in the registry while it is served.
+struct ConnGuard(Arc<Inner>, usize);
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        if let Ok(mut conns) = self.0.conns.lock() {
+            conns.remove(&self.1);
+        }
+    }
+}
+
+/// Marks a session running on a connection, and its progress, until dropped.
+struct ConnUse(Arc<ConnState>);
+
+impl ConnUse {
+    fn touch(&self, now: u64) {
+        self.0.last_ms.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ConnUse {
+    fn drop(&mut self) {
+        self.0.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Inner {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// Registers a connection to serve, closing the one idle longest if all places are taken.
+    /// `None` if every connection has a session running.
+    fn admit(self: &Arc<Self>, conn: &Connection) -> Option<ConnGuard> {
+        let mut conns = self.conns.lock().ok()?;
+        if conns.len() >= MAX_CONNECTIONS {
+            let idle = conns
+                .iter()
+                .filter(|(_, (_, st))| st.sessions.load(Ordering::Relaxed) == 0)
+                .min_by_key(|(id, (_, st))| (st.last_ms.load(Ordering::Relaxed), **id))
+                .map(|(id, _)| *id)?;
+            if let Some((old, _)) = conns.remove(&idle) {
+                tracing::debug!(peer = %old.remote_id().fmt_short(), "closing an idle connection for a new one");
+                old.close(5u32.into(), b"idle");
+            }
+        }
+        let state = Arc::new(ConnState::default());
+        state.last_ms.store(self.now_ms(), Ordering::Relaxed);
+        conns.insert(conn.stable_id(), (conn.clone(), state));
+        Some(ConnGuard(self.clone(), conn.stable_id()))
+    }
+
+    /// Marks a session starting on `conn`.
+    fn use_conn(&self, conn: &Connection) -> ConnUse {
+        let state =
+            self.conns.lock().ok().and_then(|c| c.get(&conn.stable_id()).map(|(_, st)| st.clone())).unwrap_or_default();
+        state.sessions.fetch_add(1, Ordering::Relaxed);
+        state.last_ms.fetch_max(self.now_ms(), Ordering::Relaxed);
+        ConnUse(state)
     }
 
     /// A slot for a session `peer` opened. When all are taken, the session [`Answering::victim`]
@@ -320,7 +379,7 @@ async fn step(
         let mut frames = Vec::new();
         let mut size = 0;
         while size < STEP_BYTES
-            && let Some(f) = session.poll_transmit()
+            && let Some(f) = session.poll_transmit(now)
         {
             size += f.len();
             frames.push(f);
@@ -351,9 +410,14 @@ async fn drive(
     send: &mut SendStream,
     recv: &mut RecvStream,
     progress: &Progress,
+    used: &ConnUse,
 ) -> Result<(Session, SessionEnd), NetError> {
     let mut session = session;
-    let made_progress = || progress.last_ms.store(inner.now_ms(), Ordering::Relaxed);
+    let made_progress = || {
+        let now = inner.now_ms();
+        progress.last_ms.fetch_max(now, Ordering::Relaxed);
+        used.touch(now);
+    };
     let mut ended: Option<SessionEnd> = None;
     let mut input = None;
     let mut event = Event::None;
@@ -362,6 +426,8 @@ async fn drive(
     loop {
         let (s, end, frames) = step(inner, session, input.take(), event).await?;
         session = s;
+        progress.last_ms.fetch_max(session.last_progress(), Ordering::Relaxed);
+        used.touch(session.last_progress());
         event = Event::None;
         if end.is_some() {
             ended = end;
@@ -413,7 +479,7 @@ async fn drive(
         };
         match read {
             Ok(Ok(Some(first))) => {
-                made_progress();
+                // Bytes read are not progress by themselves: the session judges what they were.
                 let mut buf = first.to_vec();
                 // Whatever else has already arrived joins this read.
                 while buf.len() < READ_BYTES {
@@ -437,12 +503,10 @@ struct Handler {
 
 impl ProtocolHandler for Handler {
     async fn accept(&self, conn: Connection) -> Result<(), AcceptError> {
-        if self.inner.connections.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
-            self.inner.connections.fetch_sub(1, Ordering::Relaxed);
+        let Some(guard) = self.inner.admit(&conn) else {
             conn.close(4u32.into(), b"too many connections");
             return Ok(());
-        }
-        let guard = ConnGuard(self.inner.clone());
+        };
         serve_connection(self.inner.clone(), conn).await;
         drop(guard);
         Ok(())
@@ -469,9 +533,10 @@ async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
         };
         let inner = inner.clone();
         let conn = conn.clone();
+        let used = inner.use_conn(&conn);
         tokio::spawn(async move {
             let session = Session::respond(inner.cfg.sync.clone(), inner.now_ms());
-            match drive(&inner, session, &mut send, &mut recv, &slot.progress).await {
+            match drive(&inner, session, &mut send, &mut recv, &slot.progress, &used).await {
                 Ok((session, end)) => {
                     if let SessionEnd::Failed(e) = &end {
                         tracing::info!(peer = %peer.fmt_short(), error = %e, "sync session with peer failed");
@@ -485,6 +550,7 @@ async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
                 Err(e) => tracing::warn!(error = %e, "sync session aborted"),
             }
             drop(slot);
+            drop(used);
         });
     }
     if let Ok(mut peers) = inner.peers.lock() {
@@ -546,8 +612,9 @@ impl Net {
             peers: Mutex::new(HashMap::new()),
             answering: Mutex::new(Answering::default()),
             next_session: AtomicU64::new(0),
-            connections: AtomicUsize::new(0),
+            conns: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            live_slots: Arc::new(tokio::sync::Semaphore::new(MAX_LIVE_PUSHES)),
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
         let live = tokio::spawn(live_loop(inner.clone()));
@@ -600,16 +667,18 @@ impl Net {
                     .map_err(|e| NetError::Connect(e.to_string()))?;
                 let inner = self.inner.clone();
                 let served = c.clone();
+                let Some(guard) = self.inner.admit(&c) else {
+                    c.close(4u32.into(), b"too many connections");
+                    return Err(NetError::Connect("too many connections open".into()));
+                };
                 tokio::spawn(async move {
-                    inner.connections.fetch_add(1, Ordering::Relaxed);
-                    let guard = ConnGuard(inner.clone());
                     serve_connection(inner, served).await;
                     drop(guard);
                 });
                 c
             }
         };
-        let end = initiate(&self.inner, &conn, festival).await?;
+        let end = initiate(&self.inner, &conn, festival, None).await?;
         if let Ok(mut peers) = self.inner.peers.lock() {
             peers.entry(conn.remote_id()).or_insert_with(|| Peer { conn: conn.clone(), festivals: HashSet::new() });
         }
@@ -651,11 +720,22 @@ impl Net {
 
 /// Starts a session for `festival` on a new stream of `conn`. The stream is opened before
 /// anything is loaded for it: a peer that grants no stream costs nothing but the wait.
-async fn initiate(inner: &Arc<Inner>, conn: &Connection, festival: FestivalId) -> Result<SessionEnd, NetError> {
+async fn initiate(
+    inner: &Arc<Inner>,
+    conn: &Connection,
+    festival: FestivalId,
+    slots: Option<&Arc<tokio::sync::Semaphore>>,
+) -> Result<SessionEnd, NetError> {
     let (mut send, mut recv) = match tokio::time::timeout(OPEN_TIMEOUT, conn.open_bi()).await {
         Ok(Ok(streams)) => streams,
         Ok(Err(e)) => return Err(NetError::Connect(e.to_string())),
         Err(_) => return Err(NetError::Connect("the peer opened no stream in time".into())),
+    };
+    // Only once the peer granted a stream does a push take one of the few slots that hold a
+    // session's work: a peer that grants none holds nothing and blocks nobody.
+    let _permit = match slots {
+        Some(s) => Some(s.clone().acquire_owned().await.map_err(|e| NetError::Task(e.to_string()))?),
+        None => None,
     };
     let node = inner.node.clone();
     let (cfg, now) = (inner.cfg.sync.clone(), inner.now_ms());
@@ -664,7 +744,8 @@ async fn initiate(inner: &Arc<Inner>, conn: &Connection, festival: FestivalId) -
     })
     .await
     .map_err(|e| NetError::Task(e.to_string()))??;
-    let (_, end) = drive(inner, session, &mut send, &mut recv, &Progress::default()).await?;
+    let used = inner.use_conn(conn);
+    let (_, end) = drive(inner, session, &mut send, &mut recv, &Progress::default(), &used).await?;
     inner.record(conn.remote_id(), conn, Some(festival), &end);
     Ok(end)
 }
@@ -688,7 +769,7 @@ fn live_push(inner: &Arc<Inner>, conn: Connection, festival: FestivalId) {
     let inner = inner.clone();
     tokio::spawn(async move {
         loop {
-            let outcome = initiate(&inner, &conn, festival).await;
+            let outcome = initiate(&inner, &conn, festival, Some(&inner.live_slots)).await;
             let failed = !matches!(outcome, Ok(SessionEnd::Finished(_)));
             if failed {
                 tracing::debug!(peer = %key.0.fmt_short(), "live update failed; no more updates to this peer");

@@ -41,8 +41,11 @@ pub mod rules {
     /// Most ops in one (author, festival) log.
     pub const MAX_LOG_OPS: u64 = 100_000;
     /// Most bytes of encoded ops in one log: room for an organiser's imports of a 10,000-event
-    /// programme many times over, and a bound on what one key can make a device store.
-    pub const MAX_LOG_BYTES: u64 = 32 * 1024 * 1024;
+    /// programme several times over, and a bound on what one key can make a device store.
+    pub const MAX_LOG_BYTES: u64 = 16 * 1024 * 1024;
+    /// Most profile ops in one log: a profile is a name and a few lines, changed now and then;
+    /// profile ops are open to every key and counted by no other rule.
+    pub const MAX_PROFILE_OPS_PER_LOG: u64 = 64;
     /// Body kinds from this number on are extension kinds: a device that does not know one keeps
     /// it inert, and every device bounds what they may cost (below), known or not.
     pub const FIRST_EXTENSION_KIND: u8 = 12;

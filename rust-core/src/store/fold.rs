@@ -657,11 +657,9 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 replay_targets(conn, ctx, &op.id(), rev)?;
             }
         }
-        Body::RoleGrant { .. } | Body::RoleRevoke { .. } => {
-            if refresh_roles(conn, ctx)? {
-                ctx.rebuild = true;
-            }
-        }
+        // Roles are recomputed when a role op is stored (and once at the start of a rebuild),
+        // not per op applied: a rebuild would otherwise recompute them once per role op.
+        Body::RoleGrant { .. } | Body::RoleRevoke { .. } => {}
         Body::Profile(p) => {
             let row = conn
                 .prepare_cached("SELECT display_name, about, stamps FROM profiles WHERE festival = ? AND author = ?")?

@@ -94,6 +94,23 @@ pub enum RejectReason {
     /// An earlier op of the same log in this batch was refused, so this one cannot chain.
     #[error("follows a refused op of the same log")]
     AfterRefused,
+    /// The author forked their log at an earlier position: nothing after it counts, so nothing
+    /// after it is stored.
+    #[error("the author forked this log at seq {0}")]
+    AfterFork(u64),
+    /// The author's op at this earlier position broke a rule of its log, so nothing after it can
+    /// ever chain here.
+    #[error("the author's log broke a rule at seq {0}: nothing after it is kept")]
+    LogClosed(u64),
+}
+
+impl RejectReason {
+    /// Whether only a faulty or hostile peer sends such an op. Other refusals follow from what
+    /// this device holds or has room for (a log it knows forked, a full parking space, a limit a
+    /// newer release may have raised), so an honest peer meets them too and is not dropped.
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(self, RejectReason::Invalid(_) | RejectReason::BadClock { .. })
+    }
 }
 
 /// What [`Store::check`] found.
@@ -265,13 +282,15 @@ impl Store {
     }
 
     /// Like [`Store::ingest`], but all or nothing: if any op is refused for a reason other than
-    /// equivocation (which only records evidence), nothing of the batch is stored. For files
+    /// a fork (evidence of one, or an op past one, which a faithful copy of a store holding a
+    /// forked log contains), nothing of the batch is stored. For files
     /// that must be taken whole, such as festival archives.
     pub fn ingest_all(&mut self, ops: Vec<Op>) -> Result<Result<IngestReport, Rejected>, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
         let report = ingest_in(&tx, ops.into_iter().enumerate().collect(), now)?;
-        if let Some(bad) = report.rejected.iter().find(|r| !matches!(r.reason, RejectReason::Equivocation(_))) {
+        let fork = |r: &&Rejected| matches!(r.reason, RejectReason::Equivocation(_) | RejectReason::AfterFork(_));
+        if let Some(bad) = report.rejected.iter().find(|r| !fork(r)) {
             let bad = bad.clone();
             tx.rollback()?;
             return Ok(Err(bad));
@@ -336,6 +355,11 @@ impl Store {
 
     /// The festival's sync items: (Lamport clock, op id) of every op and of the equivocation
     /// evidence held, sorted. Shared by every session while the store does not change.
+    ///
+    /// A forked author's log takes part up to its fork only: the ops before the position `s` it
+    /// forked at, and the [`MAX_EVIDENCE_PER_AUTHOR`] lowest ids among the versions of position
+    /// `s` held (as an op or as evidence). Two devices that hold different branches then hold the
+    /// same items once they have met, instead of sending each other their branches forever.
     pub fn sync_items(&self, festival: &FestivalId) -> Result<crate::sync::Items, StoreError> {
         let rev = current_rev(&self.conn)?;
         if let Some((r, items)) = self.items.borrow().get(festival)
@@ -343,17 +367,41 @@ impl Store {
         {
             return Ok(items.clone());
         }
+        let f = &festival.0[..];
+        let forks = fold::load_forks(&self.conn, festival)?;
         let mut items = Vec::new();
-        for sql in [
-            "SELECT lamport, id FROM ops WHERE festival = ?",
-            "SELECT lamport, evidence_id FROM forks WHERE festival = ?",
-        ] {
+        let read = |sql: &str, args: &[&dyn rusqlite::ToSql], items: &mut Vec<crate::sync::Item>| {
             let mut stmt = self.conn.prepare_cached(sql)?;
-            let mut rows = stmt.query([&festival.0[..]])?;
+            let mut rows = stmt.query(args)?;
             while let Some(r) = rows.next()? {
                 let id: [u8; 32] =
                     r.get::<_, Vec<u8>>(1)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
                 items.push(crate::sync::Item { lamport: r.get::<_, i64>(0)? as u64, id: OpId(id) });
+            }
+            Ok::<_, StoreError>(())
+        };
+        if forks.is_empty() {
+            read("SELECT lamport, id FROM ops WHERE festival = ?", &[&f], &mut items)?;
+        } else {
+            read(
+                "SELECT lamport, id FROM ops o WHERE festival = ?1 AND NOT EXISTS (
+                   SELECT 1 FROM forks k WHERE k.festival = ?1 AND k.author = o.author AND k.seq <= o.seq)",
+                &[&f],
+                &mut items,
+            )?;
+            let mut sorted: Vec<_> = forks.into_iter().collect();
+            sorted.sort();
+            for (author, s) in sorted {
+                let mut versions = Vec::new();
+                read(
+                    "SELECT lamport, id FROM ops WHERE festival = ?1 AND author = ?2 AND seq = ?3
+                     UNION SELECT lamport, evidence_id FROM forks WHERE festival = ?1 AND author = ?2 AND ev_seq = ?3",
+                    &[&f, &&author.0[..], &(s as i64)],
+                    &mut versions,
+                )?;
+                versions.sort_by_key(|i| i.id);
+                versions.truncate(MAX_EVIDENCE_PER_AUTHOR as usize);
+                items.extend(versions);
             }
         }
         let items = crate::sync::Items::new(items);
@@ -368,9 +416,14 @@ impl Store {
 
     /// What a sync session is about to send, without the ops' bytes: (priority class, Lamport
     /// clock, id, size) of each op or piece of evidence named. Class 0: announcements by official
-    /// authors with the earlier ops of their logs they need; 1: other official ops, role ops and
-    /// evidence; 2: community ops; 3: community ops the festival's moderation does not show
-    /// (unapproved authors in approved-only mode, hidden authors). Ids not held are left out.
+    /// authors with the earlier ops of their logs they need; 1: other official ops; 2: community
+    /// ops (role ops by authors without authority among them: they change nothing); 3: community
+    /// ops the festival's moderation does not show (unapproved authors in approved-only mode,
+    /// hidden authors). Evidence of a fork goes with its author's ops at its position.
+    ///
+    /// Classes never decrease along a log: an op takes the lowest class of any later op of its
+    /// log being sent, so a receiver gets every log in order and parks nothing, whatever mix of
+    /// kinds an author signs. Ids not held are left out.
     pub fn sync_plan(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<crate::sync::Planned>, StoreError> {
         let ctx = FestivalCtx::load(&self.conn, *festival)?;
         let moderation = fold::Moderation::load(&self.conn, festival)?;
@@ -378,11 +431,10 @@ impl Store {
             "SELECT author, seq, lamport, kind, LENGTH(bytes) FROM ops WHERE id = ? AND festival = ?",
         )?;
         let mut ev_stmt = self.conn.prepare_cached(
-            "SELECT lamport, LENGTH(evidence) FROM forks WHERE evidence_id = ? AND festival = ? LIMIT 1",
+            "SELECT author, ev_seq, lamport, LENGTH(evidence) FROM forks WHERE evidence_id = ? AND festival = ?",
         )?;
-        // (author, seq, lamport, kind, size, id); evidence has no author entry.
+        // (author, seq, lamport, kind, size, id); evidence has kind 0.
         let mut rows: Vec<(PublicKey, u64, u64, u8, u32, OpId)> = Vec::with_capacity(ids.len());
-        let mut planned = Vec::with_capacity(ids.len());
         for id in ids {
             let row = op_stmt
                 .query_row([&id.0[..], &festival.0[..]], |r| {
@@ -395,45 +447,46 @@ impl Store {
                     ))
                 })
                 .optional()?;
-            match row {
-                Some((author, seq, lamport, kind, size)) => {
-                    let author = PublicKey(author.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
-                    rows.push((author, seq as u64, lamport as u64, kind, size as u32, *id));
-                }
-                None => {
-                    let ev = ev_stmt
-                        .query_row([&id.0[..], &festival.0[..]], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-                        .optional()?;
-                    if let Some((lamport, size)) = ev {
-                        planned.push(crate::sync::Planned {
-                            class: 1,
-                            lamport: lamport as u64,
-                            id: *id,
-                            size: size as u32,
-                        });
-                    }
-                }
+            let row = match row {
+                Some(row) => Some(row),
+                None => ev_stmt
+                    .query_row([&id.0[..], &festival.0[..]], |r| {
+                        Ok((
+                            r.get::<_, Vec<u8>>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            0u8,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .optional()?,
+            };
+            if let Some((author, seq, lamport, kind, size)) = row {
+                let author = PublicKey(author.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
+                rows.push((author, seq as u64, lamport as u64, kind, size as u32, *id));
             }
         }
-        // The highest seq of each official author that carries an announcement here: that
-        // author's ops up to it travel first, so the announcement can be applied on arrival.
-        let mut urgent: HashMap<PublicKey, u64> = HashMap::new();
-        for (author, seq, _, kind, _, _) in &rows {
-            if *kind == crate::op::BodyKind::Announcement as u8 && ctx.roles.is_official(author, *seq) {
-                let e = urgent.entry(*author).or_insert(0);
-                *e = (*e).max(*seq);
-            }
-        }
-        for (author, seq, lamport, kind, size, id) in rows {
-            let class = if urgent.get(&author).is_some_and(|&s| seq <= s) {
-                0
-            } else if ctx.roles.is_official(&author, seq) || matches!(kind, 1 | 7 | 8) {
-                1
-            } else if moderation.shows(&author) {
+        let own_class = |author: &PublicKey, seq: u64, kind: u8| {
+            if ctx.roles.is_official(author, seq) {
+                if kind == crate::op::BodyKind::Announcement as u8 { 0 } else { 1 }
+            } else if moderation.shows(author) {
                 2
             } else {
                 3
-            };
+            }
+        };
+        // Each log from its newest op being sent to its oldest, carrying the lowest class seen.
+        rows.sort_by(|a, b| (a.0, b.1).cmp(&(b.0, a.1)));
+        let mut planned = Vec::with_capacity(rows.len());
+        let mut carried: Option<(PublicKey, u8)> = None;
+        for (author, seq, lamport, kind, size, id) in rows {
+            let mut class = own_class(&author, seq, kind);
+            if let Some((a, c)) = carried
+                && a == author
+            {
+                class = class.min(c);
+            }
+            carried = Some((author, class));
             planned.push(crate::sync::Planned { class, lamport, id, size });
         }
         Ok(planned)
@@ -510,11 +563,12 @@ impl Store {
         }
         let bad_logs: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM (
-               SELECT festival, author, MAX(seq) AS seq, COUNT(*) AS n, SUM(LENGTH(bytes)) AS bytes FROM ops
+               SELECT festival, author, MAX(seq) AS seq, COUNT(*) AS n, SUM(LENGTH(bytes)) AS bytes,
+                 SUM(kind = ?1) AS profiles FROM ops
                GROUP BY festival, author) o
              LEFT JOIN logs l ON l.festival = o.festival AND l.author = o.author
-             WHERE l.seq IS NOT o.seq OR o.n != o.seq + 1 OR l.bytes IS NOT o.bytes",
-            [],
+             WHERE l.seq IS NOT o.seq OR o.n != o.seq + 1 OR l.bytes IS NOT o.bytes OR l.profiles IS NOT o.profiles",
+            [crate::op::BodyKind::Profile as u8],
             |r| r.get(0),
         )?;
         if bad_logs > 0 {
@@ -576,13 +630,14 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM logs", [])?;
         tx.execute(
-            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes)
+            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes, profiles)
              SELECT o.festival, o.author, o.seq, o.id, o.lamport,
                (SELECT SUM(LENGTH(x.bytes)) FROM ops x WHERE x.festival = o.festival AND x.author = o.author),
                (SELECT COALESCE(SUM(LENGTH(x.bytes)), 0) FROM ops x WHERE x.festival = o.festival AND x.author = o.author
-                  AND x.kind >= ?1)
+                  AND x.kind >= ?1),
+               (SELECT COUNT(*) FROM ops x WHERE x.festival = o.festival AND x.author = o.author AND x.kind = ?2)
              FROM ops o WHERE o.seq = (SELECT MAX(seq) FROM ops m WHERE m.festival = o.festival AND m.author = o.author)",
-            [rules::FIRST_EXTENSION_KIND],
+            [rules::FIRST_EXTENSION_KIND, crate::op::BodyKind::Profile as u8],
         )?;
         let rev = next_rev(&tx)?;
         for f in &report.damaged {
@@ -683,7 +738,10 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
     // Lamport order respects every log's order and puts creations before their edits.
     fresh.sort_by_key(|(_, op)| op.order_key());
 
-    let rev = next_rev(tx)?;
+    // The revision advances only if the batch stores something or learns of a fork: a flood of
+    // refused ops must not look like a change (that would reload every session's items).
+    let rev = current_rev(tx)? + 1;
+    let mut changed = false;
     let mut ctxs: HashMap<FestivalId, FestivalCtx> = HashMap::new();
     let mut touched_logs: HashSet<(FestivalId, PublicKey)> = HashSet::new();
     // Logs with a refused op in this batch: their later ops are refused too instead of parking,
@@ -714,10 +772,16 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                 touched_logs.insert((f, op.author()));
             }
             Attach::Pending => report.pending += 1,
+            Attach::Forked { at, recorded } => {
+                changed |= recorded;
+                report.rejected.push(Rejected {
+                    index: *index,
+                    id: Some(op.id()),
+                    reason: RejectReason::Equivocation(at),
+                })
+            }
             Attach::Rejected(reason) => {
-                if !matches!(reason, RejectReason::Equivocation(_)) {
-                    refused_logs.insert(log);
-                }
+                refused_logs.insert(log);
                 report.rejected.push(Rejected { index: *index, id: Some(op.id()), reason })
             }
         }
@@ -743,8 +807,12 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                     report.pending = report.pending.saturating_sub(1);
                 }
                 Attach::Pending => {}
+                Attach::Forked { recorded, .. } => {
+                    changed |= recorded;
+                    report.pending = report.pending.saturating_sub(1);
+                }
                 Attach::Rejected(reason) => {
-                    tracing::warn!(op = %op.id().short(), %reason, "parked op rejected");
+                    tracing::debug!(op = %op.id().short(), %reason, "parked op rejected");
                     report.pending = report.pending.saturating_sub(1);
                 }
             }
@@ -753,7 +821,11 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
     for ctx in ctxs.values_mut() {
         if ctx.rebuild {
             fold::rebuild(tx, ctx, rev)?;
+            changed = true;
         }
+    }
+    if changed || report.stored > 0 {
+        tx.execute("UPDATE meta SET value = ? WHERE key = 'rev'", [rev])?;
     }
     logs.flush(tx, now)?;
     expire_parked(tx, now)?;
@@ -797,6 +869,12 @@ fn expire_parked(conn: &Connection, now: i64) -> Result<(), StoreError> {
 enum Attach {
     Stored,
     Pending,
+    /// The author signed two ops at position `at`; `recorded` if this taught the device something
+    /// (new evidence kept, or an earlier fork position).
+    Forked {
+        at: u64,
+        recorded: bool,
+    },
     Rejected(RejectReason),
 }
 
@@ -808,20 +886,24 @@ struct LogHead {
     lamport: u64,
     bytes: u64,
     ext_bytes: u64,
+    profiles: u64,
 }
 
 fn read_log_head(conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<LogHead>, StoreError> {
-    let row: Option<(i64, Vec<u8>, i64, i64, i64)> = conn
-        .prepare_cached("SELECT seq, head, lamport, bytes, ext_bytes FROM logs WHERE festival = ? AND author = ?")?
-        .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+    let row: Option<(i64, Vec<u8>, i64, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT seq, head, lamport, bytes, ext_bytes, profiles FROM logs WHERE festival = ? AND author = ?",
+        )?
+        .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    row.map(|(seq, id, lamport, bytes, ext_bytes)| {
+    row.map(|(seq, id, lamport, bytes, ext_bytes, profiles)| {
         Ok(LogHead {
             seq: seq as u64,
             id: OpId(id.try_into().map_err(|_| StoreError::Corrupt("log head".into()))?),
             lamport: lamport as u64,
             bytes: bytes as u64,
             ext_bytes: ext_bytes as u64,
+            profiles: profiles as u64,
         })
     })
     .transpose()
@@ -863,6 +945,7 @@ impl Logs {
                 lamport: op.lamport(),
                 bytes: prev.map_or(0, |p| p.bytes) + len,
                 ext_bytes: prev.map_or(0, |p| p.ext_bytes) + ext,
+                profiles: prev.map_or(0, |p| p.profiles) + u64::from(matches!(op.body(), Body::Profile(_))),
             }),
         );
         self.dirty.insert(key);
@@ -870,8 +953,10 @@ impl Logs {
 
     fn flush(&mut self, conn: &Connection, now: i64) -> Result<(), StoreError> {
         let mut upsert = conn.prepare_cached(
-            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (festival, author) DO UPDATE SET seq = ?3, head = ?4, lamport = ?5, bytes = ?6, ext_bytes = ?7",
+            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes, profiles)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (festival, author) DO UPDATE
+             SET seq = ?3, head = ?4, lamport = ?5, bytes = ?6, ext_bytes = ?7, profiles = ?8",
         )?;
         let mut seen =
             conn.prepare_cached("INSERT OR IGNORE INTO authors_seen (festival, author, first_seen) VALUES (?, ?, ?)")?;
@@ -884,7 +969,8 @@ impl Logs {
                 &h.id.0[..],
                 h.lamport as i64,
                 h.bytes as i64,
-                h.ext_bytes as i64
+                h.ext_bytes as i64,
+                h.profiles as i64
             ])?;
         }
         for key in self.new.drain() {
@@ -908,15 +994,29 @@ fn attach(
     let seq = op.seq();
     let head = logs.get(conn, &op.festival(), &op.author())?;
     let next_seq = head.map_or(0, |h| h.seq + 1);
+    if let Some(&at) = ctx.forks.get(&op.author())
+        && seq > at
+    {
+        return Ok(Attach::Rejected(RejectReason::AfterFork(at)));
+    }
     if seq < next_seq {
         // That position is taken by another op (identical ones were filtered as duplicates).
         let kept: Vec<u8> = conn
             .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
             .query_row(params![f, a, seq as i64], |r| r.get(0))?;
-        record_fork(conn, ctx, op, seq, &kept)?;
-        return Ok(Attach::Rejected(RejectReason::Equivocation(seq)));
+        let recorded = record_fork(conn, ctx, op, seq, &kept)?;
+        return Ok(Attach::Forked { at: seq, recorded });
     }
     if seq > next_seq {
+        let closed: Option<i64> = conn
+            .prepare_cached("SELECT seq FROM closed_logs WHERE festival = ? AND author = ?")?
+            .query_row(params![f, a], |r| r.get(0))
+            .optional()?;
+        if let Some(at) = closed
+            && seq as i64 > at
+        {
+            return Ok(Attach::Rejected(RejectReason::LogClosed(at as u64)));
+        }
         let (parked, parked_bytes): (i64, i64) = conn
             .prepare_cached(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM pending_ops WHERE festival = ? AND author = ?",
@@ -934,22 +1034,25 @@ fn attach(
     if let Some(h) = head {
         if op.header().backlink != Some(h.id) {
             // The author signed another op at seq - 1 than the one we hold.
-            record_fork(conn, ctx, op, h.seq, &h.id.0)?;
-            return Ok(Attach::Rejected(RejectReason::Equivocation(h.seq)));
+            let recorded = record_fork(conn, ctx, op, h.seq, &h.id.0)?;
+            return Ok(Attach::Forked { at: h.seq, recorded });
         }
         if op.lamport() <= h.lamport || op.lamport() - h.lamport > rules::MAX_CLOCK_STEP {
-            return Ok(Attach::Rejected(RejectReason::BadClock { lamport: op.lamport(), previous: h.lamport }));
+            return close_log(conn, op, RejectReason::BadClock { lamport: op.lamport(), previous: h.lamport });
         }
     }
-    let (bytes, ext) = head.map_or((0, 0), |h| (h.bytes, h.ext_bytes));
+    let (bytes, ext, profiles) = head.map_or((0, 0, 0), |h| (h.bytes, h.ext_bytes, h.profiles));
     if seq + 1 > rules::MAX_LOG_OPS {
-        return Ok(Attach::Rejected(RejectReason::LogFull("ops per log")));
+        return close_log(conn, op, RejectReason::LogFull("ops per log"));
     }
     if bytes + op.bytes().len() as u64 > rules::MAX_LOG_BYTES {
-        return Ok(Attach::Rejected(RejectReason::LogFull("bytes per log")));
+        return close_log(conn, op, RejectReason::LogFull("bytes per log"));
     }
     if op.is_extension() && ext + op.body_bytes().len() as u64 > rules::MAX_EXTENSION_BYTES_PER_LOG {
-        return Ok(Attach::Rejected(RejectReason::LogFull("extension-kind bytes per log")));
+        return close_log(conn, op, RejectReason::LogFull("extension-kind bytes per log"));
+    }
+    if matches!(op.body(), Body::Profile(_)) && profiles >= rules::MAX_PROFILE_OPS_PER_LOG {
+        return close_log(conn, op, RejectReason::LogFull("profile ops per log"));
     }
     conn.prepare_cached(
         "INSERT INTO ops (id, festival, author, seq, lamport, kind, target, cap_day, bytes, rev)
@@ -968,11 +1071,13 @@ fn attach(
         rev,
     ])?;
     logs.advance(op);
-    if op.body().is_role_op() {
+    if matches!(op.body(), Body::FestivalCreate(_)) {
+        ctx.rebuild = true;
+    } else if op.body().is_role_op() && !ctx.rebuild && ctx.roles.may_change_roles(&op.author()) {
+        // A role op by somebody never named changes nothing now (roles are recomputed from every
+        // stored role op when a grant gives it effect later), so a flood of them from community
+        // keys costs no recomputation.
         if fold::refresh_roles(conn, ctx)? {
-            ctx.rebuild = true;
-        }
-        if matches!(op.body(), Body::FestivalCreate(_)) {
             ctx.rebuild = true;
         }
     }
@@ -982,25 +1087,63 @@ fn attach(
     Ok(Attach::Stored)
 }
 
-fn record_fork(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, seq: u64, kept: &[u8]) -> Result<(), StoreError> {
-    tracing::warn!(author = %op.author().fingerprint(), seq, "equivocation: author signed two ops at one position");
+/// Refuses `op`, the next op of its log, for breaking a rule of its log: the log can never grow
+/// past it here, so its parked successors go and later ones are not parked.
+fn close_log(conn: &Connection, op: &Op, reason: RejectReason) -> Result<Attach, StoreError> {
+    let (f, a, seq) = (&op.festival().0[..], &op.author().0[..], op.seq() as i64);
+    tracing::debug!(author = %op.author().fingerprint(), seq, %reason, "log closed");
+    conn.prepare_cached("INSERT OR IGNORE INTO closed_logs (festival, author, seq) VALUES (?, ?, ?)")?
+        .execute(params![f, a, seq])?;
+    conn.prepare_cached("DELETE FROM pending_ops WHERE festival = ? AND author = ? AND seq > ?")?
+        .execute(params![f, a, seq])?;
+    Ok(Attach::Rejected(reason))
+}
+
+/// Records that `op` conflicts with the op `kept` at position `seq` of its author's log. Of the
+/// evidence, the [`MAX_EVIDENCE_PER_AUTHOR`] lowest (fork position, own position, id) are kept
+/// (so the earliest fork is never forgotten), so devices end up
+/// holding the same evidence whatever order it reached them in. Returns whether anything was
+/// learnt.
+fn record_fork(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, seq: u64, kept: &[u8]) -> Result<bool, StoreError> {
     let (f, a) = (&op.festival().0[..], &op.author().0[..]);
-    let held: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM forks WHERE festival = ? AND author = ?")?
-        .query_row([f, a], |r| r.get(0))?;
-    if held < MAX_EVIDENCE_PER_AUTHOR {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO forks (festival, author, seq, evidence_id, lamport, kept, evidence)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )?
-        .execute(params![f, a, seq as i64, &op.id().0[..], op.lamport() as i64, kept, op.bytes()])?;
-    }
+    let mut learnt = false;
     let entry = ctx.forks.entry(op.author()).or_insert(u64::MAX);
     if seq < *entry {
+        tracing::warn!(author = %op.author().fingerprint(), seq, "equivocation: author signed two ops at one position");
         *entry = seq;
         ctx.rebuild = true;
+        learnt = true;
     }
-    Ok(())
+    let worst: Option<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT seq, ev_seq, evidence_id FROM forks WHERE festival = ? AND author = ?
+             ORDER BY seq, ev_seq, evidence_id LIMIT 1 OFFSET ?",
+        )?
+        .query_row(params![f, a, MAX_EVIDENCE_PER_AUTHOR - 1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let mine = (seq as i64, op.seq() as i64, op.id().0.to_vec());
+    if let Some(w) = &worst {
+        // Full: the new piece displaces the highest one if it ranks lower.
+        if mine >= *w {
+            return Ok(learnt);
+        }
+    }
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO forks (festival, author, seq, evidence_id, ev_seq, lamport, kept, evidence)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![f, a, seq as i64, &op.id().0[..], op.seq() as i64, op.lamport() as i64, kept, op.bytes()])?;
+    if inserted > 0 {
+        learnt = true;
+        conn.prepare_cached(
+            "DELETE FROM forks WHERE festival = ?1 AND author = ?2 AND evidence_id NOT IN (
+               SELECT evidence_id FROM forks WHERE festival = ?1 AND author = ?2
+               ORDER BY seq, ev_seq, evidence_id LIMIT ?3)",
+        )?
+        .execute(params![f, a, MAX_EVIDENCE_PER_AUTHOR])?;
+    }
+    Ok(learnt)
 }
 
 /// Verifies signatures on worker threads, in chunks, and hands each verdict to `on_result` on

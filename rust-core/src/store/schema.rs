@@ -237,17 +237,19 @@ DELETE FROM profiles;
 DELETE FROM hides;
 DROP TABLE forks;
 
--- Equivocation evidence: `evidence` (id `evidence_id`) conflicts with `kept`, which holds position
--- `seq` of the author's log here. Evidence takes part in sync, so every device learns of a fork.
+-- Equivocation evidence: `evidence` (id `evidence_id`, at position `ev_seq` of the author's log)
+-- conflicts with `kept`, which holds position `seq` here: the author forked at `seq`. Evidence takes
+-- part in sync, so every device learns of a fork.
 CREATE TABLE forks (
   festival BLOB NOT NULL,
   author BLOB NOT NULL,
   seq INTEGER NOT NULL,
   evidence_id BLOB NOT NULL,
+  ev_seq INTEGER NOT NULL,
   lamport INTEGER NOT NULL,
   kept BLOB NOT NULL,
   evidence BLOB NOT NULL,
-  PRIMARY KEY (festival, author, seq, evidence_id)
+  PRIMARY KEY (festival, author, evidence_id)
 ) WITHOUT ROWID;
 CREATE INDEX forks_evidence ON forks (evidence_id);
 
@@ -260,6 +262,7 @@ CREATE TABLE logs (
   lamport INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
   ext_bytes INTEGER NOT NULL,
+  profiles INTEGER NOT NULL,
   PRIMARY KEY (festival, author)
 ) WITHOUT ROWID;
 
@@ -281,6 +284,16 @@ CREATE TABLE authors_seen (
   festival BLOB NOT NULL,
   author BLOB NOT NULL,
   first_seen INTEGER NOT NULL,
+  PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+
+-- Logs that cannot grow here past `seq`: the author's validly signed op there broke a rule of
+-- docs/protocol.md ("Rules of a log"), so no later op of the log can ever chain on this device and
+-- none is parked. A release that relaxes a rule clears this table in its migration.
+CREATE TABLE closed_logs (
+  festival BLOB NOT NULL,
+  author BLOB NOT NULL,
+  seq INTEGER NOT NULL,
   PRIMARY KEY (festival, author)
 ) WITHOUT ROWID;
 "#,

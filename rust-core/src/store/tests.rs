@@ -267,7 +267,10 @@ fn equivocation_is_kept_as_evidence_and_flags_the_author() {
     let b1 = fork.sign(&eve, 51, 0, event("Fork 2", T0, None)).expect("op");
     let report = w.store.ingest(vec![b0.clone(), b1]).expect("ingest");
     assert_eq!(report.stored, 0);
-    assert!(report.rejected.iter().all(|r| matches!(r.reason, RejectReason::Equivocation(0))));
+    let reasons: Vec<_> = report.rejected.iter().map(|r| r.reason.clone()).collect();
+    // The op past the fork is not kept: nothing after a fork counts.
+    assert_eq!(reasons, vec![RejectReason::Equivocation(0), RejectReason::AfterFork(0)]);
+    assert!(reasons.iter().all(|r| !r.is_peer_fault()));
     assert_eq!(w.store.forked_authors(&w.f).expect("forks"), vec![(eve.public(), 0)]);
     // From the fork on, the author's ops have no effect.
     assert!(w.store.event(&w.f, &a).expect("q").is_none());
@@ -537,4 +540,96 @@ fn a_start_edit_past_the_end_does_not_lose_the_end() {
         assert_eq!((ev.start, ev.end), (T0 + 900, T0 + 3600));
         assert!(s.check().expect("check").is_clean());
     }
+}
+
+#[test]
+fn devices_holding_different_branches_of_a_fork_end_with_the_same_sync_items() {
+    let mut w = world();
+    let eve = Identity::from_seed(66);
+    let common = w.add(&eve, event("Common", T0, None));
+    let base = w.store.ops(&w.f).expect("ops");
+    // Two branches from seq 1 on, three ops each, and a third version of seq 1.
+    let branch = |title: &str, lamport: u64| {
+        let common_op = base.iter().find(|o| o.id() == common).expect("common");
+        let mut writer =
+            LogWriter::new(w.f, LogPosition { seq: 1, backlink: Some(common), lamport: common_op.lamport() + lamport });
+        (0..3)
+            .map(|i| writer.sign(&eve, 0, 0, event(&format!("{title} {i}"), T0, None)).expect("op"))
+            .collect::<Vec<_>>()
+    };
+    let (x, y, z) = (branch("X", 1), branch("Y", 2), branch("Z", 3));
+    let device = |branch: &[Op], others: &[&Op]| {
+        let mut s = Store::open_in_memory().expect("store");
+        s.ingest(base.clone()).expect("base");
+        s.ingest(branch.to_vec()).expect("branch");
+        let r = s.ingest(others.iter().map(|o| (*o).clone()).collect()).expect("evidence");
+        assert!(r.rejected.iter().all(|r| matches!(r.reason, RejectReason::Equivocation(1))), "{r:?}");
+        s
+    };
+    // Each learns of the other versions of seq 1 in its own order.
+    let a = device(&x, &[&z[0], &y[0]]);
+    let b = device(&y, &[&x[0], &z[0]]);
+    let c = device(&z, &[&y[0], &x[0]]);
+    let items = |s: &Store| s.sync_items(&w.f).expect("items").as_slice().to_vec();
+    assert_eq!(items(&a), items(&b));
+    assert_eq!(items(&a), items(&c));
+    // The ops past the fork that each device stored before it knew stay stored, out of sync.
+    assert!(a.ops(&w.f).expect("ops").iter().any(|o| o.id() == x[2].id()));
+    assert!(!items(&a).iter().any(|i| i.id == x[2].id()));
+    assert_eq!(a.state_digest(&w.f).expect("d"), b.state_digest(&w.f).expect("d"));
+}
+
+#[test]
+fn evidence_kept_is_the_same_whatever_order_it_arrives_in() {
+    let mut w = world();
+    let eve = Identity::from_seed(66);
+    w.add(&eve, event("Held", T0, None));
+    let versions: Vec<Op> = (0..(MAX_EVIDENCE_PER_AUTHOR as u64 + 5))
+        .map(|i| {
+            Op::create(&eve, w.f, LogPosition { seq: 0, backlink: None, lamport: 10 + i }, 0, event("v", T0, None))
+                .expect("op")
+        })
+        .collect();
+    let kept = |order: Vec<Op>| {
+        let mut s = Store::open_in_memory().expect("store");
+        s.ingest(w.store.ops(&w.f).expect("ops")).expect("base");
+        for op in order {
+            s.ingest(vec![op]).expect("ingest");
+        }
+        let mut ev = s.fork_evidence(&w.f).expect("evidence");
+        ev.sort();
+        (ev, s.sync_items(&w.f).expect("items").as_slice().to_vec())
+    };
+    let forward = kept(versions.clone());
+    let mut backward = versions;
+    backward.reverse();
+    assert_eq!(forward.0.len(), MAX_EVIDENCE_PER_AUTHOR as usize);
+    assert_eq!(forward, kept(backward));
+}
+
+#[test]
+fn refused_ops_do_not_advance_the_revision() {
+    let mut w = world();
+    let rev = w.store.revision().expect("rev");
+    let stranger = Identity::from_seed(99);
+    let mut bad =
+        Op::create(&stranger, w.f, LogPosition { seq: 0, backlink: None, lamport: 1 }, 0, event("x", T0, None))
+            .expect("op")
+            .bytes()
+            .to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let parked = Op::create(
+        &stranger,
+        w.f,
+        LogPosition { seq: 5, backlink: Some(OpId([1; 32])), lamport: 9 },
+        0,
+        event("y", T0, None),
+    )
+    .expect("op");
+    let r = w.store.ingest_bytes(&[bad, parked.bytes().to_vec()]).expect("ingest");
+    assert_eq!((r.stored, r.pending, r.rejected.len()), (0, 1, 1));
+    assert_eq!(w.store.revision().expect("rev"), rev);
+    w.add(&stranger, event("ok", T0, None));
+    assert!(w.store.revision().expect("rev") > rev);
 }

@@ -33,11 +33,15 @@ pub struct Config {
     pub max_ops: u64,
     /// Most bytes accepted in one session.
     pub max_bytes: u64,
-    /// A peer that makes no progress this long is dropped, in milliseconds. Progress is a whole
-    /// frame, or [`Config::progress_bytes`] of one: a trickle of bytes does not count.
+    /// A peer that makes no progress this long is dropped, in milliseconds. Progress is what
+    /// moves the session on (see [`Session::last_progress`]), or [`Config::progress_bytes`] of a
+    /// frame in transit (a slow radio may take long over one frame); a trickle does not count.
     pub idle_timeout_ms: u64,
-    /// Bytes of a frame in transit that count as progress.
+    /// Bytes of a frame in transit that keep a session from timing out.
     pub progress_bytes: usize,
+    /// Most reconciliation messages (Hello and Ranges) accepted from the peer in one session:
+    /// honest sessions need a few dozen even for a million ops.
+    pub max_rounds: u64,
     /// The longest a session may last, in milliseconds, however it progresses.
     pub max_session_ms: u64,
     /// Sub-ranges a differing range is split into.
@@ -55,6 +59,7 @@ impl Default for Config {
             max_bytes: 1 << 30,
             idle_timeout_ms: 30_000,
             progress_bytes: 1024,
+            max_rounds: 2_000,
             max_session_ms: 3_600_000,
             buckets: 16,
             id_list_threshold: 24,
@@ -186,6 +191,12 @@ pub struct Session {
     ready_bytes: usize,
     /// Ids already planned or sent, so none goes twice.
     pushed: HashSet<OpId>,
+    /// Ids (their first 16 bytes) of the ops received, so a peer cannot send one twice.
+    received: HashSet<[u8; 16]>,
+    /// Whether the peer's next reconciliation message is due (it is its turn).
+    awaiting: bool,
+    /// Reconciliation messages received.
+    peer_rounds: u64,
     awaiting_plan: usize,
     loading: bool,
     awaiting_store: usize,
@@ -201,6 +212,10 @@ pub struct Session {
     end_by: u64,
     /// Bytes received since the last progress.
     trickle: usize,
+    /// When the session last moved on.
+    last_progress: u64,
+    /// The time of the last input or timer: when ops reported stored arrived.
+    now: u64,
     stats: Stats,
 }
 
@@ -226,6 +241,9 @@ impl Session {
             ready: VecDeque::new(),
             ready_bytes: 0,
             pushed: HashSet::new(),
+            received: HashSet::new(),
+            awaiting: false,
+            peer_rounds: 0,
             awaiting_plan: 0,
             loading: false,
             awaiting_store: 0,
@@ -238,6 +256,8 @@ impl Session {
             deadline: deadline.min(end_by),
             end_by,
             trickle: 0,
+            last_progress: now,
+            now,
             stats: Stats::default(),
         }
     }
@@ -256,6 +276,7 @@ impl Session {
         };
         s.festival = Some(festival);
         s.items = Some(items);
+        s.awaiting = true;
         s.send(&hello);
         s.stats.rounds += 1;
         s
@@ -284,6 +305,14 @@ impl Session {
     /// Whether the session has finished or failed.
     pub fn is_ended(&self) -> bool {
         self.ended
+    }
+
+    /// When the session last moved on: a Hello, a reconciliation message in turn, a Done, ops
+    /// that were new to the store, or a frame of ours the link took. A peer that only repeats
+    /// itself, sends what is held already or trickles bytes makes none, which is what a driver
+    /// that must choose a session to drop looks at.
+    pub fn last_progress(&self) -> u64 {
+        self.last_progress
     }
 
     fn send(&mut self, m: &Message) {
@@ -320,6 +349,7 @@ impl Session {
         if self.ended {
             return;
         }
+        self.now = now;
         self.stats.bytes_received += bytes.len() as u64;
         self.trickle += bytes.len();
         if self.stats.bytes_received > self.cfg.max_bytes {
@@ -350,22 +380,29 @@ impl Session {
             let end = start + len as usize;
             let decoded = Message::decode(&self.inbuf[start..end]);
             consumed = end;
-            self.progress(now);
+            // A whole frame restarts the count towards a frame in transit.
+            self.trickle = 0;
             match decoded {
-                Ok(m) => self.handle_message(m),
+                Ok(m) => self.handle_message(m, now),
                 Err(e) => self.fail(SyncError::Decode(e)),
             }
         }
         self.inbuf.drain(..consumed);
         if self.trickle >= self.cfg.progress_bytes {
-            self.progress(now);
+            // Enough of a large frame to wait for the rest, not enough to count as progress.
+            self.trickle = 0;
+            self.extend_deadline(now);
         }
         self.flush_inbox();
     }
 
     fn progress(&mut self, now: u64) {
-        self.trickle = 0;
-        self.deadline = now.saturating_add(self.cfg.idle_timeout_ms).min(self.end_by);
+        self.last_progress = self.last_progress.max(now);
+        self.extend_deadline(now);
+    }
+
+    fn extend_deadline(&mut self, now: u64) {
+        self.deadline = self.deadline.max(now.saturating_add(self.cfg.idle_timeout_ms).min(self.end_by));
     }
 
     /// Hands the ops received so far to the driver, in one batch. Ops that arrived whole are
@@ -397,13 +434,14 @@ impl Session {
 
     /// Time passed.
     pub fn handle_timeout(&mut self, now: u64) {
+        self.now = self.now.max(now);
         if !self.ended && now >= self.deadline {
             let limit = if now >= self.end_by { self.cfg.max_session_ms } else { self.cfg.idle_timeout_ms };
             self.fail(SyncError::Timeout(limit));
         }
     }
 
-    fn handle_message(&mut self, m: Message) {
+    fn handle_message(&mut self, m: Message, now: u64) {
         match m {
             Message::Hello { version, festival, ranges } => {
                 if self.role != Role::Responder || self.festival.is_some() {
@@ -412,24 +450,40 @@ impl Session {
                 if version != SYNC_VERSION {
                     return self.fail(SyncError::Version(version));
                 }
+                self.peer_rounds += 1;
+                self.progress(now);
                 self.festival = Some(festival);
                 self.held = Some(ranges);
                 self.outputs.push_back(Output::Festival(festival));
             }
             Message::Ranges(ranges) => {
-                if self.festival.is_none() || self.reconciled {
-                    return self.fail(SyncError::Protocol("unexpected Ranges".into()));
+                if self.festival.is_none() || self.reconciled || !self.awaiting {
+                    return self.fail(SyncError::Protocol("Ranges out of turn".into()));
                 }
+                self.peer_rounds += 1;
+                if self.peer_rounds > self.cfg.max_rounds {
+                    return self.fail(SyncError::Limit("rounds per session"));
+                }
+                self.awaiting = false;
+                self.progress(now);
                 self.reconcile(ranges);
             }
             Message::Ops(raw) => {
                 let Some(festival) = self.festival else {
                     return self.fail(SyncError::Protocol("ops before Hello".into()));
                 };
+                if raw.is_empty() {
+                    return self.fail(SyncError::Protocol("a frame of no ops".into()));
+                }
                 let mut ops = Vec::with_capacity(raw.len());
                 for bytes in raw {
                     match Op::decode(&bytes) {
                         Ok(op) if op.festival() == festival => {
+                            let mut key = [0u8; 16];
+                            key.copy_from_slice(&op.id().0[..16]);
+                            if !self.received.insert(key) {
+                                return self.fail(SyncError::Protocol("the same op twice".into()));
+                            }
                             self.stats.op_bytes_received += bytes.len() as u64;
                             ops.push(op);
                         }
@@ -451,6 +505,7 @@ impl Session {
                 if self.peer_done {
                     return self.fail(SyncError::Protocol("Done twice".into()));
                 }
+                self.progress(now);
                 self.peer_done = true;
                 self.check_finished();
             }
@@ -554,6 +609,8 @@ impl Session {
             merged.clear();
             self.reconciled = true;
         }
+        // An empty reply ends reconciliation: the peer answers a non-empty one.
+        self.awaiting = !merged.is_empty();
         self.send(&Message::Ranges(merged));
         self.stats.rounds += 1;
         push.retain(|id| self.pushed.insert(*id));
@@ -632,9 +689,13 @@ impl Session {
         self.check_finished();
     }
 
-    /// Answers [`Output::Received`]: the ops were stored (or were already held).
-    pub fn ops_stored(&mut self) {
+    /// Answers [`Output::Received`]: the ops were stored or were already held; `new` of them
+    /// were new to the store (what counts as progress).
+    pub fn ops_stored(&mut self, new: usize) {
         self.awaiting_store = self.awaiting_store.saturating_sub(1);
+        if new > 0 {
+            self.progress(self.now);
+        }
         self.check_finished();
     }
 
@@ -663,9 +724,13 @@ impl Session {
         self.outputs.pop_front()
     }
 
-    /// The next frame to send, if any: reconciliation first, then ops by priority. Call it again
-    /// only once the link has taken this frame, and answer [`Session::poll_output`] in between.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// The next frame to send at time `now`, if any: reconciliation first, then ops by
+    /// priority. Call it again only once the link has taken this frame (which is progress), and
+    /// answer [`Session::poll_output`] in between.
+    pub fn poll_transmit(&mut self, now: u64) -> Option<Vec<u8>> {
+        if !self.control.is_empty() || (!self.ended && !self.ready.is_empty()) {
+            self.progress(now);
+        }
         if let Some(f) = self.control.pop_front() {
             return Some(f);
         }
@@ -737,7 +802,9 @@ mod tests {
     }
 
     /// Answers what a session asks with `items` and no ops (ids it asks to load are "not held").
-    fn serve(s: &mut Session, items: &Items) {
+    /// Returns whether it saw the session finish, or how it failed.
+    fn serve(s: &mut Session, items: &Items) -> Option<Result<(), SyncError>> {
+        let mut end = None;
         while let Some(out) = s.poll_output() {
             match out {
                 Output::Festival(_) => s.provide_items(Some(items.clone())),
@@ -745,19 +812,28 @@ mod tests {
                     s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 200 }).collect())
                 }
                 Output::Load(_) => s.queue_ops(Vec::new()),
-                Output::Received(_) => s.ops_stored(),
-                Output::Finished(_) | Output::Failed(_) => {}
+                Output::Received(_) => s.ops_stored(0),
+                Output::Finished(_) => end = Some(Ok(())),
+                Output::Failed(e) => end = Some(Err(e)),
             }
         }
+        end
     }
 
     fn frames_of(s: &mut Session, items: &Items) -> Vec<Vec<u8>> {
+        frames_and_end(s, items).0
+    }
+
+    fn frames_and_end(s: &mut Session, items: &Items) -> (Vec<Vec<u8>>, Option<Result<(), SyncError>>) {
         let mut out = Vec::new();
+        let mut end = None;
         loop {
-            serve(s, items);
-            match s.poll_transmit() {
+            if let Some(e) = serve(s, items) {
+                end = Some(e);
+            }
+            match s.poll_transmit(0) {
                 Some(f) => out.push(f),
-                None => return out,
+                None => return (out, end),
             }
         }
     }
@@ -810,15 +886,18 @@ mod tests {
     }
 
     /// Two sessions over in-memory item sets, driven step by step on a virtual clock: a Pair, as
-    /// in quinn-proto's tests. Returns the rounds it took and whether both finished.
+    /// in quinn-proto's tests. Returns the rounds it took and whether both finished (not failed).
     fn pair(a: &Items, b: &Items, cfg: &Config) -> (u64, bool) {
         let mut x = Session::initiate(FestivalId([2; 32]), a.clone(), cfg.clone(), 0);
         let mut y = Session::respond(cfg.clone(), 0);
         let mut now = 0;
+        let (mut x_end, mut y_end) = (None, None);
         for _ in 0..10_000 {
             now += 1;
-            let to_y = frames_of(&mut x, a);
-            let to_x = frames_of(&mut y, b);
+            let (to_y, xe) = frames_and_end(&mut x, a);
+            let (to_x, ye) = frames_and_end(&mut y, b);
+            x_end = x_end.or(xe);
+            y_end = y_end.or(ye);
             if to_y.is_empty() && to_x.is_empty() {
                 break;
             }
@@ -831,7 +910,12 @@ mod tests {
                 x.handle_input(&f, now);
             }
         }
-        (x.stats().rounds + y.stats().rounds, x.is_ended() && y.is_ended())
+        for (s, items, end) in [(&mut x, a, &mut x_end), (&mut y, b, &mut y_end)] {
+            if let Some(e) = serve(s, items) {
+                end.get_or_insert(e);
+            }
+        }
+        (x.stats().rounds + y.stats().rounds, matches!((x_end, y_end), (Some(Ok(())), Some(Ok(())))))
     }
 
     #[test]
@@ -876,11 +960,93 @@ mod tests {
         assert!(s.is_ended());
     }
 
+    /// The first failure a session reported, draining its outputs.
+    fn failure(s: &mut Session) -> Option<SyncError> {
+        let mut out = None;
+        while let Some(o) = s.poll_output() {
+            if let Output::Failed(e) = o {
+                out.get_or_insert(e);
+            }
+        }
+        out
+    }
+
+    fn hello(festival: FestivalId) -> Vec<u8> {
+        let ranges = vec![Range { upper: None, mode: Mode::Fingerprint { fp: [9; 16], count: 100 } }];
+        Message::Hello { version: SYNC_VERSION, festival, ranges }.frame()
+    }
+
+    fn profile_op(festival: FestivalId, seq: u64, lamport: u64) -> Vec<u8> {
+        let me = crate::identity::Identity::from_seed(5);
+        let position = crate::op::LogPosition { seq, backlink: None, lamport };
+        let body = crate::op::Body::Profile(crate::op::ProfilePatch { display_name: Some("x".into()), about: None });
+        crate::op::Op::create(&me, festival, position, 0, body).expect("op").bytes().to_vec()
+    }
+
+    #[test]
+    fn ranges_out_of_turn_end_the_session() {
+        // A peer that sends Ranges before its Hello was answered is pipelining work for us.
+        let f = FestivalId([4; 32]);
+        let mut s = Session::respond(Config::default(), 0);
+        let mut input = hello(f);
+        input.extend(Message::Ranges(vec![Range { upper: None, mode: Mode::NeedAll }]).frame());
+        s.handle_input(&input, 1);
+        assert!(matches!(failure(&mut s), Some(SyncError::Protocol(m)) if m.contains("out of turn")));
+    }
+
+    #[test]
+    fn the_same_op_twice_or_an_empty_ops_frame_ends_the_session() {
+        let f = FestivalId([4; 32]);
+        let op = profile_op(f, 0, 1);
+        let mut s = Session::respond(Config::default(), 0);
+        s.handle_input(&hello(f), 1);
+        s.handle_input(&Message::Ops(vec![op.clone()]).frame(), 2);
+        assert!(failure(&mut s).is_none());
+        s.handle_input(&Message::Ops(vec![op]).frame(), 3);
+        assert!(matches!(failure(&mut s), Some(SyncError::Protocol(m)) if m.contains("twice")));
+
+        let mut s = Session::respond(Config::default(), 0);
+        s.handle_input(&hello(f), 1);
+        s.handle_input(&Message::Ops(vec![]).frame(), 2);
+        assert!(matches!(failure(&mut s), Some(SyncError::Protocol(m)) if m.contains("no ops")));
+    }
+
+    #[test]
+    fn reconciliation_rounds_are_bounded() {
+        let a = Items::new((0..20_000).map(item).collect());
+        let b = Items::new((0..20_000).filter(|n| n % 2 == 0).map(item).collect());
+        let cfg = Config { max_frame: 2048, ..Config::default() };
+        let (rounds, done) = pair(&a, &b, &cfg);
+        assert!(done && rounds > 8, "{rounds} rounds");
+        // The same exchange with a cap below what it needs stops at the cap.
+        let (_, done) = pair(&a, &b, &Config { max_rounds: 3, ..cfg });
+        assert!(!done, "a session past its round cap must not finish");
+    }
+
+    #[test]
+    fn ops_already_held_are_not_progress() {
+        let f = FestivalId([4; 32]);
+        let cfg = Config { idle_timeout_ms: 1000, ..Config::default() };
+        for (new, ended_at_1500) in [(0, true), (1, false)] {
+            let mut s = Session::respond(cfg.clone(), 0);
+            s.handle_input(&hello(f), 0);
+            frames_of(&mut s, &Items::new(Vec::new()));
+            s.handle_input(&Message::Ops(vec![profile_op(f, 0, 1)]).frame(), 900);
+            while let Some(o) = s.poll_output() {
+                if let Output::Received(_) = o {
+                    s.ops_stored(new);
+                }
+            }
+            s.handle_timeout(1500);
+            assert_eq!(s.is_ended(), ended_at_1500, "ops stored, {new} new");
+        }
+    }
+
     #[test]
     fn another_version_is_refused_with_the_version_code() {
         let mut s = Session::respond(Config::default(), 0);
         s.handle_input(&Message::Hello { version: 9, festival: FestivalId([3; 32]), ranges: vec![] }.frame(), 1);
-        let f = s.poll_transmit().expect("error frame");
+        let f = s.poll_transmit(1).expect("error frame");
         let mut r = crate::wire::Reader::new(&f);
         let m = Message::decode(r.bytes().expect("frame")).expect("message");
         assert!(matches!(m, Message::Error { code, .. } if code == ErrorCode::Version as u8), "{m:?}");
