@@ -1,28 +1,13 @@
 //! The `meadow` binary as people use it: real processes on a temporary data directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn meadow(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meadow"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("MEADOW_DATA_DIR")
-        .output()
-        .expect("run meadow")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = meadow(dir, args);
-    assert!(out.status.success(), "meadow {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8")
-}
+mod common;
+use common::ok;
 
 fn fails(dir: &Path, args: &[&str], needle: &str) {
-    let out = meadow(dir, args);
-    assert!(!out.status.success(), "meadow {args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = common::fails(dir, args);
     assert!(err.contains(needle), "meadow {args:?}: expected {needle:?} in {err:?}");
 }
 

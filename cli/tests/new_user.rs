@@ -3,32 +3,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn meadow(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meadow"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("MEADOW_DATA_DIR")
-        .env_remove("MEADOW_LOG")
-        .output()
-        .expect("run meadow")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = meadow(dir, args);
-    assert!(out.status.success(), "meadow {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = meadow(dir, args);
-    assert!(!out.status.success(), "meadow {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{fails, meadow, ok};
 
 fn demo(dir: &Path) {
     ok(dir, &["demo", "--start", "2026-07-10"]);

@@ -3,6 +3,7 @@
 
 pub mod hostile;
 pub mod simnet;
+pub mod support;
 
 use jiff::civil::date;
 use meadow_core::demo::Rng;

@@ -3,7 +3,6 @@
 //! resource attacks to the `meadow serve` binary, whose memory is sampled while they run and
 //! asserted to stay within a bound.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use iroh::endpoint::{Connection, QuicTransportConfig, VarInt, presets};
@@ -20,6 +19,7 @@ use meadow_core::store::{Clock, ProgrammeFilter, RejectReason, Store};
 use meadow_core::sync::{Bound, Config, Items, Message, Mode, Range};
 use meadow_tests::hostile::{ForgeHeader, MemoryWatch, Served, forge_op, stranger};
 use meadow_tests::simnet::{Link, sync_pair};
+use meadow_tests::support::{digest, eventually, op_count, shared};
 use meadow_tests::{Builder, FESTIVAL_START, Scenario, benchmark_festival, event_body};
 
 // ---------------------------------------------------------------------------------------------
@@ -36,27 +36,6 @@ fn node_with(seed: u64, ops: &[Op]) -> Node {
     n
 }
 
-fn shared(n: Node) -> SharedNode {
-    Arc::new(Mutex::new(n))
-}
-
-fn digest(n: &SharedNode, f: &FestivalId) -> String {
-    n.lock().expect("lock").store().state_digest(f).expect("digest")
-}
-
-fn op_count(n: &SharedNode) -> u64 {
-    n.lock().expect("lock").store().op_count().expect("count")
-}
-
-async fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "{what} did not happen within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A raw QUIC client on the sync ALPN, with its own transport settings.
 async fn rogue(transport: Option<QuicTransportConfig>) -> Endpoint {
     let mut secret = [0u8; 32];
     secret.copy_from_slice(&blake3::hash(stranger().public().as_bytes()).as_bytes()[..]);

@@ -1,43 +1,27 @@
 //! Real iroh endpoints on loopback: convergence, joining from a ticket, partitions, live updates,
 //! interruption and hostile peers.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use meadow_core::identity::Identity;
 use meadow_core::net::{ALPN, Invite, Net, NetConfig, SharedNode};
 use meadow_core::node::{Node, SessionEnd};
-use meadow_core::op::{Announcement, FestivalId, LogWriter, Op, Priority};
+use meadow_core::op::{Announcement, LogWriter, Op, Priority};
+use meadow_tests::support::{digest, eventually, op_count as count, shared};
 use meadow_tests::{benchmark_festival, event_body};
 
-fn shared(seed: u64, ops: &[Op]) -> SharedNode {
+fn node(seed: u64, ops: &[Op]) -> SharedNode {
     let mut n = Node::in_memory(Identity::from_seed(700 + seed)).expect("node");
     if !ops.is_empty() {
         n.store_mut().ingest(ops.to_vec()).expect("ingest");
     }
-    Arc::new(Mutex::new(n))
-}
-
-fn digest(n: &SharedNode, f: &FestivalId) -> String {
-    n.lock().expect("lock").store().state_digest(f).expect("digest")
-}
-
-fn count(n: &SharedNode) -> u64 {
-    n.lock().expect("lock").store().op_count().expect("count")
-}
-
-async fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "{what} did not happen within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    shared(n)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_converge_join_from_tickets_and_heal_partitions() {
     let s = benchmark_festival(21, 3000, 150);
-    let (a, b, c) = (shared(1, &s.ops), shared(2, &[]), shared(3, &[]));
+    let (a, b, c) = (node(1, &s.ops), node(2, &[]), node(3, &[]));
     let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
     let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
     let invite = Invite::parse(&na.invite(s.festival).to_link()).expect("ticket");
@@ -77,7 +61,7 @@ async fn peers_converge_join_from_tickets_and_heal_partitions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
     let s = benchmark_festival(22, 300, 20);
-    let (a, b, c) = (shared(1, &s.ops), shared(2, &[]), shared(3, &[]));
+    let (a, b, c) = (node(1, &s.ops), node(2, &[]), node(3, &[]));
     let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
     let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
     let nc = Net::start(c.clone(), NetConfig::loopback()).await.expect("c");
@@ -111,7 +95,7 @@ async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
     let s = benchmark_festival(23, 400, 30);
-    let a = shared(1, &s.ops);
+    let a = node(1, &s.ops);
     let before = digest(&a, &s.festival);
     let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
 
@@ -142,7 +126,7 @@ async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
     assert!(na.stats().failures >= 1, "{:?}", na.stats());
 
     // An honest peer is still served.
-    let b = shared(2, &[]);
+    let b = node(2, &[]);
     let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
     assert!(matches!(nb.sync_with(na.addr(), s.festival).await.expect("sync"), SessionEnd::Finished(_)));
     assert_eq!(digest(&b, &s.festival), before);
@@ -153,8 +137,8 @@ async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cut_short_keeps_whole_ops_and_the_next_sends_only_the_rest() {
     let s = benchmark_festival(24, 4000, 100);
-    let a = shared(1, &s.ops);
-    let b = shared(2, &[]);
+    let a = node(1, &s.ops);
+    let b = node(2, &[]);
     let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
     // B gives up after 1,000 ops, as a link that drops mid-transfer would end the session.
     let mut short = NetConfig::loopback();
