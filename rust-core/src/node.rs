@@ -585,12 +585,10 @@ impl Node {
         let fview = self.festival(&festival)?;
         if !created && (options.timezone.is_some() || schedule.events.iter().any(|e| e.offset.is_some())) {
             let ftz = festival_tz(&fview);
-            let disagree = schedule
-                .events
-                .iter()
-                .filter_map(|e| e.offset.map(|o| (e.start, o)))
-                .any(|(t, o)| jiff::Timestamp::from_second(t).is_ok_and(|ts| ftz.to_offset(ts).seconds() != o));
-            if disagree {
+            let mut observed: Vec<(i64, i32)> =
+                schedule.events.iter().filter_map(|e| e.offset.map(|o| (e.start, o))).collect();
+            observed.sort_unstable();
+            if !crate::exchange::schedule::zone_agrees(&ftz, &observed) {
                 warnings.push(format!(
                     "the festival shows times in {}, but this schedule's times point to {} ({}); to change it: \
                      meadow festival edit --timezone {}",

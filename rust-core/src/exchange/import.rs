@@ -228,16 +228,12 @@ pub fn plan(
 
     // Events.
     let prefix = format!("{scope}#");
-    let existing: HashMap<String, EventDetail> = store
-        .event_details(festival, false)?
-        .into_iter()
-        .filter(|d| d.source_id.starts_with(&prefix))
-        .map(|d| (d.source_id.clone(), d))
-        .collect();
+    let details = store.event_details(festival, false)?;
+    let existing: HashMap<&str, &EventDetail> =
+        details.iter().filter(|d| d.source_id.starts_with(&prefix)).map(|d| (d.source_id.as_str(), d)).collect();
     // Meadow's own iCalendar export names each event by its id: imported into the festival it
     // came from, it updates those events instead of adding copies.
-    let own: HashMap<OpId, EventDetail> =
-        store.event_details(festival, false)?.into_iter().map(|d| (d.event.id, d)).collect();
+    let own: HashMap<OpId, &EventDetail> = details.iter().map(|d| (d.event.id, d)).collect();
     let mut seen: HashSet<String> = HashSet::new();
     for ev in &schedule.events {
         let label = if ev.title.trim().is_empty() { ev.place.clone() } else { ev.title.trim().to_owned() };
@@ -264,7 +260,7 @@ pub fn plan(
             summary.warnings.push(format!("{label}: no duration; shown as a moment at its start"));
         }
         let own_event = ev.guid.trim().strip_suffix("@meadow").and_then(OpId::from_hex).and_then(|id| own.get(&id));
-        match own_event.or_else(|| existing.get(&src)) {
+        match own_event.or_else(|| existing.get(src.as_str())) {
             None => {
                 summary.added += 1;
                 if ev.cancelled {
@@ -338,7 +334,7 @@ pub fn plan(
     // Events of this schedule that the new version no longer has are cancelled, never deleted:
     // people who favourited them must learn that they are off.
     let mut gone: Vec<&EventDetail> =
-        existing.values().filter(|d| !seen.contains(&d.source_id) && !d.event.cancelled).collect();
+        existing.values().copied().filter(|d| !seen.contains(&d.source_id) && !d.event.cancelled).collect();
     gone.sort_by_key(|d| (d.event.start, d.event.id));
     for d in gone {
         summary.cancelled += 1;

@@ -264,6 +264,48 @@ pub struct ZoneChoice {
     pub warning: Option<String>,
 }
 
+/// Whether `tz` gives each instant of `observed` (seconds, sorted) the offset it carries.
+pub fn zone_agrees(tz: &TimeZone, observed: &[(i64, i32)]) -> bool {
+    let (Some(first), Some(last)) = (observed.first(), observed.last()) else { return true };
+    let offsets = Offsets::new(tz, first.0, last.0);
+    observed.iter().all(|(t, off)| offsets.at(*t) == Some(*off))
+}
+
+/// A zone's offsets over a span of time, read once: a lookup is then a binary search, where
+/// asking the zone evaluates its rules for the year every time (microseconds per instant).
+struct Offsets {
+    /// (first second, offset in seconds) of each period, sorted.
+    periods: Vec<(i64, i32)>,
+    /// Instants outside the span are asked of the zone.
+    span: (i64, i64),
+    tz: TimeZone,
+}
+
+impl Offsets {
+    fn new(tz: &TimeZone, from: i64, to: i64) -> Offsets {
+        let mut periods = Vec::new();
+        if let Ok(start) = jiff::Timestamp::from_second(from) {
+            periods.push((i64::MIN, tz.to_offset(start).seconds()));
+            for t in tz.following(start) {
+                let at = t.timestamp().as_second();
+                if at > to {
+                    break;
+                }
+                periods.push((at, t.offset().seconds()));
+            }
+        }
+        Offsets { periods, span: (from, to), tz: tz.clone() }
+    }
+
+    fn at(&self, t: i64) -> Option<i32> {
+        if t < self.span.0 || t > self.span.1 || self.periods.is_empty() {
+            return jiff::Timestamp::from_second(t).ok().map(|ts| self.tz.to_offset(ts).seconds());
+        }
+        let i = self.periods.partition_point(|(start, _)| *start <= t);
+        self.periods.get(i.checked_sub(1)?).map(|(_, o)| *o)
+    }
+}
+
 /// Chooses a schedule's time zone from what it declares and, above all, from the offsets its
 /// times carry: the offsets are what the organisers' tool actually computed, while a declared
 /// name is sometimes a default nobody changed (pretalx exports that say `UTC` while every time
@@ -275,11 +317,7 @@ pub fn choose_zone(s: &Schedule) -> ZoneChoice {
     let mut observed: Vec<(i64, i32)> = s.events.iter().filter_map(|e| e.offset.map(|o| (e.start, o))).collect();
     observed.sort_unstable();
     observed.dedup();
-    let fits = |tz: &TimeZone| {
-        observed
-            .iter()
-            .all(|(t, off)| jiff::Timestamp::from_second(*t).is_ok_and(|ts| tz.to_offset(ts).seconds() == *off))
-    };
+    let fits = |tz: &TimeZone| zone_agrees(tz, &observed);
     if observed.is_empty() {
         return match declared_tz {
             Some((d, _)) => ZoneChoice { name: d.to_owned(), reason: "named by the schedule".into(), warning: None },
@@ -537,6 +575,21 @@ pub fn parse_error(place: impl Into<String>, reason: impl Into<String>) -> Excha
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zone_agreement_holds_across_a_clock_change_and_catches_one_wrong_offset() {
+        let berlin = TimeZone::get("Europe/Berlin").expect("zone");
+        // 2026-10-25 00:30 UTC is 02:30 summer time; 01:30 UTC is 02:30 winter time.
+        let around = [(1_792_888_200, 7200), (1_792_891_800, 3600), (1_792_895_400, 3600)];
+        assert!(zone_agrees(&berlin, &around));
+        // Years apart: every transition between them is read.
+        assert!(zone_agrees(&berlin, &[(1_700_000_000, 3600), (1_792_888_200, 7200), (1_900_000_000, 3600)]));
+        let mut wrong = around;
+        wrong[1].1 = 7200;
+        assert!(!zone_agrees(&berlin, &wrong));
+        assert!(!zone_agrees(&TimeZone::UTC, &around));
+        assert!(zone_agrees(&berlin, &[]));
+    }
 
     #[test]
     fn durations_as_files_write_them() {
