@@ -287,43 +287,71 @@ fn settle_stage(cands: &[&RoleOp]) -> Vec<OpId> {
         }
         // Every open revocation waits on another open one: they form rings. Those rings that no
         // other open revocation cuts into stand (each was cut only from within its ring).
-        let reach = reachability(&open, &incoming, &state);
-        let sources: Vec<usize> = open
-            .iter()
-            .copied()
-            .filter(|&v| open.iter().all(|&u| !reach.contains(&(u, v)) || reach.contains(&(v, u))))
-            .collect();
-        for v in sources {
+        for v in source_rings(n, &open, &incoming, &state) {
             state[v] = Some(true);
         }
     }
     (0..n).filter(|&v| state[v] == Some(true)).map(|v| cands[v].id).collect()
 }
 
-/// Pairs (u, v) of open revocations such that a chain of cuts among open ones leads from u to v.
-fn reachability(open: &[usize], incoming: &[Vec<usize>], state: &[Option<bool>]) -> BTreeSet<(usize, usize)> {
-    let mut outgoing: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+/// The open revocations whose ring (strongly connected set, under "cuts" among open ones) no
+/// open revocation outside it cuts into. Kosaraju's two passes, iterative: time and memory grow
+/// with the cuts, not with their square, however many revocations colluding organisers sign.
+fn source_rings(n: usize, open: &[usize], incoming: &[Vec<usize>], state: &[Option<bool>]) -> Vec<usize> {
+    let is_open = |v: usize| state[v].is_none();
+    let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &v in open {
-        for &u in &incoming[v] {
-            if state[u].is_none() {
-                outgoing.entry(u).or_default().push(v);
+        for &u in incoming[v].iter().filter(|&&u| is_open(u)) {
+            outgoing[u].push(v);
+        }
+    }
+    // First pass: finishing order along outgoing cuts.
+    let mut visited = vec![false; n];
+    let mut order = Vec::with_capacity(open.len());
+    for &root in open {
+        if visited[root] {
+            continue;
+        }
+        visited[root] = true;
+        let mut stack = vec![(root, 0usize)];
+        while let Some((v, i)) = stack.pop() {
+            if let Some(&w) = outgoing[v].get(i) {
+                stack.push((v, i + 1));
+                if !visited[w] {
+                    visited[w] = true;
+                    stack.push((w, 0));
+                }
+            } else {
+                order.push(v);
             }
         }
     }
-    let mut reach = BTreeSet::new();
-    for &from in open {
-        let mut stack = vec![from];
-        let mut seen = BTreeSet::new();
-        while let Some(x) = stack.pop() {
-            for &y in outgoing.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
-                if seen.insert(y) {
-                    reach.insert((from, y));
-                    stack.push(y);
+    // Second pass, along incoming cuts in reverse finishing order: each tree is one ring.
+    let mut ring = vec![usize::MAX; n];
+    let mut rings = 0;
+    for &root in order.iter().rev() {
+        if ring[root] != usize::MAX {
+            continue;
+        }
+        ring[root] = rings;
+        let mut stack = vec![root];
+        while let Some(v) = stack.pop() {
+            for &u in incoming[v].iter().filter(|&&u| is_open(u)) {
+                if ring[u] == usize::MAX {
+                    ring[u] = rings;
+                    stack.push(u);
                 }
             }
         }
+        rings += 1;
     }
-    reach
+    let mut cut_into = vec![false; rings];
+    for &v in open {
+        if incoming[v].iter().any(|&u| is_open(u) && ring[u] != ring[v]) {
+            cut_into[ring[v]] = true;
+        }
+    }
+    open.iter().copied().filter(|&v| !cut_into[ring[v]]).collect()
 }
 
 fn min_cut(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -382,13 +410,6 @@ impl Roles {
     /// Whether the op at `seq` of `author`'s log counts as official.
     pub fn is_official(&self, author: &PublicKey, seq: u64) -> bool {
         Some(*author) == self.owner || status_allows(self.members.get(author), seq)
-    }
-
-    /// Whether a role op by `key` can change the roles: only the owner's and those of members
-    /// (former ones too: a removed organiser's answer can still cut its remover's revocation).
-    /// Nobody else's grant or revocation counts until they are named, which recomputes them.
-    pub fn may_change_roles(&self, key: &PublicKey) -> bool {
-        Some(*key) == self.owner || self.members.contains_key(key)
     }
 
     /// Current organisers (owner excluded).
@@ -706,6 +727,20 @@ mod tests {
         let r = Roles::compute(Some(key(0)), ops);
         assert!(r.has_authority(&key(4)), "a bystander keeps the role: {r:?}");
         assert!(r.has_authority(&key(3)) && !r.has_authority(&key(2)), "{r:?}");
+    }
+
+    #[test]
+    fn hundreds_of_revocations_that_cut_each_other_settle_in_linear_memory() {
+        // Organisers 2 and 3 each sign the most revocations a log may hold, all of the other.
+        let n = crate::op::rules::MAX_REVOCATIONS_PER_LOG;
+        let mut ops = vec![grant(1, 0, 0, 2), grant(2, 0, 1, 3), grant(3, 0, 2, 4)];
+        for i in 0..n {
+            ops.push(revoke(10 + 2 * i, 2, i, 3, None));
+            ops.push(revoke(11 + 2 * i, 3, i, 2, None));
+        }
+        let r = Roles::compute(Some(key(0)), ops);
+        assert!(!r.has_authority(&key(2)) && !r.has_authority(&key(3)), "{r:?}");
+        assert!(r.has_authority(&key(4)), "a bystander keeps the role");
     }
 
     #[test]

@@ -722,6 +722,45 @@ async fn evidence_of_a_forked_log_reaches_every_device() {
     }
 }
 
+/// A fork first seen through a backlink: one device meets only a second branch's later op, whose
+/// backlink names an op it does not hold; a device holding the first branch further on must still
+/// learn of the fork from it, and both must end with the same items and programme.
+#[test]
+fn a_fork_seen_only_through_a_backlink_reaches_a_device_holding_the_other_branch() {
+    let (a, _) = small_festival(41);
+    let eve = stranger();
+    let mut rng = Rng::new(41);
+    let mut main = LogWriter::new(a.festival, LogPosition { seq: 0, backlink: None, lamport: 60 });
+    let branch_a: Vec<Op> =
+        (0..5).map(|i| main.sign(&eve, 0, 0, event_body(&mut rng, 10 + i, None, 0)).expect("op")).collect();
+    // Branch b forks at seq 2: b2 is never shown to anybody, b3 names it.
+    let at2 = LogPosition { seq: 2, backlink: Some(branch_a[1].id()), lamport: 200 };
+    let mut other = LogWriter::new(a.festival, at2);
+    let b2 = other.sign(&eve, 0, 0, event_body(&mut rng, 20, None, 0)).expect("b2");
+    let b3 = other.sign(&eve, 0, 0, event_body(&mut rng, 21, None, 0)).expect("b3");
+    assert_ne!(b2.id(), branch_a[2].id());
+    // X holds a0..a2 and then b3, whose backlink is not a2; Y holds a0..a4.
+    let mut x = node_with(1, &[a.ops.clone(), branch_a[..3].to_vec()].concat());
+    let r = x.store_mut().ingest(vec![b3.clone()]).expect("ingest");
+    assert!(matches!(r.rejected[0].reason, RejectReason::Equivocation(3)), "{r:?}");
+    let mut y = node_with(2, &[a.ops.clone(), branch_a.clone()].concat());
+    assert!(y.store().forked_authors(&a.festival).expect("forks").is_empty());
+    for round in 0..2 {
+        let out = sync_pair(&mut x, &mut y, &a.festival, &Link::lan(), &Config::default(), 60_000);
+        assert!(matches!(out.initiator, Some(SessionEnd::Finished(_))), "round {round}: {out:?}");
+    }
+    let forks = |n: &Node| n.store().forked_authors(&a.festival).expect("forks");
+    assert_eq!(forks(&y), vec![(eve.public(), 3)], "Y learnt of the fork from X");
+    assert_eq!(forks(&x), forks(&y));
+    let items = |n: &Node| n.store().sync_items(&a.festival).expect("items").as_slice().to_vec();
+    assert_eq!(items(&x), items(&y));
+    assert_eq!(x.store().state_digest(&a.festival).expect("d"), y.store().state_digest(&a.festival).expect("d"));
+    // Once they agree, a session moves no ops.
+    let out = sync_pair(&mut x, &mut y, &a.festival, &Link::lan(), &Config::default(), 60_000);
+    let Some(SessionEnd::Finished(st)) = out.initiator else { panic!("{out:?}") };
+    assert_eq!((st.ops_sent, st.ops_received), (0, 0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Medium 8: replies over the frame limit
 

@@ -45,6 +45,9 @@ pub const MAX_SESSIONS_PER_PEER: usize = 4;
 pub const MAX_CONNECTIONS: usize = 256;
 /// Live updates being pushed at once, to all peers together: each holds a session of ours.
 pub const MAX_LIVE_PUSHES: usize = 8;
+/// A live push lasts at most this long: it carries what changed, not a whole festival (a peer
+/// that lacks that much syncs itself), so a peer that reads slowly holds a push slot briefly.
+pub const LIVE_PUSH_MAX: Duration = Duration::from_secs(60);
 /// A peer that takes no bytes of a frame for this long is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A session that made no progress (no frame taken, nothing read) for this long gives up its slot
@@ -424,10 +427,14 @@ async fn drive(
     // Set once the stream was reset: nothing written can arrive any more.
     let mut reset = false;
     loop {
+        let before = session.last_progress();
         let (s, end, frames) = step(inner, session, input.take(), event).await?;
         session = s;
-        progress.last_ms.fetch_max(session.last_progress(), Ordering::Relaxed);
-        used.touch(session.last_progress());
+        if session.last_progress() > before {
+            // The step moved the session on; it is stamped when the step ended, since storing
+            // what arrived may have taken a while, and that wait was ours, not the peer's.
+            made_progress();
+        }
         event = Event::None;
         if end.is_some() {
             ended = end;
@@ -738,7 +745,10 @@ async fn initiate(
         None => None,
     };
     let node = inner.node.clone();
-    let (cfg, now) = (inner.cfg.sync.clone(), inner.now_ms());
+    let (mut cfg, now) = (inner.cfg.sync.clone(), inner.now_ms());
+    if slots.is_some() {
+        cfg.max_session_ms = cfg.max_session_ms.min(LIVE_PUSH_MAX.as_millis() as u64);
+    }
     let session = tokio::task::spawn_blocking(move || {
         node.lock().map_err(|_| NetError::Poisoned)?.start_sync(&festival, cfg, now).map_err(NetError::from)
     })

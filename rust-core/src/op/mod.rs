@@ -46,6 +46,9 @@ pub mod rules {
     /// Most profile ops in one log: a profile is a name and a few lines, changed now and then;
     /// profile ops are open to every key and counted by no other rule.
     pub const MAX_PROFILE_OPS_PER_LOG: u64 = 64;
+    /// Most role revocations in one log: far more than any crew removes, and a bound on the
+    /// work settling revocations that cut each other costs every device.
+    pub const MAX_REVOCATIONS_PER_LOG: u64 = 256;
     /// Body kinds from this number on are extension kinds: a device that does not know one keeps
     /// it inert, and every device bounds what they may cost (below), known or not.
     pub const FIRST_EXTENSION_KIND: u8 = 12;

@@ -561,16 +561,17 @@ impl Store {
         if integrity != "ok" {
             report.problems.push(format!("integrity_check: {integrity}"));
         }
-        let bad_logs: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM (
-               SELECT festival, author, MAX(seq) AS seq, COUNT(*) AS n, SUM(LENGTH(bytes)) AS bytes,
-                 SUM(kind = ?1) AS profiles FROM ops
-               GROUP BY festival, author) o
-             LEFT JOIN logs l ON l.festival = o.festival AND l.author = o.author
-             WHERE l.seq IS NOT o.seq OR o.n != o.seq + 1 OR l.bytes IS NOT o.bytes OR l.profiles IS NOT o.profiles",
-            [crate::op::BodyKind::Profile as u8],
-            |r| r.get(0),
-        )?;
+        let books = log_books(&self.conn)?;
+        let mut bad_logs = 0;
+        let mut held: i64 = 0;
+        for ((f, a), want) in &books {
+            held += 1;
+            if want.is_none() || read_log_head(&self.conn, f, a)? != *want {
+                bad_logs += 1;
+            }
+        }
+        let rows: i64 = self.conn.query_row("SELECT COUNT(*) FROM logs", [], |r| r.get(0))?;
+        bad_logs += (rows - held).max(0);
         if bad_logs > 0 {
             report.problems.push(format!("{bad_logs} log(s) whose bookkeeping does not match their ops"));
         }
@@ -629,16 +630,9 @@ impl Store {
         let report = self.check()?;
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM logs", [])?;
-        tx.execute(
-            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes, profiles)
-             SELECT o.festival, o.author, o.seq, o.id, o.lamport,
-               (SELECT SUM(LENGTH(x.bytes)) FROM ops x WHERE x.festival = o.festival AND x.author = o.author),
-               (SELECT COALESCE(SUM(LENGTH(x.bytes)), 0) FROM ops x WHERE x.festival = o.festival AND x.author = o.author
-                  AND x.kind >= ?1),
-               (SELECT COUNT(*) FROM ops x WHERE x.festival = o.festival AND x.author = o.author AND x.kind = ?2)
-             FROM ops o WHERE o.seq = (SELECT MAX(seq) FROM ops m WHERE m.festival = o.festival AND m.author = o.author)",
-            [rules::FIRST_EXTENSION_KIND, crate::op::BodyKind::Profile as u8],
-        )?;
+        let mut logs = Logs { heads: log_books(&tx)?, ..Default::default() };
+        logs.dirty = logs.heads.keys().copied().collect();
+        logs.flush(&tx, 0)?;
         let rev = next_rev(&tx)?;
         for f in &report.damaged {
             let mut ctx = FestivalCtx::load(&tx, *f)?;
@@ -879,7 +873,7 @@ enum Attach {
 }
 
 /// A log's newest stored op and what the log has cost so far.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct LogHead {
     seq: u64,
     id: OpId,
@@ -887,16 +881,21 @@ struct LogHead {
     bytes: u64,
     ext_bytes: u64,
     profiles: u64,
+    revocations: u64,
 }
 
 fn read_log_head(conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Option<LogHead>, StoreError> {
-    let row: Option<(i64, Vec<u8>, i64, i64, i64, i64)> = conn
+    type Row = (i64, Vec<u8>, i64, i64, i64, i64, i64);
+    let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT seq, head, lamport, bytes, ext_bytes, profiles FROM logs WHERE festival = ? AND author = ?",
+            "SELECT seq, head, lamport, bytes, ext_bytes, profiles, revocations FROM logs
+             WHERE festival = ? AND author = ?",
         )?
-        .query_row([&f.0[..], &a.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .query_row([&f.0[..], &a.0[..]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })
         .optional()?;
-    row.map(|(seq, id, lamport, bytes, ext_bytes, profiles)| {
+    row.map(|(seq, id, lamport, bytes, ext_bytes, profiles, revocations)| {
         Ok(LogHead {
             seq: seq as u64,
             id: OpId(id.try_into().map_err(|_| StoreError::Corrupt("log head".into()))?),
@@ -904,9 +903,30 @@ fn read_log_head(conn: &Connection, f: &FestivalId, a: &PublicKey) -> Result<Opt
             bytes: bytes as u64,
             ext_bytes: ext_bytes as u64,
             profiles: profiles as u64,
+            revocations: revocations as u64,
         })
     })
     .transpose()
+}
+
+/// Every log's bookkeeping as ingest keeps it, re-derived from the stored ops themselves (one
+/// pass, each op decoded), for checking and repairing the `logs` table.
+/// Logs whose stored ops leave a gap count as broken (`None`).
+fn log_books(conn: &Connection) -> Result<HashMap<(FestivalId, PublicKey), Option<LogHead>>, StoreError> {
+    let mut logs = Logs::default();
+    let mut broken = HashSet::new();
+    let mut stmt = conn.prepare("SELECT bytes FROM ops ORDER BY festival, author, seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let op = Op::decode(&r.get::<_, Vec<u8>>(0)?).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?;
+        let key = (op.festival(), op.author());
+        let prev = logs.heads.entry(key).or_insert(None);
+        if op.seq() != prev.map_or(0, |h| h.seq + 1) {
+            broken.insert(key);
+        }
+        logs.advance(&op);
+    }
+    Ok(logs.heads.into_iter().map(|(k, h)| (k, h.filter(|_| !broken.contains(&k)))).collect())
 }
 
 /// The heads of the logs a batch touches, read once and written back once per batch: most ops of
@@ -946,6 +966,8 @@ impl Logs {
                 bytes: prev.map_or(0, |p| p.bytes) + len,
                 ext_bytes: prev.map_or(0, |p| p.ext_bytes) + ext,
                 profiles: prev.map_or(0, |p| p.profiles) + u64::from(matches!(op.body(), Body::Profile(_))),
+                revocations: prev.map_or(0, |p| p.revocations)
+                    + u64::from(matches!(op.body(), Body::RoleRevoke { .. })),
             }),
         );
         self.dirty.insert(key);
@@ -953,10 +975,10 @@ impl Logs {
 
     fn flush(&mut self, conn: &Connection, now: i64) -> Result<(), StoreError> {
         let mut upsert = conn.prepare_cached(
-            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes, profiles)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO logs (festival, author, seq, head, lamport, bytes, ext_bytes, profiles, revocations)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (festival, author) DO UPDATE
-             SET seq = ?3, head = ?4, lamport = ?5, bytes = ?6, ext_bytes = ?7, profiles = ?8",
+             SET seq = ?3, head = ?4, lamport = ?5, bytes = ?6, ext_bytes = ?7, profiles = ?8, revocations = ?9",
         )?;
         let mut seen =
             conn.prepare_cached("INSERT OR IGNORE INTO authors_seen (festival, author, first_seen) VALUES (?, ?, ?)")?;
@@ -970,7 +992,8 @@ impl Logs {
                 h.lamport as i64,
                 h.bytes as i64,
                 h.ext_bytes as i64,
-                h.profiles as i64
+                h.profiles as i64,
+                h.revocations as i64
             ])?;
         }
         for key in self.new.drain() {
@@ -1012,10 +1035,16 @@ fn attach(
             .prepare_cached("SELECT seq FROM closed_logs WHERE festival = ? AND author = ?")?
             .query_row(params![f, a], |r| r.get(0))
             .optional()?;
-        if let Some(at) = closed
-            && seq as i64 > at
-        {
-            return Ok(Attach::Rejected(RejectReason::LogClosed(at as u64)));
+        match closed {
+            // Still closed: the log has not grown past the op that broke the rule.
+            Some(at) if at as u64 == next_seq => return Ok(Attach::Rejected(RejectReason::LogClosed(at as u64))),
+            // The author signed another op at that position, which was stored: the log is open
+            // again, as on a device that never saw the refused op.
+            Some(_) => {
+                conn.prepare_cached("DELETE FROM closed_logs WHERE festival = ? AND author = ?")?
+                    .execute(params![f, a])?;
+            }
+            None => {}
         }
         let (parked, parked_bytes): (i64, i64) = conn
             .prepare_cached(
@@ -1033,15 +1062,18 @@ fn attach(
     }
     if let Some(h) = head {
         if op.header().backlink != Some(h.id) {
-            // The author signed another op at seq - 1 than the one we hold.
-            let recorded = record_fork(conn, ctx, op, h.seq, &h.id.0)?;
-            return Ok(Attach::Forked { at: h.seq, recorded });
+            // The author signed another op at seq - 1 than the one we hold. The fork is placed
+            // at this op's own position, which every device can check against the op it holds
+            // there (or the head it holds before it), so all agree on where the log forked.
+            let recorded = record_fork(conn, ctx, op, seq, &h.id.0)?;
+            return Ok(Attach::Forked { at: seq, recorded });
         }
         if op.lamport() <= h.lamport || op.lamport() - h.lamport > rules::MAX_CLOCK_STEP {
             return close_log(conn, op, RejectReason::BadClock { lamport: op.lamport(), previous: h.lamport });
         }
     }
-    let (bytes, ext, profiles) = head.map_or((0, 0, 0), |h| (h.bytes, h.ext_bytes, h.profiles));
+    let (bytes, ext, profiles, revocations) =
+        head.map_or((0, 0, 0, 0), |h| (h.bytes, h.ext_bytes, h.profiles, h.revocations));
     if seq + 1 > rules::MAX_LOG_OPS {
         return close_log(conn, op, RejectReason::LogFull("ops per log"));
     }
@@ -1053,6 +1085,9 @@ fn attach(
     }
     if matches!(op.body(), Body::Profile(_)) && profiles >= rules::MAX_PROFILE_OPS_PER_LOG {
         return close_log(conn, op, RejectReason::LogFull("profile ops per log"));
+    }
+    if matches!(op.body(), Body::RoleRevoke { .. }) && revocations >= rules::MAX_REVOCATIONS_PER_LOG {
+        return close_log(conn, op, RejectReason::LogFull("role revocations per log"));
     }
     conn.prepare_cached(
         "INSERT INTO ops (id, festival, author, seq, lamport, kind, target, cap_day, bytes, rev)
@@ -1073,11 +1108,15 @@ fn attach(
     logs.advance(op);
     if matches!(op.body(), Body::FestivalCreate(_)) {
         ctx.rebuild = true;
-    } else if op.body().is_role_op() && !ctx.rebuild && ctx.roles.may_change_roles(&op.author()) {
-        // A role op by somebody never named changes nothing now (roles are recomputed from every
-        // stored role op when a grant gives it effect later), so a flood of them from community
-        // keys costs no recomputation.
-        if fold::refresh_roles(conn, ctx)? {
+    } else if op.body().is_role_op() {
+        if let Body::RoleGrant { member, .. } = op.body() {
+            conn.prepare_cached("INSERT OR IGNORE INTO role_named (festival, member) VALUES (?, ?)")?
+                .execute(params![f, &member.0[..]])?;
+        }
+        // A role op by somebody no grant ever named changes nothing now (roles are recomputed
+        // from every stored role op when a grant names them later), so a flood of them from
+        // community keys costs no recomputation.
+        if !ctx.rebuild && may_change_roles(conn, ctx, &op.author())? && fold::refresh_roles(conn, ctx)? {
             ctx.rebuild = true;
         }
     }
@@ -1085,6 +1124,18 @@ fn attach(
         fold::apply(conn, ctx, op, rev)?;
     }
     Ok(Attach::Stored)
+}
+
+/// Whether a role op by `key` can change the festival's roles: the owner's, a member's (a former
+/// member's too) or one by a key some stored grant names, counted or not (it may count once the
+/// grant's issuer does, and a revocation that stood at an earlier stage keeps its effect).
+fn may_change_roles(conn: &Connection, ctx: &FestivalCtx, key: &PublicKey) -> Result<bool, StoreError> {
+    if ctx.roles.owner == Some(*key) || ctx.roles.members.contains_key(key) {
+        return Ok(true);
+    }
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM role_named WHERE festival = ? AND member = ?)")?
+        .query_row(params![&ctx.id.0[..], &key.0[..]], |r| r.get::<_, bool>(0))?)
 }
 
 /// Refuses `op`, the next op of its log, for breaking a rule of its log: the log can never grow

@@ -263,6 +263,7 @@ CREATE TABLE logs (
   bytes INTEGER NOT NULL,
   ext_bytes INTEGER NOT NULL,
   profiles INTEGER NOT NULL,
+  revocations INTEGER NOT NULL,
   PRIMARY KEY (festival, author)
 ) WITHOUT ROWID;
 
@@ -285,6 +286,14 @@ CREATE TABLE authors_seen (
   author BLOB NOT NULL,
   first_seen INTEGER NOT NULL,
   PRIMARY KEY (festival, author)
+) WITHOUT ROWID;
+
+-- Every key a stored role grant names, whoever signed it: a role op by a key outside this table
+-- (and not a member or the owner) cannot change the roles, so storing it recomputes nothing.
+CREATE TABLE role_named (
+  festival BLOB NOT NULL,
+  member BLOB NOT NULL,
+  PRIMARY KEY (festival, member)
 ) WITHOUT ROWID;
 
 -- Logs that cannot grow here past `seq`: the author's validly signed op there broke a rule of

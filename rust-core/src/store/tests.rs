@@ -3,7 +3,8 @@ use jiff::civil::date;
 use super::*;
 use crate::model::COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY;
 use crate::op::{
-    Announcement, EventPatch, FestivalCreate, FestivalPatch, HideTarget, LogWriter, Priority, Role, VenuePatch,
+    Announcement, EventPatch, FestivalCreate, FestivalPatch, HideTarget, LogWriter, Priority, ProfilePatch, Role,
+    VenuePatch,
 };
 use crate::store::query::ChangeKind;
 
@@ -632,4 +633,134 @@ fn refused_ops_do_not_advance_the_revision() {
     assert_eq!(w.store.revision().expect("rev"), rev);
     w.add(&stranger, event("ok", T0, None));
     assert!(w.store.revision().expect("rev") > rev);
+}
+
+#[test]
+fn a_log_past_a_rule_is_closed_so_its_later_ops_are_neither_stored_nor_parked() {
+    let w = world();
+    let mut store = w.store;
+    let eve = Identity::from_seed(77);
+    let mut writer = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 10 });
+    let n = rules::MAX_PROFILE_OPS_PER_LOG as usize + 6;
+    let ops: Vec<Op> = (0..n)
+        .map(|i| {
+            let patch = ProfilePatch { display_name: Some(format!("Eve {i}")), about: None };
+            writer.sign(&eve, 0, 0, Body::Profile(patch)).expect("op")
+        })
+        .collect();
+    let cap = rules::MAX_PROFILE_OPS_PER_LOG as usize;
+    // One op far past the cap arrives first and is parked: its predecessors are missing.
+    let early = store.ingest(vec![ops[cap + 3].clone()]).expect("ingest");
+    assert_eq!((early.stored, early.pending), (0, 1));
+    // The log up to the cap and one past it: the op over the cap is refused and closes the log,
+    // which drops what was parked.
+    let r = store.ingest(ops[..=cap].to_vec()).expect("ingest");
+    assert_eq!(r.stored, cap);
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(r.rejected[0].reason, RejectReason::LogFull("profile ops per log"));
+    assert!(!r.rejected[0].reason.is_peer_fault(), "another release may allow more");
+    assert_eq!(store.pending_count().expect("pending"), 0);
+    // Later ops of the log, in a later batch, are refused at once instead of being parked.
+    let r = store.ingest(ops[cap + 1..].to_vec()).expect("ingest");
+    assert_eq!(r.stored, 0);
+    assert_eq!(r.rejected[0].reason, RejectReason::LogClosed(cap as u64));
+    assert!(r.rejected[1..].iter().all(|x| x.reason == RejectReason::AfterRefused), "{:?}", r.rejected);
+    assert_eq!(store.pending_count().expect("pending"), 0);
+    // The refused op itself is refused again by the same rule.
+    let r = store.ingest(vec![ops[cap].clone()]).expect("ingest");
+    assert_eq!(r.rejected[0].reason, RejectReason::LogFull("profile ops per log"));
+    // Another, valid op at that position is stored as anywhere else, and the log is open again.
+    let at = LogPosition { seq: cap as u64, backlink: Some(ops[cap - 1].id()), lamport: ops[cap].lamport() };
+    let mut again = LogWriter::new(w.f, at);
+    let alt = [again.sign(&eve, 0, 0, event("Eve's jam", T0, None)).expect("op")];
+    let gap = again.sign(&eve, 0, 0, event("skipped", T0, None)).expect("op");
+    let past = again.sign(&eve, 0, 0, event("after the gap", T0, None)).expect("op");
+    assert_eq!(store.ingest(alt.to_vec()).expect("ingest").stored, 1);
+    let r = store.ingest(vec![past]).expect("ingest");
+    assert_eq!((r.stored, r.pending), (0, 1), "{r:?}");
+    assert_eq!(store.ingest(vec![gap]).expect("ingest").stored, 2);
+    assert!(store.check().expect("check").is_clean());
+}
+
+#[test]
+fn roles_come_out_the_same_whether_a_revocation_arrives_before_or_after_its_issuer_loses_the_role() {
+    // Owner names Y, A, U and V; Y names X (depth 2); A names B, B names Z (depth 3). X removes V
+    // and U at stage 2; Z removes Y at stage 3, so X is no member in the end, yet X's removals
+    // stood at their stage and keep their effect.
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let [y, a, u, v, x, b, z] = [11, 12, 13, 14, 15, 16, 17].map(Identity::from_seed);
+    let grant = |k: &Identity| Body::RoleGrant { member: k.public(), role: Role::Organiser };
+    let revoke = |k: &Identity| Body::RoleRevoke { member: k.public(), role: Role::Organiser, after_seq: None };
+    for k in [&y, &a, &u, &v] {
+        w.add(&owner, grant(k));
+    }
+    w.add(&y, grant(&x));
+    w.add(&a, grant(&b));
+    w.add(&b, grant(&z));
+    w.add(&x, revoke(&v));
+    let x_removes_u = w.add(&x, revoke(&u));
+    let z_removes_y = w.add(&z, revoke(&y));
+    let ops = w.store.ops(&w.f).expect("ops");
+    let op = |id: &OpId| ops.iter().find(|o| o.id() == *id).expect("op").clone();
+    let rest: Vec<Op> = ops.iter().filter(|o| o.id() != x_removes_u && o.id() != z_removes_y).cloned().collect();
+    let device = |late: [OpId; 2]| {
+        let mut s = Store::open_in_memory().expect("store");
+        s.ingest(rest.clone()).expect("ingest");
+        for id in late {
+            let r = s.ingest(vec![op(&id)]).expect("ingest");
+            assert!(r.rejected.is_empty(), "{r:?}");
+        }
+        s
+    };
+    let first = device([x_removes_u, z_removes_y]);
+    let mut second = device([z_removes_y, x_removes_u]);
+    let organisers = |s: &Store| s.festival(&w.f).expect("f").expect("exists").organisers;
+    assert_eq!(organisers(&first), organisers(&w.store));
+    assert_eq!(organisers(&second), organisers(&w.store));
+    assert!(!organisers(&first).contains(&u.public()), "X's removal of U stood at its stage");
+    assert!(!organisers(&first).contains(&x.public()) && !organisers(&first).contains(&y.public()));
+    assert_eq!(first.state_digest(&w.f).expect("d"), second.state_digest(&w.f).expect("d"));
+    assert!(second.check().expect("check").is_clean());
+}
+
+#[test]
+fn a_log_holds_at_most_so_many_revocations() {
+    let mut w = world();
+    let eve = Identity::from_seed(78);
+    let n = rules::MAX_REVOCATIONS_PER_LOG;
+    let mut writer = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 10 });
+    let ops: Vec<Op> = (0..=n)
+        .map(|i| {
+            let member = Identity::from_seed(1_000 + i).public();
+            let body = Body::RoleRevoke { member, role: Role::Organiser, after_seq: None };
+            writer.sign(&eve, 0, 0, body).expect("op")
+        })
+        .collect();
+    let r = w.store.ingest(ops).expect("ingest");
+    assert_eq!(r.stored as u64, n);
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(r.rejected[0].reason, RejectReason::LogFull("role revocations per log"));
+    assert!(w.store.check().expect("check").is_clean());
+}
+
+#[test]
+fn check_finds_log_bookkeeping_that_does_not_match_the_ops_and_repair_restores_it() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    w.add(&owner, Body::RoleRevoke { member: Identity::from_seed(9).public(), role: Role::Organiser, after_seq: None });
+    w.add(&owner, Body::Profile(ProfilePatch { display_name: Some("Owner".into()), about: None }));
+    assert!(w.store.check().expect("check").is_clean());
+    for damage in [
+        "UPDATE logs SET revocations = 0",
+        "UPDATE logs SET profiles = 7",
+        "UPDATE logs SET ext_bytes = 5",
+        "UPDATE logs SET bytes = bytes + 1",
+        "DELETE FROM logs",
+    ] {
+        w.store.conn().execute(damage, []).expect("damage");
+        let report = w.store.check().expect("check");
+        assert!(report.problems.iter().any(|p| p.contains("bookkeeping")), "{damage}: {report:?}");
+        assert!(w.store.repair().expect("repair").is_clean(), "{damage}");
+    }
 }
