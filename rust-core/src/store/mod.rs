@@ -563,15 +563,14 @@ impl Store {
         }
         let books = log_books(&self.conn)?;
         let mut bad_logs = 0;
-        let mut held: i64 = 0;
         for ((f, a), want) in &books {
-            held += 1;
             if want.is_none() || read_log_head(&self.conn, f, a)? != *want {
                 bad_logs += 1;
             }
         }
+        // Rows of logs that hold no op at all.
         let rows: i64 = self.conn.query_row("SELECT COUNT(*) FROM logs", [], |r| r.get(0))?;
-        bad_logs += (rows - held).max(0);
+        bad_logs += (rows - books.len() as i64).max(0);
         if bad_logs > 0 {
             report.problems.push(format!("{bad_logs} log(s) whose bookkeeping does not match their ops"));
         }
@@ -686,8 +685,13 @@ fn current_rev(conn: &Connection) -> Result<i64, StoreError> {
 
 fn next_rev(conn: &Connection) -> Result<i64, StoreError> {
     let rev = current_rev(conn)? + 1;
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'rev'", [rev])?;
+    set_rev(conn, rev)?;
     Ok(rev)
+}
+
+fn set_rev(conn: &Connection, rev: i64) -> Result<(), StoreError> {
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'rev'", [rev])?;
+    Ok(())
 }
 
 /// Verifies and ingests a batch inside the caller's transaction.
@@ -819,7 +823,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
         }
     }
     if changed || report.stored > 0 {
-        tx.execute("UPDATE meta SET value = ? WHERE key = 'rev'", [rev])?;
+        set_rev(tx, rev)?;
     }
     logs.flush(tx, now)?;
     expire_parked(tx, now)?;
