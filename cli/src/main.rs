@@ -821,7 +821,7 @@ fn run(cli: Cli) -> Result<()> {
             if !query.chars().any(char::is_alphanumeric) {
                 bail!("give some words to search for, e.g. `meadow search folk night`");
             }
-            let hits = node.store().search(&f, &query, limit)?;
+            let hits = node.search(&f, &query, Some(limit))?;
             if json {
                 output::events_json(&fest, &hits);
             } else {
@@ -837,12 +837,12 @@ fn run(cli: Cli) -> Result<()> {
             match cmd {
                 FavCmd::Add { id } => {
                     let eid = node.store().resolve_event(&f, &id)?;
-                    node.store_mut().set_favourite(&f, &eid, true)?;
+                    node.set_favourite(&f, &eid, true)?;
                     out!("added favourite {}", eid.short());
                 }
                 FavCmd::Remove { id } => {
                     let eid = node.store().resolve_event(&f, &id)?;
-                    node.store_mut().set_favourite(&f, &eid, false)?;
+                    node.set_favourite(&f, &eid, false)?;
                     out!("removed favourite {}", eid.short());
                 }
                 FavCmd::List { json } => {
@@ -870,12 +870,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Changes { keep, json, on } => {
             let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
-            let changes = node.store().changes(&f)?;
             let first_look = !node.store().has_looked(&f)?;
+            let changes = node.changes_since_last_look(&f, !keep)?;
             output::changes(&fest, &changes, first_look, json);
-            if !keep {
-                node.store_mut().mark_seen(&f)?;
-            }
         }
         Command::Profile { name, on } => {
             let f = festival_id(&node, &on.festival)?;
@@ -922,7 +919,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Mute { author, undo, on } => {
             let f = festival_id(&node, &on.festival)?;
             let k = parse_key(&author)?;
-            node.store_mut().set_muted(&f, &k, !undo)?;
+            node.set_muted(&f, &k, !undo)?;
             out!("{} {} on this device", if undo { "unmuted" } else { "muted" }, k.fingerprint());
         }
         Command::Demo { start } => {
@@ -1010,7 +1007,7 @@ fn run(cli: Cli) -> Result<()> {
             net::sync(node, f)?
         }
         Command::Check { repair } => {
-            let report = if repair { node.store_mut().repair()? } else { node.store_mut().check()? };
+            let report = if repair { node.repair()? } else { node.check()? };
             for n in &report.notes {
                 out!("note: {n}");
             }

@@ -36,7 +36,7 @@ fn remember_peer(node: &mut Node, invite: &Invite) -> Result<()> {
         Invite::parse(p).map(|i| !(i.festival == invite.festival && i.peer.id == invite.peer.id)).unwrap_or(false)
     });
     peers.push(invite.to_text());
-    node.store_mut().set_setting(PEERS, &serde_json::to_string(&peers)?)?;
+    node.set_setting(PEERS, &serde_json::to_string(&peers)?)?;
     Ok(())
 }
 
@@ -61,9 +61,9 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
         let addr = net.addr();
         {
             let mut n = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
-            n.store_mut().set_setting(ADDR, &serde_json::to_string(&addr)?)?;
+            n.set_setting(ADDR, &serde_json::to_string(&addr)?)?;
             if let Some(p) = addr.ip_addrs().next() {
-                n.store_mut().set_setting(PORT, &p.port().to_string())?;
+                n.set_setting(PORT, &p.port().to_string())?;
             }
         }
         out!("meadow node {} listening on {}", addr.id.fmt_short(), addr.ip_addrs().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
@@ -115,20 +115,28 @@ async fn sync_once(shared: &SharedNode, invite: &Invite) -> Result<SessionEnd> {
     .await?;
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message("syncing");
+    // Progress is read on a thread of its own, woken by the change feed: store reads never run
+    // on the async workers.
+    let changes = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?.subscribe();
     let watcher = {
         let shared = shared.clone();
         let progress = progress.clone();
-        tokio::spawn(async move {
+        let changes = changes.clone();
+        std::thread::spawn(move || {
             loop {
                 let n = shared.lock().ok().and_then(|n| n.store().op_count().ok()).unwrap_or(0);
                 progress.set_message(format!("syncing: {n} ops held"));
                 progress.tick();
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                if changes.is_closed() {
+                    return;
+                }
+                changes.wait(Some(Duration::from_millis(200)));
             }
         })
     };
     let end = tokio::time::timeout(Duration::from_secs(600), net.sync_with(invite.peer.clone(), invite.festival)).await;
-    watcher.abort();
+    changes.close();
+    let _ = watcher.join();
     progress.finish_and_clear();
     net.shutdown().await;
     match end {

@@ -527,7 +527,7 @@ pub fn create_demo(node: &mut Node, start_date: Date) -> Result<(FestivalId, Ing
             Body::Event { target: Some(cancelled), patch: EventPatch { cancelled: Some(true), ..Default::default() } },
         )?);
     }
-    let report = node.store_mut().ingest(ops)?;
+    let report = node.ingest(ops)?;
     if let Some(r) = report.rejected.first() {
         return Err(NodeError::Invalid(format!("demo op rejected: {}", r.reason)));
     }

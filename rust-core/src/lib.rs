@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod exchange;
+pub mod feed;
 pub mod identity;
 pub mod model;
 pub mod net;

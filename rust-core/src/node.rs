@@ -12,13 +12,19 @@ use thiserror::Error;
 use crate::exchange::import::{self, ImportSummary};
 use crate::exchange::schedule::{Schedule, ZoneChoice, choose_zone, offset_label, zone_label};
 use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
+use crate::feed::{Feed, Subscription};
 use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::model::may_edit;
 use crate::op::{
     Announcement, Body, CommunityMode, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget,
     Moderation, OpId, ProfilePatch, Role, SchemaError, VenuePatch,
 };
-use crate::store::{FestivalView, Store, StoreError, VenueView};
+use crate::store::{Changes, CheckReport, Clock, EventView, FestivalView, IngestReport, Store, StoreError, VenueView};
+
+/// How many search hits a front end gets unless it asks for another number.
+pub const SEARCH_LIMIT: usize = 50;
+/// The most search hits one call returns.
+pub const SEARCH_LIMIT_MAX: usize = 500;
 
 /// Why a node action failed.
 #[derive(Debug, Error)]
@@ -141,9 +147,84 @@ impl Node {
         &self.store
     }
 
-    /// The store, for ingest and local-only changes.
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
+    /// The change feed: every commit to the store, whatever brought it (a local action, an
+    /// import, a sync over iroh or a native link), is published there. Clone it to subscribe
+    /// without holding the node.
+    pub fn feed(&self) -> Feed {
+        self.store.feed().clone()
+    }
+
+    /// A subscription to the change feed.
+    pub fn subscribe(&self) -> Subscription {
+        self.store.feed().subscribe()
+    }
+
+    /// Verifies and stores ops that came from elsewhere (a peer, a file); invalid ones are
+    /// reported and skipped.
+    pub fn ingest(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
+        Ok(self.store.ingest(ops)?)
+    }
+
+    /// Sets where the store takes the time from (tests and simulations).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.store.set_clock(clock);
+    }
+
+    /// Marks or unmarks an event as a favourite on this device.
+    pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
+        Ok(self.store.set_favourite(festival, event, on)?)
+    }
+
+    /// Records that the user has now seen everything in the festival.
+    pub fn mark_seen(&mut self, festival: &FestivalId) -> Result<(), NodeError> {
+        Ok(self.store.mark_seen(festival)?)
+    }
+
+    /// What changed since the last look, recording this look if `mark_seen`: one read and one
+    /// mark in that order, so nothing stored in between is marked seen unread.
+    pub fn changes_since_last_look(&mut self, festival: &FestivalId, mark_seen: bool) -> Result<Changes, NodeError> {
+        let changes = self.store.changes(festival)?;
+        if mark_seen {
+            self.store.mark_seen(festival)?;
+        }
+        Ok(changes)
+    }
+
+    /// Mutes (or unmutes) an author on this device only.
+    pub fn set_muted(&mut self, festival: &FestivalId, author: &PublicKey, on: bool) -> Result<(), NodeError> {
+        Ok(self.store.set_muted(festival, author, on)?)
+    }
+
+    /// Checks the store against its ops; changes nothing.
+    pub fn check(&mut self) -> Result<CheckReport, NodeError> {
+        Ok(self.store.check()?)
+    }
+
+    /// Re-derives what [`Node::check`] found damaged from the signed ops.
+    pub fn repair(&mut self) -> Result<CheckReport, NodeError> {
+        Ok(self.store.repair()?)
+    }
+
+    /// A device setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, NodeError> {
+        Ok(self.store.setting(key)?)
+    }
+
+    /// Sets a device setting.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), NodeError> {
+        Ok(self.store.set_setting(key, value)?)
+    }
+
+    /// Full-text search, best first: at most `limit` events ([`SEARCH_LIMIT`] if none is given,
+    /// never more than [`SEARCH_LIMIT_MAX`]).
+    pub fn search(
+        &self,
+        festival: &FestivalId,
+        query: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<EventView>, NodeError> {
+        let limit = limit.unwrap_or(SEARCH_LIMIT).clamp(1, SEARCH_LIMIT_MAX);
+        Ok(self.store.search(festival, query, limit)?)
     }
 
     /// The selected festival, if any.
@@ -356,6 +437,13 @@ impl Node {
     pub fn announce(&mut self, festival: FestivalId, a: Announcement) -> Result<OpId, NodeError> {
         self.require_official(&festival, "post announcements")?;
         self.write(festival, Body::Announcement(a))
+    }
+
+    /// Posts an announcement as a phone's one-switch form does: urgent means an emergency (shown
+    /// on top, as a banner, and alerting), otherwise normal; it does not expire.
+    pub fn announce_text(&mut self, festival: FestivalId, text: String, urgent: bool) -> Result<OpId, NodeError> {
+        let priority = if urgent { crate::op::Priority::Emergency } else { crate::op::Priority::Normal };
+        self.announce(festival, Announcement { text, priority, expires: None })
     }
 
     /// Names an organiser.
@@ -898,6 +986,11 @@ impl LinkSync {
     /// How it ended, once it has.
     pub fn end(&self) -> Option<&SessionEnd> {
         self.end.as_ref()
+    }
+
+    /// What the session moved so far.
+    pub fn stats(&self) -> crate::sync::Stats {
+        self.session.stats().clone()
     }
 
     fn step(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {

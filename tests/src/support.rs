@@ -31,3 +31,21 @@ pub async fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> boo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Signs `body` as the next op of `who`'s log and gives it to `node` as if it came from `who`'s
+/// device: how a test plays another participant against a node.
+pub fn append_as(
+    node: &mut Node,
+    who: &meadow_core::identity::Identity,
+    festival: FestivalId,
+    body: meadow_core::op::Body,
+    wall_time_ms: u64,
+) -> Result<meadow_core::op::Op, meadow_core::node::NodeError> {
+    let next = node.store().next_position(&festival, &who.public())?;
+    let op = meadow_core::op::LogWriter::new(festival, next).sign(who, next.lamport, wall_time_ms, body)?;
+    let report = node.ingest(vec![op.clone()])?;
+    match report.rejected.into_iter().next() {
+        Some(r) => Err(meadow_core::store::StoreError::Rejected(r.reason).into()),
+        None => Ok(op),
+    }
+}

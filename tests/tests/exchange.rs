@@ -127,8 +127,8 @@ fn reimport_is_idempotent_and_a_new_version_becomes_exactly_its_changes() {
     let (mut a, mut b) = (node(da.path()), node(db.path()));
     let Imported::Schedule { festival: f, .. } = import(&mut a, &fixture("wiese-v1.xml")) else { panic!() };
     // Another device learns the programme and looks at it.
-    b.store_mut().ingest(a.store().ops(&f).expect("ops")).expect("ingest");
-    b.store_mut().mark_seen(&f).expect("seen");
+    b.ingest(a.store().ops(&f).expect("ops")).expect("ingest");
+    b.mark_seen(&f).expect("seen");
 
     let before = a.store().op_count().expect("count");
     let Imported::Schedule { summary, .. } = import(&mut a, &fixture("wiese-v1.xml")) else { panic!() };
@@ -140,7 +140,7 @@ fn reimport_is_idempotent_and_a_new_version_becomes_exactly_its_changes() {
     assert_eq!((summary.added, summary.moved, summary.cancelled, summary.changed, summary.unchanged), (1, 1, 1, 0, 6));
     assert_eq!(a.store().op_count().expect("count"), before + 3, "one op per change");
 
-    b.store_mut().ingest(a.store().ops(&f).expect("ops")).expect("ingest");
+    b.ingest(a.store().ops(&f).expect("ops")).expect("ingest");
     let changes = b.store().changes(&f).expect("changes");
     let mut got: Vec<(String, String)> = changes
         .events
@@ -216,7 +216,7 @@ fn icalendar_export_reads_back_with_an_independent_parser() {
     // Favourites and single events.
     let two: Vec<_> = all.iter().take(2).map(|d| d.event.id).collect();
     for id in &two {
-        n.store_mut().set_favourite(&f, id, true).expect("fav");
+        n.set_favourite(&f, id, true).expect("fav");
     }
     let favs = n.export_ics(&f, IcsSelection::Favourites).expect("export");
     assert_eq!(favs.matches("BEGIN:VEVENT").count(), 2);

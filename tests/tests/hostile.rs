@@ -19,7 +19,7 @@ use meadow_core::store::{Clock, ProgrammeFilter, RejectReason, Store};
 use meadow_core::sync::{Bound, Config, Items, Message, Mode, Range};
 use meadow_tests::hostile::{ForgeHeader, MemoryWatch, Served, forge_op, stranger};
 use meadow_tests::simnet::{Link, sync_pair};
-use meadow_tests::support::{digest, eventually, op_count, shared};
+use meadow_tests::support::{append_as, digest, eventually, op_count, shared};
 use meadow_tests::{Builder, FESTIVAL_START, Scenario, benchmark_festival, event_body};
 
 // ---------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ fn node(seed: u64) -> Node {
 
 fn node_with(seed: u64, ops: &[Op]) -> Node {
     let mut n = node(seed);
-    let report = n.store_mut().ingest(ops.to_vec()).expect("ingest");
+    let report = n.ingest(ops.to_vec()).expect("ingest");
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     n
 }
@@ -150,7 +150,7 @@ async fn an_op_of_one_festival_cannot_touch_another_festivals_entities() {
     let b = b.build();
 
     let mut victim = node_with(1, &a.ops);
-    victim.store_mut().ingest(vec![b.ops[0].clone()]).expect("holds B");
+    victim.ingest(vec![b.ops[0].clone()]).expect("holds B");
     let victim = shared(victim);
     let before = digest(&victim, &a.festival);
     let nv = Net::start(victim.clone(), NetConfig::loopback()).await.expect("victim");
@@ -172,7 +172,7 @@ async fn an_op_of_one_festival_cannot_touch_another_festivals_entities() {
         assert!(s.event(&b.festival, &event).expect("q").is_none());
         assert_eq!(s.event(&b.festival, &foreign_venue).expect("q").expect("e").venue_name, "");
         assert!(v.festival(&b.festival).expect("b").owner == attacker);
-        let report = v.store_mut().check().expect("check");
+        let report = v.check().expect("check");
         assert!(report.is_clean(), "{report:?}");
         assert!(report.notes.iter().any(|n| n.contains("another festival")), "{report:?}");
     }
@@ -246,7 +246,7 @@ async fn huge_clocks_are_refused_and_the_largest_allowed_ones_stall_nobody() {
     }
     let fast = ops.last().map(|o| o.lamport()).unwrap_or(0);
     let attacker = shared(node_with(2, &a.ops));
-    attacker.lock().expect("lock").store_mut().ingest(ops).expect("ingest");
+    attacker.lock().expect("lock").ingest(ops).expect("ingest");
     let nk = Net::start(attacker.clone(), NetConfig::loopback()).await.expect("attacker");
     assert!(matches!(nk.sync_with(nv.addr(), a.festival).await.expect("sync"), SessionEnd::Finished(_)));
     assert_eq!(op_count(&victim), a.ops.len() as u64 + 50);
@@ -261,7 +261,7 @@ async fn huge_clocks_are_refused_and_the_largest_allowed_ones_stall_nobody() {
             priority: Priority::Normal,
             expires: None,
         });
-        let op = v.store_mut().append(&organiser, a.festival, body, 0).expect("an honest write is never stalled");
+        let op = append_as(&mut v, &organiser, a.festival, body, 0).expect("an honest write is never stalled");
         assert!(op.lamport() <= rules::MAX_LAMPORT && op.lamport() < fast);
     }
     // Two honest nodes still sync the whole festival, huge clocks and all.
@@ -312,7 +312,7 @@ async fn a_removed_organiser_cannot_name_helpers_or_remove_the_remover_by_backda
         )
         .expect("op");
     let attacker = shared(attacker);
-    attacker.lock().expect("lock").store_mut().ingest(vec![grant, revoke, fake]).expect("ingest");
+    attacker.lock().expect("lock").ingest(vec![grant, revoke, fake]).expect("ingest");
     let na = Net::start(attacker.clone(), NetConfig::loopback()).await.expect("attacker");
     assert!(matches!(na.sync_with(nv.addr(), s.festival).await.expect("sync"), SessionEnd::Finished(_)));
     {
@@ -331,9 +331,7 @@ async fn a_removed_organiser_cannot_name_helpers_or_remove_the_remover_by_backda
     {
         let owner = Identity::from_seed(35 * 1_000_003);
         let mut v = victim.lock().expect("lock");
-        v.store_mut()
-            .append(&owner, s.festival, Body::RoleGrant { member: o, role: Role::Organiser }, 0)
-            .expect("grant");
+        append_as(&mut v, &owner, s.festival, Body::RoleGrant { member: o, role: Role::Organiser }, 0).expect("grant");
         let f = v.festival(&s.festival).expect("festival");
         assert!(f.organisers.contains(&o) && !f.organisers.contains(&m) && !f.organisers.contains(&p));
     }
@@ -352,7 +350,7 @@ fn served_festival(ops: usize) -> (tempfile::TempDir, Scenario) {
     let dir = tempfile::tempdir().expect("dir");
     let s = benchmark_festival(41, ops, 300);
     let mut n = Node::open(dir.path()).expect("node");
-    let report = n.store_mut().ingest(s.ops.clone()).expect("ingest");
+    let report = n.ingest(s.ops.clone()).expect("ingest");
     assert!(report.rejected.is_empty());
     n.use_festival(&s.festival).expect("use");
     (dir, s)
@@ -449,7 +447,7 @@ async fn peers_that_take_no_live_updates_are_dropped_without_leaking() {
     for i in 0..30 {
         {
             let mut w = writer.lock().expect("lock");
-            w.store_mut().append(&me, s.festival, event_body(&mut rng, 90_000 + i, None, 0), 0).expect("write");
+            append_as(&mut w, &me, s.festival, event_body(&mut rng, 90_000 + i, None, 0), 0).expect("write");
         }
         assert!(matches!(nw.sync_with(server.clone(), s.festival).await.expect("push"), SessionEnd::Finished(_)));
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -499,7 +497,7 @@ async fn one_key_cannot_pile_events_onto_a_day_by_moving_them() {
         let patch = EventPatch { start: Some(start), end: Some(start + 1800), ..Default::default() };
         ops.push(w.sign(&k, l, 0, Body::Event { target: Some(*id), patch }).expect("op"));
     }
-    spam.store_mut().ingest(ops).expect("ingest");
+    spam.ingest(ops).expect("ingest");
     let na = Net::start(shared(spam), NetConfig::loopback()).await.expect("spammer");
     assert!(matches!(na.sync_with(nv.addr(), a.festival).await.expect("sync"), SessionEnd::Finished(_)));
     let all = victim.lock().expect("lock").store().programme(&a.festival, &ProgrammeFilter::default()).expect("p");
@@ -513,16 +511,16 @@ async fn one_key_cannot_pile_events_onto_a_day_by_moving_them() {
 fn one_moderation_op_hides_a_flood_from_ten_thousand_fresh_keys_and_it_travels_last() {
     let (a, _) = small_festival(37);
     let mut organiser_device = Node::in_memory(Identity::from_seed(37 * 1_000_003)).expect("node");
-    organiser_device.store_mut().set_clock(Clock::Fixed(1_000_000));
-    organiser_device.store_mut().ingest(a.ops.clone()).expect("ingest");
+    organiser_device.set_clock(Clock::Fixed(1_000_000));
+    organiser_device.ingest(a.ops.clone()).expect("ingest");
     // Five regulars post community events before the flood.
     let regulars: Vec<Identity> = (0..5).map(|_| stranger()).collect();
     let mut rng = Rng::new(37);
     for (i, r) in regulars.iter().enumerate() {
-        organiser_device.store_mut().append(r, a.festival, event_body(&mut rng, i, None, 3600), 0).expect("regular");
+        append_as(&mut organiser_device, r, a.festival, event_body(&mut rng, i, None, 3600), 0).expect("regular");
     }
     // The flood: 10,000 fresh keys, one event each, seen an hour later.
-    organiser_device.store_mut().set_clock(Clock::Fixed(1_003_600));
+    organiser_device.set_clock(Clock::Fixed(1_003_600));
     let mut flood = Vec::with_capacity(10_000);
     let mut flood_authors = std::collections::HashSet::new();
     for i in 0..10_000usize {
@@ -531,7 +529,7 @@ fn one_moderation_op_hides_a_flood_from_ten_thousand_fresh_keys_and_it_travels_l
         let mut w = LogWriter::new(a.festival, LogPosition { seq: 0, backlink: None, lamport: 100 });
         flood.push(w.sign(&k, 100, 0, event_body(&mut rng, 1000 + i, None, 3600)).expect("op"));
     }
-    let report = organiser_device.store_mut().ingest(flood).expect("ingest");
+    let report = organiser_device.ingest(flood).expect("ingest");
     assert_eq!(report.stored, 10_000);
     let visible = |n: &Node| n.store().programme(&a.festival, &ProgrammeFilter::default()).expect("p").len();
     assert_eq!(visible(&organiser_device), 10_000 + 5 + 2);
@@ -541,7 +539,7 @@ fn one_moderation_op_hides_a_flood_from_ten_thousand_fresh_keys_and_it_travels_l
     let ops = organiser_device.moderate(a.festival, Some(CommunityMode::Approved), approve).expect("moderate");
     assert_eq!(ops, 1);
     assert_eq!(visible(&organiser_device), 5 + 1 + 1, "official and approved community events only");
-    assert!(organiser_device.store_mut().check().expect("check").is_clean());
+    assert!(organiser_device.check().expect("check").is_clean());
 
     // A phone meeting the organiser's device for a short encounter gets the programme and the
     // regulars first; the flood travels last, if at all.
@@ -623,7 +621,7 @@ async fn extension_kinds_from_one_key_cost_at_most_their_budget() {
 async fn ops_parked_by_twenty_thousand_keys_never_sync_and_expire() {
     let (a, _) = small_festival(39);
     let mut v = node_with(1, &a.ops);
-    v.store_mut().set_clock(Clock::Fixed(2_000_000));
+    v.set_clock(Clock::Fixed(2_000_000));
     let victim = shared(v);
     let nv = Net::start(victim.clone(), NetConfig::loopback()).await.expect("victim");
     let ep = rogue(None).await;
@@ -656,16 +654,16 @@ async fn ops_parked_by_twenty_thousand_keys_never_sync_and_expire() {
     // A week later they are gone, at the next write.
     {
         let mut v = victim.lock().expect("lock");
-        v.store_mut().set_clock(Clock::Fixed(2_000_000 + meadow_core::store::PARK_SECONDS + 1));
+        v.set_clock(Clock::Fixed(2_000_000 + meadow_core::store::PARK_SECONDS + 1));
         let owner = Identity::from_seed(39 * 1_000_003);
-        v.store_mut()
-            .append(
-                &owner,
-                a.festival,
-                Body::Announcement(Announcement { text: "Hi".into(), priority: Priority::Normal, expires: None }),
-                0,
-            )
-            .expect("write");
+        append_as(
+            &mut v,
+            &owner,
+            a.festival,
+            Body::Announcement(Announcement { text: "Hi".into(), priority: Priority::Normal, expires: None }),
+            0,
+        )
+        .expect("write");
         assert_eq!(v.store().pending_count().expect("pending"), 0);
     }
     for n in [np, nv] {
@@ -691,7 +689,7 @@ async fn evidence_of_a_forked_log_reaches_every_device() {
         let mut ops = a.ops.clone();
         ops.push(first.clone());
         let mut n = node_with(seed, &ops);
-        n.store_mut().ingest(extra).expect("ingest");
+        n.ingest(extra).expect("ingest");
         shared(n)
     };
     let x = with(1, vec![branch_a.clone()]);
@@ -712,7 +710,7 @@ async fn evidence_of_a_forked_log_reaches_every_device() {
     assert_eq!(digest(&x, &a.festival), d);
     assert_eq!(digest(&y, &a.festival), d);
     for n in [&x, &y, &z] {
-        assert!(n.lock().expect("lock").store_mut().check().expect("check").is_clean());
+        assert!(n.lock().expect("lock").check().expect("check").is_clean());
     }
     // Once all agree, a session between them moves no ops.
     let SessionEnd::Finished(st) = ny.sync_with(nz.addr(), a.festival).await.expect("sync") else { panic!() };
@@ -741,7 +739,7 @@ fn a_fork_seen_only_through_a_backlink_reaches_a_device_holding_the_other_branch
     assert_ne!(b2.id(), branch_a[2].id());
     // X holds a0..a2 and then b3, whose backlink is not a2; Y holds a0..a4.
     let mut x = node_with(1, &[a.ops.clone(), branch_a[..3].to_vec()].concat());
-    let r = x.store_mut().ingest(vec![b3.clone()]).expect("ingest");
+    let r = x.ingest(vec![b3.clone()]).expect("ingest");
     assert!(matches!(r.rejected[0].reason, RejectReason::Equivocation(3)), "{r:?}");
     let mut y = node_with(2, &[a.ops.clone(), branch_a.clone()].concat());
     assert!(y.store().forked_authors(&a.festival).expect("forks").is_empty());
@@ -809,7 +807,7 @@ async fn nobody_can_post_official_announcements_into_a_served_demo() {
             priority: Priority::Emergency,
             expires: None,
         });
-        attacker.lock().expect("lock").store_mut().append(&key, f, body, 0).expect("append");
+        append_as(&mut attacker.lock().expect("lock"), &key, f, body, 0).expect("append");
     }
     assert!(matches!(na.sync_with(nv.addr(), f).await.expect("push"), SessionEnd::Finished(_)));
     let anns = victim.lock().expect("lock").store().announcements(&f, 0).expect("a");
@@ -938,7 +936,7 @@ fn a_posting_time_from_a_clock_far_ahead_is_not_shown() {
     let organiser = Identity::from_seed(46 * 1_000_003 + 1);
     let body =
         Body::Announcement(Announcement { text: "From the future".into(), priority: Priority::Normal, expires: None });
-    n.store_mut().append(&organiser, a.festival, body, 4_102_444_800_000).expect("append");
+    append_as(&mut n, &organiser, a.festival, body, 4_102_444_800_000).expect("append");
     let now = 1_783_000_000;
     let anns = n.store().announcements(&a.festival, now).expect("a");
     let future = anns.iter().find(|x| x.text == "From the future").expect("shown");

@@ -3,17 +3,19 @@
 
 use std::time::{Duration, Instant};
 
+use meadow_core::feed::Scope;
 use meadow_core::identity::Identity;
 use meadow_core::net::{ALPN, Invite, Net, NetConfig, SharedNode};
 use meadow_core::node::{Node, SessionEnd};
 use meadow_core::op::{Announcement, LogWriter, Op, Priority};
-use meadow_tests::support::{digest, eventually, op_count as count, shared};
+use meadow_core::sync::{ErrorCode, Message};
+use meadow_tests::support::{append_as, digest, eventually, op_count as count, shared};
 use meadow_tests::{benchmark_festival, event_body};
 
 fn node(seed: u64, ops: &[Op]) -> SharedNode {
     let mut n = Node::in_memory(Identity::from_seed(700 + seed)).expect("node");
     if !ops.is_empty() {
-        n.store_mut().ingest(ops.to_vec()).expect("ingest");
+        n.ingest(ops.to_vec()).expect("ingest");
     }
     shared(n)
 }
@@ -48,7 +50,7 @@ async fn peers_converge_join_from_tickets_and_heal_partitions() {
                 w.sign(&id, l, 0, event_body(&mut rng, 5000 + i, None, i as i64 * 900)).expect("op")
             })
             .collect();
-        n.store_mut().ingest(ops).expect("ingest");
+        n.ingest(ops).expect("ingest");
     }
     let end = nb.sync_with(na.addr(), s.festival).await.expect("sync");
     assert!(matches!(end, SessionEnd::Finished(_)));
@@ -68,6 +70,8 @@ async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
     assert!(matches!(nb.sync_with(na.addr(), s.festival).await.expect("b"), SessionEnd::Finished(_)));
     assert!(matches!(nc.sync_with(nb.addr(), s.festival).await.expect("c"), SessionEnd::Finished(_)));
 
+    // B and C subscribe to their change feeds, as an app's screens do.
+    let (feed_b, feed_c) = (b.lock().expect("lock").subscribe(), c.lock().expect("lock").subscribe());
     // The owner (author 0 of the generated festival) posts on A.
     let owner = Identity::from_seed(22 * 1_000_003);
     {
@@ -77,7 +81,7 @@ async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
             priority: Priority::High,
             expires: None,
         });
-        n.store_mut().append(&owner, s.festival, body, 0).expect("announce");
+        append_as(&mut n, &owner, s.festival, body, 0).expect("announce");
     }
     let has = |n: &SharedNode| {
         let anns = n.lock().expect("lock").store().announcements(&s.festival, 0).expect("a");
@@ -87,6 +91,19 @@ async fn an_announcement_reaches_connected_peers_without_a_manual_sync() {
     eventually("the announcement reaching B", Duration::from_secs(10), || has(&b)).await;
     eventually("the announcement reaching C through B", Duration::from_secs(10), || has(&c)).await;
     assert!(posted.elapsed() < Duration::from_secs(5), "live update took {:?}", posted.elapsed());
+    // Each feed told its subscriber, with the announcements scope, with nobody asking the node.
+    for (name, feed) in [("B", &feed_b), ("C", &feed_c)] {
+        let heard = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let changes = feed.next().await.expect("feed open");
+                if changes.scopes(&s.festival).contains(Scope::Announcements) {
+                    return changes;
+                }
+            }
+        })
+        .await;
+        assert!(heard.is_ok(), "{name}'s subscriber was not told of the announcement");
+    }
     for n in [nc, nb, na] {
         n.shutdown().await;
     }
@@ -113,17 +130,27 @@ async fn hostile_peers_are_dropped_and_the_node_keeps_serving() {
     send.write_all(b"\x07this is not a meadow frame at all").await.expect("write");
     let _ = send.finish();
     let reply = tokio::time::timeout(Duration::from_secs(10), recv.read_to_end(1 << 20)).await.expect("answer in time");
-    // The node answers with an Error frame (or just closes); either way, nothing was stored.
-    let _ = reply;
-    // An oversized frame announced by its length alone.
-    if let Ok((mut send, _recv)) = conn.open_bi().await {
-        let _ = send.write_all(&[0xff, 0xff, 0xff, 0xff, 0x0f]).await;
-        let _ = send.finish();
+    // The node says why in an Error frame, or resets the stream; never anything else.
+    if let Ok(bytes) = reply {
+        let mut r = meadow_core::wire::Reader::new(&bytes);
+        let frame = r.bytes().expect("a whole frame");
+        let msg = Message::decode(frame).expect("a valid message");
+        assert!(matches!(msg, Message::Error { code, .. } if code == ErrorCode::Protocol as u8), "{msg:?}");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the garbage session counting as a failure", Duration::from_secs(10), || na.stats().failures >= 1).await;
+    // The node drops a peer whose session failed.
+    let closed = tokio::time::timeout(Duration::from_secs(10), conn.closed()).await;
+    assert!(closed.is_ok(), "the node kept a connection that sent garbage");
+    // An oversized frame announced by its length alone (4 GiB), on a new connection.
+    let conn = rogue.connect(na.addr(), ALPN).await.expect("connect again");
+    let (mut send, _recv) = conn.open_bi().await.expect("stream");
+    send.write_all(&[0xff, 0xff, 0xff, 0xff, 0x0f]).await.expect("write");
+    let _ = send.finish();
+    let closed = tokio::time::timeout(Duration::from_secs(10), conn.closed()).await;
+    assert!(closed.is_ok(), "the node kept a connection that announced a 4 GiB frame");
+    assert!(na.stats().failures >= 2, "{:?}", na.stats());
     rogue.close().await;
-    assert_eq!(digest(&a, &s.festival), before);
-    assert!(na.stats().failures >= 1, "{:?}", na.stats());
+    assert_eq!(digest(&a, &s.festival), before, "nothing of what the rogue sent was stored");
 
     // An honest peer is still served.
     let b = node(2, &[]);
@@ -149,7 +176,7 @@ async fn a_session_cut_short_keeps_whole_ops_and_the_next_sends_only_the_rest() 
     nb.shutdown().await;
     let kept = count(&b) + b.lock().expect("lock").store().pending_count().expect("pending");
     assert!(kept > 0 && kept < 4000, "kept {kept}");
-    assert!(b.lock().expect("lock").store_mut().check().expect("check").is_clean());
+    assert!(b.lock().expect("lock").check().expect("check").is_clean());
 
     let nb = Net::start(b.clone(), NetConfig::loopback()).await.expect("b");
     let SessionEnd::Finished(stats) = nb.sync_with(na.addr(), s.festival).await.expect("sync") else {

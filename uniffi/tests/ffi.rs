@@ -1,21 +1,55 @@
-//! The FFI surface as the apps see it, from Rust: error variants, listeners, and a sync between
-//! two nodes through a link with a tiny MTU (the path Bluetooth code takes).
+//! The FFI surface as the apps see it, from Rust: error variants, change subscriptions (from local
+//! actions, a native link and iroh), and a sync between two nodes through a link with a tiny MTU
+//! (the path Bluetooth code takes). The async calls are driven by a plain executor, as Kotlin's
+//! and Swift's are: the node must not need the caller to run tokio.
 
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use meadow_ffi::{ChangeListener, Link, LinkSession, ListenerError, MeadowError, MeadowNode, NewEvent, StoreChange};
+use meadow_ffi::{
+    AnnouncementPriority, ChangeListener, ChangeScope, Link, ListenerError, MeadowError, MeadowNode, NewEvent,
+    StoreChange,
+};
 
 fn node(dir: &tempfile::TempDir) -> Arc<MeadowNode> {
     MeadowNode::open(dir.path().to_string_lossy().into_owned()).expect("open")
 }
 
-struct Counting(Mutex<u32>);
-impl ChangeListener for Counting {
-    fn on_change(&self, _: StoreChange) -> Result<(), ListenerError> {
-        if let Ok(mut n) = self.0.lock() {
-            *n += 1;
-        }
+/// Runs an async call to completion on a runtime that is not the node's.
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name))
+        .expect("fixture")
+}
+
+/// A listener that forwards what it hears.
+struct Forward(Mutex<Sender<StoreChange>>);
+impl ChangeListener for Forward {
+    fn on_change(&self, c: StoreChange) -> Result<(), ListenerError> {
+        let _ = self.0.lock().map(|s| s.send(c));
         Ok(())
+    }
+}
+
+fn listener() -> (Arc<Forward>, Receiver<StoreChange>) {
+    let (tx, rx) = channel();
+    (Arc::new(Forward(Mutex::new(tx))), rx)
+}
+
+/// Waits for a change of `festival` in `scope`, failing after a bound.
+fn heard(rx: &Receiver<StoreChange>, festival: &str, scope: ChangeScope) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(c) if c.festival.as_deref() == Some(festival) && c.scopes.contains(&scope) => return,
+            Ok(_) => continue,
+            Err(e) => panic!("no {scope:?} change of {festival} heard: {e}"),
+        }
     }
 }
 
@@ -27,9 +61,7 @@ impl ChangeListener for Throwing {
 }
 
 #[test]
-fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
-    // A failing listener is an error the node logs, not a panic (which would print a backtrace
-    // into the app's log and, across FFI, is only caught by luck).
+fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_others() {
     let panics = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = panics.clone();
     let previous = std::panic::take_hook();
@@ -39,58 +71,74 @@ fn errors_map_to_the_right_variants_and_listeners_cannot_break_the_node() {
     }));
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = node(&da);
-    let counting = Arc::new(Counting(Mutex::new(0)));
-    a.add_listener(Arc::new(Throwing));
-    a.add_listener(counting.clone());
-    assert!(matches!(
-        a.create_festival("F".into(), "Mars/Olympus".into(), "2026-07-10".into(), "2026-07-11".into()),
-        Err(MeadowError::Invalid { .. })
-    ));
-    assert!(matches!(
-        a.create_festival("F".into(), "UTC".into(), "tomorrow".into(), "2026-07-11".into()),
-        Err(MeadowError::Invalid { .. })
-    ));
-    let f = a
-        .create_festival("Wiese".into(), "Europe/Berlin".into(), "2026-07-10".into(), "2026-07-11".into())
-        .expect("create");
-    assert_eq!(a.current_festival().expect("current"), Some(f.clone()));
-    let v = a.add_venue(f.clone(), "Main".into()).expect("venue");
-    let ev = |title: &str| NewEvent {
-        title: title.into(),
-        start: 1_783_684_800,
-        end: 1_783_688_400,
-        venue_id: Some(v.clone()),
-        track: "Music".into(),
-        description: String::new(),
-    };
-    assert!(matches!(a.add_event(f.clone(), ev(" ")), Err(MeadowError::Invalid { .. })));
-    let e = a.add_event(f.clone(), ev("Opening")).expect("event");
-    assert!(*counting.0.lock().expect("count") >= 3, "listeners heard the changes despite a throwing one");
-    assert_eq!(panics.load(std::sync::atomic::Ordering::SeqCst), 0, "a failing listener made something panic");
-    assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true), Err(MeadowError::NotFound { .. })));
-    assert!(matches!(a.use_festival("zz".into()), Err(MeadowError::Invalid { .. })));
-    a.set_favourite(f.clone(), e.clone(), true).expect("fav");
-    let d = a.event_detail(f.clone(), e.clone()).expect("detail");
-    assert_eq!((d.event.title.as_str(), d.event.venue.as_str()), ("Opening", "Main"));
-    assert!(matches!(a.event_detail(f.clone(), "11".repeat(32)), Err(MeadowError::NotFound { .. })));
-    assert_eq!(a.favourites(f.clone()).expect("favs").len(), 1);
-    assert_eq!(a.search(f.clone(), "open".into()).expect("search")[0].id, e);
-    assert_eq!(a.programme(f.clone(), Some("2026-07-10".into())).expect("day").len(), 1);
-    assert!(a.export_ics(f.clone(), true).expect("ics").contains("SUMMARY:Opening"));
+    let _throwing = a.subscribe(Arc::new(Throwing)).expect("subscribe");
+    let (fwd, rx) = listener();
+    let sub = a.subscribe(fwd).expect("subscribe");
+    run(async {
+        assert!(matches!(
+            a.create_festival("F".into(), "Mars/Olympus".into(), "2026-07-10".into(), "2026-07-11".into()).await,
+            Err(MeadowError::Invalid { .. })
+        ));
+        assert!(matches!(
+            a.create_festival("F".into(), "UTC".into(), "tomorrow".into(), "2026-07-11".into()).await,
+            Err(MeadowError::Invalid { .. })
+        ));
+        let f = a
+            .create_festival("Wiese".into(), "Europe/Berlin".into(), "2026-07-10".into(), "2026-07-11".into())
+            .await
+            .expect("create");
+        heard(&rx, &f, ChangeScope::Festival);
+        assert_eq!(a.current_festival().await.expect("current"), Some(f.clone()));
+        let v = a.add_venue(f.clone(), "Main".into()).await.expect("venue");
+        let ev = |title: &str| NewEvent {
+            title: title.into(),
+            start: 1_783_684_800,
+            end: 1_783_688_400,
+            venue_id: Some(v.clone()),
+            track: "Music".into(),
+            description: String::new(),
+        };
+        assert!(matches!(a.add_event(f.clone(), ev(" ")).await, Err(MeadowError::Invalid { .. })));
+        let e = a.add_event(f.clone(), ev("Opening")).await.expect("event");
+        heard(&rx, &f, ChangeScope::Programme);
+        assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true).await, Err(MeadowError::NotFound { .. })));
+        assert!(matches!(a.use_festival("zz".into()).await, Err(MeadowError::Invalid { .. })));
+        a.set_favourite(f.clone(), e.clone(), true).await.expect("fav");
+        heard(&rx, &f, ChangeScope::Favourites);
+        let d = a.event_detail(f.clone(), e.clone()).await.expect("detail");
+        assert_eq!((d.event.title.as_str(), d.event.venue.as_str()), ("Opening", "Main"));
+        assert!(matches!(a.event_detail(f.clone(), "11".repeat(32)).await, Err(MeadowError::NotFound { .. })));
+        assert_eq!(a.favourites(f.clone()).await.expect("favs").len(), 1);
+        assert_eq!(a.search(f.clone(), "open".into(), None).await.expect("search")[0].id, e);
+        assert_eq!(a.programme(f.clone(), Some("2026-07-10".into())).await.expect("day").len(), 1);
+        assert!(a.export_ics(f.clone(), true).await.expect("ics").contains("SUMMARY:Opening"));
+        a.announce(f.clone(), "Storm: leave the field".into(), true).await.expect("announce");
+        heard(&rx, &f, ChangeScope::Announcements);
+        let anns = a.announcements(f.clone(), 0).await.expect("announcements");
+        assert_eq!(anns[0].priority, AnnouncementPriority::Emergency, "urgent means emergency");
 
-    // A community member cannot announce.
-    let b = node(&db);
-    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v1.xml"))
-        .expect("fixture");
-    let g = b.import(bytes).expect("import");
-    assert_eq!(b.programme(g.clone(), None).expect("programme").len(), 8);
-    let bf = b.festivals().expect("festivals");
-    assert_eq!(bf[0].name, "Wiese & Wald 2026");
-    b.announce(g, "owner speaking".into(), false).expect("owner may announce");
-    assert!(matches!(
-        a.announce("00".repeat(32), "x".into(), true),
-        Err(MeadowError::NotFound { .. } | MeadowError::NotPermitted { .. })
-    ));
+        // A community member cannot announce; an importer owns what it imported.
+        let b = node(&db);
+        let g = b.import(fixture("wiese-v1.xml")).await.expect("import");
+        assert_eq!(b.programme(g.clone(), None).await.expect("programme").len(), 8);
+        let page = b.programme_page(g.clone(), None, 3, 2).await.expect("page");
+        assert_eq!((page.offset, page.total, page.events.len()), (3, 8, 2));
+        assert_eq!(page.events, b.programme(g.clone(), None).await.expect("all")[3..5]);
+        assert_eq!(b.festivals().await.expect("festivals")[0].name, "Wiese & Wald 2026");
+        b.announce(g, "owner speaking".into(), false).await.expect("owner may announce");
+        assert!(matches!(
+            a.announce("00".repeat(32), "x".into(), true).await,
+            Err(MeadowError::NotFound { .. } | MeadowError::NotPermitted { .. })
+        ));
+        // Closing the handle ends the subscription.
+        sub.cancel();
+        assert!(!sub.is_active());
+        a.set_favourite(f.clone(), e.clone(), false).await.expect("unfav");
+    });
+    while rx.try_recv().is_ok() {}
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(rx.try_recv().is_err(), "a cancelled subscription still heard a change");
+    assert_eq!(panics.load(std::sync::atomic::Ordering::SeqCst), 0, "a failing listener made something panic");
 }
 
 /// A radio with a 20-byte MTU: packets queue until the test moves them.
@@ -118,63 +166,70 @@ impl Link for Radio {
 }
 
 #[test]
-fn two_nodes_sync_through_a_small_mtu_link() {
+fn two_nodes_sync_through_a_small_mtu_link_and_the_receiver_hears_of_it() {
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let (a, b) = (node(&da), node(&db));
-    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v2.xml"))
-        .expect("fixture");
-    let f = a.import(bytes).expect("import");
-    let radio = |mtu| Arc::new(Radio { mtu, out: Mutex::new(Vec::new()), closed: Mutex::new(false) });
-    let (ra, rb) = (radio(20), radio(20));
-    // B, which lacks the festival, dials; A answers.
-    let sb = LinkSession::initiate(b.clone(), rb.clone(), f.clone(), 0).expect("initiate");
-    let sa = LinkSession::respond(a.clone(), ra.clone(), 0);
-    let (mut done_a, mut done_b) = (None, None);
-    for round in 0..100_000u64 {
-        let to_b: Vec<_> = ra.out.lock().expect("a").drain(..).collect();
-        let to_a: Vec<_> = rb.out.lock().expect("b").drain(..).collect();
-        if to_a.is_empty() && to_b.is_empty() {
-            break;
-        }
-        for p in to_b {
-            if let Some(s) = sb.received(p, round).expect("b step") {
-                done_b = Some(s);
+    let (fwd, rx) = listener();
+    let _sub = b.subscribe(fwd).expect("subscribe");
+    run(async {
+        let f = a.import(fixture("wiese-v2.xml")).await.expect("import");
+        let radio = |mtu| Arc::new(Radio { mtu, out: Mutex::new(Vec::new()), closed: Mutex::new(false) });
+        let (ra, rb) = (radio(20), radio(20));
+        // B, which lacks the festival, dials; A answers.
+        let sb = b.clone().initiate_link(rb.clone(), f.clone(), 0).await.expect("initiate");
+        let sa = a.clone().respond_link(ra.clone(), 0);
+        let (mut done_a, mut done_b) = (None, None);
+        for round in 0..100_000u64 {
+            let to_b: Vec<_> = ra.out.lock().expect("a").drain(..).collect();
+            let to_a: Vec<_> = rb.out.lock().expect("b").drain(..).collect();
+            if to_a.is_empty() && to_b.is_empty() {
+                break;
+            }
+            for p in to_b {
+                if let Some(s) = sb.received(p, round).await.expect("b step") {
+                    done_b = Some(s);
+                }
+            }
+            for p in to_a {
+                if let Some(s) = sa.received(p, round).await.expect("a step") {
+                    done_a = Some(s);
+                }
             }
         }
-        for p in to_a {
-            if let Some(s) = sa.received(p, round).expect("a step") {
-                done_a = Some(s);
-            }
-        }
-    }
-    assert!(done_a.as_deref().is_some_and(|s| s.starts_with("finished")), "{done_a:?}");
-    assert!(done_b.as_deref().is_some_and(|s| s.starts_with("finished")), "{done_b:?}");
-    assert!(*ra.closed.lock().expect("closed") && *rb.closed.lock().expect("closed"));
-    assert_eq!(b.programme(f.clone(), None).expect("b"), a.programme(f, None).expect("a"));
+        let (done_a, done_b) = (done_a.expect("a ended"), done_b.expect("b ended"));
+        assert!(done_a.finished && done_b.finished, "{done_a:?} {done_b:?}");
+        assert_eq!(done_b.festival.as_deref(), Some(f.as_str()));
+        assert!(done_b.ops_received > 0 && done_b.ops_received == done_a.ops_sent);
+        assert!(*ra.closed.lock().expect("closed") && *rb.closed.lock().expect("closed"));
+        assert_eq!(b.programme(f.clone(), None).await.expect("b"), a.programme(f.clone(), None).await.expect("a"));
+        heard(&rx, &f, ChangeScope::Programme);
+    });
 }
 
 #[test]
-fn join_from_an_invite_over_loopback_and_get_live_updates() {
+fn join_from_an_invite_over_loopback_and_hear_live_updates() {
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let (a, b) = (node(&da), node(&db));
-    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v1.xml"))
-        .expect("fixture");
-    let f = a.import(bytes).expect("import");
-    let status = a.start_networking(0, false).expect("start");
-    assert!(status.running);
-    let invite = status.invite.expect("invite for the current festival");
-    assert!(matches!(b.join("nonsense".into(), false), Err(MeadowError::Invalid { .. })));
-    assert_eq!(b.join(invite, false).expect("join"), f);
-    assert_eq!(b.programme(f.clone(), None).expect("b"), a.programme(f.clone(), None).expect("a"));
-    assert!(b.net_status().expect("status").peers >= 1);
-    // A change on A reaches B over the open connection.
-    a.announce(f.clone(), "Gates open".into(), false).expect("announce");
-    let start = std::time::Instant::now();
-    while b.announcements(f.clone(), 0).expect("anns").iter().all(|x| x.text != "Gates open") {
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "live update did not arrive");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    b.stop_networking();
-    a.stop_networking();
-    assert!(!a.net_status().expect("status").running);
+    let (fwd, rx) = listener();
+    let _sub = b.subscribe(fwd).expect("subscribe");
+    run(async {
+        let f = a.import(fixture("wiese-v1.xml")).await.expect("import");
+        let status = a.start_networking(0, false).await.expect("start");
+        assert!(status.running);
+        let invite = status.invite.expect("invite for the current festival");
+        assert!(matches!(b.join("nonsense".into(), false).await, Err(MeadowError::Invalid { .. })));
+        assert_eq!(b.join(invite, false).await.expect("join"), f);
+        assert_eq!(b.current_festival().await.expect("current"), Some(f.clone()));
+        assert_eq!(b.programme(f.clone(), None).await.expect("b"), a.programme(f.clone(), None).await.expect("a"));
+        assert!(b.net_status().await.expect("status").peers >= 1);
+        // A change on A reaches B over the open connection, and B's listener hears of it with
+        // no call on B.
+        while rx.try_recv().is_ok() {}
+        a.announce(f.clone(), "Gates open".into(), false).await.expect("announce");
+        heard(&rx, &f, ChangeScope::Announcements);
+        assert!(b.announcements(f.clone(), 0).await.expect("anns").iter().any(|x| x.text == "Gates open"));
+        b.stop_networking().await.expect("stop");
+        a.stop_networking().await.expect("stop");
+        assert!(!a.net_status().await.expect("status").running);
+    });
 }

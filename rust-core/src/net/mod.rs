@@ -4,8 +4,8 @@
 //! driven over a QUIC bidirectional stream, and the node answers what the session asks.
 //!
 //! Live updates: while a connection to a peer stays open, a change to the local store (a new op,
-//! written here or received from another peer) starts a fresh session with every connected peer
-//! for the festivals they share. A session between peers that agree costs a few dozen bytes, so
+//! written here or received from any peer or link, as the node's change feed tells it) starts a
+//! fresh session with every connected peer for the festival that changed. A session between peers that agree costs a few dozen bytes, so
 //! this needs no second protocol (no gossip overlay to run on phones), and the same code path heals
 //! everything a dropped link missed.
 //!
@@ -30,6 +30,7 @@ use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use iroh::{Endpoint, EndpointAddr, EndpointId, SecretKey};
 use thiserror::Error;
 
+use crate::feed::Subscription;
 use crate::node::{Node, NodeError, SessionEnd};
 use crate::op::FestivalId;
 use crate::sync::{ErrorCode, Message, Session, SyncError};
@@ -79,6 +80,9 @@ pub enum NetError {
     /// A task holding the node panicked.
     #[error("node lock poisoned")]
     Poisoned,
+    /// The peer answered, but the session failed.
+    #[error("sync failed: {0}")]
+    Sync(SyncError),
     /// A blocking store task failed to run.
     #[error("store task failed: {0}")]
     Task(String),
@@ -93,19 +97,12 @@ pub struct NetConfig {
     pub mdns: bool,
     /// Sync session limits.
     pub sync: crate::sync::Config,
-    /// How often the store is checked for new ops to push to connected peers.
-    pub live_interval: Duration,
 }
 
 impl NetConfig {
     /// Loopback only, no discovery: for tests and benchmarks.
     pub fn loopback() -> Self {
-        NetConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            mdns: false,
-            sync: crate::sync::Config::default(),
-            live_interval: Duration::from_millis(250),
-        }
+        NetConfig { bind: SocketAddr::from(([127, 0, 0, 1], 0)), mdns: false, sync: crate::sync::Config::default() }
     }
 
     /// All interfaces on `port`, with mDNS: what `meadow serve` runs.
@@ -595,9 +592,9 @@ impl Net {
     /// Binds the endpoint and starts accepting sessions and pushing live updates. Needs a tokio
     /// runtime.
     pub async fn start(node: SharedNode, cfg: NetConfig) -> Result<Net, NetError> {
-        let secret = {
+        let (secret, changes) = {
             let n = node.lock().map_err(|_| NetError::Poisoned)?;
-            n.identity().derive_secret("meadow 2026 iroh endpoint key v1")
+            (n.identity().derive_secret("meadow 2026 iroh endpoint key v1"), n.subscribe())
         };
         let mut builder = Endpoint::builder(presets::Minimal)
             .secret_key(SecretKey::from_bytes(&secret))
@@ -624,7 +621,7 @@ impl Net {
             live_slots: Arc::new(tokio::sync::Semaphore::new(MAX_LIVE_PUSHES)),
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
-        let live = tokio::spawn(live_loop(inner.clone()));
+        let live = tokio::spawn(live_loop(inner.clone(), changes));
         Ok(Net { endpoint, router, inner, live })
     }
 
@@ -690,6 +687,25 @@ impl Net {
             peers.entry(conn.remote_id()).or_insert_with(|| Peer { conn: conn.clone(), festivals: HashSet::new() });
         }
         Ok(end)
+    }
+
+    /// Joins a festival from an invite: syncs it from the peer the invite names (which then also
+    /// gets live updates) and, once the festival arrived, selects it. What the apps and the CLI
+    /// mean by "join".
+    pub async fn join(&self, invite: &Invite) -> Result<crate::sync::Stats, NetError> {
+        let stats = match self.sync_with(invite.peer.clone(), invite.festival).await? {
+            SessionEnd::Finished(stats) => stats,
+            SessionEnd::Failed(e) => return Err(NetError::Sync(e)),
+        };
+        let node = self.inner.node.clone();
+        let festival = invite.festival;
+        tokio::task::spawn_blocking(move || {
+            let mut n = node.lock().map_err(|_| NetError::Poisoned)?;
+            n.use_festival(&festival).map_err(NetError::from)
+        })
+        .await
+        .map_err(|e| NetError::Task(e.to_string()))??;
+        Ok(stats)
     }
 
     /// Keeps syncing `festival` with `peer`: reconnects with exponential backoff (1 s to 60 s)
@@ -796,24 +812,24 @@ fn live_push(inner: &Arc<Inner>, conn: Connection, festival: FestivalId) {
     });
 }
 
-/// Pushes new ops to connected peers: whenever the store changed, a session per shared festival.
-async fn live_loop(inner: Arc<Inner>) {
-    let revision = |inner: &Arc<Inner>| {
-        let node = inner.node.clone();
-        tokio::task::spawn_blocking(move || node.lock().ok().and_then(|n| n.store().revision().ok()).unwrap_or(0))
-    };
-    let mut last = revision(&inner).await.unwrap_or(0);
-    loop {
-        tokio::time::sleep(inner.cfg.live_interval).await;
-        let now = revision(&inner).await.unwrap_or(last);
-        if now == last {
-            continue;
-        }
-        last = now;
+/// Pushes new ops to connected peers: whenever the change feed says a festival's ops changed
+/// (written here or received from any peer or link), a session with every peer sharing it. The
+/// feed is told at commit time, so a push starts as soon as the op is stored, with no polling.
+async fn live_loop(inner: Arc<Inner>, changes: Subscription) {
+    while let Some(changed) = changes.next().await {
         let targets: Vec<(Connection, FestivalId)> = inner
             .peers
             .lock()
-            .map(|p| p.values().flat_map(|peer| peer.festivals.iter().map(|f| (peer.conn.clone(), *f))).collect())
+            .map(|p| {
+                p.values()
+                    .flat_map(|peer| {
+                        peer.festivals
+                            .iter()
+                            .filter(|f| changed.scopes(f).touches_ops())
+                            .map(|f| (peer.conn.clone(), *f))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         for (conn, festival) in targets {
             live_push(&inner, conn, festival);

@@ -19,6 +19,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use thiserror::Error;
 
+use crate::feed::{ChangeSet, Feed, Scopes};
 use crate::identity::{Identity, PublicKey};
 use crate::op::{Body, FestivalId, LogPosition, Op, OpError, OpId, rules};
 use fold::FestivalCtx;
@@ -153,8 +154,9 @@ pub struct IngestReport {
     pub pending: usize,
     /// Ops refused, with reasons.
     pub rejected: Vec<Rejected>,
-    /// Festivals whose programme may have changed.
-    pub festivals: Vec<FestivalId>,
+    /// What the batch changed, festival by festival: derived from the ops stored and the forks
+    /// learnt, and what the store publishes to its feed once the batch is committed.
+    pub changes: ChangeSet,
 }
 
 /// Where a store takes the time from: the wall clock, or a fixed time (tests). Only device-local
@@ -187,6 +189,8 @@ pub struct Store {
     /// The sync items of recently reconciled festivals, valid while the store's revision stays:
     /// every session for a festival shares one copy instead of loading its own.
     items: std::cell::RefCell<HashMap<FestivalId, (i64, crate::sync::Items)>>,
+    /// Where every commit's changes go.
+    feed: Feed,
 }
 
 impl std::fmt::Debug for Store {
@@ -233,7 +237,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, clock: Clock::System, items: Default::default() })
+        Ok(Store { conn, clock: Clock::System, items: Default::default(), feed: Feed::new() })
     }
 
     /// Sets where the store takes the time from.
@@ -244,6 +248,16 @@ impl Store {
     /// Where the store takes the time from.
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    /// The feed this store publishes what each commit changed to.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// Tells the feed what a commit changed.
+    pub(crate) fn publish(&self, changes: &ChangeSet) {
+        self.feed.publish(changes);
     }
 
     /// The underlying connection, for queries in this crate.
@@ -278,6 +292,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let report = ingest_in(&tx, ops, now)?;
         tx.commit()?;
+        self.publish(&report.changes);
         Ok(report)
     }
 
@@ -296,6 +311,7 @@ impl Store {
             return Ok(Err(bad));
         }
         tx.commit()?;
+        self.publish(&report.changes);
         Ok(Ok(report))
     }
 
@@ -308,7 +324,7 @@ impl Store {
         wall_time_ms: u64,
     ) -> Result<Op, StoreError> {
         let position = self.next_position(&festival, &identity.public())?;
-        let op = Op::create(identity, festival, position, wall_time_ms, body)?;
+        let op = crate::op::LogWriter::new(festival, position).sign(identity, position.lamport, wall_time_ms, body)?;
         let report = self.ingest(vec![op.clone()])?;
         if let Some(r) = report.rejected.into_iter().next() {
             return Err(StoreError::Rejected(r.reason));
@@ -549,6 +565,7 @@ impl Store {
         let mut ctx = FestivalCtx::load(&tx, *festival)?;
         fold::rebuild(&tx, &mut ctx, rev)?;
         tx.commit()?;
+        self.publish(&ChangeSet::of(*festival, Scopes::SHARED));
         Ok(())
     }
 
@@ -633,11 +650,14 @@ impl Store {
         logs.dirty = logs.heads.keys().copied().collect();
         logs.flush(&tx, 0)?;
         let rev = next_rev(&tx)?;
+        let mut changes = ChangeSet::default();
         for f in &report.damaged {
             let mut ctx = FestivalCtx::load(&tx, *f)?;
             fold::rebuild(&tx, &mut ctx, rev)?;
+            changes.add(*f, Scopes::SHARED);
         }
         tx.commit()?;
+        self.publish(&changes);
         self.check()
     }
 
@@ -767,11 +787,15 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
         match attach(tx, ctx, &mut logs, op, rev, now)? {
             Attach::Stored => {
                 report.stored += 1;
+                report.changes.add(f, Scopes::of(op.body()));
                 touched_logs.insert((f, op.author()));
             }
             Attach::Pending => report.pending += 1,
             Attach::Forked { at, recorded } => {
                 changed |= recorded;
+                if recorded {
+                    report.changes.add(f, Scopes::SHARED);
+                }
                 report.rejected.push(Rejected {
                     index: *index,
                     id: Some(op.id()),
@@ -802,11 +826,15 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
             match attach(tx, ctx, &mut logs, &op, rev, now)? {
                 Attach::Stored => {
                     report.stored += 1;
+                    report.changes.add(f, Scopes::of(op.body()));
                     report.pending = report.pending.saturating_sub(1);
                 }
                 Attach::Pending => {}
                 Attach::Forked { recorded, .. } => {
                     changed |= recorded;
+                    if recorded {
+                        report.changes.add(f, Scopes::SHARED);
+                    }
                     report.pending = report.pending.saturating_sub(1);
                 }
                 Attach::Rejected(reason) => {
@@ -816,9 +844,10 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
             }
         }
     }
-    for ctx in ctxs.values_mut() {
+    for (f, ctx) in ctxs.iter_mut() {
         if ctx.rebuild {
             fold::rebuild(tx, ctx, rev)?;
+            report.changes.add(*f, Scopes::SHARED);
             changed = true;
         }
     }
@@ -827,7 +856,6 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
     }
     logs.flush(tx, now)?;
     expire_parked(tx, now)?;
-    report.festivals = ctxs.into_keys().collect();
     Ok(report)
 }
 

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use super::fold::LinkJson;
 use super::summary;
 use super::{Store, StoreError};
+use crate::feed::{ChangeSet, Scope};
 use crate::identity::PublicKey;
 use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
 
@@ -120,6 +121,19 @@ pub struct ProgrammeFilter {
     pub tag: Option<String>,
     /// Only official events.
     pub official_only: bool,
+}
+
+/// The condition of a programme query: parameters 1 to 4 are the festival, day, venue and track
+/// (each `NULL` when the filter does not name it).
+fn programme_where(filter: &ProgrammeFilter) -> String {
+    let mut cond = format!("e.festival = ?1 AND {VISIBLE}");
+    cond.push_str(if filter.day.is_some() { " AND e.day = ?2" } else { " AND ?2 IS NULL" });
+    cond.push_str(if filter.venue.is_some() { " AND e.venue = ?3" } else { " AND ?3 IS NULL" });
+    cond.push_str(if filter.track.is_some() { " AND e.track = ?4 COLLATE NOCASE" } else { " AND ?4 IS NULL" });
+    if filter.official_only {
+        cond.push_str(" AND e.official = 1");
+    }
+    cond
 }
 
 /// An announcement.
@@ -545,18 +559,65 @@ impl Store {
 
     /// The programme, ordered by start, then venue name, then title.
     pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, StoreError> {
-        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = ?1 AND {VISIBLE}");
-        sql.push_str(if filter.day.is_some() { " AND e.day = ?2" } else { " AND ?2 IS NULL" });
-        sql.push_str(if filter.venue.is_some() { " AND e.venue = ?3" } else { " AND ?3 IS NULL" });
-        sql.push_str(if filter.track.is_some() { " AND e.track = ?4 COLLATE NOCASE" } else { " AND ?4 IS NULL" });
-        if filter.official_only {
-            sql.push_str(" AND e.official = 1");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE {} AND ?5 IS NULL ORDER BY e.start",
+            programme_where(filter)
+        );
+        self.programme_rows(festival, filter, &sql, None)
+    }
+
+    /// One page of [`Store::programme`]: up to `limit` events from `offset`, in the same order,
+    /// and how many events there are in all. A page reads only the rows up to its last start
+    /// (with every event sharing that start, so that it is cut from the same order as the whole
+    /// list): a phone's first screenful of a long day costs a screenful.
+    pub fn programme_page(
+        &self,
+        festival: &FestivalId,
+        filter: &ProgrammeFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<EventView>, usize), StoreError> {
+        if filter.tag.is_some() {
+            // Tags are matched on the decoded rows, so a tag filter reads them all.
+            let all = self.programme(festival, filter)?;
+            let total = all.len();
+            return Ok((all.into_iter().skip(offset).take(limit).collect(), total));
         }
-        sql.push_str(" ORDER BY e.start");
+        let cond = programme_where(filter);
+        let day = filter.day.map(|d| d.to_string());
+        let venue = filter.venue.map(|v| v.0.to_vec());
+        let args: [&dyn rusqlite::ToSql; 4] = [&&festival.0[..], &day, &venue, &filter.track];
+        let total: i64 = self
+            .conn()
+            .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond}"))?
+            .query_row(&args[..], |r| r.get(0))?;
+        let total = total.max(0) as usize;
+        if offset >= total || limit == 0 {
+            return Ok((Vec::new(), total));
+        }
+        let last = (offset.saturating_add(limit)).min(total) - 1;
+        let bound: i64 = self
+            .conn()
+            .prepare_cached(&format!("SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"))?
+            .query_row(params![&festival.0[..], day, venue, filter.track, last as i64], |r| r.get(0))?;
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start");
+        let events = self.programme_rows(festival, filter, &sql, Some(bound))?;
+        Ok((events.into_iter().skip(offset).take(limit).collect(), total))
+    }
+
+    /// Runs a programme query (parameters: festival, day, venue, track, start bound) and puts
+    /// the rows in programme order: by start, then the venues' order, title and id.
+    fn programme_rows(
+        &self,
+        festival: &FestivalId,
+        filter: &ProgrammeFilter,
+        sql: &str,
+        bound: Option<i64>,
+    ) -> Result<Vec<EventView>, StoreError> {
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
         let (mut events, decor) =
-            self.events_decorated(festival, &sql, &[&&festival.0[..], &day, &venue, &filter.track])?;
+            self.events_decorated(festival, sql, &[&&festival.0[..], &day, &venue, &filter.track, &bound])?;
         if let Some(tag) = &filter.tag {
             let tag = tag.to_lowercase();
             events.retain(|e| e.tags.iter().any(|t| t.to_lowercase() == tag));
@@ -617,6 +678,7 @@ impl Store {
                 .prepare_cached("DELETE FROM favourites WHERE festival = ? AND event = ?")?
                 .execute([&festival.0[..], &event.0[..]])?;
         }
+        self.publish(&ChangeSet::of(*festival, Scope::Favourites));
         Ok(())
     }
 
@@ -770,6 +832,7 @@ impl Store {
                  ON CONFLICT (festival) DO UPDATE SET rev = excluded.rev",
             )?
             .execute([&festival.0[..]])?;
+        self.publish(&ChangeSet::of(*festival, Scope::Seen));
         Ok(())
     }
 
@@ -781,6 +844,7 @@ impl Store {
             "DELETE FROM mutes WHERE festival = ? AND author = ?"
         };
         self.conn().prepare_cached(sql)?.execute([&festival.0[..], &author.0[..]])?;
+        self.publish(&ChangeSet::of(*festival, [Scope::Moderation, Scope::Programme, Scope::Announcements]));
         Ok(())
     }
 
@@ -845,6 +909,7 @@ impl Store {
         self.conn()
             .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
             .execute([format!("setting.{key}"), value.to_owned()])?;
+        self.publish(&ChangeSet { settings: true, ..Default::default() });
         Ok(())
     }
 }

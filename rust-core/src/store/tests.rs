@@ -1,6 +1,7 @@
 use jiff::civil::date;
 
 use super::*;
+use crate::feed::Scope;
 use crate::model::COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY;
 use crate::op::{
     Announcement, EventPatch, FestivalCreate, FestivalPatch, HideTarget, LogWriter, Priority, ProfilePatch, Role,
@@ -763,4 +764,73 @@ fn check_finds_log_bookkeeping_that_does_not_match_the_ops_and_repair_restores_i
         assert!(report.problems.iter().any(|p| p.contains("bookkeeping")), "{damage}: {report:?}");
         assert!(w.store.repair().expect("repair").is_clean(), "{damage}");
     }
+}
+
+#[test]
+fn pages_of_the_programme_are_cut_from_the_whole_order_even_across_shared_starts() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let venues: Vec<OpId> = ["Zelt", "Bühne", "Wiese"].iter().map(|n| w.venue(n)).collect();
+    // Many events share a start, so a page boundary falls inside a group of equal starts.
+    for i in 0..40i64 {
+        let v = venues[(i % 3) as usize];
+        w.add(&owner, event(&format!("Set {:02}", 39 - i), T0 + (i / 4) * 1800, Some(v)));
+    }
+    let all = w.all();
+    let filter = ProgrammeFilter::default();
+    for limit in [1usize, 3, 7, 50] {
+        let mut paged = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (page, total) = w.store.programme_page(&w.f, &filter, offset, limit).expect("page");
+            assert_eq!(total, all.len());
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= limit);
+            offset += page.len();
+            paged.extend(page);
+        }
+        assert_eq!(paged, all, "pages of {limit}");
+    }
+    let (page, total) = w.store.programme_page(&w.f, &filter, 1000, 10).expect("past the end");
+    assert!(page.is_empty());
+    assert_eq!(total, 40);
+    let tagged = ProgrammeFilter { tag: Some("FOLK".into()), ..Default::default() };
+    let (page, total) = w.store.programme_page(&w.f, &tagged, 5, 5).expect("tagged");
+    assert_eq!((page.as_slice(), total), (&all[5..10], 40));
+}
+
+#[test]
+fn each_commit_publishes_what_it_stored_and_nothing_for_duplicates_or_refusals() {
+    let mut w = world();
+    let feed = w.store.feed().subscribe();
+    let owner = Identity::from_seed(1);
+    let v = w.venue("Main");
+    let e = w.add(&owner, event("Opening", T0, Some(v)));
+    let got = feed.try_next().expect("changes");
+    let scopes = got.scopes(&w.f);
+    assert!(scopes.contains(Scope::Festival) && scopes.contains(Scope::Programme), "{scopes:?}");
+    assert!(!scopes.contains(Scope::Announcements));
+    w.add(&owner, announcement("Gates open"));
+    assert_eq!(feed.try_next().map(|c| c.scopes(&w.f)), Some(Scopes::from(Scope::Announcements)));
+    // Duplicates and refused ops store nothing, so they say nothing.
+    let ops = w.store.ops(&w.f).expect("ops");
+    w.store.ingest(ops).expect("again");
+    let stranger = Identity::from_seed(9);
+    let forged = LogWriter::new(w.f, w.store.next_position(&w.f, &stranger.public()).expect("pos"))
+        .sign(&stranger, 0, 0, announcement("not official"))
+        .expect("sign");
+    let mut bytes = forged.bytes().to_vec();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    let report = w.store.ingest_bytes(&[bytes]).expect("ingest");
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(feed.try_next(), None);
+    // Device-local changes say which local scope changed.
+    w.store.set_favourite(&w.f, &e, true).expect("fav");
+    w.store.mark_seen(&w.f).expect("seen");
+    let local = feed.try_next().expect("local").scopes(&w.f);
+    assert_eq!(local, Scopes::from([Scope::Favourites, Scope::Seen]));
+    assert!(!local.touches_ops());
 }

@@ -275,7 +275,7 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
 fn node_with(dir: &Path, ops: &[meadow_core::op::Op]) -> Result<Node> {
     let mut n = Node::open(dir)?;
     for chunk in ops.chunks(2000) {
-        n.store_mut().ingest(chunk.to_vec())?;
+        n.ingest(chunk.to_vec())?;
     }
     Ok(n)
 }

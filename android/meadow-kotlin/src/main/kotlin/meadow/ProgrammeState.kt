@@ -1,77 +1,78 @@
 package meadow
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
 import uniffi.meadow_ffi.Announcement
-import uniffi.meadow_ffi.ChangeListener
 import uniffi.meadow_ffi.ChangeScope
 import uniffi.meadow_ffi.Event
 import uniffi.meadow_ffi.MeadowNode
-import uniffi.meadow_ffi.StoreChange
 
 /**
- * What the programme screens show, kept up to date by the node's change notifications.
- * Presentation only: every rule (what is official, what changed, what is hidden) is the core's.
+ * What the programme screens show, kept up to date by the core's change feed: a change stored
+ * by this device or arriving from a peer is read again without any user action. Presentation
+ * only: every rule (what is official, what changed, what is hidden) is the core's.
  */
-class ProgrammeState(private val node: MeadowNode, val festival: String, private val clock: () -> Long = { System.currentTimeMillis() / 1000 }) : ChangeListener {
+class ProgrammeState(
+    private val node: MeadowNode,
+    val festival: String,
+    scope: CoroutineScope,
+    private val clock: () -> Long = { System.currentTimeMillis() / 1000 },
+) : AutoCloseable {
     /** Events of one venue on one day, in start order. */
     data class Slot(val venue: String, val events: List<Event>)
 
     /** One festival day, venue by venue. */
     data class Day(val date: String, val venues: List<Slot>)
 
-    @Volatile var days: List<Day> = emptyList()
-        private set
+    private val _days = MutableStateFlow<List<Day>>(emptyList())
+    private val _favourites = MutableStateFlow<List<Event>>(emptyList())
+    private val _announcements = MutableStateFlow<List<Announcement>>(emptyList())
+    private val _version = MutableStateFlow(0L)
 
-    @Volatile var favourites: List<Event> = emptyList()
-        private set
+    /** The programme, day by day. */
+    val days: StateFlow<List<Day>> = _days.asStateFlow()
 
-    @Volatile var announcements: List<Announcement> = emptyList()
-        private set
+    /** This device's favourites. */
+    val favourites: StateFlow<List<Event>> = _favourites.asStateFlow()
 
-    /** Bumped on every refresh, so a screen can tell whether it is stale. */
-    @Volatile var version: Long = 0
-        private set
+    /** Current announcements, newest first. */
+    val announcements: StateFlow<List<Announcement>> = _announcements.asStateFlow()
 
-    init {
-        node.addListener(this)
-        refresh()
-    }
+    /** Bumped after every refresh, so a screen (or a test) can tell it is current. */
+    val version: StateFlow<Long> = _version.asStateFlow()
 
-    @Synchronized
-    fun refresh() {
-        days = node.programme(festival, null)
-            .groupBy { it.day }
-            .toSortedMap()
-            .map { (date, events) -> Day(date, events.groupBy { it.venue }.map { (venue, list) -> Slot(venue, list) }) }
-        favourites = node.favourites(festival)
-        announcements = node.announcements(festival, clock())
-        version += 1
-    }
-
-    override fun onChange(change: StoreChange) {
-        if (change.festival != festival) return
-        // Only what the change touched is read again.
-        when (change.scope) {
-            ChangeScope.FAVOURITES -> refreshFavourites()
-            ChangeScope.ANNOUNCEMENTS -> refreshAnnouncements()
-            else -> refresh()
+    private val job: Job = scope.launch {
+        node.changes(festival, initial = true).collect { change ->
+            val s = change.scopes.toSet()
+            // Only what the change touched is read again.
+            if (s.any { it in PROGRAMME_SCOPES }) _days.value = readDays()
+            if (ChangeScope.FAVOURITES in s || ChangeScope.PROGRAMME in s) _favourites.value = node.favourites(festival)
+            if (ChangeScope.ANNOUNCEMENTS in s || ChangeScope.PROFILES in s) {
+                _announcements.value = node.announcements(festival, clock())
+            }
+            _version.value += 1
         }
     }
 
-    @Synchronized
-    private fun refreshFavourites() {
-        favourites = node.favourites(festival)
-        version += 1
+    private suspend fun readDays(): List<Day> = node.programme(festival, null)
+        .groupBy { it.day }
+        .toSortedMap()
+        .map { (date, events) -> Day(date, events.groupBy { it.venue }.map { (venue, list) -> Slot(venue, list) }) }
+
+    suspend fun search(query: String): List<Event> = if (query.isBlank()) emptyList() else node.search(festival, query, null)
+
+    suspend fun toggleFavourite(eventId: String) {
+        node.setFavourite(festival, eventId, favourites.value.none { it.id == eventId })
     }
 
-    @Synchronized
-    private fun refreshAnnouncements() {
-        announcements = node.announcements(festival, clock())
-        version += 1
-    }
+    /** Stops following changes. */
+    override fun close() = job.cancel()
 
-    fun search(query: String): List<Event> = if (query.isBlank()) emptyList() else node.search(festival, query)
-
-    fun toggleFavourite(eventId: String) {
-        node.setFavourite(festival, eventId, favourites.none { it.id == eventId })
+    private companion object {
+        val PROGRAMME_SCOPES = setOf(ChangeScope.PROGRAMME, ChangeScope.FESTIVAL, ChangeScope.ROLES, ChangeScope.MODERATION)
     }
 }

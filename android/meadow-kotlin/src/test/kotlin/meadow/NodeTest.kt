@@ -3,14 +3,23 @@ package meadow
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.ConcurrentLinkedQueue
-import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import uniffi.meadow_ffi.AnnouncementPriority
 import uniffi.meadow_ffi.ChangeListener
+import uniffi.meadow_ffi.ChangeScope
 import uniffi.meadow_ffi.Link
-import uniffi.meadow_ffi.LinkSession
+import uniffi.meadow_ffi.LinkEnd
 import uniffi.meadow_ffi.MeadowException
 import uniffi.meadow_ffi.MeadowNode
 import uniffi.meadow_ffi.NewEvent
@@ -21,34 +30,52 @@ class NodeTest {
 
     private fun fixture(name: String): ByteArray = Files.readAllBytes(Path.of("../../tests/fixtures", name))
 
-    @Test
-    fun createBrowseSearchFavouriteAndHearChanges() {
-        val node = node()
-        val changes = AtomicInteger()
-        node.addListener(object : ChangeListener {
-            override fun onChange(change: StoreChange) { changes.incrementAndGet() }
-        })
-        val f = node.createFestival("Wiese", "Europe/Berlin", "2026-07-10", "2026-07-12")
-        val venue = node.addVenue(f, "Main Stage")
-        val id = node.addEvent(f, NewEvent("Opening night", 1_783_684_800L, 1_783_688_400L, venue, "Music", "Brass band"))
-        node.addEvent(f, NewEvent("Bees in the city", 1_783_692_000L, 1_783_695_600L, venue, "Talks", ""))
-        val day = node.programme(f, "2026-07-10")
-        assertEquals(listOf("Opening night", "Bees in the city"), day.map { it.title })
-        assertEquals("Main Stage", day[0].venue)
-        assertTrue(day.all { it.official })
-        assertEquals(id, node.search(f, "open").single().id)
-        node.setFavourite(f, id, true)
-        assertEquals(listOf(id), node.favourites(f).map { it.id })
-        assertTrue(changes.get() >= 4, "listener heard ${changes.get()} changes")
-        val e = assertThrows(MeadowException.Invalid::class.java) {
-            node.addEvent(f, NewEvent("  ", 1_783_684_800L, 1_783_688_400L, venue, "", ""))
+    /** A listener that queues what it hears, so a test can wait for a change with a bound. */
+    class Heard : ChangeListener {
+        val queue = LinkedBlockingQueue<StoreChange>()
+        override fun onChange(change: StoreChange) { queue.add(change) }
+
+        fun await(festival: String, scope: ChangeScope) {
+            val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20)
+            while (true) {
+                val left = deadline - System.nanoTime()
+                val c = queue.poll(maxOf(left, 0), TimeUnit.NANOSECONDS) ?: error("no $scope change of $festival heard")
+                if (c.festival == festival && scope in c.scopes) return
+            }
         }
-        assertTrue(e.message!!.contains("title"), e.message)
-        assertThrows(MeadowException.NotFound::class.java) { node.setFavourite(f, "00".repeat(32), true) }
     }
 
     @Test
-    fun importAScheduleAndSeeWhatChanged() {
+    fun createBrowseSearchFavouriteAndHearChanges() = runBlocking {
+        val node = node()
+        val heard = Heard()
+        node.subscribe(heard).use {
+            val f = node.createFestival("Wiese", "Europe/Berlin", "2026-07-10", "2026-07-12")
+            heard.await(f, ChangeScope.FESTIVAL)
+            val venue = node.addVenue(f, "Main Stage")
+            val id = node.addEvent(f, NewEvent("Opening night", 1_783_684_800L, 1_783_688_400L, venue, "Music", "Brass band"))
+            heard.await(f, ChangeScope.PROGRAMME)
+            node.addEvent(f, NewEvent("Bees in the city", 1_783_692_000L, 1_783_695_600L, venue, "Talks", ""))
+            val day = node.programme(f, "2026-07-10")
+            assertEquals(listOf("Opening night", "Bees in the city"), day.map { it.title })
+            assertEquals("Main Stage", day[0].venue)
+            assertTrue(day.all { it.official })
+            assertEquals(id, node.search(f, "open", null).single().id)
+            node.setFavourite(f, id, true)
+            heard.await(f, ChangeScope.FAVOURITES)
+            assertEquals(listOf(id), node.favourites(f).map { it.id })
+            val e = assertThrows(MeadowException.Invalid::class.java) {
+                runBlocking { node.addEvent(f, NewEvent("  ", 1_783_684_800L, 1_783_688_400L, venue, "", "")) }
+            }
+            assertTrue(e.message!!.contains("title"), e.message)
+            assertThrows(MeadowException.NotFound::class.java) { runBlocking { node.setFavourite(f, "00".repeat(32), true) } }
+            node.announce(f, "Storm: leave the field", true)
+            assertEquals(AnnouncementPriority.EMERGENCY, node.announcements(f, 0L).single().priority)
+        }
+    }
+
+    @Test
+    fun importAScheduleAndSeeWhatChanged() = runBlocking {
         val node = node()
         val f = node.import(fixture("wiese-v1.xml"))
         assertEquals(8, node.programme(f, null).size)
@@ -59,31 +86,61 @@ class NodeTest {
     }
 
     @Test
-    fun aThrowingListenerDoesNotBreakTheNode() {
+    fun aDayIsReadAPageAtATimeInTheSameOrder() = runBlocking {
         val node = node()
-        val heard = AtomicInteger()
-        node.addListener(object : ChangeListener {
-            override fun onChange(change: StoreChange) { throw IllegalStateException("screen bug") }
-        })
-        node.addListener(object : ChangeListener {
-            override fun onChange(change: StoreChange) { heard.incrementAndGet() }
-        })
-        val f = node.createFestival("Wiese", "UTC", "2026-07-10", "2026-07-10")
-        node.addVenue(f, "Main")
-        assertEquals(1, node.festivals().size)
-        assertTrue(heard.get() >= 2)
+        val f = node.import(fixture("wiese-v2.xml"))
+        val all = node.programme(f, null)
+        val first = node.programmePage(f, null, 0u, 3u)
+        assertEquals(all.size.toUInt(), first.total)
+        val rest = node.programmePage(f, null, 3u, 1000u)
+        assertEquals(all, first.events + rest.events)
     }
 
     @Test
-    fun joinFromAnInviteOverLoopback() {
+    fun aThrowingListenerDoesNotStopTheOthersAndAClosedOneHearsNothing() = runBlocking {
+        val node = node()
+        val throwing = node.subscribe(object : ChangeListener {
+            override fun onChange(change: StoreChange) { throw IllegalStateException("screen bug") }
+        })
+        val heard = Heard()
+        val sub = node.subscribe(heard)
+        val f = node.createFestival("Wiese", "UTC", "2026-07-10", "2026-07-10")
+        heard.await(f, ChangeScope.FESTIVAL)
+        node.addVenue(f, "Main")
+        heard.await(f, ChangeScope.FESTIVAL)
+        assertEquals(1, node.festivals().size)
+        assertTrue(throwing.isActive(), "a throwing listener keeps its subscription")
+        sub.close()
+        heard.queue.clear()
+        node.addVenue(f, "Zelt")
+        Thread.sleep(100)
+        assertNull(heard.queue.poll(), "a closed subscription still heard a change")
+        throwing.close()
+    }
+
+    @Test
+    fun joinFromAnInviteOverLoopbackAndHearAPeersChangeAsAFlow() = runBlocking {
         val a = node()
         val b = node()
         val f = a.import(fixture("wiese-v1.xml"))
         val invite = a.startNetworking(0u, false).invite!!
         assertEquals(f, b.join(invite, false))
         assertEquals(a.programme(f, null), b.programme(f, null))
+        val heard = Heard()
+        b.subscribe(heard).use {
+            val announced = async {
+                withTimeout(20_000) { b.changes(f).first { ChangeScope.ANNOUNCEMENTS in it.scopes } }
+            }
+            Thread.sleep(50)
+            a.announce(f, "Gates open", false)
+            // Nothing is asked of B: its listener and its Flow both hear the peer's change.
+            heard.await(f, ChangeScope.ANNOUNCEMENTS)
+            assertEquals(f, announced.await().festival)
+            assertTrue(b.announcements(f, 0L).any { it.text == "Gates open" })
+        }
         b.stopNetworking()
         a.stopNetworking()
+        assertFalse(a.netStatus().running)
     }
 
     /** A radio with a 20-byte MTU, as the Android Bluetooth code will be. */
@@ -96,25 +153,31 @@ class NodeTest {
     }
 
     @Test
-    fun twoNodesSyncThroughAKotlinLink() {
+    fun twoNodesSyncThroughAKotlinLinkAndTheReceiverHearsOfIt() = runBlocking {
         val a = node()
         val b = node()
         val f = a.import(fixture("wiese-v2.xml"))
-        val ra = Radio()
-        val rb = Radio()
-        val sb = LinkSession.initiate(b, rb, f, 0uL)
-        val sa = LinkSession.respond(a, ra, 0uL)
-        var doneA: String? = null
-        var doneB: String? = null
-        var now = 0uL
-        while (ra.out.isNotEmpty() || rb.out.isNotEmpty()) {
-            now += 1uL
-            while (true) { val p = rb.out.poll() ?: break; sa.received(p, now)?.let { doneA = it } }
-            while (true) { val p = ra.out.poll() ?: break; sb.received(p, now)?.let { doneB = it } }
+        val heard = Heard()
+        b.subscribe(heard).use {
+            val ra = Radio()
+            val rb = Radio()
+            val sb = b.initiateLink(rb, f, 0uL)
+            val sa = a.respondLink(ra, 0uL)
+            var doneA: LinkEnd? = null
+            var doneB: LinkEnd? = null
+            var now = 0uL
+            while (ra.out.isNotEmpty() || rb.out.isNotEmpty()) {
+                now += 1uL
+                while (true) { val p = rb.out.poll() ?: break; sa.received(p, now)?.let { doneA = it } }
+                while (true) { val p = ra.out.poll() ?: break; sb.received(p, now)?.let { doneB = it } }
+            }
+            assertTrue(doneA?.finished == true, "a: $doneA")
+            assertTrue(doneB?.finished == true, "b: $doneB")
+            assertEquals(f, doneB?.festival)
+            assertEquals(doneA?.opsSent, doneB?.opsReceived)
+            assertTrue(ra.closed && rb.closed)
+            assertEquals(a.programme(f, null), b.programme(f, null))
+            heard.await(f, ChangeScope.PROGRAMME)
         }
-        assertTrue(doneA?.startsWith("finished") == true, "a: $doneA")
-        assertTrue(doneB?.startsWith("finished") == true, "b: $doneB")
-        assertTrue(ra.closed && rb.closed)
-        assertEquals(a.programme(f, null), b.programme(f, null))
     }
 }

@@ -1,0 +1,387 @@
+//! [`MeadowNode`], the node an app holds: every call that touches the store or the network is
+//! async (Kotlin `suspend`, Swift `async`) and runs on the node's own threads, never the caller's.
+
+use std::sync::{Arc, Mutex};
+
+use meadow_core::net::{Invite, Net, NetConfig, SharedNode};
+use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node, NodeError};
+use meadow_core::op::{EventPatch, VenuePatch};
+use meadow_core::store::ProgrammeFilter;
+
+use crate::error::{MeadowError, date, festival_id, op_id, public_key};
+use crate::feed::{ChangeListener, ChangeSubscription};
+use crate::records::{Announcement, Change, Event, EventDetail, Festival, NetStatus, NewEvent, ProgrammePage, Venue};
+
+/// The node an app holds.
+#[derive(uniffi::Object)]
+pub struct MeadowNode {
+    pub(crate) node: SharedNode,
+    public_key: String,
+    fingerprint: String,
+    /// Runs store work (on its blocking threads) and networking.
+    runtime: Option<tokio::runtime::Runtime>,
+    net: Mutex<Option<Arc<Net>>>,
+}
+
+impl MeadowNode {
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, MeadowError> {
+        self.runtime.as_ref().ok_or_else(|| MeadowError::internal("the node is closing"))
+    }
+
+    /// Runs `f` on the node on a blocking thread, whichever executor awaits the result.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Node) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, MeadowError> {
+        let node = self.node.clone();
+        let task = self.runtime()?.spawn_blocking(move || {
+            let mut n = node.lock().map_err(|_| MeadowError::internal("node lock poisoned"))?;
+            f(&mut n).map_err(MeadowError::from)
+        });
+        task.await.map_err(MeadowError::internal)?
+    }
+
+    /// Runs a networking future on the node's runtime.
+    async fn on_runtime<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, MeadowError> {
+        self.runtime()?.spawn(f).await.map_err(MeadowError::internal)
+    }
+
+    fn running_net(&self) -> Option<Arc<Net>> {
+        self.net.lock().ok().and_then(|n| n.clone())
+    }
+}
+
+#[uniffi::export]
+impl MeadowNode {
+    /// Opens (creating on first use) the node in a data directory.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String) -> Result<Arc<Self>, MeadowError> {
+        let node = Node::open(std::path::Path::new(&data_dir))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("meadow")
+            .enable_all()
+            .build()
+            .map_err(MeadowError::internal)?;
+        let key = node.public_key();
+        Ok(Arc::new(MeadowNode {
+            public_key: key.to_hex(),
+            fingerprint: key.fingerprint(),
+            node: Arc::new(Mutex::new(node)),
+            runtime: Some(runtime),
+            net: Mutex::new(None),
+        }))
+    }
+
+    /// This device's public key (hex).
+    pub fn public_key(&self) -> String {
+        self.public_key.clone()
+    }
+
+    /// This device's fingerprint, to read aloud.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    /// Tells `listener` of every change from now on, until the returned handle is closed.
+    pub fn subscribe(&self, listener: Arc<dyn ChangeListener>) -> Result<Arc<ChangeSubscription>, MeadowError> {
+        let subscription = self.node.lock().map_err(|_| MeadowError::internal("node lock poisoned"))?.subscribe();
+        Ok(ChangeSubscription::start(subscription, listener))
+    }
+}
+
+#[uniffi::export]
+impl MeadowNode {
+    /// Festivals on this device.
+    pub async fn festivals(&self) -> Result<Vec<Festival>, MeadowError> {
+        self.run(|n| Ok(n.store().festivals()?.into_iter().map(Festival::from).collect())).await
+    }
+
+    /// The selected festival's id, if any.
+    pub async fn current_festival(&self) -> Result<Option<String>, MeadowError> {
+        self.run(|n| Ok(n.current_festival()?.map(|f| f.to_hex()))).await
+    }
+
+    /// Selects a festival.
+    pub async fn use_festival(&self, festival: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.use_festival(&f)).await
+    }
+
+    /// Creates a festival owned by this device and selects it; returns its id.
+    pub async fn create_festival(
+        &self,
+        name: String,
+        timezone: String,
+        start_date: String,
+        end_date: String,
+    ) -> Result<String, MeadowError> {
+        let new = NewFestival {
+            name,
+            description: String::new(),
+            timezone,
+            start_date: date(&start_date)?,
+            end_date: date(&end_date)?,
+            place: String::new(),
+            day_change_minutes: 0,
+        };
+        self.run(|n| n.create_festival(new)).await.map(|id| id.to_hex())
+    }
+
+    /// Adds a venue; returns its id.
+    pub async fn add_venue(&self, festival: String, name: String) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let patch = VenuePatch { name: Some(name), ..Default::default() };
+        self.run(move |n| n.add_venue(f, patch)).await.map(|id| id.to_hex())
+    }
+
+    /// Venues of a festival.
+    pub async fn venues(&self, festival: String) -> Result<Vec<Venue>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.store().venues(&f)?.into_iter().map(Venue::from).collect())).await
+    }
+
+    /// Adds an event (official if this device's identity is an organiser, else a community
+    /// event); returns its id.
+    pub async fn add_event(&self, festival: String, event: NewEvent) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let venue = event.venue_id.as_deref().map(op_id).transpose()?;
+        let patch = EventPatch {
+            title: Some(event.title),
+            start: Some(event.start),
+            end: Some(event.end),
+            venue: Some(venue),
+            track: Some(event.track),
+            description: Some(event.description),
+            ..Default::default()
+        };
+        self.run(move |n| n.add_event(f, patch)).await.map(|id| id.to_hex())
+    }
+
+    /// Changes an event's title, times or venue (its author and organisers).
+    pub async fn edit_event(
+        &self,
+        festival: String,
+        event: String,
+        title: Option<String>,
+        start: Option<i64>,
+        end: Option<i64>,
+        venue_id: Option<String>,
+    ) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        let venue = venue_id.as_deref().map(op_id).transpose()?.map(Some);
+        let patch = EventPatch { title, start, end, venue, ..Default::default() };
+        self.run(move |n| n.edit_event(f, e, patch)).await
+    }
+
+    /// Cancels or restores an event.
+    pub async fn cancel_event(&self, festival: String, event: String, cancelled: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.cancel_event(f, e, cancelled)).await
+    }
+
+    /// Names an organiser by public key (hex).
+    pub async fn add_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
+        let (f, k) = (festival_id(&festival)?, public_key(&key)?);
+        self.run(move |n| n.add_organiser(f, k)).await
+    }
+
+    /// Removes an organiser.
+    pub async fn remove_organiser(&self, festival: String, key: String) -> Result<(), MeadowError> {
+        let (f, k) = (festival_id(&festival)?, public_key(&key)?);
+        self.run(move |n| n.remove_organiser(f, k)).await
+    }
+
+    /// Mutes (or unmutes) an author on this device only.
+    pub async fn set_muted(&self, festival: String, key: String, muted: bool) -> Result<(), MeadowError> {
+        let (f, k) = (festival_id(&festival)?, public_key(&key)?);
+        self.run(move |n| n.set_muted(&f, &k, muted)).await
+    }
+
+    /// One event of a festival with its description and links.
+    pub async fn event_detail(&self, festival: String, event: String) -> Result<EventDetail, MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        let d = self.run(move |n| Ok(n.store().event_detail(&f, &e)?)).await?;
+        d.map(EventDetail::from).ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })
+    }
+
+    /// A day's programme (`YYYY-MM-DD`), or all of it.
+    pub async fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        self.run(move |n| Ok(n.store().programme(&f, &filter)?.into_iter().map(Event::from).collect())).await
+    }
+
+    /// Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
+    /// order as [`MeadowNode::programme`]. A list shows the first screenful, then asks for the
+    /// rest.
+    pub async fn programme_page(
+        &self,
+        festival: String,
+        day: Option<String>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<ProgrammePage, MeadowError> {
+        let f = festival_id(&festival)?;
+        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        let (events, total) =
+            self.run(move |n| Ok(n.store().programme_page(&f, &filter, offset as usize, limit as usize)?)).await?;
+        Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
+    }
+
+    /// Full-text search, best first: `limit` hits at most (the core's default if none).
+    pub async fn search(&self, festival: String, query: String, limit: Option<u32>) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let limit = limit.map(|l| l as usize);
+        self.run(move |n| Ok(n.search(&f, &query, limit)?.into_iter().map(Event::from).collect())).await
+    }
+
+    /// Marks or unmarks a favourite.
+    pub async fn set_favourite(&self, festival: String, event: String, favourite: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.set_favourite(&f, &e, favourite)).await
+    }
+
+    /// Favourites.
+    pub async fn favourites(&self, festival: String) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.store().favourites(&f)?.into_iter().map(Event::from).collect())).await
+    }
+
+    /// Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
+    pub async fn favourites_starting_within(
+        &self,
+        festival: String,
+        now: i64,
+        minutes: i64,
+    ) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| {
+            Ok(n.store().favourites_starting_within(&f, now, minutes)?.into_iter().map(Event::from).collect())
+        })
+        .await
+    }
+
+    /// Posts an announcement (organisers); an urgent one is an emergency.
+    pub async fn announce(&self, festival: String, text: String, urgent: bool) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.announce_text(f, text, urgent).map(|_| ())).await
+    }
+
+    /// Current announcements, newest first.
+    pub async fn announcements(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.store().announcements(&f, now)?.into_iter().map(Announcement::from).collect())).await
+    }
+
+    /// What changed since the last look; `mark_seen` records this look.
+    pub async fn changes(&self, festival: String, mark_seen: bool) -> Result<Vec<Change>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let c = self.run(move |n| n.changes_since_last_look(&f, mark_seen)).await?;
+        Ok(c.events.into_iter().map(Change::from).collect())
+    }
+
+    /// Imports a schedule or archive (bytes of the file); returns the festival id.
+    pub async fn import(&self, bytes: Vec<u8>) -> Result<String, MeadowError> {
+        let outcome = self.run(move |n| n.import(&bytes, &ImportOptions::default(), &mut |_, _| {})).await?;
+        let (Imported::Schedule { festival, .. } | Imported::Archive { festival, .. }) = outcome;
+        Ok(festival.to_hex())
+    }
+
+    /// The programme (or the favourites) as iCalendar text.
+    pub async fn export_ics(&self, festival: String, favourites_only: bool) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let sel = if favourites_only { IcsSelection::Favourites } else { IcsSelection::All };
+        self.run(move |n| n.export_ics(&f, sel)).await
+    }
+}
+
+#[uniffi::export]
+impl MeadowNode {
+    /// Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
+    /// interfaces; without it loopback only) on `port` (0: any).
+    pub async fn start_networking(&self, port: u16, lan: bool) -> Result<NetStatus, MeadowError> {
+        if self.running_net().is_none() {
+            let cfg = if lan {
+                NetConfig::lan(port)
+            } else {
+                let mut c = NetConfig::loopback();
+                c.bind.set_port(port);
+                c
+            };
+            let net = Arc::new(self.on_runtime(Net::start(self.node.clone(), cfg)).await??);
+            let spare = {
+                let mut slot = self.net.lock().map_err(|_| MeadowError::internal("lock poisoned"))?;
+                match slot.as_ref() {
+                    // Another call started it meanwhile: keep that one.
+                    Some(_) => Some(net),
+                    None => {
+                        *slot = Some(net);
+                        None
+                    }
+                }
+            };
+            if let Some(spare) = spare {
+                self.on_runtime(async move { spare.shutdown().await }).await?;
+            }
+        }
+        self.net_status().await
+    }
+
+    /// Stops networking.
+    pub async fn stop_networking(&self) -> Result<(), MeadowError> {
+        let net = self.net.lock().ok().and_then(|mut n| n.take());
+        if let Some(net) = net {
+            self.on_runtime(async move { net.shutdown().await }).await?;
+        }
+        Ok(())
+    }
+
+    /// What networking is doing.
+    pub async fn net_status(&self) -> Result<NetStatus, MeadowError> {
+        let current = self.run(|n| n.current_festival()).await?;
+        Ok(match self.running_net() {
+            None => NetStatus { running: false, invite: None, peers: 0, sessions: 0, ops_received: 0 },
+            Some(net) => {
+                let s = net.stats();
+                NetStatus {
+                    running: true,
+                    invite: current.map(|f| net.invite(f).to_link()),
+                    peers: s.peers as u32,
+                    sessions: s.sessions,
+                    ops_received: s.ops_received,
+                }
+            }
+        })
+    }
+
+    /// Joins a festival from an invite (text or link): starts networking if needed (as
+    /// `start_networking(0, lan)`), fetches the festival and selects it; returns its id.
+    pub async fn join(&self, ticket: String, lan: bool) -> Result<String, MeadowError> {
+        let invite = Invite::parse(&ticket).map_err(|e| MeadowError::invalid(format!("not a Meadow invite: {e}")))?;
+        self.start_networking(0, lan).await?;
+        let net = self.running_net().ok_or_else(|| MeadowError::internal("networking did not start"))?;
+        let festival = invite.festival;
+        self.on_runtime(async move { net.join(&invite).await }).await??;
+        Ok(festival.to_hex())
+    }
+}
+
+impl Drop for MeadowNode {
+    fn drop(&mut self) {
+        let net = self.net.get_mut().ok().and_then(|n| n.take());
+        let Some(runtime) = self.runtime.take() else { return };
+        // Closing connections needs the runtime; on a thread of its own, so that dropping the
+        // node works from any thread, an async one included.
+        let closing = std::thread::spawn(move || {
+            if let Some(net) = net {
+                runtime.block_on(net.shutdown());
+            }
+            drop(runtime);
+        });
+        let _ = closing.join();
+    }
+}

@@ -1,0 +1,350 @@
+//! The records the apps show, each made from the core's view of the same thing.
+
+use meadow_core::feed::Scope;
+use meadow_core::node::SessionEnd;
+use meadow_core::op::Priority as CorePriority;
+use meadow_core::store::{
+    AnnouncementView, ChangeKind as CoreChangeKind, ChangeView, EventView, FestivalView, VenueView,
+};
+
+/// A festival.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Festival {
+    /// Id (hex).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// First day, `YYYY-MM-DD`.
+    pub start_date: String,
+    /// Last day.
+    pub end_date: String,
+    /// Place.
+    pub place: String,
+    /// Owner's public key (hex).
+    pub owner: String,
+    /// Organisers' public keys.
+    pub organisers: Vec<String>,
+}
+
+impl From<FestivalView> for Festival {
+    fn from(f: FestivalView) -> Self {
+        Festival {
+            id: f.id.to_hex(),
+            name: f.name,
+            description: f.description,
+            timezone: f.timezone,
+            start_date: f.start_date.to_string(),
+            end_date: f.end_date.to_string(),
+            place: f.place,
+            owner: f.owner.to_hex(),
+            organisers: f.organisers.iter().map(|o| o.to_hex()).collect(),
+        }
+    }
+}
+
+/// An event as a list shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Event {
+    /// Id (hex).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Festival day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Venue name.
+    pub venue: String,
+    /// Track.
+    pub track: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// People.
+    pub people: Vec<String>,
+    /// Cancelled.
+    pub cancelled: bool,
+    /// Posted by organisers.
+    pub official: bool,
+    /// Favourite on this device.
+    pub favourite: bool,
+}
+
+impl From<EventView> for Event {
+    fn from(e: EventView) -> Self {
+        Event {
+            id: e.id.to_hex(),
+            title: e.title,
+            subtitle: e.subtitle,
+            start: e.start,
+            end: e.end,
+            day: e.day,
+            venue: e.venue_name,
+            track: e.track,
+            tags: e.tags,
+            people: e.people,
+            cancelled: e.cancelled,
+            official: e.official,
+            favourite: e.favourite,
+        }
+    }
+}
+
+/// Part of a festival's programme, as a list pages through it: the events from `offset`, and
+/// how many there are in all.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ProgrammePage {
+    /// The events of this page, in programme order.
+    pub events: Vec<Event>,
+    /// Where the page starts in the whole list.
+    pub offset: u32,
+    /// How many events the whole list holds.
+    pub total: u32,
+}
+
+/// A venue.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Venue {
+    /// Id (hex).
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+impl From<VenueView> for Venue {
+    fn from(v: VenueView) -> Self {
+        Venue { id: v.id.to_hex(), name: v.name }
+    }
+}
+
+/// How much an announcement matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AnnouncementPriority {
+    /// Shown in the list.
+    Normal,
+    /// Shown above normal ones.
+    High,
+    /// Shown on top of every screen, as a banner, and alerting.
+    Emergency,
+}
+
+impl From<CorePriority> for AnnouncementPriority {
+    fn from(p: CorePriority) -> Self {
+        match p {
+            CorePriority::Normal => AnnouncementPriority::Normal,
+            CorePriority::High => AnnouncementPriority::High,
+            CorePriority::Emergency => AnnouncementPriority::Emergency,
+        }
+    }
+}
+
+/// An announcement.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Announcement {
+    /// Id (hex).
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// How much it matters.
+    pub priority: AnnouncementPriority,
+    /// Author's display name, if set.
+    pub author_name: String,
+}
+
+impl From<AnnouncementView> for Announcement {
+    fn from(a: AnnouncementView) -> Self {
+        Announcement { id: a.id.to_hex(), text: a.text, priority: a.priority.into(), author_name: a.author_name }
+    }
+}
+
+/// How an event changed since the last look.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ChangeKind {
+    /// New.
+    New,
+    /// Moved; where it was.
+    Moved {
+        /// Previous start.
+        from_start: i64,
+        /// Previous venue.
+        from_venue: String,
+    },
+    /// Cancelled.
+    Cancelled,
+    /// No longer cancelled.
+    Restored,
+    /// Other details changed.
+    Updated,
+    /// Removed.
+    Deleted,
+}
+
+/// One changed event.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Change {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The event now.
+    pub event: Event,
+}
+
+impl From<ChangeView> for Change {
+    fn from(c: ChangeView) -> Self {
+        let kind = match c.kind {
+            CoreChangeKind::New => ChangeKind::New,
+            CoreChangeKind::Moved { from_start, from_venue, .. } => ChangeKind::Moved { from_start, from_venue },
+            CoreChangeKind::Cancelled => ChangeKind::Cancelled,
+            CoreChangeKind::Restored => ChangeKind::Restored,
+            CoreChangeKind::Updated => ChangeKind::Updated,
+            CoreChangeKind::Deleted => ChangeKind::Deleted,
+        };
+        Change { kind, event: c.event.into() }
+    }
+}
+
+/// A new event.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewEvent {
+    /// Title.
+    pub title: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Venue id, if any.
+    pub venue_id: Option<String>,
+    /// Track.
+    pub track: String,
+    /// Description.
+    pub description: String,
+}
+
+/// An event with everything its own screen shows.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct EventDetail {
+    /// What lists show.
+    pub event: Event,
+    /// Description.
+    pub description: String,
+    /// Language.
+    pub language: String,
+    /// Link URLs.
+    pub links: Vec<String>,
+}
+
+impl From<meadow_core::store::EventDetail> for EventDetail {
+    fn from(d: meadow_core::store::EventDetail) -> Self {
+        EventDetail {
+            event: d.event.into(),
+            description: d.description,
+            language: d.language,
+            links: d.links.into_iter().map(|l| l.url).collect(),
+        }
+    }
+}
+
+/// Which part of a festival changed, so a screen reads again only what it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChangeScope {
+    /// The festival's own fields and its venues.
+    Festival,
+    /// Events, and which of them count as official or show.
+    Programme,
+    /// Announcements.
+    Announcements,
+    /// Owner and organisers.
+    Roles,
+    /// Hidden content, community mode, approvals, mutes.
+    Moderation,
+    /// Display names.
+    Profiles,
+    /// This device's favourites.
+    Favourites,
+    /// What this device marked seen.
+    Seen,
+}
+
+impl From<Scope> for ChangeScope {
+    fn from(s: Scope) -> Self {
+        match s {
+            Scope::Festival => ChangeScope::Festival,
+            Scope::Programme => ChangeScope::Programme,
+            Scope::Announcements => ChangeScope::Announcements,
+            Scope::Roles => ChangeScope::Roles,
+            Scope::Moderation => ChangeScope::Moderation,
+            Scope::Profiles => ChangeScope::Profiles,
+            Scope::Favourites => ChangeScope::Favourites,
+            Scope::Seen => ChangeScope::Seen,
+        }
+    }
+}
+
+/// What changed, as the change feed tells it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StoreChange {
+    /// The festival that changed (hex), or none when a device setting (such as the current
+    /// festival) changed.
+    pub festival: Option<String>,
+    /// Which parts of it.
+    pub scopes: Vec<ChangeScope>,
+}
+
+/// How a sync over a native link ended.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct LinkEnd {
+    /// Both sides hold the same ops now; otherwise it failed (ops that arrived whole are kept).
+    pub finished: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The festival synced, once known.
+    pub festival: Option<String>,
+    /// Ops received.
+    pub ops_received: u64,
+    /// Ops sent.
+    pub ops_sent: u64,
+    /// Bytes received, frames included.
+    pub bytes_received: u64,
+    /// Bytes sent, frames included.
+    pub bytes_sent: u64,
+}
+
+impl LinkEnd {
+    /// The record for a session's end.
+    pub(crate) fn new(end: SessionEnd, festival: Option<String>, stats: meadow_core::sync::Stats) -> Self {
+        let error = match end {
+            SessionEnd::Finished(_) => None,
+            SessionEnd::Failed(e) => Some(e.to_string()),
+        };
+        LinkEnd {
+            finished: error.is_none(),
+            error,
+            festival,
+            ops_received: stats.ops_received,
+            ops_sent: stats.ops_sent,
+            bytes_received: stats.bytes_received,
+            bytes_sent: stats.bytes_sent,
+        }
+    }
+}
+
+/// Networking as the app sees it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NetStatus {
+    /// Whether networking runs.
+    pub running: bool,
+    /// Invite for the current festival, as a `meadow://` link, while running.
+    pub invite: Option<String>,
+    /// Peers connected.
+    pub peers: u32,
+    /// Sessions finished.
+    pub sessions: u64,
+    /// Ops received over the network.
+    pub ops_received: u64,
+}
