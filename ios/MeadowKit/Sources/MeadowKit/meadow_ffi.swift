@@ -624,19 +624,21 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * Told when the store changes (a local edit, an import, a sync).
+ * Told what changed in the store, whatever brought the change (a local action, an import, a
+ * peer over the internet or the local network, a native link).
  */
 public protocol ChangeListener: AnyObject, Sendable {
     
     /**
-     * Something in a festival changed. Whatever a listener throws is logged and the others are
-     * still told.
+     * Something changed. Called on a thread of the subscription's own, never while the node is
+     * busy, so the listener may read from the node. Whatever it throws is logged.
      */
     func onChange(change: StoreChange) throws 
     
 }
 /**
- * Told when the store changes (a local edit, an import, a sync).
+ * Told what changed in the store, whatever brought the change (a local action, an import, a
+ * peer over the internet or the local network, a native link).
  */
 open class ChangeListenerImpl: ChangeListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -692,8 +694,8 @@ open class ChangeListenerImpl: ChangeListener, @unchecked Sendable {
 
     
     /**
-     * Something in a festival changed. Whatever a listener throws is logged and the others are
-     * still told.
+     * Something changed. Called on a thread of the subscription's own, never while the node is
+     * busy, so the listener may read from the node. Whatever it throws is logged.
      */
 open func onChange(change: StoreChange)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
         uniffiCallStatus in
@@ -837,7 +839,154 @@ public func FfiConverterTypeChangeListener_lower(_ value: ChangeListener) -> UIn
 
 
 /**
- * A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
+ * A subscription to the change feed. Closing it (Kotlin `close()`, `use {}`; Swift: letting go
+ * of it) ends it: the listener hears nothing more.
+ */
+public protocol ChangeSubscriptionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Ends the subscription now (also what dropping the handle does).
+     */
+    func cancel() 
+    
+    /**
+     * Whether the subscription still runs.
+     */
+    func isActive()  -> Bool
+    
+}
+/**
+ * A subscription to the change feed. Closing it (Kotlin `close()`, `use {}`; Swift: letting go
+ * of it) ends it: the listener hears nothing more.
+ */
+open class ChangeSubscription: ChangeSubscriptionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_meadow_ffi_fn_clone_changesubscription(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_meadow_ffi_fn_free_changesubscription(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Ends the subscription now (also what dropping the handle does).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_changesubscription_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether the subscription still runs.
+     */
+open func isActive() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_changesubscription_is_active(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChangeSubscription: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ChangeSubscription
+
+    public static func lift(_ handle: UInt64) throws -> ChangeSubscription {
+        return ChangeSubscription(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ChangeSubscription) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChangeSubscription {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ChangeSubscription, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChangeSubscription_lift(_ handle: UInt64) throws -> ChangeSubscription {
+    return try FfiConverterTypeChangeSubscription.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChangeSubscription_lower(_ value: ChangeSubscription) -> UInt64 {
+    return FfiConverterTypeChangeSubscription.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A transport that native code owns.
  */
 public protocol Link: AnyObject, Sendable {
     
@@ -858,7 +1007,7 @@ public protocol Link: AnyObject, Sendable {
     
 }
 /**
- * A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
+ * A transport that native code owns.
  */
 open class LinkImpl: Link, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1124,28 +1273,30 @@ public func FfiConverterTypeLink_lower(_ value: Link) -> UInt64 {
 
 
 /**
- * A sync session over a native link.
+ * A sync session over a native link. Feed it what the link did, one call at a time and in
+ * order; each call returns the session's end once it has ended.
  */
 public protocol LinkSessionProtocol: AnyObject, Sendable {
     
     /**
      * The link closed.
      */
-    func closed() throws  -> String?
+    func closed() async throws  -> LinkEnd?
     
     /**
-     * Bytes arrived on the link; returns a summary once the session has ended.
+     * Bytes arrived on the link.
      */
-    func received(bytes: Data, nowMs: UInt64) throws  -> String?
+    func received(bytes: Data, nowMs: UInt64) async throws  -> LinkEnd?
     
     /**
      * Time passed; drives the idle timeout.
      */
-    func tick(nowMs: UInt64) throws  -> String?
+    func tick(nowMs: UInt64) async throws  -> LinkEnd?
     
 }
 /**
- * A sync session over a native link.
+ * A sync session over a native link. Feed it what the link did, one call at a time and in
+ * order; each call returns the session's end once it has ended.
  */
 open class LinkSession: LinkSessionProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1198,74 +1349,63 @@ open class LinkSession: LinkSessionProtocol, @unchecked Sendable {
     }
 
     
-    /**
-     * Starts syncing `festival` over `link` (this side dialled).
-     */
-public static func initiate(node: MeadowNode, link: Link, festival: String, nowMs: UInt64)throws  -> LinkSession  {
-    return try  FfiConverterTypeLinkSession_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_constructor_linksession_initiate(
-        FfiConverterTypeMeadowNode_lower(node),
-        FfiConverterTypeLink_lower(link),
-        FfiConverterString.lower(festival),
-        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Answers a peer that dialled this side.
-     */
-public static func respond(node: MeadowNode, link: Link, nowMs: UInt64) -> LinkSession  {
-    return try!  FfiConverterTypeLinkSession_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_constructor_linksession_respond(
-        FfiConverterTypeMeadowNode_lower(node),
-        FfiConverterTypeLink_lower(link),
-        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
-    )
-})
-}
-    
 
     
     /**
      * The link closed.
      */
-open func closed()throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_linksession_closed(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func closed()async throws  -> LinkEnd?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_linksession_closed(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeLinkEnd.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
-     * Bytes arrived on the link; returns a summary once the session has ended.
+     * Bytes arrived on the link.
      */
-open func received(bytes: Data, nowMs: UInt64)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_linksession_received(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(bytes),
-        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
-    )
-})
+open func received(bytes: Data, nowMs: UInt64)async throws  -> LinkEnd?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_linksession_received(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(bytes),FfiConverterUInt64.lower(nowMs)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeLinkEnd.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Time passed; drives the idle timeout.
      */
-open func tick(nowMs: UInt64)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_linksession_tick(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
-    )
-})
+open func tick(nowMs: UInt64)async throws  -> LinkEnd?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_linksession_tick(
+                        self.uniffiCloneHandle(),FfiConverterUInt64.lower(nowMs)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeLinkEnd.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
 
@@ -1324,152 +1464,175 @@ public func FfiConverterTypeLinkSession_lower(_ value: LinkSession) -> UInt64 {
 public protocol MeadowNodeProtocol: AnyObject, Sendable {
     
     /**
-     * Adds an event; returns its id.
+     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
+     * before this returns.
      */
-    func addEvent(festival: String, event: NewEvent) throws  -> String
+    func initiateLink(link: Link, festival: String, nowMs: UInt64) async throws  -> LinkSession
     
     /**
-     * Registers a change listener.
+     * Answers a peer that dialled this side.
      */
-    func addListener(listener: ChangeListener) 
+    func respondLink(link: Link, nowMs: UInt64)  -> LinkSession
+    
+    /**
+     * Adds an event (official if this device's identity is an organiser, else a community
+     * event); returns its id.
+     */
+    func addEvent(festival: String, event: NewEvent) async throws  -> String
     
     /**
      * Names an organiser by public key (hex).
      */
-    func addOrganiser(festival: String, key: String) throws 
+    func addOrganiser(festival: String, key: String) async throws 
     
     /**
      * Adds a venue; returns its id.
      */
-    func addVenue(festival: String, name: String) throws  -> String
+    func addVenue(festival: String, name: String) async throws  -> String
     
     /**
-     * Posts an announcement (organisers).
+     * Posts an announcement (organisers); an urgent one is an emergency.
      */
-    func announce(festival: String, text: String, urgent: Bool) throws 
+    func announce(festival: String, text: String, urgent: Bool) async throws 
     
     /**
      * Current announcements, newest first.
      */
-    func announcements(festival: String, now: Int64) throws  -> [Announcement]
+    func announcements(festival: String, now: Int64) async throws  -> [Announcement]
     
     /**
      * Cancels or restores an event.
      */
-    func cancelEvent(festival: String, event: String, cancelled: Bool) throws 
+    func cancelEvent(festival: String, event: String, cancelled: Bool) async throws 
     
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-    func changes(festival: String, markSeen: Bool) throws  -> [Change]
+    func changes(festival: String, markSeen: Bool) async throws  -> [Change]
     
     /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
-    func createFestival(name: String, timezone: String, startDate: String, endDate: String) throws  -> String
+    func createFestival(name: String, timezone: String, startDate: String, endDate: String) async throws  -> String
     
     /**
      * The selected festival's id, if any.
      */
-    func currentFestival() throws  -> String?
+    func currentFestival() async throws  -> String?
     
     /**
      * Changes an event's title, times or venue (its author and organisers).
      */
-    func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) throws 
+    func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) async throws 
     
     /**
      * One event of a festival with its description and links.
      */
-    func eventDetail(festival: String, event: String) throws  -> EventDetail
+    func eventDetail(festival: String, event: String) async throws  -> EventDetail
     
     /**
      * The programme (or the favourites) as iCalendar text.
      */
-    func exportIcs(festival: String, favouritesOnly: Bool) throws  -> String
+    func exportIcs(festival: String, favouritesOnly: Bool) async throws  -> String
     
     /**
      * Favourites.
      */
-    func favourites(festival: String) throws  -> [Event]
+    func favourites(festival: String) async throws  -> [Event]
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-    func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64) throws  -> [Event]
+    func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64) async throws  -> [Event]
     
     /**
      * Festivals on this device.
      */
-    func festivals() throws  -> [Festival]
+    func festivals() async throws  -> [Festival]
     
     /**
      * This device's fingerprint, to read aloud.
      */
-    func fingerprint() throws  -> String
+    func fingerprint()  -> String
     
     /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
-    func `import`(bytes: Data) throws  -> String
+    func `import`(bytes: Data) async throws  -> String
     
     /**
      * Joins a festival from an invite (text or link): starts networking if needed (as
-     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
-     * sync ends.
+     * `start_networking(0, lan)`), fetches the festival and selects it; returns its id.
      */
-    func join(ticket: String, lan: Bool) throws  -> String
+    func join(ticket: String, lan: Bool) async throws  -> String
     
     /**
      * What networking is doing.
      */
-    func netStatus() throws  -> NetStatus
+    func netStatus() async throws  -> NetStatus
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-    func programme(festival: String, day: String?) throws  -> [Event]
+    func programme(festival: String, day: String?) async throws  -> [Event]
+    
+    /**
+     * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
+     * order as [`MeadowNode::programme`]. A list shows the first screenful, then asks for the
+     * rest.
+     */
+    func programmePage(festival: String, day: String?, offset: UInt32, limit: UInt32) async throws  -> ProgrammePage
     
     /**
      * This device's public key (hex).
      */
-    func publicKey() throws  -> String
+    func publicKey()  -> String
     
     /**
      * Removes an organiser.
      */
-    func removeOrganiser(festival: String, key: String) throws 
+    func removeOrganiser(festival: String, key: String) async throws 
     
     /**
-     * Full-text search.
+     * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-    func search(festival: String, query: String) throws  -> [Event]
+    func search(festival: String, query: String, limit: UInt32?) async throws  -> [Event]
     
     /**
      * Marks or unmarks a favourite.
      */
-    func setFavourite(festival: String, event: String, favourite: Bool) throws 
+    func setFavourite(festival: String, event: String, favourite: Bool) async throws 
+    
+    /**
+     * Mutes (or unmutes) an author on this device only.
+     */
+    func setMuted(festival: String, key: String, muted: Bool) async throws 
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     * interfaces; without it loopback only) on `port` (0: any).
      */
-    func startNetworking(port: UInt16, lan: Bool) throws  -> NetStatus
+    func startNetworking(port: UInt16, lan: Bool) async throws  -> NetStatus
     
     /**
      * Stops networking.
      */
-    func stopNetworking() 
+    func stopNetworking() async throws 
+    
+    /**
+     * Tells `listener` of every change from now on, until the returned handle is closed.
+     */
+    func subscribe(listener: ChangeListener) throws  -> ChangeSubscription
     
     /**
      * Selects a festival.
      */
-    func useFestival(festival: String) throws 
+    func useFestival(festival: String) async throws 
     
     /**
      * Venues of a festival.
      */
-    func venues(festival: String) throws  -> [Venue]
+    func venues(festival: String) async throws  -> [Venue]
     
 }
 /**
@@ -1541,232 +1704,330 @@ public static func `open`(dataDir: String)throws  -> MeadowNode  {
 
     
     /**
-     * Adds an event; returns its id.
+     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
+     * before this returns.
      */
-open func addEvent(festival: String, event: NewEvent)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+open func initiateLink(link: Link, festival: String, nowMs: UInt64)async throws  -> LinkSession  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_initiate_link(
+                        self.uniffiCloneHandle(),FfiConverterTypeLink_lower(link),FfiConverterString.lower(festival),FfiConverterUInt64.lower(nowMs)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_u64,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_u64,
+            freeFunc: ffi_meadow_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeLinkSession_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Answers a peer that dialled this side.
+     */
+open func respondLink(link: Link, nowMs: UInt64) -> LinkSession  {
+    return try!  FfiConverterTypeLinkSession_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_add_event(
+    uniffi_meadow_ffi_fn_method_meadownode_respond_link(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterTypeNewEvent_lower(event),uniffiCallStatus
+        FfiConverterTypeLink_lower(link),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Registers a change listener.
+     * Adds an event (official if this device's identity is an organiser, else a community
+     * event); returns its id.
      */
-open func addListener(listener: ChangeListener)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_add_listener(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeChangeListener_lower(listener),uniffiCallStatus
-    )
-}
+open func addEvent(festival: String, event: NewEvent)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_add_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterTypeNewEvent_lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Names an organiser by public key (hex).
      */
-open func addOrganiser(festival: String, key: String)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(key),uniffiCallStatus
-    )
-}
+open func addOrganiser(festival: String, key: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(key)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Adds a venue; returns its id.
      */
-open func addVenue(festival: String, name: String)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_add_venue(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(name),uniffiCallStatus
-    )
-})
+open func addVenue(festival: String, name: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_add_venue(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
-     * Posts an announcement (organisers).
+     * Posts an announcement (organisers); an urgent one is an emergency.
      */
-open func announce(festival: String, text: String, urgent: Bool)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_announce(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(text),
-        FfiConverterBool.lower(urgent),uniffiCallStatus
-    )
-}
+open func announce(festival: String, text: String, urgent: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_announce(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(text),FfiConverterBool.lower(urgent)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Current announcements, newest first.
      */
-open func announcements(festival: String, now: Int64)throws  -> [Announcement]  {
-    return try  FfiConverterSequenceTypeAnnouncement.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_announcements(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterInt64.lower(now),uniffiCallStatus
-    )
-})
+open func announcements(festival: String, now: Int64)async throws  -> [Announcement]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_announcements(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeAnnouncement.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Cancels or restores an event.
      */
-open func cancelEvent(festival: String, event: String, cancelled: Bool)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_cancel_event(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(event),
-        FfiConverterBool.lower(cancelled),uniffiCallStatus
-    )
-}
+open func cancelEvent(festival: String, event: String, cancelled: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_cancel_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterBool.lower(cancelled)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-open func changes(festival: String, markSeen: Bool)throws  -> [Change]  {
-    return try  FfiConverterSequenceTypeChange.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_changes(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterBool.lower(markSeen),uniffiCallStatus
-    )
-})
+open func changes(festival: String, markSeen: Bool)async throws  -> [Change]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_changes(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterBool.lower(markSeen)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeChange.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
-open func createFestival(name: String, timezone: String, startDate: String, endDate: String)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_create_festival(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(name),
-        FfiConverterString.lower(timezone),
-        FfiConverterString.lower(startDate),
-        FfiConverterString.lower(endDate),uniffiCallStatus
-    )
-})
+open func createFestival(name: String, timezone: String, startDate: String, endDate: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_create_festival(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(name),FfiConverterString.lower(timezone),FfiConverterString.lower(startDate),FfiConverterString.lower(endDate)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * The selected festival's id, if any.
      */
-open func currentFestival()throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_current_festival(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func currentFestival()async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_current_festival(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Changes an event's title, times or venue (its author and organisers).
      */
-open func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_edit_event(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(event),
-        FfiConverterOptionString.lower(title),
-        FfiConverterOptionInt64.lower(start),
-        FfiConverterOptionInt64.lower(end),
-        FfiConverterOptionString.lower(venueId),uniffiCallStatus
-    )
-}
+open func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_edit_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterOptionString.lower(title),FfiConverterOptionInt64.lower(start),FfiConverterOptionInt64.lower(end),FfiConverterOptionString.lower(venueId)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * One event of a festival with its description and links.
      */
-open func eventDetail(festival: String, event: String)throws  -> EventDetail  {
-    return try  FfiConverterTypeEventDetail_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_event_detail(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(event),uniffiCallStatus
-    )
-})
+open func eventDetail(festival: String, event: String)async throws  -> EventDetail  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_event_detail(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEventDetail_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * The programme (or the favourites) as iCalendar text.
      */
-open func exportIcs(festival: String, favouritesOnly: Bool)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_export_ics(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterBool.lower(favouritesOnly),uniffiCallStatus
-    )
-})
+open func exportIcs(festival: String, favouritesOnly: Bool)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_export_ics(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterBool.lower(favouritesOnly)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Favourites.
      */
-open func favourites(festival: String)throws  -> [Event]  {
-    return try  FfiConverterSequenceTypeEvent.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_favourites(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),uniffiCallStatus
-    )
-})
+open func favourites(festival: String)async throws  -> [Event]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_favourites(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)throws  -> [Event]  {
-    return try  FfiConverterSequenceTypeEvent.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterInt64.lower(now),
-        FfiConverterInt64.lower(minutes),uniffiCallStatus
-    )
-})
+open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)async throws  -> [Event]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now),FfiConverterInt64.lower(minutes)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Festivals on this device.
      */
-open func festivals()throws  -> [Festival]  {
-    return try  FfiConverterSequenceTypeFestival.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_festivals(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func festivals()async throws  -> [Festival]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_festivals(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeFestival.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * This device's fingerprint, to read aloud.
      */
-open func fingerprint()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+open func fingerprint() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_meadownode_fingerprint(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1777,63 +2038,106 @@ open func fingerprint()throws  -> String  {
     /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
-open func `import`(bytes: Data)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_import(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(bytes),uniffiCallStatus
-    )
-})
+open func `import`(bytes: Data)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_import(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(bytes)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Joins a festival from an invite (text or link): starts networking if needed (as
-     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
-     * sync ends.
+     * `start_networking(0, lan)`), fetches the festival and selects it; returns its id.
      */
-open func join(ticket: String, lan: Bool)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_join(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(ticket),
-        FfiConverterBool.lower(lan),uniffiCallStatus
-    )
-})
+open func join(ticket: String, lan: Bool)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_join(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(ticket),FfiConverterBool.lower(lan)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * What networking is doing.
      */
-open func netStatus()throws  -> NetStatus  {
-    return try  FfiConverterTypeNetStatus_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_net_status(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func netStatus()async throws  -> NetStatus  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_net_status(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNetStatus_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-open func programme(festival: String, day: String?)throws  -> [Event]  {
-    return try  FfiConverterSequenceTypeEvent.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_programme(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterOptionString.lower(day),uniffiCallStatus
-    )
-})
+open func programme(festival: String, day: String?)async throws  -> [Event]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_programme(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(day)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
+     * order as [`MeadowNode::programme`]. A list shows the first screenful, then asks for the
+     * rest.
+     */
+open func programmePage(festival: String, day: String?, offset: UInt32, limit: UInt32)async throws  -> ProgrammePage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_programme_page(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(day),FfiConverterUInt32.lower(offset),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeProgrammePage_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * This device's public key (hex).
      */
-open func publicKey()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+open func publicKey() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_meadownode_public_key(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1844,93 +2148,167 @@ open func publicKey()throws  -> String  {
     /**
      * Removes an organiser.
      */
-open func removeOrganiser(festival: String, key: String)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(key),uniffiCallStatus
-    )
-}
+open func removeOrganiser(festival: String, key: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(key)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
-     * Full-text search.
+     * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-open func search(festival: String, query: String)throws  -> [Event]  {
-    return try  FfiConverterSequenceTypeEvent.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_search(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(query),uniffiCallStatus
-    )
-})
+open func search(festival: String, query: String, limit: UInt32?)async throws  -> [Event]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_search(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(query),FfiConverterOptionUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Marks or unmarks a favourite.
      */
-open func setFavourite(festival: String, event: String, favourite: Bool)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_set_favourite(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),
-        FfiConverterString.lower(event),
-        FfiConverterBool.lower(favourite),uniffiCallStatus
-    )
+open func setFavourite(festival: String, event: String, favourite: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_set_favourite(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterBool.lower(favourite)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
+    
+    /**
+     * Mutes (or unmutes) an author on this device only.
+     */
+open func setMuted(festival: String, key: String, muted: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_set_muted(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(key),FfiConverterBool.lower(muted)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     * interfaces; without it loopback only) on `port` (0: any).
      */
-open func startNetworking(port: UInt16, lan: Bool)throws  -> NetStatus  {
-    return try  FfiConverterTypeNetStatus_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_start_networking(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt16.lower(port),
-        FfiConverterBool.lower(lan),uniffiCallStatus
-    )
-})
+open func startNetworking(port: UInt16, lan: Bool)async throws  -> NetStatus  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_start_networking(
+                        self.uniffiCloneHandle(),FfiConverterUInt16.lower(port),FfiConverterBool.lower(lan)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNetStatus_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Stops networking.
      */
-open func stopNetworking()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
+open func stopNetworking()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
+    
+    /**
+     * Tells `listener` of every change from now on, until the returned handle is closed.
+     */
+open func subscribe(listener: ChangeListener)throws  -> ChangeSubscription  {
+    return try  FfiConverterTypeChangeSubscription_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_meadownode_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeChangeListener_lower(listener),uniffiCallStatus
+    )
+})
 }
     
     /**
      * Selects a festival.
      */
-open func useFestival(festival: String)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_use_festival(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),uniffiCallStatus
-    )
-}
+open func useFestival(festival: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_use_festival(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
      * Venues of a festival.
      */
-open func venues(festival: String)throws  -> [Venue]  {
-    return try  FfiConverterSequenceTypeVenue.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
-        uniffiCallStatus in
-    uniffi_meadow_ffi_fn_method_meadownode_venues(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(festival),uniffiCallStatus
-    )
-})
+open func venues(festival: String)async throws  -> [Venue]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_venues(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeVenue.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
 
@@ -1994,9 +2372,9 @@ public struct Announcement: Equatable, Hashable {
      */
     public var text: String
     /**
-     * `normal`, `high` or `emergency`.
+     * How much it matters.
      */
-    public var priority: String
+    public var priority: AnnouncementPriority
     /**
      * Author's display name, if set.
      */
@@ -2012,8 +2390,8 @@ public struct Announcement: Equatable, Hashable {
          * Text.
          */text: String, 
         /**
-         * `normal`, `high` or `emergency`.
-         */priority: String, 
+         * How much it matters.
+         */priority: AnnouncementPriority, 
         /**
          * Author's display name, if set.
          */authorName: String) {
@@ -2041,7 +2419,7 @@ public struct FfiConverterTypeAnnouncement: FfiConverterRustBuffer {
             try Announcement(
                 id: FfiConverterString.read(from: &buf), 
                 text: FfiConverterString.read(from: &buf), 
-                priority: FfiConverterString.read(from: &buf), 
+                priority: FfiConverterTypeAnnouncementPriority.read(from: &buf), 
                 authorName: FfiConverterString.read(from: &buf)
         )
     }
@@ -2049,7 +2427,7 @@ public struct FfiConverterTypeAnnouncement: FfiConverterRustBuffer {
     public static func write(_ value: Announcement, into buf: inout [UInt8]) {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterString.write(value.text, into: &buf)
-        FfiConverterString.write(value.priority, into: &buf)
+        FfiConverterTypeAnnouncementPriority.write(value.priority, into: &buf)
         FfiConverterString.write(value.authorName, into: &buf)
     }
 }
@@ -2547,6 +2925,125 @@ public func FfiConverterTypeFestival_lower(_ value: Festival) -> RustBuffer {
 
 
 /**
+ * How a sync over a native link ended.
+ */
+public struct LinkEnd: Equatable, Hashable {
+    /**
+     * Both sides hold the same ops now; otherwise it failed (ops that arrived whole are kept).
+     */
+    public var finished: Bool
+    /**
+     * Why it failed.
+     */
+    public var error: String?
+    /**
+     * The festival synced, once known.
+     */
+    public var festival: String?
+    /**
+     * Ops received.
+     */
+    public var opsReceived: UInt64
+    /**
+     * Ops sent.
+     */
+    public var opsSent: UInt64
+    /**
+     * Bytes received, frames included.
+     */
+    public var bytesReceived: UInt64
+    /**
+     * Bytes sent, frames included.
+     */
+    public var bytesSent: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Both sides hold the same ops now; otherwise it failed (ops that arrived whole are kept).
+         */finished: Bool, 
+        /**
+         * Why it failed.
+         */error: String?, 
+        /**
+         * The festival synced, once known.
+         */festival: String?, 
+        /**
+         * Ops received.
+         */opsReceived: UInt64, 
+        /**
+         * Ops sent.
+         */opsSent: UInt64, 
+        /**
+         * Bytes received, frames included.
+         */bytesReceived: UInt64, 
+        /**
+         * Bytes sent, frames included.
+         */bytesSent: UInt64) {
+        self.finished = finished
+        self.error = error
+        self.festival = festival
+        self.opsReceived = opsReceived
+        self.opsSent = opsSent
+        self.bytesReceived = bytesReceived
+        self.bytesSent = bytesSent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LinkEnd: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLinkEnd: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkEnd {
+        return
+            try LinkEnd(
+                finished: FfiConverterBool.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf), 
+                festival: FfiConverterOptionString.read(from: &buf), 
+                opsReceived: FfiConverterUInt64.read(from: &buf), 
+                opsSent: FfiConverterUInt64.read(from: &buf), 
+                bytesReceived: FfiConverterUInt64.read(from: &buf), 
+                bytesSent: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LinkEnd, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.finished, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+        FfiConverterOptionString.write(value.festival, into: &buf)
+        FfiConverterUInt64.write(value.opsReceived, into: &buf)
+        FfiConverterUInt64.write(value.opsSent, into: &buf)
+        FfiConverterUInt64.write(value.bytesReceived, into: &buf)
+        FfiConverterUInt64.write(value.bytesSent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkEnd_lift(_ buf: RustBuffer) throws -> LinkEnd {
+    return try FfiConverterTypeLinkEnd.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkEnd_lower(_ value: LinkEnd) -> RustBuffer {
+    return FfiConverterTypeLinkEnd.lower(value)
+}
+
+
+/**
  * Networking as the app sees it.
  */
 public struct NetStatus: Equatable, Hashable {
@@ -2755,29 +3252,111 @@ public func FfiConverterTypeNewEvent_lower(_ value: NewEvent) -> RustBuffer {
 
 
 /**
- * A change in a festival.
+ * Part of a festival's programme, as a list pages through it: the events from `offset`, and
+ * how many there are in all.
  */
-public struct StoreChange: Equatable, Hashable {
+public struct ProgrammePage: Equatable, Hashable {
     /**
-     * Festival id (hex).
+     * The events of this page, in programme order.
      */
-    public var festival: String
+    public var events: [Event]
     /**
-     * What changed.
+     * Where the page starts in the whole list.
      */
-    public var scope: ChangeScope
+    public var offset: UInt32
+    /**
+     * How many events the whole list holds.
+     */
+    public var total: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * Festival id (hex).
-         */festival: String, 
+         * The events of this page, in programme order.
+         */events: [Event], 
         /**
-         * What changed.
-         */scope: ChangeScope) {
+         * Where the page starts in the whole list.
+         */offset: UInt32, 
+        /**
+         * How many events the whole list holds.
+         */total: UInt32) {
+        self.events = events
+        self.offset = offset
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProgrammePage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProgrammePage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProgrammePage {
+        return
+            try ProgrammePage(
+                events: FfiConverterSequenceTypeEvent.read(from: &buf), 
+                offset: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProgrammePage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeEvent.write(value.events, into: &buf)
+        FfiConverterUInt32.write(value.offset, into: &buf)
+        FfiConverterUInt32.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgrammePage_lift(_ buf: RustBuffer) throws -> ProgrammePage {
+    return try FfiConverterTypeProgrammePage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgrammePage_lower(_ value: ProgrammePage) -> RustBuffer {
+    return FfiConverterTypeProgrammePage.lower(value)
+}
+
+
+/**
+ * What changed, as the change feed tells it.
+ */
+public struct StoreChange: Equatable, Hashable {
+    /**
+     * The festival that changed (hex), or none when a device setting (such as the current
+     * festival) changed.
+     */
+    public var festival: String?
+    /**
+     * Which parts of it.
+     */
+    public var scopes: [ChangeScope]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The festival that changed (hex), or none when a device setting (such as the current
+         * festival) changed.
+         */festival: String?, 
+        /**
+         * Which parts of it.
+         */scopes: [ChangeScope]) {
         self.festival = festival
-        self.scope = scope
+        self.scopes = scopes
     }
 
     
@@ -2796,14 +3375,14 @@ public struct FfiConverterTypeStoreChange: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoreChange {
         return
             try StoreChange(
-                festival: FfiConverterString.read(from: &buf), 
-                scope: FfiConverterTypeChangeScope.read(from: &buf)
+                festival: FfiConverterOptionString.read(from: &buf), 
+                scopes: FfiConverterSequenceTypeChangeScope.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoreChange, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.festival, into: &buf)
-        FfiConverterTypeChangeScope.write(value.scope, into: &buf)
+        FfiConverterOptionString.write(value.festival, into: &buf)
+        FfiConverterSequenceTypeChangeScope.write(value.scopes, into: &buf)
     }
 }
 
@@ -2890,6 +3469,91 @@ public func FfiConverterTypeVenue_lift(_ buf: RustBuffer) throws -> Venue {
 public func FfiConverterTypeVenue_lower(_ value: Venue) -> RustBuffer {
     return FfiConverterTypeVenue.lower(value)
 }
+
+
+/**
+ * How much an announcement matters.
+ */
+
+public enum AnnouncementPriority: Equatable, Hashable {
+    
+    /**
+     * Shown in the list.
+     */
+    case normal
+    /**
+     * Shown above normal ones.
+     */
+    case high
+    /**
+     * Shown on top of every screen, as a banner, and alerting.
+     */
+    case emergency
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AnnouncementPriority: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnnouncementPriority: FfiConverterRustBuffer {
+    typealias SwiftType = AnnouncementPriority
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnnouncementPriority {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .normal
+        
+        case 2: return .high
+        
+        case 3: return .emergency
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AnnouncementPriority, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .normal:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .high:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .emergency:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnnouncementPriority_lift(_ buf: RustBuffer) throws -> AnnouncementPriority {
+    return try FfiConverterTypeAnnouncementPriority.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnnouncementPriority_lower(_ value: AnnouncementPriority) -> RustBuffer {
+    return FfiConverterTypeAnnouncementPriority.lower(value)
+}
+
 
 
 /**
@@ -3018,31 +3682,43 @@ public func FfiConverterTypeChangeKind_lower(_ value: ChangeKind) -> RustBuffer 
 
 
 /**
- * Which part of a festival changed, so a screen refreshes only what it shows.
+ * Which part of a festival changed, so a screen reads again only what it shows.
  */
 
 public enum ChangeScope: Equatable, Hashable {
     
     /**
-     * The festival itself, its venues or organisers.
+     * The festival's own fields and its venues.
      */
     case festival
     /**
-     * Events.
+     * Events, and which of them count as official or show.
      */
     case programme
-    /**
-     * This device's favourites.
-     */
-    case favourites
     /**
      * Announcements.
      */
     case announcements
     /**
-     * Anything (an import or a sync brought ops of every kind).
+     * Owner and organisers.
      */
-    case everything
+    case roles
+    /**
+     * Hidden content, community mode, approvals, mutes.
+     */
+    case moderation
+    /**
+     * Display names.
+     */
+    case profiles
+    /**
+     * This device's favourites.
+     */
+    case favourites
+    /**
+     * What this device marked seen.
+     */
+    case seen
 
 
 
@@ -3068,11 +3744,17 @@ public struct FfiConverterTypeChangeScope: FfiConverterRustBuffer {
         
         case 2: return .programme
         
-        case 3: return .favourites
+        case 3: return .announcements
         
-        case 4: return .announcements
+        case 4: return .roles
         
-        case 5: return .everything
+        case 5: return .moderation
+        
+        case 6: return .profiles
+        
+        case 7: return .favourites
+        
+        case 8: return .seen
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3090,16 +3772,28 @@ public struct FfiConverterTypeChangeScope: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
         
         
-        case .favourites:
+        case .announcements:
             writeInt(&buf, Int32(3))
         
         
-        case .announcements:
+        case .roles:
             writeInt(&buf, Int32(4))
         
         
-        case .everything:
+        case .moderation:
             writeInt(&buf, Int32(5))
+        
+        
+        case .profiles:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .favourites:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .seen:
+            writeInt(&buf, Int32(8))
         
         }
     }
@@ -3243,6 +3937,14 @@ enum MeadowError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case NoFestival
     /**
+     * A peer could not be reached, or a sync with it failed.
+     */
+    case Network(
+        /**
+         * What happened.
+         */reason: String
+    )
+    /**
      * Storage or the device failed.
      */
     case Internal(
@@ -3289,7 +3991,10 @@ public struct FfiConverterTypeMeadowError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 4: return .NoFestival
-        case 5: return .Internal(
+        case 5: return .Network(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3323,8 +4028,13 @@ public struct FfiConverterTypeMeadowError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case let .Internal(reason):
+        case let .Network(reason):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -3344,6 +4054,30 @@ public func FfiConverterTypeMeadowError_lift(_ buf: RustBuffer) throws -> Meadow
 #endif
 public func FfiConverterTypeMeadowError_lower(_ value: MeadowError) -> RustBuffer {
     return FfiConverterTypeMeadowError.lower(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -3389,6 +4123,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLinkEnd: FfiConverterRustBuffer {
+    typealias SwiftType = LinkEnd?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLinkEnd.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLinkEnd.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3544,6 +4302,79 @@ fileprivate struct FfiConverterSequenceTypeVenue: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer {
+    typealias SwiftType = [ChangeScope]
+
+    public static func write(_ value: [ChangeScope], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeChangeScope.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChangeScope] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ChangeScope]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeChangeScope.read(from: &buf))
+        }
+        return seq
+    }
+}
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureMeadowFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
+    }
+}
+
 private enum InitializationResult {
     case ok
     case contractVersionMismatch
@@ -3559,121 +4390,133 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 51771) {
+    if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 35027) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_link_send() != 44437) {
+    if (uniffi_meadow_ffi_checksum_method_changesubscription_cancel() != 15610) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_link_disconnect() != 8898) {
+    if (uniffi_meadow_ffi_checksum_method_changesubscription_is_active() != 60503) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_link_mtu() != 3550) {
+    if (uniffi_meadow_ffi_checksum_method_link_send() != 58821) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_linksession_closed() != 9309) {
+    if (uniffi_meadow_ffi_checksum_method_link_disconnect() != 12890) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_linksession_received() != 19863) {
+    if (uniffi_meadow_ffi_checksum_method_link_mtu() != 2331) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_linksession_tick() != 17699) {
+    if (uniffi_meadow_ffi_checksum_method_linksession_closed() != 56657) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_add_event() != 50360) {
+    if (uniffi_meadow_ffi_checksum_method_linksession_received() != 34249) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_add_listener() != 54210) {
+    if (uniffi_meadow_ffi_checksum_method_linksession_tick() != 37041) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() != 28314) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() != 4696) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 61564) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_respond_link() != 52195) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_announce() != 10452) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_add_event() != 40379) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_announcements() != 44761) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() != 15073) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() != 37407) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 41725) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_changes() != 57731) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_announce() != 37942) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_create_festival() != 33256) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_announcements() != 149) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 44476) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() != 5923) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 1893) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_changes() != 19250) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 5117) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_create_festival() != 59515) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 42814) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 21145) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites() != 26312) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 39348) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() != 38749) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_festivals() != 9192) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 47393) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() != 2474) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites() != 62384) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_import() != 35564) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() != 31729) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_join() != 2140) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_festivals() != 55010) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 15772) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() != 61316) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 65092) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_import() != 377) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_public_key() != 19715) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_join() != 63557) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 38847) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 51644) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 59933) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 57787) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() != 56496) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_programme_page() != 7378) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 33232) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_public_key() != 63053) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 45086) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 17879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 25608) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 57229) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_venues() != 10526) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() != 31066) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_constructor_linksession_initiate() != 56357) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_set_muted() != 31418) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_constructor_linksession_respond() != 52098) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 16008) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_constructor_meadownode_open() != 21962) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 9708) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_subscribe() != 63911) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 43122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_venues() != 29861) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_constructor_meadownode_open() != 53614) {
         return InitializationResult.apiChecksumMismatch
     }
 

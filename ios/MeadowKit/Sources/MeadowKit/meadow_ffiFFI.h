@@ -311,6 +311,26 @@ void uniffi_meadow_ffi_fn_init_callback_vtable_changelistener(const UniffiVTable
 void uniffi_meadow_ffi_fn_method_changelistener_on_change(uint64_t ptr, RustBuffer change, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_CHANGESUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_CHANGESUBSCRIPTION
+uint64_t uniffi_meadow_ffi_fn_clone_changesubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FREE_CHANGESUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FREE_CHANGESUBSCRIPTION
+void uniffi_meadow_ffi_fn_free_changesubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_CHANGESUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_CHANGESUBSCRIPTION_CANCEL
+void uniffi_meadow_ffi_fn_method_changesubscription_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_CHANGESUBSCRIPTION_IS_ACTIVE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_CHANGESUBSCRIPTION_IS_ACTIVE
+int8_t uniffi_meadow_ffi_fn_method_changesubscription_is_active(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_LINK
 uint64_t uniffi_meadow_ffi_fn_clone_link(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -351,29 +371,19 @@ uint64_t uniffi_meadow_ffi_fn_clone_linksession(uint64_t handle, RustCallStatus 
 void uniffi_meadow_ffi_fn_free_linksession(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_LINKSESSION_INITIATE
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_LINKSESSION_INITIATE
-uint64_t uniffi_meadow_ffi_fn_constructor_linksession_initiate(uint64_t node, uint64_t link, RustBuffer festival, uint64_t now_ms, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_LINKSESSION_RESPOND
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_LINKSESSION_RESPOND
-uint64_t uniffi_meadow_ffi_fn_constructor_linksession_respond(uint64_t node, uint64_t link, uint64_t now_ms, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_CLOSED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_CLOSED
-RustBuffer uniffi_meadow_ffi_fn_method_linksession_closed(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_linksession_closed(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_RECEIVED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_RECEIVED
-RustBuffer uniffi_meadow_ffi_fn_method_linksession_received(uint64_t ptr, RustBuffer bytes, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_linksession_received(uint64_t ptr, RustBuffer bytes, uint64_t now_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_TICK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_TICK
-RustBuffer uniffi_meadow_ffi_fn_method_linksession_tick(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_linksession_tick(uint64_t ptr, uint64_t now_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_MEADOWNODE
@@ -391,84 +401,89 @@ void uniffi_meadow_ffi_fn_free_meadownode(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_meadow_ffi_fn_constructor_meadownode_open(RustBuffer data_dir, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_EVENT
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_add_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_initiate_link(uint64_t ptr, uint64_t link, RustBuffer festival, uint64_t now_ms
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_LISTENER
-void uniffi_meadow_ffi_fn_method_meadownode_add_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_RESPOND_LINK
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_RESPOND_LINK
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_respond_link(uint64_t ptr, uint64_t link, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_EVENT
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_event(uint64_t ptr, RustBuffer festival, RustBuffer event
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_ORGANISER
-void uniffi_meadow_ffi_fn_method_meadownode_add_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_VENUE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_VENUE
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_add_venue(uint64_t ptr, RustBuffer festival, RustBuffer name, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_venue(uint64_t ptr, RustBuffer festival, RustBuffer name
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCE
-void uniffi_meadow_ffi_fn_method_meadownode_announce(uint64_t ptr, RustBuffer festival, RustBuffer text, int8_t urgent, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_announce(uint64_t ptr, RustBuffer festival, RustBuffer text, int8_t urgent
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCEMENTS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCEMENTS
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_announcements(uint64_t ptr, RustBuffer festival, int64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_announcements(uint64_t ptr, RustBuffer festival, int64_t now
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CANCEL_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CANCEL_EVENT
-void uniffi_meadow_ffi_fn_method_meadownode_cancel_event(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t cancelled, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_cancel_event(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t cancelled
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CHANGES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CHANGES
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_changes(uint64_t ptr, RustBuffer festival, int8_t mark_seen, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_changes(uint64_t ptr, RustBuffer festival, int8_t mark_seen
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_FESTIVAL
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_create_festival(uint64_t ptr, RustBuffer name, RustBuffer timezone, RustBuffer start_date, RustBuffer end_date, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_festival(uint64_t ptr, RustBuffer name, RustBuffer timezone, RustBuffer start_date, RustBuffer end_date
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CURRENT_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CURRENT_FESTIVAL
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_current_festival(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_current_festival(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
-void uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer title, RustBuffer start, RustBuffer end, RustBuffer venue_id, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer title, RustBuffer start, RustBuffer end, RustBuffer venue_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer festival, RustBuffer event, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer festival, RustBuffer event
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_export_ics(uint64_t ptr, RustBuffer festival, int8_t favourites_only, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_export_ics(uint64_t ptr, RustBuffer festival, int8_t favourites_only
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FAVOURITES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FAVOURITES
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_favourites(uint64_t ptr, RustBuffer festival, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_favourites(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FAVOURITES_STARTING_WITHIN
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FAVOURITES_STARTING_WITHIN
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(uint64_t ptr, RustBuffer festival, int64_t now, int64_t minutes, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(uint64_t ptr, RustBuffer festival, int64_t now, int64_t minutes
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FESTIVALS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FESTIVALS
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_festivals(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_festivals(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FINGERPRINT
@@ -478,22 +493,27 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_fingerprint(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_IMPORT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_IMPORT
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_import(uint64_t ptr, RustBuffer bytes, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_import(uint64_t ptr, RustBuffer bytes
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_join(uint64_t ptr, RustBuffer ticket, int8_t lan, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_join(uint64_t ptr, RustBuffer ticket, int8_t lan
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_programme(uint64_t ptr, RustBuffer festival, RustBuffer day, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_programme(uint64_t ptr, RustBuffer festival, RustBuffer day
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME_PAGE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_programme_page(uint64_t ptr, RustBuffer festival, RustBuffer day, uint32_t offset, uint32_t limit
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PUBLIC_KEY
@@ -503,37 +523,47 @@ RustBuffer uniffi_meadow_ffi_fn_method_meadownode_public_key(uint64_t ptr, RustC
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
-void uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SEARCH
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SEARCH
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_search(uint64_t ptr, RustBuffer festival, RustBuffer query, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_search(uint64_t ptr, RustBuffer festival, RustBuffer query, RustBuffer limit
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
-void uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t favourite, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t favourite
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_muted(uint64_t ptr, RustBuffer festival, RustBuffer key, int8_t muted
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_START_NETWORKING
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_START_NETWORKING
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_start_networking(uint64_t ptr, uint16_t port, int8_t lan, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_start_networking(uint64_t ptr, uint16_t port, int8_t lan
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STOP_NETWORKING
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STOP_NETWORKING
-void uniffi_meadow_ffi_fn_method_meadownode_stop_networking(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_stop_networking(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SUBSCRIBE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
-void uniffi_meadow_ffi_fn_method_meadownode_use_festival(uint64_t ptr, RustBuffer festival, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_use_festival(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_VENUES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_VENUES
-RustBuffer uniffi_meadow_ffi_fn_method_meadownode_venues(uint64_t ptr, RustBuffer festival, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_venues(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_MEADOW_FFI_RUSTBUFFER_ALLOC
@@ -802,6 +832,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_changelistener_on_change(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGESUBSCRIPTION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGESUBSCRIPTION_CANCEL
+uint16_t uniffi_meadow_ffi_checksum_method_changesubscription_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGESUBSCRIPTION_IS_ACTIVE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGESUBSCRIPTION_IS_ACTIVE
+uint16_t uniffi_meadow_ffi_checksum_method_changesubscription_is_active(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINK_SEND
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINK_SEND
 uint16_t uniffi_meadow_ffi_checksum_method_link_send(void
@@ -838,15 +880,21 @@ uint16_t uniffi_meadow_ffi_checksum_method_linksession_tick(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_EVENT
-uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_event(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_INITIATE_LINK
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_INITIATE_LINK
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_initiate_link(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_LISTENER
-uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_listener(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_RESPOND_LINK
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_RESPOND_LINK
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_respond_link(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ADD_EVENT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_event(void
     
 );
 #endif
@@ -964,6 +1012,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_programme(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROGRAMME_PAGE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROGRAMME_PAGE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_programme_page(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PUBLIC_KEY
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PUBLIC_KEY
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_public_key(void
@@ -988,6 +1042,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_muted(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_START_NETWORKING
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_START_NETWORKING
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_start_networking(void
@@ -1000,6 +1060,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_subscribe(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_USE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_USE_FESTIVAL
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_use_festival(void
@@ -1009,18 +1075,6 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_use_festival(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_VENUES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_VENUES
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_venues(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_LINKSESSION_INITIATE
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_LINKSESSION_INITIATE
-uint16_t uniffi_meadow_ffi_checksum_constructor_linksession_initiate(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_LINKSESSION_RESPOND
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_LINKSESSION_RESPOND
-uint16_t uniffi_meadow_ffi_checksum_constructor_linksession_respond(void
     
 );
 #endif

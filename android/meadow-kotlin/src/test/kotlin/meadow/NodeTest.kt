@@ -5,8 +5,9 @@ import java.nio.file.Path
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
-import kotlinx.coroutines.async
-import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -128,14 +129,15 @@ class NodeTest {
         assertEquals(a.programme(f, null), b.programme(f, null))
         val heard = Heard()
         b.subscribe(heard).use {
-            val announced = async {
-                withTimeout(20_000) { b.changes(f).first { ChangeScope.ANNOUNCEMENTS in it.scopes } }
-            }
-            Thread.sleep(50)
+            val flowed = Channel<StoreChange>(Channel.UNLIMITED)
+            val collector = launch(Dispatchers.Default) { b.changes(f, initial = true).collect { flowed.send(it) } }
+            // The first item says the subscription runs.
+            withTimeout(20_000) { flowed.receive() }
             a.announce(f, "Gates open", false)
             // Nothing is asked of B: its listener and its Flow both hear the peer's change.
             heard.await(f, ChangeScope.ANNOUNCEMENTS)
-            assertEquals(f, announced.await().festival)
+            withTimeout(20_000) { while (ChangeScope.ANNOUNCEMENTS !in flowed.receive().scopes) continue }
+            collector.cancel()
             assertTrue(b.announcements(f, 0L).any { it.text == "Gates open" })
         }
         b.stopNetworking()

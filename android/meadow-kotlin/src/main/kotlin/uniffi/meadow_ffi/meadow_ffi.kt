@@ -31,6 +31,13 @@ import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.coroutines.resume
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.GlobalScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.suspendCancellableCoroutine
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -733,6 +740,10 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_meadow_ffi_checksum_method_changelistener_on_change(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_changesubscription_cancel(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_changesubscription_is_active(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_link_send(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_link_disconnect(
@@ -745,9 +756,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_linksession_tick(
     ): Int
-    external fun uniffi_meadow_ffi_checksum_method_meadownode_add_event(
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_initiate_link(
     ): Int
-    external fun uniffi_meadow_ffi_checksum_method_meadownode_add_listener(
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_respond_link(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_add_event(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_add_organiser(
     ): Int
@@ -787,6 +800,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_programme_page(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_public_key(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(
@@ -795,17 +810,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_set_muted(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_start_networking(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_subscribe(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_use_festival(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_venues(
-    ): Int
-    external fun uniffi_meadow_ffi_checksum_constructor_linksession_initiate(
-    ): Int
-    external fun uniffi_meadow_ffi_checksum_constructor_linksession_respond(
     ): Int
     external fun uniffi_meadow_ffi_checksum_constructor_meadownode_open(
     ): Int
@@ -839,6 +854,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_meadow_ffi_fn_method_changelistener_on_change(`ptr`: Long,`change`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_meadow_ffi_fn_clone_changesubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_free_changesubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_changesubscription_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_changesubscription_is_active(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_meadow_ffi_fn_clone_link(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_meadow_ffi_fn_free_link(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -855,80 +878,84 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_free_linksession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_meadow_ffi_fn_constructor_linksession_initiate(`node`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_meadow_ffi_fn_method_linksession_closed(`ptr`: Long,
     ): Long
-    external fun uniffi_meadow_ffi_fn_constructor_linksession_respond(`node`: Long,`link`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_meadow_ffi_fn_method_linksession_received(`ptr`: Long,`bytes`: RustBuffer.ByValue,`nowMs`: Long,
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_linksession_closed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_linksession_received(`ptr`: Long,`bytes`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_linksession_tick(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_linksession_tick(`ptr`: Long,`nowMs`: Long,
+    ): Long
     external fun uniffi_meadow_ffi_fn_clone_meadownode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_meadow_ffi_fn_free_meadownode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_meadow_ffi_fn_constructor_meadownode_open(`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_add_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_add_listener(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_add_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_add_venue(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_announce(`ptr`: Long,`festival`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`urgent`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_announcements(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_cancel_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`cancelled`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_changes(`ptr`: Long,`festival`: RustBuffer.ByValue,`markSeen`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_create_festival(`ptr`: Long,`name`: RustBuffer.ByValue,`timezone`: RustBuffer.ByValue,`startDate`: RustBuffer.ByValue,`endDate`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_current_festival(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_favourites(`ptr`: Long,`festival`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,`minutes`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_festivals(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_initiate_link(`ptr`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`nowMs`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_respond_link(`ptr`: Long,`link`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_add_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_add_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_add_venue(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_announce(`ptr`: Long,`festival`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`urgent`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_announcements(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_cancel_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`cancelled`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_changes(`ptr`: Long,`festival`: RustBuffer.ByValue,`markSeen`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_create_festival(`ptr`: Long,`name`: RustBuffer.ByValue,`timezone`: RustBuffer.ByValue,`startDate`: RustBuffer.ByValue,`endDate`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_current_festival(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_favourites(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,`minutes`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_festivals(`ptr`: Long,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_fingerprint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_import(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_join(`ptr`: Long,`ticket`: RustBuffer.ByValue,`lan`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_programme(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_import(`ptr`: Long,`bytes`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_join(`ptr`: Long,`ticket`: RustBuffer.ByValue,`lan`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_programme(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_programme_page(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,`offset`: Int,`limit`: Int,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_start_networking(`ptr`: Long,`port`: Short,`lan`: Byte,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_method_meadownode_stop_networking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_use_festival(`ptr`: Long,`festival`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_meadow_ffi_fn_method_meadownode_venues(`ptr`: Long,`festival`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`limit`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_set_muted(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`muted`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_start_networking(`ptr`: Long,`port`: Short,`lan`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_stop_networking(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_use_festival(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_venues(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
     external fun ffi_meadow_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_meadow_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1048,121 +1075,133 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 51771) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 35027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_link_send() and 0xFFFF) != 44437) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_changesubscription_cancel() and 0xFFFF) != 15610) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_link_disconnect() and 0xFFFF) != 8898) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_changesubscription_is_active() and 0xFFFF) != 60503) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_link_mtu() and 0xFFFF) != 3550) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_link_send() and 0xFFFF) != 58821) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_closed() and 0xFFFF) != 9309) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_link_disconnect() and 0xFFFF) != 12890) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_received() and 0xFFFF) != 19863) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_link_mtu() and 0xFFFF) != 2331) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_tick() and 0xFFFF) != 17699) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_closed() and 0xFFFF) != 56657) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_event() and 0xFFFF) != 50360) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_received() and 0xFFFF) != 34249) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_listener() and 0xFFFF) != 54210) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_tick() and 0xFFFF) != 37041) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() and 0xFFFF) != 28314) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() and 0xFFFF) != 4696) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 61564) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_respond_link() and 0xFFFF) != 52195) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announce() and 0xFFFF) != 10452) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_event() and 0xFFFF) != 40379) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announcements() and 0xFFFF) != 44761) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() and 0xFFFF) != 15073) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() and 0xFFFF) != 37407) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 41725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_changes() and 0xFFFF) != 57731) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announce() and 0xFFFF) != 37942) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_festival() and 0xFFFF) != 33256) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announcements() and 0xFFFF) != 149) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 44476) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() and 0xFFFF) != 5923) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 1893) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_changes() and 0xFFFF) != 19250) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 5117) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_festival() and 0xFFFF) != 59515) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 42814) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 21145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites() and 0xFFFF) != 26312) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 39348) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() and 0xFFFF) != 38749) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_festivals() and 0xFFFF) != 9192) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 47393) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() and 0xFFFF) != 2474) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites() and 0xFFFF) != 62384) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_import() and 0xFFFF) != 35564) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() and 0xFFFF) != 31729) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join() and 0xFFFF) != 2140) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_festivals() and 0xFFFF) != 55010) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 15772) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() and 0xFFFF) != 61316) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 65092) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_import() and 0xFFFF) != 377) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_public_key() and 0xFFFF) != 19715) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join() and 0xFFFF) != 63557) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 38847) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 51644) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 59933) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 57787) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() and 0xFFFF) != 56496) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme_page() and 0xFFFF) != 7378) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 33232) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_public_key() and 0xFFFF) != 63053) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 45086) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 17879) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 25608) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 57229) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_venues() and 0xFFFF) != 10526) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() and 0xFFFF) != 31066) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_constructor_linksession_initiate() and 0xFFFF) != 56357) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_muted() and 0xFFFF) != 31418) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_constructor_linksession_respond() and 0xFFFF) != 52098) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 16008) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_constructor_meadownode_open() and 0xFFFF) != 21962) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 9708) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_subscribe() and 0xFFFF) != 63911) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 43122) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_venues() and 0xFFFF) != 29861) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_constructor_meadownode_open() and 0xFFFF) != 53614) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1178,6 +1217,46 @@ public fun uniffiEnsureInitialized() {
 }
 
 // Async support
+// Async return type handlers
+
+internal const val UNIFFI_RUST_FUTURE_POLL_READY = 0.toByte()
+internal const val UNIFFI_RUST_FUTURE_POLL_WAKE = 1.toByte()
+
+internal val uniffiContinuationHandleMap = UniffiHandleMap<CancellableContinuation<Byte>>()
+
+// FFI type for Rust future continuations
+internal object uniffiRustFutureContinuationCallbackImpl: UniffiRustFutureContinuationCallback {
+    override fun callback(data: Long, pollResult: Byte) {
+        uniffiContinuationHandleMap.remove(data).resume(pollResult)
+    }
+}
+
+internal suspend fun<T, F, E: kotlin.Exception> uniffiRustCallAsync(
+    rustFuture: Long,
+    pollFunc: (Long, UniffiRustFutureContinuationCallback, Long) -> Unit,
+    completeFunc: (Long, UniffiRustCallStatus) -> F,
+    freeFunc: (Long) -> Unit,
+    liftFunc: (F) -> T,
+    errorHandler: UniffiRustCallStatusErrorHandler<E>
+): T {
+    try {
+        do {
+            val pollResult = suspendCancellableCoroutine<Byte> { continuation ->
+                pollFunc(
+                    rustFuture,
+                    uniffiRustFutureContinuationCallbackImpl,
+                    uniffiContinuationHandleMap.insert(continuation)
+                )
+            }
+        } while (pollResult != UNIFFI_RUST_FUTURE_POLL_READY);
+
+        return liftFunc(
+            uniffiRustCallWithError(errorHandler, { status -> completeFunc(rustFuture, status) })
+        )
+    } finally {
+        freeFunc(rustFuture)
+    }
+}
 
 // Public interface members begin here.
 
@@ -1645,13 +1724,14 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * Told when the store changes (a local edit, an import, a sync).
+ * Told what changed in the store, whatever brought the change (a local action, an import, a
+ * peer over the internet or the local network, a native link).
  */
 public interface ChangeListener {
     
     /**
-     * Something in a festival changed. Whatever a listener throws is logged and the others are
-     * still told.
+     * Something changed. Called on a thread of the subscription's own, never while the node is
+     * busy, so the listener may read from the node. Whatever it throws is logged.
      */
     fun `onChange`(`change`: StoreChange)
     
@@ -1659,7 +1739,8 @@ public interface ChangeListener {
 }
 
 /**
- * Told when the store changes (a local edit, an import, a sync).
+ * Told what changed in the store, whatever brought the change (a local action, an import, a
+ * peer over the internet or the local network, a native link).
  */
 open class ChangeListenerImpl: Disposable, AutoCloseable, ChangeListener
 {
@@ -1764,8 +1845,8 @@ open class ChangeListenerImpl: Disposable, AutoCloseable, ChangeListener
 
     
     /**
-     * Something in a festival changed. Whatever a listener throws is logged and the others are
-     * still told.
+     * Something changed. Called on a thread of the subscription's own, never while the node is
+     * busy, so the listener may read from the node. Whatever it throws is logged.
      */
     @Throws(ListenerException::class)override fun `onChange`(`change`: StoreChange)
         = 
@@ -1976,7 +2057,296 @@ public object FfiConverterTypeChangeListener: FfiConverter<ChangeListener, Long>
 
 
 /**
- * A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
+ * A subscription to the change feed. Closing it (Kotlin `close()`, `use {}`; Swift: letting go
+ * of it) ends it: the listener hears nothing more.
+ */
+public interface ChangeSubscriptionInterface {
+    
+    /**
+     * Ends the subscription now (also what dropping the handle does).
+     */
+    fun `cancel`()
+    
+    /**
+     * Whether the subscription still runs.
+     */
+    fun `isActive`(): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * A subscription to the change feed. Closing it (Kotlin `close()`, `use {}`; Swift: letting go
+ * of it) ends it: the listener hears nothing more.
+ */
+open class ChangeSubscription: Disposable, AutoCloseable, ChangeSubscriptionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_meadow_ffi_fn_free_changesubscription(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_meadow_ffi_fn_clone_changesubscription(handle, status)
+        }
+    }
+
+    
+    /**
+     * Ends the subscription now (also what dropping the handle does).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_changesubscription_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether the subscription still runs.
+     */override fun `isActive`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_changesubscription_is_active(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChangeSubscription: FfiConverter<ChangeSubscription, Long> {
+    override fun lower(value: ChangeSubscription): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ChangeSubscription {
+        return ChangeSubscription(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ChangeSubscription {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ChangeSubscription) = 8UL
+
+    override fun write(value: ChangeSubscription, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A transport that native code owns.
  */
 public interface Link {
     
@@ -1999,7 +2369,7 @@ public interface Link {
 }
 
 /**
- * A transport that native code owns (Bluetooth, Wi-Fi Direct, Multipeer).
+ * A transport that native code owns.
  */
 open class LinkImpl: Disposable, AutoCloseable, Link
 {
@@ -2364,30 +2734,32 @@ public object FfiConverterTypeLink: FfiConverter<Link, Long> {
 
 
 /**
- * A sync session over a native link.
+ * A sync session over a native link. Feed it what the link did, one call at a time and in
+ * order; each call returns the session's end once it has ended.
  */
 public interface LinkSessionInterface {
     
     /**
      * The link closed.
      */
-    fun `closed`(): kotlin.String?
+    suspend fun `closed`(): LinkEnd?
     
     /**
-     * Bytes arrived on the link; returns a summary once the session has ended.
+     * Bytes arrived on the link.
      */
-    fun `received`(`bytes`: kotlin.ByteArray, `nowMs`: kotlin.ULong): kotlin.String?
+    suspend fun `received`(`bytes`: kotlin.ByteArray, `nowMs`: kotlin.ULong): LinkEnd?
     
     /**
      * Time passed; drives the idle timeout.
      */
-    fun `tick`(`nowMs`: kotlin.ULong): kotlin.String?
+    suspend fun `tick`(`nowMs`: kotlin.ULong): LinkEnd?
     
     companion object
 }
 
 /**
- * A sync session over a native link.
+ * A sync session over a native link. Feed it what the link did, one call at a time and in
+ * order; each call returns the session's end once it has ended.
  */
 open class LinkSession: Disposable, AutoCloseable, LinkSessionInterface
 {
@@ -2494,55 +2866,76 @@ open class LinkSession: Disposable, AutoCloseable, LinkSessionInterface
     /**
      * The link closed.
      */
-    @Throws(MeadowException::class)override fun `closed`(): kotlin.String? {
-            return FfiConverterOptionalString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_linksession_closed(
-        it,
-        _status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `closed`() : LinkEnd? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_linksession_closed(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeLinkEnd.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
-     * Bytes arrived on the link; returns a summary once the session has ended.
+     * Bytes arrived on the link.
      */
-    @Throws(MeadowException::class)override fun `received`(`bytes`: kotlin.ByteArray, `nowMs`: kotlin.ULong): kotlin.String? {
-            return FfiConverterOptionalString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_linksession_received(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `received`(`bytes`: kotlin.ByteArray, `nowMs`: kotlin.ULong) : LinkEnd? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_linksession_received(
+                uniffiHandle,
+                
         FfiConverterByteArray.lower(`bytes`),
-        FfiConverterULong.lower(`nowMs`),_status)
-}
-    }
+        FfiConverterULong.lower(`nowMs`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeLinkEnd.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Time passed; drives the idle timeout.
      */
-    @Throws(MeadowException::class)override fun `tick`(`nowMs`: kotlin.ULong): kotlin.String? {
-            return FfiConverterOptionalString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_linksession_tick(
-        it,
-        
-        FfiConverterULong.lower(`nowMs`),_status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `tick`(`nowMs`: kotlin.ULong) : LinkEnd? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_linksession_tick(
+                uniffiHandle,
+                
+        FfiConverterULong.lower(`nowMs`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeLinkEnd.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
 
@@ -2550,45 +2943,11 @@ open class LinkSession: Disposable, AutoCloseable, LinkSessionInterface
 
 
     
-    companion object {
-        
+    
     /**
-     * Starts syncing `festival` over `link` (this side dialled).
+     * @suppress
      */
-    @Throws(MeadowException::class) fun `initiate`(`node`: MeadowNode, `link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong): LinkSession {
-            return FfiConverterTypeLinkSession.lift(
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_constructor_linksession_initiate(
-    
-        
-        FfiConverterTypeMeadowNode.lower(`node`),
-        FfiConverterTypeLink.lower(`link`),
-        FfiConverterString.lower(`festival`),
-        FfiConverterULong.lower(`nowMs`),_status)
-}
-    )
-    }
-    
-
-        
-    /**
-     * Answers a peer that dialled this side.
-     */ fun `respond`(`node`: MeadowNode, `link`: Link, `nowMs`: kotlin.ULong): LinkSession {
-            return FfiConverterTypeLinkSession.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_constructor_linksession_respond(
-    
-        
-        FfiConverterTypeMeadowNode.lower(`node`),
-        FfiConverterTypeLink.lower(`link`),
-        FfiConverterULong.lower(`nowMs`),_status)
-}
-    )
-    }
-    
-
-        
-    }
+    companion object
     
 }
 
@@ -2718,84 +3077,91 @@ public object FfiConverterTypeLinkSession: FfiConverter<LinkSession, Long> {
 public interface MeadowNodeInterface {
     
     /**
-     * Adds an event; returns its id.
+     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
+     * before this returns.
      */
-    fun `addEvent`(`festival`: kotlin.String, `event`: NewEvent): kotlin.String
+    suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong): LinkSession
     
     /**
-     * Registers a change listener.
+     * Answers a peer that dialled this side.
      */
-    fun `addListener`(`listener`: ChangeListener)
+    fun `respondLink`(`link`: Link, `nowMs`: kotlin.ULong): LinkSession
+    
+    /**
+     * Adds an event (official if this device's identity is an organiser, else a community
+     * event); returns its id.
+     */
+    suspend fun `addEvent`(`festival`: kotlin.String, `event`: NewEvent): kotlin.String
     
     /**
      * Names an organiser by public key (hex).
      */
-    fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+    suspend fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
     
     /**
      * Adds a venue; returns its id.
      */
-    fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
+    suspend fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
     
     /**
-     * Posts an announcement (organisers).
+     * Posts an announcement (organisers); an urgent one is an emergency.
      */
-    fun `announce`(`festival`: kotlin.String, `text`: kotlin.String, `urgent`: kotlin.Boolean)
+    suspend fun `announce`(`festival`: kotlin.String, `text`: kotlin.String, `urgent`: kotlin.Boolean)
     
     /**
      * Current announcements, newest first.
      */
-    fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement>
+    suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement>
     
     /**
      * Cancels or restores an event.
      */
-    fun `cancelEvent`(`festival`: kotlin.String, `event`: kotlin.String, `cancelled`: kotlin.Boolean)
+    suspend fun `cancelEvent`(`festival`: kotlin.String, `event`: kotlin.String, `cancelled`: kotlin.Boolean)
     
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-    fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<Change>
+    suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<Change>
     
     /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
-    fun `createFestival`(`name`: kotlin.String, `timezone`: kotlin.String, `startDate`: kotlin.String, `endDate`: kotlin.String): kotlin.String
+    suspend fun `createFestival`(`name`: kotlin.String, `timezone`: kotlin.String, `startDate`: kotlin.String, `endDate`: kotlin.String): kotlin.String
     
     /**
      * The selected festival's id, if any.
      */
-    fun `currentFestival`(): kotlin.String?
+    suspend fun `currentFestival`(): kotlin.String?
     
     /**
      * Changes an event's title, times or venue (its author and organisers).
      */
-    fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
+    suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
     
     /**
      * One event of a festival with its description and links.
      */
-    fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail
+    suspend fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail
     
     /**
      * The programme (or the favourites) as iCalendar text.
      */
-    fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String
+    suspend fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String
     
     /**
      * Favourites.
      */
-    fun `favourites`(`festival`: kotlin.String): List<Event>
+    suspend fun `favourites`(`festival`: kotlin.String): List<Event>
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-    fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long): List<Event>
+    suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long): List<Event>
     
     /**
      * Festivals on this device.
      */
-    fun `festivals`(): List<Festival>
+    suspend fun `festivals`(): List<Festival>
     
     /**
      * This device's fingerprint, to read aloud.
@@ -2805,24 +3171,30 @@ public interface MeadowNodeInterface {
     /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
-    fun `import`(`bytes`: kotlin.ByteArray): kotlin.String
+    suspend fun `import`(`bytes`: kotlin.ByteArray): kotlin.String
     
     /**
      * Joins a festival from an invite (text or link): starts networking if needed (as
-     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
-     * sync ends.
+     * `start_networking(0, lan)`), fetches the festival and selects it; returns its id.
      */
-    fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String
+    suspend fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String
     
     /**
      * What networking is doing.
      */
-    fun `netStatus`(): NetStatus
+    suspend fun `netStatus`(): NetStatus
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-    fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event>
+    suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event>
+    
+    /**
+     * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
+     * order as [`MeadowNode::programme`]. A list shows the first screenful, then asks for the
+     * rest.
+     */
+    suspend fun `programmePage`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt): ProgrammePage
     
     /**
      * This device's public key (hex).
@@ -2832,38 +3204,48 @@ public interface MeadowNodeInterface {
     /**
      * Removes an organiser.
      */
-    fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+    suspend fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
     
     /**
-     * Full-text search.
+     * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-    fun `search`(`festival`: kotlin.String, `query`: kotlin.String): List<Event>
+    suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?): List<Event>
     
     /**
      * Marks or unmarks a favourite.
      */
-    fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
+    suspend fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
+    
+    /**
+     * Mutes (or unmutes) an author on this device only.
+     */
+    suspend fun `setMuted`(`festival`: kotlin.String, `key`: kotlin.String, `muted`: kotlin.Boolean)
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     * interfaces; without it loopback only) on `port` (0: any).
      */
-    fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus
+    suspend fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus
     
     /**
      * Stops networking.
      */
-    fun `stopNetworking`()
+    suspend fun `stopNetworking`()
+    
+    /**
+     * Tells `listener` of every change from now on, until the returned handle is closed.
+     */
+    fun `subscribe`(`listener`: ChangeListener): ChangeSubscription
     
     /**
      * Selects a festival.
      */
-    fun `useFestival`(`festival`: kotlin.String)
+    suspend fun `useFestival`(`festival`: kotlin.String)
     
     /**
      * Venues of a festival.
      */
-    fun `venues`(`festival`: kotlin.String): List<Venue>
+    suspend fun `venues`(`festival`: kotlin.String): List<Venue>
     
     companion object
 }
@@ -2974,17 +3356,44 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Adds an event; returns its id.
+     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
+     * before this returns.
      */
-    @Throws(MeadowException::class)override fun `addEvent`(`festival`: kotlin.String, `event`: NewEvent): kotlin.String {
-            return FfiConverterString.lift(
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong) : LinkSession {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_initiate_link(
+                uniffiHandle,
+                
+        FfiConverterTypeLink.lower(`link`),
+        FfiConverterString.lower(`festival`),
+        FfiConverterULong.lower(`nowMs`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeLinkSession.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Answers a peer that dialled this side.
+     */override fun `respondLink`(`link`: Link, `nowMs`: kotlin.ULong): LinkSession {
+            return FfiConverterTypeLinkSession.lift(
     callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_event(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_respond_link(
         it,
         
-        FfiConverterString.lower(`festival`),
-        FfiConverterTypeNewEvent.lower(`event`),_status)
+        FfiConverterTypeLink.lower(`link`),
+        FfiConverterULong.lower(`nowMs`),_status)
 }
     }
     )
@@ -2993,294 +3402,410 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Registers a change listener.
-     */override fun `addListener`(`listener`: ChangeListener)
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_listener(
-        it,
-        
-        FfiConverterTypeChangeListener.lower(`listener`),_status)
-}
+     * Adds an event (official if this device's identity is an organiser, else a community
+     * event); returns its id.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `addEvent`(`festival`: kotlin.String, `event`: NewEvent) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_event(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterTypeNewEvent.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * Names an organiser by public key (hex).
      */
-    @Throws(MeadowException::class)override fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `addOrganiser`(`festival`: kotlin.String, `key`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_organiser(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`key`),_status)
-}
+        FfiConverterString.lower(`key`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * Adds a venue; returns its id.
      */
-    @Throws(MeadowException::class)override fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_venue(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_add_venue(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`name`),_status)
-}
-    }
+        FfiConverterString.lower(`name`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
-     * Posts an announcement (organisers).
+     * Posts an announcement (organisers); an urgent one is an emergency.
      */
-    @Throws(MeadowException::class)override fun `announce`(`festival`: kotlin.String, `text`: kotlin.String, `urgent`: kotlin.Boolean)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_announce(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `announce`(`festival`: kotlin.String, `text`: kotlin.String, `urgent`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_announce(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`text`),
-        FfiConverterBoolean.lower(`urgent`),_status)
-}
+        FfiConverterBoolean.lower(`urgent`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * Current announcements, newest first.
      */
-    @Throws(MeadowException::class)override fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement> {
-            return FfiConverterSequenceTypeAnnouncement.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_announcements(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Announcement> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_announcements(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterLong.lower(`now`),_status)
-}
-    }
+        FfiConverterLong.lower(`now`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeAnnouncement.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Cancels or restores an event.
      */
-    @Throws(MeadowException::class)override fun `cancelEvent`(`festival`: kotlin.String, `event`: kotlin.String, `cancelled`: kotlin.Boolean)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_cancel_event(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `cancelEvent`(`festival`: kotlin.String, `event`: kotlin.String, `cancelled`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_cancel_event(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
-        FfiConverterBoolean.lower(`cancelled`),_status)
-}
+        FfiConverterBoolean.lower(`cancelled`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-    @Throws(MeadowException::class)override fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<Change> {
-            return FfiConverterSequenceTypeChange.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_changes(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean) : List<Change> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_changes(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterBoolean.lower(`markSeen`),_status)
-}
-    }
+        FfiConverterBoolean.lower(`markSeen`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeChange.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
-    @Throws(MeadowException::class)override fun `createFestival`(`name`: kotlin.String, `timezone`: kotlin.String, `startDate`: kotlin.String, `endDate`: kotlin.String): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_festival(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createFestival`(`name`: kotlin.String, `timezone`: kotlin.String, `startDate`: kotlin.String, `endDate`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_festival(
+                uniffiHandle,
+                
         FfiConverterString.lower(`name`),
         FfiConverterString.lower(`timezone`),
         FfiConverterString.lower(`startDate`),
-        FfiConverterString.lower(`endDate`),_status)
-}
-    }
+        FfiConverterString.lower(`endDate`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * The selected festival's id, if any.
      */
-    @Throws(MeadowException::class)override fun `currentFestival`(): kotlin.String? {
-            return FfiConverterOptionalString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_current_festival(
-        it,
-        _status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `currentFestival`() : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_current_festival(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Changes an event's title, times or venue (its author and organisers).
      */
-    @Throws(MeadowException::class)override fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_edit_event(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_edit_event(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
         FfiConverterOptionalString.lower(`title`),
         FfiConverterOptionalLong.lower(`start`),
         FfiConverterOptionalLong.lower(`end`),
-        FfiConverterOptionalString.lower(`venueId`),_status)
-}
+        FfiConverterOptionalString.lower(`venueId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * One event of a festival with its description and links.
      */
-    @Throws(MeadowException::class)override fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail {
-            return FfiConverterTypeEventDetail.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_event_detail(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String) : EventDetail {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_event_detail(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`event`),_status)
-}
-    }
+        FfiConverterString.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEventDetail.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * The programme (or the favourites) as iCalendar text.
      */
-    @Throws(MeadowException::class)override fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_export_ics(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_export_ics(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterBoolean.lower(`favouritesOnly`),_status)
-}
-    }
+        FfiConverterBoolean.lower(`favouritesOnly`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Favourites.
      */
-    @Throws(MeadowException::class)override fun `favourites`(`festival`: kotlin.String): List<Event> {
-            return FfiConverterSequenceTypeEvent.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites(
-        it,
-        
-        FfiConverterString.lower(`festival`),_status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `favourites`(`festival`: kotlin.String) : List<Event> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEvent.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-    @Throws(MeadowException::class)override fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long): List<Event> {
-            return FfiConverterSequenceTypeEvent.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long) : List<Event> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
         FfiConverterLong.lower(`now`),
-        FfiConverterLong.lower(`minutes`),_status)
-}
-    }
+        FfiConverterLong.lower(`minutes`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEvent.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Festivals on this device.
      */
-    @Throws(MeadowException::class)override fun `festivals`(): List<Festival> {
-            return FfiConverterSequenceTypeFestival.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_festivals(
-        it,
-        _status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `festivals`() : List<Festival> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_festivals(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeFestival.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * This device's fingerprint, to read aloud.
-     */
-    @Throws(MeadowException::class)override fun `fingerprint`(): kotlin.String {
+     */override fun `fingerprint`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
+    uniffiRustCall() { _status ->
     UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_fingerprint(
         it,
         _status)
@@ -3294,85 +3819,141 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
     /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
-    @Throws(MeadowException::class)override fun `import`(`bytes`: kotlin.ByteArray): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_import(
-        it,
-        
-        FfiConverterByteArray.lower(`bytes`),_status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `import`(`bytes`: kotlin.ByteArray) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_import(
+                uniffiHandle,
+                
+        FfiConverterByteArray.lower(`bytes`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Joins a festival from an invite (text or link): starts networking if needed (as
-     * `start_networking(0, lan)`), fetches the festival and selects it. Blocks until the first
-     * sync ends.
+     * `start_networking(0, lan)`), fetches the festival and selects it; returns its id.
      */
-    @Throws(MeadowException::class)override fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_join(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_join(
+                uniffiHandle,
+                
         FfiConverterString.lower(`ticket`),
-        FfiConverterBoolean.lower(`lan`),_status)
-}
-    }
+        FfiConverterBoolean.lower(`lan`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * What networking is doing.
      */
-    @Throws(MeadowException::class)override fun `netStatus`(): NetStatus {
-            return FfiConverterTypeNetStatus.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_net_status(
-        it,
-        _status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `netStatus`() : NetStatus {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_net_status(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeNetStatus.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-    @Throws(MeadowException::class)override fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event> {
-            return FfiConverterSequenceTypeEvent.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_programme(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?) : List<Event> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_programme(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterOptionalString.lower(`day`),_status)
-}
-    }
+        FfiConverterOptionalString.lower(`day`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEvent.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
+
     
+    /**
+     * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
+     * order as [`MeadowNode::programme`]. A list shows the first screenful, then asks for the
+     * rest.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `programmePage`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt) : ProgrammePage {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_programme_page(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterOptionalString.lower(`day`),
+        FfiConverterUInt.lower(`offset`),
+        FfiConverterUInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeProgrammePage.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
 
     
     /**
      * This device's public key (hex).
-     */
-    @Throws(MeadowException::class)override fun `publicKey`(): kotlin.String {
+     */override fun `publicKey`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
+    uniffiRustCall() { _status ->
     UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_public_key(
         it,
         _status)
@@ -3386,127 +3967,232 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
     /**
      * Removes an organiser.
      */
-    @Throws(MeadowException::class)override fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`key`),_status)
-}
+        FfiConverterString.lower(`key`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
-     * Full-text search.
+     * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-    @Throws(MeadowException::class)override fun `search`(`festival`: kotlin.String, `query`: kotlin.String): List<Event> {
-            return FfiConverterSequenceTypeEvent.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_search(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?) : List<Event> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_search(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`query`),_status)
-}
-    }
+        FfiConverterString.lower(`query`),
+        FfiConverterOptionalUInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEvent.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Marks or unmarks a favourite.
      */
-    @Throws(MeadowException::class)override fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_favourite(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_favourite(
+                uniffiHandle,
+                
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
-        FfiConverterBoolean.lower(`favourite`),_status)
-}
+        FfiConverterBoolean.lower(`favourite`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
+
     
-    
+    /**
+     * Mutes (or unmutes) an author on this device only.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setMuted`(`festival`: kotlin.String, `key`: kotlin.String, `muted`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_muted(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`key`),
+        FfiConverterBoolean.lower(`muted`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
 
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any). Blocks until bound.
+     * interfaces; without it loopback only) on `port` (0: any).
      */
-    @Throws(MeadowException::class)override fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus {
-            return FfiConverterTypeNetStatus.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_start_networking(
-        it,
-        
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean) : NetStatus {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_start_networking(
+                uniffiHandle,
+                
         FfiConverterUShort.lower(`port`),
-        FfiConverterBoolean.lower(`lan`),_status)
-}
-    }
+        FfiConverterBoolean.lower(`lan`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeNetStatus.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
     /**
      * Stops networking.
-     */override fun `stopNetworking`()
-        = 
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `stopNetworking`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Tells `listener` of every change from now on, until the returned handle is closed.
+     */
+    @Throws(MeadowException::class)override fun `subscribe`(`listener`: ChangeListener): ChangeSubscription {
+            return FfiConverterTypeChangeSubscription.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_stop_networking(
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_subscribe(
         it,
-        _status)
+        
+        FfiConverterTypeChangeListener.lower(`listener`),_status)
 }
     }
-    
+    )
+    }
     
 
     
     /**
      * Selects a festival.
      */
-    @Throws(MeadowException::class)override fun `useFestival`(`festival`: kotlin.String)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_use_festival(
-        it,
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `useFestival`(`festival`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_use_festival(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
         
-        FfiConverterString.lower(`festival`),_status)
-}
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
      * Venues of a festival.
      */
-    @Throws(MeadowException::class)override fun `venues`(`festival`: kotlin.String): List<Venue> {
-            return FfiConverterSequenceTypeVenue.lift(
-    callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
-    UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_venues(
-        it,
-        
-        FfiConverterString.lower(`festival`),_status)
-}
-    }
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `venues`(`festival`: kotlin.String) : List<Venue> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_venues(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeVenue.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
     )
     }
-    
 
     
 
@@ -3577,9 +4263,9 @@ data class Announcement (
     var `text`: kotlin.String
     , 
     /**
-     * `normal`, `high` or `emergency`.
+     * How much it matters.
      */
-    var `priority`: kotlin.String
+    var `priority`: AnnouncementPriority
     , 
     /**
      * Author's display name, if set.
@@ -3603,7 +4289,7 @@ public object FfiConverterTypeAnnouncement: FfiConverterRustBuffer<Announcement>
         return Announcement(
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeAnnouncementPriority.read(buf),
             FfiConverterString.read(buf),
         )
     }
@@ -3611,14 +4297,14 @@ public object FfiConverterTypeAnnouncement: FfiConverterRustBuffer<Announcement>
     override fun allocationSize(value: Announcement) = (
             FfiConverterString.allocationSize(value.`id`) +
             FfiConverterString.allocationSize(value.`text`) +
-            FfiConverterString.allocationSize(value.`priority`) +
+            FfiConverterTypeAnnouncementPriority.allocationSize(value.`priority`) +
             FfiConverterString.allocationSize(value.`authorName`)
     )
 
     override fun write(value: Announcement, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
             FfiConverterString.write(value.`text`, buf)
-            FfiConverterString.write(value.`priority`, buf)
+            FfiConverterTypeAnnouncementPriority.write(value.`priority`, buf)
             FfiConverterString.write(value.`authorName`, buf)
     }
 }
@@ -3974,6 +4660,93 @@ public object FfiConverterTypeFestival: FfiConverterRustBuffer<Festival> {
 
 
 /**
+ * How a sync over a native link ended.
+ */
+data class LinkEnd (
+    /**
+     * Both sides hold the same ops now; otherwise it failed (ops that arrived whole are kept).
+     */
+    var `finished`: kotlin.Boolean
+    , 
+    /**
+     * Why it failed.
+     */
+    var `error`: kotlin.String?
+    , 
+    /**
+     * The festival synced, once known.
+     */
+    var `festival`: kotlin.String?
+    , 
+    /**
+     * Ops received.
+     */
+    var `opsReceived`: kotlin.ULong
+    , 
+    /**
+     * Ops sent.
+     */
+    var `opsSent`: kotlin.ULong
+    , 
+    /**
+     * Bytes received, frames included.
+     */
+    var `bytesReceived`: kotlin.ULong
+    , 
+    /**
+     * Bytes sent, frames included.
+     */
+    var `bytesSent`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLinkEnd: FfiConverterRustBuffer<LinkEnd> {
+    override fun read(buf: ByteBuffer): LinkEnd {
+        return LinkEnd(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LinkEnd) = (
+            FfiConverterBoolean.allocationSize(value.`finished`) +
+            FfiConverterOptionalString.allocationSize(value.`error`) +
+            FfiConverterOptionalString.allocationSize(value.`festival`) +
+            FfiConverterULong.allocationSize(value.`opsReceived`) +
+            FfiConverterULong.allocationSize(value.`opsSent`) +
+            FfiConverterULong.allocationSize(value.`bytesReceived`) +
+            FfiConverterULong.allocationSize(value.`bytesSent`)
+    )
+
+    override fun write(value: LinkEnd, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`finished`, buf)
+            FfiConverterOptionalString.write(value.`error`, buf)
+            FfiConverterOptionalString.write(value.`festival`, buf)
+            FfiConverterULong.write(value.`opsReceived`, buf)
+            FfiConverterULong.write(value.`opsSent`, buf)
+            FfiConverterULong.write(value.`bytesReceived`, buf)
+            FfiConverterULong.write(value.`bytesSent`, buf)
+    }
+}
+
+
+
+/**
  * Networking as the app sees it.
  */
 data class NetStatus (
@@ -4124,18 +4897,75 @@ public object FfiConverterTypeNewEvent: FfiConverterRustBuffer<NewEvent> {
 
 
 /**
- * A change in a festival.
+ * Part of a festival's programme, as a list pages through it: the events from `offset`, and
+ * how many there are in all.
+ */
+data class ProgrammePage (
+    /**
+     * The events of this page, in programme order.
+     */
+    var `events`: List<Event>
+    , 
+    /**
+     * Where the page starts in the whole list.
+     */
+    var `offset`: kotlin.UInt
+    , 
+    /**
+     * How many events the whole list holds.
+     */
+    var `total`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProgrammePage: FfiConverterRustBuffer<ProgrammePage> {
+    override fun read(buf: ByteBuffer): ProgrammePage {
+        return ProgrammePage(
+            FfiConverterSequenceTypeEvent.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProgrammePage) = (
+            FfiConverterSequenceTypeEvent.allocationSize(value.`events`) +
+            FfiConverterUInt.allocationSize(value.`offset`) +
+            FfiConverterUInt.allocationSize(value.`total`)
+    )
+
+    override fun write(value: ProgrammePage, buf: ByteBuffer) {
+            FfiConverterSequenceTypeEvent.write(value.`events`, buf)
+            FfiConverterUInt.write(value.`offset`, buf)
+            FfiConverterUInt.write(value.`total`, buf)
+    }
+}
+
+
+
+/**
+ * What changed, as the change feed tells it.
  */
 data class StoreChange (
     /**
-     * Festival id (hex).
+     * The festival that changed (hex), or none when a device setting (such as the current
+     * festival) changed.
      */
-    var `festival`: kotlin.String
+    var `festival`: kotlin.String?
     , 
     /**
-     * What changed.
+     * Which parts of it.
      */
-    var `scope`: ChangeScope
+    var `scopes`: List<ChangeScope>
     
 ){
     
@@ -4152,19 +4982,19 @@ data class StoreChange (
 public object FfiConverterTypeStoreChange: FfiConverterRustBuffer<StoreChange> {
     override fun read(buf: ByteBuffer): StoreChange {
         return StoreChange(
-            FfiConverterString.read(buf),
-            FfiConverterTypeChangeScope.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeChangeScope.read(buf),
         )
     }
 
     override fun allocationSize(value: StoreChange) = (
-            FfiConverterString.allocationSize(value.`festival`) +
-            FfiConverterTypeChangeScope.allocationSize(value.`scope`)
+            FfiConverterOptionalString.allocationSize(value.`festival`) +
+            FfiConverterSequenceTypeChangeScope.allocationSize(value.`scopes`)
     )
 
     override fun write(value: StoreChange, buf: ByteBuffer) {
-            FfiConverterString.write(value.`festival`, buf)
-            FfiConverterTypeChangeScope.write(value.`scope`, buf)
+            FfiConverterOptionalString.write(value.`festival`, buf)
+            FfiConverterSequenceTypeChangeScope.write(value.`scopes`, buf)
     }
 }
 
@@ -4214,6 +5044,53 @@ public object FfiConverterTypeVenue: FfiConverterRustBuffer<Venue> {
             FfiConverterString.write(value.`name`, buf)
     }
 }
+
+
+
+/**
+ * How much an announcement matters.
+ */
+
+enum class AnnouncementPriority {
+    
+    /**
+     * Shown in the list.
+     */
+    NORMAL,
+    /**
+     * Shown above normal ones.
+     */
+    HIGH,
+    /**
+     * Shown on top of every screen, as a banner, and alerting.
+     */
+    EMERGENCY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnnouncementPriority: FfiConverterRustBuffer<AnnouncementPriority> {
+    override fun read(buf: ByteBuffer) = try {
+        AnnouncementPriority.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AnnouncementPriority) = 4UL
+
+    override fun write(value: AnnouncementPriority, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -4378,31 +5255,43 @@ public object FfiConverterTypeChangeKind : FfiConverterRustBuffer<ChangeKind>{
 
 
 /**
- * Which part of a festival changed, so a screen refreshes only what it shows.
+ * Which part of a festival changed, so a screen reads again only what it shows.
  */
 
 enum class ChangeScope {
     
     /**
-     * The festival itself, its venues or organisers.
+     * The festival's own fields and its venues.
      */
     FESTIVAL,
     /**
-     * Events.
+     * Events, and which of them count as official or show.
      */
     PROGRAMME,
-    /**
-     * This device's favourites.
-     */
-    FAVOURITES,
     /**
      * Announcements.
      */
     ANNOUNCEMENTS,
     /**
-     * Anything (an import or a sync brought ops of every kind).
+     * Owner and organisers.
      */
-    EVERYTHING;
+    ROLES,
+    /**
+     * Hidden content, community mode, approvals, mutes.
+     */
+    MODERATION,
+    /**
+     * Display names.
+     */
+    PROFILES,
+    /**
+     * This device's favourites.
+     */
+    FAVOURITES,
+    /**
+     * What this device marked seen.
+     */
+    SEEN;
 
     
 
@@ -4562,6 +5451,20 @@ sealed class MeadowException: kotlin.Exception() {
     }
     
     /**
+     * A peer could not be reached, or a sync with it failed.
+     */
+    class Network(
+        
+        /**
+         * What happened.
+         */
+        val `reason`: kotlin.String
+        ) : MeadowException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * Storage or the device failed.
      */
     class Internal(
@@ -4604,7 +5507,10 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
                 FfiConverterString.read(buf),
                 )
             4 -> MeadowException.NoFestival()
-            5 -> MeadowException.Internal(
+            5 -> MeadowException.Network(
+                FfiConverterString.read(buf),
+                )
+            6 -> MeadowException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4631,6 +5537,11 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
             is MeadowException.NoFestival -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+            )
+            is MeadowException.Network -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
             )
             is MeadowException.Internal -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4661,14 +5572,51 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
                 buf.putInt(4)
                 Unit
             }
-            is MeadowException.Internal -> {
+            is MeadowException.Network -> {
                 buf.putInt(5)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is MeadowException.Internal -> {
+                buf.putInt(6)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
 }
 
 
@@ -4731,6 +5679,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLinkEnd: FfiConverterRustBuffer<LinkEnd?> {
+    override fun read(buf: ByteBuffer): LinkEnd? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLinkEnd.read(buf)
+    }
+
+    override fun allocationSize(value: LinkEnd?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLinkEnd.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LinkEnd?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLinkEnd.write(value, buf)
         }
     }
 }
@@ -4902,4 +5882,40 @@ public object FfiConverterSequenceTypeVenue: FfiConverterRustBuffer<List<Venue>>
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer<List<ChangeScope>> {
+    override fun read(buf: ByteBuffer): List<ChangeScope> {
+        val len = buf.getInt()
+        return List<ChangeScope>(len) {
+            FfiConverterTypeChangeScope.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ChangeScope>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeChangeScope.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ChangeScope>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeChangeScope.write(it, buf)
+        }
+    }
+}
+
+
+
+
+
+
+
+
 
