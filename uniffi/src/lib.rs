@@ -16,8 +16,8 @@ pub use feed::{ChangeListener, ChangeSubscription, ListenerError};
 pub use link::{Link, LinkSession};
 pub use node::MeadowNode;
 pub use records::{
-    Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Event, EventDetail, Festival, LinkEnd,
-    NetStatus, NewEvent, ProgrammePage, StoreChange, Venue,
+    Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, DayView, Event, EventDetail, EventRow,
+    Festival, LinkEnd, NetStatus, NewEvent, ProgrammePage, StoreChange, Venue,
 };
 
 uniffi::setup_scaffolding!();

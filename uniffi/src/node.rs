@@ -10,7 +10,9 @@ use meadow_core::store::ProgrammeFilter;
 
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
-use crate::records::{Announcement, Change, Event, EventDetail, Festival, NetStatus, NewEvent, ProgrammePage, Venue};
+use crate::records::{
+    Announcement, Change, DayView, Event, EventDetail, Festival, NetStatus, NewEvent, ProgrammePage, Venue,
+};
 
 /// The node an app holds.
 #[derive(uniffi::Object)]
@@ -230,6 +232,25 @@ impl MeadowNode {
         let (events, total) =
             self.run(move |n| Ok(n.store().programme_page(&f, &filter, offset as usize, limit as usize)?)).await?;
         Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
+    }
+
+    /// A page of a day's programme (or of all of it) as its list and grid show it: `limit`
+    /// events from `offset`, venues and tracks once. What a phone's day screen reads: the first
+    /// screenful, then the rest.
+    pub async fn day_view(
+        &self,
+        festival: String,
+        day: Option<String>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<DayView, MeadowError> {
+        let f = festival_id(&festival)?;
+        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        self.run(move |n| {
+            let (events, total) = n.store().programme_page(&f, &filter, offset as usize, limit as usize)?;
+            Ok(DayView::new(events, offset, total as u32))
+        })
+        .await
     }
 
     /// Full-text search, best first: `limit` hits at most (the core's default if none).

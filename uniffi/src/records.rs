@@ -109,6 +109,83 @@ pub struct ProgrammePage {
     pub total: u32,
 }
 
+/// One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track
+/// as positions in the view's tables (a day names a dozen venues a thousand times).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct EventRow {
+    /// Id (hex).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: String,
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Position of its venue in [`DayView::venues`], if it has one.
+    pub venue: Option<u32>,
+    /// Position of its track in [`DayView::tracks`], if it has one.
+    pub track: Option<u32>,
+    /// Cancelled.
+    pub cancelled: bool,
+    /// Posted by organisers.
+    pub official: bool,
+    /// Favourite on this device.
+    pub favourite: bool,
+}
+
+/// A page of a day's programme as its list and grid show it: the venues and tracks once, then
+/// the rows in programme order.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DayView {
+    /// Venue names the rows point at, in the festival's venue order as far as rows use them.
+    pub venues: Vec<String>,
+    /// Tracks the rows point at.
+    pub tracks: Vec<String>,
+    /// The events of this page.
+    pub rows: Vec<EventRow>,
+    /// Where the page starts in the whole day.
+    pub offset: u32,
+    /// How many events the whole day holds.
+    pub total: u32,
+}
+
+impl DayView {
+    /// The view of `events`, a page from `offset` of `total`.
+    pub(crate) fn new(events: Vec<EventView>, offset: u32, total: u32) -> Self {
+        let mut venues: Vec<String> = Vec::new();
+        let mut tracks: Vec<String> = Vec::new();
+        let mut venue_at = std::collections::HashMap::new();
+        let mut track_at = std::collections::HashMap::new();
+        let index = |name: String, table: &mut Vec<String>, at: &mut std::collections::HashMap<String, u32>| {
+            if name.is_empty() {
+                return None;
+            }
+            Some(*at.entry(name).or_insert_with_key(|n| {
+                table.push(n.clone());
+                table.len() as u32 - 1
+            }))
+        };
+        let rows = events
+            .into_iter()
+            .map(|e| EventRow {
+                id: e.id.to_hex(),
+                title: e.title,
+                subtitle: e.subtitle,
+                start: e.start,
+                end: e.end,
+                venue: index(e.venue_name, &mut venues, &mut venue_at),
+                track: index(e.track, &mut tracks, &mut track_at),
+                cancelled: e.cancelled,
+                official: e.official,
+                favourite: e.favourite,
+            })
+            .collect();
+        DayView { venues, tracks, rows, offset, total }
+    }
+}
+
 /// A venue.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Venue {

@@ -595,13 +595,23 @@ impl Store {
         if offset >= total || limit == 0 {
             return Ok((Vec::new(), total));
         }
-        let last = (offset.saturating_add(limit)).min(total) - 1;
-        let bound: i64 = self
-            .conn()
-            .prepare_cached(&format!("SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"))?
-            .query_row(params![&festival.0[..], day, venue, filter.track, last as i64], |r| r.get(0))?;
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start");
-        let events = self.programme_rows(festival, filter, &sql, Some(bound))?;
+        // A page that reaches the end reads to the end; any other stops at its last row's start.
+        let (sql, bound) = if offset.saturating_add(limit) >= total {
+            (format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND ?5 IS NULL ORDER BY e.start"), None)
+        } else {
+            let last = offset + limit - 1;
+            let bound: i64 = self
+                .conn()
+                .prepare_cached(&format!(
+                    "SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"
+                ))?
+                .query_row(params![&festival.0[..], day, venue, filter.track, last as i64], |r| r.get(0))?;
+            (
+                format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start"),
+                Some(bound),
+            )
+        };
+        let events = self.programme_rows(festival, filter, &sql, bound)?;
         Ok((events.into_iter().skip(offset).take(limit).collect(), total))
     }
 

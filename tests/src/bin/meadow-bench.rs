@@ -50,6 +50,16 @@ enum Cmd {
         #[arg(long, default_value_t = 2_000)]
         events: usize,
     },
+    /// The day view through the FFI layer, called from Rust as the apps call it (async), on the
+    /// store `query --keep DIR` left: the Rust side of the Kotlin benchmark's figures.
+    Ffi {
+        /// The kept store's directory.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Samples per call.
+        #[arg(long, default_value_t = 300)]
+        samples: usize,
+    },
     /// Programme queries, search and app launch over a festival of this many events.
     Query {
         /// Number of events.
@@ -70,6 +80,7 @@ fn main() -> Result<()> {
         Cmd::Query { events, samples, keep } => query(events, samples, keep),
         Cmd::Import { events } => import(events),
         Cmd::Sync { ops, authors } => sync(ops, authors),
+        Cmd::Ffi { dir, samples } => ffi(&dir, samples),
     }
 }
 
@@ -242,7 +253,18 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         search_us.push(t.elapsed().as_secs_f64() * 1e6);
         anyhow::ensure!(!hits.is_empty() || i % words.len() >= 10, "search found nothing");
     }
+    // The first screenful of a day, as a phone's list asks for it.
+    let mut first_us = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let filter = day_filter(&days[rng.below(days.len() as u64) as usize])?;
+        let t = Instant::now();
+        let (page, total) = store.programme_page(&f, &filter, 0, 50)?;
+        first_us.push(t.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(page.len() == total.min(50), "a short first page");
+    }
+    let all = store.programme(&f, &ProgrammeFilter::default())?;
     drop(store);
+    let baseline_us = plain_day_read(dir.path(), &all, &days, samples)?;
     // App launch: open the store and answer the first day's programme.
     let mut open_ms = Vec::new();
     for _ in 0..7 {
@@ -261,6 +283,11 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         "rows_per_day_query": day_rows as f64 / samples as f64,
         "query_day_p50_us": p50(day_us.clone()),
         "rust_day_p50_us": p50(day_us.clone()),
+        "baseline_day_p50_us": baseline_us,
+        "day_vs_baseline": p50(day_us.clone()) / baseline_us,
+        "search_vs_baseline": p50(search_us.clone()) / baseline_us,
+        "first_50_p50_us": p50(first_us.clone()),
+        "first_50_p95_us": p95(first_us),
         "query_day_p95_us": p95(day_us),
         "query_search_p50_us": p50(search_us.clone()),
         "query_search_p95_us": p95(search_us),
@@ -269,6 +296,122 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+fn ffi(dir: &Path, samples: usize) -> Result<()> {
+    let node = meadow_ffi::MeadowNode::open(dir.to_string_lossy().into_owned())?;
+    // The executor that polls the calls, as Kotlin's or Swift's would: not the node's runtime.
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let festival = rt.block_on(node.festivals())?.into_iter().next().context("no festival in the store")?.id;
+    let mut days: Vec<String> =
+        rt.block_on(node.programme(festival.clone(), None))?.into_iter().map(|e| e.day).collect();
+    days.dedup();
+    let store = Store::open(&dir.join("meadow.sqlite3"))?;
+    let fid = meadow_core::op::FestivalId::from_hex(&festival).context("festival id")?;
+    let time = |what: &str, n: usize, f: &mut dyn FnMut(&str) -> Result<usize>| -> Result<f64> {
+        let mut us = Vec::with_capacity(n);
+        for i in 0..100 + n {
+            let t = Instant::now();
+            let rows = f(&days[i % days.len()])?;
+            // The first calls warm the caches.
+            if i >= 100 {
+                us.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            anyhow::ensure!(rows > 0, "{what}: no rows");
+        }
+        Ok(p50(us))
+    };
+    let core = time("core", samples, &mut |d| {
+        let filter = ProgrammeFilter { day: Some(d.parse().context("day")?), ..Default::default() };
+        Ok(store.programme(&fid, &filter)?.len())
+    })?;
+    let ffi_day = time("ffi day", samples, &mut |d| {
+        Ok(rt.block_on(node.programme(festival.clone(), Some(d.to_owned())))?.len())
+    })?;
+    let ffi_view = time("ffi view", samples, &mut |d| {
+        Ok(rt.block_on(node.day_view(festival.clone(), Some(d.to_owned()), 0, 100_000))?.rows.len())
+    })?;
+    let ffi_first = time("ffi first 50", samples * 4, &mut |d| {
+        Ok(rt.block_on(node.day_view(festival.clone(), Some(d.to_owned()), 0, 50))?.rows.len())
+    })?;
+    let out = json!({
+        "bench": "ffi",
+        "rust_day_p50_us": core,
+        "ffi_day_p50_us": ffi_day,
+        "ffi_day_view_p50_us": ffi_view,
+        "ffi_first_50_p50_us": ffi_first,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// The plainest SQLite read of a day's rows, the yardstick the day query is measured against:
+/// one indexed range over a table that holds only the columns a list shows, each row read into
+/// owned strings. Returns the median over `samples` reads of random days, in microseconds.
+fn plain_day_read(dir: &Path, all: &[meadow_core::store::EventView], days: &[String], samples: usize) -> Result<f64> {
+    let conn = rusqlite::Connection::open(dir.join("baseline.sqlite3"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE plain (day TEXT, start INTEGER, end INTEGER, id BLOB, title TEXT, subtitle TEXT, venue TEXT,
+                             track TEXT, tags TEXT, people TEXT, cancelled INTEGER, official INTEGER);
+         CREATE INDEX plain_day ON plain (day, start);",
+    )?;
+    {
+        let tx = conn.unchecked_transaction()?;
+        let mut ins = tx.prepare("INSERT INTO plain VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?;
+        for e in all {
+            ins.execute(rusqlite::params![
+                e.day,
+                e.start,
+                e.end,
+                &e.id.0[..],
+                e.title,
+                e.subtitle,
+                e.venue_name,
+                e.track,
+                e.tags.join("\u{1f}"),
+                e.people.join("\u{1f}"),
+                e.cancelled,
+                e.official
+            ])?;
+        }
+        drop(ins);
+        tx.commit()?;
+    }
+    type Row = (i64, i64, Vec<u8>, String, String, String, String, String, String, bool, bool);
+    let mut stmt = conn.prepare(
+        "SELECT start, end, id, title, subtitle, venue, track, tags, people, cancelled, official
+         FROM plain WHERE day = ? ORDER BY start",
+    )?;
+    let mut rng = Rng::new(5);
+    let mut us = Vec::with_capacity(samples);
+    for i in 0..samples + 50 {
+        let day = &days[rng.below(days.len() as u64) as usize];
+        let t = Instant::now();
+        let rows: Vec<Row> = stmt
+            .query_map([day], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        // The first reads warm the page cache, as the day query's own samples had theirs warm.
+        if i >= 50 {
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        anyhow::ensure!(!rows.is_empty(), "an empty baseline day");
+    }
+    Ok(p50(us))
 }
 
 /// A node holding `ops` (ingested in batches, as sync would deliver them).
@@ -379,7 +522,7 @@ fn sync(n: usize, authors: usize) -> Result<()> {
     anyhow::ensure!(full.ops == n as u64, "full sync moved {} of {n} ops", full.ops);
     drop(e);
     eprintln!("empty peer over iroh on loopback...");
-    let full_sync_s = iroh_full_sync(a, Node::open(&dir.path().join("f"))?, s.festival, n)?;
+    let iroh = iroh_full_sync(a, Node::open(&dir.path().join("f"))?, s.festival, n)?;
     let mut out = json!({
         "bench": "sync",
         "ops": n,
@@ -387,7 +530,10 @@ fn sync(n: usize, authors: usize) -> Result<()> {
         "in_sync_bytes": in_sync.bytes,
         "round_trips_in_sync": in_sync.round_trips,
         "negentropy_in_sync_bytes": negentropy_bytes(&s.ops, &s.ops)?,
-        "full_sync_s": full_sync_s,
+        "full_sync_s": iroh.full_sync_s,
+        "live_push_p50_ms": iroh.live_push_p50_ms,
+        "live_push_p95_ms": iroh.live_push_p95_ms,
+        "live_push_samples": LIVE_PUSH_SAMPLES,
         "full_sync_inprocess_s": full.seconds,
         "local_ingest_s": local_ingest_s,
         "full_sync_bytes": full.bytes,
@@ -399,24 +545,63 @@ fn sync(n: usize, authors: usize) -> Result<()> {
     Ok(())
 }
 
-/// Seconds for an empty node to fetch the whole festival from `full` over iroh (QUIC on loopback).
-fn iroh_full_sync(full: Node, empty: Node, festival: meadow_core::op::FestivalId, n: usize) -> Result<f64> {
+/// What the iroh runs measured.
+struct IrohRun {
+    full_sync_s: f64,
+    live_push_p50_ms: f64,
+    live_push_p95_ms: f64,
+}
+
+/// Ops written on one node and timed until the connected peer stored them.
+const LIVE_PUSH_SAMPLES: usize = 40;
+
+/// Over iroh (QUIC on loopback): seconds for an empty node to fetch the whole festival from
+/// `full`; then, while the two stay connected, the time from an op written on `full` to the
+/// other node's change feed saying it stored it (so the op is readable there).
+fn iroh_full_sync(full: Node, empty: Node, festival: meadow_core::op::FestivalId, n: usize) -> Result<IrohRun> {
+    use meadow_core::feed::Scope;
     use meadow_core::net::{Net, NetConfig};
     use std::sync::{Arc, Mutex};
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
         let a = Arc::new(Mutex::new(full));
         let b = Arc::new(Mutex::new(empty));
-        let na = Net::start(a, NetConfig::loopback()).await?;
+        let na = Net::start(a.clone(), NetConfig::loopback()).await?;
         let nb = Net::start(b.clone(), NetConfig::loopback()).await?;
         let t = Instant::now();
         let end = nb.sync_with(na.addr(), festival).await?;
-        let secs = t.elapsed().as_secs_f64();
+        let full_sync_s = t.elapsed().as_secs_f64();
         anyhow::ensure!(matches!(end, meadow_core::node::SessionEnd::Finished(_)), "iroh sync failed: {end:?}");
         let got = b.lock().map_err(|_| anyhow::anyhow!("lock"))?.store().op_count()?;
         anyhow::ensure!(got == n as u64, "iroh sync moved {got} of {n} ops");
+        let feed = b.lock().map_err(|_| anyhow::anyhow!("lock"))?.subscribe();
+        let mut samples = Vec::with_capacity(LIVE_PUSH_SAMPLES);
+        for i in 0..LIVE_PUSH_SAMPLES {
+            // Let the previous push (and B's answering push back) settle.
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            while feed.try_next().is_some() {}
+            let writer = a.clone();
+            let t = Instant::now();
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                let mut n = writer.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+                n.set_display_name(festival, &format!("info point {i}"))?;
+                Ok(())
+            })
+            .await??;
+            let stored = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                while let Some(changes) = feed.next().await {
+                    if changes.scopes(&festival).contains(Scope::Profiles) {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            anyhow::ensure!(matches!(stored, Ok(true)), "live push {i} did not arrive");
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
+        }
         nb.shutdown().await;
         na.shutdown().await;
-        Ok(secs)
+        Ok(IrohRun { full_sync_s, live_push_p50_ms: p50(samples.clone()), live_push_p95_ms: p95(samples) })
     })
 }

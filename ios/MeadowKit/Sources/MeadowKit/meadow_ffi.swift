@@ -1521,6 +1521,13 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func currentFestival() async throws  -> String?
     
     /**
+     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
+     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
+     * screenful, then the rest.
+     */
+    func dayView(festival: String, day: String?, offset: UInt32, limit: UInt32) async throws  -> DayView
+    
+    /**
      * Changes an event's title, times or venue (its author and organisers).
      */
     func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) async throws 
@@ -1905,6 +1912,27 @@ open func currentFestival()async throws  -> String?  {
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
+     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
+     * screenful, then the rest.
+     */
+open func dayView(festival: String, day: String?, offset: UInt32, limit: UInt32)async throws  -> DayView  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_day_view(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(day),FfiConverterUInt32.lower(offset),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeDayView_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2518,6 +2546,106 @@ public func FfiConverterTypeChange_lower(_ value: Change) -> RustBuffer {
 
 
 /**
+ * A page of a day's programme as its list and grid show it: the venues and tracks once, then
+ * the rows in programme order.
+ */
+public struct DayView: Equatable, Hashable {
+    /**
+     * Venue names the rows point at, in the festival's venue order as far as rows use them.
+     */
+    public var venues: [String]
+    /**
+     * Tracks the rows point at.
+     */
+    public var tracks: [String]
+    /**
+     * The events of this page.
+     */
+    public var rows: [EventRow]
+    /**
+     * Where the page starts in the whole day.
+     */
+    public var offset: UInt32
+    /**
+     * How many events the whole day holds.
+     */
+    public var total: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Venue names the rows point at, in the festival's venue order as far as rows use them.
+         */venues: [String], 
+        /**
+         * Tracks the rows point at.
+         */tracks: [String], 
+        /**
+         * The events of this page.
+         */rows: [EventRow], 
+        /**
+         * Where the page starts in the whole day.
+         */offset: UInt32, 
+        /**
+         * How many events the whole day holds.
+         */total: UInt32) {
+        self.venues = venues
+        self.tracks = tracks
+        self.rows = rows
+        self.offset = offset
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DayView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDayView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DayView {
+        return
+            try DayView(
+                venues: FfiConverterSequenceString.read(from: &buf), 
+                tracks: FfiConverterSequenceString.read(from: &buf), 
+                rows: FfiConverterSequenceTypeEventRow.read(from: &buf), 
+                offset: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DayView, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.venues, into: &buf)
+        FfiConverterSequenceString.write(value.tracks, into: &buf)
+        FfiConverterSequenceTypeEventRow.write(value.rows, into: &buf)
+        FfiConverterUInt32.write(value.offset, into: &buf)
+        FfiConverterUInt32.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDayView_lift(_ buf: RustBuffer) throws -> DayView {
+    return try FfiConverterTypeDayView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDayView_lower(_ value: DayView) -> RustBuffer {
+    return FfiConverterTypeDayView.lower(value)
+}
+
+
+/**
  * An event as a list shows it.
  */
 public struct Event: Equatable, Hashable {
@@ -2782,6 +2910,156 @@ public func FfiConverterTypeEventDetail_lift(_ buf: RustBuffer) throws -> EventD
 #endif
 public func FfiConverterTypeEventDetail_lower(_ value: EventDetail) -> RustBuffer {
     return FfiConverterTypeEventDetail.lower(value)
+}
+
+
+/**
+ * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track
+ * as positions in the view's tables (a day names a dozen venues a thousand times).
+ */
+public struct EventRow: Equatable, Hashable {
+    /**
+     * Id (hex).
+     */
+    public var id: String
+    /**
+     * Title.
+     */
+    public var title: String
+    /**
+     * Subtitle.
+     */
+    public var subtitle: String
+    /**
+     * Start, Unix seconds.
+     */
+    public var start: Int64
+    /**
+     * End, Unix seconds.
+     */
+    public var end: Int64
+    /**
+     * Position of its venue in [`DayView::venues`], if it has one.
+     */
+    public var venue: UInt32?
+    /**
+     * Position of its track in [`DayView::tracks`], if it has one.
+     */
+    public var track: UInt32?
+    /**
+     * Cancelled.
+     */
+    public var cancelled: Bool
+    /**
+     * Posted by organisers.
+     */
+    public var official: Bool
+    /**
+     * Favourite on this device.
+     */
+    public var favourite: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id (hex).
+         */id: String, 
+        /**
+         * Title.
+         */title: String, 
+        /**
+         * Subtitle.
+         */subtitle: String, 
+        /**
+         * Start, Unix seconds.
+         */start: Int64, 
+        /**
+         * End, Unix seconds.
+         */end: Int64, 
+        /**
+         * Position of its venue in [`DayView::venues`], if it has one.
+         */venue: UInt32?, 
+        /**
+         * Position of its track in [`DayView::tracks`], if it has one.
+         */track: UInt32?, 
+        /**
+         * Cancelled.
+         */cancelled: Bool, 
+        /**
+         * Posted by organisers.
+         */official: Bool, 
+        /**
+         * Favourite on this device.
+         */favourite: Bool) {
+        self.id = id
+        self.title = title
+        self.subtitle = subtitle
+        self.start = start
+        self.end = end
+        self.venue = venue
+        self.track = track
+        self.cancelled = cancelled
+        self.official = official
+        self.favourite = favourite
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EventRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventRow {
+        return
+            try EventRow(
+                id: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                subtitle: FfiConverterString.read(from: &buf), 
+                start: FfiConverterInt64.read(from: &buf), 
+                end: FfiConverterInt64.read(from: &buf), 
+                venue: FfiConverterOptionUInt32.read(from: &buf), 
+                track: FfiConverterOptionUInt32.read(from: &buf), 
+                cancelled: FfiConverterBool.read(from: &buf), 
+                official: FfiConverterBool.read(from: &buf), 
+                favourite: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EventRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.subtitle, into: &buf)
+        FfiConverterInt64.write(value.start, into: &buf)
+        FfiConverterInt64.write(value.end, into: &buf)
+        FfiConverterOptionUInt32.write(value.venue, into: &buf)
+        FfiConverterOptionUInt32.write(value.track, into: &buf)
+        FfiConverterBool.write(value.cancelled, into: &buf)
+        FfiConverterBool.write(value.official, into: &buf)
+        FfiConverterBool.write(value.favourite, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventRow_lift(_ buf: RustBuffer) throws -> EventRow {
+    return try FfiConverterTypeEventRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventRow_lower(_ value: EventRow) -> RustBuffer {
+    return FfiConverterTypeEventRow.lower(value)
 }
 
 
@@ -4255,6 +4533,31 @@ fileprivate struct FfiConverterSequenceTypeEvent: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeEventRow: FfiConverterRustBuffer {
+    typealias SwiftType = [EventRow]
+
+    public static func write(_ value: [EventRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEventRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EventRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EventRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEventRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFestival: FfiConverterRustBuffer {
     typealias SwiftType = [Festival]
 
@@ -4448,6 +4751,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 21145) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 40682) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 39348) {

@@ -456,6 +456,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_festival(uint64_t ptr, Ru
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_current_festival(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAY_VIEW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAY_VIEW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_day_view(uint64_t ptr, RustBuffer festival, RustBuffer day, uint32_t offset, uint32_t limit
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer title, RustBuffer start, RustBuffer end, RustBuffer venue_id
@@ -943,6 +948,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_festival(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CURRENT_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CURRENT_FESTIVAL
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_current_festival(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DAY_VIEW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DAY_VIEW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_day_view(void
     
 );
 #endif

@@ -778,6 +778,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_current_festival(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_day_view(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_edit_event(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
@@ -911,6 +913,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_create_festival(`ptr`: Long,`name`: RustBuffer.ByValue,`timezone`: RustBuffer.ByValue,`startDate`: RustBuffer.ByValue,`endDate`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_current_festival(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_day_view(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,`offset`: Int,`limit`: Int,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,
     ): Long
@@ -1133,6 +1137,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 21145) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 40682) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 39348) {
@@ -3134,6 +3141,13 @@ public interface MeadowNodeInterface {
     suspend fun `currentFestival`(): kotlin.String?
     
     /**
+     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
+     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
+     * screenful, then the rest.
+     */
+    suspend fun `dayView`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt): DayView
+    
+    /**
      * Changes an event's title, times or venue (its author and organisers).
      */
     suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
@@ -3635,6 +3649,36 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
+     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
+     * screenful, then the rest.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `dayView`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt) : DayView {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_day_view(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterOptionalString.lower(`day`),
+        FfiConverterUInt.lower(`offset`),
+        FfiConverterUInt.lower(`limit`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeDayView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4359,6 +4403,78 @@ public object FfiConverterTypeChange: FfiConverterRustBuffer<Change> {
 
 
 /**
+ * A page of a day's programme as its list and grid show it: the venues and tracks once, then
+ * the rows in programme order.
+ */
+data class DayView (
+    /**
+     * Venue names the rows point at, in the festival's venue order as far as rows use them.
+     */
+    var `venues`: List<kotlin.String>
+    , 
+    /**
+     * Tracks the rows point at.
+     */
+    var `tracks`: List<kotlin.String>
+    , 
+    /**
+     * The events of this page.
+     */
+    var `rows`: List<EventRow>
+    , 
+    /**
+     * Where the page starts in the whole day.
+     */
+    var `offset`: kotlin.UInt
+    , 
+    /**
+     * How many events the whole day holds.
+     */
+    var `total`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDayView: FfiConverterRustBuffer<DayView> {
+    override fun read(buf: ByteBuffer): DayView {
+        return DayView(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeEventRow.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DayView) = (
+            FfiConverterSequenceString.allocationSize(value.`venues`) +
+            FfiConverterSequenceString.allocationSize(value.`tracks`) +
+            FfiConverterSequenceTypeEventRow.allocationSize(value.`rows`) +
+            FfiConverterUInt.allocationSize(value.`offset`) +
+            FfiConverterUInt.allocationSize(value.`total`)
+    )
+
+    override fun write(value: DayView, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`venues`, buf)
+            FfiConverterSequenceString.write(value.`tracks`, buf)
+            FfiConverterSequenceTypeEventRow.write(value.`rows`, buf)
+            FfiConverterUInt.write(value.`offset`, buf)
+            FfiConverterUInt.write(value.`total`, buf)
+    }
+}
+
+
+
+/**
  * An event as a list shows it.
  */
 data class Event (
@@ -4551,6 +4667,118 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.write(value.`description`, buf)
             FfiConverterString.write(value.`language`, buf)
             FfiConverterSequenceString.write(value.`links`, buf)
+    }
+}
+
+
+
+/**
+ * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track
+ * as positions in the view's tables (a day names a dozen venues a thousand times).
+ */
+data class EventRow (
+    /**
+     * Id (hex).
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * Title.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * Subtitle.
+     */
+    var `subtitle`: kotlin.String
+    , 
+    /**
+     * Start, Unix seconds.
+     */
+    var `start`: kotlin.Long
+    , 
+    /**
+     * End, Unix seconds.
+     */
+    var `end`: kotlin.Long
+    , 
+    /**
+     * Position of its venue in [`DayView::venues`], if it has one.
+     */
+    var `venue`: kotlin.UInt?
+    , 
+    /**
+     * Position of its track in [`DayView::tracks`], if it has one.
+     */
+    var `track`: kotlin.UInt?
+    , 
+    /**
+     * Cancelled.
+     */
+    var `cancelled`: kotlin.Boolean
+    , 
+    /**
+     * Posted by organisers.
+     */
+    var `official`: kotlin.Boolean
+    , 
+    /**
+     * Favourite on this device.
+     */
+    var `favourite`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
+    override fun read(buf: ByteBuffer): EventRow {
+        return EventRow(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EventRow) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`subtitle`) +
+            FfiConverterLong.allocationSize(value.`start`) +
+            FfiConverterLong.allocationSize(value.`end`) +
+            FfiConverterOptionalUInt.allocationSize(value.`venue`) +
+            FfiConverterOptionalUInt.allocationSize(value.`track`) +
+            FfiConverterBoolean.allocationSize(value.`cancelled`) +
+            FfiConverterBoolean.allocationSize(value.`official`) +
+            FfiConverterBoolean.allocationSize(value.`favourite`)
+    )
+
+    override fun write(value: EventRow, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`subtitle`, buf)
+            FfiConverterLong.write(value.`start`, buf)
+            FfiConverterLong.write(value.`end`, buf)
+            FfiConverterOptionalUInt.write(value.`venue`, buf)
+            FfiConverterOptionalUInt.write(value.`track`, buf)
+            FfiConverterBoolean.write(value.`cancelled`, buf)
+            FfiConverterBoolean.write(value.`official`, buf)
+            FfiConverterBoolean.write(value.`favourite`, buf)
     }
 }
 
@@ -5823,6 +6051,34 @@ public object FfiConverterSequenceTypeEvent: FfiConverterRustBuffer<List<Event>>
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeEvent.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeEventRow: FfiConverterRustBuffer<List<EventRow>> {
+    override fun read(buf: ByteBuffer): List<EventRow> {
+        val len = buf.getInt()
+        return List<EventRow>(len) {
+            FfiConverterTypeEventRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<EventRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeEventRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<EventRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeEventRow.write(it, buf)
         }
     }
 }
