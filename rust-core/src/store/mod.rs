@@ -157,6 +157,16 @@ pub struct IngestReport {
     /// What the batch changed, festival by festival: derived from the ops stored and the forks
     /// learnt, and what the store publishes to its feed once the batch is committed.
     pub changes: ChangeSet,
+    /// Sync items of the ops stored, and festivals whose items changed otherwise (a fork
+    /// learnt): what keeps the item cache current without reading it again.
+    pub(crate) items: ItemChanges,
+}
+
+/// How a batch changed the festivals' sync items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ItemChanges {
+    added: Vec<(FestivalId, crate::sync::Item)>,
+    reset: HashSet<FestivalId>,
 }
 
 /// Where a store takes the time from: the wall clock, or a fixed time (tests). Only device-local
@@ -290,10 +300,30 @@ impl Store {
     fn ingest_indexed(&mut self, ops: Vec<(usize, Op)>) -> Result<IngestReport, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
+        let before = current_rev(&tx)?;
         let report = ingest_in(&tx, ops, now)?;
         tx.commit()?;
+        self.advance_items(before, &report.items)?;
         self.publish(&report.changes);
         Ok(report)
+    }
+
+    /// Brings cached sync items that were current at revision `before` up to the revision now,
+    /// with what a batch stored: a live update after one new op then costs a merge, not a read
+    /// of the festival's every op.
+    fn advance_items(&self, before: i64, changes: &ItemChanges) -> Result<(), StoreError> {
+        let now = current_rev(&self.conn)?;
+        if now == before {
+            return Ok(());
+        }
+        let mut cache = self.items.borrow_mut();
+        cache.retain(|f, (rev, _)| *rev == before && !changes.reset.contains(f));
+        for (f, (rev, items)) in cache.iter_mut() {
+            let added: Vec<_> = changes.added.iter().filter(|(g, _)| g == f).map(|(_, i)| *i).collect();
+            *items = items.with(added);
+            *rev = now;
+        }
+        Ok(())
     }
 
     /// Like [`Store::ingest`], but all or nothing: if any op is refused for a reason other than
@@ -303,6 +333,7 @@ impl Store {
     pub fn ingest_all(&mut self, ops: Vec<Op>) -> Result<Result<IngestReport, Rejected>, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
+        let before = current_rev(&tx)?;
         let report = ingest_in(&tx, ops.into_iter().enumerate().collect(), now)?;
         let fork = |r: &&Rejected| matches!(r.reason, RejectReason::Equivocation(_) | RejectReason::AfterFork(_));
         if let Some(bad) = report.rejected.iter().find(|r| !fork(r)) {
@@ -311,6 +342,7 @@ impl Store {
             return Ok(Err(bad));
         }
         tx.commit()?;
+        self.advance_items(before, &report.items)?;
         self.publish(&report.changes);
         Ok(Ok(report))
     }
@@ -788,6 +820,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
             Attach::Stored => {
                 report.stored += 1;
                 report.changes.add(f, Scopes::of(op.body()));
+                report.items.added.push((f, crate::sync::Item { lamport: op.lamport(), id: op.id() }));
                 touched_logs.insert((f, op.author()));
             }
             Attach::Pending => report.pending += 1,
@@ -795,6 +828,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                 changed |= recorded;
                 if recorded {
                     report.changes.add(f, Scopes::SHARED);
+                    report.items.reset.insert(f);
                 }
                 report.rejected.push(Rejected {
                     index: *index,
@@ -827,6 +861,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                 Attach::Stored => {
                     report.stored += 1;
                     report.changes.add(f, Scopes::of(op.body()));
+                    report.items.added.push((f, crate::sync::Item { lamport: op.lamport(), id: op.id() }));
                     report.pending = report.pending.saturating_sub(1);
                 }
                 Attach::Pending => {}
@@ -834,6 +869,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                     changed |= recorded;
                     if recorded {
                         report.changes.add(f, Scopes::SHARED);
+                        report.items.reset.insert(f);
                     }
                     report.pending = report.pending.saturating_sub(1);
                 }

@@ -834,3 +834,36 @@ fn each_commit_publishes_what_it_stored_and_nothing_for_duplicates_or_refusals()
     assert_eq!(local, Scopes::from([Scope::Favourites, Scope::Seen]));
     assert!(!local.touches_ops());
 }
+
+#[test]
+fn cached_sync_items_follow_each_batch_exactly() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let v = w.venue("Main");
+    w.store.sync_items(&w.f).expect("items");
+    let fresh = |store: &Store, f: &FestivalId| {
+        let mut other = Store::open_in_memory().expect("store");
+        other.ingest(store.ops(f).expect("ops")).expect("ingest");
+        for evidence in store.fork_evidence(f).expect("evidence") {
+            other.ingest_bytes(&[evidence]).expect("evidence");
+        }
+        other.sync_items(f).expect("items")
+    };
+    for i in 0..5 {
+        w.add(&owner, event(&format!("Set {i}"), T0 + i * 600, Some(v)));
+        let cached = w.store.sync_items(&w.f).expect("items");
+        let want = fresh(&w.store, &w.f);
+        assert_eq!(cached.as_slice(), want.as_slice(), "after op {i}");
+    }
+    // A fork learnt changes which items take part: the cache starts again.
+    let stranger = Identity::from_seed(77);
+    let pos = w.store.next_position(&w.f, &stranger.public()).expect("pos");
+    let one = LogWriter::new(w.f, pos).sign(&stranger, pos.lamport, 0, announcement("one")).expect("sign");
+    let two = LogWriter::new(w.f, pos).sign(&stranger, pos.lamport, 1, announcement("two")).expect("sign");
+    w.store.ingest(vec![one]).expect("one");
+    w.store.sync_items(&w.f).expect("items");
+    w.store.ingest(vec![two]).expect("the fork");
+    assert!(!w.store.fork_evidence(&w.f).expect("evidence").is_empty());
+    let cached = w.store.sync_items(&w.f).expect("items");
+    assert_eq!(cached.as_slice(), fresh(&w.store, &w.f).as_slice());
+}

@@ -1,0 +1,293 @@
+//! The one object a front end holds, and the only door to the store: this device's identity,
+//! the current festival, the actions people take and the change feed. It checks up front what
+//! validation would later ignore (a community member's announcement, say) so that people get a
+//! clear "no" instead of an op without effect.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use thiserror::Error;
+
+use crate::exchange::import::{self, ImportSummary};
+use crate::exchange::schedule::{Schedule, ZoneChoice, choose_zone, offset_label, zone_label};
+use crate::exchange::{Format, MAX_FILE_BYTES, archive, frab, ical, json};
+use crate::feed::{Feed, Subscription};
+use crate::identity::{Identity, IdentityError, PublicKey};
+use crate::model::may_edit;
+use crate::op::{
+    Announcement, Body, CommunityMode, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget,
+    Moderation, OpId, ProfilePatch, Role, SchemaError, VenuePatch,
+};
+use crate::store::{Changes, CheckReport, Clock, EventView, FestivalView, IngestReport, Store, StoreError, VenueView};
+
+mod events;
+mod festival;
+mod files;
+mod people;
+mod sessions;
+mod time;
+
+pub use files::{IcsSelection, ImportOptions, Imported};
+pub use sessions::{LinkStep, LinkSync, SessionEnd};
+pub use time::{festival_tz, festival_window, format_clock, format_time, now_ms, parse_time};
+
+/// How many search hits a front end gets unless it asks for another number.
+pub const SEARCH_LIMIT: usize = 50;
+/// The most search hits one call returns.
+pub const SEARCH_LIMIT_MAX: usize = 500;
+
+/// Why a node action failed.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The identity could not be loaded.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// Input does not make a valid op.
+    #[error("{0}")]
+    Invalid(String),
+    /// No festival is selected and none was named.
+    #[error("no current festival: create one, or pick one with `festival use`")]
+    NoFestival,
+    /// The identity lacks the role the action needs.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    /// Something named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl From<crate::exchange::ExchangeError> for NodeError {
+    fn from(e: crate::exchange::ExchangeError) -> Self {
+        match e {
+            crate::exchange::ExchangeError::Store(s) => NodeError::Store(s),
+            other => NodeError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::op::OpError> for NodeError {
+    fn from(e: crate::op::OpError) -> Self {
+        match e {
+            crate::op::OpError::Schema(s) => NodeError::Invalid(s.to_string()),
+            other => NodeError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<SchemaError> for NodeError {
+    fn from(e: SchemaError) -> Self {
+        NodeError::Invalid(e.to_string())
+    }
+}
+
+/// Fields for a new festival.
+#[derive(Debug, Clone)]
+pub struct NewFestival {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// First day.
+    pub start_date: Date,
+    /// Last day.
+    pub end_date: Date,
+    /// Place.
+    pub place: String,
+    /// Minutes after midnight at which the festival day changes.
+    pub day_change_minutes: u16,
+}
+
+/// A device's node.
+pub struct Node {
+    identity: Identity,
+    store: Store,
+    data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("identity", &self.identity).field("data_dir", &self.data_dir).finish()
+    }
+}
+
+const CURRENT: &str = "current_festival";
+
+impl Node {
+    /// Opens the node in `data_dir`, creating the identity and store on first use.
+    pub fn open(data_dir: &Path) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| IdentityError::Io { path: data_dir.display().to_string(), source: e })?;
+        let identity = Identity::load_or_create(&data_dir.join("identity.key"))?;
+        let store = Store::open(&data_dir.join("meadow.sqlite3"))?;
+        Ok(Node { identity, store, data_dir: Some(data_dir.to_owned()) })
+    }
+
+    /// A node over an in-memory store (tests, benchmarks).
+    pub fn in_memory(identity: Identity) -> Result<Node, NodeError> {
+        Ok(Node { identity, store: Store::open_in_memory()?, data_dir: None })
+    }
+
+    /// The data directory, if on disk.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// This device's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// This device's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.identity.public()
+    }
+
+    /// The store, for queries.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The change feed: every commit to the store, whatever brought it (a local action, an
+    /// import, a sync over iroh or a native link), is published there. Clone it to subscribe
+    /// without holding the node.
+    pub fn feed(&self) -> Feed {
+        self.store.feed().clone()
+    }
+
+    /// A subscription to the change feed.
+    pub fn subscribe(&self) -> Subscription {
+        self.store.feed().subscribe()
+    }
+
+    /// Verifies and stores ops that came from elsewhere (a peer, a file); invalid ones are
+    /// reported and skipped.
+    pub fn ingest(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
+        Ok(self.store.ingest(ops)?)
+    }
+
+    /// Sets where the store takes the time from (tests and simulations).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.store.set_clock(clock);
+    }
+
+    /// Marks or unmarks an event as a favourite on this device.
+    pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
+        Ok(self.store.set_favourite(festival, event, on)?)
+    }
+
+    /// Records that the user has now seen everything in the festival.
+    pub fn mark_seen(&mut self, festival: &FestivalId) -> Result<(), NodeError> {
+        Ok(self.store.mark_seen(festival)?)
+    }
+
+    /// What changed since the last look, recording this look if `mark_seen`: one read and one
+    /// mark in that order, so nothing stored in between is marked seen unread.
+    pub fn changes_since_last_look(&mut self, festival: &FestivalId, mark_seen: bool) -> Result<Changes, NodeError> {
+        let changes = self.store.changes(festival)?;
+        if mark_seen {
+            self.store.mark_seen(festival)?;
+        }
+        Ok(changes)
+    }
+
+    /// Mutes (or unmutes) an author on this device only.
+    pub fn set_muted(&mut self, festival: &FestivalId, author: &PublicKey, on: bool) -> Result<(), NodeError> {
+        Ok(self.store.set_muted(festival, author, on)?)
+    }
+
+    /// Checks the store against its ops; changes nothing.
+    pub fn check(&mut self) -> Result<CheckReport, NodeError> {
+        Ok(self.store.check()?)
+    }
+
+    /// Re-derives what [`Node::check`] found damaged from the signed ops.
+    pub fn repair(&mut self) -> Result<CheckReport, NodeError> {
+        Ok(self.store.repair()?)
+    }
+
+    /// A device setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, NodeError> {
+        Ok(self.store.setting(key)?)
+    }
+
+    /// Sets a device setting.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), NodeError> {
+        Ok(self.store.set_setting(key, value)?)
+    }
+
+    /// Full-text search, best first: at most `limit` events ([`SEARCH_LIMIT`] if none is given,
+    /// never more than [`SEARCH_LIMIT_MAX`]).
+    pub fn search(
+        &self,
+        festival: &FestivalId,
+        query: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<EventView>, NodeError> {
+        let limit = limit.unwrap_or(SEARCH_LIMIT).clamp(1, SEARCH_LIMIT_MAX);
+        Ok(self.store.search(festival, query, limit)?)
+    }
+
+    /// The selected festival, if any.
+    pub fn current_festival(&self) -> Result<Option<FestivalId>, NodeError> {
+        Ok(self.store.setting(CURRENT)?.and_then(|h| FestivalId::from_hex(&h)))
+    }
+
+    /// The selected festival, or an error saying how to select one.
+    pub fn require_festival(&self) -> Result<FestivalId, NodeError> {
+        self.current_festival()?.ok_or(NodeError::NoFestival)
+    }
+
+    /// Selects a festival this device holds.
+    pub fn use_festival(&mut self, id: &FestivalId) -> Result<(), NodeError> {
+        if self.store.festival(id)?.is_none() {
+            return Err(NodeError::NotFound(format!("festival {}", id.short())));
+        }
+        self.store.set_setting(CURRENT, &id.to_hex())?;
+        Ok(())
+    }
+
+    /// Finds a held festival by id, id prefix or exact name.
+    pub fn find_festival(&self, key: &str) -> Result<FestivalView, NodeError> {
+        let key = key.trim();
+        let all = self.store.festivals()?;
+        let lower = key.to_ascii_lowercase();
+        let mut hits: Vec<_> = all
+            .iter()
+            .filter(|f| (lower.len() >= 4 && f.id.to_hex().starts_with(&lower)) || f.name.eq_ignore_ascii_case(key))
+            .collect();
+        match hits.len() {
+            1 => Ok(hits.remove(0).clone()),
+            0 => Err(NodeError::NotFound(format!("festival {key:?}"))),
+            _ => Err(NodeError::Invalid(format!("{key:?} names several festivals; give more of the id"))),
+        }
+    }
+
+    /// The selected festival's details.
+    pub fn festival(&self, id: &FestivalId) -> Result<FestivalView, NodeError> {
+        self.store.festival(id)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", id.short())))
+    }
+
+    fn write(&mut self, festival: FestivalId, body: Body) -> Result<OpId, NodeError> {
+        match self.store.append(&self.identity, festival, body, now_ms()) {
+            Ok(op) => Ok(op.id()),
+            // A body that fails its schema is bad input, not a storage failure.
+            Err(StoreError::Op(e)) => Err(e.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn require_official(&self, festival: &FestivalId, what: &str) -> Result<(), NodeError> {
+        if self.store.is_official(festival, &self.public_key())? {
+            Ok(())
+        } else {
+            Err(NodeError::NotPermitted(format!("only the owner and organisers can {what}")))
+        }
+    }
+}
