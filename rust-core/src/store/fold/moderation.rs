@@ -1,0 +1,158 @@
+//! Moderation: who is approved or hidden, what the community cap allows, what shows.
+
+use super::*;
+
+/// The festival's moderation as far as sync and visibility need it.
+#[derive(Debug, Default)]
+pub(crate) struct Moderation {
+    approved_only: bool,
+    approved: HashSet<PublicKey>,
+    hidden: HashSet<PublicKey>,
+}
+
+impl Moderation {
+    pub fn load(conn: &Connection, festival: &FestivalId) -> Result<Self, StoreError> {
+        let f = &festival.0[..];
+        let approved_only = conn
+            .prepare_cached("SELECT community FROM festivals WHERE id = ?")?
+            .query_row([f], |r| r.get::<_, i64>(0))
+            .optional()?
+            == Some(CommunityMode::Approved as i64);
+        let keys = |sql: &str| -> Result<HashSet<PublicKey>, StoreError> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([f], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut out = HashSet::new();
+            for k in rows {
+                if let Ok(k) = k?.try_into() {
+                    out.insert(PublicKey(k));
+                }
+            }
+            Ok(out)
+        };
+        let approved =
+            if approved_only { keys("SELECT author FROM approvals WHERE festival = ?")? } else { HashSet::new() };
+        let hidden = keys("SELECT target FROM hides WHERE festival = ? AND hidden = 1")?;
+        Ok(Moderation { approved_only, approved, hidden })
+    }
+
+    /// Whether the festival shows community content by `author` at all.
+    pub fn shows(&self, author: &PublicKey) -> bool {
+        !self.hidden.contains(author) && (!self.approved_only || self.approved.contains(author))
+    }
+}
+
+/// Applies an official moderation rule: the community mode is one last-writer-wins field, and
+/// approvals only ever add authors (an organiser who changes their mind hides the author).
+pub(super) fn apply_moderation(
+    conn: &Connection,
+    ctx: &mut FestivalCtx,
+    stamp: Stamp,
+    m: &ModerationRule,
+) -> Result<(), StoreError> {
+    let f = &ctx.id.0[..];
+    let mut everyone = false;
+    if let Some(mode) = m.community {
+        let current: Option<Option<Vec<u8>>> = conn
+            .prepare_cached("SELECT community_stamp FROM festivals WHERE id = ?")?
+            .query_row([f], |r| r.get(0))
+            .optional()?;
+        let Some(current) = current else {
+            // Before the festival's creation op: the rebuild that creation triggers applies it.
+            return Ok(());
+        };
+        let wins = match current.as_deref().and_then(FieldStamps::<1>::decode) {
+            Some(st) => st.0[0].is_none_or(|cur| stamp > cur),
+            None => true,
+        };
+        if wins {
+            let mut st = FieldStamps::<1>::default();
+            st.take(0, stamp);
+            conn.prepare_cached("UPDATE festivals SET community = ?, community_stamp = ? WHERE id = ?")?
+                .execute(params![mode as i64, st.encode(), f])?;
+            everyone = true;
+        }
+    }
+    let mut add = conn.prepare_cached("INSERT OR IGNORE INTO approvals (festival, author) VALUES (?, ?)")?;
+    for k in &m.approve {
+        add.execute([f, &k.0[..]])?;
+    }
+    drop(add);
+    ctx.has_hides = ctx.has_hides || m.community == Some(CommunityMode::Approved) || approved_only(conn, &ctx.id)?;
+    if everyone {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND official = 0"))?
+            .execute([f])?;
+    } else {
+        for k in &m.approve {
+            refresh_hidden(conn, ctx, None, Some(k))?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn approved_only(conn: &Connection, festival: &FestivalId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT community FROM festivals WHERE id = ?")?
+        .query_row([&festival.0[..]], |r| r.get::<_, i64>(0))
+        .optional()?
+        == Some(CommunityMode::Approved as i64))
+}
+
+/// Whether a community event is hidden for everybody: an organiser hid it or its author, or the
+/// festival shows only approved authors and its author is not one. Official events never are.
+pub(super) const HIDDEN: &str = "hidden = (official = 0 AND (
+    EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.id AND h.hidden = 1)
+    OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.creator AND h.hidden = 1)
+    OR (EXISTS (SELECT 1 FROM festivals f WHERE f.id = events.festival AND f.community = 1)
+        AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.festival = events.festival AND a.author = events.creator))))";
+
+/// Hides only ever apply to community content: an official event stays visible.
+pub(super) fn refresh_hidden(
+    conn: &Connection,
+    ctx: &FestivalCtx,
+    event: Option<&OpId>,
+    creator: Option<&PublicKey>,
+) -> Result<(), StoreError> {
+    if let Some(id) = event {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE id = ? AND festival = ?"))?
+            .execute([&id.0[..], &ctx.id.0[..]])?;
+    }
+    if let Some(c) = creator {
+        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND creator = ?"))?
+            .execute([&ctx.id.0[..], &c.0[..]])?;
+    }
+    Ok(())
+}
+
+/// Whether a community event creation is past its author's caps: per day of its start, and in
+/// all. Creations count in the author's log order, so every device counts the same ones.
+pub(super) fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &Op) -> Result<bool, StoreError> {
+    let Some(day) = cap_day(op) else { return Ok(false) };
+    // Only the author's earlier community creations count: a revoked organiser's official ones
+    // (up to their cut) do not.
+    let floor = match ctx.roles.members.get(&op.author()) {
+        Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
+        _ => -1,
+    };
+    let mut over = false;
+    for (bucket, cap) in [(Some(day), COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY), (None, COMMUNITY_EVENTS_PER_AUTHOR)] {
+        let key = (op.author(), bucket);
+        let earlier = match ctx.cap_counts.get(&key) {
+            Some(n) => *n,
+            None => {
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM ops WHERE festival = ?1 AND author = ?2 AND cap_day IS NOT NULL
+                         AND (?3 IS NULL OR cap_day = ?3) AND seq < ?4 AND seq > ?5",
+                    )?
+                    .query_row(params![&ctx.id.0[..], &op.author().0[..], bucket, op.seq() as i64, floor], |r| {
+                        r.get(0)
+                    })?;
+                n as u64
+            }
+        };
+        // Creations are applied in log order, so this one counts for every later one.
+        ctx.cap_counts.insert(key, earlier + 1);
+        over |= earlier >= cap;
+    }
+    Ok(over)
+}
