@@ -107,7 +107,9 @@ pub fn invite(node: &Node, festival: FestivalId) -> Result<()> {
     Ok(())
 }
 
-async fn sync_once(shared: &SharedNode, invite: &Invite) -> Result<SessionEnd> {
+/// Syncs the invite's festival with its peer once; with `join`, as the core defines joining (the
+/// festival is then selected).
+async fn sync_once(shared: &SharedNode, invite: &Invite, join: bool) -> Result<SessionEnd> {
     let net = Net::start(
         shared.clone(),
         NetConfig { bind: SocketAddr::from(([0, 0, 0, 0], 0)), mdns: false, ..NetConfig::loopback() },
@@ -134,7 +136,18 @@ async fn sync_once(shared: &SharedNode, invite: &Invite) -> Result<SessionEnd> {
             }
         })
     };
-    let end = tokio::time::timeout(Duration::from_secs(600), net.sync_with(invite.peer.clone(), invite.festival)).await;
+    let run = async {
+        if join {
+            match net.join(invite).await {
+                Ok(stats) => Ok(SessionEnd::Finished(stats)),
+                Err(NetError::Sync(e)) => Ok(SessionEnd::Failed(e)),
+                Err(e) => Err(e),
+            }
+        } else {
+            net.sync_with(invite.peer.clone(), invite.festival).await
+        }
+    };
+    let end = tokio::time::timeout(Duration::from_secs(600), run).await;
     changes.close();
     let _ = watcher.join();
     progress.finish_and_clear();
@@ -169,13 +182,12 @@ pub fn join(node: Node, ticket: &str) -> Result<()> {
         anyhow!("that is not a Meadow invite: expected a meadow://join/... link or the text after it, as `meadow invite` prints")
     })?;
     let shared: SharedNode = Arc::new(Mutex::new(node));
-    let end = runtime()?.block_on(sync_once(&shared, &invite))?;
+    let end = runtime()?.block_on(sync_once(&shared, &invite, true))?;
     let mut node = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
     match end {
         SessionEnd::Finished(stats) => {
             remember_peer(&mut node, &invite)?;
             let f = node.festival(&invite.festival).context("the peer sent no festival")?;
-            node.use_festival(&invite.festival)?;
             out!(
                 "joined {:?}: {} received ({} bytes), {} sent",
                 f.name,
@@ -200,7 +212,7 @@ pub fn sync(node: Node, festival: FestivalId) -> Result<()> {
     let rt = runtime()?;
     let mut ok = 0;
     for invite in &invites {
-        match rt.block_on(sync_once(&shared, invite)) {
+        match rt.block_on(sync_once(&shared, invite, false)) {
             Ok(SessionEnd::Finished(s)) => {
                 ok += 1;
                 out!(

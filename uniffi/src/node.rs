@@ -14,6 +14,11 @@ use crate::records::{
     Announcement, Change, DayView, Event, EventDetail, Festival, NetStatus, NewEvent, ProgrammePage, Venue,
 };
 
+/// The programme of one day (`YYYY-MM-DD`), or all of it.
+fn day_filter(day: Option<&str>) -> Result<ProgrammeFilter, MeadowError> {
+    Ok(ProgrammeFilter { day: day.map(date).transpose()?, ..Default::default() })
+}
+
 /// The node an app holds.
 #[derive(uniffi::Object)]
 pub struct MeadowNode {
@@ -213,7 +218,7 @@ impl MeadowNode {
     /// A day's programme (`YYYY-MM-DD`), or all of it.
     pub async fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<Event>, MeadowError> {
         let f = festival_id(&festival)?;
-        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        let filter = day_filter(day.as_deref())?;
         self.run(move |n| Ok(n.store().programme(&f, &filter)?.into_iter().map(Event::from).collect())).await
     }
 
@@ -228,7 +233,7 @@ impl MeadowNode {
         limit: u32,
     ) -> Result<ProgrammePage, MeadowError> {
         let f = festival_id(&festival)?;
-        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        let filter = day_filter(day.as_deref())?;
         let (events, total) =
             self.run(move |n| Ok(n.store().programme_page(&f, &filter, offset as usize, limit as usize)?)).await?;
         Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
@@ -245,7 +250,7 @@ impl MeadowNode {
         limit: u32,
     ) -> Result<DayView, MeadowError> {
         let f = festival_id(&festival)?;
-        let filter = ProgrammeFilter { day: day.as_deref().map(date).transpose()?, ..Default::default() };
+        let filter = day_filter(day.as_deref())?;
         self.run(move |n| {
             let (events, total) = n.store().programme_page(&f, &filter, offset as usize, limit as usize)?;
             Ok(DayView::new(events, offset, total as u32))
