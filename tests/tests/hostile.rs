@@ -944,3 +944,33 @@ fn a_posting_time_from_a_clock_far_ahead_is_not_shown() {
     let honest = anns.iter().find(|x| x.text == "Gates open at 10").expect("other");
     assert!(honest.posted_at.is_some());
 }
+
+/// A flood of valid ops from a peer while a front end's subscription is never read (a screen in
+/// the background): the subscription holds one entry per festival, not one per op, and what it
+/// says when finally read is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_while_a_subscriber_does_not_read_holds_one_entry_per_festival() {
+    use meadow_core::feed::Scope;
+    let (s, t) = (benchmark_festival(61, 3000, 400), benchmark_festival(62, 500, 50));
+    let mut ops = s.ops.clone();
+    ops.extend(t.ops.iter().cloned());
+    let attacker = shared(node_with(1, &ops));
+    let victim = shared(node(2));
+    let sleeping = victim.lock().expect("lock").subscribe();
+    let (na, nv) = (
+        Net::start(attacker.clone(), NetConfig::loopback()).await.expect("a"),
+        Net::start(victim.clone(), NetConfig::loopback()).await.expect("v"),
+    );
+    for f in [s.festival, t.festival] {
+        assert!(matches!(nv.sync_with(na.addr(), f).await.expect("sync"), SessionEnd::Finished(_)));
+    }
+    assert_eq!(op_count(&victim), 3500);
+    let held = sleeping.try_next().expect("the flood was published");
+    assert_eq!(held.festivals.len(), 2, "one entry per festival, however many commits");
+    for f in [s.festival, t.festival] {
+        assert!(held.scopes(&f).contains(Scope::Programme), "{:?}", held.scopes(&f));
+    }
+    assert_eq!(sleeping.try_next(), None);
+    na.shutdown().await;
+    nv.shutdown().await;
+}

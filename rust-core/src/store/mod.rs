@@ -514,19 +514,20 @@ impl Store {
                 rows.push((author, seq as u64, lamport as u64, kind, size as u32, *id));
             }
         }
+        use crate::sync::Class;
         let own_class = |author: &PublicKey, seq: u64, kind: u8| {
             if ctx.roles.is_official(author, seq) {
-                if kind == crate::op::BodyKind::Announcement as u8 { 0 } else { 1 }
+                if kind == crate::op::BodyKind::Announcement as u8 { Class::Urgent } else { Class::Official }
             } else if moderation.shows(author) {
-                2
+                Class::Community
             } else {
-                3
+                Class::Unshown
             }
         };
         // Each log from its newest op being sent to its oldest, carrying the lowest class seen.
         rows.sort_by(|a, b| (a.0, b.1).cmp(&(b.0, a.1)));
         let mut planned = Vec::with_capacity(rows.len());
-        let mut carried: Option<(PublicKey, u8)> = None;
+        let mut carried: Option<(PublicKey, Class)> = None;
         for (author, seq, lamport, kind, size, id) in rows {
             let mut class = own_class(&author, seq, kind);
             if let Some((a, c)) = carried

@@ -10,4 +10,4 @@ pub mod session;
 
 pub use items::{Bound, Item, Items};
 pub use message::{ErrorCode, Message, Mode, Range, RangeList};
-pub use session::{Config, Output, Planned, Role, Session, Stats, SyncError, items_of};
+pub use session::{Class, Config, Output, Planned, Role, Session, Stats, SyncError, items_of};

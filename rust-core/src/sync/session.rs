@@ -156,12 +156,25 @@ pub struct Stats {
     pub rounds: u64,
 }
 
+/// Which ops a session sends first: what matters most to someone in a field with a few seconds of
+/// radio contact. Lower classes go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// Announcements by official authors, with the earlier ops of their logs they need.
+    Urgent = 0,
+    /// Other official ops: the programme, roles, evidence of forks.
+    Official = 1,
+    /// Community ops the festival shows.
+    Community = 2,
+    /// Community ops the festival's moderation does not show.
+    Unshown = 3,
+}
+
 /// An op a session will send, as planned before its bytes are loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Planned {
-    /// Priority class: 0 goes first (announcements and what they need), then 1 (other official
-    /// ops, role ops, evidence), 2 (community ops), 3 (community ops moderation does not show).
-    pub class: u8,
+    /// Priority class: what goes first.
+    pub class: Class,
     /// Lamport clock: within a class, older first.
     pub lamport: u64,
     /// The op.
@@ -808,9 +821,9 @@ mod tests {
         while let Some(out) = s.poll_output() {
             match out {
                 Output::Festival(_) => s.provide_items(Some(items.clone())),
-                Output::Plan(ids) => {
-                    s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 200 }).collect())
-                }
+                Output::Plan(ids) => s.plan(
+                    ids.into_iter().map(|id| Planned { class: Class::Community, lamport: 0, id, size: 200 }).collect(),
+                ),
                 Output::Load(_) => s.queue_ops(Vec::new()),
                 Output::Received(_) => s.ops_stored(0),
                 Output::Finished(_) => end = Some(Ok(())),
