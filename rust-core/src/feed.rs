@@ -203,11 +203,34 @@ impl Slot {
     }
 }
 
-/// Where the store publishes what each commit changed; cheap to clone, shared by the store, the
-/// node and every subscriber.
+/// Where the store publishes what each commit changed; cheap to clone, shared by the store and
+/// the node. When the last clone goes (the store closed), every subscription ends.
 #[derive(Debug, Clone, Default)]
 pub struct Feed {
-    subscribers: Arc<Mutex<Vec<Weak<Slot>>>>,
+    subscribers: Arc<Subscribers>,
+}
+
+#[derive(Debug, Default)]
+struct Subscribers(Mutex<Vec<Weak<Slot>>>);
+
+impl std::ops::Deref for Subscribers {
+    type Target = Mutex<Vec<Weak<Slot>>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Subscribers {
+    fn drop(&mut self) {
+        // Nothing will be published any more: waiters must not wait forever.
+        let subs = self.0.get_mut().map(std::mem::take).unwrap_or_default();
+        for slot in subs.iter().filter_map(Weak::upgrade) {
+            if let Ok(mut p) = slot.pending.lock() {
+                p.closed = true;
+            }
+            slot.wake();
+        }
+    }
 }
 
 impl Feed {
@@ -367,6 +390,22 @@ mod tests {
         feed.publish(&ChangeSet::of(fid(1), Scope::Programme));
         assert_eq!(sub.try_next(), None, "closed subscriptions hear nothing");
         assert_eq!(feed.subscribers(), 0, "a closed subscription is pruned at the next publish");
+    }
+
+    #[test]
+    fn dropping_the_feed_ends_its_subscriptions_but_keeps_what_they_had_not_taken() {
+        let feed = Feed::new();
+        let sub = feed.subscribe();
+        feed.publish(&ChangeSet::of(fid(5), Scope::Programme));
+        let waiter = {
+            let sub = feed.subscribe();
+            std::thread::spawn(move || sub.wait(None))
+        };
+        drop(feed);
+        assert_eq!(waiter.join().ok().flatten(), None, "a waiter on a closed store returns");
+        assert!(sub.is_closed());
+        assert!(sub.try_next().is_some(), "changes published before are still there to take");
+        assert_eq!(sub.wait(None), None);
     }
 
     #[test]
