@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use meadow_core::op::OpId;
-use meadow_core::sync::{Config, Items, Message, Output, Planned, Session, items_of};
+use meadow_core::sync::{Class, Config, Items, Message, Output, Planned, Session, items_of};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Message::decode(data);
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
             match out {
                 Output::Festival(_) => s.provide_items(Some(items.clone())),
                 Output::Plan(ids) => {
-                    s.plan(ids.into_iter().map(|id| Planned { class: 2, lamport: 0, id, size: 300 }).collect())
+                    s.plan(ids.into_iter().map(|id| Planned { class: Class::Community, lamport: 0, id, size: 300 }).collect())
                 }
                 Output::Load(_) => s.queue_ops(Vec::new()),
                 Output::Received(_) => s.ops_stored(1),
