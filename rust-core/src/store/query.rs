@@ -587,31 +587,32 @@ impl Store {
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
         let args: [&dyn rusqlite::ToSql; 4] = [&&festival.0[..], &day, &venue, &filter.track];
-        let total: i64 = self
-            .conn()
-            .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond}"))?
-            .query_row(&args[..], |r| r.get(0))?;
-        let total = total.max(0) as usize;
-        if offset >= total || limit == 0 {
-            return Ok((Vec::new(), total));
-        }
-        // A page that reaches the end reads to the end; any other stops at its last row's start.
-        let (sql, bound) = if offset.saturating_add(limit) >= total {
-            (format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND ?5 IS NULL ORDER BY e.start"), None)
-        } else {
-            let last = offset + limit - 1;
-            let bound: i64 = self
+        let count = || -> Result<usize, StoreError> {
+            let n: i64 = self
                 .conn()
-                .prepare_cached(&format!(
-                    "SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"
-                ))?
-                .query_row(params![&festival.0[..], day, venue, filter.track, last as i64], |r| r.get(0))?;
-            (
-                format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start"),
-                Some(bound),
-            )
+                .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond}"))?
+                .query_row(&args[..], |r| r.get(0))?;
+            Ok(n.max(0) as usize)
+        };
+        if limit == 0 {
+            return Ok((Vec::new(), count()?));
+        }
+        // The start of the page's last row bounds what is read. With no such row the page
+        // reaches the end: everything is read, and counting it costs nothing more.
+        let last = offset.saturating_add(limit) - 1;
+        let bound: Option<i64> = self
+            .conn()
+            .prepare_cached(&format!("SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"))?
+            .query_row(params![&festival.0[..], day, venue, filter.track, last.min(i64::MAX as usize) as i64], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let sql = match bound {
+            None => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND ?5 IS NULL ORDER BY e.start"),
+            Some(_) => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start"),
         };
         let events = self.programme_rows(festival, filter, &sql, bound)?;
+        let total = if bound.is_none() { events.len() } else { count()? };
         Ok((events.into_iter().skip(offset).take(limit).collect(), total))
     }
 
