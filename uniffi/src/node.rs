@@ -25,6 +25,8 @@ pub struct MeadowNode {
     pub(crate) node: SharedNode,
     public_key: String,
     fingerprint: String,
+    /// The node's change feed, held apart so that subscribing never waits for the node.
+    feed: meadow_core::feed::Feed,
     /// Runs store work (on its blocking threads) and networking.
     runtime: Option<tokio::runtime::Runtime>,
     net: Mutex<Option<Arc<Net>>>,
@@ -77,6 +79,7 @@ impl MeadowNode {
         Ok(Arc::new(MeadowNode {
             public_key: key.to_hex(),
             fingerprint: key.fingerprint(),
+            feed: node.feed(),
             node: Arc::new(Mutex::new(node)),
             runtime: Some(runtime),
             net: Mutex::new(None),
@@ -94,9 +97,8 @@ impl MeadowNode {
     }
 
     /// Tells `listener` of every change from now on, until the returned handle is closed.
-    pub fn subscribe(&self, listener: Arc<dyn ChangeListener>) -> Result<Arc<ChangeSubscription>, MeadowError> {
-        let subscription = self.node.lock().map_err(|_| MeadowError::internal("node lock poisoned"))?.subscribe();
-        Ok(ChangeSubscription::start(subscription, listener))
+    pub fn subscribe(&self, listener: Arc<dyn ChangeListener>) -> Arc<ChangeSubscription> {
+        ChangeSubscription::start(self.feed.subscribe(), listener)
     }
 }
 

@@ -71,9 +71,9 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
     }));
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = node(&da);
-    let _throwing = a.subscribe(Arc::new(Throwing)).expect("subscribe");
+    let _throwing = a.subscribe(Arc::new(Throwing));
     let (fwd, rx) = listener();
-    let sub = a.subscribe(fwd).expect("subscribe");
+    let sub = a.subscribe(fwd);
     run(async {
         assert!(matches!(
             a.create_festival("F".into(), "Mars/Olympus".into(), "2026-07-10".into(), "2026-07-11".into()).await,
@@ -170,7 +170,7 @@ fn two_nodes_sync_through_a_small_mtu_link_and_the_receiver_hears_of_it() {
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let (a, b) = (node(&da), node(&db));
     let (fwd, rx) = listener();
-    let _sub = b.subscribe(fwd).expect("subscribe");
+    let _sub = b.subscribe(fwd);
     run(async {
         let f = a.import(fixture("wiese-v2.xml")).await.expect("import");
         let radio = |mtu| Arc::new(Radio { mtu, out: Mutex::new(Vec::new()), closed: Mutex::new(false) });
@@ -211,7 +211,7 @@ fn join_from_an_invite_over_loopback_and_hear_live_updates() {
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let (a, b) = (node(&da), node(&db));
     let (fwd, rx) = listener();
-    let _sub = b.subscribe(fwd).expect("subscribe");
+    let _sub = b.subscribe(fwd);
     run(async {
         let f = a.import(fixture("wiese-v1.xml")).await.expect("import");
         let status = a.start_networking(0, false).await.expect("start");

@@ -1629,7 +1629,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * Tells `listener` of every change from now on, until the returned handle is closed.
      */
-    func subscribe(listener: ChangeListener) throws  -> ChangeSubscription
+    func subscribe(listener: ChangeListener)  -> ChangeSubscription
     
     /**
      * Selects a festival.
@@ -2291,8 +2291,8 @@ open func stopNetworking()async throws   {
     /**
      * Tells `listener` of every change from now on, until the returned handle is closed.
      */
-open func subscribe(listener: ChangeListener)throws  -> ChangeSubscription  {
-    return try  FfiConverterTypeChangeSubscription_lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+open func subscribe(listener: ChangeListener) -> ChangeSubscription  {
+    return try!  FfiConverterTypeChangeSubscription_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_meadownode_subscribe(
             self.uniffiCloneHandle(),
@@ -4813,7 +4813,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 9708) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_subscribe() != 63911) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_subscribe() != 51435) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 43122) {

@@ -1199,7 +1199,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 9708) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_subscribe() and 0xFFFF) != 63911) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_subscribe() and 0xFFFF) != 51435) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 43122) {
@@ -4172,11 +4172,10 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
     
     /**
      * Tells `listener` of every change from now on, until the returned handle is closed.
-     */
-    @Throws(MeadowException::class)override fun `subscribe`(`listener`: ChangeListener): ChangeSubscription {
+     */override fun `subscribe`(`listener`: ChangeListener): ChangeSubscription {
             return FfiConverterTypeChangeSubscription.lift(
     callWithHandle {
-    uniffiRustCallWithError(MeadowException) { _status ->
+    uniffiRustCall() { _status ->
     UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_subscribe(
         it,
         
