@@ -655,7 +655,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             FestivalCmd::List { json } => {
                 let current = node.current_festival()?;
-                let list = node.store().festivals()?;
+                let list = node.festivals()?;
                 output::festivals(&list, current, json);
             }
             FestivalCmd::Show { festival } => {
@@ -705,7 +705,7 @@ fn run(cli: Cli) -> Result<()> {
                     )?;
                     out!("added venue {name} ({})", id.short());
                 }
-                VenueCmd::List { json } => output::venues(&node.store().venues(&f)?, json),
+                VenueCmd::List { json } => output::venues(&node.venues(&f)?, json),
             }
         }
         Command::Event { on, cmd } => {
@@ -723,11 +723,11 @@ fn run(cli: Cli) -> Result<()> {
                     }
                     let patch = event_patch(&node, &f, fields)?;
                     let id = node.add_event(f, patch)?;
-                    let official = node.store().is_official(&f, &node.public_key())?;
+                    let official = node.is_official(&f, &node.public_key())?;
                     out!("added {} event {}", if official { "official" } else { "community" }, id);
                 }
                 EventCmd::Edit { id, fields } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
+                    let eid = node.resolve_event(&f, &id)?;
                     let patch = event_patch(&node, &f, fields)?;
                     if patch == EventPatch::default() {
                         bail!("nothing to change: give at least one field, e.g. --title or --start");
@@ -736,18 +736,18 @@ fn run(cli: Cli) -> Result<()> {
                     out!("updated event {}", eid.short());
                 }
                 EventCmd::Cancel { id, restore } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
+                    let eid = node.resolve_event(&f, &id)?;
                     node.cancel_event(f, eid, !restore)?;
                     out!("{} event {}", if restore { "restored" } else { "cancelled" }, eid.short());
                 }
                 EventCmd::Delete { id } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
+                    let eid = node.resolve_event(&f, &id)?;
                     node.delete_event(f, eid)?;
                     out!("deleted event {}", eid.short());
                 }
                 EventCmd::Show { id, json } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
-                    let e = node.store().event_detail(&f, &eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
+                    let eid = node.resolve_event(&f, &id)?;
+                    let e = node.event_detail(&f, &eid)?.ok_or_else(|| anyhow!("event {id} not found"))?;
                     let fest = node.festival(&f)?;
                     output::event_detail(&fest, &e, json);
                 }
@@ -762,7 +762,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Announcements { json, on } => {
             let f = festival_id(&node, &on.festival)?;
-            let list = node.store().announcements(&f, now_ms() as i64 / 1000)?;
+            let list = node.announcements(&f, now_ms() as i64 / 1000)?;
             output::announcements(&node.festival(&f)?, &list, json);
         }
         Command::Organiser { on, cmd } => {
@@ -780,7 +780,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 OrganiserCmd::List => {
                     let fest = node.festival(&f)?;
-                    let name = |k: &PublicKey| node.store().display_name(&f, k).ok().flatten().unwrap_or_default();
+                    let name = |k: &PublicKey| node.display_name(&f, k).ok().flatten().unwrap_or_default();
                     out!("owner      {}  {}  {}", fest.owner.fingerprint(), fest.owner, name(&fest.owner));
                     for o in &fest.organisers {
                         out!("organiser  {}  {}  {}", o.fingerprint(), o, name(o));
@@ -798,7 +798,7 @@ fn run(cli: Cli) -> Result<()> {
                 tag,
                 official_only: false,
             };
-            let events = node.store().programme(&f, &filter)?;
+            let events = node.programme(&f, &filter)?;
             if json {
                 output::events_json(&fest, &events);
             } else {
@@ -812,7 +812,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(t) => node.parse_time(&f, &t)?,
                 None => now_ms() as i64 / 1000,
             };
-            output::now_next(&fest, &node.store().now_next(&f, now)?, now, json);
+            output::now_next(&fest, &node.now_next(&f, now)?, now, json);
         }
         Command::Search { query, limit, json, on } => {
             let f = festival_id(&node, &on.festival)?;
@@ -836,22 +836,22 @@ fn run(cli: Cli) -> Result<()> {
             let fest = node.festival(&f)?;
             match cmd {
                 FavCmd::Add { id } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
+                    let eid = node.resolve_event(&f, &id)?;
                     node.set_favourite(&f, &eid, true)?;
                     out!("added favourite {}", eid.short());
                 }
                 FavCmd::Remove { id } => {
-                    let eid = node.store().resolve_event(&f, &id)?;
+                    let eid = node.resolve_event(&f, &id)?;
                     node.set_favourite(&f, &eid, false)?;
                     out!("removed favourite {}", eid.short());
                 }
                 FavCmd::List { json } => {
-                    let favs = node.store().favourites(&f)?;
+                    let favs = node.favourites(&f)?;
                     if json {
                         output::events_json(&fest, &favs);
                     } else {
                         output::event_list(&fest, &favs);
-                        output::clashes(&fest, &node.store().clashes(&f)?);
+                        output::clashes(&fest, &node.clashes(&f)?);
                     }
                 }
                 FavCmd::Soon { minutes, at } => {
@@ -859,7 +859,7 @@ fn run(cli: Cli) -> Result<()> {
                         Some(t) => node.parse_time(&f, &t)?,
                         None => now_ms() as i64 / 1000,
                     };
-                    let soon = node.store().favourites_starting_within(&f, now, minutes)?;
+                    let soon = node.favourites_starting_within(&f, now, minutes)?;
                     if soon.is_empty() {
                         out!("no favourites start in the next {minutes} minutes");
                     }
@@ -870,7 +870,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Changes { keep, json, on } => {
             let f = festival_id(&node, &on.festival)?;
             let fest = node.festival(&f)?;
-            let first_look = !node.store().has_looked(&f)?;
+            let first_look = !node.has_looked(&f)?;
             let changes = node.changes_since_last_look(&f, !keep)?;
             output::changes(&fest, &changes, first_look, json);
         }
@@ -882,7 +882,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hide { event, author, undo, on } => {
             let f = festival_id(&node, &on.festival)?;
             let target = match (event, author) {
-                (Some(e), None) => HideTarget::Entity(node.store().resolve_event(&f, &e)?),
+                (Some(e), None) => HideTarget::Entity(node.resolve_event(&f, &e)?),
                 (None, Some(a)) => HideTarget::Author(parse_key(&a)?),
                 _ => bail!("name either an event id or --author KEY"),
             };
@@ -901,7 +901,7 @@ fn run(cli: Cli) -> Result<()> {
             let mut keys = approve.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>>>()?;
             if let Some(t) = approve_seen_before {
                 let before = if t.trim() == "now" { now_ms() as i64 / 1000 } else { node.parse_time(&f, &t)? };
-                keys.extend(node.store().community_authors_seen_before(&f, before)?);
+                keys.extend(node.community_authors_seen_before(&f, before)?);
             }
             let n = keys.len();
             let ops = node.moderate(f, mode, keys)?;
@@ -930,14 +930,14 @@ fn run(cli: Cli) -> Result<()> {
             let started = std::time::Instant::now();
             let (id, report) = meadow_core::demo::create_demo(&mut node, start)?;
             let fest = node.festival(&id)?;
-            let days = node.store().days(&id)?;
+            let days = node.days(&id)?;
             let events: u64 = days.iter().map(|(_, n)| n).sum();
             out!("created demo festival {:?} ({})", fest.name, id);
             out!(
                 "  {} signed and stored in {} ms; {}, {} over {}, {}",
                 output::count(report.stored, "op", "ops"),
                 started.elapsed().as_millis(),
-                output::count(node.store().venues(&id)?.len(), "venue", "venues"),
+                output::count(node.venues(&id)?.len(), "venue", "venues"),
                 output::count(events as usize, "event", "events"),
                 output::count(days.len(), "day", "days"),
                 output::count(fest.organisers.len(), "organiser", "organisers")
@@ -974,7 +974,7 @@ fn run(cli: Cli) -> Result<()> {
                 ExportCmd::Ics { favourites, event, output } => {
                     let selection = match (favourites, event) {
                         (true, _) => IcsSelection::Favourites,
-                        (false, Some(e)) => IcsSelection::Event(node.store().resolve_event(&f, &e)?),
+                        (false, Some(e)) => IcsSelection::Event(node.resolve_event(&f, &e)?),
                         (false, None) => IcsSelection::All,
                     };
                     let text = node.export_ics(&f, selection)?;
@@ -1014,8 +1014,8 @@ fn run(cli: Cli) -> Result<()> {
             if report.is_clean() {
                 out!(
                     "store ok: {}, {} waiting for predecessors",
-                    output::count(node.store().op_count()? as usize, "op", "ops"),
-                    node.store().pending_count()?
+                    output::count(node.op_count()? as usize, "op", "ops"),
+                    node.pending_count()?
                 );
             } else {
                 for p in &report.problems {

@@ -23,7 +23,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn known_peers(node: &Node) -> Result<Vec<String>> {
-    Ok(match node.store().setting(PEERS)? {
+    Ok(match node.setting(PEERS)? {
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => Vec::new(),
     })
@@ -51,7 +51,7 @@ fn print_invite(invite: &Invite) {
 /// Runs the node until interrupted.
 pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
     let current = node.current_festival()?;
-    let port = node.store().setting(PORT)?.and_then(|p| p.parse().ok()).unwrap_or(0);
+    let port = node.setting(PORT)?.and_then(|p| p.parse().ok()).unwrap_or(0);
     let bind = bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
     let peers = known_peers(&node)?;
     let shared: SharedNode = Arc::new(Mutex::new(node));
@@ -99,7 +99,6 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
 /// Prints the invite that `serve` advertises.
 pub fn invite(node: &Node, festival: FestivalId) -> Result<()> {
     let addr = node
-        .store()
         .setting(ADDR)?
         .ok_or_else(|| anyhow!("run `meadow serve` first: the invite names the address it listens on"))?;
     let peer = serde_json::from_str(&addr).context("stored listening address")?;
@@ -126,7 +125,7 @@ async fn sync_once(shared: &SharedNode, invite: &Invite, join: bool) -> Result<S
         let changes = changes.clone();
         std::thread::spawn(move || {
             loop {
-                let n = shared.lock().ok().and_then(|n| n.store().op_count().ok()).unwrap_or(0);
+                let n = shared.lock().ok().and_then(|n| n.op_count().ok()).unwrap_or(0);
                 progress.set_message(format!("syncing: {n} ops held"));
                 progress.tick();
                 if changes.is_closed() {

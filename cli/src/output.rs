@@ -261,9 +261,9 @@ pub fn festival(node: &Node, f: &FestivalView) -> Result<()> {
     if let Some(fork) = &f.forked_from {
         out!("forked from {} at op {}", fork.festival.short(), fork.op.short());
     }
-    let days = node.store().days(&f.id)?;
+    let days = node.days(&f.id)?;
     let n: u64 = days.iter().map(|(_, n)| n).sum();
-    out!("venues      {}", node.store().venues(&f.id)?.len());
+    out!("venues      {}", node.venues(&f.id)?.len());
     out!("events      {} over {}", n, count(days.len(), "day", "days"));
     if !f.description.is_empty() {
         out!("\n{}", f.description);

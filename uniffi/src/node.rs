@@ -106,7 +106,7 @@ impl MeadowNode {
 impl MeadowNode {
     /// Festivals on this device.
     pub async fn festivals(&self) -> Result<Vec<Festival>, MeadowError> {
-        self.run(|n| Ok(n.store().festivals()?.into_iter().map(Festival::from).collect())).await
+        self.run(|n| Ok(n.festivals()?.into_iter().map(Festival::from).collect())).await
     }
 
     /// The selected festival's id, if any.
@@ -150,7 +150,7 @@ impl MeadowNode {
     /// Venues of a festival.
     pub async fn venues(&self, festival: String) -> Result<Vec<Venue>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.store().venues(&f)?.into_iter().map(Venue::from).collect())).await
+        self.run(move |n| Ok(n.venues(&f)?.into_iter().map(Venue::from).collect())).await
     }
 
     /// Adds an event (official if this device's identity is an organiser, else a community
@@ -213,7 +213,7 @@ impl MeadowNode {
     /// One event of a festival with its description and links.
     pub async fn event_detail(&self, festival: String, event: String) -> Result<EventDetail, MeadowError> {
         let (f, e) = (festival_id(&festival)?, op_id(&event)?);
-        let d = self.run(move |n| Ok(n.store().event_detail(&f, &e)?)).await?;
+        let d = self.run(move |n| n.event_detail(&f, &e)).await?;
         d.map(EventDetail::from).ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })
     }
 
@@ -221,7 +221,7 @@ impl MeadowNode {
     pub async fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<Event>, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = day_filter(day.as_deref())?;
-        self.run(move |n| Ok(n.store().programme(&f, &filter)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| Ok(n.programme(&f, &filter)?.into_iter().map(Event::from).collect())).await
     }
 
     /// Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
@@ -236,8 +236,7 @@ impl MeadowNode {
     ) -> Result<ProgrammePage, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = day_filter(day.as_deref())?;
-        let (events, total) =
-            self.run(move |n| Ok(n.store().programme_page(&f, &filter, offset as usize, limit as usize)?)).await?;
+        let (events, total) = self.run(move |n| n.programme_page(&f, &filter, offset as usize, limit as usize)).await?;
         Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
     }
 
@@ -254,7 +253,7 @@ impl MeadowNode {
         let f = festival_id(&festival)?;
         let filter = day_filter(day.as_deref())?;
         self.run(move |n| {
-            let (events, total) = n.store().programme_page(&f, &filter, offset as usize, limit as usize)?;
+            let (events, total) = n.programme_page(&f, &filter, offset as usize, limit as usize)?;
             Ok(DayView::new(events, offset, total as u32))
         })
         .await
@@ -276,7 +275,7 @@ impl MeadowNode {
     /// Favourites.
     pub async fn favourites(&self, festival: String) -> Result<Vec<Event>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.store().favourites(&f)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| Ok(n.favourites(&f)?.into_iter().map(Event::from).collect())).await
     }
 
     /// Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
@@ -287,10 +286,8 @@ impl MeadowNode {
         minutes: i64,
     ) -> Result<Vec<Event>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| {
-            Ok(n.store().favourites_starting_within(&f, now, minutes)?.into_iter().map(Event::from).collect())
-        })
-        .await
+        self.run(move |n| Ok(n.favourites_starting_within(&f, now, minutes)?.into_iter().map(Event::from).collect()))
+            .await
     }
 
     /// Posts an announcement (organisers); an urgent one is an emergency.
@@ -302,7 +299,7 @@ impl MeadowNode {
     /// Current announcements, newest first.
     pub async fn announcements(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.store().announcements(&f, now)?.into_iter().map(Announcement::from).collect())).await
+        self.run(move |n| Ok(n.announcements(&f, now)?.into_iter().map(Announcement::from).collect())).await
     }
 
     /// What changed since the last look; `mark_seen` records this look.

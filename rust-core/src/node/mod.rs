@@ -26,6 +26,7 @@ mod events;
 mod festival;
 mod files;
 mod people;
+mod reads;
 mod sessions;
 mod time;
 
@@ -149,7 +150,8 @@ impl Node {
         self.identity.public()
     }
 
-    /// The store, for queries.
+    /// The store, read-only, for diagnostics, benchmarks and tests: front ends read and write
+    /// through the node's own methods (the CLI and the bindings use nothing else).
     pub fn store(&self) -> &Store {
         &self.store
     }

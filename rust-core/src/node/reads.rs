@@ -1,0 +1,112 @@
+//! What front ends read: the programme, venues, favourites, announcements and the device's
+//! bookkeeping, each a read of the store through the node.
+
+use super::*;
+use crate::store::{AnnouncementView, Clash, EventDetail, NowNext, ProgrammeFilter};
+
+impl Node {
+    /// Resolves a hex id prefix (at least 4 digits) to the one visible event it names.
+    pub fn resolve_event(&self, festival: &FestivalId, prefix: &str) -> Result<OpId, NodeError> {
+        Ok(self.store.resolve_event(festival, prefix)?)
+    }
+
+    /// The venues of a festival, by name.
+    pub fn venues(&self, festival: &FestivalId) -> Result<Vec<VenueView>, NodeError> {
+        Ok(self.store.venues(festival)?)
+    }
+
+    /// One page of the programme: up to `limit` events from `offset`, and how many there are.
+    pub fn programme_page(
+        &self,
+        festival: &FestivalId,
+        filter: &ProgrammeFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<EventView>, usize), NodeError> {
+        Ok(self.store.programme_page(festival, filter, offset, limit)?)
+    }
+
+    /// The programme, ordered by start, then venue name, then title.
+    pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, NodeError> {
+        Ok(self.store.programme(festival, filter)?)
+    }
+
+    /// Number of stored ops (all festivals).
+    pub fn op_count(&self) -> Result<u64, NodeError> {
+        Ok(self.store.op_count()?)
+    }
+
+    /// Every festival this device holds.
+    pub fn festivals(&self) -> Result<Vec<FestivalView>, NodeError> {
+        Ok(self.store.festivals()?)
+    }
+
+    /// Favourites (not cancelled) starting in `[now, now + minutes)`: what a reminder fires for.
+    pub fn favourites_starting_within(
+        &self,
+        festival: &FestivalId,
+        now: i64,
+        minutes: i64,
+    ) -> Result<Vec<EventView>, NodeError> {
+        Ok(self.store.favourites_starting_within(festival, now, minutes)?)
+    }
+
+    /// This device's favourites, by start.
+    pub fn favourites(&self, festival: &FestivalId) -> Result<Vec<EventView>, NodeError> {
+        Ok(self.store.favourites(festival)?)
+    }
+
+    /// Everything about one event of a festival.
+    pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, NodeError> {
+        Ok(self.store.event_detail(festival, id)?)
+    }
+
+    /// The festival days that have events, with how many.
+    pub fn days(&self, festival: &FestivalId) -> Result<Vec<(String, u64)>, NodeError> {
+        Ok(self.store.days(festival)?)
+    }
+
+    /// Announcements not yet expired at `now`, newest (by Lamport clock) first.
+    pub fn announcements(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, NodeError> {
+        Ok(self.store.announcements(festival, now)?)
+    }
+
+    /// Number of parked ops waiting for predecessors.
+    pub fn pending_count(&self) -> Result<u64, NodeError> {
+        Ok(self.store.pending_count()?)
+    }
+
+    /// Per venue, what is on now and what starts next (events in the coming 24 hours).
+    pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, NodeError> {
+        Ok(self.store.now_next(festival, now)?)
+    }
+
+    /// Whether `key`'s next op in `festival` would count as official.
+    pub fn is_official(&self, festival: &FestivalId, key: &PublicKey) -> Result<bool, NodeError> {
+        Ok(self.store.is_official(festival, key)?)
+    }
+
+    /// Whether this device has ever marked the festival seen (before that, everything is new).
+    pub fn has_looked(&self, festival: &FestivalId) -> Result<bool, NodeError> {
+        Ok(self.store.has_looked(festival)?)
+    }
+
+    /// An author's display name in a festival, if they set one.
+    pub fn display_name(&self, festival: &FestivalId, author: &PublicKey) -> Result<Option<String>, NodeError> {
+        Ok(self.store.display_name(festival, author)?)
+    }
+
+    /// Community authors this device first saw before `before` (Unix seconds): whom to approve.
+    pub fn community_authors_seen_before(
+        &self,
+        festival: &FestivalId,
+        before: i64,
+    ) -> Result<Vec<PublicKey>, NodeError> {
+        Ok(self.store.community_authors_seen_before(festival, before)?)
+    }
+
+    /// Pairs of favourites (not cancelled) that overlap in time.
+    pub fn clashes(&self, festival: &FestivalId) -> Result<Vec<Clash>, NodeError> {
+        Ok(self.store.clashes(festival)?)
+    }
+}
