@@ -167,6 +167,8 @@ pub struct IngestReport {
 pub(crate) struct ItemChanges {
     added: Vec<(FestivalId, crate::sync::Item)>,
     reset: HashSet<FestivalId>,
+    /// The revision the batch moved the store to, if it moved it.
+    rev: Option<i64>,
 }
 
 /// Where a store takes the time from: the wall clock, or a fixed time (tests). Only device-local
@@ -300,22 +302,19 @@ impl Store {
     fn ingest_indexed(&mut self, ops: Vec<(usize, Op)>) -> Result<IngestReport, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
-        let before = current_rev(&tx)?;
         let report = ingest_in(&tx, ops, now)?;
         tx.commit()?;
-        self.advance_items(before, &report.items)?;
+        self.advance_items(&report.items);
         self.publish(&report.changes);
         Ok(report)
     }
 
-    /// Brings cached sync items that were current at revision `before` up to the revision now,
-    /// with what a batch stored: a live update after one new op then costs a merge, not a read
-    /// of the festival's every op.
-    fn advance_items(&self, before: i64, changes: &ItemChanges) -> Result<(), StoreError> {
-        let now = current_rev(&self.conn)?;
-        if now == before {
-            return Ok(());
-        }
+    /// Brings cached sync items that were current before a batch up to the revision it moved the
+    /// store to, with what it stored: a live update after one new op then costs a merge, not a
+    /// read of the festival's every op.
+    fn advance_items(&self, changes: &ItemChanges) {
+        let Some(now) = changes.rev else { return };
+        let before = now - 1;
         let mut cache = self.items.borrow_mut();
         cache.retain(|f, (rev, _)| *rev == before && !changes.reset.contains(f));
         for (f, (rev, items)) in cache.iter_mut() {
@@ -323,7 +322,6 @@ impl Store {
             *items = items.with(added);
             *rev = now;
         }
-        Ok(())
     }
 
     /// Like [`Store::ingest`], but all or nothing: if any op is refused for a reason other than
@@ -333,7 +331,6 @@ impl Store {
     pub fn ingest_all(&mut self, ops: Vec<Op>) -> Result<Result<IngestReport, Rejected>, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
-        let before = current_rev(&tx)?;
         let report = ingest_in(&tx, ops.into_iter().enumerate().collect(), now)?;
         let fork = |r: &&Rejected| matches!(r.reason, RejectReason::Equivocation(_) | RejectReason::AfterFork(_));
         if let Some(bad) = report.rejected.iter().find(|r| !fork(r)) {
@@ -342,7 +339,7 @@ impl Store {
             return Ok(Err(bad));
         }
         tx.commit()?;
-        self.advance_items(before, &report.items)?;
+        self.advance_items(&report.items);
         self.publish(&report.changes);
         Ok(Ok(report))
     }
@@ -890,6 +887,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
     }
     if changed || report.stored > 0 {
         set_rev(tx, rev)?;
+        report.items.rev = Some(rev);
     }
     logs.flush(tx, now)?;
     expire_parked(tx, now)?;
