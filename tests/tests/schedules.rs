@@ -9,7 +9,9 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 use meadow_core::exchange::schedule::zone_label;
 use meadow_core::identity::Identity;
-use meadow_core::node::{ImportOptions, Imported, NewFestival, Node, festival_tz, format_clock, format_time};
+use meadow_core::node::{
+    ImportOptions, Imported, NewFestival, Node, NodeError, festival_tz, format_clock, format_time,
+};
 use meadow_core::op::{EventPatch, FestivalId, VenuePatch};
 use meadow_core::store::{EventView, ProgrammeFilter};
 
@@ -120,6 +122,23 @@ fn at(s: &str) -> i64 {
 }
 
 #[test]
+fn a_clock_time_on_a_festival_day_falls_after_midnight_when_the_day_has_not_changed_yet() {
+    let mut n = node();
+    let f = autumn_festival(&mut n);
+    let day = jiff::civil::date(2026, 10, 24);
+    assert_eq!(n.time_on_day(&f, day, "20:00").expect("evening"), at("2026-10-24T20:00:00+02:00"));
+    // The day changes at 06:00: half past one belongs to the night of the 24th.
+    assert_eq!(n.time_on_day(&f, day, " 01:30 ").expect("night"), at("2026-10-25T01:30:00+02:00"));
+    assert_eq!(n.time_on_day(&f, day, "06:00").expect("morning"), at("2026-10-24T06:00:00+02:00"));
+    // 02:30 on the 25th happens twice (clocks go back): refused, saying what to type.
+    let twice = n.time_on_day(&f, day, "02:30").expect_err("repeated hour");
+    assert!(twice.to_string().contains("twice"), "{twice}");
+    for bad in ["25:00", "noon", ""] {
+        assert!(n.time_on_day(&f, day, bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
 fn icalendar_in_the_repeated_hour_is_read_the_same_by_an_independent_parser() {
     let mut n = node();
     let f = autumn_festival(&mut n);
@@ -205,9 +224,18 @@ fn zero_length_and_out_of_dates_events_get_a_clear_answer() {
         ..Default::default()
     };
     let zero = n.add_event(f, event("2026-10-24T20:00:00+02:00", "2026-10-24T20:00:00+02:00"));
-    assert!(zero.expect_err("zero length").to_string().contains("ends when it starts"));
+    let zero = zero.expect_err("zero length");
+    assert!(zero.to_string().contains("ends when it starts"));
+    assert!(matches!(zero, NodeError::Field { field: "end", .. }), "a form shows it at the end time: {zero:?}");
     let outside = n.add_event(f, event("2026-11-02T20:00:00+01:00", "2026-11-02T21:00:00+01:00"));
-    assert!(outside.expect_err("outside").to_string().contains("outside the festival"));
+    let outside = outside.expect_err("outside");
+    assert!(outside.to_string().contains("outside the festival"));
+    assert!(matches!(outside, NodeError::Field { field: "start", .. }), "{outside:?}");
+    let untitled = n.add_event(
+        f,
+        EventPatch { title: Some(" ".into()), ..event("2026-10-24T20:00:00+02:00", "2026-10-24T21:00:00+02:00") },
+    );
+    assert!(matches!(untitled, Err(NodeError::Field { field: "title", .. })), "{untitled:?}");
     // Imports keep what the file says and warn.
     let xml = String::from_utf8(fixture("winter-v1.xml"))
         .expect("utf8")

@@ -14,6 +14,14 @@ pub enum MeadowError {
         /// Why.
         reason: String,
     },
+    /// One field of a form is wrong: shown beside that field.
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The field, as the core names it (`title`, `start`, `end`, `venue`, `name`, ...).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Something named does not exist.
     #[error("{reason}")]
     NotFound {
@@ -60,6 +68,7 @@ impl From<NodeError> for MeadowError {
         // The one place that decides what the apps see, and what is only logged.
         match e {
             NodeError::Invalid(reason) => MeadowError::Invalid { reason },
+            NodeError::Field { field, reason } => MeadowError::InvalidField { field: field.to_owned(), reason },
             NodeError::NotFound(what) => MeadowError::NotFound { reason: format!("{what} not found") },
             NodeError::NotPermitted(reason) => MeadowError::NotPermitted { reason },
             NodeError::NoFestival => MeadowError::NoFestival,

@@ -16,8 +16,9 @@ pub use feed::{ChangeListener, ChangeSubscription, ListenerError};
 pub use link::{Link, LinkSession};
 pub use node::MeadowNode;
 pub use records::{
-    Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, DayView, Event, EventDetail, EventRow,
-    Festival, LinkEnd, NetStatus, NewEvent, ProgrammePage, StoreChange, Venue,
+    AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event,
+    EventChanges, EventDetail, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext, ProgrammePage,
+    ProgrammeQuery, Standing, StoreChange, Venue,
 };
 
 uniffi::setup_scaffolding!();

@@ -11,12 +11,25 @@ use meadow_core::store::ProgrammeFilter;
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
 use crate::records::{
-    Announcement, Change, DayView, Event, EventDetail, Festival, NetStatus, NewEvent, ProgrammePage, Venue,
+    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, Facets, Festival, NetStatus,
+    NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
 };
 
 /// The programme of one day (`YYYY-MM-DD`), or all of it.
 fn day_filter(day: Option<&str>) -> Result<ProgrammeFilter, MeadowError> {
     Ok(ProgrammeFilter { day: day.map(date).transpose()?, ..Default::default() })
+}
+
+/// The core's filter for what a programme list shows.
+fn query_filter(q: &ProgrammeQuery) -> Result<ProgrammeFilter, MeadowError> {
+    let blank = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(ProgrammeFilter {
+        day: q.day.as_deref().map(date).transpose()?,
+        venue: q.venue_id.as_deref().map(op_id).transpose()?,
+        track: blank(&q.track),
+        tag: blank(&q.tag),
+        official_only: q.official_only,
+    })
 }
 
 /// The node an app holds.
@@ -140,6 +153,13 @@ impl MeadowNode {
         self.run(|n| n.create_festival(new)).await.map(|id| id.to_hex())
     }
 
+    /// Creates the demo festival (four days from `start_date`, owned by this device, with
+    /// organisers, community events and announcements) and selects it; returns its id.
+    pub async fn create_demo(&self, start_date: String) -> Result<String, MeadowError> {
+        let start = date(&start_date)?;
+        self.run(move |n| meadow_core::demo::create_demo(n, start)).await.map(|(id, _)| id.to_hex())
+    }
+
     /// Adds a venue; returns its id.
     pub async fn add_venue(&self, festival: String, name: String) -> Result<String, MeadowError> {
         let f = festival_id(&festival)?;
@@ -170,20 +190,108 @@ impl MeadowNode {
         self.run(move |n| n.add_event(f, patch)).await.map(|id| id.to_hex())
     }
 
-    /// Changes an event's title, times or venue (its author and organisers).
-    pub async fn edit_event(
+    /// Changes an event (its author and organisers may).
+    pub async fn edit_event(&self, festival: String, event: String, changes: EventChanges) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        let venue = match (changes.clear_venue, changes.venue_id.as_deref()) {
+            (true, _) => Some(None),
+            (false, Some(v)) => Some(Some(op_id(v)?)),
+            (false, None) => None,
+        };
+        let patch = EventPatch {
+            title: changes.title,
+            start: changes.start,
+            end: changes.end,
+            venue,
+            track: changes.track,
+            description: changes.description,
+            ..Default::default()
+        };
+        self.run(move |n| n.edit_event(f, e, patch)).await
+    }
+
+    /// Deletes an event (its author and organisers may).
+    pub async fn delete_event(&self, festival: String, event: String) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.delete_event(f, e)).await
+    }
+
+    /// Hides (or shows again) an event for everyone: organisers only.
+    pub async fn hide_event(&self, festival: String, event: String, hidden: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.hide(f, meadow_core::op::HideTarget::Entity(e), hidden)).await
+    }
+
+    /// Hides (or shows again) everything an author posted, for everyone: organisers only.
+    pub async fn hide_author(&self, festival: String, key: String, hidden: bool) -> Result<(), MeadowError> {
+        let (f, k) = (festival_id(&festival)?, public_key(&key)?);
+        self.run(move |n| n.hide(f, meadow_core::op::HideTarget::Author(k), hidden)).await
+    }
+
+    /// Sets the name shown next to this identity's posts in a festival.
+    pub async fn set_display_name(&self, festival: String, name: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.set_display_name(f, &name)).await
+    }
+
+    /// The name shown next to an author's posts (this identity's if `key` is none), if set.
+    pub async fn display_name(&self, festival: String, key: Option<String>) -> Result<Option<String>, MeadowError> {
+        let f = festival_id(&festival)?;
+        let k = key.as_deref().map(public_key).transpose()?;
+        self.run(move |n| {
+            let who = k.unwrap_or_else(|| n.public_key());
+            n.display_name(&f, &who)
+        })
+        .await
+    }
+
+    /// What this identity is in a festival: owner, organiser or attendee.
+    pub async fn standing(&self, festival: String) -> Result<Standing, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.standing(&f)).await.map(Standing::from)
+    }
+
+    /// The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
+    /// the festival's zone, past-midnight times falling on the next date; a time that cannot be
+    /// read, or that the zone skips, is refused as an error at `field`.
+    pub async fn time_on_day(
         &self,
         festival: String,
-        event: String,
-        title: Option<String>,
-        start: Option<i64>,
-        end: Option<i64>,
-        venue_id: Option<String>,
-    ) -> Result<(), MeadowError> {
-        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
-        let venue = venue_id.as_deref().map(op_id).transpose()?.map(Some);
-        let patch = EventPatch { title, start, end, venue, ..Default::default() };
-        self.run(move |n| n.edit_event(f, e, patch)).await
+        day: String,
+        time: String,
+        field: String,
+    ) -> Result<i64, MeadowError> {
+        let f = festival_id(&festival)?;
+        let d = date(&day).map_err(|e| MeadowError::InvalidField { field: "day".into(), reason: e.to_string() })?;
+        self.run(move |n| n.time_on_day(&f, d, &time)).await.map_err(|e| match e {
+            MeadowError::Invalid { reason } => MeadowError::InvalidField { field, reason },
+            other => other,
+        })
+    }
+
+    /// The festival days that have events, with how many.
+    pub async fn days(&self, festival: String) -> Result<Vec<Day>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.days(&f)?.into_iter().map(|(date, events)| Day { date, events }).collect())).await
+    }
+
+    /// Per venue, what is on at `now` (Unix seconds) and what starts next.
+    pub async fn now_next(&self, festival: String, now: i64) -> Result<Vec<NowNext>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.now_next(&f, now)?.into_iter().map(NowNext::from).collect())).await
+    }
+
+    /// This device's favourites as a timetable: the free time between them, the clashes, and
+    /// when each reminder fires (`remind_minutes` ahead, at most a day).
+    pub async fn agenda(&self, festival: String, remind_minutes: u32) -> Result<Vec<AgendaEntry>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.agenda(&f, remind_minutes.into())?.into_iter().map(AgendaEntry::from).collect())).await
+    }
+
+    /// The venues, tracks and tags the programme can be filtered by.
+    pub async fn facets(&self, festival: String) -> Result<Facets, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.facets(&f)).await.map(Facets::from)
     }
 
     /// Cancels or restores an event.
@@ -213,8 +321,11 @@ impl MeadowNode {
     /// One event of a festival with its description and links.
     pub async fn event_detail(&self, festival: String, event: String) -> Result<EventDetail, MeadowError> {
         let (f, e) = (festival_id(&festival)?, op_id(&event)?);
-        let d = self.run(move |n| n.event_detail(&f, &e)).await?;
-        d.map(EventDetail::from).ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })
+        let d = self.run(move |n| Ok(n.event_detail(&f, &e)?.map(|d| (d, n.may_edit(&f, &e))))).await?;
+        match d {
+            Some((d, editable)) => Ok(EventDetail::new(d, editable?)),
+            None => Err(MeadowError::NotFound { reason: format!("event {event} not found") }),
+        }
     }
 
     /// A day's programme (`YYYY-MM-DD`), or all of it.
@@ -240,18 +351,18 @@ impl MeadowNode {
         Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
     }
 
-    /// A page of a day's programme (or of all of it) as its list and grid show it: `limit`
-    /// events from `offset`, venues and tracks once. What a phone's day screen reads: the first
-    /// screenful, then the rest.
+    /// A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
+    /// what `query` names): `limit` events from `offset`, venues and tracks once. What a
+    /// phone's day screen reads: the first screenful, then the rest.
     pub async fn day_view(
         &self,
         festival: String,
-        day: Option<String>,
+        query: ProgrammeQuery,
         offset: u32,
         limit: u32,
     ) -> Result<DayView, MeadowError> {
         let f = festival_id(&festival)?;
-        let filter = day_filter(day.as_deref())?;
+        let filter = query_filter(&query)?;
         self.run(move |n| {
             let (events, total) = n.programme_page(&f, &filter, offset as usize, limit as usize)?;
             Ok(DayView::new(events, offset, total as u32))
@@ -369,7 +480,7 @@ impl MeadowNode {
     pub async fn net_status(&self) -> Result<NetStatus, MeadowError> {
         let current = self.run(|n| n.current_festival()).await?;
         Ok(match self.running_net() {
-            None => NetStatus { running: false, invite: None, peers: 0, sessions: 0, ops_received: 0 },
+            None => NetStatus { running: false, invite: None, peers: 0, sessions: 0, ops_received: 0, last_sync: None },
             Some(net) => {
                 let s = net.stats();
                 NetStatus {
@@ -378,6 +489,7 @@ impl MeadowNode {
                     peers: s.peers as u32,
                     sessions: s.sessions,
                     ops_received: s.ops_received,
+                    last_sync: s.last_sync_ms.map(|ms| (ms / 1000) as i64),
                 }
             }
         })

@@ -63,6 +63,8 @@ pub struct Event {
     pub day: String,
     /// Venue name.
     pub venue: String,
+    /// Venue id (hex), if it has one.
+    pub venue_id: Option<String>,
     /// Track.
     pub track: String,
     /// Tags.
@@ -75,6 +77,8 @@ pub struct Event {
     pub official: bool,
     /// Favourite on this device.
     pub favourite: bool,
+    /// Its author's public key (hex).
+    pub author: String,
 }
 
 impl From<EventView> for Event {
@@ -87,12 +91,14 @@ impl From<EventView> for Event {
             end: e.end,
             day: e.day,
             venue: e.venue_name,
+            venue_id: e.venue.map(|v| v.to_hex()),
             track: e.track,
             tags: e.tags,
             people: e.people,
             cancelled: e.cancelled,
             official: e.official,
             favourite: e.favourite,
+            author: e.creator.to_hex(),
         }
     }
 }
@@ -314,15 +320,19 @@ pub struct EventDetail {
     pub language: String,
     /// Link URLs.
     pub links: Vec<String>,
+    /// Whether this device's identity may edit it (its author, or an organiser).
+    pub editable: bool,
 }
 
-impl From<meadow_core::store::EventDetail> for EventDetail {
-    fn from(d: meadow_core::store::EventDetail) -> Self {
+impl EventDetail {
+    /// The record for the core's detail, and whether this identity may edit it.
+    pub(crate) fn new(d: meadow_core::store::EventDetail, editable: bool) -> Self {
         EventDetail {
             event: d.event.into(),
             description: d.description,
             language: d.language,
             links: d.links.into_iter().map(|l| l.url).collect(),
+            editable,
         }
     }
 }
@@ -424,4 +434,141 @@ pub struct NetStatus {
     pub sessions: u64,
     /// Ops received over the network.
     pub ops_received: u64,
+    /// When a sync with a peer last finished (Unix seconds), if one has.
+    pub last_sync: Option<i64>,
+}
+
+/// Which events a programme list shows: every field left empty lets all through.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct ProgrammeQuery {
+    /// One festival day (`YYYY-MM-DD`).
+    #[uniffi(default)]
+    pub day: Option<String>,
+    /// One venue (id, hex).
+    #[uniffi(default)]
+    pub venue_id: Option<String>,
+    /// One track.
+    #[uniffi(default)]
+    pub track: Option<String>,
+    /// Events with this tag.
+    #[uniffi(default)]
+    pub tag: Option<String>,
+    /// Official events only.
+    #[uniffi(default)]
+    pub official_only: bool,
+}
+
+/// A festival day and how many events it holds.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Events shown that day.
+    pub events: u64,
+}
+
+/// What is on at one venue now, and what starts next there.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NowNext {
+    /// Venue name (empty for events without one).
+    pub venue: String,
+    /// Running now.
+    pub now: Option<Event>,
+    /// Starting next (within a day).
+    pub next: Option<Event>,
+}
+
+impl From<meadow_core::store::NowNext> for NowNext {
+    fn from(n: meadow_core::store::NowNext) -> Self {
+        NowNext { venue: n.venue_name, now: n.now.map(Event::from), next: n.next.map(Event::from) }
+    }
+}
+
+/// One favourite in the personal timetable.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct AgendaEntry {
+    /// The favourite.
+    pub event: Event,
+    /// Free minutes between the favourites before it that day and its start; none for the
+    /// day's first or when it overlaps one.
+    pub gap_minutes: Option<i64>,
+    /// Ids of the favourites it overlaps.
+    pub clashes_with: Vec<String>,
+    /// When its reminder fires (Unix seconds); none if it is cancelled.
+    pub remind_at: Option<i64>,
+}
+
+impl From<meadow_core::store::AgendaEntry> for AgendaEntry {
+    fn from(a: meadow_core::store::AgendaEntry) -> Self {
+        AgendaEntry {
+            event: a.event.into(),
+            gap_minutes: a.gap_before.map(|s| s / 60),
+            clashes_with: a.clashes_with.iter().map(|id| id.to_hex()).collect(),
+            remind_at: a.remind_at,
+        }
+    }
+}
+
+/// What the programme can be filtered by.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Facets {
+    /// Venues, in the festival's order.
+    pub venues: Vec<Venue>,
+    /// Tracks.
+    pub tracks: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+impl From<meadow_core::store::Facets> for Facets {
+    fn from(f: meadow_core::store::Facets) -> Self {
+        Facets { venues: f.venues.into_iter().map(Venue::from).collect(), tracks: f.tracks, tags: f.tags }
+    }
+}
+
+/// What this device's identity is in a festival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Standing {
+    /// Created it.
+    Owner,
+    /// An organiser: its events and announcements are official.
+    Organiser,
+    /// An attendee: its events are community events.
+    Attendee,
+}
+
+impl From<meadow_core::node::Standing> for Standing {
+    fn from(s: meadow_core::node::Standing) -> Self {
+        match s {
+            meadow_core::node::Standing::Owner => Standing::Owner,
+            meadow_core::node::Standing::Organiser => Standing::Organiser,
+            meadow_core::node::Standing::Attendee => Standing::Attendee,
+        }
+    }
+}
+
+/// Changes to an event: every field left empty stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct EventChanges {
+    /// New title.
+    #[uniffi(default)]
+    pub title: Option<String>,
+    /// New start, Unix seconds.
+    #[uniffi(default)]
+    pub start: Option<i64>,
+    /// New end, Unix seconds.
+    #[uniffi(default)]
+    pub end: Option<i64>,
+    /// New venue (id, hex).
+    #[uniffi(default)]
+    pub venue_id: Option<String>,
+    /// Takes the event out of its venue.
+    #[uniffi(default)]
+    pub clear_venue: bool,
+    /// New track.
+    #[uniffi(default)]
+    pub track: Option<String>,
+    /// New description.
+    #[uniffi(default)]
+    pub description: Option<String>,
 }

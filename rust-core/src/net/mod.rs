@@ -126,6 +126,8 @@ pub struct NetStats {
     pub ops_received: u64,
     /// Ops sent.
     pub ops_sent: u64,
+    /// When a session last finished (Unix milliseconds).
+    pub last_sync_ms: Option<u64>,
 }
 
 /// A node shared between the front end and network tasks.
@@ -332,6 +334,7 @@ impl Inner {
                 stats.sessions += 1;
                 stats.ops_received += s.ops_received;
                 stats.ops_sent += s.ops_sent;
+                stats.last_sync_ms = Some(crate::node::now_ms());
             }
             SessionEnd::Failed(_) => stats.failures += 1,
         });

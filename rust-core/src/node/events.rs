@@ -17,12 +17,15 @@ impl Node {
         if let Some(Some(v)) = &patch.venue
             && !self.store.venues(festival)?.iter().any(|x| x.id == *v)
         {
-            return Err(NodeError::NotFound(format!("venue {}", v.short())));
+            return Err(NodeError::Field {
+                field: "venue",
+                reason: format!("no venue {} in this festival", v.short()),
+            });
         }
         Ok(())
     }
 
-    fn require_edit(&self, festival: &FestivalId, event: &OpId) -> Result<(), NodeError> {
+    pub(super) fn require_edit(&self, festival: &FestivalId, event: &OpId) -> Result<(), NodeError> {
         let e = self
             .store
             .event(festival, event)?
@@ -71,20 +74,26 @@ impl Node {
 /// outside the festival's days, are mistakes far more often than intentions.
 fn check_event_times(f: &FestivalView, start: i64, end: i64) -> Result<(), NodeError> {
     if end < start {
-        return Err(NodeError::Invalid("the event ends before it starts".into()));
+        return Err(NodeError::Field { field: "end", reason: "the event ends before it starts".into() });
     }
     if end == start {
-        return Err(NodeError::Invalid("the event ends when it starts: give an end after the start".into()));
+        return Err(NodeError::Field {
+            field: "end",
+            reason: "the event ends when it starts: give an end after the start".into(),
+        });
     }
     let (from, to) = festival_window(f);
     if start < from || start >= to {
         let tz = festival_tz(f);
-        return Err(NodeError::Invalid(format!(
-            "{} is outside the festival ({} to {}); change the festival's dates first with `festival edit`",
-            format_time(&tz, start),
-            f.start_date,
-            f.end_date
-        )));
+        return Err(NodeError::Field {
+            field: "start",
+            reason: format!(
+                "{} is outside the festival ({} to {}); change the festival's dates first",
+                format_time(&tz, start),
+                f.start_date,
+                f.end_date
+            ),
+        });
     }
     Ok(())
 }

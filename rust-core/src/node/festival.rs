@@ -84,7 +84,7 @@ impl Node {
         if let Some(name) = &patch.name
             && self.store.venues(&festival)?.iter().any(|v| v.name.eq_ignore_ascii_case(name))
         {
-            return Err(NodeError::Invalid(format!("a venue named {name:?} already exists")));
+            return Err(NodeError::Field { field: "name", reason: format!("a venue named {name:?} already exists") });
         }
         self.write(festival, Body::Venue { target: None, patch })
     }

@@ -31,6 +31,7 @@ mod sessions;
 mod time;
 
 pub use files::{IcsSelection, ImportOptions, Imported};
+pub use reads::Standing;
 pub use sessions::{LinkStep, LinkSync, SessionEnd};
 pub use time::{festival_tz, festival_window, format_clock, format_time, now_ms, parse_time};
 
@@ -51,6 +52,14 @@ pub enum NodeError {
     /// Input does not make a valid op.
     #[error("{0}")]
     Invalid(String),
+    /// One field of the input is wrong, named so that a form can show the error beside it.
+    #[error("{field}: {reason}")]
+    Field {
+        /// The field's name as the op schema spells it (`title`, `start`, `end`, `venue`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// No festival is selected and none was named.
     #[error("no current festival: create one, or pick one with `festival use`")]
     NoFestival,
@@ -74,7 +83,7 @@ impl From<crate::exchange::ExchangeError> for NodeError {
 impl From<crate::op::OpError> for NodeError {
     fn from(e: crate::op::OpError) -> Self {
         match e {
-            crate::op::OpError::Schema(s) => NodeError::Invalid(s.to_string()),
+            crate::op::OpError::Schema(s) => s.into(),
             other => NodeError::Invalid(other.to_string()),
         }
     }
@@ -82,7 +91,11 @@ impl From<crate::op::OpError> for NodeError {
 
 impl From<SchemaError> for NodeError {
     fn from(e: SchemaError) -> Self {
-        NodeError::Invalid(e.to_string())
+        match e {
+            SchemaError::Invalid { field, reason } => NodeError::Field { field, reason },
+            SchemaError::Missing(field) => NodeError::Field { field, reason: "is required".into() },
+            other => NodeError::Invalid(other.to_string()),
+        }
     }
 }
 

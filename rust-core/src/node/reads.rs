@@ -2,7 +2,18 @@
 //! bookkeeping, each a read of the store through the node.
 
 use super::*;
-use crate::store::{AnnouncementView, Clash, EventDetail, NowNext, ProgrammeFilter};
+use crate::store::{AgendaEntry, AnnouncementView, Clash, EventDetail, Facets, NowNext, ProgrammeFilter};
+
+/// What this identity is in a festival, which decides what its app offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Created it.
+    Owner,
+    /// Named an organiser: posts official events and announcements.
+    Organiser,
+    /// Everyone else: posts community events.
+    Attendee,
+}
 
 impl Node {
     /// Resolves a hex id prefix (at least 4 digits) to the one visible event it names.
@@ -103,6 +114,38 @@ impl Node {
         before: i64,
     ) -> Result<Vec<PublicKey>, NodeError> {
         Ok(self.store.community_authors_seen_before(festival, before)?)
+    }
+
+    /// This device's favourites as a timetable, with reminders `lead_minutes` ahead.
+    pub fn agenda(&self, festival: &FestivalId, lead_minutes: i64) -> Result<Vec<AgendaEntry>, NodeError> {
+        Ok(self.store.agenda(festival, lead_minutes.clamp(0, 24 * 60) * 60)?)
+    }
+
+    /// What the programme can be filtered by.
+    pub fn facets(&self, festival: &FestivalId) -> Result<Facets, NodeError> {
+        Ok(self.store.facets(festival)?)
+    }
+
+    /// Whether this identity may edit an event (its author, or an organiser).
+    pub fn may_edit(&self, festival: &FestivalId, event: &OpId) -> Result<bool, NodeError> {
+        match self.require_edit(festival, event) {
+            Ok(()) => Ok(true),
+            Err(NodeError::NotPermitted(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// This identity's role in a festival.
+    pub fn standing(&self, festival: &FestivalId) -> Result<Standing, NodeError> {
+        let f = self.festival(festival)?;
+        let me = self.public_key();
+        Ok(if f.owner == me {
+            Standing::Owner
+        } else if f.organisers.contains(&me) {
+            Standing::Organiser
+        } else {
+            Standing::Attendee
+        })
     }
 
     /// Pairs of favourites (not cancelled) that overlap in time.

@@ -16,6 +16,18 @@ impl Node {
             .unwrap_or(TimeZone::UTC);
         parse_time(&tz, text)
     }
+
+    /// The instant of a clock time (`HH:MM`) on a festival day, as a form asks for it: a time
+    /// before the day change (a late set at 01:30) falls on the next calendar date.
+    pub fn time_on_day(&self, festival: &FestivalId, day: Date, clock: &str) -> Result<i64, NodeError> {
+        let f = self.festival(festival)?;
+        let Ok(t) = clock.trim().parse::<jiff::civil::Time>() else {
+            return Err(NodeError::Invalid(format!("cannot read time {:?}: use HH:MM", clock.trim())));
+        };
+        let minutes = i32::from(t.hour()) * 60 + i32::from(t.minute());
+        let date = if minutes < i32::from(f.day_change_minutes) { day.tomorrow().unwrap_or(day) } else { day };
+        parse_time(&festival_tz(&f), &date.to_datetime(t).to_string())
+    }
 }
 
 /// The instants a festival's programme may fall in: from its first day's start to its last

@@ -8,8 +8,8 @@ mod schema;
 mod summary;
 
 pub use query::{
-    AnnouncementView, CLOCK_AHEAD_TOLERANCE_S, ChangeKind, ChangeView, Changes, Clash, EventDetail, EventView,
-    FestivalView, NowNext, ProgrammeFilter, VenueView,
+    AgendaEntry, AnnouncementView, CLOCK_AHEAD_TOLERANCE_S, ChangeKind, ChangeView, Changes, Clash, EventDetail,
+    EventView, Facets, FestivalView, NowNext, ProgrammeFilter, VenueView, agenda,
 };
 pub use schema::SCHEMA_VERSION;
 

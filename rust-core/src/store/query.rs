@@ -213,6 +213,71 @@ pub struct Clash {
     pub second: EventView,
 }
 
+/// One favourite in a personal timetable: when to be reminded, the free time before it, and
+/// which other favourites it clashes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgendaEntry {
+    /// The favourite.
+    pub event: EventView,
+    /// Free time, in seconds, between the end of the favourites before it (on the same festival
+    /// day) and its start; `None` for a day's first favourite or when it overlaps one.
+    pub gap_before: Option<i64>,
+    /// Favourites it overlaps in time (none for a cancelled one).
+    pub clashes_with: Vec<OpId>,
+    /// When a reminder fires (Unix seconds): the lead before its start; `None` if cancelled.
+    pub remind_at: Option<i64>,
+}
+
+/// What the programme of a festival can be filtered by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Venues, in the festival's order.
+    pub venues: Vec<VenueView>,
+    /// Tracks events name, sorted, without case duplicates.
+    pub tracks: Vec<String>,
+    /// Tags events carry, sorted, without case duplicates.
+    pub tags: Vec<String>,
+}
+
+/// Whether two events overlap in time (an event without duration overlaps nothing).
+fn overlap(a: &EventView, b: &EventView) -> bool {
+    a.end > a.start && b.end > b.start && a.start < b.end && b.start < a.end
+}
+
+/// The personal timetable of `favourites` (sorted by start): reminders `lead` seconds ahead,
+/// the gaps between them and the clashes.
+pub fn agenda(favourites: Vec<EventView>, lead: i64) -> Vec<AgendaEntry> {
+    let live: Vec<&EventView> = favourites.iter().filter(|e| !e.cancelled).collect();
+    let mut out = Vec::with_capacity(favourites.len());
+    // The latest end among the day's earlier (live) favourites.
+    let mut day_end: Option<(String, i64)> = None;
+    for e in &favourites {
+        let clashes_with = if e.cancelled {
+            Vec::new()
+        } else {
+            live.iter().filter(|o| o.id != e.id && overlap(e, o)).map(|o| o.id).collect()
+        };
+        let gap_before = match &day_end {
+            Some((day, end)) if *day == e.day && e.start >= *end && !e.cancelled => Some(e.start - end),
+            _ => None,
+        };
+        if !e.cancelled {
+            let end = e.end.max(e.start);
+            day_end = match day_end.take() {
+                Some((day, prev)) if day == e.day => Some((day, prev.max(end))),
+                _ => Some((e.day.clone(), end)),
+            };
+        }
+        out.push(AgendaEntry {
+            event: e.clone(),
+            gap_before,
+            clashes_with,
+            remind_at: (!e.cancelled).then(|| e.start.saturating_sub(lead)),
+        });
+    }
+    out
+}
+
 /// What is on at a venue now, and what comes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NowNext {
@@ -709,12 +774,38 @@ impl Store {
         // Sorted by start: each event can only clash with those starting before it ends.
         for (i, a) in favs.iter().enumerate() {
             for b in favs[i + 1..].iter().take_while(|b| b.start < a.end) {
-                if b.end > a.start && a.end > a.start && b.end > b.start {
+                if overlap(a, b) {
                     out.push(Clash { first: a.clone(), second: b.clone() });
                 }
             }
         }
         Ok(out)
+    }
+
+    /// This device's favourites as a timetable: see [`agenda`].
+    pub fn agenda(&self, festival: &FestivalId, lead: i64) -> Result<Vec<AgendaEntry>, StoreError> {
+        Ok(agenda(self.favourites(festival)?, lead))
+    }
+
+    /// The venues, tracks and tags the visible programme uses.
+    pub fn facets(&self, festival: &FestivalId) -> Result<Facets, StoreError> {
+        let mut tracks: std::collections::BTreeMap<String, String> = Default::default();
+        let mut tags: std::collections::BTreeMap<String, String> = Default::default();
+        for e in self.programme(festival, &ProgrammeFilter::default())? {
+            if !e.track.is_empty() {
+                tracks.entry(e.track.to_lowercase()).or_insert(e.track);
+            }
+            for t in e.tags {
+                if !t.is_empty() {
+                    tags.entry(t.to_lowercase()).or_insert(t);
+                }
+            }
+        }
+        Ok(Facets {
+            venues: self.venues(festival)?,
+            tracks: tracks.into_values().collect(),
+            tags: tags.into_values().collect(),
+        })
     }
 
     /// Favourites (not cancelled) starting in `[now, now + minutes)`: what a reminder fires for.

@@ -392,6 +392,33 @@ fn programme_queries() {
     assert_eq!(clashes.len(), 1);
     assert_eq!((clashes[0].first.id, clashes[0].second.id), (a, b));
     assert_eq!(ids(w.store.favourites_starting_within(&w.f, T0 + 60, 30).expect("soon")), vec![b]);
+    // The timetable: reminders a quarter of an hour ahead, the free time, who clashes with whom.
+    let agenda = w.store.agenda(&w.f, 900).expect("agenda");
+    let row = |e: &crate::store::AgendaEntry| (e.event.id, e.gap_before, e.clashes_with.clone(), e.remind_at);
+    assert_eq!(
+        agenda.iter().map(row).collect::<Vec<_>>(),
+        vec![
+            (a, None, vec![b], Some(T0 - 900)),
+            (b, None, vec![a], Some(T0 + 900)),
+            (late, Some(T0 + 12 * 3600 + 1800 - (T0 + 1800 + 3600)), vec![], Some(T0 + 12 * 3600 + 900)),
+        ]
+    );
+    w.add(&owner, edit(b, EventPatch { cancelled: Some(true), ..Default::default() }));
+    let agenda = w.store.agenda(&w.f, 900).expect("agenda");
+    assert_eq!(
+        agenda.iter().map(row).collect::<Vec<_>>()[..2],
+        [(a, None, vec![], Some(T0 - 900)), (b, None, vec![], None)]
+    );
+    assert_eq!(
+        agenda[2].gap_before,
+        Some(T0 + 12 * 3600 + 1800 - (T0 + 3600)),
+        "a cancelled favourite leaves its time free"
+    );
+    w.add(&owner, edit(b, EventPatch { cancelled: Some(false), ..Default::default() }));
+    let facets = w.store.facets(&w.f).expect("facets");
+    assert_eq!(facets.venues.iter().map(|v| v.id).collect::<Vec<_>>(), vec![main, tent]);
+    assert_eq!(facets.tracks, vec!["Music", "Talks"]);
+    assert_eq!(facets.tags, vec!["bees", "folk", "nature"]);
     assert!(w.store.favourites(&w.f).expect("f").iter().all(|e| e.favourite));
     w.store.set_favourite(&w.f, &a, false).expect("unfav");
     assert_eq!(w.store.favourites(&w.f).expect("f").len(), 2);

@@ -321,6 +321,7 @@ fn ffi(dir: &Path, samples: usize) -> Result<()> {
         }
         Ok(p50(us))
     };
+    let day = |d: &str| meadow_ffi::ProgrammeQuery { day: Some(d.to_owned()), ..Default::default() };
     let core = time("core", samples, &mut |d| {
         let filter = ProgrammeFilter { day: Some(d.parse().context("day")?), ..Default::default() };
         Ok(store.programme(&fid, &filter)?.len())
@@ -329,10 +330,10 @@ fn ffi(dir: &Path, samples: usize) -> Result<()> {
         Ok(rt.block_on(node.programme(festival.clone(), Some(d.to_owned())))?.len())
     })?;
     let ffi_view = time("ffi view", samples, &mut |d| {
-        Ok(rt.block_on(node.day_view(festival.clone(), Some(d.to_owned()), 0, 100_000))?.rows.len())
+        Ok(rt.block_on(node.day_view(festival.clone(), day(d), 0, 100_000))?.rows.len())
     })?;
     let ffi_first = time("ffi first 50", samples * 4, &mut |d| {
-        Ok(rt.block_on(node.day_view(festival.clone(), Some(d.to_owned()), 0, 50))?.rows.len())
+        Ok(rt.block_on(node.day_view(festival.clone(), day(d), 0, 50))?.rows.len())
     })?;
     let out = json!({
         "bench": "ffi",

@@ -1491,6 +1491,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func addVenue(festival: String, name: String) async throws  -> String
     
     /**
+     * This device's favourites as a timetable: the free time between them, the clashes, and
+     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     */
+    func agenda(festival: String, remindMinutes: UInt32) async throws  -> [AgendaEntry]
+    
+    /**
      * Posts an announcement (organisers); an urgent one is an emergency.
      */
     func announce(festival: String, text: String, urgent: Bool) async throws 
@@ -1511,6 +1517,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func changes(festival: String, markSeen: Bool) async throws  -> [Change]
     
     /**
+     * Creates the demo festival (four days from `start_date`, owned by this device, with
+     * organisers, community events and announcements) and selects it; returns its id.
+     */
+    func createDemo(startDate: String) async throws  -> String
+    
+    /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
     func createFestival(name: String, timezone: String, startDate: String, endDate: String) async throws  -> String
@@ -1521,16 +1533,31 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func currentFestival() async throws  -> String?
     
     /**
-     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
-     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
-     * screenful, then the rest.
+     * A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
+     * what `query` names): `limit` events from `offset`, venues and tracks once. What a
+     * phone's day screen reads: the first screenful, then the rest.
      */
-    func dayView(festival: String, day: String?, offset: UInt32, limit: UInt32) async throws  -> DayView
+    func dayView(festival: String, query: ProgrammeQuery, offset: UInt32, limit: UInt32) async throws  -> DayView
     
     /**
-     * Changes an event's title, times or venue (its author and organisers).
+     * The festival days that have events, with how many.
      */
-    func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?) async throws 
+    func days(festival: String) async throws  -> [Day]
+    
+    /**
+     * Deletes an event (its author and organisers may).
+     */
+    func deleteEvent(festival: String, event: String) async throws 
+    
+    /**
+     * The name shown next to an author's posts (this identity's if `key` is none), if set.
+     */
+    func displayName(festival: String, key: String?) async throws  -> String?
+    
+    /**
+     * Changes an event (its author and organisers may).
+     */
+    func editEvent(festival: String, event: String, changes: EventChanges) async throws 
     
     /**
      * One event of a festival with its description and links.
@@ -1541,6 +1568,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * The programme (or the favourites) as iCalendar text.
      */
     func exportIcs(festival: String, favouritesOnly: Bool) async throws  -> String
+    
+    /**
+     * The venues, tracks and tags the programme can be filtered by.
+     */
+    func facets(festival: String) async throws  -> Facets
     
     /**
      * Favourites.
@@ -1563,6 +1595,16 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func fingerprint()  -> String
     
     /**
+     * Hides (or shows again) everything an author posted, for everyone: organisers only.
+     */
+    func hideAuthor(festival: String, key: String, hidden: Bool) async throws 
+    
+    /**
+     * Hides (or shows again) an event for everyone: organisers only.
+     */
+    func hideEvent(festival: String, event: String, hidden: Bool) async throws 
+    
+    /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
     func `import`(bytes: Data) async throws  -> String
@@ -1577,6 +1619,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * What networking is doing.
      */
     func netStatus() async throws  -> NetStatus
+    
+    /**
+     * Per venue, what is on at `now` (Unix seconds) and what starts next.
+     */
+    func nowNext(festival: String, now: Int64) async throws  -> [NowNext]
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
@@ -1606,6 +1653,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func search(festival: String, query: String, limit: UInt32?) async throws  -> [Event]
     
     /**
+     * Sets the name shown next to this identity's posts in a festival.
+     */
+    func setDisplayName(festival: String, name: String) async throws 
+    
+    /**
      * Marks or unmarks a favourite.
      */
     func setFavourite(festival: String, event: String, favourite: Bool) async throws 
@@ -1614,6 +1666,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Mutes (or unmutes) an author on this device only.
      */
     func setMuted(festival: String, key: String, muted: Bool) async throws 
+    
+    /**
+     * What this identity is in a festival: owner, organiser or attendee.
+     */
+    func standing(festival: String) async throws  -> Standing
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
@@ -1630,6 +1687,13 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Tells `listener` of every change from now on, until the returned handle is closed.
      */
     func subscribe(listener: ChangeListener)  -> ChangeSubscription
+    
+    /**
+     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
+     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
+     * read, or that the zone skips, is refused as an error at `field`.
+     */
+    func timeOnDay(festival: String, day: String, time: String, field: String) async throws  -> Int64
     
     /**
      * Selects a festival.
@@ -1803,6 +1867,26 @@ open func addVenue(festival: String, name: String)async throws  -> String  {
 }
     
     /**
+     * This device's favourites as a timetable: the free time between them, the clashes, and
+     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     */
+open func agenda(festival: String, remindMinutes: UInt32)async throws  -> [AgendaEntry]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_agenda(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterUInt32.lower(remindMinutes)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeAgendaEntry.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Posts an announcement (organisers); an urgent one is an emergency.
      */
 open func announce(festival: String, text: String, urgent: Bool)async throws   {
@@ -1879,6 +1963,26 @@ open func changes(festival: String, markSeen: Bool)async throws  -> [Change]  {
 }
     
     /**
+     * Creates the demo festival (four days from `start_date`, owned by this device, with
+     * organisers, community events and announcements) and selects it; returns its id.
+     */
+open func createDemo(startDate: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_create_demo(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(startDate)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
 open func createFestival(name: String, timezone: String, startDate: String, endDate: String)async throws  -> String  {
@@ -1917,16 +2021,16 @@ open func currentFestival()async throws  -> String?  {
 }
     
     /**
-     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
-     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
-     * screenful, then the rest.
+     * A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
+     * what `query` names): `limit` events from `offset`, venues and tracks once. What a
+     * phone's day screen reads: the first screenful, then the rest.
      */
-open func dayView(festival: String, day: String?, offset: UInt32, limit: UInt32)async throws  -> DayView  {
+open func dayView(festival: String, query: ProgrammeQuery, offset: UInt32, limit: UInt32)async throws  -> DayView  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_day_view(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(day),FfiConverterUInt32.lower(offset),FfiConverterUInt32.lower(limit)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterTypeProgrammeQuery_lower(query),FfiConverterUInt32.lower(offset),FfiConverterUInt32.lower(limit)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
@@ -1938,14 +2042,71 @@ open func dayView(festival: String, day: String?, offset: UInt32, limit: UInt32)
 }
     
     /**
-     * Changes an event's title, times or venue (its author and organisers).
+     * The festival days that have events, with how many.
      */
-open func editEvent(festival: String, event: String, title: String?, start: Int64?, end: Int64?, venueId: String?)async throws   {
+open func days(festival: String)async throws  -> [Day]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_days(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDay.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Deletes an event (its author and organisers may).
+     */
+open func deleteEvent(festival: String, event: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_delete_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * The name shown next to an author's posts (this identity's if `key` is none), if set.
+     */
+open func displayName(festival: String, key: String?)async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_display_name(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(key)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Changes an event (its author and organisers may).
+     */
+open func editEvent(festival: String, event: String, changes: EventChanges)async throws   {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_edit_event(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterOptionString.lower(title),FfiConverterOptionInt64.lower(start),FfiConverterOptionInt64.lower(end),FfiConverterOptionString.lower(venueId)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterTypeEventChanges_lower(changes)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_void,
@@ -1990,6 +2151,25 @@ open func exportIcs(festival: String, favouritesOnly: Bool)async throws  -> Stri
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * The venues, tracks and tags the programme can be filtered by.
+     */
+open func facets(festival: String)async throws  -> Facets  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_facets(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeFacets_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2064,6 +2244,44 @@ open func fingerprint() -> String  {
 }
     
     /**
+     * Hides (or shows again) everything an author posted, for everyone: organisers only.
+     */
+open func hideAuthor(festival: String, key: String, hidden: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_hide_author(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(key),FfiConverterBool.lower(hidden)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Hides (or shows again) an event for everyone: organisers only.
+     */
+open func hideEvent(festival: String, event: String, hidden: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_hide_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterBool.lower(hidden)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
 open func `import`(bytes: Data)async throws  -> String  {
@@ -2117,6 +2335,25 @@ open func netStatus()async throws  -> NetStatus  {
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeNetStatus_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Per venue, what is on at `now` (Unix seconds) and what starts next.
+     */
+open func nowNext(festival: String, now: Int64)async throws  -> [NowNext]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_now_next(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeNowNext.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2212,6 +2449,25 @@ open func search(festival: String, query: String, limit: UInt32?)async throws  -
 }
     
     /**
+     * Sets the name shown next to this identity's posts in a festival.
+     */
+open func setDisplayName(festival: String, name: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_set_display_name(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Marks or unmarks a favourite.
      */
 open func setFavourite(festival: String, event: String, favourite: Bool)async throws   {
@@ -2245,6 +2501,25 @@ open func setMuted(festival: String, key: String, muted: Bool)async throws   {
             completeFunc: ffi_meadow_ffi_rust_future_complete_void,
             freeFunc: ffi_meadow_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * What this identity is in a festival: owner, organiser or attendee.
+     */
+open func standing(festival: String)async throws  -> Standing  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_standing(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeStanding_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2299,6 +2574,27 @@ open func subscribe(listener: ChangeListener) -> ChangeSubscription  {
         FfiConverterTypeChangeListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
+     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
+     * read, or that the zone skips, is refused as an error at `field`.
+     */
+open func timeOnDay(festival: String, day: String, time: String, field: String)async throws  -> Int64  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_time_on_day(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(day),FfiConverterString.lower(time),FfiConverterString.lower(field)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_i64,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_i64,
+            freeFunc: ffi_meadow_ffi_rust_future_free_i64,
+            liftFunc: FfiConverterInt64.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
 }
     
     /**
@@ -2385,6 +2681,97 @@ public func FfiConverterTypeMeadowNode_lower(_ value: MeadowNode) -> UInt64 {
 }
 
 
+
+
+/**
+ * One favourite in the personal timetable.
+ */
+public struct AgendaEntry: Equatable, Hashable {
+    /**
+     * The favourite.
+     */
+    public var event: Event
+    /**
+     * Free minutes between the favourites before it that day and its start; none for the
+     * day's first or when it overlaps one.
+     */
+    public var gapMinutes: Int64?
+    /**
+     * Ids of the favourites it overlaps.
+     */
+    public var clashesWith: [String]
+    /**
+     * When its reminder fires (Unix seconds); none if it is cancelled.
+     */
+    public var remindAt: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The favourite.
+         */event: Event, 
+        /**
+         * Free minutes between the favourites before it that day and its start; none for the
+         * day's first or when it overlaps one.
+         */gapMinutes: Int64?, 
+        /**
+         * Ids of the favourites it overlaps.
+         */clashesWith: [String], 
+        /**
+         * When its reminder fires (Unix seconds); none if it is cancelled.
+         */remindAt: Int64?) {
+        self.event = event
+        self.gapMinutes = gapMinutes
+        self.clashesWith = clashesWith
+        self.remindAt = remindAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AgendaEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAgendaEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgendaEntry {
+        return
+            try AgendaEntry(
+                event: FfiConverterTypeEvent.read(from: &buf), 
+                gapMinutes: FfiConverterOptionInt64.read(from: &buf), 
+                clashesWith: FfiConverterSequenceString.read(from: &buf), 
+                remindAt: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AgendaEntry, into buf: inout [UInt8]) {
+        FfiConverterTypeEvent.write(value.event, into: &buf)
+        FfiConverterOptionInt64.write(value.gapMinutes, into: &buf)
+        FfiConverterSequenceString.write(value.clashesWith, into: &buf)
+        FfiConverterOptionInt64.write(value.remindAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgendaEntry_lift(_ buf: RustBuffer) throws -> AgendaEntry {
+    return try FfiConverterTypeAgendaEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAgendaEntry_lower(_ value: AgendaEntry) -> RustBuffer {
+    return FfiConverterTypeAgendaEntry.lower(value)
+}
 
 
 /**
@@ -2546,6 +2933,75 @@ public func FfiConverterTypeChange_lower(_ value: Change) -> RustBuffer {
 
 
 /**
+ * A festival day and how many events it holds.
+ */
+public struct Day: Equatable, Hashable {
+    /**
+     * `YYYY-MM-DD`.
+     */
+    public var date: String
+    /**
+     * Events shown that day.
+     */
+    public var events: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `YYYY-MM-DD`.
+         */date: String, 
+        /**
+         * Events shown that day.
+         */events: UInt64) {
+        self.date = date
+        self.events = events
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Day: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Day {
+        return
+            try Day(
+                date: FfiConverterString.read(from: &buf), 
+                events: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Day, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.date, into: &buf)
+        FfiConverterUInt64.write(value.events, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDay_lift(_ buf: RustBuffer) throws -> Day {
+    return try FfiConverterTypeDay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDay_lower(_ value: Day) -> RustBuffer {
+    return FfiConverterTypeDay.lower(value)
+}
+
+
+/**
  * A page of a day's programme as its list and grid show it: the venues and tracks once, then
  * the rows in programme order.
  */
@@ -2678,6 +3134,10 @@ public struct Event: Equatable, Hashable {
      */
     public var venue: String
     /**
+     * Venue id (hex), if it has one.
+     */
+    public var venueId: String?
+    /**
      * Track.
      */
     public var track: String
@@ -2701,6 +3161,10 @@ public struct Event: Equatable, Hashable {
      * Favourite on this device.
      */
     public var favourite: Bool
+    /**
+     * Its author's public key (hex).
+     */
+    public var author: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2727,6 +3191,9 @@ public struct Event: Equatable, Hashable {
          * Venue name.
          */venue: String, 
         /**
+         * Venue id (hex), if it has one.
+         */venueId: String?, 
+        /**
          * Track.
          */track: String, 
         /**
@@ -2743,7 +3210,10 @@ public struct Event: Equatable, Hashable {
          */official: Bool, 
         /**
          * Favourite on this device.
-         */favourite: Bool) {
+         */favourite: Bool, 
+        /**
+         * Its author's public key (hex).
+         */author: String) {
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -2751,12 +3221,14 @@ public struct Event: Equatable, Hashable {
         self.end = end
         self.day = day
         self.venue = venue
+        self.venueId = venueId
         self.track = track
         self.tags = tags
         self.people = people
         self.cancelled = cancelled
         self.official = official
         self.favourite = favourite
+        self.author = author
     }
 
     
@@ -2782,12 +3254,14 @@ public struct FfiConverterTypeEvent: FfiConverterRustBuffer {
                 end: FfiConverterInt64.read(from: &buf), 
                 day: FfiConverterString.read(from: &buf), 
                 venue: FfiConverterString.read(from: &buf), 
+                venueId: FfiConverterOptionString.read(from: &buf), 
                 track: FfiConverterString.read(from: &buf), 
                 tags: FfiConverterSequenceString.read(from: &buf), 
                 people: FfiConverterSequenceString.read(from: &buf), 
                 cancelled: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
-                favourite: FfiConverterBool.read(from: &buf)
+                favourite: FfiConverterBool.read(from: &buf), 
+                author: FfiConverterString.read(from: &buf)
         )
     }
 
@@ -2799,12 +3273,14 @@ public struct FfiConverterTypeEvent: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.end, into: &buf)
         FfiConverterString.write(value.day, into: &buf)
         FfiConverterString.write(value.venue, into: &buf)
+        FfiConverterOptionString.write(value.venueId, into: &buf)
         FfiConverterString.write(value.track, into: &buf)
         FfiConverterSequenceString.write(value.tags, into: &buf)
         FfiConverterSequenceString.write(value.people, into: &buf)
         FfiConverterBool.write(value.cancelled, into: &buf)
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
+        FfiConverterString.write(value.author, into: &buf)
     }
 }
 
@@ -2821,6 +3297,125 @@ public func FfiConverterTypeEvent_lift(_ buf: RustBuffer) throws -> Event {
 #endif
 public func FfiConverterTypeEvent_lower(_ value: Event) -> RustBuffer {
     return FfiConverterTypeEvent.lower(value)
+}
+
+
+/**
+ * Changes to an event: every field left empty stays as it is.
+ */
+public struct EventChanges: Equatable, Hashable {
+    /**
+     * New title.
+     */
+    public var title: String?
+    /**
+     * New start, Unix seconds.
+     */
+    public var start: Int64?
+    /**
+     * New end, Unix seconds.
+     */
+    public var end: Int64?
+    /**
+     * New venue (id, hex).
+     */
+    public var venueId: String?
+    /**
+     * Takes the event out of its venue.
+     */
+    public var clearVenue: Bool
+    /**
+     * New track.
+     */
+    public var track: String?
+    /**
+     * New description.
+     */
+    public var description: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * New title.
+         */title: String? = nil, 
+        /**
+         * New start, Unix seconds.
+         */start: Int64? = nil, 
+        /**
+         * New end, Unix seconds.
+         */end: Int64? = nil, 
+        /**
+         * New venue (id, hex).
+         */venueId: String? = nil, 
+        /**
+         * Takes the event out of its venue.
+         */clearVenue: Bool = false, 
+        /**
+         * New track.
+         */track: String? = nil, 
+        /**
+         * New description.
+         */description: String? = nil) {
+        self.title = title
+        self.start = start
+        self.end = end
+        self.venueId = venueId
+        self.clearVenue = clearVenue
+        self.track = track
+        self.description = description
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EventChanges: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventChanges: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventChanges {
+        return
+            try EventChanges(
+                title: FfiConverterOptionString.read(from: &buf), 
+                start: FfiConverterOptionInt64.read(from: &buf), 
+                end: FfiConverterOptionInt64.read(from: &buf), 
+                venueId: FfiConverterOptionString.read(from: &buf), 
+                clearVenue: FfiConverterBool.read(from: &buf), 
+                track: FfiConverterOptionString.read(from: &buf), 
+                description: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EventChanges, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterOptionInt64.write(value.start, into: &buf)
+        FfiConverterOptionInt64.write(value.end, into: &buf)
+        FfiConverterOptionString.write(value.venueId, into: &buf)
+        FfiConverterBool.write(value.clearVenue, into: &buf)
+        FfiConverterOptionString.write(value.track, into: &buf)
+        FfiConverterOptionString.write(value.description, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventChanges_lift(_ buf: RustBuffer) throws -> EventChanges {
+    return try FfiConverterTypeEventChanges.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventChanges_lower(_ value: EventChanges) -> RustBuffer {
+    return FfiConverterTypeEventChanges.lower(value)
 }
 
 
@@ -2844,6 +3439,10 @@ public struct EventDetail: Equatable, Hashable {
      * Link URLs.
      */
     public var links: [String]
+    /**
+     * Whether this device's identity may edit it (its author, or an organiser).
+     */
+    public var editable: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2859,11 +3458,15 @@ public struct EventDetail: Equatable, Hashable {
          */language: String, 
         /**
          * Link URLs.
-         */links: [String]) {
+         */links: [String], 
+        /**
+         * Whether this device's identity may edit it (its author, or an organiser).
+         */editable: Bool) {
         self.event = event
         self.description = description
         self.language = language
         self.links = links
+        self.editable = editable
     }
 
     
@@ -2885,7 +3488,8 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
                 event: FfiConverterTypeEvent.read(from: &buf), 
                 description: FfiConverterString.read(from: &buf), 
                 language: FfiConverterString.read(from: &buf), 
-                links: FfiConverterSequenceString.read(from: &buf)
+                links: FfiConverterSequenceString.read(from: &buf), 
+                editable: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2894,6 +3498,7 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
         FfiConverterString.write(value.description, into: &buf)
         FfiConverterString.write(value.language, into: &buf)
         FfiConverterSequenceString.write(value.links, into: &buf)
+        FfiConverterBool.write(value.editable, into: &buf)
     }
 }
 
@@ -3060,6 +3665,85 @@ public func FfiConverterTypeEventRow_lift(_ buf: RustBuffer) throws -> EventRow 
 #endif
 public func FfiConverterTypeEventRow_lower(_ value: EventRow) -> RustBuffer {
     return FfiConverterTypeEventRow.lower(value)
+}
+
+
+/**
+ * What the programme can be filtered by.
+ */
+public struct Facets: Equatable, Hashable {
+    /**
+     * Venues, in the festival's order.
+     */
+    public var venues: [Venue]
+    /**
+     * Tracks.
+     */
+    public var tracks: [String]
+    /**
+     * Tags.
+     */
+    public var tags: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Venues, in the festival's order.
+         */venues: [Venue], 
+        /**
+         * Tracks.
+         */tracks: [String], 
+        /**
+         * Tags.
+         */tags: [String]) {
+        self.venues = venues
+        self.tracks = tracks
+        self.tags = tags
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Facets: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFacets: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Facets {
+        return
+            try Facets(
+                venues: FfiConverterSequenceTypeVenue.read(from: &buf), 
+                tracks: FfiConverterSequenceString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Facets, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeVenue.write(value.venues, into: &buf)
+        FfiConverterSequenceString.write(value.tracks, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFacets_lift(_ buf: RustBuffer) throws -> Facets {
+    return try FfiConverterTypeFacets.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFacets_lower(_ value: Facets) -> RustBuffer {
+    return FfiConverterTypeFacets.lower(value)
 }
 
 
@@ -3345,6 +4029,10 @@ public struct NetStatus: Equatable, Hashable {
      * Ops received over the network.
      */
     public var opsReceived: UInt64
+    /**
+     * When a sync with a peer last finished (Unix seconds), if one has.
+     */
+    public var lastSync: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3363,12 +4051,16 @@ public struct NetStatus: Equatable, Hashable {
          */sessions: UInt64, 
         /**
          * Ops received over the network.
-         */opsReceived: UInt64) {
+         */opsReceived: UInt64, 
+        /**
+         * When a sync with a peer last finished (Unix seconds), if one has.
+         */lastSync: Int64?) {
         self.running = running
         self.invite = invite
         self.peers = peers
         self.sessions = sessions
         self.opsReceived = opsReceived
+        self.lastSync = lastSync
     }
 
     
@@ -3391,7 +4083,8 @@ public struct FfiConverterTypeNetStatus: FfiConverterRustBuffer {
                 invite: FfiConverterOptionString.read(from: &buf), 
                 peers: FfiConverterUInt32.read(from: &buf), 
                 sessions: FfiConverterUInt64.read(from: &buf), 
-                opsReceived: FfiConverterUInt64.read(from: &buf)
+                opsReceived: FfiConverterUInt64.read(from: &buf), 
+                lastSync: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -3401,6 +4094,7 @@ public struct FfiConverterTypeNetStatus: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.peers, into: &buf)
         FfiConverterUInt64.write(value.sessions, into: &buf)
         FfiConverterUInt64.write(value.opsReceived, into: &buf)
+        FfiConverterOptionInt64.write(value.lastSync, into: &buf)
     }
 }
 
@@ -3530,6 +4224,85 @@ public func FfiConverterTypeNewEvent_lower(_ value: NewEvent) -> RustBuffer {
 
 
 /**
+ * What is on at one venue now, and what starts next there.
+ */
+public struct NowNext: Equatable, Hashable {
+    /**
+     * Venue name (empty for events without one).
+     */
+    public var venue: String
+    /**
+     * Running now.
+     */
+    public var now: Event?
+    /**
+     * Starting next (within a day).
+     */
+    public var next: Event?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Venue name (empty for events without one).
+         */venue: String, 
+        /**
+         * Running now.
+         */now: Event?, 
+        /**
+         * Starting next (within a day).
+         */next: Event?) {
+        self.venue = venue
+        self.now = now
+        self.next = next
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NowNext: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNowNext: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NowNext {
+        return
+            try NowNext(
+                venue: FfiConverterString.read(from: &buf), 
+                now: FfiConverterOptionTypeEvent.read(from: &buf), 
+                next: FfiConverterOptionTypeEvent.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NowNext, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.venue, into: &buf)
+        FfiConverterOptionTypeEvent.write(value.now, into: &buf)
+        FfiConverterOptionTypeEvent.write(value.next, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNowNext_lift(_ buf: RustBuffer) throws -> NowNext {
+    return try FfiConverterTypeNowNext.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNowNext_lower(_ value: NowNext) -> RustBuffer {
+    return FfiConverterTypeNowNext.lower(value)
+}
+
+
+/**
  * Part of a festival's programme, as a list pages through it: the events from `offset`, and
  * how many there are in all.
  */
@@ -3606,6 +4379,105 @@ public func FfiConverterTypeProgrammePage_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgrammePage_lower(_ value: ProgrammePage) -> RustBuffer {
     return FfiConverterTypeProgrammePage.lower(value)
+}
+
+
+/**
+ * Which events a programme list shows: every field left empty lets all through.
+ */
+public struct ProgrammeQuery: Equatable, Hashable {
+    /**
+     * One festival day (`YYYY-MM-DD`).
+     */
+    public var day: String?
+    /**
+     * One venue (id, hex).
+     */
+    public var venueId: String?
+    /**
+     * One track.
+     */
+    public var track: String?
+    /**
+     * Events with this tag.
+     */
+    public var tag: String?
+    /**
+     * Official events only.
+     */
+    public var officialOnly: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One festival day (`YYYY-MM-DD`).
+         */day: String? = nil, 
+        /**
+         * One venue (id, hex).
+         */venueId: String? = nil, 
+        /**
+         * One track.
+         */track: String? = nil, 
+        /**
+         * Events with this tag.
+         */tag: String? = nil, 
+        /**
+         * Official events only.
+         */officialOnly: Bool = false) {
+        self.day = day
+        self.venueId = venueId
+        self.track = track
+        self.tag = tag
+        self.officialOnly = officialOnly
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProgrammeQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProgrammeQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProgrammeQuery {
+        return
+            try ProgrammeQuery(
+                day: FfiConverterOptionString.read(from: &buf), 
+                venueId: FfiConverterOptionString.read(from: &buf), 
+                track: FfiConverterOptionString.read(from: &buf), 
+                tag: FfiConverterOptionString.read(from: &buf), 
+                officialOnly: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProgrammeQuery, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.day, into: &buf)
+        FfiConverterOptionString.write(value.venueId, into: &buf)
+        FfiConverterOptionString.write(value.track, into: &buf)
+        FfiConverterOptionString.write(value.tag, into: &buf)
+        FfiConverterBool.write(value.officialOnly, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgrammeQuery_lift(_ buf: RustBuffer) throws -> ProgrammeQuery {
+    return try FfiConverterTypeProgrammeQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgrammeQuery_lower(_ value: ProgrammeQuery) -> RustBuffer {
+    return FfiConverterTypeProgrammeQuery.lower(value)
 }
 
 
@@ -4195,6 +5067,17 @@ enum MeadowError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * One field of a form is wrong: shown beside that field.
+     */
+    case InvalidField(
+        /**
+         * The field, as the core names it (`title`, `start`, `end`, `venue`, `name`, ...).
+         */field: String, 
+        /**
+         * What is wrong with it.
+         */reason: String
+    )
+    /**
      * Something named does not exist.
      */
     case NotFound(
@@ -4262,17 +5145,21 @@ public struct FfiConverterTypeMeadowError: FfiConverterRustBuffer {
         case 1: return .Invalid(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .NotFound(
+        case 2: return .InvalidField(
+            field: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .NotPermitted(
+        case 3: return .NotFound(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .NoFestival
-        case 5: return .Network(
+        case 4: return .NotPermitted(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Internal(
+        case 5: return .NoFestival
+        case 6: return .Network(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4292,27 +5179,33 @@ public struct FfiConverterTypeMeadowError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .NotFound(reason):
+        case let .InvalidField(field,reason):
             writeInt(&buf, Int32(2))
+            FfiConverterString.write(field, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .NotPermitted(reason):
+        case let .NotFound(reason):
             writeInt(&buf, Int32(3))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .NoFestival:
+        case let .NotPermitted(reason):
             writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .NoFestival:
+            writeInt(&buf, Int32(5))
         
         
         case let .Network(reason):
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4333,6 +5226,91 @@ public func FfiConverterTypeMeadowError_lift(_ buf: RustBuffer) throws -> Meadow
 public func FfiConverterTypeMeadowError_lower(_ value: MeadowError) -> RustBuffer {
     return FfiConverterTypeMeadowError.lower(value)
 }
+
+
+/**
+ * What this device's identity is in a festival.
+ */
+
+public enum Standing: Equatable, Hashable {
+    
+    /**
+     * Created it.
+     */
+    case owner
+    /**
+     * An organiser: its events and announcements are official.
+     */
+    case organiser
+    /**
+     * An attendee: its events are community events.
+     */
+    case attendee
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Standing: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStanding: FfiConverterRustBuffer {
+    typealias SwiftType = Standing
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Standing {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .owner
+        
+        case 2: return .organiser
+        
+        case 3: return .attendee
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Standing, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .owner:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .organiser:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .attendee:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStanding_lift(_ buf: RustBuffer) throws -> Standing {
+    return try FfiConverterTypeStanding.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStanding_lower(_ value: Standing) -> RustBuffer {
+    return FfiConverterTypeStanding.lower(value)
+}
+
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -4409,6 +5387,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
+    typealias SwiftType = Event?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeEvent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLinkEnd: FfiConverterRustBuffer {
     typealias SwiftType = LinkEnd?
 
@@ -4450,6 +5452,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAgendaEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [AgendaEntry]
+
+    public static func write(_ value: [AgendaEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAgendaEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AgendaEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AgendaEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAgendaEntry.read(from: &buf))
         }
         return seq
     }
@@ -4500,6 +5527,31 @@ fileprivate struct FfiConverterSequenceTypeChange: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeChange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDay: FfiConverterRustBuffer {
+    typealias SwiftType = [Day]
+
+    public static func write(_ value: [Day], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDay.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Day] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Day]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDay.read(from: &buf))
         }
         return seq
     }
@@ -4575,6 +5627,31 @@ fileprivate struct FfiConverterSequenceTypeFestival: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFestival.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNowNext: FfiConverterRustBuffer {
+    typealias SwiftType = [NowNext]
+
+    public static func write(_ value: [NowNext], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNowNext.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NowNext] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NowNext]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNowNext.read(from: &buf))
         }
         return seq
     }
@@ -4735,6 +5812,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 41725) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_agenda() != 29883) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_announce() != 37942) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4747,22 +5827,37 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_changes() != 19250) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_create_demo() != 55239) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_create_festival() != 59515) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 21145) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 40682) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 20322) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 39348) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_days() != 57819) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_delete_event() != 20542) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_display_name() != 39991) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 4448) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 47393) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_facets() != 451) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_favourites() != 62384) {
@@ -4777,6 +5872,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() != 61316) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_hide_author() != 7134) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_hide_event() != 11467) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_import() != 377) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4784,6 +5885,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 51644) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_now_next() != 16540) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 57787) {
@@ -4801,10 +5905,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 57229) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_set_display_name() != 65014) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() != 31066) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_muted() != 31418) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_standing() != 51133) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 16008) {
@@ -4814,6 +5924,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_subscribe() != 51435) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_time_on_day() != 18423) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 43122) {

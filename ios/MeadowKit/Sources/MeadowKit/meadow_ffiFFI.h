@@ -426,6 +426,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_organiser(uint64_t ptr, Rust
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_venue(uint64_t ptr, RustBuffer festival, RustBuffer name
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_AGENDA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_AGENDA
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_agenda(uint64_t ptr, RustBuffer festival, uint32_t remind_minutes
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCE
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_announce(uint64_t ptr, RustBuffer festival, RustBuffer text, int8_t urgent
@@ -446,6 +451,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_cancel_event(uint64_t ptr, RustB
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_changes(uint64_t ptr, RustBuffer festival, int8_t mark_seen
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_DEMO
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_DEMO
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_demo(uint64_t ptr, RustBuffer start_date
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_FESTIVAL
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_festival(uint64_t ptr, RustBuffer name, RustBuffer timezone, RustBuffer start_date, RustBuffer end_date
@@ -458,12 +468,27 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_current_festival(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAY_VIEW
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAY_VIEW
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_day_view(uint64_t ptr, RustBuffer festival, RustBuffer day, uint32_t offset, uint32_t limit
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_day_view(uint64_t ptr, RustBuffer festival, RustBuffer query, uint32_t offset, uint32_t limit
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAYS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DAYS
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_days(uint64_t ptr, RustBuffer festival
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DELETE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DELETE_EVENT
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_delete_event(uint64_t ptr, RustBuffer festival, RustBuffer event
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DISPLAY_NAME
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_DISPLAY_NAME
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_display_name(uint64_t ptr, RustBuffer festival, RustBuffer key
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer title, RustBuffer start, RustBuffer end, RustBuffer venue_id
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer changes
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
@@ -474,6 +499,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustB
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_export_ics(uint64_t ptr, RustBuffer festival, int8_t favourites_only
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FACETS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FACETS
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_facets(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FAVOURITES
@@ -496,6 +526,16 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_festivals(uint64_t ptr
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_fingerprint(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_AUTHOR
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_AUTHOR
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_hide_author(uint64_t ptr, RustBuffer festival, RustBuffer key, int8_t hidden
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_EVENT
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_hide_event(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t hidden
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_IMPORT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_IMPORT
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_import(uint64_t ptr, RustBuffer bytes
@@ -509,6 +549,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_join(uint64_t ptr, RustBuffer ti
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NOW_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NOW_NEXT
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_now_next(uint64_t ptr, RustBuffer festival, int64_t now
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROGRAMME
@@ -536,6 +581,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, R
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_search(uint64_t ptr, RustBuffer festival, RustBuffer query, RustBuffer limit
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_DISPLAY_NAME
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_DISPLAY_NAME
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_display_name(uint64_t ptr, RustBuffer festival, RustBuffer name
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t favourite
@@ -544,6 +594,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_muted(uint64_t ptr, RustBuffer festival, RustBuffer key, int8_t muted
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STANDING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STANDING
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_standing(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_START_NETWORKING
@@ -559,6 +614,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_stop_networking(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SUBSCRIBE
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_TIME_ON_DAY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_TIME_ON_DAY
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_time_on_day(uint64_t ptr, RustBuffer festival, RustBuffer day, RustBuffer time, RustBuffer field
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
@@ -915,6 +975,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_add_venue(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_AGENDA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_AGENDA
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_agenda(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ANNOUNCE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_ANNOUNCE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_announce(void
@@ -939,6 +1005,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_changes(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_DEMO
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_DEMO
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_demo(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_FESTIVAL
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_festival(void
@@ -957,6 +1029,24 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_day_view(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DAYS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DAYS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_days(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DELETE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DELETE_EVENT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_delete_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DISPLAY_NAME
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_DISPLAY_NAME
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_display_name(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EDIT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EDIT_EVENT
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_edit_event(void
@@ -972,6 +1062,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_detail(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_ICS
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_export_ics(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_FACETS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_FACETS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_facets(void
     
 );
 #endif
@@ -999,6 +1095,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_fingerprint(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_AUTHOR
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_AUTHOR
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_hide_author(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_EVENT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_hide_event(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_IMPORT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_IMPORT
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_import(void
@@ -1014,6 +1122,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_join(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NET_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NET_STATUS
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_net_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NOW_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NOW_NEXT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_now_next(void
     
 );
 #endif
@@ -1047,6 +1161,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_search(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_DISPLAY_NAME
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_DISPLAY_NAME
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_display_name(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
@@ -1056,6 +1176,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_muted(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_STANDING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_STANDING
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_standing(void
     
 );
 #endif
@@ -1074,6 +1200,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_TIME_ON_DAY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_TIME_ON_DAY
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_time_on_day(void
     
 );
 #endif

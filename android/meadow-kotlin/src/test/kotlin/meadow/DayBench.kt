@@ -4,6 +4,7 @@ import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assumptions.assumeTrue
 import org.junit.jupiter.api.Test
 import uniffi.meadow_ffi.MeadowNode
+import uniffi.meadow_ffi.ProgrammeQuery
 
 /**
  * A day's programme from Kotlin, records materialised as Kotlin objects, on the store that
@@ -24,8 +25,8 @@ class DayBench {
             (System.nanoTime() - t) / 1000.0
         }.sorted()
         val whole: suspend (String) -> Int = { node.programme(festival, it).size }
-        val view: suspend (String) -> Int = { node.dayView(festival, it, 0u, 100_000u).rows.size }
-        val page: suspend (String) -> Int = { node.dayView(festival, it, 0u, 50u).rows.size }
+        val view: suspend (String) -> Int = { node.dayView(festival, ProgrammeQuery(day = it), 0u, 100_000u).rows.size }
+        val page: suspend (String) -> Int = { node.dayView(festival, ProgrammeQuery(day = it), 0u, 50u).rows.size }
         time(500, whole)
         time(500, view)
         time(2000, page)

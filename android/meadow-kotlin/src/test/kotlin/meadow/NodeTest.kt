@@ -65,10 +65,18 @@ class NodeTest {
             node.setFavourite(f, id, true)
             heard.await(f, ChangeScope.FAVOURITES)
             assertEquals(listOf(id), node.favourites(f).map { it.id })
-            val e = assertThrows(MeadowException.Invalid::class.java) {
+            // The core names the field, so a form shows the error beside it.
+            val e = assertThrows(MeadowException.InvalidField::class.java) {
                 runBlocking { node.addEvent(f, NewEvent("  ", 1_783_684_800L, 1_783_688_400L, venue, "", "")) }
             }
-            assertTrue(e.message!!.contains("title"), e.message)
+            assertEquals("title", e.field)
+            val late = assertThrows(MeadowException.InvalidField::class.java) {
+                runBlocking { node.addEvent(f, NewEvent("Backwards", 1_783_688_400L, 1_783_684_800L, venue, "", "")) }
+            }
+            assertEquals("end", late.field)
+            assertEquals(1_783_684_800L, node.timeOnDay(f, "2026-07-10", "14:00", "start"))
+            val bad = assertThrows(MeadowException.InvalidField::class.java) { runBlocking { node.timeOnDay(f, "2026-07-10", "2pm", "start") } }
+            assertEquals("start", bad.field)
             assertThrows(MeadowException.NotFound::class.java) { runBlocking { node.setFavourite(f, "00".repeat(32), true) } }
             node.announce(f, "Storm: leave the field", true)
             assertEquals(AnnouncementPriority.EMERGENCY, node.announcements(f, 0L).single().priority)

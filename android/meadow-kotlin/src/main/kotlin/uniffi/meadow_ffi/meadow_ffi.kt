@@ -766,6 +766,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_add_venue(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_agenda(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_announce(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_announcements(
@@ -774,17 +776,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_changes(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_create_demo(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_create_festival(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_current_festival(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_day_view(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_days(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_delete_event(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_display_name(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_edit_event(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_ics(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_facets(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_favourites(
     ): Int
@@ -794,11 +806,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_fingerprint(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_hide_author(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_hide_event(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_import(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_join(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_net_status(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_now_next(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme(
     ): Int
@@ -810,15 +828,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_search(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_set_display_name(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_muted(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_standing(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_start_networking(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_subscribe(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_time_on_day(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_use_festival(
     ): Int
@@ -902,6 +926,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_add_venue(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_agenda(`ptr`: Long,`festival`: RustBuffer.ByValue,`remindMinutes`: Int,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_announce(`ptr`: Long,`festival`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`urgent`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_announcements(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
@@ -910,17 +936,27 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_changes(`ptr`: Long,`festival`: RustBuffer.ByValue,`markSeen`: Byte,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_create_demo(`ptr`: Long,`startDate`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_create_festival(`ptr`: Long,`name`: RustBuffer.ByValue,`timezone`: RustBuffer.ByValue,`startDate`: RustBuffer.ByValue,`endDate`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_current_festival(`ptr`: Long,
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_day_view(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,`offset`: Int,`limit`: Int,
+    external fun uniffi_meadow_ffi_fn_method_meadownode_day_view(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`offset`: Int,`limit`: Int,
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`title`: RustBuffer.ByValue,`start`: RustBuffer.ByValue,`end`: RustBuffer.ByValue,`venueId`: RustBuffer.ByValue,
+    external fun uniffi_meadow_ffi_fn_method_meadownode_days(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_delete_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_display_name(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`changes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_facets(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_favourites(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
@@ -930,11 +966,17 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_fingerprint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_hide_author(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`hidden`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_hide_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`hidden`: Byte,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_import(`ptr`: Long,`bytes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_join(`ptr`: Long,`ticket`: RustBuffer.ByValue,`lan`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_now_next(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_programme(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,
     ): Long
@@ -946,15 +988,21 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`limit`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_set_display_name(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_muted(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`muted`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_standing(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_start_networking(`ptr`: Long,`port`: Short,`lan`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_stop_networking(`ptr`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_time_on_day(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,`time`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_use_festival(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
@@ -1121,6 +1169,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 41725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_agenda() and 0xFFFF) != 29883) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announce() and 0xFFFF) != 37942) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1133,22 +1184,37 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_changes() and 0xFFFF) != 19250) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_demo() and 0xFFFF) != 55239) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_festival() and 0xFFFF) != 59515) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 21145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 40682) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 20322) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 39348) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_days() and 0xFFFF) != 57819) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_delete_event() and 0xFFFF) != 20542) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_display_name() and 0xFFFF) != 39991) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 4448) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 47393) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_facets() and 0xFFFF) != 451) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites() and 0xFFFF) != 62384) {
@@ -1163,6 +1229,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() and 0xFFFF) != 61316) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_hide_author() and 0xFFFF) != 7134) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_hide_event() and 0xFFFF) != 11467) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_import() and 0xFFFF) != 377) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1170,6 +1242,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 51644) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_now_next() and 0xFFFF) != 16540) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 57787) {
@@ -1187,10 +1262,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 57229) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_display_name() and 0xFFFF) != 65014) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() and 0xFFFF) != 31066) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_muted() and 0xFFFF) != 31418) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_standing() and 0xFFFF) != 51133) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 16008) {
@@ -1200,6 +1281,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_subscribe() and 0xFFFF) != 51435) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_time_on_day() and 0xFFFF) != 18423) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 43122) {
@@ -3111,6 +3195,12 @@ public interface MeadowNodeInterface {
     suspend fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
     
     /**
+     * This device's favourites as a timetable: the free time between them, the clashes, and
+     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     */
+    suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt): List<AgendaEntry>
+    
+    /**
      * Posts an announcement (organisers); an urgent one is an emergency.
      */
     suspend fun `announce`(`festival`: kotlin.String, `text`: kotlin.String, `urgent`: kotlin.Boolean)
@@ -3131,6 +3221,12 @@ public interface MeadowNodeInterface {
     suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<Change>
     
     /**
+     * Creates the demo festival (four days from `start_date`, owned by this device, with
+     * organisers, community events and announcements) and selects it; returns its id.
+     */
+    suspend fun `createDemo`(`startDate`: kotlin.String): kotlin.String
+    
+    /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
     suspend fun `createFestival`(`name`: kotlin.String, `timezone`: kotlin.String, `startDate`: kotlin.String, `endDate`: kotlin.String): kotlin.String
@@ -3141,16 +3237,31 @@ public interface MeadowNodeInterface {
     suspend fun `currentFestival`(): kotlin.String?
     
     /**
-     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
-     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
-     * screenful, then the rest.
+     * A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
+     * what `query` names): `limit` events from `offset`, venues and tracks once. What a
+     * phone's day screen reads: the first screenful, then the rest.
      */
-    suspend fun `dayView`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt): DayView
+    suspend fun `dayView`(`festival`: kotlin.String, `query`: ProgrammeQuery, `offset`: kotlin.UInt, `limit`: kotlin.UInt): DayView
     
     /**
-     * Changes an event's title, times or venue (its author and organisers).
+     * The festival days that have events, with how many.
      */
-    suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?)
+    suspend fun `days`(`festival`: kotlin.String): List<Day>
+    
+    /**
+     * Deletes an event (its author and organisers may).
+     */
+    suspend fun `deleteEvent`(`festival`: kotlin.String, `event`: kotlin.String)
+    
+    /**
+     * The name shown next to an author's posts (this identity's if `key` is none), if set.
+     */
+    suspend fun `displayName`(`festival`: kotlin.String, `key`: kotlin.String?): kotlin.String?
+    
+    /**
+     * Changes an event (its author and organisers may).
+     */
+    suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `changes`: EventChanges)
     
     /**
      * One event of a festival with its description and links.
@@ -3161,6 +3272,11 @@ public interface MeadowNodeInterface {
      * The programme (or the favourites) as iCalendar text.
      */
     suspend fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String
+    
+    /**
+     * The venues, tracks and tags the programme can be filtered by.
+     */
+    suspend fun `facets`(`festival`: kotlin.String): Facets
     
     /**
      * Favourites.
@@ -3183,6 +3299,16 @@ public interface MeadowNodeInterface {
     fun `fingerprint`(): kotlin.String
     
     /**
+     * Hides (or shows again) everything an author posted, for everyone: organisers only.
+     */
+    suspend fun `hideAuthor`(`festival`: kotlin.String, `key`: kotlin.String, `hidden`: kotlin.Boolean)
+    
+    /**
+     * Hides (or shows again) an event for everyone: organisers only.
+     */
+    suspend fun `hideEvent`(`festival`: kotlin.String, `event`: kotlin.String, `hidden`: kotlin.Boolean)
+    
+    /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
     suspend fun `import`(`bytes`: kotlin.ByteArray): kotlin.String
@@ -3197,6 +3323,11 @@ public interface MeadowNodeInterface {
      * What networking is doing.
      */
     suspend fun `netStatus`(): NetStatus
+    
+    /**
+     * Per venue, what is on at `now` (Unix seconds) and what starts next.
+     */
+    suspend fun `nowNext`(`festival`: kotlin.String, `now`: kotlin.Long): List<NowNext>
     
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
@@ -3226,6 +3357,11 @@ public interface MeadowNodeInterface {
     suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?): List<Event>
     
     /**
+     * Sets the name shown next to this identity's posts in a festival.
+     */
+    suspend fun `setDisplayName`(`festival`: kotlin.String, `name`: kotlin.String)
+    
+    /**
      * Marks or unmarks a favourite.
      */
     suspend fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
@@ -3234,6 +3370,11 @@ public interface MeadowNodeInterface {
      * Mutes (or unmutes) an author on this device only.
      */
     suspend fun `setMuted`(`festival`: kotlin.String, `key`: kotlin.String, `muted`: kotlin.Boolean)
+    
+    /**
+     * What this identity is in a festival: owner, organiser or attendee.
+     */
+    suspend fun `standing`(`festival`: kotlin.String): Standing
     
     /**
      * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
@@ -3250,6 +3391,13 @@ public interface MeadowNodeInterface {
      * Tells `listener` of every change from now on, until the returned handle is closed.
      */
     fun `subscribe`(`listener`: ChangeListener): ChangeSubscription
+    
+    /**
+     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
+     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
+     * read, or that the zone skips, is refused as an error at `field`.
+     */
+    suspend fun `timeOnDay`(`festival`: kotlin.String, `day`: kotlin.String, `time`: kotlin.String, `field`: kotlin.String): kotlin.Long
     
     /**
      * Selects a festival.
@@ -3496,6 +3644,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * This device's favourites as a timetable: the free time between them, the clashes, and
+     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt) : List<AgendaEntry> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_agenda(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterUInt.lower(`remindMinutes`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeAgendaEntry.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Posts an announcement (organisers); an urgent one is an emergency.
      */
     @Throws(MeadowException::class)
@@ -3604,6 +3779,32 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Creates the demo festival (four days from `start_date`, owned by this device, with
+     * organisers, community events and announcements) and selects it; returns its id.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createDemo`(`startDate`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_demo(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`startDate`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Creates a festival owned by this device and selects it; returns its id.
      */
     @Throws(MeadowException::class)
@@ -3656,20 +3857,20 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * A page of a day's programme (or of all of it) as its list and grid show it: `limit`
-     * events from `offset`, venues and tracks once. What a phone's day screen reads: the first
-     * screenful, then the rest.
+     * A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
+     * what `query` names): `limit` events from `offset`, venues and tracks once. What a
+     * phone's day screen reads: the first screenful, then the rest.
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `dayView`(`festival`: kotlin.String, `day`: kotlin.String?, `offset`: kotlin.UInt, `limit`: kotlin.UInt) : DayView {
+    override suspend fun `dayView`(`festival`: kotlin.String, `query`: ProgrammeQuery, `offset`: kotlin.UInt, `limit`: kotlin.UInt) : DayView {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_day_view(
                 uniffiHandle,
                 
         FfiConverterString.lower(`festival`),
-        FfiConverterOptionalString.lower(`day`),
+        FfiConverterTypeProgrammeQuery.lower(`query`),
         FfiConverterUInt.lower(`offset`),
         FfiConverterUInt.lower(`limit`),
             )
@@ -3686,11 +3887,89 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Changes an event's title, times or venue (its author and organisers).
+     * The festival days that have events, with how many.
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `title`: kotlin.String?, `start`: kotlin.Long?, `end`: kotlin.Long?, `venueId`: kotlin.String?) {
+    override suspend fun `days`(`festival`: kotlin.String) : List<Day> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_days(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeDay.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Deletes an event (its author and organisers may).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `deleteEvent`(`festival`: kotlin.String, `event`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_delete_event(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The name shown next to an author's posts (this identity's if `key` is none), if set.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `displayName`(`festival`: kotlin.String, `key`: kotlin.String?) : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_display_name(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterOptionalString.lower(`key`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Changes an event (its author and organisers may).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `changes`: EventChanges) {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_edit_event(
@@ -3698,10 +3977,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
                 
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
-        FfiConverterOptionalString.lower(`title`),
-        FfiConverterOptionalLong.lower(`start`),
-        FfiConverterOptionalLong.lower(`end`),
-        FfiConverterOptionalString.lower(`venueId`),
+        FfiConverterTypeEventChanges.lower(`changes`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
@@ -3762,6 +4038,31 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The venues, tracks and tags the programme can be filtered by.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `facets`(`festival`: kotlin.String) : Facets {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_facets(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeFacets.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -3861,6 +4162,62 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Hides (or shows again) everything an author posted, for everyone: organisers only.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `hideAuthor`(`festival`: kotlin.String, `key`: kotlin.String, `hidden`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_hide_author(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`key`),
+        FfiConverterBoolean.lower(`hidden`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Hides (or shows again) an event for everyone: organisers only.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `hideEvent`(`festival`: kotlin.String, `event`: kotlin.String, `hidden`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_hide_event(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+        FfiConverterBoolean.lower(`hidden`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Imports a schedule or archive (bytes of the file); returns the festival id.
      */
     @Throws(MeadowException::class)
@@ -3930,6 +4287,32 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeNetStatus.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Per venue, what is on at `now` (Unix seconds) and what starts next.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nowNext`(`festival`: kotlin.String, `now`: kotlin.Long) : List<NowNext> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_now_next(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterLong.lower(`now`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeNowNext.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4063,6 +4446,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * Sets the name shown next to this identity's posts in a festival.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setDisplayName`(`festival`: kotlin.String, `name`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_display_name(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`name`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Marks or unmarks a favourite.
      */
     @Throws(MeadowException::class)
@@ -4112,6 +4522,31 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         // lift function
         { },
         
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * What this identity is in a festival: owner, organiser or attendee.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `standing`(`festival`: kotlin.String) : Standing {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_standing(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeStanding.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4185,6 +4620,36 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
     )
     }
     
+
+    
+    /**
+     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
+     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
+     * read, or that the zone skips, is refused as an error at `field`.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `timeOnDay`(`festival`: kotlin.String, `day`: kotlin.String, `time`: kotlin.String, `field`: kotlin.String) : kotlin.Long {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_time_on_day(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`day`),
+        FfiConverterString.lower(`time`),
+        FfiConverterString.lower(`field`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_i64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_i64(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_i64(future) },
+        // lift function
+        { FfiConverterLong.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -4286,6 +4751,70 @@ public object FfiConverterTypeMeadowNode: FfiConverter<MeadowNode, Long> {
 
     override fun write(value: MeadowNode, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * One favourite in the personal timetable.
+ */
+data class AgendaEntry (
+    /**
+     * The favourite.
+     */
+    var `event`: Event
+    , 
+    /**
+     * Free minutes between the favourites before it that day and its start; none for the
+     * day's first or when it overlaps one.
+     */
+    var `gapMinutes`: kotlin.Long?
+    , 
+    /**
+     * Ids of the favourites it overlaps.
+     */
+    var `clashesWith`: List<kotlin.String>
+    , 
+    /**
+     * When its reminder fires (Unix seconds); none if it is cancelled.
+     */
+    var `remindAt`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAgendaEntry: FfiConverterRustBuffer<AgendaEntry> {
+    override fun read(buf: ByteBuffer): AgendaEntry {
+        return AgendaEntry(
+            FfiConverterTypeEvent.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AgendaEntry) = (
+            FfiConverterTypeEvent.allocationSize(value.`event`) +
+            FfiConverterOptionalLong.allocationSize(value.`gapMinutes`) +
+            FfiConverterSequenceString.allocationSize(value.`clashesWith`) +
+            FfiConverterOptionalLong.allocationSize(value.`remindAt`)
+    )
+
+    override fun write(value: AgendaEntry, buf: ByteBuffer) {
+            FfiConverterTypeEvent.write(value.`event`, buf)
+            FfiConverterOptionalLong.write(value.`gapMinutes`, buf)
+            FfiConverterSequenceString.write(value.`clashesWith`, buf)
+            FfiConverterOptionalLong.write(value.`remindAt`, buf)
     }
 }
 
@@ -4396,6 +4925,53 @@ public object FfiConverterTypeChange: FfiConverterRustBuffer<Change> {
     override fun write(value: Change, buf: ByteBuffer) {
             FfiConverterTypeChangeKind.write(value.`kind`, buf)
             FfiConverterTypeEvent.write(value.`event`, buf)
+    }
+}
+
+
+
+/**
+ * A festival day and how many events it holds.
+ */
+data class Day (
+    /**
+     * `YYYY-MM-DD`.
+     */
+    var `date`: kotlin.String
+    , 
+    /**
+     * Events shown that day.
+     */
+    var `events`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDay: FfiConverterRustBuffer<Day> {
+    override fun read(buf: ByteBuffer): Day {
+        return Day(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Day) = (
+            FfiConverterString.allocationSize(value.`date`) +
+            FfiConverterULong.allocationSize(value.`events`)
+    )
+
+    override fun write(value: Day, buf: ByteBuffer) {
+            FfiConverterString.write(value.`date`, buf)
+            FfiConverterULong.write(value.`events`, buf)
     }
 }
 
@@ -4513,6 +5089,11 @@ data class Event (
     var `venue`: kotlin.String
     , 
     /**
+     * Venue id (hex), if it has one.
+     */
+    var `venueId`: kotlin.String?
+    , 
+    /**
      * Track.
      */
     var `track`: kotlin.String
@@ -4541,6 +5122,11 @@ data class Event (
      * Favourite on this device.
      */
     var `favourite`: kotlin.Boolean
+    , 
+    /**
+     * Its author's public key (hex).
+     */
+    var `author`: kotlin.String
     
 ){
     
@@ -4564,12 +5150,14 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterLong.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
         )
     }
 
@@ -4581,12 +5169,14 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterLong.allocationSize(value.`end`) +
             FfiConverterString.allocationSize(value.`day`) +
             FfiConverterString.allocationSize(value.`venue`) +
+            FfiConverterOptionalString.allocationSize(value.`venueId`) +
             FfiConverterString.allocationSize(value.`track`) +
             FfiConverterSequenceString.allocationSize(value.`tags`) +
             FfiConverterSequenceString.allocationSize(value.`people`) +
             FfiConverterBoolean.allocationSize(value.`cancelled`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
-            FfiConverterBoolean.allocationSize(value.`favourite`)
+            FfiConverterBoolean.allocationSize(value.`favourite`) +
+            FfiConverterString.allocationSize(value.`author`)
     )
 
     override fun write(value: Event, buf: ByteBuffer) {
@@ -4597,12 +5187,101 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterLong.write(value.`end`, buf)
             FfiConverterString.write(value.`day`, buf)
             FfiConverterString.write(value.`venue`, buf)
+            FfiConverterOptionalString.write(value.`venueId`, buf)
             FfiConverterString.write(value.`track`, buf)
             FfiConverterSequenceString.write(value.`tags`, buf)
             FfiConverterSequenceString.write(value.`people`, buf)
             FfiConverterBoolean.write(value.`cancelled`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
+            FfiConverterString.write(value.`author`, buf)
+    }
+}
+
+
+
+/**
+ * Changes to an event: every field left empty stays as it is.
+ */
+data class EventChanges (
+    /**
+     * New title.
+     */
+    var `title`: kotlin.String? = null 
+    , 
+    /**
+     * New start, Unix seconds.
+     */
+    var `start`: kotlin.Long? = null 
+    , 
+    /**
+     * New end, Unix seconds.
+     */
+    var `end`: kotlin.Long? = null 
+    , 
+    /**
+     * New venue (id, hex).
+     */
+    var `venueId`: kotlin.String? = null 
+    , 
+    /**
+     * Takes the event out of its venue.
+     */
+    var `clearVenue`: kotlin.Boolean = false 
+    , 
+    /**
+     * New track.
+     */
+    var `track`: kotlin.String? = null 
+    , 
+    /**
+     * New description.
+     */
+    var `description`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEventChanges: FfiConverterRustBuffer<EventChanges> {
+    override fun read(buf: ByteBuffer): EventChanges {
+        return EventChanges(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EventChanges) = (
+            FfiConverterOptionalString.allocationSize(value.`title`) +
+            FfiConverterOptionalLong.allocationSize(value.`start`) +
+            FfiConverterOptionalLong.allocationSize(value.`end`) +
+            FfiConverterOptionalString.allocationSize(value.`venueId`) +
+            FfiConverterBoolean.allocationSize(value.`clearVenue`) +
+            FfiConverterOptionalString.allocationSize(value.`track`) +
+            FfiConverterOptionalString.allocationSize(value.`description`)
+    )
+
+    override fun write(value: EventChanges, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`title`, buf)
+            FfiConverterOptionalLong.write(value.`start`, buf)
+            FfiConverterOptionalLong.write(value.`end`, buf)
+            FfiConverterOptionalString.write(value.`venueId`, buf)
+            FfiConverterBoolean.write(value.`clearVenue`, buf)
+            FfiConverterOptionalString.write(value.`track`, buf)
+            FfiConverterOptionalString.write(value.`description`, buf)
     }
 }
 
@@ -4631,6 +5310,11 @@ data class EventDetail (
      * Link URLs.
      */
     var `links`: List<kotlin.String>
+    , 
+    /**
+     * Whether this device's identity may edit it (its author, or an organiser).
+     */
+    var `editable`: kotlin.Boolean
     
 ){
     
@@ -4651,6 +5335,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -4658,7 +5343,8 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterTypeEvent.allocationSize(value.`event`) +
             FfiConverterString.allocationSize(value.`description`) +
             FfiConverterString.allocationSize(value.`language`) +
-            FfiConverterSequenceString.allocationSize(value.`links`)
+            FfiConverterSequenceString.allocationSize(value.`links`) +
+            FfiConverterBoolean.allocationSize(value.`editable`)
     )
 
     override fun write(value: EventDetail, buf: ByteBuffer) {
@@ -4666,6 +5352,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.write(value.`description`, buf)
             FfiConverterString.write(value.`language`, buf)
             FfiConverterSequenceString.write(value.`links`, buf)
+            FfiConverterBoolean.write(value.`editable`, buf)
     }
 }
 
@@ -4778,6 +5465,61 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterBoolean.write(value.`cancelled`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
+    }
+}
+
+
+
+/**
+ * What the programme can be filtered by.
+ */
+data class Facets (
+    /**
+     * Venues, in the festival's order.
+     */
+    var `venues`: List<Venue>
+    , 
+    /**
+     * Tracks.
+     */
+    var `tracks`: List<kotlin.String>
+    , 
+    /**
+     * Tags.
+     */
+    var `tags`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFacets: FfiConverterRustBuffer<Facets> {
+    override fun read(buf: ByteBuffer): Facets {
+        return Facets(
+            FfiConverterSequenceTypeVenue.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Facets) = (
+            FfiConverterSequenceTypeVenue.allocationSize(value.`venues`) +
+            FfiConverterSequenceString.allocationSize(value.`tracks`) +
+            FfiConverterSequenceString.allocationSize(value.`tags`)
+    )
+
+    override fun write(value: Facets, buf: ByteBuffer) {
+            FfiConverterSequenceTypeVenue.write(value.`venues`, buf)
+            FfiConverterSequenceString.write(value.`tracks`, buf)
+            FfiConverterSequenceString.write(value.`tags`, buf)
     }
 }
 
@@ -5001,6 +5743,11 @@ data class NetStatus (
      * Ops received over the network.
      */
     var `opsReceived`: kotlin.ULong
+    , 
+    /**
+     * When a sync with a peer last finished (Unix seconds), if one has.
+     */
+    var `lastSync`: kotlin.Long?
     
 ){
     
@@ -5022,6 +5769,7 @@ public object FfiConverterTypeNetStatus: FfiConverterRustBuffer<NetStatus> {
             FfiConverterUInt.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterOptionalLong.read(buf),
         )
     }
 
@@ -5030,7 +5778,8 @@ public object FfiConverterTypeNetStatus: FfiConverterRustBuffer<NetStatus> {
             FfiConverterOptionalString.allocationSize(value.`invite`) +
             FfiConverterUInt.allocationSize(value.`peers`) +
             FfiConverterULong.allocationSize(value.`sessions`) +
-            FfiConverterULong.allocationSize(value.`opsReceived`)
+            FfiConverterULong.allocationSize(value.`opsReceived`) +
+            FfiConverterOptionalLong.allocationSize(value.`lastSync`)
     )
 
     override fun write(value: NetStatus, buf: ByteBuffer) {
@@ -5039,6 +5788,7 @@ public object FfiConverterTypeNetStatus: FfiConverterRustBuffer<NetStatus> {
             FfiConverterUInt.write(value.`peers`, buf)
             FfiConverterULong.write(value.`sessions`, buf)
             FfiConverterULong.write(value.`opsReceived`, buf)
+            FfiConverterOptionalLong.write(value.`lastSync`, buf)
     }
 }
 
@@ -5124,6 +5874,61 @@ public object FfiConverterTypeNewEvent: FfiConverterRustBuffer<NewEvent> {
 
 
 /**
+ * What is on at one venue now, and what starts next there.
+ */
+data class NowNext (
+    /**
+     * Venue name (empty for events without one).
+     */
+    var `venue`: kotlin.String
+    , 
+    /**
+     * Running now.
+     */
+    var `now`: Event?
+    , 
+    /**
+     * Starting next (within a day).
+     */
+    var `next`: Event?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNowNext: FfiConverterRustBuffer<NowNext> {
+    override fun read(buf: ByteBuffer): NowNext {
+        return NowNext(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalTypeEvent.read(buf),
+            FfiConverterOptionalTypeEvent.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NowNext) = (
+            FfiConverterString.allocationSize(value.`venue`) +
+            FfiConverterOptionalTypeEvent.allocationSize(value.`now`) +
+            FfiConverterOptionalTypeEvent.allocationSize(value.`next`)
+    )
+
+    override fun write(value: NowNext, buf: ByteBuffer) {
+            FfiConverterString.write(value.`venue`, buf)
+            FfiConverterOptionalTypeEvent.write(value.`now`, buf)
+            FfiConverterOptionalTypeEvent.write(value.`next`, buf)
+    }
+}
+
+
+
+/**
  * Part of a festival's programme, as a list pages through it: the events from `offset`, and
  * how many there are in all.
  */
@@ -5174,6 +5979,77 @@ public object FfiConverterTypeProgrammePage: FfiConverterRustBuffer<ProgrammePag
             FfiConverterSequenceTypeEvent.write(value.`events`, buf)
             FfiConverterUInt.write(value.`offset`, buf)
             FfiConverterUInt.write(value.`total`, buf)
+    }
+}
+
+
+
+/**
+ * Which events a programme list shows: every field left empty lets all through.
+ */
+data class ProgrammeQuery (
+    /**
+     * One festival day (`YYYY-MM-DD`).
+     */
+    var `day`: kotlin.String? = null 
+    , 
+    /**
+     * One venue (id, hex).
+     */
+    var `venueId`: kotlin.String? = null 
+    , 
+    /**
+     * One track.
+     */
+    var `track`: kotlin.String? = null 
+    , 
+    /**
+     * Events with this tag.
+     */
+    var `tag`: kotlin.String? = null 
+    , 
+    /**
+     * Official events only.
+     */
+    var `officialOnly`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProgrammeQuery: FfiConverterRustBuffer<ProgrammeQuery> {
+    override fun read(buf: ByteBuffer): ProgrammeQuery {
+        return ProgrammeQuery(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProgrammeQuery) = (
+            FfiConverterOptionalString.allocationSize(value.`day`) +
+            FfiConverterOptionalString.allocationSize(value.`venueId`) +
+            FfiConverterOptionalString.allocationSize(value.`track`) +
+            FfiConverterOptionalString.allocationSize(value.`tag`) +
+            FfiConverterBoolean.allocationSize(value.`officialOnly`)
+    )
+
+    override fun write(value: ProgrammeQuery, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`day`, buf)
+            FfiConverterOptionalString.write(value.`venueId`, buf)
+            FfiConverterOptionalString.write(value.`track`, buf)
+            FfiConverterOptionalString.write(value.`tag`, buf)
+            FfiConverterBoolean.write(value.`officialOnly`, buf)
     }
 }
 
@@ -5641,6 +6517,25 @@ sealed class MeadowException: kotlin.Exception() {
     }
     
     /**
+     * One field of a form is wrong: shown beside that field.
+     */
+    class InvalidField(
+        
+        /**
+         * The field, as the core names it (`title`, `start`, `end`, `venue`, `name`, ...).
+         */
+        val `field`: kotlin.String, 
+        
+        /**
+         * What is wrong with it.
+         */
+        val `reason`: kotlin.String
+        ) : MeadowException() {
+        override val message
+            get() = "field=${ `field` }, reason=${ `reason` }"
+    }
+    
+    /**
      * Something named does not exist.
      */
     class NotFound(
@@ -5727,17 +6622,21 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
             1 -> MeadowException.Invalid(
                 FfiConverterString.read(buf),
                 )
-            2 -> MeadowException.NotFound(
+            2 -> MeadowException.InvalidField(
+                FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            3 -> MeadowException.NotPermitted(
+            3 -> MeadowException.NotFound(
                 FfiConverterString.read(buf),
                 )
-            4 -> MeadowException.NoFestival()
-            5 -> MeadowException.Network(
+            4 -> MeadowException.NotPermitted(
                 FfiConverterString.read(buf),
                 )
-            6 -> MeadowException.Internal(
+            5 -> MeadowException.NoFestival()
+            6 -> MeadowException.Network(
+                FfiConverterString.read(buf),
+                )
+            7 -> MeadowException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -5749,6 +6648,12 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
             is MeadowException.Invalid -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is MeadowException.InvalidField -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`field`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is MeadowException.NotFound -> (
@@ -5785,27 +6690,33 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is MeadowException.NotFound -> {
+            is MeadowException.InvalidField -> {
                 buf.putInt(2)
+                FfiConverterString.write(value.`field`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is MeadowException.NotPermitted -> {
+            is MeadowException.NotFound -> {
                 buf.putInt(3)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is MeadowException.NoFestival -> {
+            is MeadowException.NotPermitted -> {
                 buf.putInt(4)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is MeadowException.NoFestival -> {
+                buf.putInt(5)
                 Unit
             }
             is MeadowException.Network -> {
-                buf.putInt(5)
+                buf.putInt(6)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is MeadowException.Internal -> {
-                buf.putInt(6)
+                buf.putInt(7)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -5813,6 +6724,53 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
     }
 
 }
+
+
+
+/**
+ * What this device's identity is in a festival.
+ */
+
+enum class Standing {
+    
+    /**
+     * Created it.
+     */
+    OWNER,
+    /**
+     * An organiser: its events and announcements are official.
+     */
+    ORGANISER,
+    /**
+     * An attendee: its events are community events.
+     */
+    ATTENDEE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStanding: FfiConverterRustBuffer<Standing> {
+    override fun read(buf: ByteBuffer) = try {
+        Standing.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Standing) = 4UL
+
+    override fun write(value: Standing, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -5916,6 +6874,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
+    override fun read(buf: ByteBuffer): Event? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeEvent.read(buf)
+    }
+
+    override fun allocationSize(value: Event?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeEvent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Event?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeLinkEnd: FfiConverterRustBuffer<LinkEnd?> {
     override fun read(buf: ByteBuffer): LinkEnd? {
         if (buf.get().toInt() == 0) {
@@ -5976,6 +6966,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAgendaEntry: FfiConverterRustBuffer<List<AgendaEntry>> {
+    override fun read(buf: ByteBuffer): List<AgendaEntry> {
+        val len = buf.getInt()
+        return List<AgendaEntry>(len) {
+            FfiConverterTypeAgendaEntry.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AgendaEntry>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAgendaEntry.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AgendaEntry>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAgendaEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeAnnouncement: FfiConverterRustBuffer<List<Announcement>> {
     override fun read(buf: ByteBuffer): List<Announcement> {
         val len = buf.getInt()
@@ -6022,6 +7040,34 @@ public object FfiConverterSequenceTypeChange: FfiConverterRustBuffer<List<Change
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeChange.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDay: FfiConverterRustBuffer<List<Day>> {
+    override fun read(buf: ByteBuffer): List<Day> {
+        val len = buf.getInt()
+        return List<Day>(len) {
+            FfiConverterTypeDay.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Day>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDay.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Day>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDay.write(it, buf)
         }
     }
 }
@@ -6106,6 +7152,34 @@ public object FfiConverterSequenceTypeFestival: FfiConverterRustBuffer<List<Fest
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFestival.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeNowNext: FfiConverterRustBuffer<List<NowNext>> {
+    override fun read(buf: ByteBuffer): List<NowNext> {
+        val len = buf.getInt()
+        return List<NowNext>(len) {
+            FfiConverterTypeNowNext.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NowNext>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNowNext.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NowNext>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNowNext.write(it, buf)
         }
     }
 }

@@ -1,0 +1,129 @@
+package meadow
+
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.isActive
+import kotlinx.coroutines.launch
+import uniffi.meadow_ffi.ChangeScope
+import uniffi.meadow_ffi.Festival
+import uniffi.meadow_ffi.MeadowNode
+import uniffi.meadow_ffi.NetStatus
+
+/**
+ * The app around the festivals: which festivals this device holds, which one is open, this
+ * identity, and what networking does. Opening a festival makes its [FestivalState].
+ */
+class AppState(
+    val node: MeadowNode,
+    private val scope: CoroutineScope,
+    private val clock: () -> Long = { System.currentTimeMillis() / 1000 },
+    /** How often the sync status is read again while networking runs. */
+    private val netPollMillis: Long = 2_000,
+) : AutoCloseable {
+    private val _festivals = MutableStateFlow<List<Festival>>(emptyList())
+    private val _current = MutableStateFlow<FestivalState?>(null)
+    private val _net = MutableStateFlow(NetStatus(false, null, 0u, 0uL, 0uL, null))
+    private val _name = MutableStateFlow<String?>(null)
+
+    /** Festivals on this device. */
+    val festivals: StateFlow<List<Festival>> = _festivals.asStateFlow()
+
+    /** The open festival, if any. */
+    val current: StateFlow<FestivalState?> = _current.asStateFlow()
+
+    /** Networking: peers, last sync, the invite. */
+    val net: StateFlow<NetStatus> = _net.asStateFlow()
+
+    /** This identity's display name in the open festival. */
+    val displayName: StateFlow<String?> = _name.asStateFlow()
+
+    /** This device's fingerprint, to read aloud. */
+    val fingerprint: String = node.fingerprint()
+
+    /** This device's public key (hex), to be named organiser. */
+    val publicKey: String = node.publicKey()
+
+    private val jobs = mutableListOf<Job>()
+
+    init {
+        jobs += scope.launch {
+            node.changes(null, initial = false).collect { c ->
+                if (c.festival == null || ChangeScope.FESTIVAL in c.scopes) readFestivals()
+                if (ChangeScope.PROFILES in c.scopes && c.festival == _current.value?.festival) readName()
+            }
+        }
+        jobs += scope.launch {
+            readFestivals()
+            node.currentFestival()?.let { open(it) }
+        }
+        jobs += scope.launch {
+            while (isActive) {
+                readNet()
+                delay(netPollMillis)
+            }
+        }
+    }
+
+    private suspend fun readFestivals() {
+        _festivals.value = node.festivals()
+    }
+
+    private suspend fun readName() {
+        _name.value = _current.value?.let { node.displayName(it.festival, null) }
+    }
+
+    private suspend fun readNet() {
+        _net.value = node.netStatus()
+    }
+
+    /** Opens a festival (and makes it this device's current one). */
+    suspend fun open(festival: String) {
+        if (_current.value?.festival == festival) return
+        node.useFestival(festival)
+        _current.value?.close()
+        _current.value = FestivalState(node, festival, scope, clock)
+        readName()
+        readNet()
+    }
+
+    /** Creates a festival owned by this device and opens it. */
+    suspend fun create(name: String, timezone: String, start: String, end: String): Outcome<String> =
+        outcome { node.createFestival(name, timezone, start, end) }.also { if (it is Outcome.Done) { readFestivals(); open(it.value) } }
+
+    /** Creates the demo festival and opens it. */
+    suspend fun createDemo(start: String): String {
+        val id = node.createDemo(start)
+        node.changes(id, true)
+        readFestivals()
+        open(id)
+        return id
+    }
+
+    /** Joins a festival from an invite link or text (over the LAN if [lan]) and opens it. */
+    suspend fun join(invite: String, lan: Boolean = true): Outcome<String> =
+        outcome { node.join(invite.trim(), lan) }.also { if (it is Outcome.Done) { readFestivals(); open(it.value) } }
+
+    /** Starts networking, so peers can sync and the invite can be shown. */
+    suspend fun startSync(lan: Boolean = true): Outcome<Unit> = outcome { node.startNetworking(0u, lan); readNet() }
+
+    /** Stops networking. */
+    suspend fun stopSync() {
+        node.stopNetworking()
+        readNet()
+    }
+
+    /** Sets this identity's display name in the open festival. */
+    suspend fun setDisplayName(name: String): Outcome<Unit> {
+        val f = _current.value?.festival ?: return Outcome.Failed("no festival is open")
+        return outcome { node.setDisplayName(f, name.trim()) }.also { readName() }
+    }
+
+    override fun close() {
+        jobs.forEach { it.cancel() }
+        _current.value?.close()
+    }
+}

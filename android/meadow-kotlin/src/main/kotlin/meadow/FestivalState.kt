@@ -1,0 +1,224 @@
+package meadow
+
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+import uniffi.meadow_ffi.AgendaEntry
+import uniffi.meadow_ffi.Announcement
+import uniffi.meadow_ffi.AnnouncementPriority
+import uniffi.meadow_ffi.Change
+import uniffi.meadow_ffi.ChangeScope
+import uniffi.meadow_ffi.Day
+import uniffi.meadow_ffi.DayView
+import uniffi.meadow_ffi.Event
+import uniffi.meadow_ffi.EventChanges
+import uniffi.meadow_ffi.EventDetail
+import uniffi.meadow_ffi.Facets
+import uniffi.meadow_ffi.Festival
+import uniffi.meadow_ffi.MeadowException
+import uniffi.meadow_ffi.MeadowNode
+import uniffi.meadow_ffi.NewEvent
+import uniffi.meadow_ffi.NowNext
+import uniffi.meadow_ffi.ProgrammeQuery
+import uniffi.meadow_ffi.Standing
+
+/** What an action that writes came to: done, refused at one field of a form, or refused. */
+sealed interface Outcome<out T> {
+    /** Done. */
+    data class Done<T>(val value: T) : Outcome<T>
+
+    /** The core refused one field: a form shows [reason] beside [field]. */
+    data class FieldError(val field: String, val reason: String) : Outcome<Nothing>
+
+    /** The core refused it for another reason, fit to show. */
+    data class Failed(val reason: String) : Outcome<Nothing>
+}
+
+/** Runs a write and turns the core's errors into an [Outcome]. */
+suspend fun <T> outcome(write: suspend () -> T): Outcome<T> = try {
+    Outcome.Done(write())
+} catch (e: MeadowException.InvalidField) {
+    Outcome.FieldError(e.field, e.reason)
+} catch (e: MeadowException) {
+    Outcome.Failed(e.message ?: e.toString())
+}
+
+/**
+ * Everything the screens of one festival show, kept current by the core's change feed: a change
+ * stored on this device or arriving from a peer is read again with no user action, and only
+ * what it touched. Presentation only: grouping, clashes, now and next, what changed, who may
+ * edit and reminder times all come from the core.
+ */
+class FestivalState(
+    private val node: MeadowNode,
+    val festival: String,
+    scope: CoroutineScope,
+    /** Unix seconds; the tests fix it inside the festival. */
+    val clock: () -> Long = { System.currentTimeMillis() / 1000 },
+    /** How long before a favourite starts its reminder fires. */
+    val remindMinutes: UInt = 15u,
+) : AutoCloseable {
+    private val _info = MutableStateFlow<Festival?>(null)
+    private val _standing = MutableStateFlow(Standing.ATTENDEE)
+    private val _days = MutableStateFlow<List<Day>>(emptyList())
+    private val _query = MutableStateFlow(ProgrammeQuery())
+    private val _programme = MutableStateFlow<DayView?>(null)
+    private val _facets = MutableStateFlow(Facets(emptyList(), emptyList(), emptyList()))
+    private val _nowNext = MutableStateFlow<List<NowNext>>(emptyList())
+    private val _agenda = MutableStateFlow<List<AgendaEntry>>(emptyList())
+    private val _announcements = MutableStateFlow<List<Announcement>>(emptyList())
+    private val _changes = MutableStateFlow<List<Change>>(emptyList())
+    private val _version = MutableStateFlow(0L)
+    private val reading = Mutex()
+
+    /** The festival's own fields. */
+    val info: StateFlow<Festival?> = _info.asStateFlow()
+
+    /** Owner, organiser or attendee: what the app offers. */
+    val standing: StateFlow<Standing> = _standing.asStateFlow()
+
+    /** Festival days with events. */
+    val days: StateFlow<List<Day>> = _days.asStateFlow()
+
+    /** What the programme list shows: a day, and a venue, track or tag if chosen. */
+    val query: StateFlow<ProgrammeQuery> = _query.asStateFlow()
+
+    /** The programme for [query]: venues and tracks once, rows in programme order. */
+    val programme: StateFlow<DayView?> = _programme.asStateFlow()
+
+    /** What the programme can be filtered by. */
+    val facets: StateFlow<Facets> = _facets.asStateFlow()
+
+    /** Per venue, what is on now and next. */
+    val nowNext: StateFlow<List<NowNext>> = _nowNext.asStateFlow()
+
+    /** Favourites as a timetable: gaps, clashes, reminders. */
+    val agenda: StateFlow<List<AgendaEntry>> = _agenda.asStateFlow()
+
+    /** Current announcements, newest first. */
+    val announcements: StateFlow<List<Announcement>> = _announcements.asStateFlow()
+
+    /** Events changed since this device last looked: the badge counts them. */
+    val changes: StateFlow<List<Change>> = _changes.asStateFlow()
+
+    /** Bumped after every refresh, so a screen (or a test) can tell it is current. */
+    val version: StateFlow<Long> = _version.asStateFlow()
+
+    /** The newest emergency announcement, shown as a banner on every screen. */
+    fun emergency(list: List<Announcement>): Announcement? = list.firstOrNull { it.priority == AnnouncementPriority.EMERGENCY }
+
+    private val job: Job = scope.launch {
+        node.changes(festival, initial = true).collect { change -> refresh(change.scopes.toSet()) }
+    }
+
+    private suspend fun refresh(s: Set<ChangeScope>) = reading.withLock {
+        val programme = s.any { it in PROGRAMME_SCOPES }
+        if (ChangeScope.FESTIVAL in s || ChangeScope.ROLES in s) {
+            _info.value = node.festivals().firstOrNull { it.id == festival }
+            _standing.value = node.standing(festival)
+        }
+        if (programme) {
+            val days = node.days(festival)
+            _days.value = days
+            if (_query.value.day == null || days.none { it.date == _query.value.day }) {
+                _query.value = _query.value.copy(day = defaultDay(days))
+            }
+            readProgramme()
+            _facets.value = node.facets(festival)
+            _nowNext.value = node.nowNext(festival, clock())
+        }
+        if (programme || ChangeScope.FAVOURITES in s) {
+            _agenda.value = node.agenda(festival, remindMinutes)
+            if (!programme) readProgramme()
+        }
+        if (ChangeScope.ANNOUNCEMENTS in s || ChangeScope.PROFILES in s || ChangeScope.MODERATION in s) {
+            _announcements.value = node.announcements(festival, clock())
+        }
+        if (programme || ChangeScope.SEEN in s) _changes.value = node.changes(festival, false)
+        _version.value += 1
+    }
+
+    /** Today if the festival is on, else its first day. */
+    private fun defaultDay(days: List<Day>): String? {
+        val tz = _info.value?.timezone?.let { runCatching { java.time.ZoneId.of(it) }.getOrNull() } ?: java.time.ZoneOffset.UTC
+        val today = java.time.Instant.ofEpochSecond(clock()).atZone(tz).toLocalDate().toString()
+        return days.firstOrNull { it.date == today }?.date ?: days.firstOrNull()?.date
+    }
+
+    private suspend fun readProgramme() {
+        val q = _query.value
+        // The first screenful at once, then the whole day: a long day shows in a frame or two.
+        val first = node.dayView(festival, q, 0u, FIRST_PAGE)
+        _programme.value = first
+        if (first.total > first.rows.size.toUInt()) {
+            val all = node.dayView(festival, q, 0u, first.total)
+            if (_query.value == q) _programme.value = all
+        }
+    }
+
+    /** Shows another day, venue, track or tag. */
+    suspend fun show(query: ProgrammeQuery) {
+        reading.withLock {
+            _query.value = query
+            readProgramme()
+            _version.value += 1
+        }
+    }
+
+    /** Full-text search, best first. */
+    suspend fun search(text: String): List<Event> = if (text.isBlank()) emptyList() else node.search(festival, text, null)
+
+    /** Everything about one event. */
+    suspend fun detail(event: String): EventDetail = node.eventDetail(festival, event)
+
+    /** Marks or unmarks a favourite. */
+    suspend fun setFavourite(event: String, on: Boolean) = node.setFavourite(festival, event, on)
+
+    /** Adds an event: official for organisers, community for everyone else. */
+    suspend fun addEvent(event: NewEvent): Outcome<String> = outcome { node.addEvent(festival, event) }
+
+    /** Changes an event. */
+    suspend fun editEvent(event: String, changes: EventChanges): Outcome<Unit> = outcome { node.editEvent(festival, event, changes) }
+
+    /** Cancels or restores an event. */
+    suspend fun cancelEvent(event: String, cancelled: Boolean): Outcome<Unit> = outcome { node.cancelEvent(festival, event, cancelled) }
+
+    /** Posts an announcement; an urgent one is an emergency. */
+    suspend fun announce(text: String, urgent: Boolean): Outcome<Unit> = outcome { node.announce(festival, text, urgent) }
+
+    /** Names an organiser. */
+    suspend fun addOrganiser(key: String): Outcome<Unit> = outcome { node.addOrganiser(festival, key.trim()) }
+
+    /** Removes an organiser. */
+    suspend fun removeOrganiser(key: String): Outcome<Unit> = outcome { node.removeOrganiser(festival, key) }
+
+    /** Hides an event for everyone (organisers). */
+    suspend fun hideEvent(event: String, hidden: Boolean): Outcome<Unit> = outcome { node.hideEvent(festival, event, hidden) }
+
+    /** Mutes an author on this device. */
+    suspend fun mute(author: String, muted: Boolean): Outcome<Unit> = outcome { node.setMuted(festival, author, muted) }
+
+    /** Imports a schedule file (Pentabarf XML, frab JSON, iCalendar or a Meadow archive). */
+    suspend fun importSchedule(bytes: ByteArray): Outcome<String> = outcome { node.import(bytes) }
+
+    /** The favourites (or the whole programme) as an iCalendar file, for a calendar app. */
+    suspend fun exportIcs(favouritesOnly: Boolean): String = node.exportIcs(festival, favouritesOnly)
+
+    /** Marks every change seen: the badge clears. */
+    suspend fun markSeen() {
+        node.changes(festival, true)
+    }
+
+    /** Stops following changes. */
+    override fun close() = job.cancel()
+
+    private companion object {
+        val PROGRAMME_SCOPES = setOf(ChangeScope.PROGRAMME, ChangeScope.FESTIVAL, ChangeScope.ROLES, ChangeScope.MODERATION)
+        const val FIRST_PAGE = 60u
+    }
+}
