@@ -433,6 +433,12 @@ impl MeadowNode {
         let sel = if favourites_only { IcsSelection::Favourites } else { IcsSelection::All };
         self.run(move |n| n.export_ics(&f, sel)).await
     }
+
+    /// One event as an iCalendar file, for "add to calendar".
+    pub async fn export_event_ics(&self, festival: String, event: String) -> Result<String, MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.export_ics(&f, IcsSelection::Event(e))).await
+    }
 }
 
 #[uniffi::export]

@@ -1565,6 +1565,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func eventDetail(festival: String, event: String) async throws  -> EventDetail
     
     /**
+     * One event as an iCalendar file, for "add to calendar".
+     */
+    func exportEventIcs(festival: String, event: String) async throws  -> String
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
     func exportIcs(festival: String, favouritesOnly: Bool) async throws  -> String
@@ -2132,6 +2137,25 @@ open func eventDetail(festival: String, event: String)async throws  -> EventDeta
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeEventDetail_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * One event as an iCalendar file, for "add to calendar".
+     */
+open func exportEventIcs(festival: String, event: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -5852,6 +5876,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() != 58983) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 47393) {

@@ -496,6 +496,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuf
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer festival, RustBuffer event
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(uint64_t ptr, RustBuffer festival, RustBuffer event
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_ICS
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_export_ics(uint64_t ptr, RustBuffer festival, int8_t favourites_only
@@ -1056,6 +1061,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_edit_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_detail(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics(void
     
 );
 #endif

@@ -105,7 +105,14 @@ class AppState(
 
     /** Joins a festival from an invite link or text (over the LAN if [lan]) and opens it. */
     suspend fun join(invite: String, lan: Boolean = true): Outcome<String> =
-        outcome { node.join(invite.trim(), lan) }.also { if (it is Outcome.Done) { readFestivals(); open(it.value) } }
+        outcome { node.join(invite.trim(), lan) }.also {
+            if (it is Outcome.Done) {
+                // What a festival held when this device joined is not news: changes count from here.
+                node.changes(it.value, true)
+                readFestivals()
+                open(it.value)
+            }
+        }
 
     /** Starts networking, so peers can sync and the invite can be shown. */
     suspend fun startSync(lan: Boolean = true): Outcome<Unit> = outcome { node.startNetworking(0u, lan); readNet() }

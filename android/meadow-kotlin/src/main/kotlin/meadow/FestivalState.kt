@@ -176,6 +176,9 @@ class FestivalState(
     /** Everything about one event. */
     suspend fun detail(event: String): EventDetail = node.eventDetail(festival, event)
 
+    /** The instant of a clock time `HH:MM` on a festival day, refused at [field] if it is not one. */
+    suspend fun timeOnDay(day: String, time: String, field: String): Outcome<Long> = outcome { node.timeOnDay(festival, day, time, field) }
+
     /** Marks or unmarks a favourite. */
     suspend fun setFavourite(event: String, on: Boolean) = node.setFavourite(festival, event, on)
 
@@ -208,6 +211,9 @@ class FestivalState(
 
     /** The favourites (or the whole programme) as an iCalendar file, for a calendar app. */
     suspend fun exportIcs(favouritesOnly: Boolean): String = node.exportIcs(festival, favouritesOnly)
+
+    /** One event as an iCalendar file, for "add to calendar". */
+    suspend fun eventIcs(event: String): String = node.exportEventIcs(festival, event)
 
     /** Marks every change seen: the badge clears. */
     suspend fun markSeen() {

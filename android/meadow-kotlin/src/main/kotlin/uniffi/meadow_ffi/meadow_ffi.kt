@@ -794,6 +794,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_ics(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_facets(
@@ -953,6 +955,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`changes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,
     ): Long
@@ -1209,6 +1213,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() and 0xFFFF) != 58983) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 47393) {
@@ -3269,6 +3276,11 @@ public interface MeadowNodeInterface {
     suspend fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail
     
     /**
+     * One event as an iCalendar file, for "add to calendar".
+     */
+    suspend fun `exportEventIcs`(`festival`: kotlin.String, `event`: kotlin.String): kotlin.String
+    
+    /**
      * The programme (or the favourites) as iCalendar text.
      */
     suspend fun `exportIcs`(`festival`: kotlin.String, `favouritesOnly`: kotlin.Boolean): kotlin.String
@@ -4012,6 +4024,32 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeEventDetail.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * One event as an iCalendar file, for "add to calendar".
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `exportEventIcs`(`festival`: kotlin.String, `event`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )

@@ -159,12 +159,12 @@ fun EmergencyBanner(a: Announcement, onOpen: () -> Unit) {
 
 /** A heading above a part of a screen. */
 @Composable
-fun Section(text: String) {
+fun Section(text: String, inset: Boolean = true) {
     Text(
         text,
         style = MaterialTheme.typography.titleSmall,
         color = MaterialTheme.colorScheme.primary,
-        modifier = Modifier.padding(start = 16.dp, end = 16.dp, top = 16.dp, bottom = 4.dp),
+        modifier = Modifier.padding(start = if (inset) 16.dp else 0.dp, end = 16.dp, top = 16.dp, bottom = 4.dp),
     )
 }
 

@@ -19,7 +19,6 @@ import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.LazyListState
 import androidx.compose.foundation.lazy.LazyRow
 import androidx.compose.foundation.lazy.items
-import androidx.compose.foundation.lazy.rememberLazyListState
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.shape.RoundedCornerShape
 import androidx.compose.foundation.verticalScroll
@@ -52,7 +51,7 @@ import uniffi.meadow_ffi.ProgrammeQuery
 
 /** The programme of a day, as a list or as a grid, with the day, venue, track and tag chosen above. */
 @Composable
-fun ProgrammeScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit, listState: LazyListState = rememberLazyListState()) {
+fun ProgrammeScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit) {
     val s = LocalStrings.current
     val scope = rememberCoroutineScope()
     val days by state.days.collectAsState()
@@ -90,7 +89,7 @@ fun ProgrammeScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit
             v == null -> Empty("…")
             v.rows.isEmpty() -> Empty(s.noEvents)
             grid -> ProgrammeGrid(v, clock, state.clock(), onOpen)
-            else -> ProgrammeList(v, clock, state.clock(), listState, onOpen, favourite)
+            else -> ProgrammeList(v, clock, state.clock(), onOpen, favourite)
         }
     }
 }
@@ -117,13 +116,17 @@ private fun Choice(tag: String, all: String, options: List<Pair<String, String>>
 
 /** The day as a list, with the now line between what started and what has not. */
 @Composable
-private fun ProgrammeList(v: DayView, clock: Clock, now: Long, listState: LazyListState, onOpen: (String) -> Unit, onFavourite: (String, Boolean) -> Unit) {
+private fun ProgrammeList(v: DayView, clock: Clock, now: Long, onOpen: (String) -> Unit, onFavourite: (String, Boolean) -> Unit) {
     val rows = remember(v) { v.rows.map { v.row(it) } }
     // The marker goes before the first event that has not started, on the day that holds now.
     val nowAt = remember(rows, now) {
         if (rows.isEmpty() || now < rows.first().start || now > rows.maxOf { maxOf(it.end, it.start) }) -1
         else rows.indexOfFirst { it.start > now }.let { if (it < 0) rows.size else it }
     }
+    // Opening a day that holds now shows now, as a schedule app should; another day (or
+    // filter) opens at its top.
+    val firstRow = rows.firstOrNull()?.id
+    val listState = remember(firstRow) { LazyListState(firstVisibleItemIndex = if (nowAt > 0) nowAt - 1 else 0) }
     LazyColumn(Modifier.fillMaxSize().testTag("programme-list"), state = listState) {
         rows.forEachIndexed { i, e ->
             if (i == nowAt) item(key = "now") { NowMarker(clock.time(now)) }
@@ -148,7 +151,11 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
     val hours = ((to - from + 3599) / 3600).toInt().coerceIn(1, 48)
     val columns = v.venues.size + if (rows.any { it.second == null }) 1 else 0
     val y = { secs: Long -> HOUR * ((secs - from).toFloat() / 3600f) }
+    val lanes = remember(rows) { lanes(rows.map { (e, venue) -> Triple(venue ?: v.venues.size, e.start, maxOf(e.end, e.start + 900)) }) }
     val hScroll = rememberScrollState()
+    val density = androidx.compose.ui.platform.LocalDensity.current
+    // Opens at now on the day that holds it.
+    val vScroll = remember(from) { androidx.compose.foundation.ScrollState(if (now in from..to) with(density) { (y(now) - HOUR / 2).coerceAtLeast(0.dp).roundToPx() } else 0) }
     Column(Modifier.fillMaxSize().testTag("programme-grid")) {
         Row(Modifier.horizontalScroll(hScroll)) {
             Box(Modifier.width(AXIS).height(HEADER))
@@ -156,7 +163,7 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
                 Text(it, modifier = Modifier.width(COLUMN).height(HEADER).padding(4.dp), style = MaterialTheme.typography.labelLarge, maxLines = 1, overflow = TextOverflow.Ellipsis)
             }
         }
-        Box(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).horizontalScroll(hScroll)) {
+        Box(Modifier.fillMaxSize().verticalScroll(vScroll).horizontalScroll(hScroll)) {
             Box(Modifier.size(AXIS + COLUMN * columns, HOUR * hours)) {
                 for (h in 0 until hours) {
                     Text(
@@ -167,13 +174,16 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
                     )
                     HorizontalDivider(Modifier.offset(x = AXIS, y = HOUR * h).width(COLUMN * columns), color = MaterialTheme.colorScheme.outlineVariant)
                 }
-                rows.forEach { (e, venue) ->
+                rows.forEachIndexed { i, (e, venue) ->
                     val col = venue ?: v.venues.size
                     val top = y(e.start)
                     val height = maxOf(y(maxOf(e.end, e.start + 900)) - top, 28.dp)
                     val bg = if (e.official) k.official else k.community
+                    // Events that overlap at one venue share its column side by side.
+                    val (lane, of) = lanes[i]
+                    val w = COLUMN / of
                     Box(
-                        Modifier.offset(x = AXIS + COLUMN * col + 2.dp, y = top + 1.dp).size(COLUMN - 4.dp, height - 2.dp)
+                        Modifier.offset(x = AXIS + COLUMN * col + w * lane + 2.dp, y = top + 1.dp).size(w - 4.dp, height - 2.dp)
                             .background(if (e.cancelled) bg.faded() else bg, RoundedCornerShape(6.dp))
                             .then(if (e.favourite) Modifier.border(2.dp, MaterialTheme.colorScheme.tertiary, RoundedCornerShape(6.dp)) else Modifier)
                             .clickable { onOpen(e.id) }
@@ -199,4 +209,33 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
             }
         }
     }
+}
+
+/**
+ * For events given as (column, start, end), each one's lane and how many lanes its group of
+ * overlapping events needs, so that no two overlapping events of a column cover each other.
+ */
+internal fun lanes(events: List<Triple<Int, Long, Long>>): List<Pair<Int, Int>> {
+    val out = MutableList(events.size) { 0 to 1 }
+    events.indices.groupBy { events[it].first }.values.forEach { column ->
+        val sorted = column.sortedWith(compareBy({ events[it].second }, { events[it].third }))
+        var group = mutableListOf<Int>()
+        var groupEnd = Long.MIN_VALUE
+        val laneEnds = mutableListOf<Long>()
+        fun close() {
+            group.forEach { out[it] = out[it].first to laneEnds.size.coerceAtLeast(1) }
+            group = mutableListOf()
+            laneEnds.clear()
+        }
+        for (i in sorted) {
+            val (_, start, end) = events[i]
+            if (start >= groupEnd) close()
+            val lane = laneEnds.indexOfFirst { it <= start }.let { if (it < 0) { laneEnds += end; laneEnds.size - 1 } else { laneEnds[it] = end; it } }
+            out[i] = lane to 1
+            group += i
+            groupEnd = maxOf(groupEnd, end)
+        }
+        close()
+    }
+    return out
 }

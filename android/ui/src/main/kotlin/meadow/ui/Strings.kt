@@ -10,6 +10,9 @@ interface Strings {
     val favourites: String
     val changes: String
     val more: String
+    val tabProgramme: String
+    val tabNow: String
+    val tabMine: String
     val search: String
     val searchHint: String
     val list: String
@@ -116,6 +119,9 @@ object English : Strings {
     override val favourites = "My schedule"
     override val changes = "Changes"
     override val more = "More"
+    override val tabProgramme = "Lineup"
+    override val tabNow = "Now"
+    override val tabMine = "Mine"
     override val search = "Search"
     override val searchHint = "Title, person, tag…"
     override val list = "List"
@@ -222,6 +228,9 @@ object German : Strings {
     override val favourites = "Mein Plan"
     override val changes = "Änderungen"
     override val more = "Mehr"
+    override val tabProgramme = "Programm"
+    override val tabNow = "Jetzt"
+    override val tabMine = "Mein Plan"
     override val search = "Suche"
     override val searchHint = "Titel, Person, Schlagwort…"
     override val list = "Liste"

@@ -1,0 +1,69 @@
+package meadow.ui.desktop
+
+import androidx.compose.ui.unit.DpSize
+import androidx.compose.ui.unit.dp
+import androidx.compose.ui.window.Window
+import androidx.compose.ui.window.application
+import androidx.compose.ui.window.rememberWindowState
+import java.awt.FileDialog
+import java.awt.Frame
+import java.io.File
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.runBlocking
+import meadow.AppState
+import meadow.Meadow
+import meadow.ui.MeadowApp
+import meadow.ui.MeadowTheme
+import meadow.ui.Platform
+import meadow.ui.stringsFor
+
+/** The desktop's side of the screens: files through the window system's dialogs. */
+class DesktopPlatform(private val dataDir: File) : Platform {
+    override fun saveCalendar(fileName: String, ics: String) {
+        val out = File(dataDir, fileName)
+        out.writeText(ics)
+        println("calendar written to $out")
+    }
+
+    override suspend fun pickSchedule(): ByteArray? {
+        val dialog = FileDialog(null as Frame?, "Schedule file", FileDialog.LOAD)
+        dialog.isVisible = true
+        val name = dialog.file ?: return null
+        return File(dialog.directory, name).readBytes()
+    }
+
+    override fun share(text: String) {
+        println(text)
+    }
+
+    override fun openUrl(url: String) {
+        runCatching { java.awt.Desktop.getDesktop().browse(java.net.URI(url)) }
+    }
+}
+
+/**
+ * The info point's window: the same screens as the phone, on a laptop. Arguments: the data
+ * directory (default `~/.local/share/meadow-desktop`), then `--demo` to create the demo
+ * festival on first start, `--dark`, `--de`.
+ */
+fun main(args: Array<String>) {
+    val dir = File(args.firstOrNull { !it.startsWith("--") } ?: "${System.getProperty("user.home")}/.local/share/meadow-desktop")
+    dir.mkdirs()
+    val node = Meadow.open(dir.path)
+    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    if ("--demo" in args) runBlocking { if (node.festivals().isEmpty()) node.createDemo(java.time.LocalDate.now().toString()) }
+    val app = AppState(node, scope)
+    val dark = "--dark" in args
+    val strings = stringsFor(if ("--de" in args) "de" else java.util.Locale.getDefault().language)
+    application {
+        Window(
+            onCloseRequest = { app.close(); exitApplication() },
+            title = "Meadow",
+            state = rememberWindowState(size = DpSize(420.dp, 860.dp)),
+        ) {
+            MeadowTheme(dark, strings) { MeadowApp(app, DesktopPlatform(dir)) }
+        }
+    }
+}
