@@ -365,7 +365,7 @@ impl MeadowNode {
         let filter = query_filter(&query)?;
         self.run(move |n| {
             let (events, total) = n.programme_page(&f, &filter, offset as usize, limit as usize)?;
-            Ok(DayView::new(events, offset, total as u32))
+            Ok(DayView::new(events, offset, total as u32, &n.venues(&f)?))
         })
         .await
     }

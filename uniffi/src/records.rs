@@ -158,11 +158,19 @@ pub struct DayView {
 }
 
 impl DayView {
-    /// The view of `events`, a page from `offset` of `total`.
-    pub(crate) fn new(events: Vec<EventView>, offset: u32, total: u32) -> Self {
+    /// The view of `events`, a page from `offset` of `total`, its venues in the order of
+    /// `order` (the festival's venues, as the core orders them).
+    pub(crate) fn new(events: Vec<EventView>, offset: u32, total: u32, order: &[VenueView]) -> Self {
+        let used: std::collections::HashSet<&str> = events.iter().map(|e| e.venue_name.as_str()).collect();
         let mut venues: Vec<String> = Vec::new();
-        let mut tracks: Vec<String> = Vec::new();
         let mut venue_at = std::collections::HashMap::new();
+        for v in order.iter().filter(|v| used.contains(v.name.as_str())) {
+            if !venue_at.contains_key(&v.name) {
+                venue_at.insert(v.name.clone(), venues.len() as u32);
+                venues.push(v.name.clone());
+            }
+        }
+        let mut tracks: Vec<String> = Vec::new();
         let mut track_at = std::collections::HashMap::new();
         let index = |name: String, table: &mut Vec<String>, at: &mut std::collections::HashMap<String, u32>| {
             if name.is_empty() {

@@ -11,6 +11,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.size
 import androidx.compose.foundation.layout.width
+import androidx.compose.foundation.layout.widthIn
 import androidx.compose.foundation.shape.RoundedCornerShape
 import androidx.compose.material3.HorizontalDivider
 import androidx.compose.material3.IconButton
@@ -97,9 +98,10 @@ fun EventListRow(e: RowData, clock: Clock, onOpen: () -> Unit, onFavourite: (Boo
         // A stripe in the kind's colour along the row, so the kinds stand apart in a long list.
         Box(Modifier.width(4.dp).size(width = 4.dp, height = 44.dp).background(if (e.official) k.onOfficial.copy(alpha = 0.5f) else k.community))
         Spacer(Modifier.width(8.dp))
-        Column(Modifier.width(52.dp)) {
-            Text(clock.time(e.start), style = MaterialTheme.typography.titleSmall)
-            Text(clock.time(e.end), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.onSurfaceVariant)
+        // As wide as the times need, whatever the font scale: a time never breaks.
+        Column(Modifier.widthIn(min = 52.dp).padding(end = 8.dp)) {
+            Text(clock.time(e.start), style = MaterialTheme.typography.titleSmall, softWrap = false)
+            Text(clock.time(e.end), style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.onSurfaceVariant, softWrap = false)
         }
         Column(Modifier.weight(1f)) {
             Text(

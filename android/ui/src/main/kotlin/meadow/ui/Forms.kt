@@ -309,7 +309,6 @@ fun JoinForm(app: AppState, platform: Platform, onOpened: () -> Unit) {
 @Composable
 fun InviteScreen(app: AppState, platform: Platform) {
     val s = LocalStrings.current
-    val scope = rememberCoroutineScope()
     val net by app.net.collectAsState()
     LaunchedEffect(Unit) { if (!net.running) app.startSync(platform.lan) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("invite"), horizontalAlignment = Alignment.CenterHorizontally) {
@@ -323,11 +322,10 @@ fun InviteScreen(app: AppState, platform: Platform) {
             Spacer(Modifier.height(12.dp))
             Text(s.inviteHelp, style = MaterialTheme.typography.bodyMedium)
             Text(link, fontFamily = FontFamily.Monospace, style = MaterialTheme.typography.bodySmall, maxLines = 3, modifier = Modifier.testTag("invite-link"))
-            TextButton(onClick = { platform.share(link) }) { Text(s.invite) }
+            TextButton(onClick = { platform.share(link) }, modifier = Modifier.testTag("share-invite")) { Text(s.shareLink) }
         }
         HorizontalDivider(Modifier.padding(vertical = 12.dp))
         Column(Modifier.fillMaxWidth()) { JoinForm(app, platform) {} }
-        scope.hashCode()
     }
 }
 

@@ -8,6 +8,7 @@ import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.height
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.widthIn
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.rememberScrollState
@@ -66,7 +67,7 @@ fun NowNextScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit) 
 private fun NowNextLine(label: String, e: Event?, clock: Clock, onOpen: (String) -> Unit) {
     val s = LocalStrings.current
     Row(Modifier.fillMaxWidth().padding(top = 6.dp), verticalAlignment = Alignment.CenterVertically) {
-        Text(label, modifier = Modifier.padding(end = 8.dp), style = MaterialTheme.typography.labelLarge, color = MaterialTheme.colorScheme.primary)
+        Text(label, modifier = Modifier.widthIn(min = 52.dp).padding(end = 8.dp), style = MaterialTheme.typography.labelLarge, color = MaterialTheme.colorScheme.primary)
         if (e == null) {
             Text("—", color = MaterialTheme.colorScheme.onSurfaceVariant)
         } else {

@@ -83,6 +83,7 @@ interface Strings {
     val imported: String
     val invite: String
     val inviteHelp: String
+    val shareLink: String
     val joinFestival: String
     val inviteLink: String
     val join: String
@@ -192,6 +193,7 @@ object English : Strings {
     override val imported = "Imported"
     override val invite = "Invite"
     override val inviteHelp = "Scan this code with Meadow, or share the link."
+    override val shareLink = "Share link"
     override val joinFestival = "Join a festival"
     override val inviteLink = "Invite link"
     override val join = "Join"
@@ -301,6 +303,7 @@ object German : Strings {
     override val imported = "Importiert"
     override val invite = "Einladen"
     override val inviteHelp = "Scanne diesen Code mit Meadow oder teile den Link."
+    override val shareLink = "Link teilen"
     override val joinFestival = "Festival beitreten"
     override val inviteLink = "Einladungslink"
     override val join = "Beitreten"

@@ -10,6 +10,7 @@ import androidx.compose.ui.platform.LocalDensity
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SkikoComposeUiTest
 import androidx.compose.ui.test.captureToImage
+import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onRoot
 import androidx.compose.ui.unit.Density
 import java.io.File
@@ -79,6 +80,17 @@ fun SkikoComposeUiTest.shoot(name: String) {
     val bitmap = onRoot().captureToImage().asSkiaBitmap()
     val png = Image.makeFromBitmap(bitmap).encodeToData(EncodedImageFormat.PNG) ?: error("no PNG for $name")
     File(screenshots, "$name.png").writeBytes(png.bytes)
+}
+
+/** What the QR code drawn at [tag] says, read back from the screen by ZXing's decoder. */
+@OptIn(ExperimentalTestApi::class)
+fun SkikoComposeUiTest.readQr(tag: String): String {
+    val image = onNodeWithTag(tag).captureToImage()
+    val pixels = IntArray(image.width * image.height)
+    image.readPixels(pixels)
+    val source = com.google.zxing.RGBLuminanceSource(image.width, image.height, pixels)
+    val bitmap = com.google.zxing.BinaryBitmap(com.google.zxing.common.HybridBinarizer(source))
+    return com.google.zxing.qrcode.QRCodeReader().decode(bitmap).text
 }
 
 /** Waits (20 s at most) until [ok] holds, letting the screen catch up. */
