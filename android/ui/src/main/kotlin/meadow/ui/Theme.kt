@@ -1,5 +1,8 @@
 package meadow.ui
 
+import meadow.Strings
+import meadow.English
+import meadow.German
 import androidx.compose.material3.ColorScheme
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.darkColorScheme

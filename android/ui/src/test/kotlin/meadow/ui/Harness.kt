@@ -1,5 +1,7 @@
 package meadow.ui
 
+import meadow.Strings
+import meadow.English
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.CompositionLocalProvider
 import androidx.compose.runtime.getValue

@@ -1,5 +1,7 @@
 package meadow.ui
 
+import meadow.English
+import meadow.German
 import androidx.compose.ui.geometry.Size
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SkikoComposeUiTest

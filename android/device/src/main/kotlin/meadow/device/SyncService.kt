@@ -1,0 +1,88 @@
+package meadow.device
+
+import android.app.NotificationManager
+import android.app.Service
+import android.content.Context
+import android.content.Intent
+import android.content.pm.ServiceInfo
+import android.os.IBinder
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.isActive
+import kotlinx.coroutines.launch
+import meadow.changes
+import uniffi.meadow_ffi.AnnouncementPriority
+import uniffi.meadow_ffi.ChangeScope
+
+/**
+ * Keeps sync running while the app is open (and a little after): a foreground service with an
+ * ongoing notification saying how many peers it shares the programme with. It also raises an
+ * emergency announcement as a notification when one arrives from a peer, and plans the
+ * reminders again when favourites or the programme change.
+ */
+class SyncService : Service() {
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    private val announced = mutableSetOf<String>()
+
+    override fun onBind(intent: Intent?): IBinder? = null
+
+    override fun onCreate() {
+        super.onCreate()
+        Notifications.createChannels(this)
+        startForeground(Notifications.SYNC_ID, Notifications.sync(this, 0), ServiceInfo.FOREGROUND_SERVICE_TYPE_CONNECTED_DEVICE)
+        val node = DeviceNode.get(this)
+        scope.launch {
+            node.startNetworking(0u, true)
+            while (isActive) {
+                val peers = node.netStatus().peers.toInt()
+                getSystemService(NotificationManager::class.java).notify(Notifications.SYNC_ID, Notifications.sync(this@SyncService, peers))
+                delay(STATUS_MILLIS)
+            }
+        }
+        scope.launch {
+            val current = node.currentFestival()
+            current?.let { f -> node.announcements(f, now()).forEach { announced += it.id } }
+            node.changes(null).collect { c ->
+                val f = c.festival ?: return@collect
+                if (ChangeScope.ANNOUNCEMENTS in c.scopes) raiseEmergencies(f)
+                if (ChangeScope.FAVOURITES in c.scopes || ChangeScope.PROGRAMME in c.scopes) Reminders.plan(this@SyncService, f)
+            }
+        }
+    }
+
+    private suspend fun raiseEmergencies(festival: String) {
+        val nm = getSystemService(NotificationManager::class.java)
+        DeviceNode.get(this).announcements(festival, now())
+            .filter { it.priority == AnnouncementPriority.EMERGENCY && announced.add(it.id) }
+            .forEach { nm.notify(it.id.hashCode(), Notifications.emergency(this, it.text)) }
+    }
+
+    override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int = START_STICKY
+
+    override fun onDestroy() {
+        scope.cancel()
+        // Networking stops with the service; the node stays open for the app.
+        kotlinx.coroutines.runBlocking { DeviceNode.get(this@SyncService).stopNetworking() }
+        super.onDestroy()
+    }
+
+    companion object {
+        /** How often the notification's peer count is brought up to date. */
+        const val STATUS_MILLIS = 5_000L
+
+        /** Starts the service (from the activity's onStart). */
+        fun start(context: Context) {
+            context.startForegroundService(Intent(context, SyncService::class.java))
+        }
+
+        /** Stops it (when the person turns sync off). */
+        fun stop(context: Context) {
+            context.stopService(Intent(context, SyncService::class.java))
+        }
+
+        private fun now() = System.currentTimeMillis() / 1000
+    }
+}
