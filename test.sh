@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust (unit, property, integration, crash, network on loopback), then the
-# Kotlin bindings on the desktop JVM against the real library. Prints one total at the end.
+# apps' Kotlin on the desktop JVM against the real library: the bindings and presentation state,
+# the Compose screens (headless, writing screenshots to android/ui/target/screenshots/, and the
+# desktop window once under Xvfb) and the Android-only glue under Robolectric. Prints one total.
 set -uo pipefail
 cd "$(dirname "$0")"
 log=$(mktemp)
@@ -16,7 +18,7 @@ if [ "$status" = 0 ]; then
     git --no-pager diff --stat -- android/meadow-kotlin/src/main ios/MeadowKit/Sources
     status=1
   fi
-  (cd android/meadow-kotlin && mvn -B --no-transfer-progress test) 2>&1 | tee -a "$log" || status=1
+  (cd android && mvn -B --no-transfer-progress test) 2>&1 | tee -a "$log" || status=1
 fi
 
 awk '

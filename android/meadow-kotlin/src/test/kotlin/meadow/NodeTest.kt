@@ -84,6 +84,44 @@ class NodeTest {
     }
 
     @Test
+    fun organisersHideAndDeleteAttendeesSeeTheirStandingAndNamesShow() = runBlocking {
+        val owner = node()
+        val f = owner.import(fixture("wiese-v1.xml"))
+        assertEquals(uniffi.meadow_ffi.Standing.OWNER, owner.standing(f))
+        val events = owner.programme(f, null)
+        // One event as a calendar file, with its own UID.
+        val ics = owner.exportEventIcs(f, events[0].id)
+        assertEquals(1, Regex("BEGIN:VEVENT").findAll(ics).count())
+        assertTrue(ics.contains(events[0].title.take(10)), ics)
+        owner.deleteEvent(f, events[2].id)
+        assertEquals(events.size - 1, owner.programme(f, null).size)
+        assertNull(owner.displayName(f, null))
+        owner.setDisplayName(f, "Info point")
+        assertEquals("Info point", owner.displayName(f, null))
+        assertEquals("Info point", owner.displayName(f, owner.publicKey()))
+        assertThrows(MeadowException.Invalid::class.java) { runBlocking { owner.hideEvent(f, "not hex", true) } }
+        val facets = owner.facets(f)
+        assertEquals(listOf("Große Bühne", "Werkstatt", "Zelt B"), facets.venues.map { it.name })
+        assertTrue(owner.days(f).sumOf { it.events.toInt() } == owner.programme(f, null).size)
+        // An attendee's event reaches the owner over loopback; the owner hides it for everyone.
+        val attendee = node()
+        assertEquals(f, attendee.join(owner.startNetworking(0u, false).invite!!, false))
+        assertEquals(uniffi.meadow_ffi.Standing.ATTENDEE, attendee.standing(f))
+        val jam = attendee.addEvent(f, NewEvent("Jam", events[0].start, events[0].end, null, "", ""))
+        val deadline = System.currentTimeMillis() + 20_000
+        while (owner.programme(f, null).none { it.id == jam }) {
+            check(System.currentTimeMillis() < deadline) { "the attendee's event never arrived" }
+            Thread.sleep(50)
+        }
+        assertFalse(owner.programme(f, null).first { it.id == jam }.official)
+        owner.hideEvent(f, jam, true)
+        assertFalse(owner.programme(f, null).any { it.id == jam })
+        assertThrows(MeadowException.NotPermitted::class.java) { runBlocking { attendee.hideEvent(f, events[0].id, true) } }
+        attendee.stopNetworking()
+        owner.stopNetworking()
+    }
+
+    @Test
     fun importAScheduleAndSeeWhatChanged() = runBlocking {
         val node = node()
         val f = node.import(fixture("wiese-v1.xml"))

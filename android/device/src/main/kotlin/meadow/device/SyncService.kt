@@ -27,6 +27,9 @@ class SyncService : Service() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     private val announced = mutableSetOf<String>()
 
+    /** Whether the service listens for emergencies yet (tests wait for it). */
+    internal val primed = kotlinx.coroutines.flow.MutableStateFlow(false)
+
     override fun onBind(intent: Intent?): IBinder? = null
 
     override fun onCreate() {
@@ -43,10 +46,16 @@ class SyncService : Service() {
             }
         }
         scope.launch {
-            val current = node.currentFestival()
-            current?.let { f -> node.announcements(f, now()).forEach { announced += it.id } }
-            node.changes(null).collect { c ->
-                val f = c.festival ?: return@collect
+            node.changes(null, initial = true).collect { c ->
+                val f = c.festival
+                if (!primed.value) {
+                    // Subscribed: what is announced already is not news. Read after subscribing,
+                    // so nothing that arrives from here on can be missed.
+                    node.currentFestival()?.let { cur -> node.announcements(cur, now()).forEach { announced += it.id } }
+                    primed.value = true
+                    return@collect
+                }
+                if (f == null) return@collect
                 if (ChangeScope.ANNOUNCEMENTS in c.scopes) raiseEmergencies(f)
                 if (ChangeScope.FAVOURITES in c.scopes || ChangeScope.PROGRAMME in c.scopes) Reminders.plan(this@SyncService, f)
             }

@@ -60,6 +60,7 @@ class DeviceTest {
         assertTrue(ongoing.flags and android.app.Notification.FLAG_ONGOING_EVENT != 0)
         val node = DeviceNode.get(app)
         waitFor("networking") { runBlocking { node.netStatus().running } }
+        waitFor("the service to listen") { service.primed.value }
         // An emergency stored while the service runs becomes a notification on its channel.
         runBlocking { node.announce(f, "Storm: leave the field", true) }
         waitFor("the emergency notification") {

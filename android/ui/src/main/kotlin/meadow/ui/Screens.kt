@@ -169,7 +169,8 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
                 Text(if (e.cancelled) s.restoreEvent else s.cancelEvent)
             }
         }
-        if (organiser) {
+        // Hiding is for community content; organisers cancel or delete their own.
+        if (organiser && !e.official) {
             TextButton(onClick = { scope.launch { message = state.hideEvent(e.id, true).failure() } }, modifier = Modifier.testTag("hide-event")) { Text(s.hideEvent) }
         }
         if (!e.official) {

@@ -12,6 +12,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import meadow.FestivalState
 import meadow.Meadow
@@ -69,6 +70,17 @@ class ScreenBench {
         }
         repeat(5) { firstFrame() }
         val first = (0 until 30).map { firstFrame() }.sorted()
+        // The same without a screen: how much of the first frame is reading the core.
+        fun firstRows(): Double {
+            val t = System.nanoTime()
+            val state = FestivalState(node, festival.id, scope, clock = { now })
+            runBlocking { kotlinx.coroutines.withTimeout(30_000) { state.programme.first { it != null } } }
+            val ms = (System.nanoTime() - t) / 1e6
+            state.close()
+            return ms
+        }
+        repeat(5) { firstRows() }
+        val rows = (0 until 30).map { firstRows() }.sorted()
 
         // Scrolling the longest day, a mouse-wheel notch per frame, timing each frame.
         val state = FestivalState(node, festival.id, scope, clock = { now })
@@ -102,7 +114,7 @@ class ScreenBench {
         frames.sort()
         val p = { l: List<Double>, q: Int -> l[(l.size * q / 100).coerceAtMost(l.size - 1)] }
         println(
-            """{"bench": "kotlin_screen", "events": ${days.sumOf { it.events.toLong() }}, "first_frame_p50_ms": ${p(first, 50)}, "first_frame_p95_ms": ${p(first, 95)}, """ +
+            """{"bench": "kotlin_screen", "events": ${days.sumOf { it.events.toLong() }}, "first_frame_p50_ms": ${p(first, 50)}, "first_frame_p95_ms": ${p(first, 95)}, "first_rows_p50_ms": ${p(rows, 50)}, """ +
                 """"scroll_day_events": ${longest.events}, "scroll_frames": ${frames.size}, "scroll_frame_p50_ms": ${p(frames, 50)}, "scroll_frame_p95_ms": ${p(frames, 95)}, "scroll_frame_max_ms": ${frames.last()}}""",
         )
     }
