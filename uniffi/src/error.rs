@@ -57,6 +57,11 @@ impl MeadowError {
         MeadowError::Internal { reason: reason.to_string() }
     }
 
+    /// `e`, said at the form field `field`.
+    pub(crate) fn at(field: &str, e: MeadowError) -> Self {
+        MeadowError::InvalidField { field: field.to_owned(), reason: e.to_string() }
+    }
+
     /// Input the apps passed that cannot be used.
     pub(crate) fn invalid(reason: impl std::fmt::Display) -> Self {
         MeadowError::Invalid { reason: reason.to_string() }

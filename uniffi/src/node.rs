@@ -145,8 +145,8 @@ impl MeadowNode {
             name,
             description: String::new(),
             timezone,
-            start_date: date(&start_date)?,
-            end_date: date(&end_date)?,
+            start_date: date(&start_date).map_err(|e| MeadowError::at("start_date", e))?,
+            end_date: date(&end_date).map_err(|e| MeadowError::at("end_date", e))?,
             place: String::new(),
             day_change_minutes: 0,
         };
@@ -262,7 +262,7 @@ impl MeadowNode {
         field: String,
     ) -> Result<i64, MeadowError> {
         let f = festival_id(&festival)?;
-        let d = date(&day).map_err(|e| MeadowError::InvalidField { field: "day".into(), reason: e.to_string() })?;
+        let d = date(&day).map_err(|e| MeadowError::at("day", e))?;
         self.run(move |n| n.time_on_day(&f, d, &time)).await.map_err(|e| match e {
             MeadowError::Invalid { reason } => MeadowError::InvalidField { field, reason },
             other => other,

@@ -15,11 +15,12 @@ impl Node {
         forked_from: Option<ForkRef>,
     ) -> Result<FestivalId, NodeError> {
         if TimeZone::get(&f.timezone).is_err() {
-            return Err(NodeError::Invalid(format!(
-                "unknown time zone {:?} (use an IANA name like Europe/Berlin)",
-                f.timezone
-            )));
+            return Err(NodeError::Field {
+                field: "timezone",
+                reason: format!("unknown time zone {:?} (use an IANA name like Europe/Berlin)", f.timezone),
+            });
         }
+
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
         let id = FestivalId::derive(&self.public_key(), &nonce);
@@ -47,7 +48,7 @@ impl Node {
         if let Some(tz) = &patch.timezone
             && TimeZone::get(tz).is_err()
         {
-            return Err(NodeError::Invalid(format!("unknown time zone {tz:?}")));
+            return Err(NodeError::Field { field: "timezone", reason: format!("unknown time zone {tz:?}") });
         }
         self.write(festival, Body::FestivalEdit(patch))?;
         Ok(())

@@ -127,12 +127,13 @@ private fun ProgrammeList(v: DayView, clock: Clock, now: Long, onOpen: (String) 
     // filter) opens at its top.
     val firstRow = rows.firstOrNull()?.id
     val listState = remember(firstRow) { LazyListState(firstVisibleItemIndex = if (nowAt > 0) nowAt - 1 else 0) }
+    // Two runs of rows around the marker: a long day is two intervals, not one per row.
+    val row: @Composable (RowData) -> Unit = { e -> EventListRow(e, clock, onOpen = { onOpen(e.id) }, onFavourite = { onFavourite(e.id, it) }) }
+    val split = if (nowAt < 0) rows.size else nowAt
     LazyColumn(Modifier.fillMaxSize().testTag("programme-list"), state = listState) {
-        rows.forEachIndexed { i, e ->
-            if (i == nowAt) item(key = "now") { NowMarker(clock.time(now)) }
-            item(key = e.id) { EventListRow(e, clock, onOpen = { onOpen(e.id) }, onFavourite = { onFavourite(e.id, it) }) }
-        }
-        if (nowAt == rows.size) item(key = "now") { NowMarker(clock.time(now)) }
+        items(rows.subList(0, split), key = { it.id }) { row(it) }
+        if (nowAt >= 0) item(key = "now") { NowMarker(clock.time(now)) }
+        items(rows.subList(split, rows.size), key = { it.id }) { row(it) }
     }
 }
 
