@@ -77,11 +77,11 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
     run(async {
         assert!(matches!(
             a.create_festival("F".into(), "Mars/Olympus".into(), "2026-07-10".into(), "2026-07-11".into()).await,
-            Err(MeadowError::Invalid { .. })
+            Err(MeadowError::InvalidField { field, .. }) if field == "timezone"
         ));
         assert!(matches!(
             a.create_festival("F".into(), "UTC".into(), "tomorrow".into(), "2026-07-11".into()).await,
-            Err(MeadowError::Invalid { .. })
+            Err(MeadowError::InvalidField { field, .. }) if field == "start_date"
         ));
         let f = a
             .create_festival("Wiese".into(), "Europe/Berlin".into(), "2026-07-10".into(), "2026-07-11".into())
@@ -98,7 +98,26 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
             track: "Music".into(),
             description: String::new(),
         };
-        assert!(matches!(a.add_event(f.clone(), ev(" ")).await, Err(MeadowError::Invalid { .. })));
+        assert!(matches!(
+            a.add_event(f.clone(), ev(" ")).await,
+            Err(MeadowError::InvalidField { field, .. }) if field == "title"
+        ));
+        // Bad input from the app's forms and filters is refused with the field it came from.
+        for (time, field) in [("25:00", "start"), ("noon", "end"), ("", "start")] {
+            let r = a.time_on_day(f.clone(), "2026-07-10".into(), time.into(), field.into()).await;
+            assert!(matches!(&r, Err(MeadowError::InvalidField { field: got, .. }) if got == field), "{time:?}: {r:?}");
+        }
+        let r = a.time_on_day(f.clone(), "10 July".into(), "14:00".into(), "start".into()).await;
+        assert!(matches!(&r, Err(MeadowError::InvalidField { field, .. }) if field == "day"), "{r:?}");
+        assert_eq!(
+            a.time_on_day(f.clone(), "2026-07-10".into(), "14:00".into(), "start".into()).await.ok(),
+            Some(1_783_684_800)
+        );
+        let bad = meadow_ffi::ProgrammeQuery { venue_id: Some("not hex".into()), ..Default::default() };
+        assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
+        let bad = meadow_ffi::ProgrammeQuery { day: Some("2026-13-40".into()), ..Default::default() };
+        assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
+        assert!(matches!(a.agenda("zz".into(), 15).await, Err(MeadowError::Invalid { .. })));
         let e = a.add_event(f.clone(), ev("Opening")).await.expect("event");
         heard(&rx, &f, ChangeScope::Programme);
         assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true).await, Err(MeadowError::NotFound { .. })));
