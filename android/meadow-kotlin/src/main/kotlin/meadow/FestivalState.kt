@@ -179,6 +179,9 @@ class FestivalState(
     /** The instant of a clock time `HH:MM` on a festival day, refused at [field] if it is not one. */
     suspend fun timeOnDay(day: String, time: String, field: String): Outcome<Long> = outcome { node.timeOnDay(festival, day, time, field) }
 
+    /** The name an author shows in this festival, if they set one. */
+    suspend fun displayName(key: String): String? = node.displayName(festival, key)
+
     /** Marks or unmarks a favourite. */
     suspend fun setFavourite(event: String, on: Boolean) = node.setFavourite(festival, event, on)
 

@@ -11,6 +11,7 @@ interface Strings {
     val tabProgramme: String
     val tabNow: String
     val tabMine: String
+    val tabChanges: String
     val search: String
     val searchHint: String
     val list: String
@@ -55,6 +56,7 @@ interface Strings {
     val announcements: String
     val noAnnouncements: String
     val emergency: String
+    val important: String
     val addEvent: String
     val editEvent: String
     val title: String
@@ -126,6 +128,7 @@ object English : Strings {
     override val tabProgramme = "Lineup"
     override val tabNow = "Now"
     override val tabMine = "Mine"
+    override val tabChanges = "Changes"
     override val search = "Search"
     override val searchHint = "Title, person, tag…"
     override val list = "List"
@@ -170,6 +173,7 @@ object English : Strings {
     override val announcements = "Announcements"
     override val noAnnouncements = "No announcements"
     override val emergency = "Emergency"
+    override val important = "Important"
     override val addEvent = "Add event"
     override val editEvent = "Edit event"
     override val title = "Title"
@@ -241,6 +245,7 @@ object German : Strings {
     override val tabProgramme = "Programm"
     override val tabNow = "Jetzt"
     override val tabMine = "Mein Plan"
+    override val tabChanges = "Neues"
     override val search = "Suche"
     override val searchHint = "Titel, Person, Schlagwort…"
     override val list = "Liste"
@@ -285,6 +290,7 @@ object German : Strings {
     override val announcements = "Durchsagen"
     override val noAnnouncements = "Keine Durchsagen"
     override val emergency = "Notfall"
+    override val important = "Wichtig"
     override val addEvent = "Veranstaltung eintragen"
     override val editEvent = "Veranstaltung bearbeiten"
     override val title = "Titel"

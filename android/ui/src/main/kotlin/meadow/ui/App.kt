@@ -136,7 +136,7 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
                         Screen.Programme -> "▦" to s.tabProgramme
                         Screen.NowNext -> "◷" to s.tabNow
                         Screen.Favourites -> "★" to s.tabMine
-                        Screen.Changes -> "↻" to s.changes
+                        Screen.Changes -> "↻" to s.tabChanges
                         else -> "≡" to s.more
                     }
                     NavigationBarItem(

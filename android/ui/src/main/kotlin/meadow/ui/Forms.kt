@@ -181,6 +181,13 @@ fun OrganiserScreen(app: AppState, state: FestivalState, platform: Platform) {
     var note by remember { mutableStateOf<String?>(null) }
     var keyError by remember { mutableStateOf<String?>(null) }
     var textError by remember { mutableStateOf<String?>(null) }
+    // Organisers by the names they set, their keys' start beside.
+    var names by remember { mutableStateOf(mapOf<String, String>()) }
+    LaunchedEffect(info) {
+        val f = info ?: return@LaunchedEffect
+        names = (f.organisers + f.owner).mapNotNull { k -> state.displayName(k)?.let { k to it } }.toMap()
+    }
+    val key8 = { key: String -> key.take(8) + "…" + key.takeLast(4) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("organiser"), verticalArrangement = Arrangement.spacedBy(6.dp)) {
         Text(s.announce, style = MaterialTheme.typography.titleMedium)
         Field(s.announcementText, text, "announce-text", textError, single = false) { text = it }
@@ -199,10 +206,14 @@ fun OrganiserScreen(app: AppState, state: FestivalState, platform: Platform) {
         HorizontalDivider(Modifier.padding(vertical = 8.dp))
         Text(s.organisers, style = MaterialTheme.typography.titleMedium)
         info?.let { f ->
-            ListItem(headlineContent = { Text(f.owner.take(16) + "…", fontFamily = FontFamily.Monospace) }, supportingContent = { Text(s.owner) })
+            ListItem(
+                headlineContent = { Text(names[f.owner] ?: s.owner) },
+                supportingContent = { Text("${s.owner} · ${key8(f.owner)}", fontFamily = FontFamily.Monospace) },
+            )
             f.organisers.forEach { o ->
                 ListItem(
-                    headlineContent = { Text(o.take(16) + "…", fontFamily = FontFamily.Monospace) },
+                    headlineContent = { Text(names[o] ?: key8(o)) },
+                    supportingContent = { Text(key8(o), fontFamily = FontFamily.Monospace) },
                     trailingContent = { TextButton(onClick = { scope.launch { note = state.removeOrganiser(o).failure() } }) { Text(s.remove) } },
                 )
             }

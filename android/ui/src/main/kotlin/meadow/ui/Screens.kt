@@ -262,12 +262,18 @@ fun AnnouncementsScreen(state: FestivalState) {
     LazyColumn(Modifier.fillMaxSize().testTag("announcements")) {
         items(list, key = { it.id }) { a ->
             val urgent = a.priority == AnnouncementPriority.EMERGENCY
+            val high = a.priority == AnnouncementPriority.HIGH
             Card(
                 Modifier.fillMaxWidth().padding(horizontal = 12.dp, vertical = 6.dp),
-                colors = if (urgent) CardDefaults.cardColors(containerColor = MaterialTheme.colorScheme.errorContainer) else CardDefaults.cardColors(),
+                colors = when {
+                    urgent -> CardDefaults.cardColors(containerColor = MaterialTheme.colorScheme.errorContainer)
+                    high -> CardDefaults.cardColors(containerColor = MaterialTheme.colorScheme.secondaryContainer)
+                    else -> CardDefaults.cardColors()
+                },
             ) {
                 Column(Modifier.padding(12.dp)) {
                     if (urgent) Text("⚠ ${s.emergency}", fontWeight = FontWeight.Bold, color = MaterialTheme.colorScheme.onErrorContainer)
+                    if (high) Text(s.important, fontWeight = FontWeight.Bold, color = MaterialTheme.colorScheme.onSecondaryContainer)
                     Text(a.text, style = MaterialTheme.typography.bodyLarge)
                     if (a.authorName.isNotEmpty()) Text("— ${a.authorName}", style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.onSurfaceVariant)
                 }

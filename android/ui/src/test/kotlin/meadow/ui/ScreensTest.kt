@@ -94,6 +94,12 @@ class ScreensTest {
                             assertEquals(d.app.net.value.invite, readQr("qr"))
                         }
                         "detail" -> until("the detail") { onAllNodesWithTag("detail-title").fetchSemanticsNodes().isNotEmpty() }
+                        // The demo's high-priority post is marked, its community "emergency" spam is not shown.
+                        "announcements" -> {
+                            onAllNodesWithText(if (look.strings === German) "Wichtig" else "Important").onFirst().assertIsDisplayed()
+                            assertEquals(0, onAllNodesWithText("FREE BEER", substring = true).fetchSemanticsNodes().size)
+                        }
+                        "organiser" -> onAllNodesWithText("Info point", substring = true).onFirst().assertIsDisplayed()
                     }
                     shoot("$name-$theme")
                 }
