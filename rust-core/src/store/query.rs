@@ -787,15 +787,24 @@ impl Store {
         Ok(agenda(self.favourites(festival)?, lead))
     }
 
-    /// The venues, tracks and tags the visible programme uses.
+    /// The venues, tracks and tags the visible programme uses. Read from the track and tags
+    /// columns, distinct pairs only: a screen asks again after every change, and decoding every
+    /// event of a big festival for it would cost that much each time.
     pub fn facets(&self, festival: &FestivalId) -> Result<Facets, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT e.track, e.tags FROM events e WHERE e.festival = ? AND {VISIBLE}
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let pairs = stmt.query_map([&festival.0[..]], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut tracks: std::collections::BTreeMap<String, String> = Default::default();
         let mut tags: std::collections::BTreeMap<String, String> = Default::default();
-        for e in self.programme(festival, &ProgrammeFilter::default())? {
-            if !e.track.is_empty() {
-                tracks.entry(e.track.to_lowercase()).or_insert(e.track);
+        for pair in pairs {
+            let (track, list) = pair?;
+            if !track.is_empty() {
+                tracks.entry(track.to_lowercase()).or_insert(track);
             }
-            for t in e.tags {
+            for t in super::fold::split_list(&list) {
                 if !t.is_empty() {
                     tags.entry(t.to_lowercase()).or_insert(t);
                 }

@@ -8,7 +8,7 @@ mod rows;
 pub(crate) use moderation::Moderation;
 use moderation::*;
 use rows::*;
-pub(crate) use rows::{EventRow, LinkJson, load_event, load_festival};
+pub(crate) use rows::{EventRow, LinkJson, load_event, load_festival, split_list};
 use std::collections::{HashMap, HashSet};
 
 use jiff::civil::Date;

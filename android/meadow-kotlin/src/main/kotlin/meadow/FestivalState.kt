@@ -39,6 +39,20 @@ sealed interface Outcome<out T> {
     data class Failed(val reason: String) : Outcome<Nothing>
 }
 
+/** The outcome with its value changed by [f]; refusals stay as they are. */
+fun <T, R> Outcome<T>.map(f: (T) -> R): Outcome<R> = when (this) {
+    is Outcome.Done -> Outcome.Done(f(value))
+    is Outcome.FieldError -> this
+    is Outcome.Failed -> this
+}
+
+/** Why an outcome was refused, fit to show; null if it was done. */
+fun Outcome<*>.failure(): String? = when (this) {
+    is Outcome.Done -> null
+    is Outcome.FieldError -> "$field: $reason"
+    is Outcome.Failed -> reason
+}
+
 /** Runs a write and turns the core's errors into an [Outcome]. */
 suspend fun <T> outcome(write: suspend () -> T): Outcome<T> = try {
     Outcome.Done(write())
@@ -145,8 +159,7 @@ class FestivalState(
 
     /** Today if the festival is on, else its first day. */
     private fun defaultDay(days: List<Day>): String? {
-        val tz = _info.value?.timezone?.let { runCatching { java.time.ZoneId.of(it) }.getOrNull() } ?: java.time.ZoneOffset.UTC
-        val today = java.time.Instant.ofEpochSecond(clock()).atZone(tz).toLocalDate().toString()
+        val today = Clock(_info.value?.timezone).date(clock())
         return days.firstOrNull { it.date == today }?.date ?: days.firstOrNull()?.date
     }
 

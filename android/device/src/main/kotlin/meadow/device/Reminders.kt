@@ -51,14 +51,11 @@ object Reminders {
     suspend fun fire(context: Context, festival: String, now: Long = System.currentTimeMillis() / 1000): List<String> {
         val node = DeviceNode.get(context)
         val soon = node.favouritesStartingWithin(festival, now, LEAD_MINUTES.toLong() + 1)
-        val tz = node.festivals().firstOrNull { it.id == festival }?.timezone
-        val zone = tz?.let { runCatching { java.time.ZoneId.of(it) }.getOrNull() } ?: java.time.ZoneId.systemDefault()
-        val hm = java.time.format.DateTimeFormatter.ofPattern("HH:mm")
+        val clock = meadow.Clock(node.festivals().firstOrNull { it.id == festival }?.timezone)
         val s = Notifications.strings(context)
         val nm = context.getSystemService(NotificationManager::class.java)
         for (e in soon) {
-            val time = hm.format(java.time.Instant.ofEpochSecond(e.start).atZone(zone))
-            nm.notify(e.id.hashCode(), Notifications.reminder(context, e.title, s.reminderText(time, e.venue), e.id))
+            nm.notify(e.id.hashCode(), Notifications.reminder(context, e.title, s.reminderText(clock.time(e.start), e.venue), e.id))
         }
         return soon.map { it.id }
     }

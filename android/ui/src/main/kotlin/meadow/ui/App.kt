@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
@@ -169,7 +170,7 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
                 is Screen.Edit -> EditEventScreen(state, top.event, clock) { id -> nav.back(); if (top.event == null) nav.open(Screen.Detail(id)) }
                 Screen.Search -> SearchScreen(state, clock, onOpen)
                 Screen.Announcements -> AnnouncementsScreen(state)
-                Screen.Organiser -> OrganiserScreen(app, state, platform)
+                Screen.Organiser -> OrganiserScreen(state, platform)
                 Screen.Invite -> InviteScreen(app, platform)
                 Screen.Sync -> SyncScreen(app, clock, platform)
                 Screen.Identity -> IdentityScreen(app)

@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import androidx.compose.foundation.Canvas
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Box
@@ -51,6 +52,8 @@ import kotlinx.coroutines.launch
 import meadow.AppState
 import meadow.FestivalState
 import meadow.Outcome
+import meadow.failure
+import meadow.map
 import uniffi.meadow_ffi.EventChanges
 import uniffi.meadow_ffi.EventDetail
 import uniffi.meadow_ffi.NewEvent
@@ -137,9 +140,8 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
         Button(onClick = {
             scope.launch {
                 errors = emptyMap()
-                val node = state
-                val from = node.timeOnDay(day, start, "start")
-                val to = node.timeOnDay(day, end, "end")
+                val from = state.timeOnDay(day, start, "start")
+                val to = state.timeOnDay(day, end, "end")
                 val bad = listOf(from, to).filterIsInstance<Outcome.FieldError>()
                 if (bad.isNotEmpty()) { errors = bad.associate { it.field to it.reason }; return@launch }
                 val a = (from as Outcome.Done).value
@@ -156,7 +158,7 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
                         clearVenue = venue == null && was?.venueId != null,
                         track = track.takeIf { it != was?.track },
                         description = description.takeIf { it != loaded?.description },
-                    )).let { if (it is Outcome.Done) Outcome.Done(event) else @Suppress("UNCHECKED_CAST") (it as Outcome<String>) }
+                    )).map { event }
                 }
                 when (result) {
                     is Outcome.Done -> onDone(result.value)
@@ -170,7 +172,7 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
 
 /** Organiser tools: announce, name and remove organisers, import a schedule file. */
 @Composable
-fun OrganiserScreen(app: AppState, state: FestivalState, platform: Platform) {
+fun OrganiserScreen(state: FestivalState, platform: Platform) {
     val s = LocalStrings.current
     val scope = rememberCoroutineScope()
     val info by state.info.collectAsState()

@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import androidx.compose.foundation.background
 import androidx.compose.foundation.border
 import androidx.compose.foundation.clickable

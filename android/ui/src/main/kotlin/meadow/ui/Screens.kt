@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
@@ -38,6 +39,7 @@ import androidx.compose.ui.text.style.TextDecoration
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.launch
 import meadow.FestivalState
+import meadow.failure
 import uniffi.meadow_ffi.AnnouncementPriority
 import uniffi.meadow_ffi.ChangeKind
 import uniffi.meadow_ffi.Event
@@ -178,13 +180,6 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         }
         message?.let { Text(it, color = MaterialTheme.colorScheme.error) }
     }
-}
-
-/** The reason an outcome failed, if it did. */
-fun meadow.Outcome<*>.failure(): String? = when (this) {
-    is meadow.Outcome.Done -> null
-    is meadow.Outcome.FieldError -> "$field: $reason"
-    is meadow.Outcome.Failed -> reason
 }
 
 /** My schedule: favourites with their times, the free time between them, clashes and reminders. */

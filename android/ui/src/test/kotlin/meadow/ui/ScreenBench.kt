@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import androidx.compose.runtime.SideEffect
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
@@ -61,13 +62,7 @@ class ScreenBench {
                     if (v != null) SideEffect { shown = true }
                 }
             }
-            var frames = 0
-            while (!shown || frames == 0) {
-                scene.render(System.nanoTime())
-                frames++
-                yield()
-                check(System.nanoTime() - t < 30_000_000_000L) { "no programme after 30 s" }
-            }
+            scene.renderUntil(t, "no programme") { shown }
             // The frame after the rows arrived is the one that shows them.
             scene.render(System.nanoTime())
             val ms = (System.nanoTime() - t) / 1e6
@@ -101,13 +96,7 @@ class ScreenBench {
                 val t = System.nanoTime()
                 val st = FestivalState(node, festival.id, scope, clock = { now })
                 open = st
-                var frames = 0
-                while (shownIn !== st || frames == 0) {
-                    scene.render(System.nanoTime())
-                    frames++
-                    yield()
-                    check(System.nanoTime() - t < 30_000_000_000L) { "no programme after 30 s" }
-                }
+                scene.renderUntil(t, "no programme") { shownIn === st }
                 scene.render(System.nanoTime())
                 (System.nanoTime() - t) / 1e6
             }.drop(5).sorted()
@@ -157,11 +146,7 @@ class ScreenBench {
             }
         }
         val start = System.nanoTime()
-        while (total.toLong() != longest.events.toLong()) {
-            scene.render(System.nanoTime())
-            yield()
-            check(System.nanoTime() - start < 30_000_000_000L) { "the day did not load" }
-        }
+        scene.renderUntil(start, "the day did not load") { total.toLong() == longest.events.toLong() }
         repeat(30) { scene.render(System.nanoTime()); yield() }
         // 3 wheel units a notch; a 1,700-row day of ~60 dp rows needs a few hundred notches.
         val notches = longest.events.toInt() / 4
@@ -183,4 +168,16 @@ class ScreenBench {
                 """"scroll_day_events": ${longest.events}, "scroll_frames": ${frames.size}, "scroll_frame_p50_ms": ${p(frames, 50)}, "scroll_frame_p95_ms": ${p(frames, 95)}, "scroll_frame_max_ms": ${frames.last()}}""",
         )
     }
+}
+
+/**
+ * Renders frames, letting the scene's effects run between them, until [done] holds after at
+ * least one frame; fails with [what] after 30 s from [since].
+ */
+private suspend fun ImageComposeScene.renderUntil(since: Long, what: String, done: () -> Boolean) {
+    do {
+        render(System.nanoTime())
+        yield()
+        check(System.nanoTime() - since < 30_000_000_000L) { "$what after 30 s" }
+    } while (!done())
 }
