@@ -8,6 +8,8 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import uniffi.meadow_ffi.ChangeScope
 import uniffi.meadow_ffi.Festival
 import uniffi.meadow_ffi.MeadowNode
@@ -48,6 +50,7 @@ class AppState(
     val publicKey: String = node.publicKey()
 
     private val jobs = mutableListOf<Job>()
+    private val opening = Mutex()
 
     init {
         jobs += scope.launch {
@@ -80,12 +83,18 @@ class AppState(
         _net.value = node.netStatus()
     }
 
-    /** Opens a festival (and makes it this device's current one). */
+    /**
+     * Opens a festival (and makes it this device's current one). One at a time: the start-up
+     * read of the current festival and a festival opened meanwhile (created, joined, picked)
+     * must not each make a state, leaving the screens on one and the caller holding the other.
+     */
     suspend fun open(festival: String) {
-        if (_current.value?.festival == festival) return
-        node.useFestival(festival)
-        _current.value?.close()
-        _current.value = FestivalState(node, festival, scope, clock)
+        opening.withLock {
+            if (_current.value?.festival == festival) return
+            node.useFestival(festival)
+            _current.value?.close()
+            _current.value = FestivalState(node, festival, scope, clock)
+        }
         readName()
         readNet()
     }
