@@ -11,6 +11,7 @@ pub mod model;
 pub mod net;
 pub mod node;
 pub mod op;
+pub mod proximity;
 pub mod store;
 pub mod sync;
 pub mod wire;

@@ -1,7 +1,9 @@
 //! Shared helpers for Meadow's workspace integration tests and the benchmark: generators of
 //! realistic and adversarial op sets.
 
+pub mod crowd;
 pub mod hostile;
+pub mod radio;
 pub mod simnet;
 pub mod support;
 

@@ -974,3 +974,97 @@ async fn a_flood_while_a_subscriber_does_not_read_holds_one_entry_per_festival()
     na.shutdown().await;
     nv.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Radio links (issue 13): peers over Bluetooth GATT and byte streams that send garbage, claim
+// huge frames, send out of order or past their credit, or stop reading.
+
+/// Feeds `packets` from a hostile peer to a node answering over `transport`; returns how the
+/// session ended and every packet the node sent.
+fn radio_attack(
+    n: &mut Node,
+    transport: meadow_core::proximity::Transport,
+    packets: &[Vec<u8>],
+) -> (Option<SessionEnd>, Vec<Vec<u8>>) {
+    use meadow_core::node::LinkSync;
+    let mut l = LinkSync::respond(transport, 0);
+    let mut sent = l.start(n).expect("start").packets;
+    let mut end = None;
+    for (i, p) in packets.iter().enumerate() {
+        let step = l.received(n, p, i as u64).expect("store works");
+        sent.extend(step.packets);
+        end = end.or(step.end);
+    }
+    (end, sent)
+}
+
+#[test]
+fn garbage_from_a_radio_peer_ends_the_link_and_changes_nothing() {
+    use meadow_core::proximity::Transport;
+    let s = benchmark_festival(61, 300, 20);
+    let gatt = Transport::Gatt { mtu: 185 };
+    let open = vec![0x80, 1, 48];
+    let mut huge = vec![0x01];
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    let mut corrupt = vec![0x01];
+    meadow_core::proximity::frame::encode_frame(&empty_hello(s.festival), &mut corrupt);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let attacks: Vec<(&str, Transport, Vec<Vec<u8>>)> = vec![
+        ("a frame claiming 4 GB", gatt, vec![open.clone(), huge.clone()]),
+        ("a corrupt frame", gatt, vec![open.clone(), corrupt]),
+        ("a segment out of order", gatt, vec![open.clone(), vec![0x05, 1, 2, 3]]),
+        ("data before the open", gatt, vec![vec![0x00, 1, 2, 3]]),
+        ("an oversized segment", gatt, vec![open.clone(), vec![0x01; 400]]),
+        ("a second open", gatt, vec![open.clone(), vec![0x81, 1, 48]]),
+        ("an empty segment", gatt, vec![open.clone(), vec![]]),
+        ("credit past the window", gatt, vec![open.clone(), vec![0x41, 200]]),
+        ("another link version", gatt, vec![vec![0x80, 9, 48]]),
+        ("not a Meadow stream", Transport::Stream, vec![b"GET / HTTP/1.1\r\n\r\n".to_vec()]),
+        (
+            "a stream frame claiming 4 GB",
+            Transport::Stream,
+            vec![{
+                let mut b = vec![0x4d, 1];
+                b.extend_from_slice(&u32::MAX.to_le_bytes());
+                b
+            }],
+        ),
+    ];
+    for (name, transport, packets) in attacks {
+        let mut n = node_with(61, &s.ops);
+        let before = n.store().state_digest(&s.festival).expect("digest");
+        let (end, _) = radio_attack(&mut n, transport, &packets);
+        assert!(matches!(end, Some(SessionEnd::Failed(_))), "{name}: {end:?}");
+        assert_eq!(n.store().state_digest(&s.festival).expect("digest"), before, "{name} changed the store");
+        assert!(n.check().expect("check").is_clean(), "{name}");
+    }
+}
+
+#[test]
+fn a_radio_peer_that_stops_reading_is_dropped_and_costs_one_window() {
+    use meadow_core::node::LinkSync;
+    use meadow_core::proximity::Transport;
+    let s = benchmark_festival(62, 2_000, 50);
+    let mut n = node_with(62, &s.ops);
+    let mut l = LinkSync::respond(Transport::Gatt { mtu: 185 }, 0);
+    // The peer opens with the smallest window and asks for everything, then never grants credit.
+    let hello = vec![0x80, 1, 8];
+    let mut data = vec![0x01];
+    meadow_core::proximity::frame::encode_frame(&empty_hello(s.festival), &mut data);
+    let mut sent = Vec::new();
+    sent.extend(l.received(&mut n, &hello, 0).expect("open").packets);
+    sent.extend(l.received(&mut n, &data, 1).expect("hello").packets);
+    let data_segments = sent.iter().filter(|p| p.first().is_some_and(|h| h >> 6 == 0)).count();
+    assert!(data_segments <= 8, "{data_segments} data segments sent on a window of 8");
+    let mut end = None;
+    for t in (1_000..60_000).step_by(1_000) {
+        let step = l.tick(&mut n, t).expect("tick");
+        assert!(step.packets.iter().all(|p| p.first().is_some_and(|h| h >> 6 != 0)), "no data without credit");
+        end = end.or(step.end);
+    }
+    let Some(SessionEnd::Failed(e)) = end else { panic!("the silent peer was not dropped: {end:?}") };
+    assert!(e.to_string().contains("stopped reading"), "{e}");
+    let stalled = matches!(l.link_error(), Some(meadow_core::proximity::LinkError::Stalled(ms)) if *ms >= 10_000);
+    assert!(stalled, "{:?}", l.link_error());
+}

@@ -255,10 +255,11 @@ fn ops_arriving_through_a_native_link_reach_the_change_feed() {
     let mut a = with_ops(1, &s.ops);
     let mut b = node(2);
     let (feed_a, feed_b) = (a.subscribe(), b.subscribe());
-    let mut lb = LinkSync::initiate(&b, &s.festival, 20, 0).expect("initiate");
-    let mut la = LinkSync::respond(20, 0);
+    let gatt = meadow_core::proximity::Transport::Gatt { mtu: 23 };
+    let mut lb = LinkSync::initiate(&b, &s.festival, gatt, 0).expect("initiate");
+    let mut la = LinkSync::respond(gatt, 0);
     let mut to_a = lb.start(&mut b).expect("start").packets;
-    let mut to_b = Vec::new();
+    let mut to_b = la.start(&mut a).expect("start").packets;
     for now in 1..200_000u64 {
         if to_a.is_empty() && to_b.is_empty() {
             break;

@@ -9,12 +9,14 @@ mod error;
 mod feed;
 mod link;
 mod node;
+mod proximity;
 mod records;
 
 pub use error::MeadowError;
 pub use feed::{ChangeListener, ChangeSubscription, ListenerError};
 pub use link::{Link, LinkSession};
 pub use node::MeadowNode;
+pub use proximity::{Encounters, LinkOutcome, ProximityState, ProximityUuids, RadioAction, proximity_uuids};
 pub use records::{
     AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event,
     EventChanges, EventDetail, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext, ProgrammePage,

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use meadow_core::node::{LinkStep, LinkSync, Node, NodeError};
+use meadow_core::proximity::Transport;
 
 use crate::error::{MeadowError, festival_id};
 use crate::node::MeadowNode;
@@ -12,11 +13,12 @@ use crate::records::LinkEnd;
 /// A transport that native code owns.
 #[uniffi::export(with_foreign)]
 pub trait Link: Send + Sync {
-    /// Writes one packet (at most [`Link::mtu`] bytes).
+    /// Writes one packet (over GATT at most [`Link::mtu`] - 3 bytes).
     fn send(&self, packet: Vec<u8>);
     /// Closes the link (named so it cannot clash with `close()` of generated classes).
     fn disconnect(&self);
-    /// The largest packet the link carries.
+    /// The negotiated ATT MTU of a GATT link, or 0 for a byte stream (L2CAP, Wi-Fi Direct,
+    /// Multipeer).
     fn mtu(&self) -> u32;
 }
 
@@ -55,6 +57,13 @@ impl LinkSession {
     }
 }
 
+fn transport(link: &dyn Link) -> Transport {
+    match link.mtu() {
+        0 => Transport::Stream,
+        mtu => Transport::Gatt { mtu: mtu as usize },
+    }
+}
+
 #[uniffi::export]
 impl MeadowNode {
     /// Starts syncing `festival` over `link` (this side dialled); the first packets are sent
@@ -66,16 +75,23 @@ impl MeadowNode {
         now_ms: u64,
     ) -> Result<Arc<LinkSession>, MeadowError> {
         let f = festival_id(&festival)?;
-        let mtu = link.mtu() as usize;
-        let sync = self.run(move |n| LinkSync::initiate(n, &f, mtu, now_ms)).await?;
+        let transport = transport(link.as_ref());
+        let sync = self.run(move |n| LinkSync::initiate(n, &f, transport, now_ms)).await?;
         let session = Arc::new(LinkSession { node: self, link, sync: Arc::new(Mutex::new(sync)) });
         session.step(|l, n| l.start(n)).await?;
         Ok(session)
     }
 
+    /// What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
+    pub async fn proximity_state(&self, festival: String) -> Result<crate::ProximityState, MeadowError> {
+        let f = festival_id(&festival)?;
+        let s = self.run(move |n| n.local_state(&f)).await?;
+        Ok(crate::ProximityState::from_core(&s))
+    }
+
     /// Answers a peer that dialled this side.
     pub fn respond_link(self: Arc<Self>, link: Arc<dyn Link>, now_ms: u64) -> Arc<LinkSession> {
-        let sync = LinkSync::respond(link.mtu() as usize, now_ms);
+        let sync = LinkSync::respond(transport(link.as_ref()), now_ms);
         Arc::new(LinkSession { node: self, link, sync: Arc::new(Mutex::new(sync)) })
     }
 }
@@ -90,6 +106,11 @@ impl LinkSession {
     /// The link closed.
     pub async fn closed(&self) -> Result<Option<LinkEnd>, MeadowError> {
         self.step(|l, n| l.closed(n)).await
+    }
+
+    /// When `tick` is due at the latest (ms, on the clock the calls pass), if anything waits.
+    pub fn next_timeout(&self) -> Option<u64> {
+        self.sync.lock().ok().and_then(|s| s.poll_timeout())
     }
 
     /// Time passed; drives the idle timeout.

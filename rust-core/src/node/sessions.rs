@@ -13,6 +13,12 @@ pub enum SessionEnd {
 }
 
 impl Node {
+    /// What this device's Bluetooth advertisement for `festival` tells: see
+    /// [`crate::store::Store::local_state`].
+    pub fn local_state(&self, festival: &FestivalId) -> Result<crate::proximity::LocalState, NodeError> {
+        Ok(self.store.local_state(festival)?)
+    }
+
     /// Starts a sync session for a festival (held here, or being joined with nothing yet).
     pub fn start_sync(
         &self,
@@ -80,12 +86,16 @@ impl Node {
 }
 
 /// A sync session run over a link that native code owns (Bluetooth L2CAP or GATT, Wi-Fi Direct,
-/// Multipeer): bytes in, packets of at most the link's MTU out.
+/// Multipeer): packets in, packets out, framed by [`crate::proximity::Framed`]. A packet that is
+/// corrupt, out of order or oversized ends the link; every op that arrived whole stays stored,
+/// so the next encounter resumes where this one stopped.
 #[derive(Debug)]
 pub struct LinkSync {
     session: crate::sync::Session,
-    mtu: usize,
+    link: crate::proximity::Framed,
     end: Option<SessionEnd>,
+    /// How the session ended, held back until the link has sent what it queued.
+    ended: Option<SessionEnd>,
     /// The latest time the link reported.
     now_ms: u64,
 }
@@ -93,52 +103,90 @@ pub struct LinkSync {
 /// What a [`LinkSync`] step produced.
 #[derive(Debug, Default)]
 pub struct LinkStep {
-    /// Packets to write to the link, in order, each at most the MTU.
+    /// Packets to write to the link, in order.
     pub packets: Vec<Vec<u8>>,
-    /// Set once the session has ended.
+    /// Set once the session has ended and its last packets are among these.
     pub end: Option<SessionEnd>,
 }
 
+/// Frame bytes queued in a link ahead of the radio: enough to fill a window at any MTU, little
+/// enough that a link's end loses nothing the session counted as sent.
+const LINK_AHEAD_BYTES: usize = 16 * 1024;
+
 impl LinkSync {
-    /// Starts the initiating side for `festival` over a link with `mtu`-byte packets.
-    pub fn initiate(node: &Node, festival: &FestivalId, mtu: usize, now_ms: u64) -> Result<Self, NodeError> {
-        let session = node.start_sync(festival, crate::sync::Config::default(), now_ms)?;
-        Ok(LinkSync { session, mtu: mtu.max(1), end: None, now_ms })
+    /// Session settings for a radio link: small frames, since every frame that arrives whole is
+    /// stored and a Bluetooth encounter may end at any moment.
+    pub fn radio_config() -> crate::sync::Config {
+        crate::sync::Config { ops_per_frame_bytes: 4 * 1024, idle_timeout_ms: 15_000, ..Default::default() }
+    }
+
+    /// Starts the initiating side for `festival` over `transport`.
+    pub fn initiate(
+        node: &Node,
+        festival: &FestivalId,
+        transport: crate::proximity::Transport,
+        now_ms: u64,
+    ) -> Result<Self, NodeError> {
+        let session = node.start_sync(festival, Self::radio_config(), now_ms)?;
+        Ok(Self::with(session, transport, now_ms))
     }
 
     /// Starts the answering side.
-    pub fn respond(mtu: usize, now_ms: u64) -> Self {
-        LinkSync {
-            session: crate::sync::Session::respond(crate::sync::Config::default(), now_ms),
-            mtu: mtu.max(1),
-            end: None,
-            now_ms,
-        }
+    pub fn respond(transport: crate::proximity::Transport, now_ms: u64) -> Self {
+        Self::with(crate::sync::Session::respond(Self::radio_config(), now_ms), transport, now_ms)
     }
 
-    /// Packets to send now (call once after creating the initiating side).
+    fn with(session: crate::sync::Session, transport: crate::proximity::Transport, now_ms: u64) -> Self {
+        let link = crate::proximity::Framed::new(transport, crate::proximity::gatt::FramedConfig::default());
+        LinkSync { session, link, end: None, ended: None, now_ms }
+    }
+
+    /// Packets to send now (call once after creating either side: both open the link).
     pub fn start(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
         self.step(node)
     }
 
-    /// Bytes arrived from the link.
-    pub fn received(&mut self, node: &mut Node, bytes: &[u8], now_ms: u64) -> Result<LinkStep, NodeError> {
+    /// A packet arrived from the link.
+    pub fn received(&mut self, node: &mut Node, packet: &[u8], now_ms: u64) -> Result<LinkStep, NodeError> {
         self.now_ms = self.now_ms.max(now_ms);
-        self.session.handle_input(bytes, now_ms);
+        match self.link.handle_packet(packet) {
+            Ok(()) => {
+                while let Some(frame) = self.link.poll_frame() {
+                    self.session.handle_input(&frame, self.now_ms);
+                }
+            }
+            Err(e) => self.link_failed(e),
+        }
         self.step(node)
+    }
+
+    fn link_failed(&mut self, e: crate::proximity::LinkError) {
+        tracing::debug!(error = %e, "radio link ended");
+        self.session.handle_close();
     }
 
     /// The link closed.
     pub fn closed(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
+        if let Err(e) = self.link.handle_close() {
+            self.link_failed(e);
+        }
         self.session.handle_close();
         self.step(node)
     }
 
-    /// Time passed (drives the idle timeout).
+    /// Time passed (drives the idle and stall timeouts).
     pub fn tick(&mut self, node: &mut Node, now_ms: u64) -> Result<LinkStep, NodeError> {
         self.now_ms = self.now_ms.max(now_ms);
-        self.session.handle_timeout(now_ms);
+        if let Err(e) = self.link.handle_timeout(self.now_ms) {
+            self.link_failed(e);
+        }
+        self.session.handle_timeout(self.now_ms);
         self.step(node)
+    }
+
+    /// When [`Self::tick`] is due at the latest.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        [self.session.poll_timeout(), self.link.poll_timeout()].into_iter().flatten().min()
     }
 
     /// The festival, once known (the answering side learns it from the peer).
@@ -156,23 +204,53 @@ impl LinkSync {
         self.session.stats().clone()
     }
 
+    /// What the link moved so far.
+    pub fn link_stats(&self) -> crate::proximity::gatt::LinkStats {
+        self.link.stats().clone()
+    }
+
+    /// Why the link failed, if it did.
+    pub fn link_error(&self) -> Option<&crate::proximity::LinkError> {
+        self.link.error()
+    }
+
     fn step(&mut self, node: &mut Node) -> Result<LinkStep, NodeError> {
         let mut step = LinkStep::default();
         loop {
-            if self.end.is_none()
+            if self.ended.is_none()
+                && self.end.is_none()
                 && let Some(e) = node.serve_sync(&mut self.session)?
             {
-                self.end = Some(e.clone());
-                step.end = Some(e);
+                self.ended = Some(e);
             }
             let mut sent = false;
-            while let Some(frame) = self.session.poll_transmit(self.now_ms) {
-                step.packets.extend(frame.chunks(self.mtu).map(<[u8]>::to_vec));
+            while self.link.queued() < LINK_AHEAD_BYTES
+                && let Some(frame) = self.session.poll_transmit(self.now_ms)
+            {
+                self.link.send_frame(&frame);
                 sent = true;
             }
             if !sent {
-                return Ok(step);
+                break;
             }
         }
+        while let Some(p) = self.link.poll_packet(self.now_ms) {
+            step.packets.push(p);
+        }
+        // The end is told once the link has sent everything the session queued, or cannot.
+        if self.end.is_none()
+            && (self.link.queued() == 0 || self.link.error().is_some())
+            && let Some(mut e) = self.ended.take()
+        {
+            // A session cut by a broken link says why the link broke.
+            if let (SessionEnd::Failed(crate::sync::SyncError::Closed), Some(le)) = (&e, self.link.error())
+                && *le != crate::proximity::LinkError::Closed
+            {
+                e = SessionEnd::Failed(crate::sync::SyncError::Protocol(format!("link: {le}")));
+            }
+            self.end = Some(e.clone());
+            step.end = Some(e);
+        }
+        Ok(step)
     }
 }

@@ -459,6 +459,32 @@ impl Store {
         Ok(items)
     }
 
+    /// What the festival's Bluetooth advertisement tells of this store: fingerprints of the
+    /// official ops held (by the owner and organisers, at the positions their roles cover) and of
+    /// every sync item. Two stores with equal fingerprints hold the same ops.
+    pub fn local_state(&self, festival: &FestivalId) -> Result<crate::proximity::LocalState, StoreError> {
+        let all = self.sync_items(festival)?;
+        let ctx = FestivalCtx::load(&self.conn, *festival)?;
+        let mut stmt = self.conn.prepare_cached("SELECT author, seq, lamport, id FROM ops WHERE festival = ?")?;
+        let mut rows = stmt.query([&festival.0[..]])?;
+        let mut official = Vec::new();
+        while let Some(r) = rows.next()? {
+            let author =
+                PublicKey(r.get::<_, Vec<u8>>(0)?.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
+            if ctx.roles.is_official(&author, r.get::<_, i64>(1)? as u64) {
+                let id: [u8; 32] =
+                    r.get::<_, Vec<u8>>(3)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
+                official.push(crate::sync::Item { lamport: r.get::<_, i64>(2)? as u64, id: OpId(id) });
+            }
+        }
+        let official = crate::sync::Items::new(official);
+        Ok(crate::proximity::LocalState {
+            festival: *festival,
+            official: official.fingerprint(0..official.len()),
+            all: all.fingerprint(0..all.len()),
+        })
+    }
+
     /// What a sync session is about to send, without the ops' bytes: (priority class, Lamport
     /// clock, id, size) of each op or piece of evidence named. Class 0: announcements by official
     /// authors with the earlier ops of their logs they need; 1: other official ops; 2: community

@@ -60,6 +60,15 @@ enum Cmd {
         #[arg(long, default_value_t = 300)]
         samples: usize,
     },
+    /// Proximity exchange over a simulated 20 KB/s, 185-byte-MTU GATT link, and a crowd of 200.
+    Proximity {
+        /// Events of the programme.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// The organisers' announcements.
+        #[arg(long, default_value_t = 50)]
+        announcements: usize,
+    },
     /// Programme queries, search and app launch over a festival of this many events.
     Query {
         /// Number of events.
@@ -81,6 +90,7 @@ fn main() -> Result<()> {
         Cmd::Import { events } => import(events),
         Cmd::Sync { ops, authors } => sync(ops, authors),
         Cmd::Ffi { dir, samples } => ffi(&dir, samples),
+        Cmd::Proximity { events, announcements } => proximity(events, announcements),
     }
 }
 
@@ -605,4 +615,64 @@ fn iroh_full_sync(full: Node, empty: Node, festival: meadow_core::op::FestivalId
         na.shutdown().await;
         Ok(IrohRun { full_sync_s, live_push_p50_ms: p50(samples.clone()), live_push_p95_ms: p95(samples) })
     })
+}
+
+/// An empty phone meets the info point over Bluetooth: when the announcements are in, when the
+/// whole programme is, what share of the link carried ops; then the crowd simulation.
+fn proximity(events: usize, announcements: usize) -> Result<()> {
+    use meadow_tests::crowd::{CrowdConfig, run};
+    use meadow_tests::radio::{Radio, empty_node, programme_with_announcements, swap};
+    eprintln!("generating a festival of {events} events and {announcements} announcements");
+    let s = programme_with_announcements(7, events, announcements);
+    let mut info = empty_node(1);
+    info.ingest(s.ops.clone()).context("ingest")?;
+    let mut phone = empty_node(2);
+    let radio = Radio::gatt(185, 20_000);
+    let mut ready_ms = None;
+    let festival = s.festival;
+    let started = Instant::now();
+    eprintln!("swapping over a simulated 20 KB/s link (MTU 185)");
+    let out = swap(&mut phone, &mut info, &festival, &radio, 24 * 3_600_000, &mut |n, ms| {
+        if ready_ms.is_none() && n.announcements(&festival, 0).is_ok_and(|a| a.len() == announcements) {
+            ready_ms = Some(ms);
+        }
+    });
+    let finished = matches!(out.dialler, Some(meadow_core::node::SessionEnd::Finished(_)));
+    anyhow::ensure!(finished, "the swap did not finish: {out:?}");
+    anyhow::ensure!(
+        phone.op_count()? == s.ops.len() as u64,
+        "the phone holds {} of {} ops",
+        phone.op_count()?,
+        s.ops.len()
+    );
+    let swap_wall_s = started.elapsed().as_secs_f64();
+    eprintln!("running the crowd: 200 phones, with and without a spammer");
+    let crowd = run(&CrowdConfig::default());
+    let quiet = run(&CrowdConfig { spam_ops: 0, ..CrowdConfig::default() });
+    let json = serde_json::json!({
+        "bench": "proximity",
+        "events": events,
+        "announcements": announcements,
+        "link": {"mtu": 185, "bytes_per_s": 20_000, "latency_ms": radio.latency_ms},
+        "announcements_ready_s": ready_ms.map(|ms| ms as f64 / 1000.0),
+        "full_programme_s": out.elapsed_ms as f64 / 1000.0,
+        "goodput_ratio": (out.op_bytes as f64 / out.link_bytes as f64 * 1000.0).round() / 1000.0,
+        "link_bytes": out.link_bytes,
+        "op_bytes": out.op_bytes,
+        "swap_wall_s": swap_wall_s,
+        "crowd": {
+            "phones": 200, "festival_ops": 5_000, "spam_ops": 10_000,
+            "p90_announcement_s": crowd.p90_announcement_s,
+            "per_announcement_p90_s": crowd.announcement_p90_s,
+            "connections_per_phone_hour": crowd.connections_per_phone_hour,
+            "max_connections_per_phone_hour": crowd.max_connections_per_phone_hour,
+            "swaps": crowd.swaps, "swaps_cut": crowd.swaps_cut,
+        },
+        "crowd_without_spam": {
+            "p90_announcement_s": quiet.p90_announcement_s,
+            "connections_per_phone_hour": quiet.connections_per_phone_hour,
+        },
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
 }

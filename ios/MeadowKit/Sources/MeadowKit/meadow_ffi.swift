@@ -986,12 +986,347 @@ public func FfiConverterTypeChangeSubscription_lower(_ value: ChangeSubscription
 
 
 /**
+ * The encounter scheduler of one device: feed it what the radio saw, poll what to do.
+ */
+public protocol EncountersProtocol: AnyObject, Sendable {
+    
+    /**
+     * Connections made in the last hour.
+     */
+    func connectionsLastHour(nowMs: UInt64) throws  -> UInt32
+    
+    /**
+     * A peer connected to this device: whether to accept it (otherwise disconnect it).
+     */
+    func incoming(peer: UInt64, nowMs: UInt64) throws  -> Bool
+    
+    /**
+     * A link ended.
+     */
+    func linkEnded(peer: UInt64, outcome: LinkOutcome, nowMs: UInt64) throws 
+    
+    /**
+     * The next thing to do now, if any: call until it returns null.
+     */
+    func pollAction(nowMs: UInt64) throws  -> RadioAction?
+    
+    /**
+     * When to poll again at the latest, in ms.
+     */
+    func pollTimeout(nowMs: UInt64) throws  -> UInt64
+    
+    /**
+     * A scan result's advertising data (Android `ScanRecord.getBytes()`): false if it is not a
+     * Meadow device's; an error if it is one whose payload does not decode.
+     */
+    func seenAdvertisingData(peer: UInt64, data: Data, nowMs: UInt64) throws  -> Bool
+    
+    /**
+     * The Meadow service's service data from a scan result.
+     */
+    func seenServiceData(peer: UInt64, payload: Data, nowMs: UInt64) throws 
+    
+    /**
+     * A device advertising the Meadow service without service data (iOS).
+     */
+    func seenServiceOnly(peer: UInt64, nowMs: UInt64) throws 
+    
+    /**
+     * What this device holds changed.
+     */
+    func setState(state: ProximityState?, nowMs: UInt64) throws 
+    
+    /**
+     * The State value read after a `ReadState` (`None`: the read failed).
+     */
+    func stateRead(peer: UInt64, value: Data?, nowMs: UInt64) throws 
+    
+    /**
+     * The State characteristic's value for a read now (a fresh salt each time), with this
+     * device's L2CAP PSM (0: none); `None` while no festival is advertised.
+     */
+    func stateValue(psm: UInt16) throws  -> Data?
+    
+}
+/**
+ * The encounter scheduler of one device: feed it what the radio saw, poll what to do.
+ */
+open class Encounters: EncountersProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_meadow_ffi_fn_clone_encounters(self.handle, $0) }
+    }
+    /**
+     * A scheduler advertising `state` (none: scan only); `l2cap` if this device offers an
+     * L2CAP channel.
+     */
+public convenience init(state: ProximityState?, l2cap: Bool, nowMs: UInt64)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_constructor_encounters_new(
+        FfiConverterOptionTypeProximityState.lower(state),
+        FfiConverterBool.lower(l2cap),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_meadow_ffi_fn_free_encounters(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Connections made in the last hour.
+     */
+open func connectionsLastHour(nowMs: UInt64)throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_connections_last_hour(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A peer connected to this device: whether to accept it (otherwise disconnect it).
+     */
+open func incoming(peer: UInt64, nowMs: UInt64)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_incoming(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A link ended.
+     */
+open func linkEnded(peer: UInt64, outcome: LinkOutcome, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_link_ended(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterTypeLinkOutcome_lower(outcome),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The next thing to do now, if any: call until it returns null.
+     */
+open func pollAction(nowMs: UInt64)throws  -> RadioAction?  {
+    return try  FfiConverterOptionTypeRadioAction.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_poll_action(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * When to poll again at the latest, in ms.
+     */
+open func pollTimeout(nowMs: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_poll_timeout(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A scan result's advertising data (Android `ScanRecord.getBytes()`): false if it is not a
+     * Meadow device's; an error if it is one whose payload does not decode.
+     */
+open func seenAdvertisingData(peer: UInt64, data: Data, nowMs: UInt64)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_seen_advertising_data(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterData.lower(data),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The Meadow service's service data from a scan result.
+     */
+open func seenServiceData(peer: UInt64, payload: Data, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_seen_service_data(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterData.lower(payload),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A device advertising the Meadow service without service data (iOS).
+     */
+open func seenServiceOnly(peer: UInt64, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_seen_service_only(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * What this device holds changed.
+     */
+open func setState(state: ProximityState?, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_set_state(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeProximityState.lower(state),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The State value read after a `ReadState` (`None`: the read failed).
+     */
+open func stateRead(peer: UInt64, value: Data?, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_state_read(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(peer),
+        FfiConverterOptionData.lower(value),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The State characteristic's value for a read now (a fresh salt each time), with this
+     * device's L2CAP PSM (0: none); `None` while no festival is advertised.
+     */
+open func stateValue(psm: UInt16)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeMeadowError_lift) {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_encounters_state_value(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt16.lower(psm),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEncounters: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Encounters
+
+    public static func lift(_ handle: UInt64) throws -> Encounters {
+        return Encounters(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Encounters) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Encounters {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Encounters, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEncounters_lift(_ handle: UInt64) throws -> Encounters {
+    return try FfiConverterTypeEncounters.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEncounters_lower(_ value: Encounters) -> UInt64 {
+    return FfiConverterTypeEncounters.lower(value)
+}
+
+
+
+
+
+
+/**
  * A transport that native code owns.
  */
 public protocol Link: AnyObject, Sendable {
     
     /**
-     * Writes one packet (at most [`Link::mtu`] bytes).
+     * Writes one packet (over GATT at most [`Link::mtu`] - 3 bytes).
      */
     func send(packet: Data) 
     
@@ -1001,7 +1336,8 @@ public protocol Link: AnyObject, Sendable {
     func disconnect() 
     
     /**
-     * The largest packet the link carries.
+     * The negotiated ATT MTU of a GATT link, or 0 for a byte stream (L2CAP, Wi-Fi Direct,
+     * Multipeer).
      */
     func mtu()  -> UInt32
     
@@ -1063,7 +1399,7 @@ open class LinkImpl: Link, @unchecked Sendable {
 
     
     /**
-     * Writes one packet (at most [`Link::mtu`] bytes).
+     * Writes one packet (over GATT at most [`Link::mtu`] - 3 bytes).
      */
 open func send(packet: Data)  {try! rustCall() {
         uniffiCallStatus in
@@ -1086,7 +1422,8 @@ open func disconnect()  {try! rustCall() {
 }
     
     /**
-     * The largest packet the link carries.
+     * The negotiated ATT MTU of a GATT link, or 0 for a byte stream (L2CAP, Wi-Fi Direct,
+     * Multipeer).
      */
 open func mtu() -> UInt32  {
     return try!  FfiConverterUInt32.lift(try! rustCall() {
@@ -1284,6 +1621,11 @@ public protocol LinkSessionProtocol: AnyObject, Sendable {
     func closed() async throws  -> LinkEnd?
     
     /**
+     * When `tick` is due at the latest (ms, on the clock the calls pass), if anything waits.
+     */
+    func nextTimeout()  -> UInt64?
+    
+    /**
      * Bytes arrived on the link.
      */
     func received(bytes: Data, nowMs: UInt64) async throws  -> LinkEnd?
@@ -1368,6 +1710,18 @@ open func closed()async throws  -> LinkEnd?  {
             liftFunc: FfiConverterOptionTypeLinkEnd.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
+}
+    
+    /**
+     * When `tick` is due at the latest (ms, on the clock the calls pass), if anything waits.
+     */
+open func nextTimeout() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_method_linksession_next_timeout(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1468,6 +1822,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * before this returns.
      */
     func initiateLink(link: Link, festival: String, nowMs: UInt64) async throws  -> LinkSession
+    
+    /**
+     * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
+     */
+    func proximityState(festival: String) async throws  -> ProximityState
     
     /**
      * Answers a peer that dialled this side.
@@ -1795,6 +2154,25 @@ open func initiateLink(link: Link, festival: String, nowMs: UInt64)async throws 
             completeFunc: ffi_meadow_ffi_rust_future_complete_u64,
             freeFunc: ffi_meadow_ffi_rust_future_free_u64,
             liftFunc: FfiConverterTypeLinkSession_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
+     */
+open func proximityState(festival: String)async throws  -> ProximityState  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_proximity_state(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeProximityState_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -4506,6 +4884,175 @@ public func FfiConverterTypeProgrammeQuery_lower(_ value: ProgrammeQuery) -> Rus
 
 
 /**
+ * What a device holds of a festival, as its advertisement tells it (from
+ * `MeadowNode.proximityState`).
+ */
+public struct ProximityState: Equatable, Hashable {
+    /**
+     * The festival, in hex.
+     */
+    public var festival: String
+    /**
+     * Fingerprint of the official ops held (16 bytes).
+     */
+    public var official: Data
+    /**
+     * Fingerprint of every op held (16 bytes).
+     */
+    public var all: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The festival, in hex.
+         */festival: String, 
+        /**
+         * Fingerprint of the official ops held (16 bytes).
+         */official: Data, 
+        /**
+         * Fingerprint of every op held (16 bytes).
+         */all: Data) {
+        self.festival = festival
+        self.official = official
+        self.all = all
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProximityState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProximityState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProximityState {
+        return
+            try ProximityState(
+                festival: FfiConverterString.read(from: &buf), 
+                official: FfiConverterData.read(from: &buf), 
+                all: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProximityState, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.festival, into: &buf)
+        FfiConverterData.write(value.official, into: &buf)
+        FfiConverterData.write(value.all, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityState_lift(_ buf: RustBuffer) throws -> ProximityState {
+    return try FfiConverterTypeProximityState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityState_lower(_ value: ProximityState) -> RustBuffer {
+    return FfiConverterTypeProximityState.lower(value)
+}
+
+
+/**
+ * The UUIDs of the Meadow GATT service (docs/ble.md).
+ */
+public struct ProximityUuids: Equatable, Hashable {
+    /**
+     * The service.
+     */
+    public var service: String
+    /**
+     * State (read).
+     */
+    public var state: String
+    /**
+     * TX: central to peripheral (write without response).
+     */
+    public var tx: String
+    /**
+     * RX: peripheral to central (notify).
+     */
+    public var rx: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The service.
+         */service: String, 
+        /**
+         * State (read).
+         */state: String, 
+        /**
+         * TX: central to peripheral (write without response).
+         */tx: String, 
+        /**
+         * RX: peripheral to central (notify).
+         */rx: String) {
+        self.service = service
+        self.state = state
+        self.tx = tx
+        self.rx = rx
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProximityUuids: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProximityUuids: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProximityUuids {
+        return
+            try ProximityUuids(
+                service: FfiConverterString.read(from: &buf), 
+                state: FfiConverterString.read(from: &buf), 
+                tx: FfiConverterString.read(from: &buf), 
+                rx: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProximityUuids, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.service, into: &buf)
+        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterString.write(value.tx, into: &buf)
+        FfiConverterString.write(value.rx, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityUuids_lift(_ buf: RustBuffer) throws -> ProximityUuids {
+    return try FfiConverterTypeProximityUuids.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProximityUuids_lower(_ value: ProximityUuids) -> RustBuffer {
+    return FfiConverterTypeProximityUuids.lower(value)
+}
+
+
+/**
  * What changed, as the change feed tells it.
  */
 public struct StoreChange: Equatable, Hashable {
@@ -4991,6 +5538,91 @@ public func FfiConverterTypeChangeScope_lower(_ value: ChangeScope) -> RustBuffe
 
 
 /**
+ * How a link ended, as the radio code saw it.
+ */
+
+public enum LinkOutcome: Equatable, Hashable {
+    
+    /**
+     * The swap finished (or the scheduler ended it).
+     */
+    case finished
+    /**
+     * The link came up and then failed or dropped.
+     */
+    case failed
+    /**
+     * The connection never came up.
+     */
+    case unreachable
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LinkOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLinkOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = LinkOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .finished
+        
+        case 2: return .failed
+        
+        case 3: return .unreachable
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LinkOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .finished:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .unreachable:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkOutcome_lift(_ buf: RustBuffer) throws -> LinkOutcome {
+    return try FfiConverterTypeLinkOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkOutcome_lower(_ value: LinkOutcome) -> RustBuffer {
+    return FfiConverterTypeLinkOutcome.lower(value)
+}
+
+
+
+/**
  * Why a listener could not take a change (whatever it threw).
  */
 public 
@@ -5253,6 +5885,160 @@ public func FfiConverterTypeMeadowError_lower(_ value: MeadowError) -> RustBuffe
 
 
 /**
+ * What the radio code should do now.
+ */
+
+public enum RadioAction: Equatable, Hashable {
+    
+    /**
+     * Connect to the peer and run a swap (`initiateLink`).
+     */
+    case connect(
+        /**
+         * The peer, as the radio code named it.
+         */peer: UInt64
+    )
+    /**
+     * Connect and read the peer's State characteristic, then report with `stateRead`.
+     */
+    case readState(
+        /**
+         * The peer.
+         */peer: UInt64
+    )
+    /**
+     * Start scanning for the Meadow service.
+     */
+    case startScan
+    /**
+     * Stop scanning.
+     */
+    case stopScan
+    /**
+     * (Re)start advertising this service data (Android `addServiceData`) or these 31 bytes of
+     * legacy advertising data (BlueZ).
+     */
+    case advertise(
+        /**
+         * The 10-byte payload for the Meadow service's service data.
+         */serviceData: Data, 
+        /**
+         * The whole legacy advertising data.
+         */advertisingData: Data
+    )
+    /**
+     * Stop advertising.
+     */
+    case stopAdvertising
+    /**
+     * End the link to the peer; then report `linkEnded` with `Finished`.
+     */
+    case disconnect(
+        /**
+         * The peer.
+         */peer: UInt64
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RadioAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRadioAction: FfiConverterRustBuffer {
+    typealias SwiftType = RadioAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RadioAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .connect(peer: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 2: return .readState(peer: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 3: return .startScan
+        
+        case 4: return .stopScan
+        
+        case 5: return .advertise(serviceData: try FfiConverterData.read(from: &buf), advertisingData: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 6: return .stopAdvertising
+        
+        case 7: return .disconnect(peer: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RadioAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .connect(peer):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(peer, into: &buf)
+            
+        
+        case let .readState(peer):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(peer, into: &buf)
+            
+        
+        case .startScan:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .stopScan:
+            writeInt(&buf, Int32(4))
+        
+        
+        case let .advertise(serviceData,advertisingData):
+            writeInt(&buf, Int32(5))
+            FfiConverterData.write(serviceData, into: &buf)
+            FfiConverterData.write(advertisingData, into: &buf)
+            
+        
+        case .stopAdvertising:
+            writeInt(&buf, Int32(6))
+        
+        
+        case let .disconnect(peer):
+            writeInt(&buf, Int32(7))
+            FfiConverterUInt64.write(peer, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRadioAction_lift(_ buf: RustBuffer) throws -> RadioAction {
+    return try FfiConverterTypeRadioAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRadioAction_lower(_ value: RadioAction) -> RustBuffer {
+    return FfiConverterTypeRadioAction.lower(value)
+}
+
+
+
+/**
  * What this device's identity is in a festival.
  */
 
@@ -5363,6 +6149,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
     typealias SwiftType = Int64?
 
@@ -5411,6 +6221,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
     typealias SwiftType = Event?
 
@@ -5451,6 +6285,54 @@ fileprivate struct FfiConverterOptionTypeLinkEnd: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeLinkEnd.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeProximityState: FfiConverterRustBuffer {
+    typealias SwiftType = ProximityState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProximityState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProximityState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRadioAction: FfiConverterRustBuffer {
+    typealias SwiftType = RadioAction?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRadioAction.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRadioAction.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5778,6 +6660,16 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+/**
+ * The Meadow service's UUIDs.
+ */
+public func proximityUuids() -> ProximityUuids  {
+    return try!  FfiConverterTypeProximityUuids_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_func_proximity_uuids(uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5794,6 +6686,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_meadow_ffi_checksum_func_proximity_uuids() != 55847) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 35027) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5803,16 +6698,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_changesubscription_is_active() != 60503) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_link_send() != 58821) {
+    if (uniffi_meadow_ffi_checksum_method_link_send() != 17714) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_link_disconnect() != 12890) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_link_mtu() != 2331) {
+    if (uniffi_meadow_ffi_checksum_method_link_mtu() != 43152) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_linksession_closed() != 56657) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_linksession_next_timeout() != 58661) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_linksession_received() != 34249) {
@@ -5822,6 +6720,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() != 4696) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_proximity_state() != 42724) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_respond_link() != 52195) {
@@ -5962,7 +6863,43 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_venues() != 29861) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour() != 33529) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_incoming() != 30326) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_link_ended() != 63479) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_poll_action() != 6349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_poll_timeout() != 39536) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_seen_advertising_data() != 30841) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_seen_service_data() != 58030) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_seen_service_only() != 40084) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_set_state() != 13539) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_state_read() != 65345) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_encounters_state_value() != 39762) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_constructor_meadownode_open() != 53614) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_constructor_encounters_new() != 54951) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -376,6 +376,11 @@ void uniffi_meadow_ffi_fn_free_linksession(uint64_t handle, RustCallStatus *_Non
 uint64_t uniffi_meadow_ffi_fn_method_linksession_closed(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_NEXT_TIMEOUT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_NEXT_TIMEOUT
+RustBuffer uniffi_meadow_ffi_fn_method_linksession_next_timeout(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_RECEIVED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_LINKSESSION_RECEIVED
 uint64_t uniffi_meadow_ffi_fn_method_linksession_received(uint64_t ptr, RustBuffer bytes, uint64_t now_ms
@@ -404,6 +409,11 @@ uint64_t uniffi_meadow_ffi_fn_constructor_meadownode_open(RustBuffer data_dir, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_initiate_link(uint64_t ptr, uint64_t link, RustBuffer festival, uint64_t now_ms
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROXIMITY_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROXIMITY_STATE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_proximity_state(uint64_t ptr, RustBuffer festival
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_RESPOND_LINK
@@ -634,6 +644,82 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_use_festival(uint64_t ptr, RustB
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_VENUES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_VENUES
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_venues(uint64_t ptr, RustBuffer festival
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_ENCOUNTERS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CLONE_ENCOUNTERS
+uint64_t uniffi_meadow_ffi_fn_clone_encounters(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FREE_ENCOUNTERS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FREE_ENCOUNTERS
+void uniffi_meadow_ffi_fn_free_encounters(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_ENCOUNTERS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_CONSTRUCTOR_ENCOUNTERS_NEW
+uint64_t uniffi_meadow_ffi_fn_constructor_encounters_new(RustBuffer state, int8_t l2cap, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_CONNECTIONS_LAST_HOUR
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_CONNECTIONS_LAST_HOUR
+uint32_t uniffi_meadow_ffi_fn_method_encounters_connections_last_hour(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_INCOMING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_INCOMING
+int8_t uniffi_meadow_ffi_fn_method_encounters_incoming(uint64_t ptr, uint64_t peer, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_LINK_ENDED
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_LINK_ENDED
+void uniffi_meadow_ffi_fn_method_encounters_link_ended(uint64_t ptr, uint64_t peer, RustBuffer outcome, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_POLL_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_POLL_ACTION
+RustBuffer uniffi_meadow_ffi_fn_method_encounters_poll_action(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_POLL_TIMEOUT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_POLL_TIMEOUT
+uint64_t uniffi_meadow_ffi_fn_method_encounters_poll_timeout(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_ADVERTISING_DATA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_ADVERTISING_DATA
+int8_t uniffi_meadow_ffi_fn_method_encounters_seen_advertising_data(uint64_t ptr, uint64_t peer, RustBuffer data, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_SERVICE_DATA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_SERVICE_DATA
+void uniffi_meadow_ffi_fn_method_encounters_seen_service_data(uint64_t ptr, uint64_t peer, RustBuffer payload, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_SERVICE_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SEEN_SERVICE_ONLY
+void uniffi_meadow_ffi_fn_method_encounters_seen_service_only(uint64_t ptr, uint64_t peer, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SET_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_SET_STATE
+void uniffi_meadow_ffi_fn_method_encounters_set_state(uint64_t ptr, RustBuffer state, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_STATE_READ
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_STATE_READ
+void uniffi_meadow_ffi_fn_method_encounters_state_read(uint64_t ptr, uint64_t peer, RustBuffer value, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_STATE_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_ENCOUNTERS_STATE_VALUE
+RustBuffer uniffi_meadow_ffi_fn_method_encounters_state_value(uint64_t ptr, uint16_t psm, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FUNC_PROXIMITY_UUIDS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FUNC_PROXIMITY_UUIDS
+RustBuffer uniffi_meadow_ffi_fn_func_proximity_uuids(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_MEADOW_FFI_RUSTBUFFER_ALLOC
@@ -896,6 +982,12 @@ void ffi_meadow_ffi_rust_future_free_void(uint64_t handle
 void ffi_meadow_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_FUNC_PROXIMITY_UUIDS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_FUNC_PROXIMITY_UUIDS
+uint16_t uniffi_meadow_ffi_checksum_func_proximity_uuids(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGELISTENER_ON_CHANGE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGELISTENER_ON_CHANGE
 uint16_t uniffi_meadow_ffi_checksum_method_changelistener_on_change(void
@@ -938,6 +1030,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_linksession_closed(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_NEXT_TIMEOUT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_NEXT_TIMEOUT
+uint16_t uniffi_meadow_ffi_checksum_method_linksession_next_timeout(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_RECEIVED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_RECEIVED
 uint16_t uniffi_meadow_ffi_checksum_method_linksession_received(void
@@ -953,6 +1051,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_linksession_tick(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_INITIATE_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_INITIATE_LINK
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_initiate_link(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROXIMITY_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_PROXIMITY_STATE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_proximity_state(void
     
 );
 #endif
@@ -1232,9 +1336,81 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_venues(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_CONNECTIONS_LAST_HOUR
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_CONNECTIONS_LAST_HOUR
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_INCOMING
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_INCOMING
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_incoming(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_LINK_ENDED
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_LINK_ENDED
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_link_ended(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_POLL_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_POLL_ACTION
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_poll_action(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_POLL_TIMEOUT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_POLL_TIMEOUT
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_poll_timeout(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_ADVERTISING_DATA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_ADVERTISING_DATA
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_seen_advertising_data(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_SERVICE_DATA
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_SERVICE_DATA
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_seen_service_data(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_SERVICE_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SEEN_SERVICE_ONLY
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_seen_service_only(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SET_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_SET_STATE
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_set_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_STATE_READ
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_STATE_READ
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_state_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_STATE_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_ENCOUNTERS_STATE_VALUE
+uint16_t uniffi_meadow_ffi_checksum_method_encounters_state_value(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_MEADOWNODE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_MEADOWNODE_OPEN
 uint16_t uniffi_meadow_ffi_checksum_constructor_meadownode_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_ENCOUNTERS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_CONSTRUCTOR_ENCOUNTERS_NEW
+uint16_t uniffi_meadow_ffi_checksum_constructor_encounters_new(void
     
 );
 #endif

@@ -191,13 +191,13 @@ class NodeTest {
         assertFalse(a.netStatus().running)
     }
 
-    /** A radio with a 20-byte MTU, as the Android Bluetooth code will be. */
+    /** A GATT link at the smallest ATT MTU (23): packets of at most 20 bytes. */
     class Radio : Link {
         val out = ConcurrentLinkedQueue<ByteArray>()
         @Volatile var closed = false
         override fun send(packet: ByteArray) { check(packet.size <= 20); out.add(packet) }
         override fun disconnect() { closed = true }
-        override fun mtu(): UInt = 20u
+        override fun mtu(): UInt = 23u
     }
 
     @Test

@@ -738,6 +738,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_meadow_ffi_checksum_func_proximity_uuids(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_changelistener_on_change(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_changesubscription_cancel(
@@ -752,11 +754,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_linksession_closed(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_linksession_next_timeout(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_linksession_received(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_linksession_tick(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_initiate_link(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_proximity_state(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_respond_link(
     ): Int
@@ -850,7 +856,31 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_venues(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_incoming(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_link_ended(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_poll_action(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_poll_timeout(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_seen_advertising_data(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_seen_service_data(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_seen_service_only(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_set_state(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_state_read(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_encounters_state_value(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_constructor_meadownode_open(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_constructor_encounters_new(
     ): Int
     external fun ffi_meadow_ffi_uniffi_contract_version(
     ): Int
@@ -908,6 +938,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_meadow_ffi_fn_method_linksession_closed(`ptr`: Long,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_linksession_next_timeout(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_method_linksession_received(`ptr`: Long,`bytes`: RustBuffer.ByValue,`nowMs`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_linksession_tick(`ptr`: Long,`nowMs`: Long,
@@ -919,6 +951,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_constructor_meadownode_open(`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_initiate_link(`ptr`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`nowMs`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_proximity_state(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_respond_link(`ptr`: Long,`link`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1012,6 +1046,36 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_venues(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_meadow_ffi_fn_clone_encounters(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_free_encounters(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_constructor_encounters_new(`state`: RustBuffer.ByValue,`l2cap`: Byte,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_encounters_connections_last_hour(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_meadow_ffi_fn_method_encounters_incoming(`ptr`: Long,`peer`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_meadow_ffi_fn_method_encounters_link_ended(`ptr`: Long,`peer`: Long,`outcome`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_encounters_poll_action(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_encounters_poll_timeout(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_encounters_seen_advertising_data(`ptr`: Long,`peer`: Long,`data`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_meadow_ffi_fn_method_encounters_seen_service_data(`ptr`: Long,`peer`: Long,`payload`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_encounters_seen_service_only(`ptr`: Long,`peer`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_encounters_set_state(`ptr`: Long,`state`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_encounters_state_read(`ptr`: Long,`peer`: Long,`value`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_meadow_ffi_fn_method_encounters_state_value(`ptr`: Long,`psm`: Short,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_func_proximity_uuids(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_meadow_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_meadow_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1131,6 +1195,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_meadow_ffi_checksum_func_proximity_uuids() and 0xFFFF) != 55847) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 35027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1140,16 +1207,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_changesubscription_is_active() and 0xFFFF) != 60503) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_link_send() and 0xFFFF) != 58821) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_link_send() and 0xFFFF) != 17714) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_link_disconnect() and 0xFFFF) != 12890) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_link_mtu() and 0xFFFF) != 2331) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_link_mtu() and 0xFFFF) != 43152) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_linksession_closed() and 0xFFFF) != 56657) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_linksession_next_timeout() and 0xFFFF) != 58661) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_linksession_received() and 0xFFFF) != 34249) {
@@ -1159,6 +1229,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() and 0xFFFF) != 4696) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_proximity_state() and 0xFFFF) != 42724) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_respond_link() and 0xFFFF) != 52195) {
@@ -1299,7 +1372,43 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_venues() and 0xFFFF) != 29861) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour() and 0xFFFF) != 33529) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_incoming() and 0xFFFF) != 30326) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_link_ended() and 0xFFFF) != 63479) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_poll_action() and 0xFFFF) != 6349) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_poll_timeout() and 0xFFFF) != 39536) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_seen_advertising_data() and 0xFFFF) != 30841) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_seen_service_data() and 0xFFFF) != 58030) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_seen_service_only() and 0xFFFF) != 40084) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_set_state() and 0xFFFF) != 13539) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_state_read() and 0xFFFF) != 65345) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_encounters_state_value() and 0xFFFF) != 39762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_constructor_meadownode_open() and 0xFFFF) != 53614) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_constructor_encounters_new() and 0xFFFF) != 54951) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2444,12 +2553,536 @@ public object FfiConverterTypeChangeSubscription: FfiConverter<ChangeSubscriptio
 
 
 /**
+ * The encounter scheduler of one device: feed it what the radio saw, poll what to do.
+ */
+public interface EncountersInterface {
+    
+    /**
+     * Connections made in the last hour.
+     */
+    fun `connectionsLastHour`(`nowMs`: kotlin.ULong): kotlin.UInt
+    
+    /**
+     * A peer connected to this device: whether to accept it (otherwise disconnect it).
+     */
+    fun `incoming`(`peer`: kotlin.ULong, `nowMs`: kotlin.ULong): kotlin.Boolean
+    
+    /**
+     * A link ended.
+     */
+    fun `linkEnded`(`peer`: kotlin.ULong, `outcome`: LinkOutcome, `nowMs`: kotlin.ULong)
+    
+    /**
+     * The next thing to do now, if any: call until it returns null.
+     */
+    fun `pollAction`(`nowMs`: kotlin.ULong): RadioAction?
+    
+    /**
+     * When to poll again at the latest, in ms.
+     */
+    fun `pollTimeout`(`nowMs`: kotlin.ULong): kotlin.ULong
+    
+    /**
+     * A scan result's advertising data (Android `ScanRecord.getBytes()`): false if it is not a
+     * Meadow device's; an error if it is one whose payload does not decode.
+     */
+    fun `seenAdvertisingData`(`peer`: kotlin.ULong, `data`: kotlin.ByteArray, `nowMs`: kotlin.ULong): kotlin.Boolean
+    
+    /**
+     * The Meadow service's service data from a scan result.
+     */
+    fun `seenServiceData`(`peer`: kotlin.ULong, `payload`: kotlin.ByteArray, `nowMs`: kotlin.ULong)
+    
+    /**
+     * A device advertising the Meadow service without service data (iOS).
+     */
+    fun `seenServiceOnly`(`peer`: kotlin.ULong, `nowMs`: kotlin.ULong)
+    
+    /**
+     * What this device holds changed.
+     */
+    fun `setState`(`state`: ProximityState?, `nowMs`: kotlin.ULong)
+    
+    /**
+     * The State value read after a `ReadState` (`None`: the read failed).
+     */
+    fun `stateRead`(`peer`: kotlin.ULong, `value`: kotlin.ByteArray?, `nowMs`: kotlin.ULong)
+    
+    /**
+     * The State characteristic's value for a read now (a fresh salt each time), with this
+     * device's L2CAP PSM (0: none); `None` while no festival is advertised.
+     */
+    fun `stateValue`(`psm`: kotlin.UShort): kotlin.ByteArray?
+    
+    companion object
+}
+
+/**
+ * The encounter scheduler of one device: feed it what the radio saw, poll what to do.
+ */
+open class Encounters: Disposable, AutoCloseable, EncountersInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A scheduler advertising `state` (none: scan only); `l2cap` if this device offers an
+     * L2CAP channel.
+     */
+    constructor(`state`: ProximityState?, `l2cap`: kotlin.Boolean, `nowMs`: kotlin.ULong) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_constructor_encounters_new(
+    
+        
+        FfiConverterOptionalTypeProximityState.lower(`state`),
+        FfiConverterBoolean.lower(`l2cap`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_meadow_ffi_fn_free_encounters(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_meadow_ffi_fn_clone_encounters(handle, status)
+        }
+    }
+
+    
+    /**
+     * Connections made in the last hour.
+     */
+    @Throws(MeadowException::class)override fun `connectionsLastHour`(`nowMs`: kotlin.ULong): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_connections_last_hour(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A peer connected to this device: whether to accept it (otherwise disconnect it).
+     */
+    @Throws(MeadowException::class)override fun `incoming`(`peer`: kotlin.ULong, `nowMs`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_incoming(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A link ended.
+     */
+    @Throws(MeadowException::class)override fun `linkEnded`(`peer`: kotlin.ULong, `outcome`: LinkOutcome, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_link_ended(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterTypeLinkOutcome.lower(`outcome`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The next thing to do now, if any: call until it returns null.
+     */
+    @Throws(MeadowException::class)override fun `pollAction`(`nowMs`: kotlin.ULong): RadioAction? {
+            return FfiConverterOptionalTypeRadioAction.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_poll_action(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * When to poll again at the latest, in ms.
+     */
+    @Throws(MeadowException::class)override fun `pollTimeout`(`nowMs`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_poll_timeout(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A scan result's advertising data (Android `ScanRecord.getBytes()`): false if it is not a
+     * Meadow device's; an error if it is one whose payload does not decode.
+     */
+    @Throws(MeadowException::class)override fun `seenAdvertisingData`(`peer`: kotlin.ULong, `data`: kotlin.ByteArray, `nowMs`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_seen_advertising_data(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterByteArray.lower(`data`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The Meadow service's service data from a scan result.
+     */
+    @Throws(MeadowException::class)override fun `seenServiceData`(`peer`: kotlin.ULong, `payload`: kotlin.ByteArray, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_seen_service_data(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterByteArray.lower(`payload`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * A device advertising the Meadow service without service data (iOS).
+     */
+    @Throws(MeadowException::class)override fun `seenServiceOnly`(`peer`: kotlin.ULong, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_seen_service_only(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * What this device holds changed.
+     */
+    @Throws(MeadowException::class)override fun `setState`(`state`: ProximityState?, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_set_state(
+        it,
+        
+        FfiConverterOptionalTypeProximityState.lower(`state`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The State value read after a `ReadState` (`None`: the read failed).
+     */
+    @Throws(MeadowException::class)override fun `stateRead`(`peer`: kotlin.ULong, `value`: kotlin.ByteArray?, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_state_read(
+        it,
+        
+        FfiConverterULong.lower(`peer`),
+        FfiConverterOptionalByteArray.lower(`value`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The State characteristic's value for a read now (a fresh salt each time), with this
+     * device's L2CAP PSM (0: none); `None` while no festival is advertised.
+     */
+    @Throws(MeadowException::class)override fun `stateValue`(`psm`: kotlin.UShort): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(MeadowException) { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_encounters_state_value(
+        it,
+        
+        FfiConverterUShort.lower(`psm`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEncounters: FfiConverter<Encounters, Long> {
+    override fun lower(value: Encounters): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Encounters {
+        return Encounters(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Encounters {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Encounters) = 8UL
+
+    override fun write(value: Encounters, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A transport that native code owns.
  */
 public interface Link {
     
     /**
-     * Writes one packet (at most [`Link::mtu`] bytes).
+     * Writes one packet (over GATT at most [`Link::mtu`] - 3 bytes).
      */
     fun `send`(`packet`: kotlin.ByteArray)
     
@@ -2459,7 +3092,8 @@ public interface Link {
     fun `disconnect`()
     
     /**
-     * The largest packet the link carries.
+     * The negotiated ATT MTU of a GATT link, or 0 for a byte stream (L2CAP, Wi-Fi Direct,
+     * Multipeer).
      */
     fun `mtu`(): kotlin.UInt
     
@@ -2572,7 +3206,7 @@ open class LinkImpl: Disposable, AutoCloseable, Link
 
     
     /**
-     * Writes one packet (at most [`Link::mtu`] bytes).
+     * Writes one packet (over GATT at most [`Link::mtu`] - 3 bytes).
      */override fun `send`(`packet`: kotlin.ByteArray)
         = 
     callWithHandle {
@@ -2603,7 +3237,8 @@ open class LinkImpl: Disposable, AutoCloseable, Link
 
     
     /**
-     * The largest packet the link carries.
+     * The negotiated ATT MTU of a GATT link, or 0 for a byte stream (L2CAP, Wi-Fi Direct,
+     * Multipeer).
      */override fun `mtu`(): kotlin.UInt {
             return FfiConverterUInt.lift(
     callWithHandle {
@@ -2843,6 +3478,11 @@ public interface LinkSessionInterface {
     suspend fun `closed`(): LinkEnd?
     
     /**
+     * When `tick` is due at the latest (ms, on the clock the calls pass), if anything waits.
+     */
+    fun `nextTimeout`(): kotlin.ULong?
+    
+    /**
      * Bytes arrived on the link.
      */
     suspend fun `received`(`bytes`: kotlin.ByteArray, `nowMs`: kotlin.ULong): LinkEnd?
@@ -2983,6 +3623,22 @@ open class LinkSession: Disposable, AutoCloseable, LinkSessionInterface
         MeadowException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * When `tick` is due at the latest (ms, on the clock the calls pass), if anything waits.
+     */override fun `nextTimeout`(): kotlin.ULong? {
+            return FfiConverterOptionalULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_method_linksession_next_timeout(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3179,6 +3835,11 @@ public interface MeadowNodeInterface {
      * before this returns.
      */
     suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong): LinkSession
+    
+    /**
+     * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
+     */
+    suspend fun `proximityState`(`festival`: kotlin.String): ProximityState
     
     /**
      * Answers a peer that dialled this side.
@@ -3551,6 +4212,31 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_u64(future) },
         // lift function
         { FfiConverterTypeLinkSession.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `proximityState`(`festival`: kotlin.String) : ProximityState {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_proximity_state(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeProximityState.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -6094,6 +6780,125 @@ public object FfiConverterTypeProgrammeQuery: FfiConverterRustBuffer<ProgrammeQu
 
 
 /**
+ * What a device holds of a festival, as its advertisement tells it (from
+ * `MeadowNode.proximityState`).
+ */
+data class ProximityState (
+    /**
+     * The festival, in hex.
+     */
+    var `festival`: kotlin.String
+    , 
+    /**
+     * Fingerprint of the official ops held (16 bytes).
+     */
+    var `official`: kotlin.ByteArray
+    , 
+    /**
+     * Fingerprint of every op held (16 bytes).
+     */
+    var `all`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProximityState: FfiConverterRustBuffer<ProximityState> {
+    override fun read(buf: ByteBuffer): ProximityState {
+        return ProximityState(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProximityState) = (
+            FfiConverterString.allocationSize(value.`festival`) +
+            FfiConverterByteArray.allocationSize(value.`official`) +
+            FfiConverterByteArray.allocationSize(value.`all`)
+    )
+
+    override fun write(value: ProximityState, buf: ByteBuffer) {
+            FfiConverterString.write(value.`festival`, buf)
+            FfiConverterByteArray.write(value.`official`, buf)
+            FfiConverterByteArray.write(value.`all`, buf)
+    }
+}
+
+
+
+/**
+ * The UUIDs of the Meadow GATT service (docs/ble.md).
+ */
+data class ProximityUuids (
+    /**
+     * The service.
+     */
+    var `service`: kotlin.String
+    , 
+    /**
+     * State (read).
+     */
+    var `state`: kotlin.String
+    , 
+    /**
+     * TX: central to peripheral (write without response).
+     */
+    var `tx`: kotlin.String
+    , 
+    /**
+     * RX: peripheral to central (notify).
+     */
+    var `rx`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProximityUuids: FfiConverterRustBuffer<ProximityUuids> {
+    override fun read(buf: ByteBuffer): ProximityUuids {
+        return ProximityUuids(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProximityUuids) = (
+            FfiConverterString.allocationSize(value.`service`) +
+            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterString.allocationSize(value.`tx`) +
+            FfiConverterString.allocationSize(value.`rx`)
+    )
+
+    override fun write(value: ProximityUuids, buf: ByteBuffer) {
+            FfiConverterString.write(value.`service`, buf)
+            FfiConverterString.write(value.`state`, buf)
+            FfiConverterString.write(value.`tx`, buf)
+            FfiConverterString.write(value.`rx`, buf)
+    }
+}
+
+
+
+/**
  * What changed, as the change feed tells it.
  */
 data class StoreChange (
@@ -6462,6 +7267,53 @@ public object FfiConverterTypeChangeScope: FfiConverterRustBuffer<ChangeScope> {
 
 
 
+/**
+ * How a link ended, as the radio code saw it.
+ */
+
+enum class LinkOutcome {
+    
+    /**
+     * The swap finished (or the scheduler ended it).
+     */
+    FINISHED,
+    /**
+     * The link came up and then failed or dropped.
+     */
+    FAILED,
+    /**
+     * The connection never came up.
+     */
+    UNREACHABLE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLinkOutcome: FfiConverterRustBuffer<LinkOutcome> {
+    override fun read(buf: ByteBuffer) = try {
+        LinkOutcome.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LinkOutcome) = 4UL
+
+    override fun write(value: LinkOutcome, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -6766,6 +7618,223 @@ public object FfiConverterTypeMeadowError : FfiConverterRustBuffer<MeadowExcepti
 
 
 /**
+ * What the radio code should do now.
+ */
+sealed class RadioAction {
+    
+    /**
+     * Connect to the peer and run a swap (`initiateLink`).
+     */
+    data class Connect(
+        /**
+         * The peer, as the radio code named it.
+         */
+        val `peer`: kotlin.ULong) : RadioAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Connect and read the peer's State characteristic, then report with `stateRead`.
+     */
+    data class ReadState(
+        /**
+         * The peer.
+         */
+        val `peer`: kotlin.ULong) : RadioAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Start scanning for the Meadow service.
+     */
+    object StartScan : RadioAction()
+    
+    
+    /**
+     * Stop scanning.
+     */
+    object StopScan : RadioAction()
+    
+    
+    /**
+     * (Re)start advertising this service data (Android `addServiceData`) or these 31 bytes of
+     * legacy advertising data (BlueZ).
+     */
+    data class Advertise(
+        /**
+         * The 10-byte payload for the Meadow service's service data.
+         */
+        val `serviceData`: kotlin.ByteArray, 
+        /**
+         * The whole legacy advertising data.
+         */
+        val `advertisingData`: kotlin.ByteArray) : RadioAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Stop advertising.
+     */
+    object StopAdvertising : RadioAction()
+    
+    
+    /**
+     * End the link to the peer; then report `linkEnded` with `Finished`.
+     */
+    data class Disconnect(
+        /**
+         * The peer.
+         */
+        val `peer`: kotlin.ULong) : RadioAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRadioAction : FfiConverterRustBuffer<RadioAction>{
+    override fun read(buf: ByteBuffer): RadioAction {
+        return when(buf.getInt()) {
+            1 -> RadioAction.Connect(
+                FfiConverterULong.read(buf),
+                )
+            2 -> RadioAction.ReadState(
+                FfiConverterULong.read(buf),
+                )
+            3 -> RadioAction.StartScan
+            4 -> RadioAction.StopScan
+            5 -> RadioAction.Advertise(
+                FfiConverterByteArray.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            6 -> RadioAction.StopAdvertising
+            7 -> RadioAction.Disconnect(
+                FfiConverterULong.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: RadioAction): ULong = when(value) {
+        is RadioAction.Connect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`peer`)
+            )
+        }
+        is RadioAction.ReadState -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`peer`)
+            )
+        }
+        is RadioAction.StartScan -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is RadioAction.StopScan -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is RadioAction.Advertise -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`serviceData`)
+                + FfiConverterByteArray.allocationSize(value.`advertisingData`)
+            )
+        }
+        is RadioAction.StopAdvertising -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is RadioAction.Disconnect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`peer`)
+            )
+        }
+    }
+
+    override fun write(value: RadioAction, buf: ByteBuffer) {
+        when(value) {
+            is RadioAction.Connect -> {
+                buf.putInt(1)
+                FfiConverterULong.write(value.`peer`, buf)
+                Unit
+            }
+            is RadioAction.ReadState -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`peer`, buf)
+                Unit
+            }
+            is RadioAction.StartScan -> {
+                buf.putInt(3)
+                Unit
+            }
+            is RadioAction.StopScan -> {
+                buf.putInt(4)
+                Unit
+            }
+            is RadioAction.Advertise -> {
+                buf.putInt(5)
+                FfiConverterByteArray.write(value.`serviceData`, buf)
+                FfiConverterByteArray.write(value.`advertisingData`, buf)
+                Unit
+            }
+            is RadioAction.StopAdvertising -> {
+                buf.putInt(6)
+                Unit
+            }
+            is RadioAction.Disconnect -> {
+                buf.putInt(7)
+                FfiConverterULong.write(value.`peer`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What this device's identity is in a festival.
  */
 
@@ -6848,6 +7917,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
     override fun read(buf: ByteBuffer): kotlin.Long? {
         if (buf.get().toInt() == 0) {
@@ -6912,6 +8013,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteArray?> {
+    override fun read(buf: ByteBuffer): kotlin.ByteArray? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterByteArray.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ByteArray?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterByteArray.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ByteArray?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterByteArray.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
     override fun read(buf: ByteBuffer): Event? {
         if (buf.get().toInt() == 0) {
@@ -6966,6 +8099,70 @@ public object FfiConverterOptionalTypeLinkEnd: FfiConverterRustBuffer<LinkEnd?> 
         } else {
             buf.put(1)
             FfiConverterTypeLinkEnd.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeProximityState: FfiConverterRustBuffer<ProximityState?> {
+    override fun read(buf: ByteBuffer): ProximityState? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeProximityState.read(buf)
+    }
+
+    override fun allocationSize(value: ProximityState?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeProximityState.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ProximityState?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeProximityState.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeRadioAction: FfiConverterRustBuffer<RadioAction?> {
+    override fun read(buf: ByteBuffer): RadioAction? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRadioAction.read(buf)
+    }
+
+    override fun allocationSize(value: RadioAction?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRadioAction.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RadioAction?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRadioAction.write(value, buf)
         }
     }
 }
@@ -7284,5 +8481,18 @@ public object FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer<List<C
 
 
 
+
+        /**
+         * The Meadow service's UUIDs.
+         */ fun `proximityUuids`(): ProximityUuids {
+            return FfiConverterTypeProximityUuids.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_func_proximity_uuids(
+    
+        _status)
+}
+    )
+    }
+    
 
 
