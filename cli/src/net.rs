@@ -71,7 +71,7 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
             Some(f) => print_invite(&net.invite(f)),
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
-        let mut keepers = Vec::new();
+        let mut keepers: Vec<tokio::task::JoinHandle<()>> = net.sync_discovered().into_iter().collect();
         for p in peers {
             if let Ok(invite) = Invite::parse(&p) {
                 keepers.push(net.keep_connected(invite.peer, invite.festival));

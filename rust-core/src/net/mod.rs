@@ -571,6 +571,8 @@ pub struct Net {
     router: Router,
     inner: Arc<Inner>,
     live: tokio::task::JoinHandle<()>,
+    /// Local discovery, when on: peers it finds are synced with ([`Net::sync_discovered`]).
+    mdns: Option<iroh_mdns_address_lookup::MdnsAddressLookup>,
 }
 
 impl std::fmt::Debug for Net {
@@ -606,9 +608,15 @@ impl Net {
             .clear_ip_transports()
             .bind_addr(cfg.bind)
             .map_err(|e| NetError::Bind(e.to_string()))?;
+        let mut mdns = None;
         if cfg.mdns {
-            builder =
-                builder.address_lookup(iroh_mdns_address_lookup::MdnsAddressLookup::builder().service_name("meadow"));
+            let id = SecretKey::from_bytes(&secret).public();
+            let lookup = iroh_mdns_address_lookup::MdnsAddressLookup::builder()
+                .service_name("meadow")
+                .build(id)
+                .map_err(|e| NetError::Bind(format!("local discovery: {e}")))?;
+            builder = builder.address_lookup(lookup.clone());
+            mdns = Some(lookup);
         }
         let endpoint = builder.bind().await.map_err(|e| NetError::Bind(e.to_string()))?;
         let inner = Arc::new(Inner {
@@ -625,7 +633,7 @@ impl Net {
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
         let live = tokio::spawn(live_loop(inner.clone(), changes));
-        Ok(Net { endpoint, router, inner, live })
+        Ok(Net { endpoint, router, inner, live, mdns })
     }
 
     /// How peers reach this node.
@@ -733,6 +741,44 @@ impl Net {
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         })
+    }
+
+    /// Syncs every festival held here with each peer local discovery finds, and keeps syncing
+    /// (as [`Net::keep_connected`]): on a LAN with no internet, no invite is needed. `None` when
+    /// discovery is off.
+    pub fn sync_discovered(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let mdns = self.mdns.clone()?;
+        let net = self.clone();
+        Some(tokio::spawn(async move {
+            use futures_lite::StreamExt;
+            let mut events = mdns.subscribe().await;
+            let mut kept: HashMap<iroh::EndpointId, Vec<tokio::task::JoinHandle<()>>> = HashMap::new();
+            while let Some(event) = events.next().await {
+                match event {
+                    iroh_mdns_address_lookup::DiscoveryEvent::Discovered { endpoint_info, .. } => {
+                        let peer = EndpointAddr::from(endpoint_info);
+                        if kept.contains_key(&peer.id) {
+                            continue;
+                        }
+                        let node = net.inner.node.clone();
+                        let held = tokio::task::spawn_blocking(move || {
+                            node.lock().ok().and_then(|n| n.festivals().ok()).unwrap_or_default()
+                        })
+                        .await
+                        .unwrap_or_default();
+                        tracing::info!(peer = %peer.id.fmt_short(), festivals = held.len(), "found a peer on the local network");
+                        let tasks = held.iter().map(|f| net.keep_connected(peer.clone(), f.id)).collect();
+                        kept.insert(peer.id, tasks);
+                    }
+                    iroh_mdns_address_lookup::DiscoveryEvent::Expired { endpoint_id } => {
+                        for t in kept.remove(&endpoint_id).unwrap_or_default() {
+                            t.abort();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }))
     }
 
     /// Closes every connection and the endpoint. Call it before the last handle goes: an

@@ -26,6 +26,10 @@ import uniffi.meadow_ffi.ChangeScope
 class SyncService : Service() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     private val announced = mutableSetOf<String>()
+    private var radio: BleRadio? = null
+
+    /** Whether Bluetooth exchange runs, and if not why (the app shows it). */
+    val radioState: RadioState get() = radio?.state ?: RadioState.Stopped
 
     /** Whether the service listens for emergencies yet (tests wait for it). */
     internal val primed = kotlinx.coroutines.flow.MutableStateFlow(false)
@@ -37,6 +41,10 @@ class SyncService : Service() {
         Notifications.createChannels(this)
         startForeground(Notifications.SYNC_ID, Notifications.sync(this, 0), ServiceInfo.FOREGROUND_SERVICE_TYPE_CONNECTED_DEVICE)
         val node = DeviceNode.get(this)
+        scope.launch {
+            // Bluetooth swaps with phones nearby, for the current festival, where allowed.
+            node.currentFestival()?.let { f -> radio = BleRadio(this@SyncService, node).also { it.start(f) } }
+        }
         scope.launch {
             node.startNetworking(0u, true)
             while (isActive) {
@@ -56,6 +64,7 @@ class SyncService : Service() {
                     return@collect
                 }
                 if (f == null) return@collect
+                radio?.stateChanged()
                 if (ChangeScope.ANNOUNCEMENTS in c.scopes) raiseEmergencies(f)
                 if (ChangeScope.FAVOURITES in c.scopes || ChangeScope.PROGRAMME in c.scopes) Reminders.plan(this@SyncService, f)
             }
@@ -73,6 +82,7 @@ class SyncService : Service() {
 
     override fun onDestroy() {
         scope.cancel()
+        radio?.close()
         // Networking stops with the service; the node stays open for the app.
         kotlinx.coroutines.runBlocking { DeviceNode.get(this@SyncService).stopNetworking() }
         super.onDestroy()
