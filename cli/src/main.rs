@@ -12,6 +12,7 @@ macro_rules! out {
     }};
 }
 
+mod ble;
 mod net;
 mod output;
 
@@ -254,6 +255,10 @@ enum Command {
         /// Do not announce or look for peers on the local network (mDNS).
         #[arg(long)]
         no_mdns: bool,
+        /// Also swap with phones nearby over Bluetooth LE (BlueZ): scan and dial them, and
+        /// advertise and serve the Meadow GATT service so that they find this node.
+        #[arg(long)]
+        ble: bool,
     },
     /// Print the invite (text, link and QR code) for the current festival.
     Invite {
@@ -996,7 +1001,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Serve { bind, no_mdns } => net::serve(node, bind, !no_mdns)?,
+        Command::Serve { bind, no_mdns, ble } => net::serve(node, bind, !no_mdns, ble)?,
         Command::Invite { on } => {
             let f = festival_id(&node, &on.festival)?;
             net::invite(&node, f)?

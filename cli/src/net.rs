@@ -49,13 +49,20 @@ fn print_invite(invite: &Invite) {
 }
 
 /// Runs the node until interrupted.
-pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
+pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool) -> Result<()> {
     let current = node.current_festival()?;
+    let rt = runtime()?;
+    // Bluetooth is checked before anything is started or stored: without it, nothing changes.
+    let radio = match (ble, current) {
+        (false, _) => None,
+        (true, None) => bail!("Bluetooth: no current festival to swap; select one first"),
+        (true, Some(f)) => Some((f, rt.block_on(crate::ble::adapter())?)),
+    };
     let port = node.setting(PORT)?.and_then(|p| p.parse().ok()).unwrap_or(0);
     let bind = bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
     let peers = known_peers(&node)?;
     let shared: SharedNode = Arc::new(Mutex::new(node));
-    runtime()?.block_on(async move {
+    rt.block_on(async move {
         let cfg = NetConfig { bind, mdns, ..NetConfig::loopback() };
         let net = Arc::new(Net::start(shared.clone(), cfg).await?);
         let addr = net.addr();
@@ -72,6 +79,15 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool) -> Result<()> {
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
         let mut keepers: Vec<tokio::task::JoinHandle<()>> = net.sync_discovered().into_iter().collect();
+        if let Some((f, (session, adapter))) = radio {
+            let node = shared.clone();
+            keepers.push(tokio::spawn(async move {
+                let _session = session;
+                if let Err(e) = crate::ble::run(node, f, adapter).await {
+                    out!("Bluetooth stopped: {e:#}");
+                }
+            }));
+        }
         for p in peers {
             if let Ok(invite) = Invite::parse(&p) {
                 keepers.push(net.keep_connected(invite.peer, invite.festival));

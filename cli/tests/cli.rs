@@ -313,3 +313,53 @@ fn serve_invite_join_and_sync_over_loopback() {
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+/// `serve --ble` where there is no Bluetooth: a clear error that names Bluetooth, and nothing
+/// stored (serve would have saved its listening address, which `invite` needs).
+#[test]
+fn serve_with_ble_and_no_adapter_fails_clearly_and_changes_nothing() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    ok(dir, &["demo"]);
+    let before = ok(dir, &["programme", "--json"]);
+    let run = |bus: &str| {
+        Command::new(env!("CARGO_BIN_EXE_meadow"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--ble", "--no-mdns"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", bus)
+            .env_remove("MEADOW_LOG")
+            .output()
+            .expect("run meadow")
+    };
+    let mut buses = vec![(format!("unix:path={}", dir.join("no-such-bus").display()), None)];
+    // A D-Bus system bus with no BlueZ on it, where dbus-daemon exists.
+    let daemon = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok();
+    if let Some(mut child) = daemon {
+        use std::io::BufRead;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        buses.push((line.trim().to_string(), Some(child)));
+    } else {
+        eprintln!("dbus-daemon not found: only the missing bus is tried");
+    }
+    for (bus, child) in &mut buses {
+        let out = run(bus);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "serve --ble on {bus} should fail");
+        assert!(err.contains("Bluetooth"), "{err}");
+        if let Some(c) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+    assert!(common::fails(dir, &["invite"]).contains("run `meadow serve` first"), "serve stored nothing");
+    assert_eq!(ok(dir, &["programme", "--json"]), before);
+}
