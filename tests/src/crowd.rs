@@ -174,7 +174,7 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
             let local = local_state(&festival, &ops, &held);
             Phone {
                 held,
-                sched: Encounters::new(ScheduleConfig::default(), Some(local), 0, 0),
+                sched: Encounters::seeded(ScheduleConfig::default(), Some(local), 0, 0, cfg.seed * 1_000 + i as u64),
                 busy_until: 0,
                 connections: 0,
                 dirty: false,

@@ -177,6 +177,8 @@ pub struct Encounters {
     changed_at: Option<u64>,
     actions: VecDeque<Action>,
     stats: EncounterStats,
+    /// Salts from a seed instead of the system's randomness: for simulations that must replay.
+    salts: Option<std::cell::Cell<u64>>,
 }
 
 impl Encounters {
@@ -201,10 +203,33 @@ impl Encounters {
             changed_at: None,
             actions: VecDeque::new(),
             stats: EncounterStats::default(),
+            salts: None,
         };
         e.tokens = burst;
         e.readvertise(now);
         e
+    }
+
+    /// A scheduler whose salts come from `seed`, so that a simulation replays exactly. Never for
+    /// a real radio: predictable salts would let an observer link adverts.
+    pub fn seeded(cfg: ScheduleConfig, local: Option<LocalState>, flags: u8, now: u64, seed: u64) -> Self {
+        let mut e = Encounters::new(cfg, local, flags, now);
+        e.salts = Some(std::cell::Cell::new(seed));
+        e.actions.clear();
+        e.readvertise(now);
+        e
+    }
+
+    fn advert_for(&self, local: &LocalState) -> Advert {
+        match &self.salts {
+            Some(state) => {
+                let mut rng = crate::demo::Rng::new(state.get());
+                let salt = (rng.next_u64() as u16).to_le_bytes();
+                state.set(rng.next_u64());
+                Advert::new(local, salt, self.flags)
+            }
+            None => Advert::fresh(local, self.flags),
+        }
     }
 
     fn refill(&mut self, now: u64) {
@@ -248,7 +273,7 @@ impl Encounters {
     /// The advertisement of what this device holds now with a new salt: the value of a State
     /// read, which must not repeat the advertised salt (or the two could be linked).
     pub fn fresh_advert(&self) -> Option<Advert> {
-        self.local.map(|l| Advert::fresh(&l, self.flags))
+        self.local.map(|l| self.advert_for(&l))
     }
 
     /// Counters so far.
@@ -270,7 +295,7 @@ impl Encounters {
     fn readvertise(&mut self, now: u64) {
         self.advertised_at = now;
         self.changed_at = None;
-        self.advert = self.local.map(|l| Advert::fresh(&l, self.flags));
+        self.advert = self.local.map(|l| self.advert_for(&l));
         self.actions.push_back(if self.advert.is_some() { Action::Advertise } else { Action::StopAdvertising });
     }
 
