@@ -180,7 +180,7 @@ class BleRadio(
                 is RadioAction.StopAdvertising -> adapter.bluetoothLeAdvertiser?.stopAdvertising(advertiseCallback)
                 is RadioAction.Connect -> connect(a.peer.toLong(), read = false)
                 is RadioAction.ReadState -> connect(a.peer.toLong(), read = true)
-                is RadioAction.Disconnect -> links[a.peer.toLong()]?.disconnect()
+                is RadioAction.Disconnect -> links[a.peer.toLong()]?.endSlice()
             }
         }
     }
@@ -301,9 +301,15 @@ class BleRadio(
             }
         }
 
+        /** The core ended the session (finished or failed): drop the connection. */
         override fun disconnect() {
-            endedByScheduler = true
             if (central) gatt?.disconnect() else server?.cancelConnection(device)
+        }
+
+        /** The scheduler ended the link's time slice: what arrived is kept, the rest comes later. */
+        fun endSlice() {
+            endedByScheduler = true
+            disconnect()
         }
 
         override fun mtu(): UInt = attMtu.toUInt()
