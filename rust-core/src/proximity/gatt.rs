@@ -374,19 +374,18 @@ impl Framed {
         Ok(())
     }
 
-    /// The radio link closed: an error if it closed inside a frame.
+    /// The radio link closed: [`LinkError::Closed`] between frames, or the error of a frame cut
+    /// short.
     pub fn handle_close(&mut self) -> Result<(), LinkError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        let r = self.decoder.finish().and(Err(LinkError::Closed));
-        match r {
-            Err(LinkError::Closed) => {
+        match self.decoder.finish() {
+            Ok(()) => {
                 self.error = Some(LinkError::Closed);
                 Err(LinkError::Closed)
             }
             Err(e) => self.fail(e),
-            Ok(()) => Ok(()),
         }
     }
 }

@@ -232,8 +232,18 @@ impl Encounters {
         }
     }
 
+    /// Connections the budget refills per ms.
+    fn refill_per_ms(&self) -> f64 {
+        f64::from(self.cfg.budget_per_hour.max(1)) / HOUR_MS as f64
+    }
+
+    /// How long a link may last.
+    fn slice(&self, community: bool) -> u64 {
+        if community { self.cfg.community_slice_ms } else { self.cfg.slice_ms }
+    }
+
     fn refill(&mut self, now: u64) {
-        let per_ms = f64::from(self.cfg.budget_per_hour) / HOUR_MS as f64;
+        let per_ms = self.refill_per_ms();
         self.tokens =
             (self.tokens + now.saturating_sub(self.tokens_at) as f64 * per_ms).min(f64::from(self.cfg.burst.max(1)));
         self.tokens_at = self.tokens_at.max(now);
@@ -455,8 +465,7 @@ impl Encounters {
             return Some(a);
         }
         let over = self.open.iter().find(|(p, since, community)| {
-            let slice = if *community { self.cfg.community_slice_ms } else { self.cfg.slice_ms };
-            now.saturating_sub(*since) >= slice && !self.ending.contains(p)
+            now.saturating_sub(*since) >= self.slice(*community) && !self.ending.contains(p)
         });
         if let Some(&(peer, _, _)) = over {
             self.ending.push(peer);
@@ -568,13 +577,11 @@ impl Encounters {
         }
         for (p, since, community) in &self.open {
             if !self.ending.contains(p) {
-                let slice = if *community { self.cfg.community_slice_ms } else { self.cfg.slice_ms };
-                t = t.min(since.saturating_add(slice));
+                t = t.min(since.saturating_add(self.slice(*community)));
             }
         }
         if self.tokens < 1.0 {
-            let per_ms = f64::from(self.cfg.budget_per_hour.max(1)) / HOUR_MS as f64;
-            t = t.min(now.saturating_add(((1.0 - self.tokens) / per_ms).ceil() as u64));
+            t = t.min(now.saturating_add(((1.0 - self.tokens) / self.refill_per_ms()).ceil() as u64));
         }
         t.max(now)
     }

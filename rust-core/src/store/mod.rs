@@ -201,6 +201,8 @@ pub struct Store {
     /// The sync items of recently reconciled festivals, valid while the store's revision stays:
     /// every session for a festival shares one copy instead of loading its own.
     items: std::cell::RefCell<HashMap<FestivalId, (i64, crate::sync::Items)>>,
+    /// The advertisement's state per festival, at a revision: asked again at every change.
+    local: std::cell::RefCell<HashMap<FestivalId, (i64, crate::proximity::LocalState)>>,
     /// Where every commit's changes go.
     feed: Feed,
 }
@@ -249,7 +251,13 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, clock: Clock::System, items: Default::default(), feed: Feed::new() })
+        Ok(Store {
+            conn,
+            clock: Clock::System,
+            items: Default::default(),
+            local: Default::default(),
+            feed: Feed::new(),
+        })
     }
 
     /// Sets where the store takes the time from.
@@ -463,6 +471,12 @@ impl Store {
     /// official ops held (by the owner and organisers, at the positions their roles cover) and of
     /// every sync item. Two stores with equal fingerprints hold the same ops.
     pub fn local_state(&self, festival: &FestivalId) -> Result<crate::proximity::LocalState, StoreError> {
+        let rev = current_rev(&self.conn)?;
+        if let Some((r, state)) = self.local.borrow().get(festival)
+            && *r == rev
+        {
+            return Ok(*state);
+        }
         let all = self.sync_items(festival)?;
         let ctx = FestivalCtx::load(&self.conn, *festival)?;
         let mut stmt = self.conn.prepare_cached("SELECT author, seq, lamport, id FROM ops WHERE festival = ?")?;
@@ -478,11 +492,17 @@ impl Store {
             }
         }
         let official = crate::sync::Items::new(official);
-        Ok(crate::proximity::LocalState {
+        let state = crate::proximity::LocalState {
             festival: *festival,
             official: official.fingerprint(0..official.len()),
             all: all.fingerprint(0..all.len()),
-        })
+        };
+        let mut cache = self.local.borrow_mut();
+        if cache.len() >= 8 {
+            cache.clear();
+        }
+        cache.insert(*festival, (rev, state));
+        Ok(state)
     }
 
     /// What a sync session is about to send, without the ops' bytes: (priority class, Lamport
