@@ -259,6 +259,10 @@ enum Command {
         /// advertise and serve the Meadow GATT service so that they find this node.
         #[arg(long)]
         ble: bool,
+        /// Also serve the programme on the web (pages for any browser, schedule.xml/json and
+        /// iCalendar feeds for schedule apps), read-only, at ADDR [default: 0.0.0.0:8080].
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "0.0.0.0:8080")]
+        web: Option<std::net::SocketAddr>,
     },
     /// Print the invite (text, link and QR code) for the current festival.
     Invite {
@@ -1001,7 +1005,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Serve { bind, no_mdns, ble } => net::serve(node, bind, !no_mdns, ble)?,
+        Command::Serve { bind, no_mdns, ble, web } => net::serve(node, bind, !no_mdns, ble, web)?,
         Command::Invite { on } => {
             let f = festival_id(&node, &on.festival)?;
             net::invite(&node, f)?

@@ -49,7 +49,7 @@ fn print_invite(invite: &Invite) {
 }
 
 /// Runs the node until interrupted.
-pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool) -> Result<()> {
+pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: Option<SocketAddr>) -> Result<()> {
     let current = node.current_festival()?;
     let rt = runtime()?;
     // Bluetooth is checked before anything is started or stored: without it, nothing changes.
@@ -78,6 +78,16 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool) -> Res
             Some(f) => print_invite(&net.invite(f)),
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
+        let _web = match web {
+            Some(addr) => {
+                let inviter = net.clone();
+                let invite: meadow_web::InviteFn = Arc::new(move |f: &FestivalId| Some(inviter.invite(*f).to_link()));
+                let w = meadow_web::Web::start(shared.clone(), meadow_web::WebConfig::new(addr), Some(invite)).await?;
+                out!("web: the programme for any browser at http://{}/ (feeds: /schedule.xml, /schedule.json, /programme.ics)", w.addr());
+                Some(w)
+            }
+            None => None,
+        };
         let mut keepers: Vec<tokio::task::JoinHandle<()>> = net.sync_discovered().into_iter().collect();
         if let Some((f, (session, adapter))) = radio {
             let node = shared.clone();

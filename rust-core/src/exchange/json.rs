@@ -341,7 +341,8 @@ fn classic_event(
 fn links_of(ev: &Obj<'_>, url_key: &str, list_key: &str) -> Result<Vec<Link>, ExchangeError> {
     let mut links = Vec::new();
     let url = ev.text(url_key)?;
-    if !url.trim().is_empty() {
+    // A `urn:` stands in where the schema requires a URI and there is no page (Meadow's feeds).
+    if !url.trim().is_empty() && !url.trim().to_ascii_lowercase().starts_with("urn:") {
         links.push(Link { url: url.trim().to_owned(), title: "Event page".into() });
     }
     for (i, l) in ev.list(list_key)?.iter().enumerate() {

@@ -7,6 +7,7 @@ pub mod frab;
 pub mod ical;
 pub mod import;
 pub mod json;
+pub mod publish;
 pub mod schedule;
 
 use thiserror::Error;

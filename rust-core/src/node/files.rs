@@ -48,6 +48,8 @@ pub enum IcsSelection {
     All,
     /// This device's favourites.
     Favourites,
+    /// The official programme (what organisers vouch for), cancelled events marked so.
+    Official,
     /// One event.
     Event(OpId),
 }
@@ -205,6 +207,7 @@ impl Node {
         match selection {
             IcsSelection::All => {}
             IcsSelection::Favourites => events.retain(|e| e.event.favourite),
+            IcsSelection::Official => events.retain(|e| e.event.official),
             IcsSelection::Event(id) => {
                 events.retain(|e| e.event.id == id);
                 if events.is_empty() {
@@ -213,6 +216,21 @@ impl Node {
             }
         }
         Ok(ical::export(&f, &events, now_ms() as i64 / 1000)?)
+    }
+
+    /// The live programme laid out for the schedule feeds (`schedule.xml`, `schedule.json`):
+    /// official events that are not cancelled.
+    pub fn publish(&self, festival: &FestivalId) -> Result<crate::exchange::publish::Published, NodeError> {
+        let f = self.festival(festival)?;
+        let venues = self.store.venues(festival)?;
+        let events = self.store.event_details(festival, true)?;
+        Ok(crate::exchange::publish::layout(&f, &venues, events, self.store.revision()?)?)
+    }
+
+    /// The store's revision: it moves whenever anything is stored, so it names a version of
+    /// every read (web caches and ETags key on it).
+    pub fn revision(&self) -> Result<i64, NodeError> {
+        Ok(self.store.revision()?)
     }
 
     /// A festival's whole signed history as one file.

@@ -69,6 +69,19 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         announcements: usize,
     },
+    /// The web info point on loopback: 50 clients with keep-alive fetching the programme page
+    /// and polling `schedule.xml` (304), on the demo festival and on a large one.
+    Web {
+        /// Events of the large festival.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// Programme queries, search and app launch over a festival of this many events.
     Query {
         /// Number of events.
@@ -91,6 +104,7 @@ fn main() -> Result<()> {
         Cmd::Sync { ops, authors } => sync(ops, authors),
         Cmd::Ffi { dir, samples } => ffi(&dir, samples),
         Cmd::Proximity { events, announcements } => proximity(events, announcements),
+        Cmd::Web { events, clients, seconds } => web(events, clients, seconds),
     }
 }
 
@@ -674,5 +688,144 @@ fn proximity(events: usize, announcements: usize) -> Result<()> {
         },
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+/// One client's keep-alive loop: requests until `until`, latencies in microseconds.
+async fn web_client(
+    addr: std::net::SocketAddr,
+    request: std::sync::Arc<Vec<u8>>,
+    expect: u16,
+    until: Instant,
+) -> Result<Vec<u32>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let mut lat = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while Instant::now() < until {
+        let t = Instant::now();
+        s.write_all(&request).await?;
+        buf.clear();
+        let (head_end, len) = loop {
+            let n = s.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&buf[..end])?;
+                let status: u16 = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+                anyhow::ensure!(status == expect, "expected {expect}, got {status}");
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                break (end + 4, len);
+            }
+        };
+        while buf.len() < head_end + len {
+            let n = s.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+    }
+    Ok(lat)
+}
+
+/// Requests per second and latency percentiles of `clients` clients sending `request`.
+fn web_load(
+    rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    request: String,
+    expect: u16,
+    clients: usize,
+    seconds: f64,
+) -> Result<serde_json::Value> {
+    let request = std::sync::Arc::new(request.into_bytes());
+    let start = Instant::now();
+    let until = start + std::time::Duration::from_secs_f64(seconds);
+    let mut all: Vec<u32> = rt.block_on(async {
+        let tasks: Vec<_> =
+            (0..clients).map(|_| tokio::spawn(web_client(addr, request.clone(), expect, until))).collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    Ok(json!({
+        "requests": all.len(),
+        "req_per_s": (all.len() as f64 / elapsed).round(),
+        "p50_ms": f64::from(pct(0.50)) / 1000.0,
+        "p99_ms": f64::from(pct(0.99)) / 1000.0,
+    }))
+}
+
+fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut out = serde_json::Map::new();
+    for (name, size) in [("demo", None), ("large", Some(n_events))] {
+        let mut node = Node::in_memory(meadow_core::identity::Identity::from_seed(4242))?;
+        let festival = match size {
+            None => {
+                let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+                meadow_core::demo::create_demo(&mut node, today)?.0
+            }
+            Some(n) => {
+                eprintln!("building a festival with {n} events...");
+                let scenario = benchmark_festival(7, n * 4 / 3 + 100, (n / 10).max(10));
+                for chunk in scenario.ops.chunks(2000) {
+                    node.ingest(chunk.to_vec())?;
+                }
+                node.use_festival(&scenario.festival)?;
+                scenario.festival
+            }
+        };
+        let events = node.programme(&festival, &ProgrammeFilter::default())?.len();
+        let busiest = node.days(&festival)?.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d).context("no days")?;
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(node));
+        let cfg = meadow_web::WebConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        let web = rt.block_on(meadow_web::Web::start(shared, cfg, None))?;
+        let addr = web.addr();
+        let page = format!("GET /day/{busiest} HTTP/1.1\r\nHost: bench\r\n\r\n");
+        let etag = {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let probe = "GET /schedule.xml HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+            rt.block_on(async {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut s = tokio::net::TcpStream::connect(addr).await?;
+                s.write_all(probe.as_bytes()).await?;
+                let mut b = Vec::new();
+                s.read_to_end(&mut b).await?;
+                let text = String::from_utf8_lossy(&b).into_owned();
+                let tag = text
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().starts_with("etag:").then(|| l[5..].trim().to_owned()))
+                    .context("no etag")?;
+                tx.send((tag, b.len()))?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            rx.recv()?
+        };
+        let poll = format!("GET /schedule.xml HTTP/1.1\r\nHost: bench\r\nIf-None-Match: {}\r\n\r\n", etag.0);
+        eprintln!("{name}: {events} events; page of {busiest}; 304 on schedule.xml ({} bytes)", etag.1);
+        let page_load = web_load(&rt, addr, page, 200, clients, seconds)?;
+        let poll_load = web_load(&rt, addr, poll, 304, clients, seconds)?;
+        out.insert(
+            name.into(),
+            json!({ "events": events, "schedule_xml_bytes": etag.1, "programme_page": page_load, "schedule_xml_304": poll_load }),
+        );
+        let _guard = rt.enter();
+        drop(web);
+    }
+    out.insert("clients".into(), json!(clients));
+    out.insert("seconds".into(), json!(seconds));
+    println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(out))?);
     Ok(())
 }

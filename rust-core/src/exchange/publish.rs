@@ -1,0 +1,450 @@
+//! The live programme as the feeds schedule apps poll: frab/Pentabarf `schedule.xml` (valid
+//! against the C3VOC schedule XSD) and the C3VOC `schedule.json`. Both come from one layout
+//! (conference, days, rooms, events with stable numeric ids and UUIDs), so they always agree.
+//!
+//! What goes in: the official programme that is not cancelled. Apps such as EventFahrplan show
+//! an event that disappears from the feed as cancelled, and community events are not vouched
+//! for by the organisers (a calendar app would carry anyone's spam).
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Cursor;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use serde_json::{Value, json};
+
+use super::ExchangeError;
+use crate::store::{EventDetail, FestivalView, VenueView};
+
+/// The generator name both feeds carry.
+pub const GENERATOR: &str = "meadow";
+
+/// A UUID (8-4-4-4-12 hex digits) made of the first 16 bytes of an id.
+fn uuid_of(bytes: &[u8; 32]) -> String {
+    let h: String = bytes[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Whether `s` is a UUID as the XSD spells one.
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Letters and digits of `s`, lower case, runs of anything else as one `sep`.
+fn slugify(s: &str, sep: char) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(sep) {
+            out.push(sep);
+        }
+    }
+    out.trim_end_matches(sep).to_owned()
+}
+
+/// The conference acronym: both schemas want at least four of `[a-z0-9_]` (the JSON schema
+/// allows no hyphen after the first character).
+pub fn acronym(festival: &FestivalView) -> String {
+    let mut a: String = slugify(&festival.name, '_').chars().take(32).collect();
+    if a.len() < 4 {
+        if !a.is_empty() {
+            a.push('_');
+        }
+        a.push_str(&festival.id.to_hex()[..8]);
+    }
+    a
+}
+
+/// Characters XML 1.0 cannot carry at all (most C0 controls) are dropped.
+fn xml_clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{fffe}' && *c != '\u{ffff}'))
+        .collect()
+}
+
+fn http_url(u: &str) -> bool {
+    let l = u.to_ascii_lowercase();
+    (l.starts_with("http://") || l.starts_with("https://")) && !u.chars().any(char::is_whitespace)
+}
+
+/// One published event.
+#[derive(Debug, Clone)]
+pub struct PubEvent {
+    /// Numeric id, unique in the feed.
+    pub id: u64,
+    /// UUID, unique in the feed.
+    pub guid: String,
+    /// `YYYY-MM-DDTHH:MM:SS+HH:MM` in the festival's zone.
+    pub date: String,
+    /// `HH:MM` local start.
+    pub start: String,
+    /// `HH:MM` (or `HH:MM:SS`) duration.
+    pub duration: String,
+    /// End in the festival's zone.
+    pub end: String,
+    /// Slug, unique in the feed.
+    pub slug: String,
+    /// The event page: the first web link, if it has one.
+    pub url: Option<String>,
+    /// The detail it is made from.
+    pub detail: EventDetail,
+}
+
+/// One day of the feed.
+#[derive(Debug, Clone)]
+pub struct PubDay {
+    /// 1-based index.
+    pub index: u32,
+    /// The festival day.
+    pub date: Date,
+    /// When it starts and ends (the day change), with offsets.
+    pub start: String,
+    /// End.
+    pub end: String,
+    /// Rooms in the festival's order, each with its events by start.
+    pub rooms: Vec<(String, Vec<PubEvent>)>,
+}
+
+/// The layout both feeds share.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The festival.
+    pub festival: FestivalView,
+    /// Conference acronym.
+    pub acronym: String,
+    /// Version text (the store revision the feed was made at).
+    pub version: String,
+    /// Rooms: name and UUID.
+    pub rooms: Vec<(String, String)>,
+    /// Days, in order.
+    pub days: Vec<PubDay>,
+}
+
+fn stamp(secs: i64, tz: &TimeZone) -> Result<jiff::ZonedDateTime, ExchangeError> {
+    Ok(jiff::Timestamp::from_second(secs)
+        .map_err(|e| ExchangeError::Invalid(format!("time {secs}: {e}")))?
+        .to_zoned_datetime(tz.clone()))
+}
+
+fn rfc3339(z: &jiff::ZonedDateTime) -> String {
+    let off = z.offset().seconds();
+    let sign = if off < 0 { '-' } else { '+' };
+    let a = off.unsigned_abs();
+    format!("{}{sign}{:02}:{:02}", z.strftime("%Y-%m-%dT%H:%M:%S"), a / 3600, (a % 3600) / 60)
+}
+
+fn duration_text(secs: i64) -> String {
+    let secs = secs.clamp(0, 99 * 3600 + 59 * 60 + 59);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if s == 0 { format!("{h:02}:{m:02}") } else { format!("{h:02}:{m:02}:{s:02}") }
+}
+
+/// Lays out the official events that are not cancelled (`events` by start) for the feeds.
+pub fn layout(
+    festival: &FestivalView,
+    venues: &[VenueView],
+    events: Vec<EventDetail>,
+    revision: i64,
+) -> Result<Published, ExchangeError> {
+    let tz = TimeZone::get(&festival.timezone).unwrap_or(TimeZone::UTC);
+    let acronym = acronym(festival);
+    let room_guid = |name: &str| -> String {
+        venues
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| if is_uuid(&v.source_id) { v.source_id.to_ascii_lowercase() } else { uuid_of(v.id.as_bytes()) })
+            .unwrap_or_else(|| uuid_of(blake3::hash(name.as_bytes()).as_bytes()))
+    };
+    let mut room_order: Vec<String> = venues.iter().map(|v| v.name.clone()).collect();
+    let mut by_day: BTreeMap<Date, BTreeMap<usize, Vec<PubEvent>>> = BTreeMap::new();
+    let mut d = festival.start_date;
+    while d <= festival.end_date {
+        by_day.entry(d).or_default();
+        match d.tomorrow() {
+            Ok(n) => d = n,
+            Err(_) => break,
+        }
+    }
+    let (mut ids, mut guids, mut slugs) = (HashSet::new(), HashSet::new(), HashSet::new());
+    for detail in events.into_iter().filter(|e| e.event.official && !e.event.cancelled) {
+        let e = &detail.event;
+        let bytes = e.id.as_bytes();
+        // 48 bits of the op id: stable across versions of the feed; a collision moves on.
+        let mut id = u64::from_be_bytes([0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]]) + 1;
+        while !ids.insert(id) {
+            id += 1;
+        }
+        let mut guid = if is_uuid(&detail.source_id) { detail.source_id.to_ascii_lowercase() } else { uuid_of(bytes) };
+        if !guids.insert(guid.clone()) {
+            guid = uuid_of(bytes);
+            guids.insert(guid.clone());
+        }
+        let mut slug = format!("{acronym}-{id}");
+        let title = slugify(&e.title, '-');
+        if !title.is_empty() {
+            slug.push('-');
+            slug.extend(title.chars().take(48));
+        }
+        let slug = slug.trim_end_matches('-').to_owned();
+        slugs.insert(slug.clone());
+        let start = stamp(e.start, &tz)?;
+        let end = stamp(e.end.max(e.start), &tz)?;
+        let url = detail.links.iter().find(|l| http_url(&l.url)).map(|l| l.url.clone());
+        let day = Date::strptime("%Y-%m-%d", &e.day).unwrap_or(start.date());
+        let room = match room_order.iter().position(|r| *r == e.venue_name) {
+            Some(i) => i,
+            None => {
+                room_order.push(e.venue_name.clone());
+                room_order.len() - 1
+            }
+        };
+        by_day.entry(day).or_default().entry(room).or_default().push(PubEvent {
+            id,
+            guid,
+            date: rfc3339(&start),
+            start: start.strftime("%H:%M").to_string(),
+            duration: duration_text(e.end - e.start),
+            end: rfc3339(&end),
+            slug,
+            url,
+            detail,
+        });
+    }
+    let mut days = Vec::new();
+    for (i, (date, rooms)) in by_day.into_iter().enumerate() {
+        let change = jiff::civil::Time::new(
+            (festival.day_change_minutes / 60).min(23) as i8,
+            (festival.day_change_minutes % 60) as i8,
+            0,
+            0,
+        )
+        .unwrap_or_default();
+        let begin = date
+            .to_datetime(change)
+            .to_zoned_datetime(tz.clone())
+            .map_err(|e| ExchangeError::Invalid(e.to_string()))?;
+        let next = date.tomorrow().unwrap_or(date).to_datetime(change).to_zoned_datetime(tz.clone());
+        let next = next.map_err(|e| ExchangeError::Invalid(e.to_string()))?;
+        let finish = stamp(next.timestamp().as_second() - 1, &tz)?;
+        days.push(PubDay {
+            index: i as u32 + 1,
+            date,
+            start: rfc3339(&begin),
+            end: rfc3339(&finish),
+            rooms: rooms.into_iter().map(|(r, evs)| (room_order[r].clone(), evs)).collect(),
+        });
+    }
+    let rooms = room_order.iter().map(|r| (r.clone(), room_guid(r))).collect();
+    Ok(Published { festival: festival.clone(), acronym, version: format!("meadow-{revision}"), rooms, days })
+}
+
+/// The time zone name, where the JSON schema's pattern accepts it.
+fn json_zone(name: &str) -> Option<&str> {
+    let word = |w: &str| {
+        let mut c = w.chars();
+        c.next().is_some_and(|f| f.is_ascii_uppercase()) && c.next().is_some_and(|s| s.is_ascii_lowercase())
+    };
+    let ok = name == "UTC" || name.split_once('/').is_some_and(|(a, b)| word(a) && word(b));
+    ok.then_some(name)
+}
+
+fn io(e: std::io::Error) -> ExchangeError {
+    ExchangeError::Invalid(format!("writing the feed: {e}"))
+}
+
+type XmlWriter = Writer<Cursor<Vec<u8>>>;
+
+fn text_el(w: &mut XmlWriter, name: &str, text: &str) -> std::io::Result<()> {
+    w.create_element(name).write_text_content(BytesText::new(&xml_clean(text)))?;
+    Ok(())
+}
+
+fn xml_event(w: &mut XmlWriter, ev: &PubEvent, room: &str) -> std::io::Result<()> {
+    let (id, e) = (ev.id.to_string(), &ev.detail.event);
+    w.create_element("event")
+        .with_attribute(("id", id.as_str()))
+        .with_attribute(("guid", ev.guid.as_str()))
+        .write_inner_content(|w| {
+            text_el(w, "room", room)?;
+            text_el(w, "title", &e.title)?;
+            text_el(w, "subtitle", &e.subtitle)?;
+            text_el(w, "type", &e.kind)?;
+            text_el(w, "date", &ev.date)?;
+            text_el(w, "start", &ev.start)?;
+            text_el(w, "duration", &ev.duration)?;
+            text_el(w, "abstract", "")?;
+            text_el(w, "slug", &ev.slug)?;
+            text_el(w, "track", &e.track)?;
+            text_el(w, "language", &ev.detail.language)?;
+            text_el(w, "description", &ev.detail.description)?;
+            w.create_element("persons").write_inner_content(|w| {
+                for p in &e.people {
+                    text_el(w, "person", p)?;
+                }
+                Ok(())
+            })?;
+            w.create_element("links").write_inner_content(|w| {
+                for l in &ev.detail.links {
+                    let href = xml_clean(&l.url);
+                    w.create_element("link")
+                        .with_attribute(("href", href.as_str()))
+                        .write_text_content(BytesText::new(&xml_clean(&l.title)))?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// frab/Pentabarf `schedule.xml`, valid against the C3VOC schedule XSD.
+pub fn to_frab_xml(p: &Published) -> Result<String, ExchangeError> {
+    let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).map_err(io)?;
+    let f = &p.festival;
+    w.create_element("schedule")
+        .write_inner_content(|w| {
+            w.create_element("generator")
+                .with_attribute(("name", GENERATOR))
+                .with_attribute(("version", env!("CARGO_PKG_VERSION")))
+                .write_empty()?;
+            text_el(w, "version", &p.version)?;
+            w.create_element("conference").write_inner_content(|w| {
+                text_el(w, "title", &f.name)?;
+                text_el(w, "acronym", &p.acronym)?;
+                text_el(w, "start", &f.start_date.to_string())?;
+                text_el(w, "end", &f.end_date.to_string())?;
+                text_el(w, "days", &p.days.len().to_string())?;
+                text_el(w, "timeslot_duration", "00:05")?;
+                text_el(w, "time_zone_name", &f.timezone)?;
+                Ok(())
+            })?;
+            for day in &p.days {
+                let (index, date) = (day.index.to_string(), day.date.to_string());
+                w.create_element("day")
+                    .with_attribute(("index", index.as_str()))
+                    .with_attribute(("date", date.as_str()))
+                    .with_attribute(("start", day.start.as_str()))
+                    .with_attribute(("end", day.end.as_str()))
+                    .write_inner_content(|w| {
+                        for (room, events) in &day.rooms {
+                            let guid = p.rooms.iter().find(|(n, _)| n == room).map(|(_, g)| g.as_str()).unwrap_or("");
+                            let name = xml_clean(room);
+                            w.create_element("room")
+                                .with_attribute(("name", name.as_str()))
+                                .with_attribute(("guid", guid))
+                                .write_inner_content(|w| {
+                                    for ev in events {
+                                        xml_event(w, ev, room)?;
+                                    }
+                                    Ok(())
+                                })?;
+                        }
+                        Ok(())
+                    })?;
+            }
+            Ok(())
+        })
+        .map_err(io)?;
+    String::from_utf8(w.into_inner().into_inner()).map_err(|e| ExchangeError::Invalid(e.to_string()))
+}
+
+/// The C3VOC `schedule.json` (the frab layout), valid against the validator's `schema.json`.
+pub fn to_schedule_json(p: &Published) -> Result<String, ExchangeError> {
+    let f = &p.festival;
+    let days: Vec<Value> = p
+        .days
+        .iter()
+        .map(|day| {
+            let rooms: serde_json::Map<String, Value> = day
+                .rooms
+                .iter()
+                .map(|(room, events)| {
+                    let list = events
+                        .iter()
+                        .map(|ev| {
+                            let (e, d) = (&ev.detail.event, &ev.detail);
+                            json!({
+                                "id": ev.id,
+                                "guid": ev.guid,
+                                "date": ev.date,
+                                "start": ev.start,
+                                "end": ev.end,
+                                "duration": ev.duration,
+                                "room": room,
+                                "slug": ev.slug,
+                                // The schema requires a URI: without a web link, the event's UUID is one.
+                                "url": ev.url.clone().unwrap_or_else(|| format!("urn:uuid:{}", ev.guid)),
+                                "title": e.title,
+                                "subtitle": e.subtitle,
+                                "track": e.track,
+                                "type": e.kind,
+                                "language": d.language,
+                                "abstract": "",
+                                "description": d.description,
+                                "persons": e.people.iter().map(|n| json!({ "name": n })).collect::<Vec<_>>(),
+                                "links": d.links.iter().filter(|l| Some(&l.url) != ev.url.as_ref())
+                                    .map(|l| json!({ "url": l.url, "title": l.title })).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect();
+                    (room.clone(), Value::Array(list))
+                })
+                .collect();
+            json!({
+                "index": day.index,
+                "date": day.date.to_string(),
+                "day_start": day.start,
+                "day_end": day.end,
+                "rooms": rooms,
+            })
+        })
+        .collect();
+    let mut conference = json!({
+        "acronym": p.acronym,
+        "title": f.name,
+        "start": f.start_date.to_string(),
+        "end": f.end_date.to_string(),
+        "daysCount": p.days.len(),
+        "timeslot_duration": "00:05",
+        "rooms": p.rooms.iter().map(|(n, g)| json!({ "name": n, "guid": g })).collect::<Vec<_>>(),
+        "days": days,
+    });
+    if let (Some(zone), Some(obj)) = (json_zone(&f.timezone), conference.as_object_mut()) {
+        obj.insert("time_zone_name".into(), Value::String(zone.to_owned()));
+    }
+    if !f.description.is_empty()
+        && let Some(obj) = conference.as_object_mut()
+    {
+        obj.insert("description".into(), Value::String(f.description.clone()));
+    }
+    let doc = json!({
+        "$schema": "https://c3voc.de/schedule/schema.json",
+        "generator": { "name": GENERATOR, "version": env!("CARGO_PKG_VERSION") },
+        "schedule": { "version": p.version, "conference": conference },
+    });
+    serde_json::to_string_pretty(&doc).map_err(|e| ExchangeError::Invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_fit_the_schemas() {
+        assert!(is_uuid(&uuid_of(&[0xab; 32])));
+        assert!(!is_uuid("not-a-uuid"));
+        assert_eq!(slugify("Späti & Co.  2026!", '_'), "sp_ti_co_2026");
+        assert_eq!(duration_text(5400), "01:30");
+        assert_eq!(duration_text(61), "00:01:01");
+        assert_eq!(duration_text(1_000_000), "99:59:59");
+        assert_eq!(json_zone("Europe/Berlin"), Some("Europe/Berlin"));
+        assert_eq!(json_zone("Etc/GMT+1"), None);
+        assert_eq!(xml_clean("a\u{1}b\u{b}c\n"), "abc\n");
+    }
+}

@@ -1,0 +1,430 @@
+//! The info point on the web (`meadow serve --web`): the feeds validate against the published
+//! C3VOC schemas and read back through Meadow's importer to the same programme, the iCalendar
+//! feeds parse with an independent parser, polls get 304s until something changes, the live
+//! stream tells of changes, untrusted text is escaped, and hostile requests change nothing.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use meadow_core::identity::Identity;
+use meadow_core::node::{ImportOptions, Imported, Node};
+use meadow_core::op::{EventPatch, FestivalId, Link};
+use meadow_core::store::ProgrammeFilter;
+use meadow_web::{SharedNode, Web, WebConfig};
+
+struct Served {
+    rt: tokio::runtime::Runtime,
+    web: Option<Web>,
+    node: SharedNode,
+    festival: FestivalId,
+}
+
+impl Served {
+    fn addr(&self) -> SocketAddr {
+        self.web.as_ref().map(|w| w.addr()).expect("running")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _guard = self.rt.enter();
+        self.web.take();
+    }
+}
+
+fn demo_node(seed: u64) -> (Node, FestivalId) {
+    let mut node = Node::in_memory(Identity::from_seed(90_000 + seed)).expect("node");
+    let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let (f, _) = meadow_core::demo::create_demo(&mut node, today).expect("demo");
+    (node, f)
+}
+
+fn serve_with(node: Node, festival: FestivalId, tune: impl FnOnce(&mut WebConfig)) -> Served {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let shared: SharedNode = Arc::new(Mutex::new(node));
+    let mut cfg = WebConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    tune(&mut cfg);
+    let invite: meadow_web::InviteFn = Arc::new(|f: &FestivalId| Some(format!("meadow://join/test{}", f.to_hex())));
+    let web = rt.block_on(Web::start(shared.clone(), cfg, Some(invite))).expect("web starts");
+    Served { rt, web: Some(web), node: shared, festival }
+}
+
+fn serve(seed: u64) -> Served {
+    let (node, f) = demo_node(seed);
+    serve_with(node, f, |_| {})
+}
+
+/// A response: status, headers (lower-cased names) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends raw request bytes and reads the whole answer (the request asks to close).
+fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Reply> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(request)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::UnexpectedEof)?;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Reply { status, headers, body: buf[end + 4..].to_vec() })
+}
+
+fn get_with(addr: SocketAddr, path: &str, extra: &str) -> Reply {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: meadow.test\r\n{extra}Connection: close\r\n\r\n");
+    raw(addr, req.as_bytes()).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    get_with(addr, path, "")
+}
+
+fn script(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+}
+
+fn schema(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/c3voc").join(name)
+}
+
+/// Title, start, end, venue, track, people and description of an event.
+type Fields = (String, i64, i64, String, String, Vec<String>, String);
+
+/// The programme as the feeds should carry it: official, not cancelled, comparable fields.
+fn comparable(node: &Node, f: &FestivalId) -> Vec<Fields> {
+    let mut out: Vec<_> = node
+        .programme(f, &ProgrammeFilter::default())
+        .expect("programme")
+        .into_iter()
+        .filter(|e| e.official && !e.cancelled)
+        .map(|e| {
+            let d = node.event_detail(f, &e.id).expect("detail").expect("event");
+            (e.title, e.start, e.end, e.venue_name, e.track, e.people, d.description)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn import_new(bytes: &[u8]) -> (Node, FestivalId) {
+    let mut n = Node::in_memory(Identity::from_seed(91_111)).expect("node");
+    let opts = ImportOptions { new: true, ..Default::default() };
+    match n.import(bytes, &opts, &mut |_, _| {}).expect("the feed imports") {
+        Imported::Schedule { festival, .. } => (n, festival),
+        other => panic!("not a schedule: {other:?}"),
+    }
+}
+
+#[test]
+fn feeds_validate_against_the_c3voc_schemas_and_read_back_to_the_same_programme() {
+    let s = serve(1);
+    let expected = comparable(&s.node.lock().expect("lock"), &s.festival);
+    assert!(expected.len() > 100, "the demo has an official programme");
+    let dir = tempfile::tempdir().expect("dir");
+
+    let xml = get(s.addr(), "/schedule.xml");
+    assert_eq!(xml.status, 200);
+    assert_eq!(xml.header("content-type"), Some("application/xml; charset=utf-8"));
+    let file = dir.path().join("schedule.xml");
+    std::fs::write(&file, &xml.body).expect("write");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(schema("schedule.xml.xsd"))
+        .arg(&file)
+        .output()
+        .expect("xmllint runs (apt-get install libxml2-utils)");
+    assert!(out.status.success(), "schedule.xml is not valid: {}", String::from_utf8_lossy(&out.stderr));
+    let (n, f) = import_new(&xml.body);
+    assert_eq!(comparable(&n, &f), expected, "schedule.xml reads back to the same programme");
+    let venues: Vec<String> = n.venues(&f).expect("venues").into_iter().map(|v| v.name).collect();
+    assert!(venues.len() >= 10, "{venues:?}");
+
+    let json = get(s.addr(), "/schedule.json");
+    assert_eq!(json.status, 200);
+    let file = dir.path().join("schedule.json");
+    std::fs::write(&file, &json.body).expect("write");
+    let out = Command::new("python3")
+        .arg(script("validate_feed.py"))
+        .arg(schema("schema.json"))
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "schedule.json is not valid (needs pip install jsonschema rfc3987 rfc3339-validator): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (n, f) = import_new(&json.body);
+    assert_eq!(comparable(&n, &f), expected, "schedule.json reads back to the same programme");
+}
+
+#[test]
+fn icalendar_feeds_parse_with_an_independent_parser() {
+    let s = serve(2);
+    let dir = tempfile::tempdir().expect("dir");
+    let (official, one) = {
+        let n = s.node.lock().expect("lock");
+        let all = n.programme(&s.festival, &ProgrammeFilter::default()).expect("programme");
+        let official: Vec<_> = all.iter().filter(|e| e.official).map(|e| e.id).collect();
+        let one = all.iter().find(|e| !e.official).map(|e| e.id).expect("a community event");
+        (official, one)
+    };
+    let check = |path: &str, count: usize| {
+        let r = get(s.addr(), path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some("text/calendar; charset=utf-8"));
+        let file = dir.path().join("feed.ics");
+        std::fs::write(&file, &r.body).expect("write");
+        let out = Command::new("python3").arg(script("ics_instants.py")).arg(&file).output().expect("python3");
+        assert!(out.status.success(), "{path}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), count, "{path}");
+    };
+    check("/programme.ics", official.len());
+    check(&format!("/event/{}.ics", one.to_hex()), 1);
+    assert_eq!(get(s.addr(), "/event/00ff.ics").status, 404);
+}
+
+#[test]
+fn polls_get_304_until_the_programme_changes_and_the_live_stream_tells_of_changes() {
+    let s = serve(3);
+    let first = get(s.addr(), "/schedule.xml");
+    let etag = first.header("etag").expect("etag").to_owned();
+    let modified = first.header("last-modified").expect("last-modified").to_owned();
+    let again = get_with(s.addr(), "/schedule.xml", &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let since = get_with(s.addr(), "/schedule.xml", &format!("If-Modified-Since: {modified}\r\n"));
+    assert_eq!(since.status, 304);
+
+    // A live stream is open while an organiser's announcement arrives.
+    let mut live = TcpStream::connect(s.addr()).expect("connect");
+    live.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    live.write_all(b"GET /live HTTP/1.1\r\nHost: meadow.test\r\nAccept: text/event-stream\r\n\r\n").expect("send");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("retry:") {
+        let n = live.read(&mut buf).expect("the stream opens");
+        assert!(n > 0, "stream closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("text/event-stream"));
+    {
+        let mut n = s.node.lock().expect("lock");
+        n.announce_text(s.festival, "Main stage opens at noon today".into(), true).expect("announce");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen).contains("event: change") {
+        assert!(Instant::now() < deadline, "no change event: {}", String::from_utf8_lossy(&seen));
+        let n = live.read(&mut buf).expect("a change event");
+        assert!(n > 0, "stream closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // The old validator no longer matches; the page shows the announcement.
+    let changed = get_with(s.addr(), "/schedule.xml", &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!(changed.status, 200, "the feed was re-made after the change");
+    let home = get(s.addr(), "/").text();
+    assert!(home.contains("Main stage opens at noon today"), "{home}");
+}
+
+/// A second identity that holds the festival and posts a community event with hostile text.
+fn post_hostile_community_event(node: &mut Node, f: FestivalId) -> String {
+    let archive = node.export_archive(&f).expect("archive");
+    let mut other = Node::in_memory(Identity::from_seed(92_222)).expect("node");
+    other.import(&archive, &ImportOptions::default(), &mut |_, _| {}).expect("archive imports");
+    let start = node.programme(&f, &ProgrammeFilter::default()).expect("programme")[0].start;
+    let title = "<script>alert('title')</script> Zqxquiet & \"loud\" hour";
+    let id = other
+        .add_event(
+            f,
+            EventPatch {
+                title: Some(title.into()),
+                description: Some("<img src=x onerror=alert(1)> spilled".into()),
+                start: Some(start),
+                end: Some(start + 3600),
+                links: Some(vec![Link { url: "javascript:alert(1)".into(), title: "click <me>".into() }]),
+                ..Default::default()
+            },
+        )
+        .expect("community event");
+    let back = other.export_archive(&f).expect("archive");
+    node.import(&back, &ImportOptions::default(), &mut |_, _| {}).expect("archive imports back");
+    id.to_hex()
+}
+
+#[test]
+fn untrusted_text_is_escaped_on_every_page_and_never_reaches_the_feeds_unescaped() {
+    let (mut node, f) = demo_node(4);
+    let id = post_hostile_community_event(&mut node, f);
+    let s = serve_with(node, f, |_| {});
+    let pages = [format!("/event/{id}"), "/search?q=Zqxquiet".into(), "/favourites?ids=".to_owned() + &id];
+    for p in &pages {
+        let r = get(s.addr(), p);
+        assert_eq!(r.status, 200, "{p}");
+        let html = r.text();
+        assert!(html.contains("Zqxquiet"), "{p} shows the event: {html}");
+        assert!(!html.contains("<script>alert"), "{p}: unescaped script");
+        assert!(!html.contains("<img src=x"), "{p}: unescaped markup");
+        assert!(!html.to_ascii_lowercase().contains("href=\"javascript:"), "{p}: a javascript: link");
+        assert!(html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"), "{p}: escaped title");
+        assert!(!html.contains("<script>") || html.matches("<script").count() == 1, "{p}: only our own script tag");
+        assert!(html.contains("<script src=\"/static/app.js\" defer></script>"));
+        let csp = r.header("content-security-policy").expect("CSP");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    // Community events are not vouched for: the feeds carry the official programme only.
+    let xml = get(s.addr(), "/schedule.xml").text();
+    assert!(!xml.contains("Zqxquiet"), "a community event in schedule.xml");
+    // An organiser's title with markup is escaped in the XML, which stays valid.
+    {
+        let mut n = s.node.lock().expect("lock");
+        let start = n.programme(&f, &ProgrammeFilter::default()).expect("programme")[0].start;
+        n.add_event(
+            f,
+            EventPatch {
+                title: Some("Fire <b>show</b> & \"friends\"".into()),
+                start: Some(start),
+                end: Some(start + 600),
+                ..Default::default()
+            },
+        )
+        .expect("official event");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let xml = loop {
+        let x = get(s.addr(), "/schedule.xml").text();
+        if x.contains("Fire") || Instant::now() > deadline {
+            break x;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(xml.contains("Fire &lt;b&gt;show&lt;/b&gt; &amp; &quot;friends&quot;"), "escaped in XML");
+}
+
+#[test]
+fn pages_stay_small_and_work_without_javascript() {
+    let s = serve(5);
+    let home = get(s.addr(), "/");
+    assert_eq!(home.status, 200);
+    let html = home.text();
+    let day = html.split("href=\"/day/").nth(1).and_then(|t| t.get(..10)).expect("a day link").to_owned();
+    let first_event = {
+        let n = s.node.lock().expect("lock");
+        n.programme(&s.festival, &ProgrammeFilter::default()).expect("programme")[0].clone()
+    };
+    let word = first_event.title.split_whitespace().max_by_key(|w| w.len()).expect("a word").to_owned();
+    for p in [
+        "/".to_owned(),
+        "/days".into(),
+        format!("/day/{day}"),
+        format!("/day/{day}?page=1"),
+        format!("/event/{}", first_event.id.to_hex()),
+        format!("/search?q={word}"),
+        "/invite".into(),
+        "/favourites".into(),
+    ] {
+        let r = get(s.addr(), &p);
+        assert_eq!(r.status, 200, "{p}");
+        assert!(r.body.len() < 100 * 1024, "{p} is {} bytes", r.body.len());
+        assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"), "{p}");
+    }
+    // Search without JavaScript is the form's GET: the server renders the hits.
+    let hits = get(s.addr(), &format!("/search?q={word}")).text();
+    assert!(hits.contains(&format!("/event/{}", first_event.id.to_hex())), "the hit is listed");
+    let svg = get(s.addr(), "/invite.svg");
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(svg.text().contains("<svg"));
+}
+
+#[test]
+fn hostile_requests_get_clear_answers_change_nothing_and_the_server_stays_up() {
+    let (node, f) = demo_node(6);
+    let s = serve_with(node, f, |c| {
+        c.header_timeout = Duration::from_millis(800);
+        c.max_connections = 8;
+    });
+    let ops = s.node.lock().expect("lock").op_count().expect("count");
+    let addr = s.addr();
+    // Paths that try to leave the site.
+    for p in [
+        "/../etc/passwd",
+        "/static/../../Cargo.toml",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/static/",
+        "/event/../x",
+        "//etc/passwd",
+    ] {
+        let r = get(addr, p);
+        assert_eq!(r.status, 404, "{p}");
+        assert!(!r.text().contains("root:"), "{p}");
+    }
+    // Writes of any kind are refused.
+    for m in ["POST", "PUT", "DELETE", "PATCH"] {
+        let req =
+            format!("{m} /schedule.xml HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        let r = raw(addr, req.as_bytes()).expect("answer");
+        assert_eq!(r.status, 405, "{m}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    }
+    // Huge headers: refused (431) or the connection closed, never buffered without bound.
+    let huge = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Fill: {}\r\nConnection: close\r\n\r\n", "a".repeat(1 << 20));
+    if let Ok(r) = raw(addr, huge.as_bytes()) {
+        assert_eq!(r.status, 431, "huge headers");
+    }
+    let many: String = (0..500).map(|i| format!("X-{i}: y\r\n")).collect();
+    if let Ok(r) = raw(addr, format!("GET / HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n").as_bytes()) {
+        assert!(r.status == 431 || r.status == 400, "many headers: {}", r.status);
+    }
+    // Garbage instead of HTTP.
+    if let Ok(r) = raw(addr, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n") {
+        assert_eq!(r.status, 400);
+    }
+    // Slow clients, more than the connection limit, each sending half a request line: cut off
+    // after the header timeout, and the server answers again.
+    let slow: Vec<TcpStream> = (0..12)
+        .filter_map(|_| {
+            let mut c = TcpStream::connect(addr).ok()?;
+            c.write_all(b"GET / HT").ok()?;
+            Some(c)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let r = get(addr, "/");
+    assert_eq!(r.status, 200, "served once the slow clients were cut");
+    assert!(started.elapsed() < Duration::from_secs(8), "slow clients held the server for {:?}", started.elapsed());
+    for mut c in slow {
+        c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "a slow client was answered: {text}");
+    }
+    assert_eq!(s.node.lock().expect("lock").op_count().expect("count"), ops, "nothing was stored");
+    assert_eq!(get(addr, "/schedule.xml").status, 200, "still up");
+}

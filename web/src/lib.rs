@@ -1,0 +1,580 @@
+//! The info point on the web: the live programme of a node's current festival as server-rendered
+//! pages for any browser on the local network, and as the feeds schedule apps poll
+//! (`schedule.xml`, `schedule.json`, `programme.ics`, one `.ics` per event), with ETags and 304s.
+//!
+//! Read-only by construction: the only methods routed are GET and HEAD, and the node is only
+//! read. Every response is cached per change of the festival (the change feed bumps a
+//! generation), so a poll that changed nothing costs a map lookup and no lock on the node.
+
+pub mod pages;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use meadow_core::node::{IcsSelection, Node, now_ms};
+use meadow_core::op::{FestivalId, OpId};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use pages::{Page, Pages};
+
+/// The port `meadow serve --web` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// The node as the server shares it with the rest of `meadow serve`.
+pub type SharedNode = Arc<Mutex<Node>>;
+
+/// Gives the invite link of a festival (the server itself does not know its iroh address).
+pub type InviteFn = Arc<dyn Fn(&FestivalId) -> Option<String> + Send + Sync>;
+
+/// Limits and settings.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Live-update streams open at once; more get 503.
+    pub max_live: usize,
+    /// Bytes of request line and headers at most (hyper answers 431 beyond).
+    pub max_header_bytes: usize,
+    /// How long a client may take to send its request's headers (slow clients are cut).
+    pub header_timeout: Duration,
+    /// Responses cached per generation.
+    pub cache_entries: usize,
+}
+
+impl WebConfig {
+    /// Defaults for `addr`.
+    pub fn new(addr: SocketAddr) -> WebConfig {
+        WebConfig {
+            addr,
+            max_connections: 512,
+            max_live: 200,
+            max_header_bytes: 16 * 1024,
+            header_timeout: Duration::from_secs(10),
+            cache_entries: 512,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum WebError {
+    /// The address could not be bound.
+    #[error("web: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The node could not be read.
+    #[error("web: {0}")]
+    Node(String),
+}
+
+/// A cached response body with its validator.
+struct Cached {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+struct Cache {
+    generation: u64,
+    entries: HashMap<String, Arc<Cached>>,
+}
+
+struct State {
+    node: SharedNode,
+    cfg: WebConfig,
+    invite: Option<InviteFn>,
+    festival: RwLock<Option<FestivalId>>,
+    /// Bumped by the change feed whenever the current festival (or the choice of it) changes.
+    generation: watch::Sender<u64>,
+    /// When the generation last moved, Unix seconds (`Last-Modified`).
+    modified: AtomicI64,
+    cache: Mutex<Cache>,
+    live: Arc<Semaphore>,
+}
+
+/// A running server.
+pub struct Web {
+    addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Web {
+    /// Binds `cfg.addr` and serves the node's current festival until dropped or shut down.
+    pub async fn start(node: SharedNode, cfg: WebConfig, invite: Option<InviteFn>) -> Result<Web, WebError> {
+        let listener = TcpListener::bind(cfg.addr).await.map_err(|e| WebError::Bind { addr: cfg.addr, source: e })?;
+        let addr = listener.local_addr().map_err(|e| WebError::Bind { addr: cfg.addr, source: e })?;
+        let (festival, changes) = {
+            let n = node.lock().map_err(|_| WebError::Node("node lock poisoned".into()))?;
+            (n.current_festival().map_err(|e| WebError::Node(e.to_string()))?, n.subscribe())
+        };
+        let state = Arc::new(State {
+            live: Arc::new(Semaphore::new(cfg.max_live)),
+            node,
+            invite,
+            festival: RwLock::new(festival),
+            generation: watch::channel(1).0,
+            modified: AtomicI64::new(now_ms() as i64 / 1000),
+            cache: Mutex::new(Cache { generation: 1, entries: HashMap::new() }),
+            cfg,
+        });
+        let watcher = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                while let Some(set) = changes.next().await {
+                    let current = state.festival.read().map(|f| *f).unwrap_or(None);
+                    let mut relevant = set.festivals.iter().any(|(f, s)| Some(*f) == current && s.touches_ops());
+                    if set.settings {
+                        let node = state.node.clone();
+                        let now = tokio::task::spawn_blocking(move || node.lock().ok()?.current_festival().ok()?)
+                            .await
+                            .unwrap_or(None);
+                        if now != current {
+                            if let Ok(mut f) = state.festival.write() {
+                                *f = now;
+                            }
+                            relevant = true;
+                        }
+                    }
+                    if relevant {
+                        state.modified.store(now_ms() as i64 / 1000, Ordering::Relaxed);
+                        state.generation.send_modify(|g| *g += 1);
+                    }
+                }
+            })
+        };
+        let accept = {
+            let state = state.clone();
+            tokio::spawn(accept_loop(listener, state))
+        };
+        tracing::info!(%addr, "web: serving");
+        Ok(Web { addr, tasks: vec![watcher, accept] })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and stops the change watcher.
+    pub fn shutdown(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    let slots = Arc::new(Semaphore::new(state.cfg.max_connections));
+    loop {
+        // A connection slot first: beyond the limit, clients wait in the backlog.
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!("web: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(state.cfg.header_timeout)
+                .max_buf_size(state.cfg.max_header_bytes.max(8192))
+                .max_headers(64);
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            if let Err(e) = b.serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%peer, "web: connection: {e}");
+            }
+        });
+    }
+}
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// The Content-Security-Policy of every response: scripts and styles from this node only, no
+/// inline script, nothing from elsewhere (there is no internet at the festival anyway).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+                       form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const CSS: &str = include_str!("../static/app.css");
+const JS: &str = include_str!("../static/app.js");
+
+fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).boxed_unsync()
+}
+
+fn respond(status: StatusCode, content_type: &str, body: Body) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    respond(status, "text/plain; charset=utf-8", full(text))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` value.
+pub fn form_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%' && i + 2 < b.len())
+            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .flatten();
+        match (b[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (_, Some(v)) => {
+                out.push(v);
+                i += 2;
+            }
+            (c, None) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of query parameter `key`, decoded (at most 512 characters are kept).
+fn param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then(|| form_decode(v).chars().take(512).collect())
+    })
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate).
+fn http_date(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs).map(|t| t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()).unwrap_or_default()
+}
+
+fn parse_http_date(s: &str) -> Option<i64> {
+    let t = jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", s.trim()).ok()?.to_datetime().ok()?;
+    Some(t.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second())
+}
+
+/// Whether a request's validators match: `If-None-Match` decides when present.
+fn not_modified(req: &Request<Incoming>, etag: &HeaderValue, modified: i64) -> bool {
+    if let Some(inm) = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        let ours = etag.to_str().unwrap_or("");
+        let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+        return inm.split(',').any(|t| t.trim() == "*" || bare(t) == bare(ours));
+    }
+    req.headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_http_date)
+        .is_some_and(|since| modified <= since)
+}
+
+/// What a path is.
+enum Route {
+    Home,
+    Days,
+    Day(String),
+    Event(String),
+    EventIcs(String),
+    Search,
+    Favourites,
+    Invite,
+    InviteSvg,
+    ScheduleXml,
+    ScheduleJson,
+    ProgrammeIcs,
+    Live,
+    Css,
+    Js,
+    NotFound,
+}
+
+fn route(path: &str) -> Route {
+    match path {
+        "/" => Route::Home,
+        "/days" => Route::Days,
+        "/search" => Route::Search,
+        "/favourites" => Route::Favourites,
+        "/invite" => Route::Invite,
+        "/invite.svg" => Route::InviteSvg,
+        "/schedule.xml" => Route::ScheduleXml,
+        "/schedule.json" => Route::ScheduleJson,
+        "/programme.ics" => Route::ProgrammeIcs,
+        "/live" => Route::Live,
+        "/static/app.css" => Route::Css,
+        "/static/app.js" => Route::Js,
+        p => {
+            let hex = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+            if let Some(d) = p.strip_prefix("/day/").filter(|d| d.len() == 10) {
+                Route::Day(d.to_owned())
+            } else if let Some(id) = p.strip_prefix("/event/").and_then(|e| e.strip_suffix(".ics")).filter(|s| hex(s)) {
+                Route::EventIcs(id.to_owned())
+            } else if let Some(id) = p.strip_prefix("/event/").filter(|s| hex(s)) {
+                Route::Event(id.to_owned())
+            } else {
+                Route::NotFound
+            }
+        }
+    }
+}
+
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "This server is read-only.\n");
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let r = route(&path);
+    let mut resp = match r {
+        Route::Css => static_file(&req, "text/css; charset=utf-8", CSS),
+        Route::Js => static_file(&req, "text/javascript; charset=utf-8", JS),
+        Route::Live => live(state),
+        r => cached(state, &req, r, &path, &query).await,
+    };
+    if head {
+        let (parts, _) = resp.into_parts();
+        resp = Response::from_parts(parts, full(Bytes::new()));
+    }
+    resp
+}
+
+fn static_file(req: &Request<Incoming>, content_type: &'static str, text: &'static str) -> Response<Body> {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", &blake3::hash(text.as_bytes()).to_hex()[..16]))
+        .unwrap_or(HeaderValue::from_static("\"static\""));
+    if not_modified(req, &etag, i64::MIN) {
+        let mut r = respond(StatusCode::NOT_MODIFIED, content_type, full(Bytes::new()));
+        r.headers_mut().insert(header::ETAG, etag);
+        return r;
+    }
+    let mut r = respond(StatusCode::OK, content_type, full(text));
+    r.headers_mut().insert(header::ETAG, etag);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// The live-update stream: one `change` event per change of the festival, a comment every
+/// 20 s to keep the connection (and any proxy) awake.
+fn live(state: &Arc<State>) -> Response<Body> {
+    let Ok(permit) = state.live.clone().try_acquire_owned() else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Too many live connections; the page still works.\n");
+    };
+    let mut rx = state.generation.subscribe();
+    rx.mark_unchanged();
+    let stream = futures_lite::stream::unfold((rx, permit, true), |(mut rx, permit, first)| async move {
+        if first {
+            return Some((
+                Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"retry: 5000\n\n"))),
+                (rx, permit, false),
+            ));
+        }
+        let msg = match tokio::time::timeout(Duration::from_secs(20), rx.changed()).await {
+            Ok(Ok(())) => format!("event: change\ndata: {}\n\n", *rx.borrow_and_update()),
+            Ok(Err(_)) => return None,
+            Err(_) => ": keep-alive\n\n".to_owned(),
+        };
+        Some((Ok(Frame::data(Bytes::from(msg))), (rx, permit, false)))
+    });
+    let mut r = respond(StatusCode::OK, "text/event-stream", StreamBody::new(stream).boxed_unsync());
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// The cache key: path and query, and for pages that show the time, the minute.
+fn cache_key(r: &Route, path: &str, query: &str) -> String {
+    let minute = matches!(r, Route::Home).then(|| now_ms() / 60_000).unwrap_or(0);
+    format!("{path}?{query}#{minute}")
+}
+
+async fn cached(state: &Arc<State>, req: &Request<Incoming>, r: Route, path: &str, query: &str) -> Response<Body> {
+    let generation = *state.generation.borrow();
+    let key = cache_key(&r, path, query);
+    let hit = state
+        .cache
+        .lock()
+        .ok()
+        .and_then(|c| (c.generation == generation).then(|| c.entries.get(&key).cloned()).flatten());
+    let entry = match hit {
+        Some(e) => e,
+        None => {
+            let st = state.clone();
+            let q = query.to_owned();
+            let made = tokio::task::spawn_blocking(move || render(&st, r, &q)).await;
+            let entry = match made {
+                Ok(Ok(e)) => Arc::new(e),
+                Ok(Err(e)) => {
+                    tracing::warn!("web: {path}: {e}");
+                    return plain(StatusCode::INTERNAL_SERVER_ERROR, "The programme could not be read.\n");
+                }
+                Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "The programme could not be read.\n"),
+            };
+            if let Ok(mut c) = state.cache.lock() {
+                if c.generation != generation {
+                    c.generation = generation;
+                    c.entries.clear();
+                }
+                if c.entries.len() >= state.cfg.cache_entries {
+                    c.entries.clear();
+                }
+                c.entries.insert(key, entry.clone());
+            }
+            entry
+        }
+    };
+    let modified = state.modified.load(Ordering::Relaxed);
+    let mut resp = if entry.status == StatusCode::OK && not_modified(req, &entry.etag, modified) {
+        respond(StatusCode::NOT_MODIFIED, entry.content_type, full(Bytes::new()))
+    } else {
+        respond(entry.status, entry.content_type, full(entry.body.clone()))
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, entry.etag.clone());
+    if let Ok(v) = HeaderValue::from_str(&http_date(modified)) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// Why a response could not be made.
+#[derive(Debug, Error)]
+enum RenderError {
+    #[error(transparent)]
+    Page(#[from] pages::PageError),
+    #[error(transparent)]
+    Node(#[from] meadow_core::node::NodeError),
+    #[error("node lock poisoned")]
+    Poisoned,
+}
+
+fn html(p: Page) -> (StatusCode, &'static str, Bytes) {
+    (StatusCode::from_u16(p.status).unwrap_or(StatusCode::OK), "text/html; charset=utf-8", Bytes::from(p.html))
+}
+
+fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
+    let node = state.node.lock().map_err(|_| RenderError::Poisoned)?;
+    let festival = state.festival.read().map(|f| *f).unwrap_or(None);
+    let (status, content_type, body) = match festival {
+        None => html(pages::no_festival()?),
+        Some(f) => {
+            let pages = Pages::new(&node, f);
+            match r {
+                Route::Home => html(pages.home()?),
+                Route::Days => html(pages.day_index()?),
+                Route::Day(d) => {
+                    let page = param(query, "page").and_then(|p| p.parse().ok()).unwrap_or(0usize).min(10_000);
+                    html(pages.day(&d, param(query, "venue").as_deref().filter(|v| !v.is_empty()), page)?)
+                }
+                Route::Event(id) => html(pages.event(&id)?),
+                Route::Search => html(pages.search(&param(query, "q").unwrap_or_default())?),
+                Route::Favourites => html(pages.favourites(&param(query, "ids").unwrap_or_default())?),
+                Route::Invite => {
+                    let link = state.invite.as_ref().and_then(|i| i(&f)).unwrap_or_default();
+                    html(pages.invite(&link)?)
+                }
+                Route::InviteSvg => match state.invite.as_ref().and_then(|i| i(&f)).and_then(|l| qr_svg(&l)) {
+                    Some(svg) => (StatusCode::OK, "image/svg+xml", Bytes::from(svg)),
+                    None => html(pages.message(404, "No invite", "This node has no invite to give.")?),
+                },
+                Route::ScheduleXml | Route::ScheduleJson => {
+                    let published = node.publish(&f)?;
+                    if matches!(r, Route::ScheduleXml) {
+                        let x = meadow_core::exchange::publish::to_frab_xml(&published)
+                            .map_err(meadow_core::node::NodeError::from)?;
+                        (StatusCode::OK, "application/xml; charset=utf-8", Bytes::from(x))
+                    } else {
+                        let j = meadow_core::exchange::publish::to_schedule_json(&published)
+                            .map_err(meadow_core::node::NodeError::from)?;
+                        (StatusCode::OK, "application/json", Bytes::from(j))
+                    }
+                }
+                Route::ProgrammeIcs => (
+                    StatusCode::OK,
+                    "text/calendar; charset=utf-8",
+                    Bytes::from(node.export_ics(&f, IcsSelection::Official)?),
+                ),
+                Route::EventIcs(id) => match OpId::from_hex(&id).map(|id| node.export_ics(&f, IcsSelection::Event(id)))
+                {
+                    Some(Ok(ics)) => (StatusCode::OK, "text/calendar; charset=utf-8", Bytes::from(ics)),
+                    Some(Err(meadow_core::node::NodeError::NotFound(_))) | None => {
+                        html(pages.message(404, "Not found", "There is no such event in this programme.")?)
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                },
+                Route::NotFound | Route::Css | Route::Js | Route::Live => {
+                    html(pages.message(404, "Not found", "There is no such page here.")?)
+                }
+            }
+        }
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", &blake3::hash(&body).to_hex()[..20]))
+        .unwrap_or(HeaderValue::from_static("\"x\""));
+    Ok(Cached { status, content_type, body, etag })
+}
+
+/// The invite link as a QR code in SVG.
+pub fn qr_svg(link: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(link.as_bytes()).ok()?;
+    Some(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(280, 280).quiet_zone(true).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_decode_and_paths_match_exactly() {
+        assert_eq!(form_decode("a+b%20c%3Cd%3e"), "a b c<d>");
+        assert_eq!(form_decode("100%"), "100%");
+        assert_eq!(form_decode("%zz%e2%82%ac"), "%zz€");
+        assert_eq!(param("q=jazz+night&page=2", "q").as_deref(), Some("jazz night"));
+        assert_eq!(param("q=x", "page"), None);
+        assert!(matches!(route("/event/00ab"), Route::Event(_)));
+        assert!(matches!(route("/event/00ab.ics"), Route::EventIcs(_)));
+        for p in ["/event/../x", "/static/", "/static/../Cargo.toml", "/day/../../etc", "/event/zz", "//"] {
+            assert!(matches!(route(p), Route::NotFound | Route::Day(_)), "{p}");
+        }
+        assert_eq!(parse_http_date(&http_date(1_790_000_000)), Some(1_790_000_000));
+    }
+}

@@ -1,0 +1,444 @@
+//! What the web page shows, read from the node and rendered by compile-time-checked templates
+//! (askama escapes every value for HTML). Nothing here writes to the node.
+
+use askama::Template;
+use jiff::tz::TimeZone;
+use meadow_core::node::{Node, NodeError, festival_tz, format_clock, now_ms};
+use meadow_core::op::{FestivalId, OpId, Priority};
+use meadow_core::store::{AnnouncementView, EventView, FestivalView, ProgrammeFilter};
+
+/// Events on one page of a day, so that a page stays well under 100 KB on a 10,000-event
+/// festival.
+pub const PAGE_EVENTS: usize = 120;
+/// Favourites one page lists at most.
+pub const MAX_FAVOURITES: usize = 200;
+/// Search hits shown.
+pub const SEARCH_HITS: usize = 50;
+
+/// One event row.
+pub struct Row {
+    id: String,
+    title: String,
+    time: String,
+    venue: String,
+    track: String,
+    people: String,
+    official: bool,
+    cancelled: bool,
+}
+
+impl Row {
+    fn of(e: &EventView, tz: &TimeZone) -> Row {
+        Row {
+            id: e.id.to_hex(),
+            title: e.title.clone(),
+            time: format!("{}–{}", format_clock(tz, e.start), format_clock(tz, e.end)),
+            venue: if e.venue_name.is_empty() { "No venue".into() } else { e.venue_name.clone() },
+            track: e.track.clone(),
+            people: e.people.join(", "),
+            official: e.official,
+            cancelled: e.cancelled,
+        }
+    }
+}
+
+/// An announcement as shown.
+pub struct Notice {
+    class: &'static str,
+    label: &'static str,
+    text: String,
+    when: String,
+    author: String,
+}
+
+/// A day link.
+pub struct DayLink {
+    date: String,
+    label: String,
+    count: u64,
+}
+
+/// A venue choice.
+pub struct VenueChoice {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+/// A venue's now and next.
+pub struct VenueNow {
+    venue: String,
+    now: Option<Row>,
+    next: Option<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    now: String,
+    now_next: Vec<VenueNow>,
+    announcements: Vec<Notice>,
+    days: Vec<DayLink>,
+}
+
+#[derive(Template)]
+#[template(path = "days.html")]
+struct Days {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    days: Vec<DayLink>,
+    venues: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct List {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    heading: String,
+    path: String,
+    venues: Vec<VenueChoice>,
+    summary: String,
+    events: Vec<Row>,
+    prev_page: String,
+    next_page: String,
+}
+
+#[derive(Template)]
+#[template(path = "event.html")]
+struct Detail {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    e: Row,
+    subtitle: String,
+    day: String,
+    paragraphs: Vec<String>,
+    links: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    link: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
+    heading: String,
+    text: String,
+}
+
+/// A rendered page and its status.
+pub struct Page {
+    /// 200, 404...
+    pub status: u16,
+    /// The HTML.
+    pub html: String,
+}
+
+/// Why a page could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Reading the node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A template failed to render.
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+}
+
+/// What every page of a festival shares.
+struct Frame {
+    f: FestivalView,
+    tz: TimeZone,
+    banner: Vec<Notice>,
+    query: String,
+}
+
+fn notice(a: &AnnouncementView, tz: &TimeZone) -> Notice {
+    let (class, label) = match a.priority {
+        Priority::Emergency => ("emergency", "Emergency:"),
+        Priority::High => ("high", "Important:"),
+        Priority::Normal => ("normal", ""),
+    };
+    Notice {
+        class,
+        label,
+        text: a.text.clone(),
+        when: a.posted_at.map(|t| format_clock(tz, t)).unwrap_or_default(),
+        author: a.author_name.clone(),
+    }
+}
+
+/// Safe links only: a `javascript:` URL in a community event must not become clickable.
+fn safe_link(url: &str) -> bool {
+    let l = url.trim().to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://")
+}
+
+fn day_label(date: &str) -> String {
+    jiff::civil::Date::strptime("%Y-%m-%d", date).map(|d| d.strftime("%A %-d %B").to_string()).unwrap_or(date.into())
+}
+
+/// Reads a festival for pages: the current one.
+pub struct Pages<'a> {
+    node: &'a Node,
+    festival: FestivalId,
+    now: i64,
+}
+
+impl<'a> Pages<'a> {
+    /// Pages of `festival` at the current time.
+    pub fn new(node: &'a Node, festival: FestivalId) -> Pages<'a> {
+        Pages { node, festival, now: now_ms() as i64 / 1000 }
+    }
+
+    fn frame(&self, query: &str) -> Result<(Frame, Vec<AnnouncementView>), PageError> {
+        let f = self.node.festival(&self.festival)?;
+        let tz = festival_tz(&f);
+        let mut all = self.node.announcements(&self.festival, self.now)?;
+        // Emergencies first, then the newest.
+        all.sort_by_key(|a| std::cmp::Reverse(a.priority as u8));
+        let banner = all.iter().filter(|a| a.priority == Priority::Emergency).map(|a| notice(a, &tz)).collect();
+        Ok((Frame { f, tz, banner, query: query.to_owned() }, all))
+    }
+
+    fn days(&self) -> Result<Vec<DayLink>, PageError> {
+        Ok(self
+            .node
+            .days(&self.festival)?
+            .into_iter()
+            .map(|(date, count)| DayLink { label: day_label(&date), date, count })
+            .collect())
+    }
+
+    /// The start page: emergencies, now and next per venue, announcements, days.
+    pub fn home(&self) -> Result<Page, PageError> {
+        let (fr, all) = self.frame("")?;
+        let now_next = self
+            .node
+            .now_next(&self.festival, self.now)?
+            .into_iter()
+            .filter(|v| v.now.is_some() || v.next.is_some())
+            .map(|v| VenueNow {
+                venue: if v.venue_name.is_empty() { "No venue".into() } else { v.venue_name },
+                now: v.now.as_ref().map(|e| Row::of(e, &fr.tz)),
+                next: v.next.as_ref().map(|e| Row::of(e, &fr.tz)),
+            })
+            .collect();
+        let page = Home {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            now: format!("{} ({})", meadow_core::node::format_time(&fr.tz, self.now), fr.f.timezone),
+            announcements: all.iter().map(|a| notice(a, &fr.tz)).collect(),
+            banner: fr.banner,
+            now_next,
+            days: self.days()?,
+        };
+        Ok(Page { status: 200, html: page.render()? })
+    }
+
+    /// Every day and venue.
+    pub fn day_index(&self) -> Result<Page, PageError> {
+        let (fr, _) = self.frame("")?;
+        let venues = self.node.venues(&self.festival)?.into_iter().map(|v| v.name).collect();
+        let page = Days {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            banner: fr.banner,
+            days: self.days()?,
+            venues,
+        };
+        Ok(Page { status: 200, html: page.render()? })
+    }
+
+    fn list(&self, fr: Frame, heading: String, path: String, venues: Vec<VenueChoice>) -> List {
+        List {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            banner: fr.banner,
+            heading,
+            path,
+            venues,
+            summary: String::new(),
+            events: Vec::new(),
+            prev_page: String::new(),
+            next_page: String::new(),
+        }
+    }
+
+    /// One day's events by start, a page at a time, optionally at one venue.
+    pub fn day(&self, date: &str, venue: Option<&str>, page: usize) -> Result<Page, PageError> {
+        let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", date) else {
+            return self.message(404, "Not found", "There is no such day.");
+        };
+        let (fr, _) = self.frame("")?;
+        let all_venues = self.node.venues(&self.festival)?;
+        let venue_id = venue.and_then(OpId::from_hex).filter(|v| all_venues.iter().any(|x| x.id == *v));
+        let filter = ProgrammeFilter { day: Some(day), venue: venue_id, ..Default::default() };
+        let (events, total) = self.node.programme_page(&self.festival, &filter, page * PAGE_EVENTS, PAGE_EVENTS)?;
+        let choices = all_venues
+            .iter()
+            .map(|v| VenueChoice { id: v.id.to_hex(), name: v.name.clone(), selected: Some(v.id) == venue_id })
+            .collect();
+        let path = format!("/day/{date}");
+        let tz = fr.tz.clone();
+        let mut l = self.list(fr, day_label(date), path.clone(), choices);
+        let v = venue_id.map(|v| format!("venue={}&", v.to_hex())).unwrap_or_default();
+        let shown = page * PAGE_EVENTS;
+        l.summary = if total == 0 {
+            "No events.".into()
+        } else {
+            format!("Events {}–{} of {total}", (shown + 1).min(total), (shown + events.len()).min(total))
+        };
+        if page > 0 {
+            l.prev_page = format!("{path}?{v}page={}", page - 1);
+        }
+        if shown + events.len() < total {
+            l.next_page = format!("{path}?{v}page={}", page + 1);
+        }
+        l.events = events.iter().map(|e| Row::of(e, &tz)).collect();
+        Ok(Page { status: 200, html: l.render()? })
+    }
+
+    /// Full-text search.
+    pub fn search(&self, query: &str) -> Result<Page, PageError> {
+        let (fr, _) = self.frame(query)?;
+        let tz = fr.tz.clone();
+        let q = query.trim();
+        let hits = if q.is_empty() { Vec::new() } else { self.node.search(&self.festival, q, Some(SEARCH_HITS))? };
+        let mut l = self.list(fr, "Search".into(), "/search".into(), Vec::new());
+        l.summary = match (q.is_empty(), hits.len()) {
+            (true, _) => "Type a title, a name, a venue or a track.".into(),
+            (false, 0) => format!("Nothing matches “{q}”."),
+            (false, n) => format!("{n} events match “{q}”."),
+        };
+        l.events = hits.iter().map(|e| Row::of(e, &tz)).collect();
+        Ok(Page { status: 200, html: l.render()? })
+    }
+
+    /// The events whose ids a visitor's browser keeps as favourites.
+    pub fn favourites(&self, ids: &str) -> Result<Page, PageError> {
+        let (fr, _) = self.frame("")?;
+        let tz = fr.tz.clone();
+        let mut rows: Vec<EventView> = Vec::new();
+        for id in ids.split(',').filter_map(|s| OpId::from_hex(s.trim())).take(MAX_FAVOURITES) {
+            if let Some(d) = self.node.event_detail(&self.festival, &id)?
+                && !rows.iter().any(|r| r.id == d.event.id)
+            {
+                rows.push(d.event);
+            }
+        }
+        rows.sort_by_key(|e| (e.start, e.venue_name.clone()));
+        let mut l = self.list(fr, "Favourites".into(), "/favourites".into(), Vec::new());
+        l.summary = if rows.is_empty() {
+            "Tap the star beside an event to keep it here. Favourites stay in this browser (they need JavaScript)."
+                .into()
+        } else {
+            format!(
+                "{} {}, kept in this browser.",
+                rows.len(),
+                if rows.len() == 1 { "favourite" } else { "favourites" }
+            )
+        };
+        l.events = rows.iter().map(|e| Row::of(e, &tz)).collect();
+        Ok(Page { status: 200, html: l.render()? })
+    }
+
+    /// One event's page.
+    pub fn event(&self, id: &str) -> Result<Page, PageError> {
+        let detail = match OpId::from_hex(id) {
+            Some(id) => self.node.event_detail(&self.festival, &id)?,
+            None => None,
+        };
+        let Some(d) = detail else {
+            return self.message(404, "Not found", "There is no such event in this programme.");
+        };
+        let (fr, _) = self.frame("")?;
+        let page = Detail {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            banner: fr.banner,
+            subtitle: d.event.subtitle.clone(),
+            day: day_label(&d.event.day),
+            paragraphs: d
+                .description
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            links: d
+                .links
+                .iter()
+                .filter(|l| safe_link(&l.url))
+                .map(|l| (l.url.clone(), if l.title.is_empty() { l.url.clone() } else { l.title.clone() }))
+                .collect(),
+            e: Row::of(&d.event, &fr.tz),
+        };
+        Ok(Page { status: 200, html: page.render()? })
+    }
+
+    /// The invite page.
+    pub fn invite(&self, link: &str) -> Result<Page, PageError> {
+        let (fr, _) = self.frame("")?;
+        let page = InvitePage {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            banner: fr.banner,
+            link: link.to_owned(),
+        };
+        Ok(Page { status: 200, html: page.render()? })
+    }
+
+    /// A short page with a status (not found, say).
+    pub fn message(&self, status: u16, heading: &str, text: &str) -> Result<Page, PageError> {
+        let (fr, _) = self.frame("")?;
+        let page = Message {
+            festival: fr.f.name.clone(),
+            festival_id: self.festival.to_hex(),
+            query: fr.query,
+            banner: fr.banner,
+            heading: heading.into(),
+            text: text.into(),
+        };
+        Ok(Page { status, html: page.render()? })
+    }
+}
+
+/// A page for a node that holds no festival yet.
+pub fn no_festival() -> Result<Page, PageError> {
+    let page = Message {
+        festival: "Meadow".into(),
+        festival_id: String::new(),
+        query: String::new(),
+        banner: Vec::new(),
+        heading: "No programme yet".into(),
+        text: "This info point holds no festival yet. It will show the programme as soon as it has one.".into(),
+    };
+    Ok(Page { status: 503, html: page.render()? })
+}
