@@ -75,10 +75,7 @@ pub struct VenueNow {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     now: String,
     now_next: Vec<VenueNow>,
     announcements: Vec<Notice>,
@@ -88,10 +85,7 @@ struct Home {
 #[derive(Template)]
 #[template(path = "days.html")]
 struct Days {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     days: Vec<DayLink>,
     venues: Vec<String>,
 }
@@ -99,10 +93,7 @@ struct Days {
 #[derive(Template)]
 #[template(path = "list.html")]
 struct List {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     heading: String,
     path: String,
     venues: Vec<VenueChoice>,
@@ -115,10 +106,7 @@ struct List {
 #[derive(Template)]
 #[template(path = "event.html")]
 struct Detail {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     e: Row,
     subtitle: String,
     day: String,
@@ -129,20 +117,14 @@ struct Detail {
 #[derive(Template)]
 #[template(path = "invite.html")]
 struct InvitePage {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     link: String,
 }
 
 #[derive(Template)]
 #[template(path = "message.html")]
 struct Message {
-    festival: String,
-    festival_id: String,
-    query: String,
-    banner: Vec<Notice>,
+    c: Chrome,
     heading: String,
     text: String,
 }
@@ -164,6 +146,15 @@ pub enum PageError {
     /// A template failed to render.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
+}
+
+/// What the page around the content shows: the festival's name, the search box and the
+/// emergency banner.
+struct Chrome {
+    festival: String,
+    festival_id: String,
+    query: String,
+    banner: Vec<Notice>,
 }
 
 /// What every page of a festival shares.
@@ -222,6 +213,10 @@ impl<'a> Pages<'a> {
         Ok((Frame { f, tz, banner, query: query.to_owned() }, all))
     }
 
+    fn chrome(&self, fr: Frame) -> Chrome {
+        Chrome { festival: fr.f.name, festival_id: self.festival.to_hex(), query: fr.query, banner: fr.banner }
+    }
+
     fn days(&self) -> Result<Vec<DayLink>, PageError> {
         Ok(self
             .node
@@ -246,14 +241,11 @@ impl<'a> Pages<'a> {
             })
             .collect();
         let page = Home {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
             now: format!("{} ({})", meadow_core::node::format_time(&fr.tz, self.now), fr.f.timezone),
             announcements: all.iter().map(|a| notice(a, &fr.tz)).collect(),
-            banner: fr.banner,
             now_next,
             days: self.days()?,
+            c: self.chrome(fr),
         };
         Ok(Page { status: 200, html: page.render()? })
     }
@@ -262,23 +254,13 @@ impl<'a> Pages<'a> {
     pub fn day_index(&self) -> Result<Page, PageError> {
         let (fr, _) = self.frame("")?;
         let venues = self.node.venues(&self.festival)?.into_iter().map(|v| v.name).collect();
-        let page = Days {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
-            banner: fr.banner,
-            days: self.days()?,
-            venues,
-        };
+        let page = Days { c: self.chrome(fr), days: self.days()?, venues };
         Ok(Page { status: 200, html: page.render()? })
     }
 
     fn list(&self, fr: Frame, heading: String, path: String, venues: Vec<VenueChoice>) -> List {
         List {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
-            banner: fr.banner,
+            c: self.chrome(fr),
             heading,
             path,
             venues,
@@ -378,10 +360,6 @@ impl<'a> Pages<'a> {
         };
         let (fr, _) = self.frame("")?;
         let page = Detail {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
-            banner: fr.banner,
             subtitle: d.event.subtitle.clone(),
             day: day_label(&d.event.day),
             paragraphs: d
@@ -398,6 +376,7 @@ impl<'a> Pages<'a> {
                 .map(|l| (l.url.clone(), if l.title.is_empty() { l.url.clone() } else { l.title.clone() }))
                 .collect(),
             e: Row::of(&d.event, &fr.tz),
+            c: self.chrome(fr),
         };
         Ok(Page { status: 200, html: page.render()? })
     }
@@ -405,27 +384,14 @@ impl<'a> Pages<'a> {
     /// The invite page.
     pub fn invite(&self, link: &str) -> Result<Page, PageError> {
         let (fr, _) = self.frame("")?;
-        let page = InvitePage {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
-            banner: fr.banner,
-            link: link.to_owned(),
-        };
+        let page = InvitePage { c: self.chrome(fr), link: link.to_owned() };
         Ok(Page { status: 200, html: page.render()? })
     }
 
     /// A short page with a status (not found, say).
     pub fn message(&self, status: u16, heading: &str, text: &str) -> Result<Page, PageError> {
         let (fr, _) = self.frame("")?;
-        let page = Message {
-            festival: fr.f.name.clone(),
-            festival_id: self.festival.to_hex(),
-            query: fr.query,
-            banner: fr.banner,
-            heading: heading.into(),
-            text: text.into(),
-        };
+        let page = Message { c: self.chrome(fr), heading: heading.into(), text: text.into() };
         Ok(Page { status, html: page.render()? })
     }
 }
@@ -433,10 +399,7 @@ impl<'a> Pages<'a> {
 /// A page for a node that holds no festival yet.
 pub fn no_festival() -> Result<Page, PageError> {
     let page = Message {
-        festival: "Meadow".into(),
-        festival_id: String::new(),
-        query: String::new(),
-        banner: Vec::new(),
+        c: Chrome { festival: "Meadow".into(), festival_id: String::new(), query: String::new(), banner: Vec::new() },
         heading: "No programme yet".into(),
         text: "This info point holds no festival yet. It will show the programme as soon as it has one.".into(),
     };
