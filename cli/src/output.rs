@@ -38,6 +38,7 @@ pub fn event_json(tz: &TimeZone, e: &EventView) -> Value {
         "people": e.people,
         "official": e.official,
         "cancelled": e.cancelled,
+        "moved": e.moved,
         "favourite": e.favourite,
         "author": e.creator.to_hex(),
     })
@@ -50,6 +51,10 @@ pub fn detail_json(tz: &TimeZone, d: &EventDetail) -> Value {
     v["language"] = json!(d.language);
     v["links"] = json!(d.links.iter().map(|l| json!({"url": l.url, "title": l.title})).collect::<Vec<_>>());
     v["source_id"] = json!(d.source_id);
+    v["moved_from"] = match &d.moved_from {
+        Some(m) => json!({"start": rfc3339(tz, m.start), "end": rfc3339(tz, m.end), "venue": m.venue_name}),
+        None => Value::Null,
+    };
     v
 }
 
@@ -75,6 +80,8 @@ fn marks(e: &EventView) -> String {
     }
     if e.cancelled {
         m.push("CANCELLED");
+    } else if e.moved {
+        m.push("MOVED");
     }
     if !e.official {
         m.push("community");
@@ -207,7 +214,25 @@ pub fn event_detail(f: &FestivalView, d: &EventDetail, json: bool) {
     if !d.language.is_empty() {
         out!("language  {}", d.language);
     }
-    out!("status    {}", if e.cancelled { "CANCELLED" } else { "scheduled" });
+    out!(
+        "status    {}",
+        if e.cancelled {
+            "CANCELLED"
+        } else if e.moved {
+            "moved"
+        } else {
+            "scheduled"
+        }
+    );
+    if let Some(m) = &d.moved_from {
+        let at = if m.venue_name.is_empty() { String::new() } else { format!(" at {}", m.venue_name) };
+        out!(
+            "was       {} {}-{}{at}",
+            rfc3339(&tz, m.start).get(..10).unwrap_or(""),
+            format_clock(&tz, m.start),
+            format_clock(&tz, m.end)
+        );
+    }
     out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint());
     for l in &d.links {
         out!("link      {} {}", l.url, l.title);

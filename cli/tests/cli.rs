@@ -363,3 +363,82 @@ fn serve_with_ble_and_no_adapter_fails_clearly_and_changes_nothing() {
     assert!(common::fails(dir, &["invite"]).contains("run `meadow serve` first"), "serve stored nothing");
     assert_eq!(ok(dir, &["programme", "--json"]), before);
 }
+
+/// One HTTP/1.1 request over loopback; the status code and the whole answer.
+fn http(addr: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the web server");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    s.write_all(request.as_bytes()).expect("send");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).expect("read");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// `serve --web`: the page and the feeds from the node that syncs, nothing a visitor sends
+/// stored, and a clear error for an address that is taken.
+#[test]
+fn serve_with_web_shows_the_programme_read_only() {
+    use std::io::{BufRead, BufReader};
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    ok(dir, &["demo", "--start", "2026-07-10"]);
+    let before = ok(dir, &["programme", "--json"]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_meadow"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-mdns", "--web", "127.0.0.1:0"])
+        .env_remove("MEADOW_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let stdout = serve.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = loop {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve prints its web address");
+        if let Some(rest) = line.strip_prefix("web: the programme for any browser at http://") {
+            break rest.split('/').next().expect("an address").to_owned();
+        }
+    };
+    let get = |path: &str| http(&addr, &format!("GET {path} HTTP/1.1\r\nHost: info\r\nConnection: close\r\n\r\n"));
+    let (status, home) = get("/");
+    assert_eq!(status, 200, "{home}");
+    assert!(home.contains("Meadow Summer Gathering"), "{home}");
+    assert!(home.to_ascii_lowercase().contains("content-security-policy:"));
+    let (status, xml) = get("/schedule.xml");
+    assert_eq!(status, 200);
+    assert!(xml.contains("<schedule") && xml.contains("<conference>"), "{xml}");
+    let (status, ics) = get("/programme.ics");
+    assert_eq!(status, 200);
+    assert!(ics.contains("BEGIN:VCALENDAR"));
+    // A visitor cannot write: every other method is refused, and a path outside the site is none.
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let (status, _) = http(
+            &addr,
+            &format!(
+                "{method} /schedule.json HTTP/1.1\r\nHost: info\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+            ),
+        );
+        assert_eq!(status, 405, "{method}");
+    }
+    assert_eq!(get("/static/../../etc/passwd").0, 404);
+    // Another server cannot take the address; it says which and stores nothing.
+    let taken = common::meadow(dir, &["serve", "--bind", "127.0.0.1:0", "--no-mdns", "--web", &addr]);
+    assert!(!taken.status.success());
+    let err = String::from_utf8_lossy(&taken.stderr);
+    assert!(err.contains(&addr), "{err}");
+    fails(dir, &["serve", "--web", "not-an-address"], "invalid value 'not-an-address'");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(ok(dir, &["programme", "--json"]), before, "the web server changed nothing");
+}

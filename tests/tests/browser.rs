@@ -237,11 +237,13 @@ fn pages_load_and_search_works_without_javascript_and_screenshots_are_written() 
     let Some(exe) = chromium() else { return };
     let s = site();
     let profile = tempfile::tempdir().expect("profile");
-    let (day, event, word) = {
+    let (day, event, word, moved) = {
         let n = s.node.lock().expect("lock");
-        let first = n.programme(&s.festival, &ProgrammeFilter::default()).expect("programme")[0].clone();
+        let all = n.programme(&s.festival, &ProgrammeFilter::default()).expect("programme");
+        let first = all[0].clone();
         let word = first.title.split_whitespace().max_by_key(|w| w.len()).expect("word").to_owned();
-        (first.day.clone(), first.id.to_hex(), word)
+        let moved = all.iter().find(|e| e.moved).expect("the demo moves an event").id.to_hex();
+        (first.day.clone(), first.id.to_hex(), word, moved)
     };
     // JavaScript off: the search form's GET renders the hits on the server.
     {
@@ -281,6 +283,7 @@ fn pages_load_and_search_works_without_javascript_and_screenshots_are_written() 
         ("home", "/".to_owned()),
         ("day", format!("/day/{day}")),
         ("event", format!("/event/{event}")),
+        ("event-moved", format!("/event/{moved}")),
         ("search", format!("/search?q={word}")),
         ("invite", "/invite".into()),
     ] {

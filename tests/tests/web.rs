@@ -342,7 +342,7 @@ fn pages_stay_small_and_work_without_javascript() {
         "/".to_owned(),
         "/days".into(),
         format!("/day/{day}"),
-        format!("/day/{day}?page=1"),
+        format!("/day/{day}?from=120"),
         format!("/event/{}", first_event.id.to_hex()),
         format!("/search?q={word}"),
         "/invite".into(),
@@ -427,4 +427,187 @@ fn hostile_requests_get_clear_answers_change_nothing_and_the_server_stays_up() {
     }
     assert_eq!(s.node.lock().expect("lock").op_count().expect("count"), ops, "nothing was stored");
     assert_eq!(get(addr, "/schedule.xml").status, 200, "still up");
+}
+
+#[test]
+fn cancelled_and_moved_events_are_marked_on_the_pages() {
+    let s = serve(8);
+    let (moved, cancelled) = {
+        let n = s.node.lock().expect("lock");
+        let all = n.programme(&s.festival, &ProgrammeFilter::default()).expect("programme");
+        let moved = all.iter().find(|e| e.moved).expect("the demo moves an event").clone();
+        let cancelled = all.iter().find(|e| e.cancelled).expect("the demo cancels an event").clone();
+        assert!(all.iter().filter(|e| e.moved).count() < all.len() / 4, "most events stay where they were");
+        (moved, cancelled)
+    };
+    let row = |day: &str, id: &str| {
+        let html = get(s.addr(), &format!("/day/{day}")).text();
+        let at = html.find(&format!("data-event=\"{id}\"")).unwrap_or_else(|| panic!("{id} listed on {day}"));
+        html[at..].split("</li>").next().expect("the row").to_owned()
+    };
+    let m = row(&moved.day, &moved.id.to_hex());
+    assert!(m.contains("<span class=\"tag moved\">Moved</span>"), "{m}");
+    let c = row(&cancelled.day, &cancelled.id.to_hex());
+    assert!(c.contains("<span class=\"tag cancel\">Cancelled</span>") && !c.contains("tag moved"), "{c}");
+    // The event's page says where and when it was first announced.
+    let was = {
+        let n = s.node.lock().expect("lock");
+        n.event_detail(&s.festival, &moved.id).expect("detail").expect("event").moved_from.expect("a first slot")
+    };
+    assert_ne!((was.start, was.venue), (moved.start, moved.venue));
+    let page = get(s.addr(), &format!("/event/{}", moved.id.to_hex())).text();
+    let line = page.split("<p class=\"moved-from\">").nth(1).expect("a moved-from line");
+    assert!(line.contains("First announced for") && line.contains(&format!(" at {}", was.venue_name)), "{line}");
+    let page = get(s.addr(), &format!("/event/{}", cancelled.id.to_hex())).text();
+    assert!(!page.contains("moved-from"));
+}
+
+#[test]
+fn every_page_of_a_ten_thousand_event_festival_stays_under_100_kb() {
+    let scenario = meadow_tests::benchmark_festival(7, 10_000 * 4 / 3 + 100, 1000);
+    let mut node = Node::in_memory(Identity::from_seed(90_777)).expect("node");
+    for chunk in scenario.ops.chunks(2000) {
+        node.ingest(chunk.to_vec()).expect("ingest");
+    }
+    node.use_festival(&scenario.festival).expect("use");
+    let all = node.programme(&scenario.festival, &ProgrammeFilter::default()).expect("programme");
+    assert!(all.len() >= 9_000, "{} events", all.len());
+    let days = node.days(&scenario.festival).expect("days");
+    let (busiest, most) = days.iter().max_by_key(|(_, n)| *n).cloned().expect("days");
+    let pages = (most as usize).div_ceil(meadow_web::pages::PAGE_EVENTS);
+    let most_favourites = meadow_web::pages::MAX_FAVOURITES;
+    let favourites: Vec<String> = all.iter().rev().take(most_favourites).map(|e| e.id.to_hex()).collect();
+    let word = all[0].title.split_whitespace().max_by_key(|w| w.len()).expect("a word").to_owned();
+    let s = serve_with(node, scenario.festival, |_| {});
+    let mut paths = vec![
+        "/".to_owned(),
+        "/days".into(),
+        format!("/day/{busiest}"),
+        format!("/day/{busiest}?from={}", (pages - 1) * meadow_web::pages::PAGE_EVENTS),
+        format!("/event/{}", all[0].id.to_hex()),
+        format!("/search?q={word}"),
+        format!("/favourites?ids={}", favourites.join(",")),
+    ];
+    paths.extend(days.iter().map(|(d, _)| format!("/day/{d}")));
+    for p in &paths {
+        let r = get(s.addr(), p);
+        assert_eq!(r.status, 200, "{p}");
+        assert!(r.body.len() < 100 * 1024, "{p} is {} bytes", r.body.len());
+        eprintln!("{} bytes: {}", r.body.len(), p.get(..60).unwrap_or(p));
+        // A HEAD answer announces the length of the GET's body and sends none.
+        let head = raw(s.addr(), format!("HEAD {p} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
+            .expect("HEAD");
+        assert_eq!(head.status, 200, "HEAD {p}");
+        assert!(head.body.is_empty(), "HEAD {p} sent a body");
+        assert_eq!(head.header("content-length"), Some(r.body.len().to_string().as_str()), "HEAD {p}");
+    }
+    // Every favourite the browser keeps is listed, up to the page's limit.
+    let listed = get(s.addr(), &format!("/favourites?ids={}", favourites.join(","))).text();
+    assert!(listed.contains(&format!("{most_favourites} favourites")), "{}", listed.get(..2000).unwrap_or(&listed));
+    assert!(favourites.iter().all(|id| listed.contains(&format!("data-event=\"{id}\""))));
+    // The last page of the busiest day links back, not on.
+    let step = meadow_web::pages::PAGE_EVENTS;
+    let last = get(s.addr(), &format!("/day/{busiest}?from={}", (pages - 1) * step)).text();
+    assert!(last.contains(&format!("from={}\" rel=\"prev\"", (pages - 2) * step)), "a link to the page before");
+    assert!(!last.contains("rel=\"next\""), "none on");
+}
+
+#[test]
+fn a_flood_of_hostile_text_cannot_push_a_page_past_100_kb_and_every_event_stays_reachable() {
+    let (mut node, f) = demo_node(9);
+    let first = node.programme(&f, &ProgrammeFilter::default()).expect("programme")[0].clone();
+    // Every field at its limit, made of the characters HTML escapes: the worst a row can be.
+    let nasty = |n: usize| "<\"&'>".chars().cycle().take(n).collect::<String>();
+    let mut flood = Vec::new();
+    for author in 0..20 {
+        let who = Identity::from_seed(93_000 + author);
+        for i in 0..10 {
+            let title = format!("Zqxflood {author}-{i} {}", nasty(280));
+            let body = meadow_core::op::Body::Event {
+                target: None,
+                patch: EventPatch {
+                    title: Some(title),
+                    start: Some(first.start + i as i64 * 60),
+                    end: Some(first.start + 3600),
+                    track: Some(nasty(128)),
+                    people: Some((0..64).map(|_| nasty(200)).collect()),
+                    ..Default::default()
+                },
+            };
+            let op = meadow_tests::support::append_as(&mut node, &who, f, body, 0).expect("a community event");
+            flood.push(op.id().to_hex());
+        }
+    }
+    // One event with every byte its op may carry spent on escaped text, in the fields its own
+    // page shows whole.
+    let who = Identity::from_seed(93_999);
+    let heavy = meadow_core::op::Body::Event {
+        target: None,
+        patch: EventPatch {
+            title: Some(nasty(300)),
+            subtitle: Some(nasty(300)),
+            description: Some(nasty(8000)),
+            start: Some(first.start),
+            end: Some(first.start + 600),
+            people: Some((0..12).map(|_| nasty(200)).collect()),
+            links: Some(
+                (0..8)
+                    .map(|i| Link { url: format!("https://x.test/{i}{}", "&".repeat(280)), title: nasty(200) })
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    };
+    let heavy = meadow_tests::support::append_as(&mut node, &who, f, heavy, 0).expect("a heavy event").id().to_hex();
+    flood.push(heavy.clone());
+    let s = serve_with(node, f, |_| {});
+    let r = get(s.addr(), &format!("/event/{heavy}"));
+    assert_eq!(r.status, 200);
+    eprintln!("{} bytes: the heaviest event's page", r.body.len());
+    assert!(r.body.len() < 100 * 1024, "the heaviest event's page is {} bytes", r.body.len());
+    // Follow the day's pages from the first: each small, each event on exactly one of them.
+    let mut seen: Vec<String> = Vec::new();
+    let mut next = Some(format!("/day/{}", first.day));
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let r = get(s.addr(), &path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.body.len() < 100 * 1024, "{path} is {} bytes", r.body.len());
+        eprintln!("{} bytes: {path}", r.body.len());
+        let html = r.text();
+        seen.extend(html.split("data-event=\"").skip(1).filter_map(|t| t.get(..64)).map(str::to_owned));
+        next = html
+            .split("<a href=\"")
+            .filter_map(|t| t.split_once("\" rel=\"next\">"))
+            .map(|(href, _)| href.replace("&amp;", "&"))
+            .next();
+        pages += 1;
+        assert!(pages < 100, "the pages never end");
+    }
+    let total = get(s.addr(), &format!("/day/{}", first.day)).text();
+    let of = total
+        .split("id=\"summary\">Events ")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .and_then(|t| t.rsplit(" of ").next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(Some(seen.len()), of, "every event of the day once, across {pages} pages");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no event twice");
+    assert!(flood.iter().all(|id| seen.contains(id)), "every flooded event can be reached");
+    assert!(pages > 2, "the flood is cut into pages: {pages}");
+    // Search and favourites are cut short the same way, and say so.
+    for path in ["/search?q=Zqxflood".to_owned(), format!("/favourites?ids={}", flood.join(","))] {
+        let r = get(s.addr(), &path);
+        assert_eq!(r.status, 200);
+        assert!(r.body.len() < 100 * 1024, "{} is {} bytes", path.get(..40).unwrap_or(&path), r.body.len());
+        eprintln!("{} bytes: {}", r.body.len(), path.get(..40).unwrap_or(&path));
+        assert!(r.text().contains("The first "), "{}", path.get(..40).unwrap_or(&path));
+    }
+    // The event's own page shows everything, escaped.
+    let page = get(s.addr(), &format!("/event/{}", flood[0])).text();
+    assert!(page.contains(&"&#60;&#34;&#38;&#39;&#62;".repeat(3)), "{}", page.get(..3000).unwrap_or(&page));
+    assert!(!page.contains("<\"&'>"));
 }

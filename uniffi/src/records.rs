@@ -73,6 +73,8 @@ pub struct Event {
     pub people: Vec<String>,
     /// Cancelled.
     pub cancelled: bool,
+    /// Moved from the time or venue it was first announced with.
+    pub moved: bool,
     /// Posted by organisers.
     pub official: bool,
     /// Favourite on this device.
@@ -96,6 +98,7 @@ impl From<EventView> for Event {
             tags: e.tags,
             people: e.people,
             cancelled: e.cancelled,
+            moved: e.moved,
             official: e.official,
             favourite: e.favourite,
             author: e.creator.to_hex(),
@@ -135,6 +138,8 @@ pub struct EventRow {
     pub track: Option<u32>,
     /// Cancelled.
     pub cancelled: bool,
+    /// Moved from the time or venue it was first announced with.
+    pub moved: bool,
     /// Posted by organisers.
     pub official: bool,
     /// Favourite on this device.
@@ -192,6 +197,7 @@ impl DayView {
                 venue: index(e.venue_name, &mut venues, &mut venue_at),
                 track: index(e.track, &mut tracks, &mut track_at),
                 cancelled: e.cancelled,
+                moved: e.moved,
                 official: e.official,
                 favourite: e.favourite,
             })
@@ -330,6 +336,19 @@ pub struct EventDetail {
     pub links: Vec<String>,
     /// Whether this device's identity may edit it (its author, or an organiser).
     pub editable: bool,
+    /// When and where it was first announced, if it has moved since.
+    pub moved_from: Option<Slot>,
+}
+
+/// A time and place in the programme.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Slot {
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Venue name, empty without one.
+    pub venue: String,
 }
 
 impl EventDetail {
@@ -341,6 +360,7 @@ impl EventDetail {
             language: d.language,
             links: d.links.into_iter().map(|l| l.url).collect(),
             editable,
+            moved_from: d.moved_from.map(|m| Slot { start: m.start, end: m.end, venue: m.venue_name }),
         }
     }
 }

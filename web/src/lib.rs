@@ -276,11 +276,15 @@ pub fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The value of query parameter `key`, decoded (at most 512 characters are kept).
+/// The value of query parameter `key`, decoded (at most 512 characters are kept, more for the
+/// favourites' ids).
 fn param(query: &str, key: &str) -> Option<String> {
+    // Room for every favourite a page lists (64 hex digits and a comma each); the request line
+    // is bounded by the header limit anyway.
+    let max = if key == "ids" { pages::MAX_FAVOURITES * 65 } else { 512 };
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then(|| form_decode(v).chars().take(512).collect())
+        (k == key).then(|| form_decode(v).chars().take(max).collect())
     })
 }
 
@@ -374,7 +378,13 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         r => cached(state, &req, r, &path, &query).await,
     };
     if head {
-        let (parts, _) = resp.into_parts();
+        // The length the GET would send, which hyper keeps on a HEAD answer with an empty body.
+        let (mut parts, body) = resp.into_parts();
+        if let Some(n) = hyper::body::Body::size_hint(&body).exact()
+            && parts.status != StatusCode::NOT_MODIFIED
+        {
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
         resp = Response::from_parts(parts, full(Bytes::new()));
     }
     resp
@@ -503,8 +513,8 @@ fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
                 Route::Home => html(pages.home()?),
                 Route::Days => html(pages.day_index()?),
                 Route::Day(d) => {
-                    let page = param(query, "page").and_then(|p| p.parse().ok()).unwrap_or(0usize).min(10_000);
-                    html(pages.day(&d, param(query, "venue").as_deref().filter(|v| !v.is_empty()), page)?)
+                    let from = param(query, "from").and_then(|p| p.parse().ok()).unwrap_or(0usize).min(1_000_000);
+                    html(pages.day(&d, param(query, "venue").as_deref().filter(|v| !v.is_empty()), from)?)
                 }
                 Route::Event(id) => html(pages.event(&id)?),
                 Route::Search => html(pages.search(&param(query, "q").unwrap_or_default())?),

@@ -5,15 +5,26 @@ use askama::Template;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Node, NodeError, festival_tz, format_clock, now_ms};
 use meadow_core::op::{FestivalId, OpId, Priority};
-use meadow_core::store::{AnnouncementView, EventView, FestivalView, ProgrammeFilter};
+use meadow_core::store::{AnnouncementView, EventView, FestivalView, ProgrammeFilter, Slot};
 
 /// Events on one page of a day, so that a page stays well under 100 KB on a 10,000-event
 /// festival.
 pub const PAGE_EVENTS: usize = 120;
 /// Favourites one page lists at most.
-pub const MAX_FAVOURITES: usize = 200;
+pub const MAX_FAVOURITES: usize = 150;
 /// Search hits shown.
 pub const SEARCH_HITS: usize = 50;
+/// Bytes the event rows of one page take at most: a list of events with hostile text is cut
+/// short (and continues on the next page) rather than let a page grow past 100 KB.
+pub const ROWS_BUDGET: usize = 80 * 1024;
+/// People a list row names before "N more".
+const LIST_PEOPLE: usize = 3;
+/// People an event's page names before "N more".
+const EVENT_PEOPLE: usize = 12;
+/// Links an event's page shows, and how long a shown link may be: with the op's 16 KB body,
+/// the page of an event whose every field is at its limit in escaped characters stays under 100 KB.
+const EVENT_LINKS: usize = 8;
+const LINK_CHARS: usize = 300;
 
 /// One event row.
 pub struct Row {
@@ -25,21 +36,78 @@ pub struct Row {
     people: String,
     official: bool,
     cancelled: bool,
+    moved: bool,
 }
 
 impl Row {
+    /// The row as a list shows it: long texts cut, so that a page of rows made of hostile text
+    /// (every field at its limit, every character one that HTML escapes) stays small.
     fn of(e: &EventView, tz: &TimeZone) -> Row {
+        let mut people: Vec<String> = e.people.iter().take(LIST_PEOPLE).map(|p| clip(p, 60)).collect();
+        if e.people.len() > LIST_PEOPLE {
+            people.push(format!("{} more", e.people.len() - LIST_PEOPLE));
+        }
+        Row {
+            title: clip(&e.title, 120),
+            venue: clip(&Self::venue(e), 60),
+            track: clip(&e.track, 60),
+            people: people.join(", "),
+            ..Self::whole(e, tz)
+        }
+    }
+
+    /// The row with its texts whole, for the event's own page (a long cast is cut there too).
+    fn whole(e: &EventView, tz: &TimeZone) -> Row {
+        let mut people: Vec<&str> = e.people.iter().take(EVENT_PEOPLE).map(String::as_str).collect();
+        let more = format!("{} more", e.people.len().saturating_sub(EVENT_PEOPLE));
+        if e.people.len() > EVENT_PEOPLE {
+            people.push(&more);
+        }
         Row {
             id: e.id.to_hex(),
             title: e.title.clone(),
             time: format!("{}–{}", format_clock(tz, e.start), format_clock(tz, e.end)),
-            venue: if e.venue_name.is_empty() { "No venue".into() } else { e.venue_name.clone() },
+            venue: Self::venue(e),
             track: e.track.clone(),
-            people: e.people.join(", "),
+            people: people.join(", "),
             official: e.official,
             cancelled: e.cancelled,
+            moved: e.moved,
         }
     }
+
+    fn venue(e: &EventView) -> String {
+        if e.venue_name.is_empty() { "No venue".into() } else { e.venue_name.clone() }
+    }
+
+    /// At most how many bytes the row takes in a page: its texts escaped at worst, and markup.
+    fn weight(&self) -> usize {
+        let worst = |t: &str| t.chars().map(|c| if "<>&\"'".contains(c) { 6 } else { c.len_utf8() }).sum::<usize>();
+        // The markup of a row with every tag, its id twice and the time.
+        340 + [&self.title, &self.venue, &self.track, &self.people].into_iter().map(|t| worst(t)).sum::<usize>()
+    }
+}
+
+/// The first `max` characters of `text`, with an ellipsis if it had more.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The longest prefix of `rows` within [`ROWS_BUDGET`] bytes (at least one row).
+fn fit(rows: Vec<Row>) -> Vec<Row> {
+    let mut used = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        used += r.weight();
+        if used > ROWS_BUDGET && !out.is_empty() {
+            break;
+        }
+        out.push(r);
+    }
+    out
 }
 
 /// An announcement as shown.
@@ -112,6 +180,8 @@ struct Detail {
     day: String,
     paragraphs: Vec<String>,
     links: Vec<(String, String)>,
+    /// When and where it was first announced, empty unless it has moved.
+    moved_from: String,
 }
 
 #[derive(Template)]
@@ -184,6 +254,15 @@ fn notice(a: &AnnouncementView, tz: &TimeZone) -> Notice {
 fn safe_link(url: &str) -> bool {
     let l = url.trim().to_ascii_lowercase();
     l.starts_with("http://") || l.starts_with("https://")
+}
+
+/// "Saturday 11 July, 14:00–15:00 at Main Stage".
+fn slot_label(tz: &TimeZone, slot: &Slot) -> String {
+    let day = jiff::Timestamp::from_second(slot.start)
+        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%A %-d %B, ").to_string())
+        .unwrap_or_default();
+    let at = if slot.venue_name.is_empty() { String::new() } else { format!(" at {}", slot.venue_name) };
+    format!("{day}{}–{}{at}", format_clock(tz, slot.start), format_clock(tz, slot.end))
 }
 
 fn day_label(date: &str) -> String {
@@ -271,8 +350,8 @@ impl<'a> Pages<'a> {
         }
     }
 
-    /// One day's events by start, a page at a time, optionally at one venue.
-    pub fn day(&self, date: &str, venue: Option<&str>, page: usize) -> Result<Page, PageError> {
+    /// One day's events by start from the `from`th, a page at a time, optionally at one venue.
+    pub fn day(&self, date: &str, venue: Option<&str>, from: usize) -> Result<Page, PageError> {
         let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", date) else {
             return self.message(404, "Not found", "There is no such day.");
         };
@@ -280,7 +359,7 @@ impl<'a> Pages<'a> {
         let all_venues = self.node.venues(&self.festival)?;
         let venue_id = venue.and_then(OpId::from_hex).filter(|v| all_venues.iter().any(|x| x.id == *v));
         let filter = ProgrammeFilter { day: Some(day), venue: venue_id, ..Default::default() };
-        let (events, total) = self.node.programme_page(&self.festival, &filter, page * PAGE_EVENTS, PAGE_EVENTS)?;
+        let (events, total) = self.node.programme_page(&self.festival, &filter, from, PAGE_EVENTS)?;
         let choices = all_venues
             .iter()
             .map(|v| VenueChoice { id: v.id.to_hex(), name: v.name.clone(), selected: Some(v.id) == venue_id })
@@ -288,20 +367,20 @@ impl<'a> Pages<'a> {
         let path = format!("/day/{date}");
         let tz = fr.tz.clone();
         let mut l = self.list(fr, day_label(date), path.clone(), choices);
+        l.events = fit(events.iter().map(|e| Row::of(e, &tz)).collect());
         let v = venue_id.map(|v| format!("venue={}&", v.to_hex())).unwrap_or_default();
-        let shown = page * PAGE_EVENTS;
+        let shown = l.events.len();
         l.summary = if total == 0 {
             "No events.".into()
         } else {
-            format!("Events {}–{} of {total}", (shown + 1).min(total), (shown + events.len()).min(total))
+            format!("Events {}–{} of {total}", (from + 1).min(total), (from + shown).min(total))
         };
-        if page > 0 {
-            l.prev_page = format!("{path}?{v}page={}", page - 1);
+        if from > 0 {
+            l.prev_page = format!("{path}?{v}from={}", from.saturating_sub(PAGE_EVENTS).min(total.saturating_sub(1)));
         }
-        if shown + events.len() < total {
-            l.next_page = format!("{path}?{v}page={}", page + 1);
+        if from + shown < total {
+            l.next_page = format!("{path}?{v}from={}", from + shown);
         }
-        l.events = events.iter().map(|e| Row::of(e, &tz)).collect();
         Ok(Page { status: 200, html: l.render()? })
     }
 
@@ -317,7 +396,10 @@ impl<'a> Pages<'a> {
             (false, 0) => format!("Nothing matches “{q}”."),
             (false, n) => format!("{n} events match “{q}”."),
         };
-        l.events = hits.iter().map(|e| Row::of(e, &tz)).collect();
+        l.events = fit(hits.iter().map(|e| Row::of(e, &tz)).collect());
+        if l.events.len() < hits.len() {
+            l.summary = format!("The first {} of {} events that match “{q}”.", l.events.len(), hits.len());
+        }
         Ok(Page { status: 200, html: l.render()? })
     }
 
@@ -345,7 +427,11 @@ impl<'a> Pages<'a> {
                 if rows.len() == 1 { "favourite" } else { "favourites" }
             )
         };
-        l.events = rows.iter().map(|e| Row::of(e, &tz)).collect();
+        l.events = fit(rows.iter().map(|e| Row::of(e, &tz)).collect());
+        if l.events.len() < rows.len() {
+            l.summary =
+                format!("The first {} of your {} favourites, kept in this browser.", l.events.len(), rows.len());
+        }
         Ok(Page { status: 200, html: l.render()? })
     }
 
@@ -372,10 +458,12 @@ impl<'a> Pages<'a> {
             links: d
                 .links
                 .iter()
-                .filter(|l| safe_link(&l.url))
-                .map(|l| (l.url.clone(), if l.title.is_empty() { l.url.clone() } else { l.title.clone() }))
+                .filter(|l| safe_link(&l.url) && l.url.chars().count() <= LINK_CHARS)
+                .take(EVENT_LINKS)
+                .map(|l| (l.url.clone(), clip(if l.title.is_empty() { &l.url } else { &l.title }, 80)))
                 .collect(),
-            e: Row::of(&d.event, &fr.tz),
+            moved_from: d.moved_from.as_ref().map(|m| slot_label(&fr.tz, m)).unwrap_or_default(),
+            e: Row::whole(&d.event, &fr.tz),
             c: self.chrome(fr),
         };
         Ok(Page { status: 200, html: page.render()? })

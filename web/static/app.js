@@ -12,7 +12,7 @@
   }
   function link() {
     var a = document.getElementById("favlink");
-    if (a) a.href = "/favourites?ids=" + favs().slice(0, 200).join(",");
+    if (a) a.href = "/favourites?ids=" + favs().slice(0, 150).join(",");
   }
   function stars(root) {
     var list = favs();

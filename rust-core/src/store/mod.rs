@@ -9,7 +9,7 @@ mod summary;
 
 pub use query::{
     AgendaEntry, AnnouncementView, CLOCK_AHEAD_TOLERANCE_S, ChangeKind, ChangeView, Changes, Clash, EventDetail,
-    EventView, Facets, FestivalView, NowNext, ProgrammeFilter, VenueView, agenda,
+    EventView, Facets, FestivalView, NowNext, ProgrammeFilter, Slot, VenueView, agenda,
 };
 pub use schema::SCHEMA_VERSION;
 
@@ -250,14 +250,31 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
-        schema::migrate(&mut conn)?;
-        Ok(Store {
+        let found = schema::migrate(&mut conn)?;
+        let mut store = Store {
             conn,
             clock: Clock::System,
             items: Default::default(),
             local: Default::default(),
             feed: Feed::new(),
-        })
+        };
+        if found > 0 && found < schema::REBUILT_BY {
+            for f in store.festivals_with_ops()? {
+                tracing::info!(festival = %f.short(), "re-deriving the programme after a store upgrade");
+                store.rebuild(&f)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Every festival this store holds ops of.
+    fn festivals_with_ops(&self) -> Result<Vec<FestivalId>, StoreError> {
+        let ids: Vec<Vec<u8>> = self
+            .conn
+            .prepare("SELECT DISTINCT festival FROM ops")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids.into_iter().filter_map(|b| b.try_into().ok().map(FestivalId)).collect())
     }
 
     /// Sets where the store takes the time from.
@@ -667,14 +684,7 @@ impl Store {
         if bad_logs > 0 {
             report.problems.push(format!("{bad_logs} log(s) whose bookkeeping does not match their ops"));
         }
-        let festivals: Vec<Vec<u8>> = self
-            .conn
-            .prepare("SELECT DISTINCT festival FROM ops")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for f in festivals {
-            let Ok(arr) = f.try_into() else { continue };
-            let id = FestivalId(arr);
+        for id in self.festivals_with_ops()? {
             let before = self.state_digest(&id)?;
             let tx = self.conn.transaction()?;
             let rev = current_rev(&tx)?;
@@ -753,7 +763,7 @@ fn state_digest_conn(conn: &Connection, festival: &FestivalId) -> Result<String,
         "SELECT quote(member), organiser, after_seq FROM roles WHERE festival = ? ORDER BY member",
         "SELECT quote(id), official, name, description, lat, lon, source_id, deleted FROM venues WHERE festival = ? ORDER BY id",
         "SELECT quote(id), quote(creator), official, title, subtitle, description, start, end, day, quote(venue), track, kind,
-                tags, people, language, links, cancelled, source_id, deleted, hidden
+                tags, people, language, links, cancelled, source_id, deleted, hidden, orig_start, orig_end, quote(orig_venue)
          FROM events WHERE festival = ? ORDER BY id",
         "SELECT quote(id), quote(author), text, priority, expires, lamport, deleted FROM announcements WHERE festival = ? ORDER BY id",
         "SELECT quote(author), display_name, about FROM profiles WHERE festival = ? ORDER BY author",

@@ -85,6 +85,8 @@ pub struct EventView {
     pub people: Vec<String>,
     /// Cancelled.
     pub cancelled: bool,
+    /// Moved from the time or venue it was first announced with.
+    pub moved: bool,
     /// Posted by an organiser (else a community event).
     pub official: bool,
     /// Author of the creating op.
@@ -106,6 +108,21 @@ pub struct EventDetail {
     pub links: Vec<Link>,
     /// Id in an imported schedule.
     pub source_id: String,
+    /// When and where it was first announced, if it has moved since.
+    pub moved_from: Option<Slot>,
+}
+
+/// A time and place in the programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Start, Unix seconds.
+    pub start: i64,
+    /// End, Unix seconds.
+    pub end: i64,
+    /// Venue id.
+    pub venue: Option<OpId>,
+    /// Venue name, empty without a venue (or if it was deleted since).
+    pub venue_name: String,
 }
 
 /// Which events a programme query returns.
@@ -375,6 +392,7 @@ impl Decor {
             tags: s.tags,
             people: s.people,
             cancelled: s.cancelled,
+            moved: s.moved,
             official: s.official,
             creator: s.creator,
         }))
@@ -382,18 +400,31 @@ impl Decor {
 }
 
 /// The columns [`detail_from_row`] reads.
-const DETAIL_COLUMNS: &str = "e.summary, e.festival, e.description, e.language, e.links, e.source_id";
+const DETAIL_COLUMNS: &str =
+    "e.summary, e.festival, e.description, e.language, e.links, e.source_id, e.orig_start, e.orig_end, e.orig_venue";
 
 fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
     let Some(event) = decor.event(r)? else { return Ok(None) };
     let links: Vec<LinkJson> = serde_json::from_str(&r.get::<_, String>(AFTER_EVENT + 3)?)
         .map_err(|e| StoreError::Corrupt(format!("event links: {e}")))?;
+    let moved_from = if event.moved {
+        let venue = r.get::<_, Option<Vec<u8>>>(AFTER_EVENT + 7)?.map(key32).transpose()?.map(OpId);
+        Some(Slot {
+            start: r.get(AFTER_EVENT + 5)?,
+            end: r.get(AFTER_EVENT + 6)?,
+            venue_name: decor.venue_name(&venue, true),
+            venue,
+        })
+    } else {
+        None
+    };
     Ok(Some(EventDetail {
         event,
         description: r.get(AFTER_EVENT + 1)?,
         language: r.get(AFTER_EVENT + 2)?,
         links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
         source_id: r.get(AFTER_EVENT + 4)?,
+        moved_from,
     }))
 }
 

@@ -306,13 +306,26 @@ CREATE TABLE closed_logs (
   PRIMARY KEY (festival, author)
 ) WITHOUT ROWID;
 "#,
+    // 3: where and when each event was first announced, so that a moved one can be marked. The
+    // values come from the creating op; the store rebuilds its programme after this migration
+    // (see REBUILT_BY), and until then they are the current ones.
+    r#"
+ALTER TABLE events ADD COLUMN orig_start INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN orig_end INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN orig_venue BLOB;
+UPDATE events SET orig_start = start, orig_end = max(start, end), orig_venue = venue;
+"#,
 ];
+
+/// The newest migration that changes what a fold derives from ops: a store migrated from before
+/// it re-derives every festival's programme once, at open.
+pub const REBUILT_BY: usize = 3;
 
 /// The schema version a fully migrated store has.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// Brings the database up to [`SCHEMA_VERSION`].
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Brings the database up to [`SCHEMA_VERSION`]; returns the version it found.
+pub fn migrate(conn: &mut Connection) -> Result<usize, StoreError> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew { found: current, supported: SCHEMA_VERSION });
@@ -324,5 +337,5 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
         tracing::info!(version = i + 1, "applied store migration");
     }
-    Ok(())
+    Ok(current)
 }

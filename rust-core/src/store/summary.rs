@@ -10,9 +10,17 @@ use crate::wire::{Reader, WireError, Writer};
 const CANCELLED: u8 = 1;
 const OFFICIAL: u8 = 2;
 const HAS_VENUE: u8 = 4;
+const MOVED: u8 = 8;
 
 /// Packs an event's list fields.
-pub(crate) fn encode(id: &OpId, creator: &PublicKey, official: bool, day: &str, s: &EventState) -> Vec<u8> {
+pub(crate) fn encode(
+    id: &OpId,
+    creator: &PublicKey,
+    official: bool,
+    moved: bool,
+    day: &str,
+    s: &EventState,
+) -> Vec<u8> {
     let mut w = Writer::with_capacity(128 + s.title.len());
     w.raw(&id.0);
     w.raw(&creator.0);
@@ -25,6 +33,9 @@ pub(crate) fn encode(id: &OpId, creator: &PublicKey, official: bool, day: &str, 
     }
     if s.venue.is_some() {
         flags |= HAS_VENUE;
+    }
+    if moved {
+        flags |= MOVED;
     }
     w.u8(flags);
     if let Some(v) = &s.venue {
@@ -50,6 +61,7 @@ pub(crate) struct Summary {
     pub creator: PublicKey,
     pub cancelled: bool,
     pub official: bool,
+    pub moved: bool,
     pub venue: Option<OpId>,
     pub start: i64,
     pub end: i64,
@@ -91,6 +103,7 @@ pub(crate) fn decode(b: &[u8]) -> Result<Summary, WireError> {
         creator,
         cancelled: flags & CANCELLED != 0,
         official: flags & OFFICIAL != 0,
+        moved: flags & MOVED != 0,
         venue,
         start,
         end,
@@ -123,10 +136,10 @@ mod tests {
             cancelled: true,
             ..Default::default()
         };
-        let b = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, "2026-07-10", &s);
+        let b = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, true, "2026-07-10", &s);
         let d = decode(&b).expect("decodes");
         assert_eq!((d.id, d.creator, d.venue), (OpId([1; 32]), PublicKey([2; 32]), Some(OpId([4; 32]))));
-        assert_eq!((d.start, d.end, d.cancelled, d.official), (100, 100, true, true));
+        assert_eq!((d.start, d.end, d.cancelled, d.official, d.moved), (100, 100, true, true, true));
         assert_eq!((d.day.as_str(), d.title.as_str(), d.track.as_str()), ("2026-07-10", "Opening", "Music"));
         assert_eq!(d.tags, vec!["a", "b"]);
         assert_eq!(d.people, vec!["Zoë"]);

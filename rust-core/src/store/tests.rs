@@ -483,6 +483,69 @@ fn changes_since_the_last_look() {
 }
 
 #[test]
+fn an_event_is_marked_moved_only_while_away_from_its_first_slot() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let main = w.venue("Main");
+    let tent = w.venue("Tent");
+    let e = w.add(&owner, event("Moves", T0, Some(main)));
+    let placed = w.add(&owner, event("Placed later", T0, None));
+    let moved = |w: &World, id| w.get(id).moved;
+    w.add(&owner, edit(e, EventPatch { title: Some("Renamed".into()), cancelled: Some(true), ..Default::default() }));
+    assert!(!moved(&w, &e), "a new title or a cancellation is no move");
+    // Being given a first venue is no move either; changing it later is.
+    w.add(&owner, edit(placed, EventPatch { venue: Some(Some(tent)), ..Default::default() }));
+    assert!(!moved(&w, &placed));
+    w.add(&owner, edit(e, EventPatch { start: Some(T0 + 1800), ..Default::default() }));
+    assert!(moved(&w, &e), "a later start");
+    let d = w.store.event_detail(&w.f, &e).expect("detail").expect("exists");
+    assert_eq!(d.moved_from, Some(Slot { start: T0, end: T0 + 3600, venue: Some(main), venue_name: "Main".into() }));
+    w.add(&owner, edit(e, EventPatch { start: Some(T0), venue: Some(Some(tent)), ..Default::default() }));
+    assert!(moved(&w, &e), "another venue");
+    w.add(&owner, edit(e, EventPatch { venue: Some(Some(main)), ..Default::default() }));
+    assert!(!moved(&w, &e), "back where it was first announced");
+    assert_eq!(w.store.event_detail(&w.f, &e).expect("detail").expect("exists").moved_from, None);
+    w.add(&owner, edit(e, EventPatch { end: Some(T0 + 7200), ..Default::default() }));
+    assert!(moved(&w, &e), "a later end");
+    // Lists, rebuilds and a store that got the ops in another order agree.
+    assert!(w.all().iter().any(|v| v.id == e && v.moved));
+    w.store.rebuild(&w.f).expect("rebuild");
+    assert!(moved(&w, &e) && !moved(&w, &placed));
+    assert!(w.store.check().expect("check").is_clean());
+    let mut ops = w.store.ops(&w.f).expect("ops");
+    ops.reverse();
+    let mut other = Store::open_in_memory().expect("store");
+    other.ingest(ops).expect("ingest");
+    assert_eq!(other.state_digest(&w.f).expect("digest"), w.store.state_digest(&w.f).expect("digest"));
+    assert!(other.event(&w.f, &e).expect("query").expect("event").moved);
+}
+
+#[test]
+fn a_store_from_before_first_slots_is_rederived_when_opened() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let owner = Identity::from_seed(1);
+    let nonce = [1u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let e = {
+        let mut store = Store::open(&path).expect("store");
+        store.append(&owner, f, create_body(nonce), 0).expect("create");
+        let e = store.append(&owner, f, event("Moves", T0, None), 0).expect("event").id();
+        store.append(&owner, f, edit(e, EventPatch { start: Some(T0 + 600), ..Default::default() }), 0).expect("edit");
+        // What schema version 2 had: no first slot, and summaries without the moved flag.
+        let conn = store.conn();
+        for col in ["orig_start", "orig_end", "orig_venue"] {
+            conn.execute(&format!("ALTER TABLE events DROP COLUMN {col}"), []).expect("drop");
+        }
+        conn.pragma_update(None, "user_version", 2).expect("version");
+        e
+    };
+    let mut store = Store::open(&path).expect("reopen");
+    assert!(store.event(&f, &e).expect("query").expect("event").moved);
+    assert!(store.check().expect("check").is_clean());
+}
+
+#[test]
 fn check_detects_tampering_with_materialized_tables() {
     let mut w = world();
     let owner = Identity::from_seed(1);

@@ -691,6 +691,9 @@ fn proximity(events: usize, announcements: usize) -> Result<()> {
     Ok(())
 }
 
+/// Numbers the requests of a template with `{n}` in it, so that each one misses the cache.
+static WEB_REQUEST_NO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One client's keep-alive loop: requests until `until`, latencies in microseconds.
 async fn web_client(
     addr: std::net::SocketAddr,
@@ -704,9 +707,16 @@ async fn web_client(
     let mut lat = Vec::new();
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
+    let numbered = request.windows(3).any(|w| w == b"{n}");
     while Instant::now() < until {
         let t = Instant::now();
-        s.write_all(&request).await?;
+        if numbered {
+            let n = WEB_REQUEST_NO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let text = String::from_utf8_lossy(&request).replace("{n}", &n.to_string());
+            s.write_all(text.as_bytes()).await?;
+        } else {
+            s.write_all(&request).await?;
+        }
         buf.clear();
         let (head_end, len) = loop {
             let n = s.read(&mut chunk).await?;
@@ -816,10 +826,14 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
         let poll = format!("GET /schedule.xml HTTP/1.1\r\nHost: bench\r\nIf-None-Match: {}\r\n\r\n", etag.0);
         eprintln!("{name}: {events} events; page of {busiest}; 304 on schedule.xml ({} bytes)", etag.1);
         let page_load = web_load(&rt, addr, page, 200, clients, seconds)?;
+        // Every request another URL: the page rendered from the store each time, as after a change.
+        let fresh = format!("GET /day/{busiest}?r={{n}} HTTP/1.1\r\nHost: bench\r\n\r\n");
+        let render_load = web_load(&rt, addr, fresh, 200, clients, seconds)?;
         let poll_load = web_load(&rt, addr, poll, 304, clients, seconds)?;
         out.insert(
             name.into(),
-            json!({ "events": events, "schedule_xml_bytes": etag.1, "programme_page": page_load, "schedule_xml_304": poll_load }),
+            json!({ "events": events, "schedule_xml_bytes": etag.1, "programme_page": page_load,
+                "programme_page_uncached": render_load, "schedule_xml_304": poll_load }),
         );
         let _guard = rt.enter();
         drop(web);

@@ -3556,6 +3556,10 @@ public struct Event: Equatable, Hashable {
      */
     public var cancelled: Bool
     /**
+     * Moved from the time or venue it was first announced with.
+     */
+    public var moved: Bool
+    /**
      * Posted by organisers.
      */
     public var official: Bool
@@ -3608,6 +3612,9 @@ public struct Event: Equatable, Hashable {
          * Cancelled.
          */cancelled: Bool, 
         /**
+         * Moved from the time or venue it was first announced with.
+         */moved: Bool, 
+        /**
          * Posted by organisers.
          */official: Bool, 
         /**
@@ -3628,6 +3635,7 @@ public struct Event: Equatable, Hashable {
         self.tags = tags
         self.people = people
         self.cancelled = cancelled
+        self.moved = moved
         self.official = official
         self.favourite = favourite
         self.author = author
@@ -3661,6 +3669,7 @@ public struct FfiConverterTypeEvent: FfiConverterRustBuffer {
                 tags: FfiConverterSequenceString.read(from: &buf), 
                 people: FfiConverterSequenceString.read(from: &buf), 
                 cancelled: FfiConverterBool.read(from: &buf), 
+                moved: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
                 favourite: FfiConverterBool.read(from: &buf), 
                 author: FfiConverterString.read(from: &buf)
@@ -3680,6 +3689,7 @@ public struct FfiConverterTypeEvent: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.tags, into: &buf)
         FfiConverterSequenceString.write(value.people, into: &buf)
         FfiConverterBool.write(value.cancelled, into: &buf)
+        FfiConverterBool.write(value.moved, into: &buf)
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
         FfiConverterString.write(value.author, into: &buf)
@@ -3845,6 +3855,10 @@ public struct EventDetail: Equatable, Hashable {
      * Whether this device's identity may edit it (its author, or an organiser).
      */
     public var editable: Bool
+    /**
+     * When and where it was first announced, if it has moved since.
+     */
+    public var movedFrom: Slot?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3863,12 +3877,16 @@ public struct EventDetail: Equatable, Hashable {
          */links: [String], 
         /**
          * Whether this device's identity may edit it (its author, or an organiser).
-         */editable: Bool) {
+         */editable: Bool, 
+        /**
+         * When and where it was first announced, if it has moved since.
+         */movedFrom: Slot?) {
         self.event = event
         self.description = description
         self.language = language
         self.links = links
         self.editable = editable
+        self.movedFrom = movedFrom
     }
 
     
@@ -3891,7 +3909,8 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
                 description: FfiConverterString.read(from: &buf), 
                 language: FfiConverterString.read(from: &buf), 
                 links: FfiConverterSequenceString.read(from: &buf), 
-                editable: FfiConverterBool.read(from: &buf)
+                editable: FfiConverterBool.read(from: &buf), 
+                movedFrom: FfiConverterOptionTypeSlot.read(from: &buf)
         )
     }
 
@@ -3901,6 +3920,7 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
         FfiConverterString.write(value.language, into: &buf)
         FfiConverterSequenceString.write(value.links, into: &buf)
         FfiConverterBool.write(value.editable, into: &buf)
+        FfiConverterOptionTypeSlot.write(value.movedFrom, into: &buf)
     }
 }
 
@@ -3958,6 +3978,10 @@ public struct EventRow: Equatable, Hashable {
      */
     public var cancelled: Bool
     /**
+     * Moved from the time or venue it was first announced with.
+     */
+    public var moved: Bool
+    /**
      * Posted by organisers.
      */
     public var official: Bool
@@ -3994,6 +4018,9 @@ public struct EventRow: Equatable, Hashable {
          * Cancelled.
          */cancelled: Bool, 
         /**
+         * Moved from the time or venue it was first announced with.
+         */moved: Bool, 
+        /**
          * Posted by organisers.
          */official: Bool, 
         /**
@@ -4007,6 +4034,7 @@ public struct EventRow: Equatable, Hashable {
         self.venue = venue
         self.track = track
         self.cancelled = cancelled
+        self.moved = moved
         self.official = official
         self.favourite = favourite
     }
@@ -4035,6 +4063,7 @@ public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
                 venue: FfiConverterOptionUInt32.read(from: &buf), 
                 track: FfiConverterOptionUInt32.read(from: &buf), 
                 cancelled: FfiConverterBool.read(from: &buf), 
+                moved: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
                 favourite: FfiConverterBool.read(from: &buf)
         )
@@ -4049,6 +4078,7 @@ public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
         FfiConverterOptionUInt32.write(value.venue, into: &buf)
         FfiConverterOptionUInt32.write(value.track, into: &buf)
         FfiConverterBool.write(value.cancelled, into: &buf)
+        FfiConverterBool.write(value.moved, into: &buf)
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
     }
@@ -5049,6 +5079,85 @@ public func FfiConverterTypeProximityUuids_lift(_ buf: RustBuffer) throws -> Pro
 #endif
 public func FfiConverterTypeProximityUuids_lower(_ value: ProximityUuids) -> RustBuffer {
     return FfiConverterTypeProximityUuids.lower(value)
+}
+
+
+/**
+ * A time and place in the programme.
+ */
+public struct Slot: Equatable, Hashable {
+    /**
+     * Start, Unix seconds.
+     */
+    public var start: Int64
+    /**
+     * End, Unix seconds.
+     */
+    public var end: Int64
+    /**
+     * Venue name, empty without one.
+     */
+    public var venue: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Start, Unix seconds.
+         */start: Int64, 
+        /**
+         * End, Unix seconds.
+         */end: Int64, 
+        /**
+         * Venue name, empty without one.
+         */venue: String) {
+        self.start = start
+        self.end = end
+        self.venue = venue
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Slot: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSlot: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Slot {
+        return
+            try Slot(
+                start: FfiConverterInt64.read(from: &buf), 
+                end: FfiConverterInt64.read(from: &buf), 
+                venue: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Slot, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.start, into: &buf)
+        FfiConverterInt64.write(value.end, into: &buf)
+        FfiConverterString.write(value.venue, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSlot_lift(_ buf: RustBuffer) throws -> Slot {
+    return try FfiConverterTypeSlot.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSlot_lower(_ value: Slot) -> RustBuffer {
+    return FfiConverterTypeSlot.lower(value)
 }
 
 
@@ -6309,6 +6418,30 @@ fileprivate struct FfiConverterOptionTypeProximityState: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeProximityState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSlot: FfiConverterRustBuffer {
+    typealias SwiftType = Slot?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSlot.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSlot.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -274,8 +274,10 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 moved_rev: 0,
                 cancelled_rev: 0,
                 prev: None,
+                origin: (0, 0, None),
             };
             row.state.apply(stamp, patch);
+            row.origin = (row.state.start, row.state.effective_end(), row.state.venue);
             insert_event(conn, ctx, &id, &row)?;
             if ctx.has_hides {
                 refresh_hidden(conn, ctx, Some(&id), None)?;

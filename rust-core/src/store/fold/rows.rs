@@ -48,6 +48,19 @@ pub(crate) struct EventRow {
     pub moved_rev: i64,
     pub cancelled_rev: i64,
     pub prev: Option<(i64, i64, Option<OpId>)>,
+    /// Start, end and venue as the creating op set them.
+    pub origin: (i64, i64, Option<OpId>),
+}
+
+impl EventRow {
+    /// Whether the event has moved from where and when it was first announced: another start
+    /// or end, or another venue (or none) where it had one. Being given a first venue is no move.
+    /// A function of the state and the creating op only, so every peer with the same ops agrees.
+    pub fn moved(&self) -> bool {
+        let s = &self.state;
+        let (start, end, venue) = self.origin;
+        s.start != start || s.effective_end() != end || (venue.is_some() && s.venue != venue)
+    }
 }
 
 /// The event `id` of `festival`. An id names an entity of one festival only: an op of another
@@ -57,7 +70,8 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
         .prepare_cached(
             "SELECT creator, official, title, subtitle, description, start, end, venue, track, kind,
                     tags, people, language, links, cancelled, source_id, deleted, stamps,
-                    created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue
+                    created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue,
+                    orig_start, orig_end, orig_venue
              FROM events WHERE id = ? AND festival = ?",
         )?
         .query_row([&id.0[..], &festival.0[..]], |r| {
@@ -70,6 +84,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
                 (r.get::<_, bool>(14)?, r.get::<_, String>(15)?, r.get::<_, bool>(16)?, r.get::<_, Vec<u8>>(17)?),
                 (r.get::<_, i64>(18)?, r.get::<_, i64>(19)?, r.get::<_, i64>(20)?, r.get::<_, i64>(21)?),
                 (r.get::<_, Option<i64>>(22)?, r.get::<_, Option<i64>>(23)?, r.get::<_, Option<Vec<u8>>>(24)?),
+                (r.get::<_, i64>(25)?, r.get::<_, i64>(26)?, r.get::<_, Option<Vec<u8>>>(27)?),
             ))
         })
         .optional()?;
@@ -82,6 +97,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
         flags,
         revs,
         prev,
+        origin,
     )) = row
     else {
         return Ok(None);
@@ -119,6 +135,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
             (Some(s), Some(e), v) => Some((s, e, blob_id(v))),
             _ => None,
         },
+        origin: (origin.0, origin.1, blob_id(origin.2)),
     }))
 }
 
@@ -152,9 +169,9 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
     conn.prepare_cached(
         "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
-            stamps, created_rev, updated_rev, summary)
+            stamps, created_rev, updated_rev, summary, orig_start, orig_end, orig_venue)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?22, ?23)",
+            ?20, ?21, ?22, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         &id.0[..],
@@ -179,7 +196,10 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
         row.deleted,
         s.stamps.encode(),
         row.created_rev,
-        summary::encode(id, &row.creator, row.official, &day, s),
+        summary::encode(id, &row.creator, row.official, row.moved(), &day, s),
+        row.origin.0,
+        row.origin.1,
+        row.origin.2.map(|v| v.0.to_vec()),
     ])?;
     Ok(())
 }
@@ -227,7 +247,7 @@ pub(super) fn update_event(
         ps,
         pe,
         pv,
-        summary::encode(id, &row.creator, row.official, &day, s),
+        summary::encode(id, &row.creator, row.official, row.moved(), &day, s),
     ])?;
     if text_changed {
         conn.prepare_cached(

@@ -25,6 +25,7 @@ interface Strings {
     val official: String
     val community: String
     val cancelled: String
+    val moved: String
     val now: String
     val next: String
     val nothingNow: String
@@ -142,6 +143,7 @@ object English : Strings {
     override val official = "Official"
     override val community = "Community"
     override val cancelled = "Cancelled"
+    override val moved = "Moved"
     override val now = "Now"
     override val next = "Next"
     override val nothingNow = "Nothing on"
@@ -259,6 +261,7 @@ object German : Strings {
     override val official = "Offiziell"
     override val community = "Community"
     override val cancelled = "Abgesagt"
+    override val moved = "Verlegt"
     override val now = "Jetzt"
     override val next = "Gleich"
     override val nothingNow = "Gerade nichts"

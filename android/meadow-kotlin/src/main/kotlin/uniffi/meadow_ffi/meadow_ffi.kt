@@ -5838,6 +5838,11 @@ data class Event (
     var `cancelled`: kotlin.Boolean
     , 
     /**
+     * Moved from the time or venue it was first announced with.
+     */
+    var `moved`: kotlin.Boolean
+    , 
+    /**
      * Posted by organisers.
      */
     var `official`: kotlin.Boolean
@@ -5881,6 +5886,7 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
         )
     }
@@ -5898,6 +5904,7 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterSequenceString.allocationSize(value.`tags`) +
             FfiConverterSequenceString.allocationSize(value.`people`) +
             FfiConverterBoolean.allocationSize(value.`cancelled`) +
+            FfiConverterBoolean.allocationSize(value.`moved`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
             FfiConverterBoolean.allocationSize(value.`favourite`) +
             FfiConverterString.allocationSize(value.`author`)
@@ -5916,6 +5923,7 @@ public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
             FfiConverterSequenceString.write(value.`tags`, buf)
             FfiConverterSequenceString.write(value.`people`, buf)
             FfiConverterBoolean.write(value.`cancelled`, buf)
+            FfiConverterBoolean.write(value.`moved`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
             FfiConverterString.write(value.`author`, buf)
@@ -6039,6 +6047,11 @@ data class EventDetail (
      * Whether this device's identity may edit it (its author, or an organiser).
      */
     var `editable`: kotlin.Boolean
+    , 
+    /**
+     * When and where it was first announced, if it has moved since.
+     */
+    var `movedFrom`: Slot?
     
 ){
     
@@ -6060,6 +6073,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeSlot.read(buf),
         )
     }
 
@@ -6068,7 +6082,8 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.allocationSize(value.`description`) +
             FfiConverterString.allocationSize(value.`language`) +
             FfiConverterSequenceString.allocationSize(value.`links`) +
-            FfiConverterBoolean.allocationSize(value.`editable`)
+            FfiConverterBoolean.allocationSize(value.`editable`) +
+            FfiConverterOptionalTypeSlot.allocationSize(value.`movedFrom`)
     )
 
     override fun write(value: EventDetail, buf: ByteBuffer) {
@@ -6077,6 +6092,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.write(value.`language`, buf)
             FfiConverterSequenceString.write(value.`links`, buf)
             FfiConverterBoolean.write(value.`editable`, buf)
+            FfiConverterOptionalTypeSlot.write(value.`movedFrom`, buf)
     }
 }
 
@@ -6128,6 +6144,11 @@ data class EventRow (
     var `cancelled`: kotlin.Boolean
     , 
     /**
+     * Moved from the time or venue it was first announced with.
+     */
+    var `moved`: kotlin.Boolean
+    , 
+    /**
      * Posted by organisers.
      */
     var `official`: kotlin.Boolean
@@ -6162,6 +6183,7 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -6174,6 +6196,7 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterOptionalUInt.allocationSize(value.`venue`) +
             FfiConverterOptionalUInt.allocationSize(value.`track`) +
             FfiConverterBoolean.allocationSize(value.`cancelled`) +
+            FfiConverterBoolean.allocationSize(value.`moved`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
             FfiConverterBoolean.allocationSize(value.`favourite`)
     )
@@ -6187,6 +6210,7 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterOptionalUInt.write(value.`venue`, buf)
             FfiConverterOptionalUInt.write(value.`track`, buf)
             FfiConverterBoolean.write(value.`cancelled`, buf)
+            FfiConverterBoolean.write(value.`moved`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
     }
@@ -6893,6 +6917,61 @@ public object FfiConverterTypeProximityUuids: FfiConverterRustBuffer<ProximityUu
             FfiConverterString.write(value.`state`, buf)
             FfiConverterString.write(value.`tx`, buf)
             FfiConverterString.write(value.`rx`, buf)
+    }
+}
+
+
+
+/**
+ * A time and place in the programme.
+ */
+data class Slot (
+    /**
+     * Start, Unix seconds.
+     */
+    var `start`: kotlin.Long
+    , 
+    /**
+     * End, Unix seconds.
+     */
+    var `end`: kotlin.Long
+    , 
+    /**
+     * Venue name, empty without one.
+     */
+    var `venue`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSlot: FfiConverterRustBuffer<Slot> {
+    override fun read(buf: ByteBuffer): Slot {
+        return Slot(
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Slot) = (
+            FfiConverterLong.allocationSize(value.`start`) +
+            FfiConverterLong.allocationSize(value.`end`) +
+            FfiConverterString.allocationSize(value.`venue`)
+    )
+
+    override fun write(value: Slot, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`start`, buf)
+            FfiConverterLong.write(value.`end`, buf)
+            FfiConverterString.write(value.`venue`, buf)
     }
 }
 
@@ -8131,6 +8210,38 @@ public object FfiConverterOptionalTypeProximityState: FfiConverterRustBuffer<Pro
         } else {
             buf.put(1)
             FfiConverterTypeProximityState.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSlot: FfiConverterRustBuffer<Slot?> {
+    override fun read(buf: ByteBuffer): Slot? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSlot.read(buf)
+    }
+
+    override fun allocationSize(value: Slot?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSlot.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Slot?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSlot.write(value, buf)
         }
     }
 }

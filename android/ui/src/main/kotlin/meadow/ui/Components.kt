@@ -45,19 +45,20 @@ data class RowData(
     val venue: String,
     val track: String,
     val cancelled: Boolean,
+    val moved: Boolean,
     val official: Boolean,
     val favourite: Boolean,
 )
 
 /** The row of a core [uniffi.meadow_ffi.Event]. */
-fun uniffi.meadow_ffi.Event.row() = RowData(id, title, subtitle, start, end, venue, track, cancelled, official, favourite)
+fun uniffi.meadow_ffi.Event.row() = RowData(id, title, subtitle, start, end, venue, track, cancelled, moved, official, favourite)
 
 /** The row of a [uniffi.meadow_ffi.EventRow], its venue and track looked up in the view's tables. */
 fun uniffi.meadow_ffi.DayView.row(r: uniffi.meadow_ffi.EventRow) = RowData(
     r.id, r.title, r.subtitle, r.start, r.end,
     r.venue?.let { venues.getOrNull(it.toInt()) } ?: "",
     r.track?.let { tracks.getOrNull(it.toInt()) } ?: "",
-    r.cancelled, r.official, r.favourite,
+    r.cancelled, r.moved, r.official, r.favourite,
 )
 
 /** "Official" or "Community", in the kind's colour: told apart by label and colour at once. */
@@ -117,6 +118,7 @@ fun EventListRow(e: RowData, clock: Clock, onOpen: () -> Unit, onFavourite: (Boo
             Row(horizontalArrangement = Arrangement.spacedBy(6.dp), verticalAlignment = Alignment.CenterVertically) {
                 KindLabel(e.official)
                 if (e.cancelled) Text(s.cancelled, style = MaterialTheme.typography.labelSmall, color = MaterialTheme.colorScheme.error)
+                else if (e.moved) Text(s.moved, style = MaterialTheme.typography.labelSmall, color = MaterialTheme.colorScheme.tertiary)
                 Text(
                     listOf(e.venue, e.track).filter { it.isNotEmpty() }.joinToString(" · "),
                     style = MaterialTheme.typography.bodySmall,
