@@ -63,6 +63,11 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
     let peers = known_peers(&node)?;
     let shared: SharedNode = Arc::new(Mutex::new(node));
     rt.block_on(async move {
+        // The web address too is taken before anything is started or stored.
+        let web = match web {
+            Some(addr) => Some((addr, meadow_web::Web::bind(addr).await?)),
+            None => None,
+        };
         let cfg = NetConfig { bind, mdns, ..NetConfig::loopback() };
         let net = Arc::new(Net::start(shared.clone(), cfg).await?);
         let addr = net.addr();
@@ -79,10 +84,11 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
         let _web = match web {
-            Some(addr) => {
+            Some((addr, listener)) => {
                 let inviter = net.clone();
                 let invite: meadow_web::InviteFn = Arc::new(move |f: &FestivalId| Some(inviter.invite(*f).to_link()));
-                let w = meadow_web::Web::start(shared.clone(), meadow_web::WebConfig::new(addr), Some(invite)).await?;
+                let cfg = meadow_web::WebConfig::new(addr);
+                let w = meadow_web::Web::start_on(listener, shared.clone(), cfg, Some(invite)).await?;
                 out!("web: the programme for any browser at http://{}/ (feeds: /schedule.xml, /schedule.json, /programme.ics)", w.addr());
                 Some(w)
             }

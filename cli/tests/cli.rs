@@ -432,11 +432,15 @@ fn serve_with_web_shows_the_programme_read_only() {
         assert_eq!(status, 405, "{method}");
     }
     assert_eq!(get("/static/../../etc/passwd").0, 404);
-    // Another server cannot take the address; it says which and stores nothing.
-    let taken = common::meadow(dir, &["serve", "--bind", "127.0.0.1:0", "--no-mdns", "--web", &addr]);
+    // Another server cannot take the address; it says which and stores nothing (not even the
+    // node's own address, which `invite` needs).
+    let other = tempfile::tempdir().expect("dir");
+    ok(other.path(), &["demo"]);
+    let taken = common::meadow(other.path(), &["serve", "--bind", "127.0.0.1:0", "--no-mdns", "--web", &addr]);
     assert!(!taken.status.success());
     let err = String::from_utf8_lossy(&taken.stderr);
     assert!(err.contains(&addr), "{err}");
+    fails(other.path(), &["invite"], "run `meadow serve` first");
     fails(dir, &["serve", "--web", "not-an-address"], "invalid value 'not-an-address'");
     let _ = serve.kill();
     let _ = serve.wait();

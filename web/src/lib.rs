@@ -121,7 +121,24 @@ pub struct Web {
 impl Web {
     /// Binds `cfg.addr` and serves the node's current festival until dropped or shut down.
     pub async fn start(node: SharedNode, cfg: WebConfig, invite: Option<InviteFn>) -> Result<Web, WebError> {
-        let listener = TcpListener::bind(cfg.addr).await.map_err(|e| WebError::Bind { addr: cfg.addr, source: e })?;
+        let listener = Self::bind(cfg.addr).await?;
+        Self::start_on(listener, node, cfg, invite).await
+    }
+
+    /// Takes `addr` for a server started later with [`Web::start_on`]: a caller that binds
+    /// first fails on a taken address before it has started or stored anything else.
+    pub async fn bind(addr: SocketAddr) -> Result<TcpListener, WebError> {
+        TcpListener::bind(addr).await.map_err(|e| WebError::Bind { addr, source: e })
+    }
+
+    /// Serves the node's current festival on `listener` (from [`Web::bind`]); `cfg.addr` is not
+    /// used.
+    pub async fn start_on(
+        listener: TcpListener,
+        node: SharedNode,
+        cfg: WebConfig,
+        invite: Option<InviteFn>,
+    ) -> Result<Web, WebError> {
         let addr = listener.local_addr().map_err(|e| WebError::Bind { addr: cfg.addr, source: e })?;
         let (festival, changes) = {
             let n = node.lock().map_err(|_| WebError::Node("node lock poisoned".into()))?;
