@@ -389,17 +389,22 @@ impl<'a> Pages<'a> {
         let (fr, _) = self.frame(query)?;
         let tz = fr.tz.clone();
         let q = query.trim();
-        let hits = if q.is_empty() { Vec::new() } else { self.node.search(&self.festival, q, Some(SEARCH_HITS))? };
+        // One more than is shown, to know whether there are more.
+        let mut hits =
+            if q.is_empty() { Vec::new() } else { self.node.search(&self.festival, q, Some(SEARCH_HITS + 1))? };
+        let more = hits.len() > SEARCH_HITS;
+        hits.truncate(SEARCH_HITS);
         let mut l = self.list(fr, "Search".into(), "/search".into(), Vec::new());
+        l.events = fit(hits.iter().map(|e| Row::of(e, &tz)).collect());
+        let shown = l.events.len();
         l.summary = match (q.is_empty(), hits.len()) {
             (true, _) => "Type a title, a name, a venue or a track.".into(),
             (false, 0) => format!("Nothing matches “{q}”."),
+            (false, n) if more || shown < n => {
+                format!("The {shown} best of the events that match “{q}”; more words find fewer.")
+            }
             (false, n) => format!("{n} events match “{q}”."),
         };
-        l.events = fit(hits.iter().map(|e| Row::of(e, &tz)).collect());
-        if l.events.len() < hits.len() {
-            l.summary = format!("The first {} of {} events that match “{q}”.", l.events.len(), hits.len());
-        }
         Ok(Page { status: 200, html: l.render()? })
     }
 

@@ -26,6 +26,7 @@ interface Strings {
     val community: String
     val cancelled: String
     val moved: String
+    val movedFrom: String
     val now: String
     val next: String
     val nothingNow: String
@@ -144,6 +145,7 @@ object English : Strings {
     override val community = "Community"
     override val cancelled = "Cancelled"
     override val moved = "Moved"
+    override val movedFrom = "First announced for"
     override val now = "Now"
     override val next = "Next"
     override val nothingNow = "Nothing on"
@@ -262,6 +264,7 @@ object German : Strings {
     override val community = "Community"
     override val cancelled = "Abgesagt"
     override val moved = "Verlegt"
+    override val movedFrom = "Zuerst angekündigt für"
     override val now = "Jetzt"
     override val next = "Gleich"
     override val nothingNow = "Gerade nichts"

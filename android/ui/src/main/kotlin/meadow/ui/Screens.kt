@@ -133,6 +133,7 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         Row(verticalAlignment = Alignment.CenterVertically) {
             KindLabel(e.official)
             if (e.cancelled) Text("  ${s.cancelled}", color = MaterialTheme.colorScheme.error, style = MaterialTheme.typography.labelLarge)
+            else if (e.moved) Text("  ${s.moved}", color = MaterialTheme.colorScheme.tertiary, style = MaterialTheme.typography.labelLarge)
             Spacer(Modifier.weight(1f))
             FavouriteButton(e.favourite, "detail-star") { scope.launch { state.setFavourite(e.id, !e.favourite) } }
         }
@@ -146,6 +147,15 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         Spacer(Modifier.height(8.dp))
         Text("${clock.dayTime(e.start, s.locale())}–${clock.time(e.end)}", style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("detail-time"))
         Text(listOf(e.venue, e.track).filter { it.isNotEmpty() }.joinToString(" · "), color = MaterialTheme.colorScheme.onSurfaceVariant, modifier = Modifier.testTag("detail-venue"))
+        d.movedFrom?.let { m ->
+            val at = if (m.venue.isNotEmpty()) " · ${m.venue}" else ""
+            Text(
+                "${s.movedFrom} ${clock.dayTime(m.start, s.locale())}–${clock.time(m.end)}$at",
+                color = MaterialTheme.colorScheme.tertiary,
+                style = MaterialTheme.typography.bodyMedium,
+                modifier = Modifier.testTag("detail-moved-from"),
+            )
+        }
         if (e.tags.isNotEmpty()) Text(e.tags.joinToString("  ") { "#$it" }, color = MaterialTheme.colorScheme.secondary)
         if (e.people.isNotEmpty()) {
             Section(s.people, inset = false)

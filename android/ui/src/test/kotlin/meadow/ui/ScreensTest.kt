@@ -48,7 +48,7 @@ class ScreensTest {
     fun everyScreenIsWrittenLightAndDarkWithRealDemoData() = Device().use { d ->
         val f = d.demo()
         val state = d.app.current.value!!
-        runBlocking {
+        val moved = runBlocking {
             // Something in every list: favourites that clash, a change since the last look, sync on.
             val rows = d.node.dayView(f, ProgrammeQuery(day = "2026-07-10"), 0u, 400u).rows
             val a = rows.first { it.start >= NOW - 3600 && it.official }
@@ -57,6 +57,7 @@ class ScreensTest {
             listOf(a, b, later).forEach { d.node.setFavourite(f, it.id, true) }
             d.node.editEvent(f, later.id, EventChanges(start = later.start + 1800, end = later.end + 1800))
             d.app.startSync(lan = false)
+            later
         }
         val nav = Navigator()
         val look = Look()
@@ -71,6 +72,7 @@ class ScreensTest {
                 "changes" to listOf(Screen.Changes),
                 "more" to listOf(Screen.More),
                 "detail" to listOf(Screen.Programme, Screen.Detail(state.agenda.value.first().event.id)),
+                "detail-moved" to listOf(Screen.Programme, Screen.Detail(moved.id)),
                 "add-event" to listOf(Screen.Programme, Screen.Edit(null)),
                 "search" to listOf(Screen.Programme, Screen.Search),
                 "announcements" to listOf(Screen.More, Screen.Announcements),
@@ -94,6 +96,11 @@ class ScreensTest {
                             assertEquals(d.app.net.value.invite, readQr("qr"))
                         }
                         "detail" -> until("the detail") { onAllNodesWithTag("detail-title").fetchSemanticsNodes().isNotEmpty() }
+                        // Moved half an hour later: the screen says when it was first announced.
+                        "detail-moved" -> {
+                            until("the moved detail") { onAllNodesWithTag("detail-moved-from").fetchSemanticsNodes().isNotEmpty() }
+                            onNodeWithTag("detail-moved-from").assertTextContains(Clock(state.info.value?.timezone).time(moved.start), substring = true)
+                        }
                         // The demo's high-priority post is marked, its community "emergency" spam is not shown.
                         "announcements" -> {
                             onAllNodesWithText(if (look.strings === German) "Wichtig" else "Important").onFirst().assertIsDisplayed()
