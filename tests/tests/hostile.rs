@@ -498,8 +498,13 @@ async fn one_key_cannot_pile_events_onto_a_day_by_moving_them() {
         ops.push(w.sign(&k, l, 0, Body::Event { target: Some(*id), patch }).expect("op"));
     }
     spam.ingest(ops).expect("ingest");
-    let na = Net::start(shared(spam), NetConfig::loopback()).await.expect("spammer");
+    let spam = shared(spam);
+    let na = Net::start(spam.clone(), NetConfig::loopback()).await.expect("spammer");
     assert!(matches!(na.sync_with(nv.addr(), a.festival).await.expect("sync"), SessionEnd::Finished(_)));
+    // The initiator's session ends on the victim's Done, which does not wait for the victim to
+    // store the last batch it received: wait until it holds every op.
+    let want = op_count(&spam);
+    eventually("the victim storing every op", Duration::from_secs(20), || op_count(&victim) == want).await;
     let all = victim.lock().expect("lock").store().programme(&a.festival, &ProgrammeFilter::default()).expect("p");
     let theirs = all.iter().filter(|e| e.creator == k.public()).count();
     assert_eq!(theirs, meadow_core::model::COMMUNITY_EVENTS_PER_AUTHOR as usize, "one key shows at most the total cap");
