@@ -268,36 +268,53 @@ fn hostile_imports_fail_with_the_place_and_store_nothing() {
     assert_eq!(ok(dir, &["check"]), before);
 }
 
-#[test]
-fn serve_invite_join_and_sync_over_loopback() {
-    use std::io::{BufRead, BufReader};
-    let da = tempfile::tempdir().expect("dir");
-    let db = tempfile::tempdir().expect("dir");
-    ok(da.path(), &["demo", "--start", "2026-07-10"]);
-    fails(da.path(), &["invite"], "run `meadow serve` first");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_meadow"))
+/// Starts `meadow --data-dir DIR serve ARGS...` with its standard output read line by line on a
+/// thread (so the server never blocks on a full pipe) and its standard error dropped.
+pub fn spawn_serve(dir: &Path, args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meadow"))
         .arg("--data-dir")
-        .arg(da.path())
-        .args(["serve", "--bind", "127.0.0.1:0", "--no-mdns"])
+        .arg(dir)
+        .arg("serve")
+        .args(args)
+        .env_remove("MEADOW_DATA_DIR")
+        .env_remove("MEADOW_LOG")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("serve");
-    let stdout = serve.stdout.take().expect("stdout");
+    let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
-    let link = loop {
-        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve prints its invite");
-        if let Some(l) = line.strip_prefix("invite: ") {
-            break l.to_owned();
+    (child, rx)
+}
+
+/// The rest of the first line from `lines` that starts with `prefix` (waiting up to 30 s).
+pub fn line_after(lines: &std::sync::mpsc::Receiver<String>, prefix: &str) -> String {
+    loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve prints a line starting {prefix:?}"));
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_owned();
         }
-    };
+    }
+}
+
+#[test]
+fn serve_invite_join_and_sync_over_loopback() {
+    let da = tempfile::tempdir().expect("dir");
+    let db = tempfile::tempdir().expect("dir");
+    ok(da.path(), &["demo", "--start", "2026-07-10"]);
+    fails(da.path(), &["invite"], "run `meadow serve` first");
+    let (mut serve, lines) = spawn_serve(da.path(), &["--bind", "127.0.0.1:0", "--no-mdns"]);
+    let link = line_after(&lines, "invite: ");
     assert!(link.starts_with("meadow://join/"));
     let joined = ok(db.path(), &["join", &link]);
     assert!(joined.contains("joined \"Meadow Summer Gathering\""), "{joined}");
@@ -381,35 +398,16 @@ fn http(addr: &str, request: &str) -> (u16, String) {
 /// stored, and a clear error for an address that is taken.
 #[test]
 fn serve_with_web_shows_the_programme_read_only() {
-    use std::io::{BufRead, BufReader};
     let d = tempfile::tempdir().expect("dir");
     let dir = d.path();
     ok(dir, &["demo", "--start", "2026-07-10"]);
     let before = ok(dir, &["programme", "--json"]);
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_meadow"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--bind", "127.0.0.1:0", "--no-mdns", "--web", "127.0.0.1:0"])
-        .env_remove("MEADOW_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve");
-    let stdout = serve.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let addr = loop {
-        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve prints its web address");
-        if let Some(rest) = line.strip_prefix("web: the programme for any browser at http://") {
-            break rest.split('/').next().expect("an address").to_owned();
-        }
-    };
+    let (mut serve, lines) = spawn_serve(dir, &["--bind", "127.0.0.1:0", "--no-mdns", "--web", "127.0.0.1:0"]);
+    let addr = line_after(&lines, "web: the programme for any browser at http://")
+        .split('/')
+        .next()
+        .expect("an address")
+        .to_owned();
     let get = |path: &str| http(&addr, &format!("GET {path} HTTP/1.1\r\nHost: info\r\nConnection: close\r\n\r\n"));
     let (status, home) = get("/");
     assert_eq!(status, 200, "{home}");

@@ -293,12 +293,8 @@ pub fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The value of query parameter `key`, decoded (at most 512 characters are kept, more for the
-/// favourites' ids).
-fn param(query: &str, key: &str) -> Option<String> {
-    // Room for every favourite a page lists (64 hex digits and a comma each); the request line
-    // is bounded by the header limit anyway.
-    let max = if key == "ids" { pages::MAX_FAVOURITES * 65 } else { 512 };
+/// The value of query parameter `key`, decoded, its first `max` characters.
+fn param(query: &str, key: &str, max: usize) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (k == key).then(|| form_decode(v).chars().take(max).collect())
@@ -530,12 +526,15 @@ fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
                 Route::Home => html(pages.home()?),
                 Route::Days => html(pages.day_index()?),
                 Route::Day(d) => {
-                    let from = param(query, "from").and_then(|p| p.parse().ok()).unwrap_or(0usize).min(1_000_000);
-                    html(pages.day(&d, param(query, "venue").as_deref().filter(|v| !v.is_empty()), from)?)
+                    let from = param(query, "from", 512).and_then(|p| p.parse().ok()).unwrap_or(0usize).min(1_000_000);
+                    html(pages.day(&d, param(query, "venue", 512).as_deref().filter(|v| !v.is_empty()), from)?)
                 }
                 Route::Event(id) => html(pages.event(&id)?),
-                Route::Search => html(pages.search(&param(query, "q").unwrap_or_default())?),
-                Route::Favourites => html(pages.favourites(&param(query, "ids").unwrap_or_default())?),
+                Route::Search => html(pages.search(&param(query, "q", 512).unwrap_or_default())?),
+                // Room for every favourite a page lists: 64 hex digits and a comma each.
+                Route::Favourites => {
+                    html(pages.favourites(&param(query, "ids", pages::MAX_FAVOURITES * 65).unwrap_or_default())?)
+                }
                 Route::Invite => {
                     let link = state.invite.as_ref().and_then(|i| i(&f)).unwrap_or_default();
                     html(pages.invite(&link)?)
@@ -595,8 +594,8 @@ mod tests {
         assert_eq!(form_decode("a+b%20c%3Cd%3e"), "a b c<d>");
         assert_eq!(form_decode("100%"), "100%");
         assert_eq!(form_decode("%zz%e2%82%ac"), "%zz€");
-        assert_eq!(param("q=jazz+night&page=2", "q").as_deref(), Some("jazz night"));
-        assert_eq!(param("q=x", "page"), None);
+        assert_eq!(param("q=jazz+night&page=2", "q", 512).as_deref(), Some("jazz night"));
+        assert_eq!(param("q=x", "page", 512), None);
         assert!(matches!(route("/event/00ab"), Route::Event(_)));
         assert!(matches!(route("/event/00ab.ics"), Route::EventIcs(_)));
         for p in ["/event/../x", "/static/", "/static/../Cargo.toml", "/day/../../etc", "/event/zz", "//"] {
