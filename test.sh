@@ -5,6 +5,9 @@
 # desktop window once under Xvfb) and the Android-only glue under Robolectric. Prints one total.
 set -uo pipefail
 cd "$(dirname "$0")"
+# Installs what is missing (Chromium, Xvfb, xmllint, Python's icalendar and jsonschema, ...); quiet
+# when everything is there.
+scripts/install-deps.sh || { echo "scripts/install-deps.sh failed: see above"; exit 1; }
 log=$(mktemp)
 status=0
 
@@ -12,7 +15,7 @@ cargo test --workspace --locked 2>&1 | tee "$log" || status=1
 
 # The Kotlin tests load the real libmeadow_ffi.so through generated bindings, which must match it.
 if [ "$status" = 0 ]; then
-  ./uniffi/generate.sh >/dev/null 2>&1 || { echo "binding generation failed"; status=1; }
+  ./uniffi/generate.sh --from-test-build >/dev/null 2>&1 || { echo "binding generation failed"; status=1; }
   if ! git diff --quiet -- android/meadow-kotlin/src/main ios/MeadowKit/Sources 2>/dev/null; then
     echo "generated bindings are stale: run uniffi/generate.sh and commit the result"
     git --no-pager diff --stat -- android/meadow-kotlin/src/main ios/MeadowKit/Sources

@@ -213,6 +213,9 @@ enum Command {
         /// First day [default: today].
         #[arg(long)]
         start: Option<String>,
+        /// Make another demo festival even when this device already holds one for these dates.
+        #[arg(long)]
+        again: bool,
     },
     /// Check the store: SQLite integrity and programme consistent with the signed ops.
     Check {
@@ -614,6 +617,9 @@ fn event_patch(node: &Node, f: &meadow_core::op::FestivalId, x: EventFields) -> 
     })
 }
 
+/// The device-local setting naming the demo festival `meadow demo` made here.
+const DEMO_FESTIVAL: &str = "cli.demo_festival";
+
 fn run(cli: Cli) -> Result<()> {
     let dir = data_dir(&cli);
     let mut node = Node::open(&dir).with_context(|| format!("opening data directory {}", dir.display()))?;
@@ -931,16 +937,29 @@ fn run(cli: Cli) -> Result<()> {
             node.set_muted(&f, &k, !undo)?;
             out!("{} {} on this device", if undo { "unmuted" } else { "muted" }, k.fingerprint());
         }
-        Command::Demo { start } => {
+        Command::Demo { start, again } => {
             let start = match start {
                 Some(s) => parse_date(&s, "--start")?,
                 None => jiff::ZonedDateTime::now().date(),
             };
+            // Running the README's command again reuses the demo it made, rather than piling up
+            // identical festivals (a demo made on another day starts on another day: a new one).
+            let held = node
+                .setting(DEMO_FESTIVAL)?
+                .and_then(|hex| meadow_core::op::FestivalId::from_hex(&hex))
+                .filter(|id| node.festival(id).is_ok_and(|f| f.start_date == start));
+            if let (Some(id), false) = (held, again) {
+                node.use_festival(&id)?;
+                out!("the demo festival starting {start} is already here ({id}); it is now the current festival");
+                out!("  `meadow demo --again` makes another");
+                return Ok(());
+            }
             let started = std::time::Instant::now();
             let (id, report) = meadow_core::demo::create_demo(&mut node, start)?;
             let fest = node.festival(&id)?;
             let days = node.days(&id)?;
             let events: u64 = days.iter().map(|(_, n)| n).sum();
+            node.set_setting(DEMO_FESTIVAL, &id.to_hex())?;
             out!("created demo festival {:?} ({})", fest.name, id);
             out!(
                 "  {} signed and stored in {} ms; {}, {} over {}, {}",

@@ -48,6 +48,22 @@ fn print_invite(invite: &Invite) {
     }
 }
 
+/// Where a browser reaches the web page: an address bound to all interfaces is no address to
+/// type, so it becomes localhost and each address the node's own endpoint found on this machine.
+fn web_urls(web: SocketAddr, local: impl Iterator<Item = std::net::IpAddr>) -> Vec<String> {
+    if !web.ip().is_unspecified() {
+        return vec![format!("http://{web}/")];
+    }
+    let mut urls = vec![format!("http://localhost:{}/", web.port())];
+    for ip in local.filter(|ip| !ip.is_loopback() && !ip.is_unspecified() && ip.is_ipv4() == web.is_ipv4()) {
+        let url = format!("http://{}/", SocketAddr::new(ip, web.port()));
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    urls
+}
+
 /// Runs the node until interrupted.
 pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: Option<SocketAddr>) -> Result<()> {
     let current = node.current_festival()?;
@@ -84,12 +100,13 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
             None => out!("no current festival yet: create, import or join one; peers can still sync with this node"),
         }
         let _web = match web {
-            Some((addr, listener)) => {
+            Some((web_addr, listener)) => {
                 let inviter = net.clone();
                 let invite: meadow_web::InviteFn = Arc::new(move |f: &FestivalId| Some(inviter.invite(*f).to_link()));
-                let cfg = meadow_web::WebConfig::new(addr);
+                let cfg = meadow_web::WebConfig::new(web_addr);
                 let w = meadow_web::Web::start_on(listener, shared.clone(), cfg, Some(invite)).await?;
-                out!("web: the programme for any browser at http://{}/ (feeds: /schedule.xml, /schedule.json, /programme.ics)", w.addr());
+                let urls = web_urls(w.addr(), addr.ip_addrs().map(|a| a.ip()));
+                out!("web: the programme for any browser at {} (feeds: /schedule.xml, /schedule.json, /programme.ics)", urls.join(" or "));
                 Some(w)
             }
             None => None,
@@ -261,4 +278,22 @@ pub fn sync(node: Node, festival: FestivalId) -> Result<()> {
         bail!("no peer could be reached");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_web_page_bound_everywhere_is_named_by_addresses_a_browser_can_reach() {
+        let local =
+            ["127.0.0.1", "192.168.1.20", "fe80::1", "192.168.1.20", "10.0.0.7"].map(|a| a.parse().expect("ip"));
+        let all: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert_eq!(
+            web_urls(all, local.into_iter()),
+            ["http://localhost:8080/", "http://192.168.1.20:8080/", "http://10.0.0.7:8080/"]
+        );
+        let one: SocketAddr = "127.0.0.1:9000".parse().expect("addr");
+        assert_eq!(web_urls(one, local.into_iter()), ["http://127.0.0.1:9000/"]);
+    }
 }

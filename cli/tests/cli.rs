@@ -394,6 +394,55 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     (status, text)
 }
 
+/// The README's main command, as written there: a demo festival, then a node serving it to peers
+/// (an invite) and on the web (a URL beside the invite). Run twice, it reuses its demo. Only the
+/// addresses change: the test listens on loopback, on ports the system picks.
+#[test]
+fn the_readmes_main_command_makes_the_demo_and_serves_it_to_peers_and_on_the_web() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
+    let command = block.trim();
+    let steps: Vec<Vec<&str>> = command
+        .split(" && ")
+        .map(|step| {
+            let args = step.strip_prefix("cargo run --release -p meadow -- ").expect("each step runs `meadow`");
+            args.split_whitespace().collect()
+        })
+        .collect();
+    assert_eq!(steps.len(), 2, "the main command: {command}");
+    let d = tempfile::tempdir().expect("dir");
+    // The data directory becomes the test's own; the rest is the README's.
+    let in_tempdir = |args: &[&str]| -> Vec<String> {
+        assert_eq!(args.get(..2), Some(&["--data-dir", "meadow-data"][..]), "{args:?}");
+        args[2..].iter().map(|a| a.to_string()).collect()
+    };
+    let make = in_tempdir(&steps[0]);
+    let make: Vec<&str> = make.iter().map(String::as_str).collect();
+    assert!(ok(d.path(), &make).contains("created demo festival"));
+    assert!(ok(d.path(), &make).contains("already here"), "the second run reuses the demo");
+    assert_eq!(ok(d.path(), &["festival", "list", "--json"]).matches("\"id\"").count(), 1);
+    let mut serve_args = in_tempdir(&steps[1]);
+    assert_eq!(serve_args.first().map(String::as_str), Some("serve"), "{serve_args:?}");
+    assert_eq!(serve_args.last().map(String::as_str), Some("--web"), "the main command serves the web page");
+    serve_args.remove(0);
+    serve_args.extend(["127.0.0.1:0", "--bind", "127.0.0.1:0", "--no-mdns"].map(String::from));
+    let serve_args: Vec<&str> = serve_args.iter().map(String::as_str).collect();
+    let (mut serve, lines) = spawn_serve(d.path(), &serve_args);
+    let invite = line_after(&lines, "invite: ");
+    assert!(invite.starts_with("meadow://join/"), "{invite}");
+    let addr = line_after(&lines, "web: the programme for any browser at http://")
+        .split('/')
+        .next()
+        .expect("an address")
+        .to_owned();
+    let (status, home) = http(&addr, "GET / HTTP/1.1\r\nHost: info\r\nConnection: close\r\n\r\n");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(status, 200, "{home}");
+    assert!(home.contains("Meadow Summer Gathering"), "{home}");
+}
+
 /// `serve --web`: the page and the feeds from the node that syncs, nothing a visitor sends
 /// stored, and a clear error for an address that is taken.
 #[test]

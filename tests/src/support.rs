@@ -49,3 +49,14 @@ pub fn append_as(
         None => Ok(op),
     }
 }
+
+/// For a test whose system tool is missing: returns (the caller then skips) only when
+/// `MEADOW_SKIP_SYSTEM_TESTS` is set, and otherwise fails naming the script that installs it, so
+/// that the README's test command (which runs that script first) never passes by skipping.
+pub fn skip_for_missing(what: &str) {
+    if std::env::var_os("MEADOW_SKIP_SYSTEM_TESTS").is_some() {
+        eprintln!("skipped (MEADOW_SKIP_SYSTEM_TESTS is set): {what}");
+        return;
+    }
+    panic!("{what}: run scripts/install-deps.sh (./test.sh does), or set MEADOW_SKIP_SYSTEM_TESTS=1 to skip");
+}

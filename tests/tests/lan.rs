@@ -1,6 +1,6 @@
 //! LAN discovery for real: two `meadow serve` processes in two network namespaces joined by a
 //! veth pair (made here, torn down after) find each other by mDNS, with no invite, and converge.
-//! Skipped with a message where namespaces cannot be made (no root, no `ip`).
+//! Fails where namespaces cannot be made (no root, no `ip`) unless MEADOW_SKIP_SYSTEM_TESTS is set.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -82,7 +82,7 @@ fn serve(ns: &str, dir: &Path) -> Serving {
 #[test]
 fn two_nodes_on_a_lan_find_each_other_by_mdns_and_converge() {
     let Some(lan) = Lan::make() else {
-        eprintln!("skipped: network namespaces cannot be made here (needs root and iproute2)");
+        meadow_tests::support::skip_for_missing("network namespaces cannot be made here (needs root and iproute2)");
         return;
     };
     let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));

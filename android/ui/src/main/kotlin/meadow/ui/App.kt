@@ -8,9 +8,24 @@ import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.verticalScroll
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.automirrored.filled.ArrowBack
+import androidx.compose.material.icons.filled.Add
+import androidx.compose.material.icons.filled.CalendarMonth
+import androidx.compose.material.icons.filled.Menu
+import androidx.compose.material.icons.filled.Schedule
+import androidx.compose.material.icons.filled.Search
+import androidx.compose.material.icons.filled.Star
+import androidx.compose.material.icons.filled.Update
+import androidx.compose.material.icons.outlined.CalendarMonth
+import androidx.compose.material.icons.outlined.Menu
+import androidx.compose.material.icons.outlined.Schedule
+import androidx.compose.material.icons.outlined.StarBorder
+import androidx.compose.material.icons.outlined.Update
 import androidx.compose.material3.Badge
 import androidx.compose.material3.BadgedBox
 import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.Icon
 import androidx.compose.material3.IconButton
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
@@ -31,7 +46,6 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.style.TextOverflow
-import androidx.compose.ui.unit.sp
 import meadow.AppState
 import meadow.FestivalState
 import uniffi.meadow_ffi.Standing
@@ -119,12 +133,12 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
                     title = { Text(info?.name ?: "", maxLines = 1, overflow = TextOverflow.Ellipsis, modifier = Modifier.testTag("festival-name")) },
                     navigationIcon = {
                         if (nav.stack.size > 1) {
-                            IconButton(onClick = { nav.back() }, modifier = Modifier.testTag("back").semantics { contentDescription = s.back }) { Text("←", fontSize = 22.sp) }
+                            IconButton(onClick = { nav.back() }, modifier = Modifier.testTag("back").semantics { contentDescription = s.back }) { Icon(Icons.AutoMirrored.Filled.ArrowBack, contentDescription = null) }
                         }
                     },
                     actions = {
-                        IconButton(onClick = { nav.open(Screen.Search) }, modifier = Modifier.testTag("open-search").semantics { contentDescription = s.search }) { Text("⌕", fontSize = 24.sp) }
-                        IconButton(onClick = { nav.open(Screen.Edit(null)) }, modifier = Modifier.testTag("open-add").semantics { contentDescription = s.addEvent }) { Text("+", fontSize = 26.sp) }
+                        IconButton(onClick = { nav.open(Screen.Search) }, modifier = Modifier.testTag("open-search").semantics { contentDescription = s.search }) { Icon(Icons.Filled.Search, contentDescription = null) }
+                        IconButton(onClick = { nav.open(Screen.Edit(null)) }, modifier = Modifier.testTag("open-add").semantics { contentDescription = s.addEvent }) { Icon(Icons.Filled.Add, contentDescription = null) }
                     },
                 )
                 emergency?.let { EmergencyBanner(it) { nav.open(Screen.Announcements) } }
@@ -133,23 +147,26 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
         bottomBar = {
             NavigationBar {
                 TABS.forEach { tab ->
-                    val (glyph, label) = when (tab) {
-                        Screen.Programme -> "▦" to s.tabProgramme
-                        Screen.NowNext -> "◷" to s.tabNow
-                        Screen.Favourites -> "★" to s.tabMine
-                        Screen.Changes -> "↻" to s.tabChanges
-                        else -> "≡" to s.more
+                    // Material's convention: the selected tab's icon filled, the others outlined.
+                    val (filled, outlined, label) = when (tab) {
+                        Screen.Programme -> Triple(Icons.Filled.CalendarMonth, Icons.Outlined.CalendarMonth, s.tabProgramme)
+                        Screen.NowNext -> Triple(Icons.Filled.Schedule, Icons.Outlined.Schedule, s.tabNow)
+                        Screen.Favourites -> Triple(Icons.Filled.Star, Icons.Outlined.StarBorder, s.tabMine)
+                        Screen.Changes -> Triple(Icons.Filled.Update, Icons.Outlined.Update, s.tabChanges)
+                        else -> Triple(Icons.Filled.Menu, Icons.Outlined.Menu, s.more)
                     }
+                    val selected = nav.stack.first() == tab
+                    val glyph = @Composable { Icon(if (selected) filled else outlined, contentDescription = null) }
                     NavigationBarItem(
-                        selected = nav.stack.first() == tab,
+                        selected = selected,
                         onClick = { nav.tab(tab) },
                         icon = {
                             if (tab == Screen.Changes && changes.isNotEmpty()) {
                                 BadgedBox(badge = {
                                     Badge(Modifier.testTag("changes-badge").semantics { contentDescription = "${changes.size} ${s.badgeChanges}" }) { Text("${changes.size}") }
-                                }) { Text(glyph, fontSize = 20.sp) }
+                                }) { glyph() }
                             } else {
-                                Text(glyph, fontSize = 20.sp)
+                                glyph()
                             }
                         },
                         label = { Text(label, style = MaterialTheme.typography.labelSmall, maxLines = 1, softWrap = false, overflow = TextOverflow.Ellipsis) },

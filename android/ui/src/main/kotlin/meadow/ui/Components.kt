@@ -14,8 +14,14 @@ import androidx.compose.foundation.layout.size
 import androidx.compose.foundation.layout.width
 import androidx.compose.foundation.layout.widthIn
 import androidx.compose.foundation.shape.RoundedCornerShape
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Star
+import androidx.compose.material.icons.filled.Warning
+import androidx.compose.material.icons.outlined.StarBorder
 import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.Icon
 import androidx.compose.material3.IconButton
+import androidx.compose.material3.LocalContentColor
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
@@ -23,11 +29,13 @@ import androidx.compose.runtime.Composable
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
+import androidx.compose.ui.platform.LocalDensity
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.semantics.Role
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.role
 import androidx.compose.ui.semantics.semantics
+import androidx.compose.ui.text.TextStyle
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.text.style.TextDecoration
 import androidx.compose.ui.text.style.TextOverflow
@@ -84,7 +92,11 @@ fun FavouriteButton(on: Boolean, tag: String, onToggle: () -> Unit) {
         onClick = onToggle,
         modifier = Modifier.testTag(tag).semantics { contentDescription = if (on) s.unfavourite else s.favourite },
     ) {
-        Text(if (on) "★" else "☆", fontSize = 22.sp, color = if (on) MaterialTheme.colorScheme.tertiary else MaterialTheme.colorScheme.onSurfaceVariant)
+        Icon(
+            if (on) Icons.Filled.Star else Icons.Outlined.StarBorder,
+            contentDescription = null,
+            tint = if (on) MaterialTheme.colorScheme.tertiary else MaterialTheme.colorScheme.onSurfaceVariant,
+        )
     }
 }
 
@@ -156,9 +168,26 @@ fun EmergencyBanner(a: Announcement, onOpen: () -> Unit) {
             .semantics { role = Role.Button },
     ) {
         Column(Modifier.padding(horizontal = 16.dp, vertical = 10.dp)) {
-            Text("⚠ ${s.emergency}", style = MaterialTheme.typography.labelLarge, fontWeight = FontWeight.Bold)
+            Warned(s.emergency, MaterialTheme.typography.labelLarge, FontWeight.Bold)
             Text(a.text, style = MaterialTheme.typography.bodyMedium)
         }
+    }
+}
+
+/** A warning: Material's warning sign (the same in every font), then the text, in `color`; `modifier` is the text's. */
+@Composable
+fun Warned(
+    text: String,
+    style: TextStyle,
+    weight: FontWeight,
+    color: Color = Color.Unspecified,
+    modifier: Modifier = Modifier,
+) {
+    Row(verticalAlignment = Alignment.CenterVertically) {
+        val tint = if (color == Color.Unspecified) LocalContentColor.current else color
+        Icon(Icons.Filled.Warning, contentDescription = null, tint = tint, modifier = Modifier.size(with(LocalDensity.current) { style.fontSize.toDp() } + 2.dp))
+        Spacer(Modifier.width(4.dp))
+        Text(text, style = style, fontWeight = weight, color = color, modifier = modifier)
     }
 }
 

@@ -23,9 +23,13 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.shape.RoundedCornerShape
 import androidx.compose.foundation.verticalScroll
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.ArrowDropDown
 import androidx.compose.material3.DropdownMenu
 import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.FilterChip
+import androidx.compose.material3.FilterChipDefaults
+import androidx.compose.material3.Icon
 import androidx.compose.material3.HorizontalDivider
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
@@ -103,7 +107,8 @@ private fun Choice(tag: String, all: String, options: List<Pair<String, String>>
         FilterChip(
             selected = chosen != null,
             onClick = { open = true },
-            label = { Text((options.firstOrNull { it.first == chosen }?.second ?: all) + " ▾") },
+            label = { Text(options.firstOrNull { it.first == chosen }?.second ?: all) },
+            trailingIcon = { Icon(Icons.Filled.ArrowDropDown, contentDescription = null, modifier = Modifier.size(FilterChipDefaults.IconSize)) },
             modifier = Modifier.testTag(tag),
         )
         DropdownMenu(expanded = open, onDismissRequest = { open = false }) {

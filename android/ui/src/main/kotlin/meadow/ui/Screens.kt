@@ -215,11 +215,11 @@ fun FavouritesScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Uni
             item(key = a.event.id) {
                 EventListRow(a.event.row(), clock, onOpen = { onOpen(a.event.id) }, onFavourite = { on -> scope.launch { state.setFavourite(a.event.id, on) } }) {
                     if (a.clashesWith.isNotEmpty()) {
-                        Text(
-                            "⚠ " + s.clashesWith(a.clashesWith.mapNotNull { titles[it] }.joinToString(", ")),
+                        Warned(
+                            s.clashesWith(a.clashesWith.mapNotNull { titles[it] }.joinToString(", ")),
+                            MaterialTheme.typography.bodySmall,
+                            FontWeight.Medium,
                             color = MaterialTheme.colorScheme.error,
-                            style = MaterialTheme.typography.bodySmall,
-                            fontWeight = FontWeight.Medium,
                             modifier = Modifier.testTag("clash-${a.event.id}"),
                         )
                     }
@@ -277,7 +277,7 @@ fun AnnouncementsScreen(state: FestivalState) {
                 },
             ) {
                 Column(Modifier.padding(12.dp)) {
-                    if (urgent) Text("⚠ ${s.emergency}", fontWeight = FontWeight.Bold, color = MaterialTheme.colorScheme.onErrorContainer)
+                    if (urgent) Warned(s.emergency, MaterialTheme.typography.bodyLarge, FontWeight.Bold, color = MaterialTheme.colorScheme.onErrorContainer)
                     if (high) Text(s.important, fontWeight = FontWeight.Bold, color = MaterialTheme.colorScheme.onSecondaryContainer)
                     Text(a.text, style = MaterialTheme.typography.bodyLarge)
                     if (a.authorName.isNotEmpty()) Text("— ${a.authorName}", style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.onSurfaceVariant)

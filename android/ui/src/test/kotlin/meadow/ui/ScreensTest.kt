@@ -1,5 +1,6 @@
 package meadow.ui
 
+import meadow.Clock
 import meadow.English
 import meadow.German
 import androidx.compose.ui.geometry.Size
