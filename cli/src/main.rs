@@ -613,7 +613,7 @@ fn event_patch(node: &Node, f: &meadow_core::op::FestivalId, x: EventFields) -> 
         language: x.language,
         links: list(x.links.into_iter().map(|url| Link { url, title: String::new() }).collect()),
         cancelled: None,
-        source_id: None,
+        ..Default::default()
     })
 }
 
@@ -715,7 +715,7 @@ fn run(cli: Cli) -> Result<()> {
                             name: Some(name.clone()),
                             description: Some(description),
                             location,
-                            source_id: None,
+                            ..Default::default()
                         },
                     )?;
                     out!("added venue {name} ({})", id.short());

@@ -370,6 +370,7 @@ pub fn create_demo(node: &mut Node, start_date: Date) -> Result<(FestivalId, Ing
                         lon_e7: 132_100_000 + i as i32 * 9_000,
                     }),
                     source_id: None,
+                    position: None,
                 },
             },
         )?;
@@ -418,6 +419,7 @@ pub fn create_demo(node: &mut Node, start_date: Date) -> Result<(FestivalId, Ing
                             }]),
                             cancelled: None,
                             source_id: None,
+                            ..Default::default()
                         },
                     },
                 )?;

@@ -95,11 +95,12 @@ impl<const N: usize> FieldStamps<N> {
         out
     }
 
-    /// Decodes [`FieldStamps::encode`]; `None` if the bytes were not written by it.
+    /// Decodes [`FieldStamps::encode`]; `None` if the bytes were not written by it. Stamps
+    /// written when the entity had fewer fields decode with the newer fields unset.
     pub fn decode(b: &[u8]) -> Option<Self> {
         let n = *b.first()? as usize;
         let stamps_end = 1 + n * 40;
-        if b.len() != stamps_end + N {
+        if b.len() < stamps_end || b.len() - stamps_end > N {
             return None;
         }
         let mut distinct = Vec::with_capacity(n);
@@ -491,8 +492,10 @@ pub struct VenueState {
     pub location: Option<GeoPoint>,
     /// Id in an imported schedule.
     pub source_id: String,
+    /// Place in the schedule's room order.
+    pub position: Option<u32>,
     /// Field stamps.
-    pub stamps: FieldStamps<4>,
+    pub stamps: FieldStamps<5>,
 }
 
 impl VenueState {
@@ -504,6 +507,7 @@ impl VenueState {
         st.merge(1, s, &p.description, &mut self.description);
         st.merge(2, s, &p.location.map(Some), &mut self.location);
         st.merge(3, s, &p.source_id, &mut self.source_id);
+        st.merge(4, s, &p.position.map(Some), &mut self.position);
         self.stamps != before
     }
 }
@@ -539,8 +543,16 @@ pub struct EventState {
     pub cancelled: bool,
     /// Id in an imported schedule.
     pub source_id: String,
+    /// The event's own web page.
+    pub url: String,
+    /// Numeric id in an imported schedule.
+    pub source_number: Option<u32>,
+    /// Not to be recorded.
+    pub do_not_record: bool,
+    /// Licence of recordings.
+    pub recording_license: String,
     /// Field stamps.
-    pub stamps: FieldStamps<14>,
+    pub stamps: FieldStamps<18>,
 }
 
 /// What a merge changed in an event, for the "what changed" view.
@@ -583,6 +595,10 @@ impl EventState {
             st.merge(10, s, &p.language, &mut self.language),
             st.merge(11, s, &p.links, &mut self.links),
             st.merge(13, s, &p.source_id, &mut self.source_id),
+            st.merge(14, s, &p.url, &mut self.url),
+            st.merge(15, s, &p.source_number.map(Some), &mut self.source_number),
+            st.merge(16, s, &p.do_not_record, &mut self.do_not_record),
+            st.merge(17, s, &p.recording_license, &mut self.recording_license),
         ];
         let text = text.contains(&true);
         let moved = moved.contains(&true);
@@ -648,6 +664,10 @@ mod tests {
         s.take(4, Stamp { lamport: 9, author: key(2) });
         assert_eq!(FieldStamps::<5>::decode(&s.encode()), Some(s.clone()));
         assert_eq!(FieldStamps::<4>::decode(&s.encode()), None);
+        // Stamps stored before an entity gained fields read with the new fields unset.
+        let wider = FieldStamps::<7>::decode(&s.encode()).expect("fewer fields decode");
+        assert_eq!(wider.0[..5], s.0[..]);
+        assert_eq!(wider.0[5..], [None, None]);
     }
 
     #[test]

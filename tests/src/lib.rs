@@ -6,6 +6,7 @@ pub mod hostile;
 pub mod radio;
 pub mod simnet;
 pub mod support;
+pub mod webclient;
 
 use jiff::civil::date;
 use meadow_core::demo::Rng;

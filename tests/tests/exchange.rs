@@ -57,10 +57,10 @@ fn frab_xml_imports_event_by_event() {
     assert_eq!((e.event.track.as_str(), e.event.kind.as_str(), e.language.as_str()), ("Music", "concert", "de"));
     assert_eq!(e.event.people, vec!["Zoë Müller", "Ana García"]);
     assert_eq!(e.description, "Das Festival beginnt\u{a0}– mit Blasmusik.\n\nMit “Blechkraft” aus Köln");
-    assert_eq!(
-        e.links.iter().map(|l| l.url.as_str()).collect::<Vec<_>>(),
-        vec!["https://wiese.example/talk/101", "https://blechkraft.example/"]
-    );
+    // The event page is the event's url, not one more link.
+    assert_eq!(e.url, "https://wiese.example/talk/101");
+    assert_eq!(e.source_number, Some(101));
+    assert_eq!(e.links.iter().map(|l| l.url.as_str()).collect::<Vec<_>>(), vec!["https://blechkraft.example/"]);
     assert!(e.event.official && !e.event.cancelled);
     assert_eq!(e.source_id, "wiese26#5b1e7a10-0000-4000-8000-000000000101");
 
@@ -76,7 +76,7 @@ fn frab_xml_imports_event_by_event() {
         bees.description, "Why cities are good for bees. And how to start.",
         "abstract contained in description"
     );
-    assert_eq!(bees.links.len(), 3);
+    assert_eq!((bees.links.len(), bees.url.is_empty()), (2, false), "the page apart from the links");
     let mesh = find(&all, "Mesh radio");
     assert!(mesh.event.people.is_empty() && mesh.description.is_empty() && mesh.event.subtitle.is_empty());
     let art = find(&all, "Light installation");
@@ -109,7 +109,8 @@ fn pretalx_json_imports_event_by_event() {
     );
     assert_eq!(solder.description, "Learn to solder in **45 minutes**.\n\nBring nothing; we have irons.\nLine two.");
     assert_eq!(solder.event.people, vec!["Grace Ndlovu"]);
-    assert_eq!(solder.links[1].title, "Kit list");
+    assert_eq!(solder.links[0].title, "Kit list");
+    assert!(solder.url.starts_with("http"), "the event page: {:?}", solder.url);
     assert_eq!((solder.event.track.as_str(), solder.event.kind.as_str()), ("Hardware", "Workshop"));
     let party = find(&all, "Midnight demoscene");
     assert_eq!(party.event.title, "Midnight demoscene party — Ελλάδα edition");

@@ -4,111 +4,15 @@
 //! stream tells of changes, untrusted text is escaped, and hostile requests change nothing.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::net::TcpStream;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use meadow_core::identity::Identity;
-use meadow_core::node::{ImportOptions, Imported, Node};
+use meadow_core::node::{ImportOptions, Node};
 use meadow_core::op::{EventPatch, FestivalId, Link};
 use meadow_core::store::ProgrammeFilter;
-use meadow_web::{SharedNode, Web, WebConfig};
-
-struct Served {
-    rt: tokio::runtime::Runtime,
-    web: Option<Web>,
-    node: SharedNode,
-    festival: FestivalId,
-}
-
-impl Served {
-    fn addr(&self) -> SocketAddr {
-        self.web.as_ref().map(|w| w.addr()).expect("running")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _guard = self.rt.enter();
-        self.web.take();
-    }
-}
-
-fn demo_node(seed: u64) -> (Node, FestivalId) {
-    let mut node = Node::in_memory(Identity::from_seed(90_000 + seed)).expect("node");
-    let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let (f, _) = meadow_core::demo::create_demo(&mut node, today).expect("demo");
-    (node, f)
-}
-
-fn serve_with(node: Node, festival: FestivalId, tune: impl FnOnce(&mut WebConfig)) -> Served {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let shared: SharedNode = Arc::new(Mutex::new(node));
-    let mut cfg = WebConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
-    tune(&mut cfg);
-    let invite: meadow_web::InviteFn = Arc::new(|f: &FestivalId| Some(format!("meadow://join/test{}", f.to_hex())));
-    let web = rt.block_on(Web::start(shared.clone(), cfg, Some(invite))).expect("web starts");
-    Served { rt, web: Some(web), node: shared, festival }
-}
-
-fn serve(seed: u64) -> Served {
-    let (node, f) = demo_node(seed);
-    serve_with(node, f, |_| {})
-}
-
-/// A response: status, headers (lower-cased names) and body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Sends raw request bytes and reads the whole answer (the request asks to close).
-fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Reply> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.write_all(request)?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::UnexpectedEof)?;
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Ok(Reply { status, headers, body: buf[end + 4..].to_vec() })
-}
-
-fn get_with(addr: SocketAddr, path: &str, extra: &str) -> Reply {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: meadow.test\r\n{extra}Connection: close\r\n\r\n");
-    raw(addr, req.as_bytes()).unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
-
-fn get(addr: SocketAddr, path: &str) -> Reply {
-    get_with(addr, path, "")
-}
-
-fn script(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
-}
-
-fn schema(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/c3voc").join(name)
-}
+use meadow_tests::webclient::{demo_node, get, get_with, import_new, raw, script, serve, serve_with, validate_feeds};
 
 /// Title, start, end, venue, track, people and description of an event.
 type Fields = (String, i64, i64, String, String, Vec<String>, String);
@@ -129,35 +33,15 @@ fn comparable(node: &Node, f: &FestivalId) -> Vec<Fields> {
     out
 }
 
-fn import_new(bytes: &[u8]) -> (Node, FestivalId) {
-    let mut n = Node::in_memory(Identity::from_seed(91_111)).expect("node");
-    let opts = ImportOptions { new: true, ..Default::default() };
-    match n.import(bytes, &opts, &mut |_, _| {}).expect("the feed imports") {
-        Imported::Schedule { festival, .. } => (n, festival),
-        other => panic!("not a schedule: {other:?}"),
-    }
-}
-
 #[test]
 fn feeds_validate_against_the_c3voc_schemas_and_read_back_to_the_same_programme() {
     let s = serve(1);
     let expected = comparable(&s.node.lock().expect("lock"), &s.festival);
     assert!(expected.len() > 100, "the demo has an official programme");
-    let dir = tempfile::tempdir().expect("dir");
 
     let xml = get(s.addr(), "/schedule.xml");
     assert_eq!(xml.status, 200);
     assert_eq!(xml.header("content-type"), Some("application/xml; charset=utf-8"));
-    let file = dir.path().join("schedule.xml");
-    std::fs::write(&file, &xml.body).expect("write");
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(schema("schedule.xml.xsd"))
-        .arg(&file)
-        .output()
-        .expect("xmllint runs (apt-get install libxml2-utils)");
-    assert!(out.status.success(), "schedule.xml is not valid: {}", String::from_utf8_lossy(&out.stderr));
     let (n, f) = import_new(&xml.body);
     assert_eq!(comparable(&n, &f), expected, "schedule.xml reads back to the same programme");
     let venues: Vec<String> = n.venues(&f).expect("venues").into_iter().map(|v| v.name).collect();
@@ -165,20 +49,7 @@ fn feeds_validate_against_the_c3voc_schemas_and_read_back_to_the_same_programme(
 
     let json = get(s.addr(), "/schedule.json");
     assert_eq!(json.status, 200);
-    let file = dir.path().join("schedule.json");
-    std::fs::write(&file, &json.body).expect("write");
-    let out = Command::new("python3")
-        .arg(script("validate_feed.py"))
-        .arg(schema("schema.json"))
-        .arg(&file)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "schedule.json is not valid (needs pip install jsonschema rfc3987 rfc3339-validator): {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    validate_feeds(&xml.text(), &json.body);
     let (n, f) = import_new(&json.body);
     assert_eq!(comparable(&n, &f), expected, "schedule.json reads back to the same programme");
 }

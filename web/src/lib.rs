@@ -92,6 +92,36 @@ struct Cached {
     content_type: &'static str,
     body: Bytes,
     etag: HeaderValue,
+    /// The body gzipped, with its own ETag, for the feeds (made once, with the body).
+    gzip: Option<(Bytes, HeaderValue)>,
+}
+
+/// Feeds at least this long are also kept gzipped.
+const GZIP_FROM: usize = 1024;
+
+/// The body gzipped, if that makes it smaller.
+fn gzipped(body: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+    enc.write_all(body).ok()?;
+    let out = enc.finish().ok()?;
+    (out.len() < body.len()).then(|| Bytes::from(out))
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, or `*`, not with `q=0`).
+fn accepts_gzip(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("").to_ascii_lowercase();
+            let refused =
+                parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)));
+            (name == "gzip" || name == "*") && !refused
+        })
 }
 
 struct Cache {
@@ -486,13 +516,23 @@ async fn cached(state: &Arc<State>, req: &Request<Incoming>, r: Route, path: &st
         }
     };
     let modified = state.modified.load(Ordering::Relaxed);
-    let mut resp = if entry.status == StatusCode::OK && not_modified(req, &entry.etag, modified) {
+    let (body, etag, gzip) = match &entry.gzip {
+        Some((gz, etag)) if accepts_gzip(req) => (gz.clone(), etag.clone(), true),
+        _ => (entry.body.clone(), entry.etag.clone(), false),
+    };
+    let mut resp = if entry.status == StatusCode::OK && not_modified(req, &etag, modified) {
         respond(StatusCode::NOT_MODIFIED, entry.content_type, full(Bytes::new()))
     } else {
-        respond(entry.status, entry.content_type, full(entry.body.clone()))
+        respond(entry.status, entry.content_type, full(body))
     };
     let h = resp.headers_mut();
-    h.insert(header::ETAG, entry.etag.clone());
+    if entry.gzip.is_some() {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::ETAG, etag);
     if let Ok(v) = HeaderValue::from_str(&http_date(modified)) {
         h.insert(header::LAST_MODIFIED, v);
     }
@@ -516,6 +556,7 @@ fn html(p: Page) -> (StatusCode, &'static str, Bytes) {
 }
 
 fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
+    let feed = matches!(r, Route::ScheduleXml | Route::ScheduleJson | Route::ProgrammeIcs | Route::EventIcs(_));
     let node = state.node.lock().map_err(|_| RenderError::Poisoned)?;
     let festival = state.festival.read().map(|f| *f).unwrap_or(None);
     let (status, content_type, body) = match festival {
@@ -574,9 +615,17 @@ fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
             }
         }
     };
-    let etag = HeaderValue::from_str(&format!("\"{}\"", &blake3::hash(&body).to_hex()[..20]))
-        .unwrap_or(HeaderValue::from_static("\"x\""));
-    Ok(Cached { status, content_type, body, etag })
+    let hash = blake3::hash(&body).to_hex();
+    let etag = HeaderValue::from_str(&format!("\"{}\"", &hash[..20])).unwrap_or(HeaderValue::from_static("\"x\""));
+    let gzip =
+        (feed && status == StatusCode::OK && body.len() >= GZIP_FROM).then(|| gzipped(&body)).flatten().map(|gz| {
+            (
+                gz,
+                HeaderValue::from_str(&format!("\"{}-gz\"", &hash[..20]))
+                    .unwrap_or(HeaderValue::from_static("\"x-gz\"")),
+            )
+        });
+    Ok(Cached { status, content_type, body, etag, gzip })
 }
 
 /// The invite link as a QR code in SVG.

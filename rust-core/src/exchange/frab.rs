@@ -10,8 +10,8 @@ use quick_xml::events::{BytesStart, Event};
 use super::ExchangeError;
 use super::json::join_texts;
 use super::schedule::{
-    Conference, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_entity, parse_clock_minutes,
-    parse_date, parse_duration_from, parse_error, read_instant,
+    Conference, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_entity, inclusive_end,
+    parse_clock_minutes, parse_date, parse_duration_from, parse_error, read_instant, source_number,
 };
 use crate::op::Link;
 
@@ -244,9 +244,8 @@ pub fn parse_in(bytes: &[u8], zone: Option<&TimeZone>) -> Result<Schedule, Excha
     if conference.start.is_none() {
         conference.start = root.children("day").filter_map(|d| d.attr("date").and_then(parse_date)).min();
     }
-    if conference.end.is_none() {
-        conference.end = root.children("day").filter_map(|d| d.attr("date").and_then(parse_date)).max();
-    }
+    conference.end =
+        inclusive_end(conference.end, root.children("day").filter_map(|d| d.attr("date").and_then(parse_date)));
     if root.children("day").next().is_none() && root.child("events").is_none() {
         return Err(parse_error(
             position(input, root.at),
@@ -298,17 +297,16 @@ fn event(
         .unwrap_or_default();
     let mut links = Vec::new();
     let url = ev.text_of("url");
-    if !url.is_empty() {
-        links.push(Link { url, title: "Event page".into() });
-    }
     if let Some(ls) = ev.child("links") {
         for l in ls.children("link") {
-            if let Some(href) = l.attr("href").filter(|h| !h.trim().is_empty()) {
+            if let Some(href) = l.attr("href").filter(|h| !h.trim().is_empty() && h.trim() != url) {
                 links.push(Link { url: href.trim().to_owned(), title: l.text.trim().to_owned() });
             }
         }
     }
     let room_field = ev.text_of("room");
+    let recording = ev.child("recording");
+    let optout = recording.map(|r| r.text_of("optout").to_ascii_lowercase());
     Ok(ScheduleEvent {
         guid,
         start,
@@ -321,7 +319,15 @@ fn event(
         language: ev.text_of("language"),
         description: join_texts(&ev.text_of("abstract"), &ev.text_of("description")),
         persons,
+        url,
         links,
+        source_number: ev.attr("id").and_then(source_number),
+        do_not_record: optout.and_then(|o| match o.as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        }),
+        recording_license: recording.map(|r| r.text_of("license")).unwrap_or_default(),
         cancelled: false,
         place,
         offset,

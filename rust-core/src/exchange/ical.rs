@@ -8,7 +8,6 @@ use jiff::tz::TimeZone;
 
 use super::ExchangeError;
 use super::schedule::{Conference, Room, Schedule, ScheduleEvent, parse_error};
-use crate::op::Link;
 use crate::store::{EventDetail, FestivalView};
 
 /// The product identifier Meadow writes.
@@ -21,6 +20,13 @@ pub const PEOPLE: &str = "X-MEADOW-PEOPLE";
 pub const SUBTITLE: &str = "X-MEADOW-SUBTITLE";
 /// The line Meadow adds to a community event's description.
 const COMMUNITY_NOTE: &str = "(community event)";
+/// What a cancelled event's title starts with: calendar apps that ignore `STATUS` (Giggity's
+/// reader is one) still show that it is off. Read back, it is taken off again.
+pub const CANCELLED_PREFIX: &str = "Cancelled: ";
+/// The first line of a cancelled event's description, for the same readers.
+const CANCELLED_NOTE: &str = "This event is cancelled.";
+/// Longest content line, in octets, before it is folded (RFC 5545 3.1).
+const LINE_OCTETS: usize = 75;
 
 /// Escapes a value of a TEXT list (RFC 5545 3.3.11): backslash, comma and semicolon.
 fn list_item(s: &str) -> String {
@@ -141,7 +147,13 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
         let mut ev = icalendar::Event::new();
         ev.uid(&format!("{}@meadow", e.id.to_hex()));
         ev.timestamp(stamp);
-        ev.summary(&e.title);
+        if e.cancelled {
+            ev.summary(&format!("{CANCELLED_PREFIX}{}", e.title));
+            // A cancelled event takes no time in the calendar.
+            ev.add_property("TRANSP", "TRANSPARENT");
+        } else {
+            ev.summary(&e.title);
+        }
         match zone {
             Some(tz) => {
                 ev.starts(in_zone(e.start, tz, &festival.timezone)?);
@@ -153,6 +165,10 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
             }
         }
         let mut description = String::new();
+        if e.cancelled {
+            description.push_str(CANCELLED_NOTE);
+            description.push_str("\n\n");
+        }
         if !e.subtitle.is_empty() {
             description.push_str(&e.subtitle);
             description.push_str("\n\n");
@@ -179,8 +195,8 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
         if !e.subtitle.is_empty() {
             ev.add_property(SUBTITLE, e.subtitle.as_str());
         }
-        if let Some(l) = d.links.first() {
-            ev.url(&l.url);
+        if let Some(url) = Some(d.url.as_str()).filter(|u| !u.is_empty()).or(d.links.first().map(|l| l.url.as_str())) {
+            ev.url(url);
         }
         ev.status(if e.cancelled { EventStatus::Cancelled } else { EventStatus::Confirmed });
         cal.push(ev.done());
@@ -188,13 +204,40 @@ pub fn export(festival: &FestivalView, events: &[EventDetail], now: i64) -> Resu
     let text = cal.done().to_string();
     // The crate cannot write a VTIMEZONE (it would stamp DTSTAMP and UID into it), so the
     // definition goes in as text, before the first event, where RFC 5545 readers expect it.
-    Ok(match vtz {
+    let text = match vtz {
         Some(vtz) => match text.find("BEGIN:VEVENT") {
             Some(at) => format!("{}{vtz}{}", &text[..at], &text[at..]),
             None => text,
         },
         None => text,
-    })
+    };
+    Ok(fold_lines(&text))
+}
+
+/// Folds every content line longer than 75 octets (RFC 5545 3.1): the crate folds by characters,
+/// so a line of accented or non-Latin text came out longer. Lines are unfolded first, then cut
+/// at octet counts that never split a character.
+pub fn fold_lines(text: &str) -> String {
+    let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 64);
+    for line in unfolded.split_terminator("\r\n") {
+        let mut rest = line;
+        // The first line carries 75 octets; a continuation carries 74 after its leading space.
+        let mut room = LINE_OCTETS;
+        while rest.len() > room {
+            let mut cut = room;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(&rest[..cut]);
+            out.push_str("\r\n ");
+            rest = &rest[cut..];
+            room = LINE_OCTETS - 1;
+        }
+        out.push_str(rest);
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// Reads the events of an iCalendar document. Times with a TZID are read in that zone (the tz
@@ -235,15 +278,16 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
             Some(d) => instant(&d, &fallback_tz, &place)?.0,
             None => start,
         };
-        let summary = ev.get_summary().unwrap_or_default().to_owned();
+        let cancelled = ev.get_status() == Some(EventStatus::Cancelled);
+        let mut summary = ev.get_summary().unwrap_or_default().to_owned();
+        if cancelled && let Some(rest) = summary.strip_prefix(CANCELLED_PREFIX) {
+            summary = rest.to_owned();
+        }
         let location = ev.get_location().unwrap_or_default().to_owned();
         let uid = ev.get_uid().map(str::to_owned).unwrap_or_else(|| {
             blake3::hash(format!("{summary}\u{1f}{start}\u{1f}{location}").as_bytes()).to_hex()[..32].to_owned()
         });
-        let mut links = Vec::new();
-        if let Some(url) = ev.get_url() {
-            links.push(Link { url: url.to_owned(), title: "Event page".into() });
-        }
+        let url = ev.get_url().map(|u| u.trim().to_owned()).unwrap_or_default();
         if !location.is_empty() && !schedule.rooms.iter().any(|r| r.name == location) {
             schedule.rooms.push(Room { name: location.clone(), guid: None });
         }
@@ -261,6 +305,9 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
             {
                 description = rest.trim_end().to_owned();
             }
+            if let Some(rest) = description.strip_prefix(CANCELLED_NOTE).filter(|_| cancelled) {
+                description = rest.trim_start().to_owned();
+            }
             if let Some(rest) = description.strip_prefix(subtitle.as_str()).filter(|_| !subtitle.is_empty()) {
                 description = rest.trim_start().to_owned();
             }
@@ -275,8 +322,8 @@ pub fn parse(bytes: &[u8], default_tz: &TimeZone) -> Result<Schedule, ExchangeEr
             subtitle,
             description,
             persons,
-            links,
-            cancelled: ev.get_status() == Some(EventStatus::Cancelled),
+            url,
+            cancelled,
             place,
             offset,
             local: offset.is_none(),

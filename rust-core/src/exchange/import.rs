@@ -76,6 +76,8 @@ pub fn source_id(scope: &str, guid: &str) -> String {
 }
 
 struct Fitted {
+    url: String,
+    recording_license: String,
     title: String,
     subtitle: String,
     description: String,
@@ -114,7 +116,10 @@ fn fitted(ev: &ScheduleEvent, truncated: &mut Vec<String>) -> Fitted {
         .map(|l| Link { url: fit(&l.url, limits::URL, false).0, title: fit(&l.title, limits::NAME, false).0 })
         .take(limits::LINKS)
         .collect();
-    Fitted { title, subtitle, description, track, kind, language, people, links }
+    // A page address too long to keep is dropped rather than cut (a cut one would lead nowhere).
+    let url = if ev.url.trim().len() <= limits::URL { fit(ev.url.trim(), limits::URL, false).0 } else { String::new() };
+    let recording_license = f("recording licence", &ev.recording_license, limits::NAME, false);
+    Fitted { url, recording_license, title, subtitle, description, track, kind, language, people, links }
 }
 
 fn check_times(ev: &ScheduleEvent) -> Result<(), String> {
@@ -180,11 +185,14 @@ pub fn plan(
     let mut room_ids: HashMap<String, OpId> = HashMap::new();
     let mut room_names: Vec<&str> = schedule.rooms.iter().map(|r| r.name.as_str()).collect();
     room_names.extend(schedule.events.iter().map(|e| e.room.as_str()));
+    let positions: HashMap<OpId, Option<u32>> = venues.iter().map(|v| (v.id, v.position)).collect();
     for name in room_names {
         let name = name.trim();
         if name.is_empty() || room_ids.contains_key(name) {
             continue;
         }
+        // Rooms keep the schedule's order: the n-th room named is at position n.
+        let position = u32::try_from(room_ids.len()).ok().filter(|p| *p <= limits::MAX_POSITION);
         let by_name = venue_by_key.get(&format!("name:{}", name.to_lowercase())).copied();
         let (src, by_guid) = match room_guid.get(name) {
             Some(g) => {
@@ -198,26 +206,36 @@ pub fn plan(
             // Found by its name-derived source id, or by name.
             venue_by_key.get(&format!("src:{src}")).copied().or(by_name)
         });
+        let mut patch = VenuePatch::default();
         if let Some(id) = by_guid
             && venue_name.get(&id).is_some_and(|old| old != name)
             && by_name.is_none_or(|other| other == id)
         {
             summary.renamed += 1;
-            let (fitted_name, _) = fit(name, limits::NAME, false);
-            sign(
-                Body::Venue { target: Some(id), patch: VenuePatch { name: Some(fitted_name), ..Default::default() } },
-                &mut writer,
-            )?;
+            patch.name = Some(fit(name, limits::NAME, false).0);
         }
         let id = match known {
-            Some(id) => id,
+            Some(id) => {
+                if positions.get(&id).copied().flatten() != position {
+                    patch.position = position;
+                }
+                if patch != VenuePatch::default() {
+                    sign(Body::Venue { target: Some(id), patch }, &mut writer)?;
+                }
+                id
+            }
             None => {
                 summary.venues_added += 1;
                 let (fitted_name, _) = fit(name, limits::NAME, false);
                 sign(
                     Body::Venue {
                         target: None,
-                        patch: VenuePatch { name: Some(fitted_name), source_id: Some(src), ..Default::default() },
+                        patch: VenuePatch {
+                            name: Some(fitted_name),
+                            source_id: Some(src),
+                            position,
+                            ..Default::default()
+                        },
                     },
                     &mut writer,
                 )?
@@ -235,6 +253,9 @@ pub fn plan(
     // came from, it updates those events instead of adding copies.
     let own: HashMap<OpId, &EventDetail> = details.iter().map(|d| (d.event.id, d)).collect();
     let mut seen: HashSet<String> = HashSet::new();
+    // Real files give two events one guid; each occurrence after the first gets its own source
+    // id (`guid#2`, ...), stable while the file keeps its order. An exact repeat is left out.
+    let mut occurrences: HashMap<&str, Vec<&ScheduleEvent>> = HashMap::new();
     for ev in &schedule.events {
         let label = if ev.title.trim().is_empty() { ev.place.clone() } else { ev.title.trim().to_owned() };
         if ev.guid.trim().is_empty() {
@@ -249,10 +270,26 @@ pub fn plan(
             summary.skipped.push((label, reason));
             continue;
         }
-        let src = source_id(&scope, ev.guid.trim());
+        let earlier = occurrences.entry(ev.guid.trim()).or_default();
+        if earlier.iter().any(|e| {
+            (e.start, e.end, e.room.trim(), e.title.trim()) == (ev.start, ev.end, ev.room.trim(), ev.title.trim())
+        }) {
+            summary.skipped.push((label, format!("a repeat of the event before it with guid {}", ev.guid.trim())));
+            continue;
+        }
+        earlier.push(ev);
+        let src = match earlier.len() {
+            1 => source_id(&scope, ev.guid.trim()),
+            n => source_id(&scope, &format!("{}#{n}", ev.guid.trim())),
+        };
         if !seen.insert(src.clone()) {
             summary.skipped.push((label, format!("guid {} appears twice", ev.guid.trim())));
             continue;
+        }
+        if earlier.len() > 1 {
+            summary
+                .warnings
+                .push(format!("{label}: guid {} is shared with an earlier event; kept as its own", ev.guid.trim()));
         }
         let f = fitted(ev, &mut summary.truncated);
         let venue = room_ids.get(ev.room.trim()).copied();
@@ -284,6 +321,10 @@ pub fn plan(
                             links: Some(f.links),
                             cancelled: Some(ev.cancelled),
                             source_id: Some(src),
+                            url: Some(f.url),
+                            source_number: ev.source_number,
+                            do_not_record: ev.do_not_record,
+                            recording_license: Some(f.recording_license),
                         },
                     },
                     &mut writer,
@@ -307,6 +348,10 @@ pub fn plan(
                     links: (f.links != cur.links).then(|| f.links.clone()),
                     cancelled: (ev.cancelled != e.cancelled).then_some(ev.cancelled),
                     source_id: None,
+                    url: differs(&f.url, &cur.url),
+                    source_number: ev.source_number.filter(|n| Some(*n) != cur.source_number),
+                    do_not_record: ev.do_not_record.filter(|d| *d != cur.do_not_record),
+                    recording_license: differs(&f.recording_license, &cur.recording_license),
                 };
                 if patch.start.is_some() != patch.end.is_some() {
                     // Send both so that no device ever holds an end before its start.

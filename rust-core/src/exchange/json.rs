@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::ExchangeError;
 use super::schedule::{
-    Conference, Instant, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_to_text, parse_clock_minutes,
-    parse_date, parse_duration_from, parse_error, read_instant,
+    Conference, Instant, Room, Schedule, ScheduleEvent, day_change_from_day_starts, html_to_text, inclusive_end,
+    parse_clock_minutes, parse_date, parse_duration_from, parse_error, read_instant, source_number,
 };
 use crate::op::Link;
 
@@ -64,6 +64,15 @@ impl<'a> Obj<'a> {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(other) => Err(self.wrong(key, "text", other)),
+        }
+    }
+
+    /// A yes/no field: a boolean, or absent/null (`None`).
+    fn flag(&self, key: &str) -> Result<Option<bool>, ExchangeError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.wrong(key, "true or false", other)),
         }
     }
 
@@ -174,12 +183,13 @@ pub fn parse_in(bytes: &[u8], zone: Option<&TimeZone>) -> Result<Schedule, Excha
         }
     }
     let mut day_starts = Vec::new();
+    let mut day_dates = Vec::new();
     if let Some(events) = schedule.get("events") {
         out.format = "C3VOC schedule 2 JSON";
         schedule2(&conf, events, &tz, &mut out, &mut day_starts)?;
     } else {
         out.format = "frab/pretalx schedule JSON";
-        classic(&conf, &tz, pretalx, &mut out, &mut day_starts)?;
+        classic(&conf, &tz, pretalx, &mut out, &mut day_starts, &mut day_dates)?;
     }
     let c = &mut out.conference;
     if c.day_change_minutes.is_none() {
@@ -188,6 +198,7 @@ pub fn parse_in(bytes: &[u8], zone: Option<&TimeZone>) -> Result<Schedule, Excha
     if c.start.is_none() {
         c.start = out.events.iter().map(|e| e.start).min().and_then(|s| day_of(s, &tz));
     }
+    c.end = inclusive_end(c.end, day_dates.into_iter());
     if c.end.is_none() {
         c.end = out.events.iter().map(|e| e.start).max().and_then(|s| day_of(s, &tz));
     }
@@ -205,6 +216,7 @@ fn classic(
     pretalx: bool,
     out: &mut Schedule,
     day_starts: &mut Vec<String>,
+    day_dates: &mut Vec<jiff::civil::Date>,
 ) -> Result<(), ExchangeError> {
     let days = conf.get("days").ok_or_else(|| {
         parse_error(conf.path, "no \"days\" list and no \"events\" list: no events can be read from this schedule JSON")
@@ -216,6 +228,7 @@ fn classic(
         let day_path = format!("{}.days[{di}]", conf.path);
         let day = Obj::of(day, &day_path, None)?;
         let day_date = day.text("date")?;
+        day_dates.extend(parse_date(&day_date));
         day_starts.push(day.text("day_start")?);
         let Some(rooms) = day.object("rooms")? else { continue };
         for (room_name, list) in rooms {
@@ -315,7 +328,7 @@ fn classic_event(
             persons.push(name.trim().to_owned());
         }
     }
-    let links = links_of(&ev, "url", "links")?;
+    let (url, links) = (page_url(&ev, "url")?, links_of(&ev, "url", "links")?);
     let room_field = ev.text("room")?;
     Ok(ScheduleEvent {
         guid,
@@ -329,7 +342,11 @@ fn classic_event(
         language: ev.text("language")?,
         description: join_texts(&ev.localized("abstract")?, &ev.localized("description")?),
         persons,
+        url,
         links,
+        source_number: source_number(&ev.id("id")?),
+        do_not_record: ev.flag("do_not_record")?,
+        recording_license: ev.text("recording_license")?,
         cancelled: false,
         place: path.to_owned(),
         offset: start.offset,
@@ -337,14 +354,18 @@ fn classic_event(
     })
 }
 
-/// The event page (`url_key`) and the links list of an event.
+/// The event's page (`key`); a `urn:` stands in where the schema requires a URI and there is no
+/// page (Meadow's own feeds), which is no page.
+fn page_url(ev: &Obj<'_>, key: &str) -> Result<String, ExchangeError> {
+    let url = ev.text(key)?;
+    let url = url.trim();
+    Ok(if url.to_ascii_lowercase().starts_with("urn:") { String::new() } else { url.to_owned() })
+}
+
+/// The links list of an event, without its page (`url_key`).
 fn links_of(ev: &Obj<'_>, url_key: &str, list_key: &str) -> Result<Vec<Link>, ExchangeError> {
     let mut links = Vec::new();
-    let url = ev.text(url_key)?;
-    // A `urn:` stands in where the schema requires a URI and there is no page (Meadow's feeds).
-    if !url.trim().is_empty() && !url.trim().to_ascii_lowercase().starts_with("urn:") {
-        links.push(Link { url: url.trim().to_owned(), title: "Event page".into() });
-    }
+    let page = page_url(ev, url_key)?;
     for (i, l) in ev.list(list_key)?.iter().enumerate() {
         let (url, title) = match l {
             Value::String(s) => (s.clone(), String::new()),
@@ -361,7 +382,7 @@ fn links_of(ev: &Obj<'_>, url_key: &str, list_key: &str) -> Result<Vec<Link>, Ex
                 ));
             }
         };
-        if !url.trim().is_empty() && !links.iter().any(|x: &Link| x.url == url.trim()) {
+        if !url.trim().is_empty() && url.trim() != page && !links.iter().any(|x: &Link| x.url == url.trim()) {
             links.push(Link { url: url.trim().to_owned(), title: title.trim().to_owned() });
         }
     }
@@ -483,7 +504,11 @@ fn schedule2(
             language: ev.text("language")?,
             description: join_texts(&ev.localized("abstract")?, &ev.localized("description")?),
             persons,
+            url: page_url(&ev, "url")?,
             links: links_of(&ev, "url", "links")?,
+            source_number: None,
+            do_not_record: ev.flag("do_not_record")?,
+            recording_license: ev.text("recording_license")?,
             cancelled: matches!(state.as_str(), "CANCELED" | "CANCELLED" | "WITHDRAWN"),
             place: path.clone(),
             offset: start.offset,

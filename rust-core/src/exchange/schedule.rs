@@ -60,8 +60,16 @@ pub struct ScheduleEvent {
     pub description: String,
     /// Speakers.
     pub persons: Vec<String>,
-    /// Links (the event page first).
+    /// The event's own page (`<url>`), apart from its other links.
+    pub url: String,
+    /// Other links.
     pub links: Vec<Link>,
+    /// The event's numeric id in the file, where it is one a signed 32-bit integer holds.
+    pub source_number: Option<u32>,
+    /// The people on stage asked not to be recorded (`None`: the file does not say).
+    pub do_not_record: Option<bool>,
+    /// Licence of recordings.
+    pub recording_license: String,
     /// Marked cancelled in the file (iCalendar `STATUS:CANCELLED`).
     pub cancelled: bool,
     /// Where in the file, for messages.
@@ -119,6 +127,24 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         _ => return None,
     };
     Some(secs)
+}
+
+/// A schedule's numeric event id as Meadow keeps it: a whole number that a signed 32-bit integer
+/// holds, 1 or more (apps read ids so); anything else is not kept.
+pub fn source_number(id: &str) -> Option<u32> {
+    id.trim().parse::<u32>().ok().filter(|n| (1..=crate::op::limits::MAX_SOURCE_NUMBER).contains(n))
+}
+
+/// The last day of a schedule whose conference end says one day more than its own list of days
+/// (an exclusive end, as some exporters write it): the last listed day. An end within the listed
+/// days, or a file that lists none, is kept as it is.
+pub fn inclusive_end(end: Option<Date>, listed: impl Iterator<Item = Date>) -> Option<Date> {
+    let last = listed.max();
+    match (end, last) {
+        (Some(e), Some(l)) if e > l && Some(e) == l.tomorrow().ok() => Some(l),
+        (None, l) => l,
+        (e, _) => e,
+    }
 }
 
 /// Parses a time of day `HH:MM[:SS]` into minutes after midnight (for day-change settings).

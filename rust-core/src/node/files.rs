@@ -286,6 +286,7 @@ impl Node {
                         description: Some(v.description.clone()),
                         location: v.location,
                         source_id: (!v.source_id.is_empty()).then(|| v.source_id.clone()),
+                        position: v.position,
                     },
                 },
             )?;
@@ -326,6 +327,10 @@ impl Node {
                             links: Some(d.links.clone()),
                             cancelled: None,
                             source_id: (!d.source_id.is_empty()).then(|| d.source_id.clone()),
+                            url: (!d.url.is_empty()).then(|| d.url.clone()),
+                            source_number: d.source_number,
+                            do_not_record: d.do_not_record.then_some(true),
+                            recording_license: (!d.recording_license.is_empty()).then(|| d.recording_license.clone()),
                         },
                     },
                 )?);

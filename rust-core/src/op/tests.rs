@@ -85,6 +85,27 @@ pub(crate) fn vector_ops() -> Vec<(&'static str, Op)> {
             approve: vec![Identity::from_secret([9u8; 32]).public()],
         }),
     );
+    push(
+        "venue-position",
+        Body::Venue { target: Some(venue), patch: VenuePatch { position: Some(2), ..Default::default() } },
+    );
+    push(
+        "event-imported",
+        Body::Event {
+            target: None,
+            patch: EventPatch {
+                title: Some("Knots".into()),
+                start: Some(1_783_692_000),
+                end: Some(1_783_695_600),
+                source_id: Some("wiese26#5b1e7a10-0000-4000-8000-000000000101".into()),
+                url: Some("https://wiese.example/talk/101".into()),
+                source_number: Some(101),
+                do_not_record: Some(true),
+                recording_license: Some("CC BY 4.0".into()),
+                ..Default::default()
+            },
+        },
+    );
     out
 }
 
@@ -232,7 +253,38 @@ fn schema_limits_are_enforced_when_creating() {
     ));
     assert!(matches!(event(EventPatch { title: Some("a".repeat(400)), ..ok.clone() }), Err(OpError::Schema(_))));
     assert!(matches!(event(EventPatch { title: Some("bad\u{0}".into()), ..ok.clone() }), Err(OpError::Schema(_))));
-    assert!(matches!(event(EventPatch { description: Some("x".repeat(20_000)), ..ok }), Err(OpError::Schema(_))));
+    assert!(matches!(
+        event(EventPatch { description: Some("x".repeat(20_000)), ..ok.clone() }),
+        Err(OpError::Schema(_))
+    ));
+    // A source number is what a signed 32-bit integer holds, from 1.
+    for n in [0, i32::MAX as u32 + 1, u32::MAX] {
+        assert!(matches!(event(EventPatch { source_number: Some(n), ..ok.clone() }), Err(OpError::Schema(_))), "{n}");
+    }
+    assert!(event(EventPatch { source_number: Some(i32::MAX as u32), ..ok.clone() }).is_ok());
+    assert!(matches!(event(EventPatch { url: Some("u".repeat(1_001)), ..ok }), Err(OpError::Schema(_))));
+    let venue = |position| {
+        let patch = VenuePatch { name: Some("Hall".into()), position: Some(position), ..Default::default() };
+        Op::create(&id, f, pos, 0, Body::Venue { target: None, patch })
+    };
+    assert!(venue(1_000_000).is_ok());
+    assert!(matches!(venue(1_000_001), Err(OpError::Schema(_))));
+}
+
+#[test]
+fn received_source_numbers_and_positions_out_of_range_are_refused() {
+    // Field 17 of an event (source number) and field 6 of a venue (position), as a hostile
+    // peer could encode them: out of range is refused, not wrapped or cut.
+    for (kind, field, value) in
+        [(BodyKind::Event, 17u64, 0u64), (BodyKind::Event, 17, 1 << 31), (BodyKind::Venue, 6, 1_000_001)]
+    {
+        let mut w = crate::wire::Writer::new();
+        w.u8(kind as u8);
+        let mut v = crate::wire::Writer::new();
+        v.varint(value);
+        w.field(field, v.as_slice());
+        assert!(Body::decode(w.as_slice()).is_err(), "{kind:?} field {field} = {value}");
+    }
 }
 
 #[test]

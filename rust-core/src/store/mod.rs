@@ -761,9 +761,10 @@ fn state_digest_conn(conn: &Connection, festival: &FestivalId) -> Result<String,
          FROM festivals WHERE id = ?",
         "SELECT quote(author) FROM approvals WHERE festival = ? ORDER BY author",
         "SELECT quote(member), organiser, after_seq FROM roles WHERE festival = ? ORDER BY member",
-        "SELECT quote(id), official, name, description, lat, lon, source_id, deleted FROM venues WHERE festival = ? ORDER BY id",
+        "SELECT quote(id), official, name, description, lat, lon, source_id, deleted, position FROM venues WHERE festival = ? ORDER BY id",
         "SELECT quote(id), quote(creator), official, title, subtitle, description, start, end, day, quote(venue), track, kind,
-                tags, people, language, links, cancelled, source_id, deleted, hidden, orig_start, orig_end, quote(orig_venue)
+                tags, people, language, links, cancelled, source_id, deleted, hidden, orig_start, orig_end, quote(orig_venue),
+                url, source_number, do_not_record, recording_license
          FROM events WHERE festival = ? ORDER BY id",
         "SELECT quote(id), quote(author), text, priority, expires, lamport, deleted FROM announcements WHERE festival = ? ORDER BY id",
         "SELECT quote(author), display_name, about FROM profiles WHERE festival = ? ORDER BY author",

@@ -54,6 +54,8 @@ pub struct VenueView {
     pub official: bool,
     /// Id in an imported schedule.
     pub source_id: String,
+    /// Place in the schedule's room order, if it has one.
+    pub position: Option<u32>,
 }
 
 /// An event as a programme list shows it.
@@ -110,6 +112,14 @@ pub struct EventDetail {
     pub source_id: String,
     /// When and where it was first announced, if it has moved since.
     pub moved_from: Option<Slot>,
+    /// The event's own web page (empty for none).
+    pub url: String,
+    /// Numeric id in an imported schedule.
+    pub source_number: Option<u32>,
+    /// Not to be recorded.
+    pub do_not_record: bool,
+    /// Licence of recordings (empty for none given).
+    pub recording_license: String,
 }
 
 /// A time and place in the programme.
@@ -350,7 +360,7 @@ type IdSet<K> = HashSet<K, std::hash::BuildHasherDefault<IdHasher>>;
 /// per query instead of joined into every row.
 struct Decor {
     venues: IdMap<OpId, (String, bool)>,
-    /// Position of each venue in name order, so sorting by venue compares integers.
+    /// Place of each venue in the festival's venue order, so sorting by venue compares integers.
     venue_rank: IdMap<OpId, usize>,
     favourites: IdSet<OpId>,
     muted: IdSet<PublicKey>,
@@ -400,8 +410,8 @@ impl Decor {
 }
 
 /// The columns [`detail_from_row`] reads.
-const DETAIL_COLUMNS: &str =
-    "e.summary, e.festival, e.description, e.language, e.links, e.source_id, e.orig_start, e.orig_end, e.orig_venue";
+const DETAIL_COLUMNS: &str = "e.summary, e.festival, e.description, e.language, e.links, e.source_id, e.orig_start, \
+     e.orig_end, e.orig_venue, e.url, e.source_number, e.do_not_record, e.recording_license";
 
 fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
     let Some(event) = decor.event(r)? else { return Ok(None) };
@@ -425,6 +435,10 @@ fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, St
         links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
         source_id: r.get(AFTER_EVENT + 4)?,
         moved_from,
+        url: r.get(AFTER_EVENT + 8)?,
+        source_number: r.get(AFTER_EVENT + 9)?,
+        do_not_record: r.get(AFTER_EVENT + 10)?,
+        recording_license: r.get(AFTER_EVENT + 11)?,
     }))
 }
 
@@ -526,8 +540,8 @@ impl Store {
     /// The venues of a festival, by name.
     pub fn venues(&self, festival: &FestivalId) -> Result<Vec<VenueView>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id, name, description, lat, lon, official, source_id FROM venues
-             WHERE festival = ? AND deleted = 0 ORDER BY name COLLATE NOCASE, id",
+            "SELECT id, name, description, lat, lon, official, source_id, position FROM venues
+             WHERE festival = ? AND deleted = 0 ORDER BY position IS NULL, position, name COLLATE NOCASE, id",
         )?;
         let rows = stmt.query_map([&festival.0[..]], |r| {
             Ok(VenueView {
@@ -540,6 +554,7 @@ impl Store {
                 },
                 official: r.get(5)?,
                 source_id: r.get(6)?,
+                position: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -548,10 +563,15 @@ impl Store {
     fn decor(&self, festival: &FestivalId) -> Result<Decor, StoreError> {
         let f = &festival.0[..];
         let mut venues = IdMap::default();
-        let mut stmt = self.conn().prepare_cached("SELECT id, name, deleted FROM venues WHERE festival = ?")?;
+        // Venues rank as [`Store::venues`] lists them: a schedule's room order, then by name.
+        let mut positions: Vec<(OpId, Option<u32>)> = Vec::new();
+        let mut stmt =
+            self.conn().prepare_cached("SELECT id, name, deleted, position FROM venues WHERE festival = ?")?;
         let mut rows = stmt.query([f])?;
         while let Some(r) = rows.next()? {
-            venues.insert(OpId(key32(r.get(0)?)?), (r.get(1)?, r.get(2)?));
+            let id = OpId(key32(r.get(0)?)?);
+            venues.insert(id, (r.get(1)?, r.get(2)?));
+            positions.push((id, r.get(3)?));
         }
         let ids = |sql: &str| -> Result<Vec<[u8; 32]>, StoreError> {
             let mut stmt = self.conn().prepare_cached(sql)?;
@@ -560,9 +580,14 @@ impl Store {
         };
         let favourites = ids("SELECT event FROM favourites WHERE festival = ?")?.into_iter().map(OpId).collect();
         let muted = ids("SELECT author FROM mutes WHERE festival = ?")?.into_iter().map(PublicKey).collect();
-        let mut by_name: Vec<(&OpId, &String)> = venues.iter().map(|(id, (name, _))| (id, name)).collect();
-        by_name.sort_by(|a, b| cmp_ignore_case(a.1, b.1).then(a.0.cmp(b.0)));
-        let venue_rank = by_name.into_iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        let name = |id: &OpId| venues.get(id).map(|(n, _): &(String, bool)| n.as_str()).unwrap_or("");
+        positions.sort_by(|a, b| {
+            (a.1.is_none(), a.1)
+                .cmp(&(b.1.is_none(), b.1))
+                .then_with(|| cmp_ignore_case(name(&a.0), name(&b.0)))
+                .then(a.0.cmp(&b.0))
+        });
+        let venue_rank = positions.into_iter().enumerate().map(|(i, (id, _))| (id, i)).collect();
         Ok(Decor { venues, venue_rank, favourites, muted })
     }
 

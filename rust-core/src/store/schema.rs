@@ -315,11 +315,21 @@ ALTER TABLE events ADD COLUMN orig_end INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN orig_venue BLOB;
 UPDATE events SET orig_start = start, orig_end = max(start, end), orig_venue = venue;
 "#,
+    // 4: what an imported schedule said of an event beyond its programme (its page, its numeric
+    // id, the recording flags) and of a room (its place in the room order), kept so that the
+    // feeds give it back. Filled by the rebuild after this migration (see REBUILT_BY).
+    r#"
+ALTER TABLE events ADD COLUMN url TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN source_number INTEGER;
+ALTER TABLE events ADD COLUMN do_not_record INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN recording_license TEXT NOT NULL DEFAULT '';
+ALTER TABLE venues ADD COLUMN position INTEGER;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before
 /// it re-derives every festival's programme once, at open.
-pub const REBUILT_BY: usize = 3;
+pub const REBUILT_BY: usize = 4;
 
 /// The schema version a fully migrated store has.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

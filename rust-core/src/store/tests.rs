@@ -534,6 +534,7 @@ fn a_store_from_before_first_slots_is_rederived_when_opened() {
         store.append(&owner, f, edit(e, EventPatch { start: Some(T0 + 600), ..Default::default() }), 0).expect("edit");
         // What schema version 2 had: no first slot, and summaries without the moved flag.
         let conn = store.conn();
+        drop_schema_4(conn);
         for col in ["orig_start", "orig_end", "orig_venue"] {
             conn.execute(&format!("ALTER TABLE events DROP COLUMN {col}"), []).expect("drop");
         }
@@ -542,6 +543,46 @@ fn a_store_from_before_first_slots_is_rederived_when_opened() {
     };
     let mut store = Store::open(&path).expect("reopen");
     assert!(store.event(&f, &e).expect("query").expect("event").moved);
+    assert!(store.check().expect("check").is_clean());
+}
+
+/// Takes a store back to before migration 4 (the imported schedule's facts), stamps included:
+/// events then had 14 stamped fields and venues 4.
+fn drop_schema_4(conn: &rusqlite::Connection) {
+    for col in ["url", "source_number", "do_not_record", "recording_license"] {
+        conn.execute(&format!("ALTER TABLE events DROP COLUMN {col}"), []).expect("drop");
+    }
+    conn.execute("ALTER TABLE venues DROP COLUMN position", []).expect("drop");
+    // The encoding ends with one index byte per field: the fields added since are cut off.
+    conn.execute("UPDATE events SET stamps = substr(stamps, 1, length(stamps) - 4)", []).expect("stamps");
+    conn.execute("UPDATE venues SET stamps = substr(stamps, 1, length(stamps) - 1)", []).expect("stamps");
+}
+
+#[test]
+fn a_store_from_before_the_schedule_facts_opens_and_rederives_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v3.db");
+    let owner = Identity::from_seed(1);
+    let nonce = [1u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let patch = EventPatch {
+        url: Some("https://fest.example/1".into()),
+        source_number: Some(17),
+        do_not_record: Some(true),
+        ..Default::default()
+    };
+    let e = {
+        let mut store = Store::open(&path).expect("store");
+        store.append(&owner, f, create_body(nonce), 0).expect("create");
+        let e = store.append(&owner, f, event("Imported", T0, None), 0).expect("event").id();
+        store.append(&owner, f, edit(e, patch), 0).expect("edit");
+        drop_schema_4(store.conn());
+        store.conn().pragma_update(None, "user_version", 3).expect("version");
+        e
+    };
+    let mut store = Store::open(&path).expect("reopen");
+    let d = store.event_detail(&f, &e).expect("query").expect("event");
+    assert_eq!((d.url.as_str(), d.source_number, d.do_not_record), ("https://fest.example/1", Some(17), true));
     assert!(store.check().expect("check").is_clean());
 }
 

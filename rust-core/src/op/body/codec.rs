@@ -69,6 +69,14 @@ pub(super) fn flag(field: &'static str, v: &[u8]) -> Result<bool, SchemaError> {
     }
 }
 
+/// A varint field that must lie in `range`.
+pub(super) fn number(field: &'static str, v: &[u8], range: std::ops::RangeInclusive<u32>) -> Result<u32, SchemaError> {
+    u32::try_from(read_varint_exact(v)?)
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| invalid(field, "out of range"))
+}
+
 pub(super) fn time(field: &'static str, v: &[u8]) -> Result<i64, SchemaError> {
     let t = read_zigzag_exact(v)?;
     check_time(field, t)?;
@@ -146,6 +154,7 @@ impl Body {
                     w.raw(venue::LOCATION, Some(inner.as_slice()));
                 }
                 w.text(venue::SOURCE_ID, &patch.source_id);
+                w.uint(venue::POSITION, patch.position.map(u64::from));
             }
             Body::Event { target, patch: p } => {
                 w.raw(event::TARGET, target.as_ref().map(|t| &t.0[..]));
@@ -172,6 +181,10 @@ impl Body {
                 }
                 w.uint(event::CANCELLED, p.cancelled.map(u64::from));
                 w.text(event::SOURCE_ID, &p.source_id);
+                w.text(event::URL, &p.url);
+                w.uint(event::SOURCE_NUMBER, p.source_number.map(u64::from));
+                w.uint(event::DO_NOT_RECORD, p.do_not_record.map(u64::from));
+                w.text(event::RECORDING_LICENSE, &p.recording_license);
             }
             Body::Delete { target } => w.raw(delete::TARGET, Some(target.as_bytes())),
             Body::Announcement(a) => {
@@ -270,6 +283,7 @@ impl Body {
                             patch.location = Some(p);
                         }
                         venue::SOURCE_ID => patch.source_id = Some(text("source_id", v, limits::LABEL, false)?),
+                        venue::POSITION => patch.position = Some(number("position", v, 0..=limits::MAX_POSITION)?),
                         _ => {}
                     }
                 }
@@ -306,6 +320,14 @@ impl Body {
                         }
                         event::CANCELLED => p.cancelled = Some(flag("cancelled", v)?),
                         event::SOURCE_ID => p.source_id = Some(text("source_id", v, limits::LABEL, false)?),
+                        event::URL => p.url = Some(text("url", v, limits::URL, false)?),
+                        event::SOURCE_NUMBER => {
+                            p.source_number = Some(number("source_number", v, 1..=limits::MAX_SOURCE_NUMBER)?)
+                        }
+                        event::DO_NOT_RECORD => p.do_not_record = Some(flag("do_not_record", v)?),
+                        event::RECORDING_LICENSE => {
+                            p.recording_license = Some(text("recording_license", v, limits::NAME, false)?)
+                        }
                         _ => {}
                     }
                 }

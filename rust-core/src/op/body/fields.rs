@@ -34,6 +34,7 @@ pub(super) mod venue {
     pub const DESCRIPTION: u64 = 3;
     pub const LOCATION: u64 = 4;
     pub const SOURCE_ID: u64 = 5;
+    pub const POSITION: u64 = 6;
 }
 
 /// Kind 4, event.
@@ -53,6 +54,10 @@ pub(super) mod event {
     pub const LINKS: u64 = 13;
     pub const CANCELLED: u64 = 14;
     pub const SOURCE_ID: u64 = 15;
+    pub const URL: u64 = 16;
+    pub const SOURCE_NUMBER: u64 = 17;
+    pub const DO_NOT_RECORD: u64 = 18;
+    pub const RECORDING_LICENSE: u64 = 19;
 }
 
 /// Kind 5, delete.

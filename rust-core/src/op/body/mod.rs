@@ -38,6 +38,11 @@ pub mod limits {
     pub const URL: usize = 1000;
     /// Longest event: a year, in seconds (real programmes have multi-day installations).
     pub const MAX_EVENT_SECONDS: i64 = 366 * 24 * 3600;
+    /// Largest source number of an event: what a signed 32-bit integer holds, as schedule apps
+    /// read event ids.
+    pub const MAX_SOURCE_NUMBER: u32 = i32::MAX as u32;
+    /// Largest venue position (far more rooms than any schedule has).
+    pub const MAX_POSITION: u32 = 1_000_000;
     /// Earliest accepted timestamp (1970-01-01) and latest (year 9999), in Unix seconds.
     pub const TIME_RANGE: (i64, i64) = (0, 253_402_300_799);
 }
@@ -168,6 +173,9 @@ pub struct VenuePatch {
     pub location: Option<GeoPoint>,
     /// The id the venue has in an imported schedule.
     pub source_id: Option<String>,
+    /// Where the venue stands in its schedule's room order (imported rooms keep their source's
+    /// order, so that schedule apps' columns do not move); venues without one follow, by name.
+    pub position: Option<u32>,
 }
 
 /// Event fields. `venue: Some(None)` removes the venue.
@@ -201,6 +209,15 @@ pub struct EventPatch {
     pub cancelled: Option<bool>,
     /// The guid the event has in an imported schedule.
     pub source_id: Option<String>,
+    /// The event's own web page (a schedule's `<url>`), apart from its other links.
+    pub url: Option<String>,
+    /// The numeric id the event has in an imported schedule, `1..=MAX_SOURCE_NUMBER`: the feeds
+    /// give it to apps again, so favourites made on the official feed keep working.
+    pub source_number: Option<u32>,
+    /// The people on stage asked not to be recorded.
+    pub do_not_record: Option<bool>,
+    /// The licence recordings are published under.
+    pub recording_license: Option<String>,
 }
 
 /// How loudly an announcement should be shown.
@@ -290,6 +307,9 @@ pub struct Moderation {
 }
 
 /// A typed op body.
+// An event body is twice the size of the next largest; most ops are events, so boxing it would
+// add an allocation to most ops to save memory on the few others.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// Creates a festival; the first op of the owner's log.

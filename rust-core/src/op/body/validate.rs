@@ -87,6 +87,8 @@ impl EventPatch {
             ("kind", &self.kind, limits::LABEL, false),
             ("language", &self.language, limits::LABEL, false),
             ("source_id", &self.source_id, limits::LABEL, false),
+            ("url", &self.url, limits::URL, false),
+            ("recording_license", &self.recording_license, limits::NAME, false),
         ] {
             if let Some(s) = v {
                 check_text(name, s, max, ml)?;
@@ -111,6 +113,11 @@ impl EventPatch {
         }
         if let Some(people) = &self.people {
             check_list("people", people, limits::NAME)?;
+        }
+        if let Some(n) = self.source_number
+            && !(1..=limits::MAX_SOURCE_NUMBER).contains(&n)
+        {
+            return Err(invalid("source_number", "out of range"));
         }
         if let Some(links) = &self.links {
             if links.len() > limits::LINKS {
@@ -141,6 +148,9 @@ impl VenuePatch {
         }
         if let Some(p) = self.location {
             check_geo(p)?;
+        }
+        if self.position.is_some_and(|p| p > limits::MAX_POSITION) {
+            return Err(invalid("position", "out of range"));
         }
         Ok(())
     }

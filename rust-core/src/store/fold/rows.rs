@@ -71,7 +71,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
             "SELECT creator, official, title, subtitle, description, start, end, venue, track, kind,
                     tags, people, language, links, cancelled, source_id, deleted, stamps,
                     created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue,
-                    orig_start, orig_end, orig_venue
+                    orig_start, orig_end, orig_venue, url, source_number, do_not_record, recording_license
              FROM events WHERE id = ? AND festival = ?",
         )?
         .query_row([&id.0[..], &festival.0[..]], |r| {
@@ -85,6 +85,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
                 (r.get::<_, i64>(18)?, r.get::<_, i64>(19)?, r.get::<_, i64>(20)?, r.get::<_, i64>(21)?),
                 (r.get::<_, Option<i64>>(22)?, r.get::<_, Option<i64>>(23)?, r.get::<_, Option<Vec<u8>>>(24)?),
                 (r.get::<_, i64>(25)?, r.get::<_, i64>(26)?, r.get::<_, Option<Vec<u8>>>(27)?),
+                (r.get::<_, String>(28)?, r.get::<_, Option<u32>>(29)?, r.get::<_, bool>(30)?, r.get::<_, String>(31)?),
             ))
         })
         .optional()?;
@@ -98,12 +99,14 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
         revs,
         prev,
         origin,
+        recording,
     )) = row
     else {
         return Ok(None);
     };
     let (tags, people, language, links) = lists;
     let (cancelled, source_id, deleted, stamps) = flags;
+    let (url, source_number, do_not_record, recording_license) = recording;
     let links: Vec<LinkJson> = serde_json::from_str(&links).map_err(|_| corrupt("event links"))?;
     let state = EventState {
         title,
@@ -120,6 +123,10 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
         links: links.into_iter().map(|l| Link { url: l.url, title: l.title }).collect(),
         cancelled,
         source_id,
+        url,
+        source_number,
+        do_not_record,
+        recording_license,
         stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("event stamps"))?,
     };
     Ok(Some(EventRow {
@@ -169,9 +176,10 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
     conn.prepare_cached(
         "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
-            stamps, created_rev, updated_rev, summary, orig_start, orig_end, orig_venue)
+            stamps, created_rev, updated_rev, summary, orig_start, orig_end, orig_venue,
+            url, source_number, do_not_record, recording_license)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?22, ?23, ?24, ?25, ?26)",
+            ?20, ?21, ?22, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         &id.0[..],
@@ -200,6 +208,10 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
         row.origin.0,
         row.origin.1,
         row.origin.2.map(|v| v.0.to_vec()),
+        s.url,
+        s.source_number,
+        s.do_not_record,
+        s.recording_license,
     ])?;
     Ok(())
 }
@@ -223,7 +235,8 @@ pub(super) fn update_event(
         "UPDATE events SET official = ?2, start = ?3, end = ?4, day = ?5, venue = ?6, kind = ?7,
             language = ?8, links = ?9, cancelled = ?10, source_id = ?11, deleted = ?12, stamps = ?13,
             created_rev = ?14, updated_rev = ?15, moved_rev = ?16, cancelled_rev = ?17,
-            prev_start = ?18, prev_end = ?19, prev_venue = ?20, summary = ?21
+            prev_start = ?18, prev_end = ?19, prev_venue = ?20, summary = ?21, url = ?22,
+            source_number = ?23, do_not_record = ?24, recording_license = ?25
          WHERE id = ?1",
     )?
     .execute(params![
@@ -248,6 +261,10 @@ pub(super) fn update_event(
         pe,
         pv,
         summary::encode(id, &row.creator, row.official, row.moved(), &day, s),
+        s.url,
+        s.source_number,
+        s.do_not_record,
+        s.recording_license,
     ])?;
     if text_changed {
         conn.prepare_cached(
@@ -277,7 +294,7 @@ pub(super) struct VenueRow {
 pub(super) fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) -> Result<Option<VenueRow>, StoreError> {
     let row = conn
         .prepare_cached(
-            "SELECT creator, official, name, description, lat, lon, source_id, deleted, stamps
+            "SELECT creator, official, name, description, lat, lon, source_id, deleted, stamps, position
              FROM venues WHERE id = ? AND festival = ?",
         )?
         .query_row([&id.0[..], &festival.0[..]], |r| {
@@ -291,10 +308,11 @@ pub(super) fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) ->
                 r.get::<_, String>(6)?,
                 r.get::<_, bool>(7)?,
                 r.get::<_, Vec<u8>>(8)?,
+                r.get::<_, Option<u32>>(9)?,
             ))
         })
         .optional()?;
-    let Some((creator, official, name, description, lat, lon, source_id, deleted, stamps)) = row else {
+    let Some((creator, official, name, description, lat, lon, source_id, deleted, stamps, position)) = row else {
         return Ok(None);
     };
     Ok(Some(VenueRow {
@@ -306,6 +324,7 @@ pub(super) fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) ->
                 _ => None,
             },
             source_id,
+            position,
             stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("venue stamps"))?,
         },
         creator: PublicKey(creator.try_into().map_err(|_| corrupt("venue creator"))?),
@@ -316,10 +335,11 @@ pub(super) fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) ->
 
 pub(super) fn save_venue(conn: &Connection, festival: &FestivalId, id: &OpId, v: &VenueRow) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO venues (id, festival, creator, official, name, description, lat, lon, source_id, deleted, stamps)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO venues (id, festival, creator, official, name, description, lat, lon, source_id, deleted, stamps,
+            position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET official = ?4, name = ?5, description = ?6, lat = ?7,
-            lon = ?8, source_id = ?9, deleted = ?10, stamps = ?11",
+            lon = ?8, source_id = ?9, deleted = ?10, stamps = ?11, position = ?12",
     )?
     .execute(params![
         &id.0[..],
@@ -333,6 +353,7 @@ pub(super) fn save_venue(conn: &Connection, festival: &FestivalId, id: &OpId, v:
         v.state.source_id,
         v.deleted,
         v.state.stamps.encode(),
+        v.state.position,
     ])?;
     Ok(())
 }
