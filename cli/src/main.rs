@@ -617,6 +617,14 @@ fn event_patch(node: &Node, f: &meadow_core::op::FestivalId, x: EventFields) -> 
     })
 }
 
+/// Tells an organiser whose log in `festival` fills up, long before it is full.
+fn warn_log(node: &Node, festival: &meadow_core::op::FestivalId) -> Result<()> {
+    if let Some(w) = node.log_usage(festival)?.warning() {
+        out!("warning: {w}");
+    }
+    Ok(())
+}
+
 /// The device-local setting naming the demo festival `meadow demo` made here.
 const DEMO_FESTIVAL: &str = "cli.demo_festival";
 
@@ -725,6 +733,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Event { on, cmd } => {
             let f = festival_id(&node, &on.festival)?;
+            let writes = !matches!(cmd, EventCmd::Show { .. });
             match cmd {
                 EventCmd::Add(fields) => {
                     if fields.title.is_none() {
@@ -767,6 +776,9 @@ fn run(cli: Cli) -> Result<()> {
                     output::event_detail(&fest, &e, json);
                 }
             }
+            if writes {
+                warn_log(&node, &f)?;
+            }
         }
         Command::Announce { text, priority, expires, on } => {
             let f = festival_id(&node, &on.festival)?;
@@ -774,6 +786,7 @@ fn run(cli: Cli) -> Result<()> {
             let expires = expires.map(|t| node.parse_time(&f, &t)).transpose()?;
             let id = node.announce(f, Announcement { text, priority, expires })?;
             out!("posted announcement {}", id.short());
+            warn_log(&node, &f)?;
         }
         Command::Announcements { json, on } => {
             let f = festival_id(&node, &on.festival)?;
@@ -995,6 +1008,9 @@ fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("importing {}", file.display()))?;
             bar.finish_and_clear();
             output::imported(&node, &outcome)?;
+            if let meadow_core::node::Imported::Schedule { festival, .. } = &outcome {
+                warn_log(&node, festival)?;
+            }
         }
         Command::Export { on, cmd } => {
             let f = festival_id(&node, &on.festival)?;

@@ -493,3 +493,103 @@ fn serve_with_web_shows_the_programme_read_only() {
     let _ = serve.wait();
     assert_eq!(ok(dir, &["programme", "--json"]), before, "the web server changed nothing");
 }
+
+/// A frab `schedule.xml` of `events` events over three days in two rooms, each with a description
+/// of `text` bytes (long texts are what fill an organiser's log).
+fn big_schedule(events: usize, text: usize) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<schedule><version>1</version><conference>\
+         <acronym>bigfest</acronym><title>Big Fest</title><start>2026-09-04</start><end>2026-09-06</end>\
+         <time_zone_name>Europe/Berlin</time_zone_name></conference>\n",
+    );
+    let description = "Lorem ipsum dolor sit amet. ".repeat(text / 28 + 1)[..text].to_owned();
+    for day in 0..3 {
+        xml.push_str(&format!("<day index=\"{}\" date=\"2026-09-0{}\">", day + 1, day + 4));
+        for room in ["Hall A", "Hall B"] {
+            xml.push_str(&format!("<room name=\"{room}\">"));
+            for i in (0..events).filter(|i| i % 6 == day * 2 + usize::from(room == "Hall B")) {
+                xml.push_str(&format!(
+                    "<event guid=\"00000000-0000-4000-8000-{i:012}\" id=\"{}\"><date>2026-09-0{}T{:02}:{:02}:00+02:00</date>\
+                     <duration>00:30</duration><room>{room}</room><title>Talk {i}</title><type>talk</type>\
+                     <description>{description}</description></event>",
+                    i + 1,
+                    day + 4,
+                    8 + (i / 6) % 14,
+                    (i / 84) % 60
+                ));
+            }
+            xml.push_str("</room>");
+        }
+        xml.push_str("</day>\n");
+    }
+    xml.push_str("</schedule>\n");
+    xml
+}
+
+/// An import whose programme does not fit an organiser's log is refused whole: no half a
+/// festival, no new festival made current, nothing stored (the landed code stopped at "log limit
+/// reached" with 5,439 ops of a new festival stored).
+#[test]
+fn an_import_too_large_for_one_log_stores_nothing_not_even_its_new_festival() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    let file = dir.join("big.xml");
+    // 4,000 events of 5 KB: about 21 MB of ops, past the 15 MiB a log keeps for programme.
+    std::fs::write(&file, big_schedule(4_000, 5_000)).expect("write");
+    fails(dir, &["import", file.to_str().expect("path"), "--new"], "nothing was stored");
+    assert_eq!(ok(dir, &["festival", "list", "--json"]).trim(), "[]", "no festival was made");
+    // Into an existing festival: the same, and the festival is as it was.
+    ok(dir, &["demo", "--start", "2026-09-04"]);
+    let before = ok(dir, &["programme", "--json"]);
+    fails(dir, &["import", file.to_str().expect("path")], "nothing was stored");
+    assert_eq!(ok(dir, &["programme", "--json"]), before);
+    assert!(ok(dir, &["check"]).contains("ok"));
+}
+
+/// An organiser whose programme imports filled their log hears of it early, and can always post
+/// an emergency: the last MiB of every log is kept for announcements and role changes.
+#[test]
+fn an_organiser_whose_programme_filled_the_log_is_warned_early_and_can_still_warn_the_field() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    let file = dir.join("big.xml");
+    // 2,700 events of 5 KB: about 14 of the 15 MiB kept for programme.
+    std::fs::write(&file, big_schedule(2_700, 5_000)).expect("write");
+    let out = ok(dir, &["import", file.to_str().expect("path"), "--new"]);
+    assert!(out.contains("% full for programme changes") && out.contains("organiser add"), "{out}");
+    // A bigger version no longer fits: refused whole, the programme as it was.
+    let before = ok(dir, &["programme", "--json"]);
+    std::fs::write(&file, big_schedule(3_300, 5_000)).expect("write");
+    fails(dir, &["import", file.to_str().expect("path")], "kept for announcements");
+    assert_eq!(ok(dir, &["programme", "--json"]), before);
+    // Long event texts fill the rest of the programme budget, then are refused...
+    let long = "x".repeat(7_900);
+    let mut refused = None;
+    for i in 0..200 {
+        let title = format!("Extra {i}");
+        let args = [
+            "event",
+            "add",
+            "--title",
+            &title,
+            "--start",
+            "2026-09-05 10:00",
+            "--end",
+            "2026-09-05 11:00",
+            "--venue",
+            "Hall A",
+            "--description",
+            &long,
+        ];
+        let out = common::meadow(dir, &args);
+        if !out.status.success() {
+            refused = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+    }
+    let refused = refused.expect("the programme budget runs out");
+    assert!(refused.contains("kept for announcements") && refused.contains("organiser add"), "{refused}");
+    // ...but an emergency still goes out, and shows.
+    ok(dir, &["announce", "Storm: leave the field", "--priority", "emergency"]);
+    assert!(ok(dir, &["announcements"]).contains("Storm: leave the field"));
+}

@@ -41,16 +41,28 @@ pub struct Served {
     child: Child,
     /// The invite it printed for its current festival.
     pub invite: Invite,
+    /// Where its web page is, when started with it.
+    pub web: Option<std::net::SocketAddr>,
 }
 
 impl Served {
     /// Starts `meadow serve` on `data_dir` (which must hold a current festival) and waits for its
     /// invite.
     pub fn start(data_dir: &Path) -> Served {
+        Served::start_with(data_dir, &[])
+    }
+
+    /// Starts `meadow serve` with its web page on loopback too, and waits for both.
+    pub fn start_with_web(data_dir: &Path) -> Served {
+        Served::start_with(data_dir, &["--web", "127.0.0.1:0"])
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Served {
         let mut child = Command::new(meadow_bin())
             .args(["--data-dir"])
             .arg(data_dir)
             .args(["serve", "--bind", "127.0.0.1:0", "--no-mdns"])
+            .args(extra)
             .env("MEADOW_LOG", std::env::var("MEADOW_SERVED_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -59,16 +71,24 @@ impl Served {
             .expect("start meadow serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        let (web_tx, web_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(link) = line.strip_prefix("invite: ") {
                     let _ = tx.send(link.to_owned());
                 }
+                if let Some(rest) = line.strip_prefix("web: the programme for any browser at http://") {
+                    let _ = web_tx.send(rest.split('/').next().unwrap_or_default().to_owned());
+                }
             }
         });
         let link = rx.recv_timeout(Duration::from_secs(30)).expect("meadow serve printed its invite");
         let invite = Invite::parse(&link).expect("a valid invite");
-        Served { child, invite }
+        let web = (!extra.is_empty()).then(|| {
+            let addr = web_rx.recv_timeout(Duration::from_secs(30)).expect("meadow serve printed its web address");
+            addr.parse().expect("a web address")
+        });
+        Served { child, invite, web }
     }
 
     /// The server's process id.

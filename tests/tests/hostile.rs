@@ -1073,3 +1073,118 @@ fn a_radio_peer_that_stops_reading_is_dropped_and_costs_one_window() {
     let stalled = matches!(l.link_error(), Some(meadow_core::proximity::LinkError::Stalled(ms)) if *ms >= 10_000);
     assert!(stalled, "{:?}", l.link_error());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Third round: the web info point under load (`meadow serve --web`)
+
+/// Cache-busting: requests for a large feed with a new unknown parameter each. The landed code
+/// rendered every one under the node's lock and kept every copy (5.7 GB for 160 requests of a
+/// 28.8 MB feed; a join took 46.8 s). Now they are one key, rendered once, and a join goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busting_the_web_cache_costs_one_render_and_a_join_still_goes_through() {
+    let (dir, s) = served_festival(10_800);
+    let served = Served::start_with_web(dir.path());
+    let web = served.web.expect("web address");
+    let feed = tokio::task::spawn_blocking(move || meadow_tests::webclient::get(web, "/schedule.json"))
+        .await
+        .expect("first fetch");
+    assert_eq!(feed.status, 200);
+    let size = feed.body.len();
+    assert!(size > 2_000_000, "a large feed: {size} bytes");
+    let baseline = served.rss_kib();
+    let watch = MemoryWatch::start(served.pid());
+    // 16 clients, 10 requests each, every one with its own cache-busting parameter.
+    let attackers: Vec<_> = (0..16)
+        .map(|c| {
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let path = format!("/schedule.json?bust={}", c * 10 + i);
+                    let r = meadow_tests::webclient::get_with(web, &path, "Accept-Encoding: identity\r\n");
+                    assert_eq!((r.status, r.body.len()), (200, size), "{path}");
+                }
+            })
+        })
+        .collect();
+    // A legitimate join while the attack runs.
+    let honest = shared(node(24_001));
+    let nh = Net::start(honest.clone(), NetConfig::loopback()).await.expect("honest");
+    let started = Instant::now();
+    let end = tokio::time::timeout(Duration::from_secs(30), nh.sync_with(served.invite.peer.clone(), s.festival)).await;
+    let took = started.elapsed();
+    assert!(matches!(end, Ok(Ok(SessionEnd::Finished(_)))), "join under attack: {end:?}");
+    for a in attackers {
+        a.join().expect("attacker");
+    }
+    let peak = watch.peak_kib();
+    let grew = peak.saturating_sub(baseline);
+    println!("cache-busting: feed {size} B, baseline {baseline} KiB, peak {peak} KiB (+{grew} KiB), join {took:?}");
+    // One more copy of the feed (gzip aside) is what a render costs; 160 kept copies would be
+    // hundreds of MB.
+    assert!(grew < 150 * 1024, "server grew by {grew} KiB under 160 cache-busting requests");
+    assert!(took < Duration::from_secs(10), "a join took {took:?} under the attack");
+    nh.shutdown().await;
+}
+
+/// Slow headers: a thousand connections from one address, each sending a byte every 2 s and
+/// reopening when cut. The landed code let them hold all 512 connection slots (25 of 30 probes
+/// got no answer within 1 s); now one address holds at most 32, and another client's requests
+/// are answered within a second throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_slow_header_connections_from_one_address_deny_nobody_else() {
+    let (dir, _) = served_festival(2_000);
+    let served = Served::start_with_web(dir.path());
+    let web = served.web.expect("web address");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut attackers = Vec::new();
+    for _ in 0..1_000 {
+        let stop = stop.clone();
+        attackers.push(tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut c) = tokio::net::TcpStream::connect(web).await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                // One byte of a request line every 2 s, until the server cuts it; then again.
+                let mut cut = false;
+                for b in b"GET / HTTP/1.1\r\nHost: slow\r\nX-Slow: ".iter().cycle() {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) || c.write_all(&[*b]).await.is_err() {
+                        cut = true;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                if !cut {
+                    break;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Another client, from another address, asks 30 times over the next 15 s.
+    let mut slow = Vec::new();
+    for i in 0..30 {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(1), async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let socket = tokio::net::TcpSocket::new_v4().ok()?;
+            socket.bind("127.0.0.2:0".parse().ok()?).ok()?;
+            let mut c = socket.connect(web).await.ok()?;
+            c.write_all(b"GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n").await.ok()?;
+            let mut buf = Vec::new();
+            c.read_to_end(&mut buf).await.ok()?;
+            Some(buf)
+        })
+        .await;
+        match answer {
+            Ok(Some(buf)) if buf.starts_with(b"HTTP/1.1 200") => {}
+            other => slow.push((i, started.elapsed(), other.map(|b| b.map(|b| b.len())))),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for a in attackers {
+        a.abort();
+    }
+    assert!(slow.is_empty(), "probes not answered within 1 s: {slow:?}");
+}

@@ -11,8 +11,8 @@ use meadow_core::store::ProgrammeFilter;
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
 use crate::records::{
-    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, Facets, Festival, NetStatus,
-    NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
+    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, Facets, Festival, LogUsage,
+    NetStatus, NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
 };
 
 /// The programme of one day (`YYYY-MM-DD`), or all of it.
@@ -249,6 +249,13 @@ impl MeadowNode {
     pub async fn standing(&self, festival: String) -> Result<Standing, MeadowError> {
         let f = festival_id(&festival)?;
         self.run(move |n| n.standing(&f)).await.map(Standing::from)
+    }
+
+    /// What this device's key has spent of its log in a festival, with a warning for an
+    /// organiser whose log fills up.
+    pub async fn log_usage(&self, festival: String) -> Result<LogUsage, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.log_usage(&f)).await.map(LogUsage::from)
     }
 
     /// The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in

@@ -554,6 +554,25 @@ impl From<meadow_core::store::Facets> for Facets {
     }
 }
 
+/// What this device's key has spent of its log in a festival (see the core's `node::budget`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LogUsage {
+    /// Ops in the log.
+    pub ops: u64,
+    /// Bytes of encoded ops in the log.
+    pub bytes: u64,
+    /// Percent of the share for programme changes used.
+    pub percent: u64,
+    /// What to tell an organiser from 75 % on; `None` before.
+    pub warning: Option<String>,
+}
+
+impl From<meadow_core::node::budget::LogUsage> for LogUsage {
+    fn from(u: meadow_core::node::budget::LogUsage) -> Self {
+        LogUsage { ops: u.ops, bytes: u.bytes, percent: u.percent(), warning: u.warning() }
+    }
+}
+
 /// What this device's identity is in a festival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Standing {

@@ -4,13 +4,17 @@
 //!
 //! Read-only by construction: the only methods routed are GET and HEAD, and the node is only
 //! read. Every response is cached per change of the festival (the change feed bumps a
-//! generation), so a poll that changed nothing costs a map lookup and no lock on the node.
+//! generation), so a poll that changed nothing costs a map lookup and no lock on the node. The
+//! cache is keyed by what a response depends on (its route and the parameters that route reads,
+//! never unknown ones), bounded in bytes, and a miss is rendered once however many ask for it at
+//! the same time; feeds are formatted after the node's lock is let go. A client address holds a
+//! bounded number of connections, and under pressure a client has less time to send its headers.
 
 pub mod pages;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -22,11 +26,11 @@ use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use meadow_core::node::{IcsSelection, Node, now_ms};
+use meadow_core::node::{IcsSelection, Node, NodeError, now_ms};
 use meadow_core::op::{FestivalId, OpId};
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OnceCell, Semaphore, watch};
 
 use pages::{Page, Pages};
 
@@ -52,8 +56,14 @@ pub struct WebConfig {
     pub max_header_bytes: usize,
     /// How long a client may take to send its request's headers (slow clients are cut).
     pub header_timeout: Duration,
+    /// The same, once more than half of the connections are taken.
+    pub pressure_header_timeout: Duration,
+    /// Connections one client address may hold at once; more are closed at once.
+    pub max_per_client: usize,
     /// Responses cached per generation.
     pub cache_entries: usize,
+    /// Bytes of cached bodies at most (a response larger than half of it is not cached).
+    pub cache_bytes: usize,
 }
 
 impl WebConfig {
@@ -65,7 +75,10 @@ impl WebConfig {
             max_live: 200,
             max_header_bytes: 16 * 1024,
             header_timeout: Duration::from_secs(10),
+            pressure_header_timeout: Duration::from_secs(2),
+            max_per_client: 32,
             cache_entries: 512,
+            cache_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -124,10 +137,55 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
         })
 }
 
+impl Cached {
+    /// Bytes it keeps.
+    fn size(&self) -> usize {
+        self.body.len() + self.gzip.as_ref().map_or(0, |(g, _)| g.len())
+    }
+}
+
+/// Responses of one generation, bounded in count and bytes; the oldest go first.
 struct Cache {
     generation: u64,
     entries: HashMap<String, Arc<Cached>>,
+    order: VecDeque<String>,
+    bytes: usize,
 }
+
+impl Cache {
+    fn new(generation: u64) -> Cache {
+        Cache { generation, entries: HashMap::new(), order: VecDeque::new(), bytes: 0 }
+    }
+
+    fn get(&self, generation: u64, key: &str) -> Option<Arc<Cached>> {
+        (self.generation == generation).then(|| self.entries.get(key).cloned()).flatten()
+    }
+
+    fn insert(&mut self, generation: u64, key: String, entry: Arc<Cached>, cfg: &WebConfig) {
+        if generation != self.generation {
+            if generation < self.generation {
+                return;
+            }
+            *self = Cache::new(generation);
+        }
+        let size = entry.size();
+        if size > cfg.cache_bytes / 2 || self.entries.contains_key(&key) {
+            return;
+        }
+        while self.bytes + size > cfg.cache_bytes || self.entries.len() >= cfg.cache_entries {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(e) = self.entries.remove(&old) {
+                self.bytes -= e.size();
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key.clone());
+        self.entries.insert(key, entry);
+    }
+}
+
+/// A response being rendered, which every request for it waits on.
+type Flight = Arc<OnceCell<Option<Arc<Cached>>>>;
 
 struct State {
     node: SharedNode,
@@ -139,6 +197,8 @@ struct State {
     /// When the generation last moved, Unix seconds (`Last-Modified`).
     modified: AtomicI64,
     cache: Mutex<Cache>,
+    /// Misses being rendered, by generation and key.
+    inflight: Mutex<HashMap<String, Flight>>,
     live: Arc<Semaphore>,
 }
 
@@ -181,7 +241,8 @@ impl Web {
             festival: RwLock::new(festival),
             generation: watch::channel(1).0,
             modified: AtomicI64::new(now_ms() as i64 / 1000),
-            cache: Mutex::new(Cache { generation: 1, entries: HashMap::new() }),
+            cache: Mutex::new(Cache::new(1)),
+            inflight: Mutex::new(HashMap::new()),
             cfg,
         });
         let watcher = {
@@ -236,8 +297,41 @@ impl Drop for Web {
     }
 }
 
+/// One connection of a client address, counted while it lives.
+struct ClientSlot {
+    clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ClientSlot {
+    /// A slot for `ip`, unless it holds as many connections as it may.
+    fn take(clients: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut map = clients.lock().ok()?;
+        let n = map.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { clients: clients.clone(), ip })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.clients.lock()
+            && let Some(n) = map.get_mut(&self.ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     let slots = Arc::new(Semaphore::new(state.cfg.max_connections));
+    let clients: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::new(Mutex::new(HashMap::new()));
     loop {
         // A connection slot first: beyond the limit, clients wait in the backlog.
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
@@ -249,13 +343,26 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
                 continue;
             }
         };
+        // One address cannot take every slot: past its share, its connections are closed at once
+        // (and the slot it would have held stays free for others).
+        let Some(client) = ClientSlot::take(&clients, peer.ip(), state.cfg.max_per_client) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        // Under pressure, slow senders of headers are cut sooner.
+        let header_timeout = if slots.available_permits() < state.cfg.max_connections / 2 {
+            state.cfg.pressure_header_timeout
+        } else {
+            state.cfg.header_timeout
+        };
         let state = state.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _client = client;
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())
-                .header_read_timeout(state.cfg.header_timeout)
+                .header_read_timeout(header_timeout)
                 .max_buf_size(state.cfg.max_header_bytes.max(8192))
                 .max_headers(64);
             let service = hyper::service::service_fn(move |req| {
@@ -356,6 +463,7 @@ fn not_modified(req: &Request<Incoming>, etag: &HeaderValue, modified: i64) -> b
 }
 
 /// What a path is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Route {
     Home,
     Days,
@@ -411,14 +519,13 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let r = route(&path);
+    let r = route(req.uri().path());
     let mut resp = match r {
         Route::Css => static_file(&req, "text/css; charset=utf-8", CSS),
         Route::Js => static_file(&req, "text/javascript; charset=utf-8", JS),
         Route::Live => live(state),
-        r => cached(state, &req, r, &path, &query).await,
+        r => cached(state, &req, Ask::new(r, &query)).await,
     };
     if head {
         // The length the GET would send, which hyper keeps on a HEAD answer with an empty body.
@@ -474,46 +581,56 @@ fn live(state: &Arc<State>) -> Response<Body> {
     r
 }
 
-/// The cache key: path and query, and for pages that show the time, the minute.
-fn cache_key(r: &Route, path: &str, query: &str) -> String {
-    let minute = matches!(r, Route::Home).then(|| now_ms() / 60_000).unwrap_or(0);
-    format!("{path}?{query}#{minute}")
+/// What a response depends on besides the festival: its route and, normalized, the query
+/// parameters that route reads. Any other parameter changes nothing, so it makes no other key:
+/// `/schedule.json?bust=1` is `/schedule.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Ask {
+    route: Route,
+    /// A day page's venue filter.
+    venue: Option<String>,
+    /// Where a day page continues.
+    from: usize,
+    /// Search words.
+    q: String,
+    /// Favourites listed.
+    ids: String,
+    /// The minute, for pages that show the time.
+    minute: u64,
 }
 
-async fn cached(state: &Arc<State>, req: &Request<Incoming>, r: Route, path: &str, query: &str) -> Response<Body> {
+impl Ask {
+    fn new(route: Route, query: &str) -> Ask {
+        let mut a = Ask { route, venue: None, from: 0, q: String::new(), ids: String::new(), minute: 0 };
+        match a.route {
+            Route::Home => a.minute = now_ms() / 60_000,
+            Route::Day(_) => {
+                a.venue = param(query, "venue", 512).filter(|v| !v.is_empty());
+                a.from = param(query, "from", 512).and_then(|p| p.parse().ok()).unwrap_or(0usize).min(1_000_000);
+            }
+            Route::Search => a.q = param(query, "q", 512).unwrap_or_default(),
+            // Room for every favourite a page lists: 64 hex digits and a comma each.
+            Route::Favourites => a.ids = param(query, "ids", pages::MAX_FAVOURITES * 65).unwrap_or_default(),
+            _ => {}
+        }
+        a
+    }
+
+    fn key(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+async fn cached(state: &Arc<State>, req: &Request<Incoming>, ask: Ask) -> Response<Body> {
     let generation = *state.generation.borrow();
-    let key = cache_key(&r, path, query);
-    let hit = state
-        .cache
-        .lock()
-        .ok()
-        .and_then(|c| (c.generation == generation).then(|| c.entries.get(&key).cloned()).flatten());
+    let key = ask.key();
+    let hit = state.cache.lock().ok().and_then(|c| c.get(generation, &key));
     let entry = match hit {
         Some(e) => e,
-        None => {
-            let st = state.clone();
-            let q = query.to_owned();
-            let made = tokio::task::spawn_blocking(move || render(&st, r, &q)).await;
-            let entry = match made {
-                Ok(Ok(e)) => Arc::new(e),
-                Ok(Err(e)) => {
-                    tracing::warn!("web: {path}: {e}");
-                    return plain(StatusCode::INTERNAL_SERVER_ERROR, "The programme could not be read.\n");
-                }
-                Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "The programme could not be read.\n"),
-            };
-            if let Ok(mut c) = state.cache.lock() {
-                if c.generation != generation {
-                    c.generation = generation;
-                    c.entries.clear();
-                }
-                if c.entries.len() >= state.cfg.cache_entries {
-                    c.entries.clear();
-                }
-                c.entries.insert(key, entry.clone());
-            }
-            entry
-        }
+        None => match render_once(state, generation, key, ask).await {
+            Some(e) => e,
+            None => return plain(StatusCode::INTERNAL_SERVER_ERROR, "The programme could not be read.\n"),
+        },
     };
     let modified = state.modified.load(Ordering::Relaxed);
     let (body, etag, gzip) = match &entry.gzip {
@@ -540,6 +657,41 @@ async fn cached(state: &Arc<State>, req: &Request<Incoming>, r: Route, path: &st
     resp
 }
 
+/// Renders a miss once: every request for the same key in the same generation while it is being
+/// rendered waits for that one render, then all are answered from it (and later ones from the
+/// cache).
+async fn render_once(state: &Arc<State>, generation: u64, key: String, ask: Ask) -> Option<Arc<Cached>> {
+    let flight_key = format!("{generation}\u{1f}{key}");
+    let flight: Flight = state.inflight.lock().ok()?.entry(flight_key.clone()).or_default().clone();
+    let made = flight
+        .get_or_init(|| async {
+            let st = state.clone();
+            let label = format!("{:?}", ask.route);
+            match tokio::task::spawn_blocking(move || render(&st, ask)).await {
+                Ok(Ok(e)) => {
+                    let e = Arc::new(e);
+                    if let Ok(mut c) = state.cache.lock() {
+                        c.insert(generation, key, e.clone(), &state.cfg);
+                    }
+                    Some(e)
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!("web: {label}: {e}");
+                    None
+                }
+                Err(_) => None,
+            }
+        })
+        .await
+        .clone();
+    if let Ok(mut m) = state.inflight.lock()
+        && m.get(&flight_key).is_some_and(|f| Arc::ptr_eq(f, &flight))
+    {
+        m.remove(&flight_key);
+    }
+    made
+}
+
 /// Why a response could not be made.
 #[derive(Debug, Error)]
 enum RenderError {
@@ -555,27 +707,53 @@ fn html(p: Page) -> (StatusCode, &'static str, Bytes) {
     (StatusCode::from_u16(p.status).unwrap_or(StatusCode::OK), "text/html; charset=utf-8", Bytes::from(p.html))
 }
 
-fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
-    let feed = matches!(r, Route::ScheduleXml | Route::ScheduleJson | Route::ProgrammeIcs | Route::EventIcs(_));
-    let node = state.node.lock().map_err(|_| RenderError::Poisoned)?;
+fn render(state: &State, ask: Ask) -> Result<Cached, RenderError> {
+    let feed = matches!(ask.route, Route::ScheduleXml | Route::ScheduleJson | Route::ProgrammeIcs | Route::EventIcs(_));
+    let lock = || state.node.lock().map_err(|_| RenderError::Poisoned);
     let festival = state.festival.read().map(|f| *f).unwrap_or(None);
-    let (status, content_type, body) = match festival {
-        None => html(pages::no_festival()?),
-        Some(f) => {
+    let not_found = |f: FestivalId, what: &str| -> Result<(StatusCode, &'static str, Bytes), RenderError> {
+        Ok(html(Pages::new(&*lock()?, f).message(404, "Not found", what)?))
+    };
+    let ics = |text: String| (StatusCode::OK, "text/calendar; charset=utf-8", Bytes::from(text));
+    let now = now_ms() as i64 / 1000;
+    // Feeds are read under the node's lock and formatted after it is let go: a large feed's
+    // formatting never holds up sync or the node's other work.
+    let (status, content_type, body) = match (festival, ask.route) {
+        (None, _) => html(pages::no_festival()?),
+        (Some(f), Route::ScheduleXml) => {
+            let published = lock()?.publish(&f)?;
+            let x = meadow_core::exchange::publish::to_frab_xml(&published).map_err(NodeError::from)?;
+            (StatusCode::OK, "application/xml; charset=utf-8", Bytes::from(x))
+        }
+        (Some(f), Route::ScheduleJson) => {
+            let published = lock()?.publish(&f)?;
+            let j = meadow_core::exchange::publish::to_schedule_json(&published).map_err(NodeError::from)?;
+            (StatusCode::OK, "application/json", Bytes::from(j))
+        }
+        (Some(f), Route::ProgrammeIcs) => {
+            let (fv, events) = lock()?.ics_events(&f, IcsSelection::Official)?;
+            ics(meadow_core::exchange::ical::export(&fv, &events, now).map_err(NodeError::from)?)
+        }
+        (Some(f), Route::EventIcs(id)) => {
+            let read = OpId::from_hex(&id).map(|id| lock().map(|n| n.ics_events(&f, IcsSelection::Event(id))));
+            match read.transpose()? {
+                Some(Ok((fv, events))) => {
+                    ics(meadow_core::exchange::ical::export(&fv, &events, now).map_err(NodeError::from)?)
+                }
+                Some(Err(NodeError::NotFound(_))) | None => not_found(f, "There is no such event in this programme.")?,
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+        (Some(f), route) => {
+            let node = lock()?;
             let pages = Pages::new(&node, f);
-            match r {
+            match route {
                 Route::Home => html(pages.home()?),
                 Route::Days => html(pages.day_index()?),
-                Route::Day(d) => {
-                    let from = param(query, "from", 512).and_then(|p| p.parse().ok()).unwrap_or(0usize).min(1_000_000);
-                    html(pages.day(&d, param(query, "venue", 512).as_deref().filter(|v| !v.is_empty()), from)?)
-                }
+                Route::Day(d) => html(pages.day(&d, ask.venue.as_deref(), ask.from)?),
                 Route::Event(id) => html(pages.event(&id)?),
-                Route::Search => html(pages.search(&param(query, "q", 512).unwrap_or_default())?),
-                // Room for every favourite a page lists: 64 hex digits and a comma each.
-                Route::Favourites => {
-                    html(pages.favourites(&param(query, "ids", pages::MAX_FAVOURITES * 65).unwrap_or_default())?)
-                }
+                Route::Search => html(pages.search(&ask.q)?),
+                Route::Favourites => html(pages.favourites(&ask.ids)?),
                 Route::Invite => {
                     let link = state.invite.as_ref().and_then(|i| i(&f)).unwrap_or_default();
                     html(pages.invite(&link)?)
@@ -584,34 +762,7 @@ fn render(state: &State, r: Route, query: &str) -> Result<Cached, RenderError> {
                     Some(svg) => (StatusCode::OK, "image/svg+xml", Bytes::from(svg)),
                     None => html(pages.message(404, "No invite", "This node has no invite to give.")?),
                 },
-                Route::ScheduleXml | Route::ScheduleJson => {
-                    let published = node.publish(&f)?;
-                    if matches!(r, Route::ScheduleXml) {
-                        let x = meadow_core::exchange::publish::to_frab_xml(&published)
-                            .map_err(meadow_core::node::NodeError::from)?;
-                        (StatusCode::OK, "application/xml; charset=utf-8", Bytes::from(x))
-                    } else {
-                        let j = meadow_core::exchange::publish::to_schedule_json(&published)
-                            .map_err(meadow_core::node::NodeError::from)?;
-                        (StatusCode::OK, "application/json", Bytes::from(j))
-                    }
-                }
-                Route::ProgrammeIcs => (
-                    StatusCode::OK,
-                    "text/calendar; charset=utf-8",
-                    Bytes::from(node.export_ics(&f, IcsSelection::Official)?),
-                ),
-                Route::EventIcs(id) => match OpId::from_hex(&id).map(|id| node.export_ics(&f, IcsSelection::Event(id)))
-                {
-                    Some(Ok(ics)) => (StatusCode::OK, "text/calendar; charset=utf-8", Bytes::from(ics)),
-                    Some(Err(meadow_core::node::NodeError::NotFound(_))) | None => {
-                        html(pages.message(404, "Not found", "There is no such event in this programme.")?)
-                    }
-                    Some(Err(e)) => return Err(e.into()),
-                },
-                Route::NotFound | Route::Css | Route::Js | Route::Live => {
-                    html(pages.message(404, "Not found", "There is no such page here.")?)
-                }
+                _ => html(pages.message(404, "Not found", "There is no such page here.")?),
             }
         }
     };

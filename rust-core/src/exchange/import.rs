@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::ExchangeError;
 use super::schedule::{Schedule, ScheduleEvent, fit};
 use crate::identity::Identity;
-use crate::op::{Body, EventPatch, FestivalId, Link, LogWriter, Op, OpId, VenuePatch, limits};
+use crate::op::{Body, EventPatch, FestivalId, Link, LogPosition, LogWriter, Op, OpId, VenuePatch, limits};
 use crate::store::{EventDetail, Store};
 
 /// What an import did (or would do).
@@ -137,16 +137,22 @@ fn check_times(ev: &ScheduleEvent) -> Result<(), String> {
 }
 
 /// Signs the ops that bring `festival` in line with `schedule`, as `identity`, continuing its
-/// log from the store's position. Nothing is stored here.
+/// log from `start` (a festival created with the import, not stored yet) or else from the
+/// store's position. Nothing is stored here.
 pub fn plan(
     store: &Store,
     identity: &Identity,
     festival: &FestivalId,
     schedule: &Schedule,
     wall_time_ms: u64,
+    start: Option<LogPosition>,
 ) -> Result<(Vec<Op>, ImportSummary), ExchangeError> {
     let mut summary = ImportSummary::default();
-    let mut writer = LogWriter::new(*festival, store.next_position(festival, &identity.public())?);
+    let start = match start {
+        Some(s) => s,
+        None => store.next_position(festival, &identity.public())?,
+    };
+    let mut writer = LogWriter::new(*festival, start);
     let mut ops = Vec::new();
     let mut sign = |body: Body, writer: &mut LogWriter| -> Result<OpId, ExchangeError> {
         let lamport = writer.next.lamport;

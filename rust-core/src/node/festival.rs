@@ -14,6 +14,18 @@ impl Node {
         f: NewFestival,
         forked_from: Option<ForkRef>,
     ) -> Result<FestivalId, NodeError> {
+        let (id, body) = self.festival_creation(f, forked_from)?;
+        self.write(id, body)?;
+        self.use_festival(&id)?;
+        Ok(id)
+    }
+
+    /// The id and body of a new festival of this key's, not yet signed or stored.
+    pub(super) fn festival_creation(
+        &self,
+        f: NewFestival,
+        forked_from: Option<ForkRef>,
+    ) -> Result<(FestivalId, Body), NodeError> {
         if TimeZone::get(&f.timezone).is_err() {
             return Err(NodeError::Field {
                 field: "timezone",
@@ -37,9 +49,7 @@ impl Node {
             },
             forked_from,
         });
-        self.write(id, body)?;
-        self.use_festival(&id)?;
-        Ok(id)
+        Ok((id, body))
     }
 
     /// Edits festival fields (owner and organisers).

@@ -54,9 +54,6 @@ pub enum IcsSelection {
     Event(OpId),
 }
 
-/// Ops per ingest transaction during an import: small enough for steady progress.
-const IMPORT_BATCH: usize = 500;
-
 impl Node {
     /// Imports a schedule (frab XML, schedule JSON, iCalendar) or a festival archive. Schedules go
     /// into `options.into`, else the current festival, else (or with `options.new`) a festival made
@@ -149,11 +146,22 @@ impl Node {
                 )));
             }
         }
-        let (festival, created) = match target {
-            Some(f) => (f, false),
-            None => (self.create_festival(festival_for(&schedule, &choice)?)?, true),
+        // A new festival's creation is signed here and stored with the programme, all or
+        // nothing: an import that cannot be stored whole leaves no festival behind.
+        let (festival, creation) = match target {
+            Some(f) => (f, None),
+            None => {
+                let (id, body) = self.festival_creation(festival_for(&schedule, &choice)?, None)?;
+                let mut w = crate::op::LogWriter::new(id, self.store.next_position(&id, &self.public_key())?);
+                let op = w.sign(&self.identity, w.next.lamport, now_ms(), body)?;
+                (id, Some((op, w.next)))
+            }
         };
-        let fview = self.festival(&festival)?;
+        let created = creation.is_some();
+        let fview = match &creation {
+            None => self.festival(&festival)?,
+            Some(_) => festival_view_of(festival, self.public_key(), festival_for(&schedule, &choice)?),
+        };
         if !created && (options.timezone.is_some() || schedule.events.iter().any(|e| e.offset.is_some())) {
             let ftz = festival_tz(&fview);
             let mut observed: Vec<(i64, i32)> =
@@ -170,8 +178,13 @@ impl Node {
                 ));
             }
         }
-        self.require_official(&festival, "import a programme")?;
-        let (ops, mut summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms())?;
+        if !created {
+            self.require_official(&festival, "import a programme")?;
+        }
+        let start = creation.as_ref().map(|(_, next)| *next);
+        let (planned, mut summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms(), start)?;
+        let mut ops: Vec<crate::op::Op> = creation.into_iter().map(|(op, _)| op).collect();
+        ops.extend(planned);
         summary.warnings.extend(warnings);
         let window = festival_window(&fview);
         let outside = schedule.events.iter().filter(|e| e.start < window.0 || e.start >= window.1).count();
@@ -183,25 +196,34 @@ impl Node {
                 fview.end_date
             ));
         }
+        // Sized before anything is stored: a programme that does not fit the log's budget is
+        // refused whole. Then stored in one transaction: whole or not at all.
+        self.log_usage(&festival)?.check(&ops)?;
         let total = ops.len();
-        let mut done = 0;
         progress(0, total);
-        let mut ops = ops.into_iter().peekable();
-        while ops.peek().is_some() {
-            let batch: Vec<_> = ops.by_ref().take(IMPORT_BATCH).collect();
-            let n = batch.len();
-            let report = self.store.ingest(batch)?;
-            if let Some(r) = report.rejected.first() {
-                return Err(NodeError::Invalid(format!("import op rejected: {}", r.reason)));
-            }
-            done += n;
-            progress(done, total);
+        if let Err(r) = self.store.ingest_all(ops)? {
+            return Err(NodeError::Invalid(format!("import op rejected: {} (nothing was stored)", r.reason)));
+        }
+        progress(total, total);
+        if created {
+            self.use_festival(&festival)?;
         }
         Ok(Imported::Schedule { festival, created, summary, zone: created.then_some(choice) })
     }
 
     /// Exports events as iCalendar text.
     pub fn export_ics(&self, festival: &FestivalId, selection: IcsSelection) -> Result<String, NodeError> {
+        let (f, events) = self.ics_events(festival, selection)?;
+        Ok(ical::export(&f, &events, now_ms() as i64 / 1000)?)
+    }
+
+    /// The festival and the events [`Node::export_ics`] writes, read but not formatted: a server
+    /// formats them without holding the node.
+    pub fn ics_events(
+        &self,
+        festival: &FestivalId,
+        selection: IcsSelection,
+    ) -> Result<(FestivalView, Vec<crate::store::EventDetail>), NodeError> {
         let f = self.festival(festival)?;
         let mut events = self.store.event_details(festival, true)?;
         match selection {
@@ -215,7 +237,7 @@ impl Node {
                 }
             }
         }
-        Ok(ical::export(&f, &events, now_ms() as i64 / 1000)?)
+        Ok((f, events))
     }
 
     /// The live programme laid out for the schedule feeds (`schedule.xml`, `schedule.json`):
@@ -350,6 +372,23 @@ fn schedule_dates(s: &Schedule, tz: &TimeZone) -> Option<(Date, Date)> {
     let first = s.conference.start.or_else(|| s.events.iter().map(|e| e.start).min().and_then(day))?;
     let last = s.conference.end.or_else(|| s.events.iter().map(|e| e.start).max().and_then(day))?;
     Some((first, last.max(first)))
+}
+
+/// How a festival about to be created will read, before it is stored.
+fn festival_view_of(id: FestivalId, owner: PublicKey, f: NewFestival) -> FestivalView {
+    FestivalView {
+        id,
+        name: f.name,
+        description: f.description,
+        timezone: f.timezone,
+        start_date: f.start_date,
+        end_date: f.end_date,
+        place: f.place,
+        day_change_minutes: f.day_change_minutes,
+        owner,
+        organisers: Vec::new(),
+        forked_from: None,
+    }
 }
 
 /// The festival a schedule describes, for an import into a new festival, in the zone chosen for

@@ -22,6 +22,7 @@ use crate::op::{
 };
 use crate::store::{Changes, CheckReport, Clock, EventView, FestivalView, IngestReport, Store, StoreError, VenueView};
 
+pub mod budget;
 mod events;
 mod festival;
 mod files;
@@ -289,13 +290,19 @@ impl Node {
         self.store.festival(id)?.ok_or_else(|| NodeError::NotFound(format!("festival {}", id.short())))
     }
 
+    /// Signs `body` as this key's next op in `festival` and stores it, unless it does not fit
+    /// the log's budget (see [`budget`]).
     fn write(&mut self, festival: FestivalId, body: Body) -> Result<OpId, NodeError> {
-        match self.store.append(&self.identity, festival, body, now_ms()) {
-            Ok(op) => Ok(op.id()),
-            // A body that fails its schema is bad input, not a storage failure.
-            Err(StoreError::Op(e)) => Err(e.into()),
-            Err(e) => Err(e.into()),
+        let position = self.store.next_position(&festival, &self.public_key())?;
+        // A body that fails its schema is bad input, not a storage failure (From<OpError>).
+        let op =
+            crate::op::LogWriter::new(festival, position).sign(&self.identity, position.lamport, now_ms(), body)?;
+        self.log_usage(&festival)?.check(std::slice::from_ref(&op))?;
+        let report = self.store.ingest(vec![op.clone()])?;
+        if let Some(r) = report.rejected.into_iter().next() {
+            return Err(StoreError::Rejected(r.reason).into());
         }
+        Ok(op.id())
     }
 
     fn require_official(&self, festival: &FestivalId, what: &str) -> Result<(), NodeError> {

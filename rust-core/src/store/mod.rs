@@ -386,6 +386,11 @@ impl Store {
         Ok(op)
     }
 
+    /// How many ops and bytes of encoded ops `author`'s log in `festival` holds.
+    pub fn log_size(&self, festival: &FestivalId, author: &PublicKey) -> Result<(u64, u64), StoreError> {
+        Ok(read_log_head(&self.conn, festival, author)?.map_or((0, 0), |h| (h.seq + 1, h.bytes)))
+    }
+
     /// Where `author`'s next op in `festival` goes. Its Lamport clock is one above every op held,
     /// but never more than [`rules::MAX_CLOCK_STEP`] above the author's previous op: a stranger's
     /// clock far ahead cannot make this author's next op invalid, it only sorts after it.

@@ -1980,6 +1980,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func join(ticket: String, lan: Bool) async throws  -> String
     
     /**
+     * What this device's key has spent of its log in a festival, with a warning for an
+     * organiser whose log fills up.
+     */
+    func logUsage(festival: String) async throws  -> LogUsage
+    
+    /**
      * What networking is doing.
      */
     func netStatus() async throws  -> NetStatus
@@ -2718,6 +2724,26 @@ open func join(ticket: String, lan: Bool)async throws  -> String  {
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * What this device's key has spent of its log in a festival, with a warning for an
+     * organiser whose log fills up.
+     */
+open func logUsage(festival: String)async throws  -> LogUsage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_log_usage(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLogUsage_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -4434,6 +4460,95 @@ public func FfiConverterTypeLinkEnd_lift(_ buf: RustBuffer) throws -> LinkEnd {
 #endif
 public func FfiConverterTypeLinkEnd_lower(_ value: LinkEnd) -> RustBuffer {
     return FfiConverterTypeLinkEnd.lower(value)
+}
+
+
+/**
+ * What this device's key has spent of its log in a festival (see the core's `node::budget`).
+ */
+public struct LogUsage: Equatable, Hashable {
+    /**
+     * Ops in the log.
+     */
+    public var ops: UInt64
+    /**
+     * Bytes of encoded ops in the log.
+     */
+    public var bytes: UInt64
+    /**
+     * Percent of the share for programme changes used.
+     */
+    public var percent: UInt64
+    /**
+     * What to tell an organiser from 75 % on; `None` before.
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Ops in the log.
+         */ops: UInt64, 
+        /**
+         * Bytes of encoded ops in the log.
+         */bytes: UInt64, 
+        /**
+         * Percent of the share for programme changes used.
+         */percent: UInt64, 
+        /**
+         * What to tell an organiser from 75 % on; `None` before.
+         */warning: String?) {
+        self.ops = ops
+        self.bytes = bytes
+        self.percent = percent
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogUsage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogUsage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogUsage {
+        return
+            try LogUsage(
+                ops: FfiConverterUInt64.read(from: &buf), 
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                percent: FfiConverterUInt64.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogUsage, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.ops, into: &buf)
+        FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterUInt64.write(value.percent, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogUsage_lift(_ buf: RustBuffer) throws -> LogUsage {
+    return try FfiConverterTypeLogUsage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogUsage_lower(_ value: LogUsage) -> RustBuffer {
+    return FfiConverterTypeLogUsage.lower(value)
 }
 
 
@@ -6943,6 +7058,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_join() != 63557) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_log_usage() != 51061) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 51644) {

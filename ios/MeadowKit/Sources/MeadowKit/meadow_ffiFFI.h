@@ -561,6 +561,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_import(uint64_t ptr, RustBuffer 
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_join(uint64_t ptr, RustBuffer ticket, int8_t lan
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_LOG_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_LOG_USAGE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_log_usage(uint64_t ptr, RustBuffer festival
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_NET_STATUS
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr
@@ -1231,6 +1236,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_import(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_join(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_LOG_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_LOG_USAGE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_log_usage(void
     
 );
 #endif

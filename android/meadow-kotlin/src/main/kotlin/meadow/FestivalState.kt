@@ -79,6 +79,7 @@ class FestivalState(
 ) : AutoCloseable {
     private val _info = MutableStateFlow<Festival?>(null)
     private val _standing = MutableStateFlow(Standing.ATTENDEE)
+    private val _logWarning = MutableStateFlow<String?>(null)
     private val _days = MutableStateFlow<List<Day>>(emptyList())
     private val _query = MutableStateFlow(ProgrammeQuery())
     private val _programme = MutableStateFlow<DayView?>(null)
@@ -95,6 +96,9 @@ class FestivalState(
 
     /** Owner, organiser or attendee: what the app offers. */
     val standing: StateFlow<Standing> = _standing.asStateFlow()
+
+    /** The core's word to an organiser whose log in this festival fills up (null until 75 %). */
+    val logWarning: StateFlow<String?> = _logWarning.asStateFlow()
 
     /** Festival days with events. */
     val days: StateFlow<List<Day>> = _days.asStateFlow()
@@ -135,6 +139,9 @@ class FestivalState(
         if (ChangeScope.FESTIVAL in s || ChangeScope.ROLES in s) {
             _info.value = node.festivals().firstOrNull { it.id == festival }
             _standing.value = node.standing(festival)
+        }
+        if (programme || ChangeScope.FESTIVAL in s || ChangeScope.ANNOUNCEMENTS in s) {
+            _logWarning.value = node.logUsage(festival).warning
         }
         if (programme) {
             val days = node.days(festival)

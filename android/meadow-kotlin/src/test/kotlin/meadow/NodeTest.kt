@@ -88,6 +88,10 @@ class NodeTest {
         val owner = node()
         val f = owner.import(fixture("wiese-v1.xml"))
         assertEquals(uniffi.meadow_ffi.Standing.OWNER, owner.standing(f))
+        // The import spent a little of the owner's log: counted, and no warning yet.
+        val usage = owner.logUsage(f)
+        assertTrue(usage.ops > 0u && usage.bytes > 0u && usage.percent < 75u)
+        assertEquals(null, usage.warning)
         val events = owner.programme(f, null)
         // One event as a calendar file, with its own UID.
         val ics = owner.exportEventIcs(f, events[0].id)

@@ -822,6 +822,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_join(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_log_usage(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_net_status(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_now_next(
@@ -1011,6 +1013,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_import(`ptr`: Long,`bytes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_join(`ptr`: Long,`ticket`: RustBuffer.ByValue,`lan`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_log_usage(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,
     ): Long
@@ -1319,6 +1323,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join() and 0xFFFF) != 63557) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_log_usage() and 0xFFFF) != 51061) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 51644) {
@@ -3993,6 +4000,12 @@ public interface MeadowNodeInterface {
     suspend fun `join`(`ticket`: kotlin.String, `lan`: kotlin.Boolean): kotlin.String
     
     /**
+     * What this device's key has spent of its log in a festival, with a warning for an
+     * organiser whose log fills up.
+     */
+    suspend fun `logUsage`(`festival`: kotlin.String): LogUsage
+    
+    /**
      * What networking is doing.
      */
     suspend fun `netStatus`(): NetStatus
@@ -4987,6 +5000,32 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * What this device's key has spent of its log in a festival, with a warning for an
+     * organiser whose log fills up.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `logUsage`(`festival`: kotlin.String) : LogUsage {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_log_usage(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLogUsage.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -6458,6 +6497,69 @@ public object FfiConverterTypeLinkEnd: FfiConverterRustBuffer<LinkEnd> {
             FfiConverterULong.write(value.`opsSent`, buf)
             FfiConverterULong.write(value.`bytesReceived`, buf)
             FfiConverterULong.write(value.`bytesSent`, buf)
+    }
+}
+
+
+
+/**
+ * What this device's key has spent of its log in a festival (see the core's `node::budget`).
+ */
+data class LogUsage (
+    /**
+     * Ops in the log.
+     */
+    var `ops`: kotlin.ULong
+    , 
+    /**
+     * Bytes of encoded ops in the log.
+     */
+    var `bytes`: kotlin.ULong
+    , 
+    /**
+     * Percent of the share for programme changes used.
+     */
+    var `percent`: kotlin.ULong
+    , 
+    /**
+     * What to tell an organiser from 75 % on; `None` before.
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogUsage: FfiConverterRustBuffer<LogUsage> {
+    override fun read(buf: ByteBuffer): LogUsage {
+        return LogUsage(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogUsage) = (
+            FfiConverterULong.allocationSize(value.`ops`) +
+            FfiConverterULong.allocationSize(value.`bytes`) +
+            FfiConverterULong.allocationSize(value.`percent`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: LogUsage, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`ops`, buf)
+            FfiConverterULong.write(value.`bytes`, buf)
+            FfiConverterULong.write(value.`percent`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
     }
 }
 

@@ -43,6 +43,7 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.font.FontFamily
+import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.unit.dp
 import com.google.zxing.BarcodeFormat
 import com.google.zxing.EncodeHintType
@@ -177,6 +178,7 @@ fun OrganiserScreen(state: FestivalState, platform: Platform) {
     val scope = rememberCoroutineScope()
     val info by state.info.collectAsState()
     val standing by state.standing.collectAsState()
+    val logWarning by state.logWarning.collectAsState()
     var text by remember { mutableStateOf("") }
     var urgent by remember { mutableStateOf(false) }
     var key by remember { mutableStateOf("") }
@@ -191,6 +193,9 @@ fun OrganiserScreen(state: FestivalState, platform: Platform) {
     }
     val key8 = { key: String -> key.take(8) + "…" + key.takeLast(4) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("organiser"), verticalArrangement = Arrangement.spacedBy(6.dp)) {
+        logWarning?.let {
+            Warned(it, MaterialTheme.typography.bodyMedium, FontWeight.Medium, color = MaterialTheme.colorScheme.error, modifier = Modifier.testTag("log-warning"))
+        }
         Text(s.announce, style = MaterialTheme.typography.titleMedium)
         Field(s.announcementText, text, "announce-text", textError, single = false) { text = it }
         Row(verticalAlignment = Alignment.CenterVertically) {
