@@ -1127,7 +1127,7 @@ async fn busting_the_web_cache_costs_one_render_and_a_join_still_goes_through() 
 
 /// Slow headers: a thousand connections from one address, each sending a byte every 2 s and
 /// reopening when cut. The landed code let them hold all 512 connection slots (25 of 30 probes
-/// got no answer within 1 s); now one address holds at most 32, and another client's requests
+/// got no answer within 1 s); now one address holds at most 64, and another client's requests
 /// are answered within a second throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_slow_header_connections_from_one_address_deny_nobody_else() {

@@ -60,7 +60,7 @@ pub struct WebConfig {
     pub pressure_header_timeout: Duration,
     /// Connections one client address may hold at once; more are closed at once.
     pub max_per_client: usize,
-    /// Responses cached per generation.
+    /// Responses cached per generation (0: none, every request renders).
     pub cache_entries: usize,
     /// Bytes of cached bodies at most (a response larger than half of it is not cached).
     pub cache_bytes: usize,
@@ -76,7 +76,7 @@ impl WebConfig {
             max_header_bytes: 16 * 1024,
             header_timeout: Duration::from_secs(10),
             pressure_header_timeout: Duration::from_secs(2),
-            max_per_client: 32,
+            max_per_client: 64,
             cache_entries: 512,
             cache_bytes: 128 * 1024 * 1024,
         }
@@ -169,7 +169,7 @@ impl Cache {
             *self = Cache::new(generation);
         }
         let size = entry.size();
-        if size > cfg.cache_bytes / 2 || self.entries.contains_key(&key) {
+        if cfg.cache_entries == 0 || size > cfg.cache_bytes / 2 || self.entries.contains_key(&key) {
             return;
         }
         while self.bytes + size > cfg.cache_bytes || self.entries.len() >= cfg.cache_entries {

@@ -800,9 +800,16 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
         let events = node.programme(&festival, &ProgrammeFilter::default())?.len();
         let busiest = node.days(&festival)?.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d).context("no days")?;
         let shared = std::sync::Arc::new(std::sync::Mutex::new(node));
-        let cfg = meadow_web::WebConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-        let web = rt.block_on(meadow_web::Web::start(shared, cfg, None))?;
+        // Every client of the benchmark comes from one address.
+        let cfg = meadow_web::WebConfig {
+            max_per_client: clients.max(64),
+            ..meadow_web::WebConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        };
+        let web = rt.block_on(meadow_web::Web::start(shared.clone(), cfg.clone(), None))?;
         let addr = web.addr();
+        // The same node served with no cache at all: every request renders, as after a change.
+        let uncached_cfg = meadow_web::WebConfig { cache_entries: 0, ..cfg };
+        let uncached = rt.block_on(meadow_web::Web::start(shared, uncached_cfg, None))?;
         let page = format!("GET /day/{busiest} HTTP/1.1\r\nHost: bench\r\n\r\n");
         let etag = {
             let (tx, rx) = std::sync::mpsc::channel();
@@ -825,18 +832,23 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
         };
         let poll = format!("GET /schedule.xml HTTP/1.1\r\nHost: bench\r\nIf-None-Match: {}\r\n\r\n", etag.0);
         eprintln!("{name}: {events} events; page of {busiest}; 304 on schedule.xml ({} bytes)", etag.1);
-        let page_load = web_load(&rt, addr, page, 200, clients, seconds)?;
-        // Every request another URL: the page rendered from the store each time, as after a change.
-        let fresh = format!("GET /day/{busiest}?r={{n}} HTTP/1.1\r\nHost: bench\r\n\r\n");
-        let render_load = web_load(&rt, addr, fresh, 200, clients, seconds)?;
+        let page_load = web_load(&rt, addr, page.clone(), 200, clients, seconds)?;
+        // Every request the page rendered from the store (all clients asking for the same page at
+        // once, as after a change; misses of one page are rendered once for all who wait).
+        let render_load = web_load(&rt, uncached.addr(), page, 200, clients, seconds)?;
+        // Cache-busting: every request with a parameter of its own, which the page does not read.
+        let busting = format!("GET /day/{busiest}?r={{n}} HTTP/1.1\r\nHost: bench\r\n\r\n");
+        let busting_load = web_load(&rt, addr, busting, 200, clients, seconds)?;
         let poll_load = web_load(&rt, addr, poll, 304, clients, seconds)?;
         out.insert(
             name.into(),
             json!({ "events": events, "schedule_xml_bytes": etag.1, "programme_page": page_load,
-                "programme_page_uncached": render_load, "schedule_xml_304": poll_load }),
+                "programme_page_uncached": render_load, "programme_page_cache_busting": busting_load,
+                "schedule_xml_304": poll_load }),
         );
         let _guard = rt.enter();
         drop(web);
+        drop(uncached);
     }
     out.insert("clients".into(), json!(clients));
     out.insert("seconds".into(), json!(seconds));
