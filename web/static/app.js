@@ -74,5 +74,8 @@
   if (window.EventSource) {
     var es = new EventSource("/live");
     es.addEventListener("change", refresh);
+    // A change between this page's load and the stream's (re)opening would be missed: read the
+    // page again whenever the stream opens.
+    es.addEventListener("open", refresh);
   }
 })();
