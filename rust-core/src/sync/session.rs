@@ -722,7 +722,11 @@ impl Session {
         if self.ended || !self.reconciled || self.awaiting_plan > 0 || self.loading {
             return;
         }
-        if self.to_send.is_empty() && self.ready.is_empty() && !self.sent_done {
+        // The responder says Done only once it holds everything the initiator sent, so an
+        // initiator that finishes knows both sides are complete (a `meadow sync` that returns has
+        // delivered its ops); the initiator never waits, so nothing deadlocks.
+        let held_all = self.role == Role::Initiator || (self.peer_done && self.awaiting_store == 0);
+        if self.to_send.is_empty() && self.ready.is_empty() && !self.sent_done && held_all {
             self.sent_done = true;
             self.send(&Message::Done);
         }
@@ -994,6 +998,56 @@ mod tests {
         let position = crate::op::LogPosition { seq, backlink: None, lamport };
         let body = crate::op::Body::Profile(crate::op::ProfilePatch { display_name: Some("x".into()), about: None });
         crate::op::Op::create(&me, festival, position, 0, body).expect("op").bytes().to_vec()
+    }
+
+    #[test]
+    fn the_initiator_finishes_only_once_the_responder_stored_what_it_sent() {
+        let festival = FestivalId([2; 32]);
+        let op = Op::decode(&profile_op(festival, 0, 1)).expect("op");
+        let a = Items::new(vec![Item { lamport: op.lamport(), id: op.id() }]);
+        let b = Items::new(Vec::new());
+        let mut x = Session::initiate(festival, a.clone(), Config::default(), 0);
+        let mut y = Session::respond(Config::default(), 0);
+        // The responder's store is slow: what it received waits until the test says so.
+        let (mut x_done, mut y_done, mut unstored) = (false, false, 0);
+        for now in 1..40 {
+            if now == 20 {
+                assert!(unstored > 0 && !x_done, "the initiator waits for the responder's store");
+                (0..unstored).for_each(|_| y.ops_stored(1));
+                unstored = 0;
+            }
+            while let Some(o) = x.poll_output() {
+                match o {
+                    Output::Plan(ids) => x.plan(
+                        ids.into_iter()
+                            .map(|id| Planned { class: Class::Community, lamport: 1, id, size: 200 })
+                            .collect(),
+                    ),
+                    Output::Load(_) => x.queue_ops(vec![op.clone()]),
+                    Output::Finished(_) => x_done = true,
+                    other => panic!("initiator: {other:?}"),
+                }
+            }
+            while let Some(o) = y.poll_output() {
+                match o {
+                    Output::Festival(_) => y.provide_items(Some(b.clone())),
+                    Output::Plan(_) => y.plan(Vec::new()),
+                    Output::Received(ops) => {
+                        assert_eq!(ops.len(), 1);
+                        unstored += 1;
+                    }
+                    Output::Finished(_) => y_done = true,
+                    other => panic!("responder: {other:?}"),
+                }
+            }
+            while let Some(f) = x.poll_transmit(now) {
+                y.handle_input(&f, now);
+            }
+            while let Some(f) = y.poll_transmit(now) {
+                x.handle_input(&f, now);
+            }
+        }
+        assert!(x_done && y_done, "both finish once the op is stored");
     }
 
     #[test]
