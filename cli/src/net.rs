@@ -5,14 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use meadow_core::net::{Invite, Net, NetConfig, NetError, SharedNode};
+use meadow_core::net::{Invite, Net, NetConfig, NetError, Networking, SharedNode, remember_peer, remembered_peers};
 use meadow_core::node::{Node, SessionEnd};
 use meadow_core::op::FestivalId;
 use meadow_core::sync::SyncError;
-
-const ADDR: &str = "net.addr";
-const PORT: &str = "net.port";
-const PEERS: &str = "net.peers";
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -20,24 +16,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
-}
-
-fn known_peers(node: &Node) -> Result<Vec<String>> {
-    Ok(match node.setting(PEERS)? {
-        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-        None => Vec::new(),
-    })
-}
-
-fn remember_peer(node: &mut Node, invite: &Invite) -> Result<()> {
-    let mut peers = known_peers(node)?;
-    // One entry per peer and festival; a newer invite replaces the old one's addresses.
-    peers.retain(|p| {
-        Invite::parse(p).map(|i| !(i.festival == invite.festival && i.peer.id == invite.peer.id)).unwrap_or(false)
-    });
-    peers.push(invite.to_text());
-    node.set_setting(PEERS, &serde_json::to_string(&peers)?)?;
-    Ok(())
 }
 
 fn print_invite(invite: &Invite) {
@@ -74,9 +52,7 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
         (true, None) => bail!("Bluetooth: no current festival to swap; select one first"),
         (true, Some(f)) => Some((f, rt.block_on(crate::ble::adapter())?)),
     };
-    let port = node.setting(PORT)?.and_then(|p| p.parse().ok()).unwrap_or(0);
-    let bind = bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
-    let peers = known_peers(&node)?;
+    let bind = bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     let shared: SharedNode = Arc::new(Mutex::new(node));
     rt.block_on(async move {
         // The web address too is taken before anything is started or stored.
@@ -85,15 +61,9 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
             None => None,
         };
         let cfg = NetConfig { bind, mdns, ..NetConfig::loopback() };
-        let net = Arc::new(Net::start(shared.clone(), cfg).await?);
+        let running = Networking::start(shared.clone(), cfg).await?;
+        let net = running.net().clone();
         let addr = net.addr();
-        {
-            let mut n = shared.lock().map_err(|_| anyhow!("node lock poisoned"))?;
-            n.set_setting(ADDR, &serde_json::to_string(&addr)?)?;
-            if let Some(p) = addr.ip_addrs().next() {
-                n.set_setting(PORT, &p.port().to_string())?;
-            }
-        }
         out!("meadow node {} listening on {}", addr.id.fmt_short(), addr.ip_addrs().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
         match current {
             Some(f) => print_invite(&net.invite(f)),
@@ -111,7 +81,7 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
             }
             None => None,
         };
-        let mut keepers: Vec<tokio::task::JoinHandle<()>> = net.sync_discovered().into_iter().collect();
+        let mut keepers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         if let Some((f, (session, adapter))) = radio {
             let node = shared.clone();
             keepers.push(tokio::spawn(async move {
@@ -120,11 +90,6 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
                     out!("Bluetooth stopped: {e:#}");
                 }
             }));
-        }
-        for p in peers {
-            if let Ok(invite) = Invite::parse(&p) {
-                keepers.push(net.keep_connected(invite.peer, invite.festival));
-            }
         }
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
@@ -140,17 +105,15 @@ pub fn serve(node: Node, bind: Option<SocketAddr>, mdns: bool, ble: bool, web: O
         for k in keepers {
             k.abort();
         }
-        net.shutdown().await;
+        running.stop().await;
         Ok::<_, anyhow::Error>(())
     })
 }
 
 /// Prints the invite that `serve` advertises.
 pub fn invite(node: &Node, festival: FestivalId) -> Result<()> {
-    let addr = node
-        .setting(ADDR)?
+    let peer = meadow_core::net::last_address(node)?
         .ok_or_else(|| anyhow!("run `meadow serve` first: the invite names the address it listens on"))?;
-    let peer = serde_json::from_str(&addr).context("stored listening address")?;
     print_invite(&Invite { festival, peer });
     Ok(())
 }
@@ -251,8 +214,7 @@ pub fn join(node: Node, ticket: &str) -> Result<()> {
 
 /// Syncs a festival with the peers it was joined from.
 pub fn sync(node: Node, festival: FestivalId) -> Result<()> {
-    let invites: Vec<Invite> =
-        known_peers(&node)?.iter().filter_map(|p| Invite::parse(p).ok()).filter(|i| i.festival == festival).collect();
+    let invites: Vec<Invite> = remembered_peers(&node)?.into_iter().filter(|i| i.festival == festival).collect();
     if invites.is_empty() {
         bail!("no known peers for this festival: `meadow join` an invite first");
     }

@@ -145,6 +145,8 @@ pub struct ChangeSet {
     pub festivals: BTreeMap<FestivalId, Scopes>,
     /// A device setting (such as the current festival) changed.
     pub settings: bool,
+    /// Networking's status changed: peers, sessions, counters, started or stopped.
+    pub network: bool,
 }
 
 impl ChangeSet {
@@ -163,17 +165,23 @@ impl ChangeSet {
         }
     }
 
+    /// A change of networking's status.
+    pub fn network() -> ChangeSet {
+        ChangeSet { network: true, ..ChangeSet::default() }
+    }
+
     /// Adds everything `other` holds.
     pub fn merge(&mut self, other: &ChangeSet) {
         for (f, s) in &other.festivals {
             self.add(*f, *s);
         }
         self.settings |= other.settings;
+        self.network |= other.network;
     }
 
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.festivals.is_empty() && !self.settings
+        self.festivals.is_empty() && !self.settings && !self.network
     }
 
     /// The scopes of one festival that changed (empty if none).

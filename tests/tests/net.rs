@@ -187,3 +187,64 @@ async fn a_session_cut_short_keeps_whole_ops_and_the_next_sends_only_the_rest() 
     nb.shutdown().await;
     na.shutdown().await;
 }
+
+/// Bindings' nodes, as phones hold them: B joins A's festival from an invite; A's process ends
+/// and starts again later (same data directory, networking started the same way) with news
+/// written while it was away. B reconnects by itself and gets it, with no action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_reconnects_to_the_peer_it_joined_from_after_that_peer_restarts() {
+    use meadow_ffi::MeadowNode;
+    let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let open = |d: &tempfile::TempDir| MeadowNode::open(d.path().to_string_lossy().into_owned()).expect("open");
+    let a = open(&da);
+    let today = jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now()).date().to_string();
+    let festival = a.create_demo(today).await.expect("demo");
+    let status = a.start_networking(0, false).await.expect("a starts");
+    let invite = status.invite.expect("an invite while running");
+    let b = open(&db);
+    b.start_networking(0, false).await.expect("b starts");
+    assert_eq!(b.join(invite, false).await.expect("join"), festival);
+
+    // A goes away; news is posted there while it is offline; then it comes back.
+    let port = a.net_status().await.expect("status").invite.expect("invite");
+    drop(a);
+    let a = open(&da);
+    a.announce(festival.clone(), "Gates open at noon".into(), true).await.expect("announce");
+    let again = a.start_networking(0, false).await.expect("a restarts");
+    assert_eq!(again.invite.as_deref(), Some(port.as_str()), "the restarted peer listens where it did");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = jiff::Timestamp::now().as_second();
+        let got = b.announcements(festival.clone(), now).await.expect("read");
+        if got.iter().any(|x| x.text == "Gates open at noon") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B never reconnected to A");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = b.net_status().await.expect("status");
+    assert!(status.peers >= 1 && status.sessions >= 2, "{status:?}");
+}
+
+/// Networking's status reaches the change feed: a subscriber hears of a peer without asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_status_is_pushed_through_the_change_feed() {
+    let s = benchmark_festival(23, 50, 10);
+    let (a, b) = (node(7, &s.ops), node(8, &[]));
+    let changes = b.lock().expect("lock").subscribe();
+    let nb = meadow_core::net::Networking::start(b.clone(), NetConfig::loopback()).await.expect("b");
+    let na = Net::start(a.clone(), NetConfig::loopback()).await.expect("a");
+    // The start itself is told.
+    let first = tokio::time::timeout(Duration::from_secs(5), changes.next()).await.expect("in time").expect("open");
+    assert!(first.network);
+    nb.join(&na.invite(s.festival)).await.expect("join");
+    let mut told = false;
+    eventually("a network change telling of the peer", Duration::from_secs(10), || {
+        told |= changes.try_next().is_some_and(|c| c.network);
+        told && nb.stats().peers == 1
+    })
+    .await;
+    nb.stop().await;
+    na.shutdown().await;
+}

@@ -81,15 +81,19 @@ impl Drop for ChangeSubscription {
     }
 }
 
-/// One record per festival that changed, then one for device settings.
+/// One record per festival that changed, then one for device settings and networking.
 fn records(changes: &ChangeSet) -> Vec<StoreChange> {
     let mut out: Vec<StoreChange> = changes
         .festivals
         .iter()
-        .map(|(f, scopes)| StoreChange { festival: Some(f.to_hex()), scopes: scopes.iter().map(Into::into).collect() })
+        .map(|(f, scopes)| StoreChange {
+            festival: Some(f.to_hex()),
+            scopes: scopes.iter().map(Into::into).collect(),
+            network: false,
+        })
         .collect();
-    if changes.settings {
-        out.push(StoreChange { festival: None, scopes: Vec::new() });
+    if changes.settings || changes.network {
+        out.push(StoreChange { festival: None, scopes: Vec::new(), network: changes.network });
     }
     out
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use meadow_core::net::{Invite, Net, NetConfig, SharedNode};
+use meadow_core::net::{Invite, NetConfig, Networking, SharedNode};
 use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node, NodeError};
 use meadow_core::op::{EventPatch, VenuePatch};
 use meadow_core::store::ProgrammeFilter;
@@ -42,7 +42,7 @@ pub struct MeadowNode {
     feed: meadow_core::feed::Feed,
     /// Runs store work (on its blocking threads) and networking.
     runtime: Option<tokio::runtime::Runtime>,
-    net: Mutex<Option<Arc<Net>>>,
+    net: Mutex<Option<Arc<Networking>>>,
 }
 
 impl MeadowNode {
@@ -71,7 +71,7 @@ impl MeadowNode {
         self.runtime()?.spawn(f).await.map_err(MeadowError::internal)
     }
 
-    fn running_net(&self) -> Option<Arc<Net>> {
+    fn running_net(&self) -> Option<Arc<Networking>> {
         self.net.lock().ok().and_then(|n| n.clone())
     }
 }
@@ -282,6 +282,13 @@ impl MeadowNode {
         self.run(move |n| Ok(n.days(&f)?.into_iter().map(|(date, events)| Day { date, events }).collect())).await
     }
 
+    /// The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
+    /// it is, the day change honoured, if that day has events, else the first day with events.
+    pub async fn opening_day(&self, festival: String, now: i64) -> Result<Option<String>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.opening_day(&f, now)).await
+    }
+
     /// Per venue, what is on at `now` (Unix seconds) and what starts next.
     pub async fn now_next(&self, festival: String, now: i64) -> Result<Vec<NowNext>, MeadowError> {
         let f = festival_id(&festival)?;
@@ -450,8 +457,10 @@ impl MeadowNode {
 
 #[uniffi::export]
 impl MeadowNode {
-    /// Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-    /// interfaces; without it loopback only) on `port` (0: any).
+    /// Starts networking, which then runs by itself (the core decides what it does: listen, sync
+    /// with the peers it finds on the LAN with `lan`, keep in touch with the peers festivals were
+    /// joined from, reconnect, push live updates); without `lan`, loopback only. `port` 0 reuses
+    /// the last port if it is free. Status changes reach the change feed (`network` set).
     pub async fn start_networking(&self, port: u16, lan: bool) -> Result<NetStatus, MeadowError> {
         if self.running_net().is_none() {
             let cfg = if lan {
@@ -461,20 +470,20 @@ impl MeadowNode {
                 c.bind.set_port(port);
                 c
             };
-            let net = Arc::new(self.on_runtime(Net::start(self.node.clone(), cfg)).await??);
+            let running = Arc::new(self.on_runtime(Networking::start(self.node.clone(), cfg)).await??);
             let spare = {
                 let mut slot = self.net.lock().map_err(|_| MeadowError::internal("lock poisoned"))?;
                 match slot.as_ref() {
                     // Another call started it meanwhile: keep that one.
-                    Some(_) => Some(net),
+                    Some(_) => Some(running),
                     None => {
-                        *slot = Some(net);
+                        *slot = Some(running);
                         None
                     }
                 }
             };
             if let Some(spare) = spare {
-                self.on_runtime(async move { spare.shutdown().await }).await?;
+                self.on_runtime(async move { spare.stop().await }).await?;
             }
         }
         self.net_status().await
@@ -484,7 +493,7 @@ impl MeadowNode {
     pub async fn stop_networking(&self) -> Result<(), MeadowError> {
         let net = self.net.lock().ok().and_then(|mut n| n.take());
         if let Some(net) = net {
-            self.on_runtime(async move { net.shutdown().await }).await?;
+            self.on_runtime(async move { net.stop().await }).await?;
         }
         Ok(())
     }
@@ -528,7 +537,7 @@ impl Drop for MeadowNode {
         // node works from any thread, an async one included.
         let closing = std::thread::spawn(move || {
             if let Some(net) = net {
-                runtime.block_on(net.shutdown());
+                runtime.block_on(net.stop());
             }
             drop(runtime);
         });

@@ -409,6 +409,8 @@ pub struct StoreChange {
     pub festival: Option<String>,
     /// Which parts of it.
     pub scopes: Vec<ChangeScope>,
+    /// Networking's status changed (peers, sessions, started or stopped): read `net_status`.
+    pub network: bool,
 }
 
 /// How a sync over a native link ended.

@@ -15,8 +15,10 @@
 //! live update per peer and festival is in flight. Store work runs on blocking threads, never on
 //! the async workers.
 
+mod networking;
 pub mod ticket;
 
+pub use networking::{Networking, last_address, remember_peer, remembered_peers};
 pub use ticket::Invite;
 
 use std::collections::{HashMap, HashSet};
@@ -212,6 +214,8 @@ struct Inner {
     conns: Mutex<HashMap<usize, (Connection, Arc<ConnState>)>>,
     live: Mutex<HashMap<(EndpointId, FestivalId), Live>>,
     live_slots: Arc<tokio::sync::Semaphore>,
+    /// Woken when the counters or the set of peers change, for whoever shows the status.
+    changed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Inner {
@@ -326,6 +330,7 @@ impl Inner {
         if let Ok(mut s) = self.stats.lock() {
             f(&mut s);
         }
+        self.changed.notify_one();
     }
 
     fn record(&self, peer: EndpointId, conn: &Connection, festival: Option<FestivalId>, end: &SessionEnd) {
@@ -352,6 +357,7 @@ impl Inner {
         {
             p.conn.close(2u32.into(), b"not reading");
         }
+        self.changed.notify_one();
     }
 }
 
@@ -563,6 +569,7 @@ async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
     if let Ok(mut peers) = inner.peers.lock() {
         peers.remove(&peer);
     }
+    inner.changed.notify_one();
 }
 
 /// A running network node.
@@ -630,6 +637,7 @@ impl Net {
             conns: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
             live_slots: Arc::new(tokio::sync::Semaphore::new(MAX_LIVE_PUSHES)),
+            changed: tokio::sync::Notify::new(),
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
         let live = tokio::spawn(live_loop(inner.clone(), changes));
@@ -644,6 +652,11 @@ impl Net {
     /// An invite to a festival, pointing at this node.
     pub fn invite(&self, festival: FestivalId) -> Invite {
         Invite { festival, peer: self.addr() }
+    }
+
+    /// Waits until the counters or the set of peers next change.
+    pub async fn changed(&self) {
+        self.inner.changed.notified().await;
     }
 
     /// Counters so far.

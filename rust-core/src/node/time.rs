@@ -28,6 +28,21 @@ impl Node {
         let date = if minutes < i32::from(f.day_change_minutes) { day.tomorrow().unwrap_or(day) } else { day };
         parse_time(&festival_tz(&f), &date.to_datetime(t).to_string())
     }
+
+    /// The festival day an instant belongs to: before the day change it is still the day
+    /// before (01:30 on the second night belongs to the second day).
+    pub fn festival_day_at(&self, festival: &FestivalId, unix_seconds: i64) -> Result<Date, NodeError> {
+        let f = self.festival(festival)?;
+        Ok(crate::model::festival_day(&festival_tz(&f), f.day_change_minutes, unix_seconds))
+    }
+
+    /// The day a programme opens on at `unix_seconds`: the festival day it is, if that day
+    /// has events, else the first day that has; `None` with no events at all.
+    pub fn opening_day(&self, festival: &FestivalId, unix_seconds: i64) -> Result<Option<String>, NodeError> {
+        let days = self.days(festival)?;
+        let today = self.festival_day_at(festival, unix_seconds)?.to_string();
+        Ok(days.iter().find(|(d, _)| *d == today).or(days.first()).map(|(d, _)| d.clone()))
+    }
 }
 
 /// The instants a festival's programme may fall in: from its first day's start to its last
@@ -103,6 +118,29 @@ pub fn festival_tz(f: &FestivalView) -> TimeZone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_programme_opens_on_the_festival_day_not_the_calendar_date() {
+        let mut n = Node::in_memory(crate::identity::Identity::from_seed(3)).expect("node");
+        let xml = include_bytes!("../../../tests/fixtures/wiese-v1.xml");
+        let Imported::Schedule { festival, .. } =
+            n.import(xml, &ImportOptions::default(), &mut |_, _| {}).expect("import")
+        else {
+            panic!("a schedule")
+        };
+        // Days 10 to 12 July 2026 in Berlin, changing at 04:00.
+        let at = |local: &str| parse_time(&TimeZone::get("Europe/Berlin").expect("tz"), local).expect("time");
+        let open = |t: i64| n.opening_day(&festival, t).expect("day");
+        assert_eq!(open(at("2026-07-10 20:30")).as_deref(), Some("2026-07-10"));
+        // A favourite at 01:30 on the second night: still the second day, though the calendar
+        // says the third.
+        assert_eq!(open(at("2026-07-12 01:30")).as_deref(), Some("2026-07-11"));
+        assert_eq!(open(at("2026-07-12 04:00")).as_deref(), Some("2026-07-12"));
+        // Before and after the festival: its first day.
+        assert_eq!(open(at("2026-06-01 12:00")).as_deref(), Some("2026-07-10"));
+        assert_eq!(open(at("2026-08-01 12:00")).as_deref(), Some("2026-07-10"));
+        assert_eq!(n.festival_day_at(&festival, at("2026-07-11 03:59")).expect("day").to_string(), "2026-07-10");
+    }
 
     #[test]
     fn parses_times_people_type() {

@@ -1996,6 +1996,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func nowNext(festival: String, now: Int64) async throws  -> [NowNext]
     
     /**
+     * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
+     * it is, the day change honoured, if that day has events, else the first day with events.
+     */
+    func openingDay(festival: String, now: Int64) async throws  -> String?
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     func programme(festival: String, day: String?) async throws  -> [Event]
@@ -2043,8 +2049,10 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func standing(festival: String) async throws  -> Standing
     
     /**
-     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any).
+     * Starts networking, which then runs by itself (the core decides what it does: listen, sync
+     * with the peers it finds on the LAN with `lan`, keep in touch with the peers festivals were
+     * joined from, reconnect, push live updates); without `lan`, loopback only. `port` 0 reuses
+     * the last port if it is free. Status changes reach the change feed (`network` set).
      */
     func startNetworking(port: UInt16, lan: Bool) async throws  -> NetStatus
     
@@ -2787,6 +2795,26 @@ open func nowNext(festival: String, now: Int64)async throws  -> [NowNext]  {
 }
     
     /**
+     * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
+     * it is, the day change honoured, if that day has events, else the first day with events.
+     */
+open func openingDay(festival: String, now: Int64)async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_opening_day(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
 open func programme(festival: String, day: String?)async throws  -> [Event]  {
@@ -2953,8 +2981,10 @@ open func standing(festival: String)async throws  -> Standing  {
 }
     
     /**
-     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any).
+     * Starts networking, which then runs by itself (the core decides what it does: listen, sync
+     * with the peers it finds on the LAN with `lan`, keep in touch with the peers festivals were
+     * joined from, reconnect, push live updates); without `lan`, loopback only. `port` 0 reuses
+     * the last port if it is free. Status changes reach the change feed (`network` set).
      */
 open func startNetworking(port: UInt16, lan: Bool)async throws  -> NetStatus  {
     return
@@ -5289,6 +5319,10 @@ public struct StoreChange: Equatable, Hashable {
      * Which parts of it.
      */
     public var scopes: [ChangeScope]
+    /**
+     * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
+     */
+    public var network: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5299,9 +5333,13 @@ public struct StoreChange: Equatable, Hashable {
          */festival: String?, 
         /**
          * Which parts of it.
-         */scopes: [ChangeScope]) {
+         */scopes: [ChangeScope], 
+        /**
+         * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
+         */network: Bool) {
         self.festival = festival
         self.scopes = scopes
+        self.network = network
     }
 
     
@@ -5321,13 +5359,15 @@ public struct FfiConverterTypeStoreChange: FfiConverterRustBuffer {
         return
             try StoreChange(
                 festival: FfiConverterOptionString.read(from: &buf), 
-                scopes: FfiConverterSequenceTypeChangeScope.read(from: &buf)
+                scopes: FfiConverterSequenceTypeChangeScope.read(from: &buf), 
+                network: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoreChange, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.festival, into: &buf)
         FfiConverterSequenceTypeChangeScope.write(value.scopes, into: &buf)
+        FfiConverterBool.write(value.network, into: &buf)
     }
 }
 
@@ -7069,6 +7109,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_now_next() != 16540) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_opening_day() != 9872) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 57787) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7096,7 +7139,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_standing() != 51133) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 16008) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 22385) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 9708) {

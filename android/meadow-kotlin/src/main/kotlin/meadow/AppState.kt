@@ -2,11 +2,9 @@ package meadow
 
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
-import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
@@ -23,8 +21,6 @@ class AppState(
     val node: MeadowNode,
     private val scope: CoroutineScope,
     private val clock: () -> Long = { System.currentTimeMillis() / 1000 },
-    /** How often the sync status is read again while networking runs. */
-    private val netPollMillis: Long = 2_000,
 ) : AutoCloseable {
     private val _festivals = MutableStateFlow<List<Festival>>(emptyList())
     private val _current = MutableStateFlow<FestivalState?>(null)
@@ -54,7 +50,9 @@ class AppState(
 
     init {
         jobs += scope.launch {
-            node.changes(null, initial = false).collect { c ->
+            // The core tells of networking's changes (peers, sessions) too: nothing is polled.
+            node.changes(null, initial = true).collect { c ->
+                if (c.network) readNet()
                 if (c.festival == null || ChangeScope.FESTIVAL in c.scopes) readFestivals()
                 if (ChangeScope.PROFILES in c.scopes && c.festival == _current.value?.festival) readName()
             }
@@ -62,12 +60,6 @@ class AppState(
         jobs += scope.launch {
             readFestivals()
             node.currentFestival()?.let { open(it) }
-        }
-        jobs += scope.launch {
-            while (isActive) {
-                readNet()
-                delay(netPollMillis)
-            }
         }
     }
 

@@ -16,7 +16,7 @@ import uniffi.meadow_ffi.StoreChange
  * merges what changed meanwhile, so nothing is lost and nothing piles up.
  *
  * With [initial], the flow first says "everything changed" for [festival] (or, with none, for
- * the device) once the subscription runs, so a screen that reads on every change also reads once
+ * the device, networking included) once the subscription runs, so a screen that reads on every change also reads once
  * at the start, with no gap between its first read and its subscription.
  */
 fun MeadowNode.changes(festival: String? = null, initial: Boolean = false): Flow<StoreChange> = callbackFlow {
@@ -25,6 +25,6 @@ fun MeadowNode.changes(festival: String? = null, initial: Boolean = false): Flow
             if (festival == null || change.festival == festival) trySendBlocking(change)
         }
     })
-    if (initial) send(StoreChange(festival, ChangeScope.entries.toList()))
+    if (initial) send(StoreChange(festival, ChangeScope.entries.toList(), festival == null))
     awaitClose { subscription.close() }
 }

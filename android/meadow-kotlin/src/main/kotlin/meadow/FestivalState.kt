@@ -147,7 +147,7 @@ class FestivalState(
             val days = node.days(festival)
             _days.value = days
             if (_query.value.day == null || days.none { it.date == _query.value.day }) {
-                _query.value = _query.value.copy(day = defaultDay(days))
+                _query.value = _query.value.copy(day = node.openingDay(festival, clock()))
             }
             readProgramme()
             _facets.value = node.facets(festival)
@@ -162,12 +162,6 @@ class FestivalState(
         }
         if (programme || ChangeScope.SEEN in s) _changes.value = node.changes(festival, false)
         _version.value += 1
-    }
-
-    /** Today if the festival is on, else its first day. */
-    private fun defaultDay(days: List<Day>): String? {
-        val today = Clock(_info.value?.timezone).date(clock())
-        return days.firstOrNull { it.date == today }?.date ?: days.firstOrNull()?.date
     }
 
     private suspend fun readProgramme() {

@@ -67,4 +67,17 @@ class FestivalStateTest {
         }
         scope.cancel()
     }
+
+    @Test
+    fun afterMidnightTheProgrammeOpensOnTheFestivalDayNotTheCalendarDate() = runBlocking {
+        val node = MeadowNode.open(Files.createTempDirectory("meadow").toString())
+        val f = node.import(Files.readAllBytes(Path.of("../../tests/fixtures/wiese-v1.xml")))
+        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        // Sunday 12 July 2026, 01:30 in Berlin: the second night, before the 04:00 day change.
+        FestivalState(node, f, scope, clock = { 1_783_812_600L }).use { state ->
+            state.programme.until { it != null && it.rows.isNotEmpty() }
+            assertEquals("2026-07-11", state.query.value.day, "01:30 on the second night is still the second day")
+        }
+        scope.cancel()
+    }
 }

@@ -10,8 +10,6 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
-import kotlinx.coroutines.delay
-import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import meadow.changes
 import uniffi.meadow_ffi.AnnouncementPriority
@@ -46,11 +44,12 @@ class SyncService : Service() {
             node.currentFestival()?.let { f -> radio = BleRadio(this@SyncService, node).also { it.start(f) } }
         }
         scope.launch {
+            // The core runs networking by itself and tells of its changes through the feed.
             node.startNetworking(0u, true)
-            while (isActive) {
+            node.changes(null, initial = true).collect { c ->
+                if (!c.network) return@collect
                 val peers = node.netStatus().peers.toInt()
                 getSystemService(NotificationManager::class.java).notify(Notifications.SYNC_ID, Notifications.sync(this@SyncService, peers))
-                delay(STATUS_MILLIS)
             }
         }
         scope.launch {
@@ -89,9 +88,6 @@ class SyncService : Service() {
     }
 
     companion object {
-        /** How often the notification's peer count is brought up to date. */
-        const val STATUS_MILLIS = 5_000L
-
         /** Starts the service (from the activity's onStart). */
         fun start(context: Context) {
             context.startForegroundService(Intent(context, SyncService::class.java))

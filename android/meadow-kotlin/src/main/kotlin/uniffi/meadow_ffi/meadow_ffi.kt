@@ -828,6 +828,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_now_next(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_opening_day(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme_page(
@@ -1019,6 +1021,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_now_next(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_opening_day(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_programme(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,
     ): Long
@@ -1334,6 +1338,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_now_next() and 0xFFFF) != 16540) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_opening_day() and 0xFFFF) != 9872) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 57787) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1361,7 +1368,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_standing() and 0xFFFF) != 51133) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 16008) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 22385) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 9708) {
@@ -4016,6 +4023,12 @@ public interface MeadowNodeInterface {
     suspend fun `nowNext`(`festival`: kotlin.String, `now`: kotlin.Long): List<NowNext>
     
     /**
+     * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
+     * it is, the day change honoured, if that day has events, else the first day with events.
+     */
+    suspend fun `openingDay`(`festival`: kotlin.String, `now`: kotlin.Long): kotlin.String?
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event>
@@ -4063,8 +4076,10 @@ public interface MeadowNodeInterface {
     suspend fun `standing`(`festival`: kotlin.String): Standing
     
     /**
-     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any).
+     * Starts networking, which then runs by itself (the core decides what it does: listen, sync
+     * with the peers it finds on the LAN with `lan`, keep in touch with the peers festivals were
+     * joined from, reconnect, push live updates); without `lan`, loopback only. `port` 0 reuses
+     * the last port if it is free. Status changes reach the change feed (`network` set).
      */
     suspend fun `startNetworking`(`port`: kotlin.UShort, `lan`: kotlin.Boolean): NetStatus
     
@@ -5083,6 +5098,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
+     * it is, the day change honoured, if that day has events, else the first day with events.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `openingDay`(`festival`: kotlin.String, `now`: kotlin.Long) : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_opening_day(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterLong.lower(`now`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
     @Throws(MeadowException::class)
@@ -5317,8 +5359,10 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Starts networking (iroh: sessions, live updates, and with `lan` mDNS discovery on all
-     * interfaces; without it loopback only) on `port` (0: any).
+     * Starts networking, which then runs by itself (the core decides what it does: listen, sync
+     * with the peers it finds on the LAN with `lan`, keep in touch with the peers festivals were
+     * joined from, reconnect, push live updates); without `lan`, loopback only. `port` 0 reuses
+     * the last port if it is free. Status changes reach the change feed (`network` set).
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -7093,6 +7137,11 @@ data class StoreChange (
      * Which parts of it.
      */
     var `scopes`: List<ChangeScope>
+    , 
+    /**
+     * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
+     */
+    var `network`: kotlin.Boolean
     
 ){
     
@@ -7111,17 +7160,20 @@ public object FfiConverterTypeStoreChange: FfiConverterRustBuffer<StoreChange> {
         return StoreChange(
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceTypeChangeScope.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: StoreChange) = (
             FfiConverterOptionalString.allocationSize(value.`festival`) +
-            FfiConverterSequenceTypeChangeScope.allocationSize(value.`scopes`)
+            FfiConverterSequenceTypeChangeScope.allocationSize(value.`scopes`) +
+            FfiConverterBoolean.allocationSize(value.`network`)
     )
 
     override fun write(value: StoreChange, buf: ByteBuffer) {
             FfiConverterOptionalString.write(value.`festival`, buf)
             FfiConverterSequenceTypeChangeScope.write(value.`scopes`, buf)
+            FfiConverterBoolean.write(value.`network`, buf)
     }
 }
 

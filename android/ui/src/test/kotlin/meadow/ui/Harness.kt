@@ -41,7 +41,7 @@ const val HEIGHT = 1560
 class Device(val clock: () -> Long = { NOW }) : AutoCloseable {
     val node: MeadowNode = Meadow.open(Files.createTempDirectory("meadow-ui").toString())
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    val app = AppState(node, scope, clock, netPollMillis = 200)
+    val app = AppState(node, scope, clock)
 
     override fun close() {
         app.close()
