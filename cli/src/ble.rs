@@ -22,7 +22,7 @@ use meadow_core::node::{LinkStep, LinkSync, SessionEnd};
 use meadow_core::op::FestivalId;
 use meadow_core::proximity::advert::{Advert, Sighting};
 use meadow_core::proximity::{
-    Action, Encounters, LinkOutcome, RX_UUID, SERVICE_UUID, STATE_UUID, ScheduleConfig, TX_UUID, Transport,
+    Action, Encounters, LinkOutcome, RX_UUID, SERVICE_UUID, STATE_UUID, Salts, ScheduleConfig, TX_UUID, Transport,
 };
 use tokio::sync::mpsc;
 
@@ -70,7 +70,7 @@ pub async fn run(node: SharedNode, festival: FestivalId, adapter: bluer::Adapter
         let n = node.lock().map_err(|_| anyhow!("node lock poisoned"))?;
         n.local_state(&festival)?
     };
-    let sched = Arc::new(Mutex::new(Encounters::new(ScheduleConfig::default(), Some(local), 0, now_ms())));
+    let sched = Arc::new(Mutex::new(Encounters::new(ScheduleConfig::default(), Some(local), 0, now_ms(), Salts::system())));
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let _gatt = serve_gatt(&adapter, node.clone(), festival, sched.clone(), tx.clone()).await?;
     let manager = Manager::new().await.context("Bluetooth: btleplug")?;
@@ -296,7 +296,7 @@ async fn serve_gatt(
                             let value = state_sched
                                 .lock()
                                 .ok()
-                                .and_then(|s| s.fresh_advert())
+                                .and_then(|mut s| s.fresh_advert())
                                 .map(|a| a.state_value(0).to_vec());
                             Box::pin(async move { value.ok_or(bluer::gatt::local::ReqError::Failed) })
                         }),

@@ -8,7 +8,17 @@
 use meadow_core::demo::Rng;
 use meadow_core::op::FestivalId;
 use meadow_core::proximity::advert::{LocalState, parse_advertising_data};
-use meadow_core::proximity::{Action, Encounters, LinkOutcome, ScheduleConfig};
+use meadow_core::proximity::{Action, Encounters, LinkOutcome, Salts, ScheduleConfig};
+
+/// Advert salts from a seed: a crowd run replays exactly.
+pub fn seeded_salts(seed: u64) -> Salts {
+    let mut n = seed;
+    Salts::from_fn(move || {
+        n = n.wrapping_add(1);
+        let h = blake3::hash(&n.to_le_bytes());
+        [h.as_bytes()[0], h.as_bytes()[1]]
+    })
+}
 
 /// How the crowd behaves.
 #[derive(Debug, Clone)]
@@ -174,7 +184,7 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
             let local = local_state(&festival, &ops, &held);
             Phone {
                 held,
-                sched: Encounters::seeded(ScheduleConfig::default(), Some(local), 0, 0, cfg.seed * 1_000 + i as u64),
+                sched: Encounters::new(ScheduleConfig::default(), Some(local), 0, 0, seeded_salts(cfg.seed * 1_000 + i as u64)),
                 busy_until: 0,
                 connections: 0,
                 dirty: false,

@@ -6,7 +6,7 @@ use meadow_core::node::{Node, SessionEnd};
 use meadow_core::op::FestivalId;
 use meadow_core::proximity::advert::{Advert, Interest, LocalState, parse_advertising_data};
 use meadow_core::proximity::gatt::FramedConfig;
-use meadow_core::proximity::{Action, Encounters, Framed, ScheduleConfig, Sighting, Transport};
+use meadow_core::proximity::{Action, Encounters, Framed, Salts, ScheduleConfig, Sighting, Transport};
 use meadow_tests::radio::{Radio, empty_node, programme_with_announcements, swap};
 
 fn holding(seed: u64, ops: &[meadow_core::op::Op]) -> Node {
@@ -111,8 +111,8 @@ fn peers_that_agree_exchange_nothing_after_reading_each_others_advertisement() {
     let (a, b) = (holding(1, &s.ops), holding(2, &s.ops));
     let (la, lb) = (a.local_state(&s.festival).expect("state"), b.local_state(&s.festival).expect("state"));
     assert_eq!(la, lb);
-    let mut ea = Encounters::new(ScheduleConfig::default(), Some(la), 0, 0);
-    let mut eb = Encounters::new(ScheduleConfig::default(), Some(lb), 0, 0);
+    let mut ea = Encounters::new(ScheduleConfig::default(), Some(la), 0, 0, Salts::system());
+    let mut eb = Encounters::new(ScheduleConfig::default(), Some(lb), 0, 0, Salts::system());
     for t in (0..120_000u64).step_by(500) {
         let sight = |e: &Encounters| {
             let ad = e.advert().expect("advertising").advertising_data();
@@ -132,7 +132,7 @@ fn peers_that_agree_exchange_nothing_after_reading_each_others_advertisement() {
     let lc = c.local_state(&s.festival).expect("state");
     let advert = Advert::new(&lc, [1, 2], 0);
     assert_eq!(advert.compare(&la), Interest::OfficialDiffers, "its last op is an announcement");
-    let mut ec = Encounters::new(ScheduleConfig { yield_ms: 0, ..ScheduleConfig::default() }, Some(lc), 0, 0);
+    let mut ec = Encounters::new(ScheduleConfig { yield_ms: 0, ..ScheduleConfig::default() }, Some(lc), 0, 0, Salts::system());
     ec.seen(1, Sighting::Advert(ea.advert().expect("advert")), 0);
     assert!(std::iter::from_fn(|| ec.poll_action(0)).any(|a| a == Action::Connect(1)));
     c.ingest(s.ops.clone()).expect("ingest");
@@ -146,7 +146,7 @@ fn advertisements_of_one_phone_cannot_be_linked_across_rotations() {
     let s = programme_with_announcements(5, 20, 2);
     let phone = holding(1, &s.ops);
     let local = phone.local_state(&s.festival).expect("state");
-    let mut e = Encounters::new(ScheduleConfig::default(), Some(local), 0, 0);
+    let mut e = Encounters::new(ScheduleConfig::default(), Some(local), 0, 0, Salts::system());
     let rotate = ScheduleConfig::default().rotate_ms;
     let mut adverts = Vec::new();
     for r in 0..2_000u64 {

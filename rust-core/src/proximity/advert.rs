@@ -114,18 +114,6 @@ impl Advert {
         a
     }
 
-    /// The advertisement of `local` with a random salt: what a rotation advertises.
-    pub fn fresh(local: &LocalState, flags: u8) -> Advert {
-        let mut salt = [0u8; 2];
-        // No randomness means no privacy, but never no advertisement: fall back to the clock.
-        if getrandom::fill(&mut salt).is_err() {
-            let nanos =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-            salt = (nanos as u16).to_le_bytes();
-        }
-        Advert::new(local, salt, flags)
-    }
-
     /// The ten payload bytes.
     pub fn encode(&self) -> [u8; PAYLOAD_LEN] {
         let mut b = [0u8; PAYLOAD_LEN];
@@ -216,6 +204,46 @@ pub fn parse_advertising_data(data: &[u8]) -> Result<Option<Sighting>, AdvertErr
         at = end;
     }
     Ok(found.or(service_listed.then_some(Sighting::ServiceOnly)))
+}
+
+/// Where advertisement salts come from, given to the scheduler by its caller: the system's
+/// randomness on a real radio ([`Salts::system`]), a seeded sequence in a simulation that must
+/// replay ([`Salts::from_fn`]).
+pub struct Salts(Box<dyn FnMut() -> [u8; 2] + Send>);
+
+impl Salts {
+    /// The operating system's randomness: what a real radio uses, so that its adverts cannot be
+    /// linked. No randomness means no privacy, but never no advertisement: it falls back to the
+    /// clock's nanoseconds.
+    pub fn system() -> Salts {
+        Salts(Box::new(|| {
+            let mut salt = [0u8; 2];
+            if getrandom::fill(&mut salt).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                salt = (nanos as u16).to_le_bytes();
+            }
+            salt
+        }))
+    }
+
+    /// Salts from a function: a seeded sequence, so that a simulation replays exactly. Never for
+    /// a real radio: predictable salts would let an observer link adverts.
+    pub fn from_fn(f: impl FnMut() -> [u8; 2] + Send + 'static) -> Salts {
+        Salts(Box::new(f))
+    }
+
+    /// The next salt.
+    pub fn next_salt(&mut self) -> [u8; 2] {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Salts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Salts")
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Proximity exchange over Bluetooth LE, Wi-Fi Direct and Multipeer, sans-IO: what a phone
 //! advertises ([`advert`]), how a sync session is framed over a radio link ([`frame`], [`gatt`]),
-//! and which peer to connect to when ([`schedule`]). The radios belong to native code (and to
+//! and which peer to connect to when ([`encounters`]). The radios belong to native code (and to
 //! BlueZ on Linux); they feed this module bytes, radio events and the time, and do what it polls.
 //!
 //! docs/ble.md is the specification, with test vectors that `tests/tests/proximity.rs` checks.
@@ -8,12 +8,12 @@
 pub mod advert;
 pub mod frame;
 pub mod gatt;
-pub mod schedule;
+pub mod encounters;
 
-pub use advert::{Advert, Interest, LocalState, Sighting};
+pub use advert::{Advert, Interest, LocalState, Salts, Sighting};
+pub use encounters::{Action, Encounters, LinkOutcome, PeerId, ScheduleConfig};
 pub use frame::{FrameDecoder, LinkError};
 pub use gatt::{Framed, Transport};
-pub use schedule::{Action, Encounters, LinkOutcome, PeerId, ScheduleConfig};
 
 /// A 128-bit Bluetooth UUID, most significant byte first (as written).
 pub type Uuid = [u8; 16];

@@ -5,9 +5,9 @@
 //! after failures, and an hourly budget of connections of which community-only differences may
 //! spend only a share (a flood of community ops cannot use up the connections official news needs).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
-use super::advert::{Advert, Interest, LocalState, Sighting};
+use super::advert::{Advert, Interest, LocalState, Salts, Sighting};
 
 /// A peer as the platform names it for now (a hash of its current, rotating radio address).
 pub type PeerId = u64;
@@ -159,7 +159,8 @@ pub struct Encounters {
     local: Option<LocalState>,
     flags: u8,
     advert: Option<Advert>,
-    peers: HashMap<PeerId, Peer>,
+    /// Ordered, so that which peer is picked first never depends on hashing: runs replay.
+    peers: BTreeMap<PeerId, Peer>,
     /// Open links: peer, since when, whether for community ops only.
     open: Vec<(PeerId, u64, bool)>,
     /// Links already told to end.
@@ -177,20 +178,20 @@ pub struct Encounters {
     changed_at: Option<u64>,
     actions: VecDeque<Action>,
     stats: EncounterStats,
-    /// Salts from a seed instead of the system's randomness: for simulations that must replay.
-    salts: Option<std::cell::Cell<u64>>,
+    /// Where salts come from: the caller decides (the system's randomness, or a seed).
+    salts: Salts,
 }
 
 impl Encounters {
-    /// A scheduler advertising `local` (none: scan only) with `flags`.
-    pub fn new(cfg: ScheduleConfig, local: Option<LocalState>, flags: u8, now: u64) -> Self {
+    /// A scheduler advertising `local` (none: scan only) with `flags`, its salts from `salts`.
+    pub fn new(cfg: ScheduleConfig, local: Option<LocalState>, flags: u8, now: u64, salts: Salts) -> Self {
         let burst = f64::from(cfg.burst.max(1));
         let mut e = Encounters {
             cfg,
             local,
             flags,
             advert: None,
-            peers: HashMap::new(),
+            peers: BTreeMap::new(),
             open: Vec::new(),
             ending: Vec::new(),
             starts: VecDeque::new(),
@@ -203,33 +204,15 @@ impl Encounters {
             changed_at: None,
             actions: VecDeque::new(),
             stats: EncounterStats::default(),
-            salts: None,
+            salts,
         };
         e.tokens = burst;
         e.readvertise(now);
         e
     }
 
-    /// A scheduler whose salts come from `seed`, so that a simulation replays exactly. Never for
-    /// a real radio: predictable salts would let an observer link adverts.
-    pub fn seeded(cfg: ScheduleConfig, local: Option<LocalState>, flags: u8, now: u64, seed: u64) -> Self {
-        let mut e = Encounters::new(cfg, local, flags, now);
-        e.salts = Some(std::cell::Cell::new(seed));
-        e.actions.clear();
-        e.readvertise(now);
-        e
-    }
-
-    fn advert_for(&self, local: &LocalState) -> Advert {
-        match &self.salts {
-            Some(state) => {
-                let mut rng = crate::demo::Rng::new(state.get());
-                let salt = (rng.next_u64() as u16).to_le_bytes();
-                state.set(rng.next_u64());
-                Advert::new(local, salt, self.flags)
-            }
-            None => Advert::fresh(local, self.flags),
-        }
+    fn advert_for(&mut self, local: &LocalState) -> Advert {
+        Advert::new(local, self.salts.next_salt(), self.flags)
     }
 
     /// Connections the budget refills per ms.
@@ -282,7 +265,7 @@ impl Encounters {
 
     /// The advertisement of what this device holds now with a new salt: the value of a State
     /// read, which must not repeat the advertised salt (or the two could be linked).
-    pub fn fresh_advert(&self) -> Option<Advert> {
+    pub fn fresh_advert(&mut self) -> Option<Advert> {
         self.local.map(|l| self.advert_for(&l))
     }
 
@@ -590,6 +573,16 @@ impl Encounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Salts from a seed, so that runs replay.
+    fn seeded(seed: u64) -> Salts {
+        let mut n = seed;
+        Salts::from_fn(move || {
+            n += 1;
+            let h = blake3::hash(&n.to_le_bytes());
+            [h.as_bytes()[0], h.as_bytes()[1]]
+        })
+    }
     use crate::op::FestivalId;
 
     fn local(all: u8, official: u8) -> LocalState {
@@ -607,7 +600,7 @@ mod tests {
     #[test]
     fn starts_advertising_and_scanning_and_never_dials_a_peer_that_agrees() {
         let me = local(1, 1);
-        let mut e = Encounters::new(ScheduleConfig::default(), Some(me), 0, 0);
+        let mut e = Encounters::new(ScheduleConfig::default(), Some(me), 0, 0, seeded(1));
         assert_eq!(drain(&mut e, 0), vec![Action::Advertise, Action::StartScan]);
         e.seen(7, advert_of(&me, 0), 10);
         assert_eq!(drain(&mut e, 10_000), vec![Action::StopScan]);
@@ -617,7 +610,7 @@ mod tests {
     #[test]
     fn official_news_goes_first_and_peers_wait_their_turn() {
         let me = local(1, 1);
-        let mut e = Encounters::new(ScheduleConfig { max_links: 1, ..ScheduleConfig::default() }, Some(me), 0, 0);
+        let mut e = Encounters::new(ScheduleConfig { max_links: 1, ..ScheduleConfig::default() }, Some(me), 0, 0, seeded(1));
         drain(&mut e, 0);
         // Salt ff ff is above any salt of ours but itself: this side yields to both peers at first.
         e.seen(1, advert_of(&local(2, 1), 0xff), 100);
@@ -644,7 +637,7 @@ mod tests {
             official_reserve: 0,
             ..ScheduleConfig::default()
         };
-        let mut e = Encounters::new(cfg, Some(me), 0, 0);
+        let mut e = Encounters::new(cfg, Some(me), 0, 0, seeded(1));
         let mut connects = 0;
         for i in 0..200u64 {
             let now = i * 1_000;
@@ -671,7 +664,7 @@ mod tests {
     fn a_burst_is_refilled_slowly_and_community_news_leaves_connections_for_official_news() {
         let me = local(1, 1);
         let cfg = ScheduleConfig { max_links: 100, cooldown_ms: 0, yield_ms: 0, ..ScheduleConfig::default() };
-        let mut e = Encounters::new(cfg, Some(me), 0, 0);
+        let mut e = Encounters::new(cfg, Some(me), 0, 0, seeded(1));
         let connect_all = |e: &mut Encounters, now: u64| {
             let peers: Vec<PeerId> = drain(e, now)
                 .into_iter()
@@ -699,7 +692,7 @@ mod tests {
     fn scans_no_more_often_than_android_allows_and_rotates_its_salt() {
         let me = local(1, 1);
         let cfg = ScheduleConfig { scan_on_ms: 100, scan_off_ms: 100, ..ScheduleConfig::default() };
-        let mut e = Encounters::new(cfg, Some(me), 0, 0);
+        let mut e = Encounters::new(cfg, Some(me), 0, 0, seeded(1));
         let first = e.advert();
         let mut starts = 0;
         for t in (0..30_000).step_by(50) {
@@ -716,7 +709,7 @@ mod tests {
     #[test]
     fn a_peer_without_a_digest_is_read_before_any_swap() {
         let me = local(1, 1);
-        let mut e = Encounters::new(ScheduleConfig::default(), Some(me), 0, 0);
+        let mut e = Encounters::new(ScheduleConfig::default(), Some(me), 0, 0, seeded(1));
         drain(&mut e, 0);
         e.seen(5, Sighting::ServiceOnly, 10);
         assert_eq!(drain(&mut e, 20), vec![Action::ReadState(5)]);
@@ -728,5 +721,27 @@ mod tests {
         e.state_read(6, Some(Advert::new(&local(4, 1), [3, 3], 0)), 70);
         assert_eq!(drain(&mut e, 80), vec![Action::Connect(6)]);
         assert_eq!(e.links(), 1, "the swap goes on over the connection the read made");
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_adverts_and_actions() {
+        let me = local(2, 1);
+        let run = |seed: u64| {
+            let mut e = Encounters::new(ScheduleConfig::default(), Some(me), 0, 0, seeded(seed));
+            let mut log = Vec::new();
+            for step in 0..400u64 {
+                let now = step * 1_000;
+                if step % 7 == 0 {
+                    e.seen(step % 5, advert_of(&local(step as u8, 3), step as u8), now);
+                }
+                while let Some(a) = e.poll_action(now) {
+                    log.push(format!("{now} {a:?}"));
+                }
+                log.push(format!("{:?} {:?}", e.advert(), e.fresh_advert()));
+            }
+            log
+        };
+        assert_eq!(run(5), run(5));
+        assert_ne!(run(5), run(6), "the salts come from the seed");
     }
 }
