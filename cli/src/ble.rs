@@ -70,7 +70,8 @@ pub async fn run(node: SharedNode, festival: FestivalId, adapter: bluer::Adapter
         let n = node.lock().map_err(|_| anyhow!("node lock poisoned"))?;
         n.local_state(&festival)?
     };
-    let sched = Arc::new(Mutex::new(Encounters::new(ScheduleConfig::default(), Some(local), 0, now_ms(), Salts::system())));
+    let sched =
+        Arc::new(Mutex::new(Encounters::new(ScheduleConfig::default(), Some(local), 0, now_ms(), Salts::system())));
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let _gatt = serve_gatt(&adapter, node.clone(), festival, sched.clone(), tx.clone()).await?;
     let manager = Manager::new().await.context("Bluetooth: btleplug")?;

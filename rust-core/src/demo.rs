@@ -5,7 +5,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
 use crate::identity::Identity;
-use crate::node::{Node, NodeError, now_ms};
+use crate::node::{Node, NodeError};
 use crate::op::{
     Announcement, Body, EventPatch, FestivalCreate, FestivalId, FestivalPatch, Link, LogPosition, LogWriter, Op, OpId,
     Priority, ProfilePatch, Role, VenuePatch,
@@ -292,7 +292,7 @@ pub fn create_demo(node: &mut Node, start_date: Date) -> Result<(FestivalId, Ing
     let tz_name = "Europe/Berlin";
     let tz = TimeZone::get(tz_name).map_err(|e| NodeError::Invalid(e.to_string()))?;
     let mut rng = Rng::new(0x6d65_6164_6f77);
-    let wall = now_ms();
+    let wall = node.now_ms();
 
     // Fresh keys for the made-up organisers and attendees, used once here and then forgotten: keys
     // from fixed seeds would let anybody post official announcements into every served demo.

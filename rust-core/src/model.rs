@@ -2,7 +2,7 @@
 //! persists these states and calls these rules, so that every device folds the same ops the same
 //! way whatever order they arrived in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -469,6 +469,25 @@ impl FestivalState {
     /// The festival's time zone; UTC when the name is unknown to this device's tz database.
     pub fn tz(&self) -> TimeZone {
         TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
+    }
+}
+
+/// A festival's moderation as far as what shows needs it: whether only approved authors'
+/// community ops show, who is approved, who is hidden.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moderation {
+    /// Only approved authors' community ops show.
+    pub approved_only: bool,
+    /// Approved authors (read only when `approved_only`).
+    pub approved: HashSet<PublicKey>,
+    /// Hidden authors.
+    pub hidden: HashSet<PublicKey>,
+}
+
+impl Moderation {
+    /// Whether the festival shows community content by `author` at all.
+    pub fn shows(&self, author: &PublicKey) -> bool {
+        !self.hidden.contains(author) && (!self.approved_only || self.approved.contains(author))
     }
 }
 

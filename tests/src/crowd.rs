@@ -184,7 +184,13 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
             let local = local_state(&festival, &ops, &held);
             Phone {
                 held,
-                sched: Encounters::new(ScheduleConfig::default(), Some(local), 0, 0, seeded_salts(cfg.seed * 1_000 + i as u64)),
+                sched: Encounters::new(
+                    ScheduleConfig::default(),
+                    Some(local),
+                    0,
+                    0,
+                    seeded_salts(cfg.seed * 1_000 + i as u64),
+                ),
                 busy_until: 0,
                 connections: 0,
                 dirty: false,

@@ -755,7 +755,7 @@ fn a_fork_seen_only_through_a_backlink_reaches_a_device_holding_the_other_branch
     let forks = |n: &Node| n.store().forked_authors(&a.festival).expect("forks");
     assert_eq!(forks(&y), vec![(eve.public(), 3)], "Y learnt of the fork from X");
     assert_eq!(forks(&x), forks(&y));
-    let items = |n: &Node| n.store().sync_items(&a.festival).expect("items").as_slice().to_vec();
+    let items = |n: &Node| n.sync_items(&a.festival).expect("items").as_slice().to_vec();
     assert_eq!(items(&x), items(&y));
     assert_eq!(x.store().state_digest(&a.festival).expect("d"), y.store().state_digest(&a.festival).expect("d"));
     // Once they agree, a session moves no ops.

@@ -132,7 +132,8 @@ fn peers_that_agree_exchange_nothing_after_reading_each_others_advertisement() {
     let lc = c.local_state(&s.festival).expect("state");
     let advert = Advert::new(&lc, [1, 2], 0);
     assert_eq!(advert.compare(&la), Interest::OfficialDiffers, "its last op is an announcement");
-    let mut ec = Encounters::new(ScheduleConfig { yield_ms: 0, ..ScheduleConfig::default() }, Some(lc), 0, 0, Salts::system());
+    let mut ec =
+        Encounters::new(ScheduleConfig { yield_ms: 0, ..ScheduleConfig::default() }, Some(lc), 0, 0, Salts::system());
     ec.seen(1, Sighting::Advert(ea.advert().expect("advert")), 0);
     assert!(std::iter::from_fn(|| ec.poll_action(0)).any(|a| a == Action::Connect(1)));
     c.ingest(s.ops.clone()).expect("ingest");

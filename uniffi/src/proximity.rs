@@ -134,7 +134,13 @@ impl Encounters {
         let local = state.map(|s| s.to_core()).transpose()?;
         let flags = if l2cap { FLAG_L2CAP } else { 0 };
         Ok(Encounters {
-            inner: Mutex::new(core::Encounters::new(core::ScheduleConfig::default(), local, flags, now_ms, core::Salts::system())),
+            inner: Mutex::new(core::Encounters::new(
+                core::ScheduleConfig::default(),
+                local,
+                flags,
+                now_ms,
+                core::Salts::system(),
+            )),
         })
     }
 

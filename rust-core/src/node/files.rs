@@ -153,7 +153,7 @@ impl Node {
             None => {
                 let (id, body) = self.festival_creation(festival_for(&schedule, &choice)?, None)?;
                 let mut w = crate::op::LogWriter::new(id, self.store.next_position(&id, &self.public_key())?);
-                let op = w.sign(&self.identity, w.next.lamport, now_ms(), body)?;
+                let op = w.sign(&self.identity, w.next.lamport, self.now_ms(), body)?;
                 (id, Some((op, w.next)))
             }
         };
@@ -182,7 +182,8 @@ impl Node {
             self.require_official(&festival, "import a programme")?;
         }
         let start = creation.as_ref().map(|(_, next)| *next);
-        let (planned, mut summary) = import::plan(&self.store, &self.identity, &festival, &schedule, now_ms(), start)?;
+        let (planned, mut summary) =
+            import::plan(&self.store, &self.identity, &festival, &schedule, self.now_ms(), start)?;
         let mut ops: Vec<crate::op::Op> = creation.into_iter().map(|(op, _)| op).collect();
         ops.extend(planned);
         summary.warnings.extend(warnings);
@@ -214,7 +215,7 @@ impl Node {
     /// Exports events as iCalendar text.
     pub fn export_ics(&self, festival: &FestivalId, selection: IcsSelection) -> Result<String, NodeError> {
         let (f, events) = self.ics_events(festival, selection)?;
-        Ok(ical::export(&f, &events, now_ms() as i64 / 1000)?)
+        Ok(ical::export(&f, &events, self.now_ms() as i64 / 1000)?)
     }
 
     /// The festival and the events [`Node::export_ics`] writes, read but not formatted: a server
@@ -292,7 +293,7 @@ impl Node {
         let id = self.create_festival_from(new, Some(fork_ref))?;
         let tz = festival_tz(&old);
         let mut writer = crate::op::LogWriter::new(id, self.store.next_position(&id, &self.public_key())?);
-        let wall = now_ms();
+        let wall = self.now_ms();
         let mut ops = Vec::new();
         let mut venue_map = std::collections::HashMap::new();
         for v in self.store.venues(from)? {
@@ -358,7 +359,7 @@ impl Node {
                 )?);
             }
         }
-        let report = self.store.ingest(ops)?;
+        let report = self.store_batch(ops)?;
         if let Some(r) = report.rejected.first() {
             return Err(NodeError::Invalid(format!("fork op rejected: {}", r.reason)));
         }

@@ -124,6 +124,10 @@ pub struct Node {
     identity: Identity,
     store: Store,
     data_dir: Option<PathBuf>,
+    /// Sync items of festivals being reconciled, following every batch this node stores.
+    items: crate::sync::ItemCache,
+    /// Advertised states of festivals, per store revision.
+    advertised: crate::proximity::StateCache,
 }
 
 impl std::fmt::Debug for Node {
@@ -141,12 +145,24 @@ impl Node {
             .map_err(|e| IdentityError::Io { path: data_dir.display().to_string(), source: e })?;
         let identity = Identity::load_or_create(&data_dir.join("identity.key"))?;
         let store = Store::open(&data_dir.join("meadow.sqlite3"))?;
-        Ok(Node { identity, store, data_dir: Some(data_dir.to_owned()) })
+        Ok(Node::over(identity, store, Some(data_dir.to_owned())))
     }
 
     /// A node over an in-memory store (tests, benchmarks).
     pub fn in_memory(identity: Identity) -> Result<Node, NodeError> {
-        Ok(Node { identity, store: Store::open_in_memory()?, data_dir: None })
+        Ok(Node::over(identity, Store::open_in_memory()?, None))
+    }
+
+    fn over(identity: Identity, store: Store, data_dir: Option<PathBuf>) -> Node {
+        Node { identity, store, data_dir, items: Default::default(), advertised: Default::default() }
+    }
+
+    /// Stores a batch through the store and keeps the sync caches following it: every batch
+    /// this node stores goes through here.
+    fn store_batch(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
+        let report = self.store.ingest(ops)?;
+        self.items.follow(&report);
+        Ok(report)
     }
 
     /// The data directory, if on disk.
@@ -164,8 +180,9 @@ impl Node {
         self.identity.public()
     }
 
-    /// The store, read-only, for diagnostics, benchmarks and tests: front ends read and write
-    /// through the node's own methods (the CLI and the bindings use nothing else).
+    /// The store, read-only, for tests and benchmarks (the `testing` feature): front ends read
+    /// and write through the node's own methods.
+    #[cfg(any(test, feature = "testing"))]
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -185,7 +202,7 @@ impl Node {
     /// Verifies and stores ops that came from elsewhere (a peer, a file); invalid ones are
     /// reported and skipped.
     pub fn ingest(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
-        Ok(self.store.ingest(ops)?)
+        self.store_batch(ops)
     }
 
     /// Sets where the store takes the time from (tests and simulations).
@@ -295,10 +312,14 @@ impl Node {
     fn write(&mut self, festival: FestivalId, body: Body) -> Result<OpId, NodeError> {
         let position = self.store.next_position(&festival, &self.public_key())?;
         // A body that fails its schema is bad input, not a storage failure (From<OpError>).
-        let op =
-            crate::op::LogWriter::new(festival, position).sign(&self.identity, position.lamport, now_ms(), body)?;
+        let op = crate::op::LogWriter::new(festival, position).sign(
+            &self.identity,
+            position.lamport,
+            self.now_ms(),
+            body,
+        )?;
         self.log_usage(&festival)?.check(std::slice::from_ref(&op))?;
-        let report = self.store.ingest(vec![op.clone()])?;
+        let report = self.store_batch(vec![op.clone()])?;
         if let Some(r) = report.rejected.into_iter().next() {
             return Err(StoreError::Rejected(r.reason).into());
         }

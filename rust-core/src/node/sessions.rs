@@ -14,9 +14,14 @@ pub enum SessionEnd {
 
 impl Node {
     /// What this device's Bluetooth advertisement for `festival` tells: see
-    /// [`crate::store::Store::local_state`].
+    /// [`crate::proximity::local_state`].
     pub fn local_state(&self, festival: &FestivalId) -> Result<crate::proximity::LocalState, NodeError> {
-        Ok(self.store.local_state(festival)?)
+        Ok(self.advertised.state(&self.store, festival, || self.items.items(&self.store, festival))?)
+    }
+
+    /// The festival's sync items (see [`crate::sync::festival_items`]), shared by its sessions.
+    pub fn sync_items(&self, festival: &FestivalId) -> Result<crate::sync::Items, NodeError> {
+        Ok(self.items.items(&self.store, festival)?)
     }
 
     /// Starts a sync session for a festival (held here, or being joined with nothing yet).
@@ -26,7 +31,7 @@ impl Node {
         cfg: crate::sync::Config,
         now: u64,
     ) -> Result<crate::sync::Session, NodeError> {
-        Ok(crate::sync::Session::initiate(*festival, self.store.sync_items(festival)?, cfg, now))
+        Ok(crate::sync::Session::initiate(*festival, self.sync_items(festival)?, cfg, now))
     }
 
     /// Answers everything a session asks of this node's store: items, ops to send, ops received.
@@ -43,16 +48,16 @@ impl Node {
                     Output::Festival(f) => {
                         // Any op of the festival counts as holding it: a device may know a
                         // festival before its creation op has reached it.
-                        let items = self.store.sync_items(&f)?;
+                        let items = self.sync_items(&f)?;
                         session.provide_items((!items.is_empty()).then_some(items));
                     }
                     Output::Plan(ids) => {
                         let f = session.festival().ok_or(NodeError::NoFestival)?;
-                        session.plan(self.store.sync_plan(&f, &ids)?);
+                        session.plan(crate::sync::plan(&self.store, &f, &ids)?);
                     }
                     Output::Load(ids) => {
                         let f = session.festival().ok_or(NodeError::NoFestival)?;
-                        session.queue_ops(self.store.load_for_sync(&f, &ids)?);
+                        session.queue_ops(self.store.ops_by_id(&f, &ids)?);
                     }
                     Output::Received(ops) => {
                         // Everything that arrived so far goes into one transaction: as durable
@@ -67,7 +72,7 @@ impl Node {
             if batches == 0 {
                 return Ok(end);
             }
-            let report = self.store.ingest(received)?;
+            let report = self.store_batch(received)?;
             // Only an op no honest peer would hold drops the peer: evidence of a fork, a full
             // parking space or an op past a fork are this device's business.
             let bad = report.rejected.iter().find(|r| r.reason.is_peer_fault());

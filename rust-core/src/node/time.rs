@@ -2,11 +2,19 @@
 
 use super::*;
 
-/// The current time in Unix milliseconds.
+/// The current time in Unix milliseconds, from the system clock: for what runs beside a node
+/// (network counters), never for what the node writes (that is [`Node::now_ms`]).
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
+
 impl Node {
+    /// The node's one clock, in Unix milliseconds: the store's, which tests and simulations set.
+    /// Every op the node signs carries it.
+    pub fn now_ms(&self) -> u64 {
+        self.store.clock().now_ms()
+    }
+
     /// Parses a time typed by a person: RFC 3339 with an offset, or a local date and time
     /// (`2026-07-10 14:00`, `2026-07-10T14:00`) in the festival's time zone.
     pub fn parse_time(&self, festival: &FestivalId, text: &str) -> Result<i64, NodeError> {

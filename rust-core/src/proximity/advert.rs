@@ -219,9 +219,8 @@ impl Salts {
         Salts(Box::new(|| {
             let mut salt = [0u8; 2];
             if getrandom::fill(&mut salt).is_err() {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
+                let nanos =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
                 salt = (nanos as u16).to_le_bytes();
             }
             salt

@@ -610,7 +610,8 @@ mod tests {
     #[test]
     fn official_news_goes_first_and_peers_wait_their_turn() {
         let me = local(1, 1);
-        let mut e = Encounters::new(ScheduleConfig { max_links: 1, ..ScheduleConfig::default() }, Some(me), 0, 0, seeded(1));
+        let mut e =
+            Encounters::new(ScheduleConfig { max_links: 1, ..ScheduleConfig::default() }, Some(me), 0, 0, seeded(1));
         drain(&mut e, 0);
         // Salt ff ff is above any salt of ours but itself: this side yields to both peers at first.
         e.seen(1, advert_of(&local(2, 1), 0xff), 100);

@@ -6,14 +6,16 @@
 //! docs/ble.md is the specification, with test vectors that `tests/tests/proximity.rs` checks.
 
 pub mod advert;
+pub mod encounters;
 pub mod frame;
 pub mod gatt;
-pub mod encounters;
+pub mod state;
 
 pub use advert::{Advert, Interest, LocalState, Salts, Sighting};
 pub use encounters::{Action, Encounters, LinkOutcome, PeerId, ScheduleConfig};
 pub use frame::{FrameDecoder, LinkError};
 pub use gatt::{Framed, Transport};
+pub use state::{AdvertStore, StateCache, local_state};
 
 /// A 128-bit Bluetooth UUID, most significant byte first (as written).
 pub type Uuid = [u8; 16];

@@ -6,12 +6,14 @@ mod fold;
 mod query;
 mod schema;
 mod summary;
+mod sync_rows;
 
 pub use query::{
     AgendaEntry, AnnouncementView, CLOCK_AHEAD_TOLERANCE_S, ChangeKind, ChangeView, Changes, Clash, EventDetail,
     EventView, Facets, FestivalView, NowNext, ProgrammeFilter, Slot, VenueView, agenda,
 };
 pub use schema::SCHEMA_VERSION;
+pub use sync_rows::OpRow;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -159,16 +161,19 @@ pub struct IngestReport {
     pub changes: ChangeSet,
     /// Sync items of the ops stored, and festivals whose items changed otherwise (a fork
     /// learnt): what keeps the item cache current without reading it again.
-    pub(crate) items: ItemChanges,
+    pub items: ItemChanges,
 }
 
-/// How a batch changed the festivals' sync items.
+/// How a batch changed what the festivals' sync items are made of: what a cache of them needs
+/// to follow the batch without reading them again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ItemChanges {
-    added: Vec<(FestivalId, crate::sync::Item)>,
-    reset: HashSet<FestivalId>,
+pub struct ItemChanges {
+    /// (Lamport clock, id) of each op stored, by festival.
+    pub added: Vec<(FestivalId, u64, OpId)>,
+    /// Festivals whose items changed otherwise (a fork learnt): read them again.
+    pub reset: HashSet<FestivalId>,
     /// The revision the batch moved the store to, if it moved it.
-    rev: Option<i64>,
+    pub rev: Option<i64>,
 }
 
 /// Where a store takes the time from: the wall clock, or a fixed time (tests). Only device-local
@@ -192,17 +197,22 @@ impl Clock {
             Clock::Fixed(t) => t,
         }
     }
+
+    /// The time now, Unix milliseconds.
+    pub fn now_ms(self) -> u64 {
+        match self {
+            Clock::System => {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+            }
+            Clock::Fixed(t) => (t.max(0) as u64).saturating_mul(1000),
+        }
+    }
 }
 
 /// The SQLite store of one device.
 pub struct Store {
     conn: Connection,
     clock: Clock,
-    /// The sync items of recently reconciled festivals, valid while the store's revision stays:
-    /// every session for a festival shares one copy instead of loading its own.
-    items: std::cell::RefCell<HashMap<FestivalId, (i64, crate::sync::Items)>>,
-    /// The advertisement's state per festival, at a revision: asked again at every change.
-    local: std::cell::RefCell<HashMap<FestivalId, (i64, crate::proximity::LocalState)>>,
     /// Where every commit's changes go.
     feed: Feed,
 }
@@ -251,13 +261,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         let found = schema::migrate(&mut conn)?;
-        let mut store = Store {
-            conn,
-            clock: Clock::System,
-            items: Default::default(),
-            local: Default::default(),
-            feed: Feed::new(),
-        };
+        let mut store = Store { conn, clock: Clock::System, feed: Feed::new() };
         if found > 0 && found < schema::REBUILT_BY {
             for f in store.festivals_with_ops()? {
                 tracing::info!(festival = %f.short(), "re-deriving the programme after a store upgrade");
@@ -329,24 +333,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let report = ingest_in(&tx, ops, now)?;
         tx.commit()?;
-        self.advance_items(&report.items);
         self.publish(&report.changes);
         Ok(report)
-    }
-
-    /// Brings cached sync items that were current before a batch up to the revision it moved the
-    /// store to, with what it stored: a live update after one new op then costs a merge, not a
-    /// read of the festival's every op.
-    fn advance_items(&self, changes: &ItemChanges) {
-        let Some(now) = changes.rev else { return };
-        let before = now - 1;
-        let mut cache = self.items.borrow_mut();
-        cache.retain(|f, (rev, _)| *rev == before && !changes.reset.contains(f));
-        for (f, (rev, items)) in cache.iter_mut() {
-            let added: Vec<_> = changes.added.iter().filter(|(g, _)| g == f).map(|(_, i)| *i).collect();
-            *items = items.with(added);
-            *rev = now;
-        }
     }
 
     /// Like [`Store::ingest`], but all or nothing: if any op is refused for a reason other than
@@ -364,7 +352,6 @@ impl Store {
             return Ok(Err(bad));
         }
         tx.commit()?;
-        self.advance_items(&report.items);
         self.publish(&report.changes);
         Ok(Ok(report))
     }
@@ -426,203 +413,6 @@ impl Store {
             .query_row([&festival.0[..]], |r| r.get(0))
             .optional()?;
         id.map(|b| b.try_into().map(OpId).map_err(|_| StoreError::Corrupt("op id".into()))).transpose()
-    }
-
-    /// The festival's sync items: (Lamport clock, op id) of every op and of the equivocation
-    /// evidence held, sorted. Shared by every session while the store does not change.
-    ///
-    /// A forked author's log takes part up to its fork only: the ops before the position `s` it
-    /// forked at, and the [`MAX_EVIDENCE_PER_AUTHOR`] lowest ids among the versions of position
-    /// `s` held (as an op or as evidence). Two devices that hold different branches then hold the
-    /// same items once they have met, instead of sending each other their branches forever.
-    pub fn sync_items(&self, festival: &FestivalId) -> Result<crate::sync::Items, StoreError> {
-        let rev = current_rev(&self.conn)?;
-        if let Some((r, items)) = self.items.borrow().get(festival)
-            && *r == rev
-        {
-            return Ok(items.clone());
-        }
-        let f = &festival.0[..];
-        let forks = fold::load_forks(&self.conn, festival)?;
-        let mut items = Vec::new();
-        let read = |sql: &str, args: &[&dyn rusqlite::ToSql], items: &mut Vec<crate::sync::Item>| {
-            let mut stmt = self.conn.prepare_cached(sql)?;
-            let mut rows = stmt.query(args)?;
-            while let Some(r) = rows.next()? {
-                let id: [u8; 32] =
-                    r.get::<_, Vec<u8>>(1)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
-                items.push(crate::sync::Item { lamport: r.get::<_, i64>(0)? as u64, id: OpId(id) });
-            }
-            Ok::<_, StoreError>(())
-        };
-        if forks.is_empty() {
-            read("SELECT lamport, id FROM ops WHERE festival = ?", &[&f], &mut items)?;
-        } else {
-            read(
-                "SELECT lamport, id FROM ops o WHERE festival = ?1 AND NOT EXISTS (
-                   SELECT 1 FROM forks k WHERE k.festival = ?1 AND k.author = o.author AND k.seq <= o.seq)",
-                &[&f],
-                &mut items,
-            )?;
-            let mut sorted: Vec<_> = forks.into_iter().collect();
-            sorted.sort();
-            for (author, s) in sorted {
-                let mut versions = Vec::new();
-                read(
-                    "SELECT lamport, id FROM ops WHERE festival = ?1 AND author = ?2 AND seq = ?3
-                     UNION SELECT lamport, evidence_id FROM forks WHERE festival = ?1 AND author = ?2 AND ev_seq = ?3",
-                    &[&f, &&author.0[..], &(s as i64)],
-                    &mut versions,
-                )?;
-                versions.sort_by_key(|i| i.id);
-                versions.truncate(MAX_EVIDENCE_PER_AUTHOR as usize);
-                items.extend(versions);
-            }
-        }
-        let items = crate::sync::Items::new(items);
-        let mut cache = self.items.borrow_mut();
-        // Sessions for a handful of festivals at once at most; keep the cache that small.
-        if cache.len() >= 8 {
-            cache.clear();
-        }
-        cache.insert(*festival, (rev, items.clone()));
-        Ok(items)
-    }
-
-    /// What the festival's Bluetooth advertisement tells of this store: fingerprints of the
-    /// official ops held (by the owner and organisers, at the positions their roles cover) and of
-    /// every sync item. Two stores with equal fingerprints hold the same ops.
-    pub fn local_state(&self, festival: &FestivalId) -> Result<crate::proximity::LocalState, StoreError> {
-        let rev = current_rev(&self.conn)?;
-        if let Some((r, state)) = self.local.borrow().get(festival)
-            && *r == rev
-        {
-            return Ok(*state);
-        }
-        let all = self.sync_items(festival)?;
-        let ctx = FestivalCtx::load(&self.conn, *festival)?;
-        let mut stmt = self.conn.prepare_cached("SELECT author, seq, lamport, id FROM ops WHERE festival = ?")?;
-        let mut rows = stmt.query([&festival.0[..]])?;
-        let mut official = Vec::new();
-        while let Some(r) = rows.next()? {
-            let author =
-                PublicKey(r.get::<_, Vec<u8>>(0)?.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
-            if ctx.roles.is_official(&author, r.get::<_, i64>(1)? as u64) {
-                let id: [u8; 32] =
-                    r.get::<_, Vec<u8>>(3)?.try_into().map_err(|_| StoreError::Corrupt("op id".into()))?;
-                official.push(crate::sync::Item { lamport: r.get::<_, i64>(2)? as u64, id: OpId(id) });
-            }
-        }
-        let official = crate::sync::Items::new(official);
-        let state = crate::proximity::LocalState {
-            festival: *festival,
-            official: official.fingerprint(0..official.len()),
-            all: all.fingerprint(0..all.len()),
-        };
-        let mut cache = self.local.borrow_mut();
-        if cache.len() >= 8 {
-            cache.clear();
-        }
-        cache.insert(*festival, (rev, state));
-        Ok(state)
-    }
-
-    /// What a sync session is about to send, without the ops' bytes: (priority class, Lamport
-    /// clock, id, size) of each op or piece of evidence named. Class 0: announcements by official
-    /// authors with the earlier ops of their logs they need; 1: other official ops; 2: community
-    /// ops (role ops by authors without authority among them: they change nothing); 3: community
-    /// ops the festival's moderation does not show (unapproved authors in approved-only mode,
-    /// hidden authors). Evidence of a fork goes with its author's ops at its position.
-    ///
-    /// Classes never decrease along a log: an op takes the lowest class of any later op of its
-    /// log being sent, so a receiver gets every log in order and parks nothing, whatever mix of
-    /// kinds an author signs. Ids not held are left out.
-    pub fn sync_plan(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<crate::sync::Planned>, StoreError> {
-        let ctx = FestivalCtx::load(&self.conn, *festival)?;
-        let moderation = fold::Moderation::load(&self.conn, festival)?;
-        let mut op_stmt = self.conn.prepare_cached(
-            "SELECT author, seq, lamport, kind, LENGTH(bytes) FROM ops WHERE id = ? AND festival = ?",
-        )?;
-        let mut ev_stmt = self.conn.prepare_cached(
-            "SELECT author, ev_seq, lamport, LENGTH(evidence) FROM forks WHERE evidence_id = ? AND festival = ?",
-        )?;
-        // (author, seq, lamport, kind, size, id); evidence has kind 0.
-        let mut rows: Vec<(PublicKey, u64, u64, u8, u32, OpId)> = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = op_stmt
-                .query_row([&id.0[..], &festival.0[..]], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, u8>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                })
-                .optional()?;
-            let row = match row {
-                Some(row) => Some(row),
-                None => ev_stmt
-                    .query_row([&id.0[..], &festival.0[..]], |r| {
-                        Ok((
-                            r.get::<_, Vec<u8>>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                            0u8,
-                            r.get::<_, i64>(3)?,
-                        ))
-                    })
-                    .optional()?,
-            };
-            if let Some((author, seq, lamport, kind, size)) = row {
-                let author = PublicKey(author.try_into().map_err(|_| StoreError::Corrupt("op author".into()))?);
-                rows.push((author, seq as u64, lamport as u64, kind, size as u32, *id));
-            }
-        }
-        use crate::sync::Class;
-        let own_class = |author: &PublicKey, seq: u64, kind: u8| {
-            if ctx.roles.is_official(author, seq) {
-                if kind == crate::op::BodyKind::Announcement as u8 { Class::Urgent } else { Class::Official }
-            } else if moderation.shows(author) {
-                Class::Community
-            } else {
-                Class::Unshown
-            }
-        };
-        // Each log from its newest op being sent to its oldest, carrying the lowest class seen.
-        rows.sort_by(|a, b| (a.0, b.1).cmp(&(b.0, a.1)));
-        let mut planned = Vec::with_capacity(rows.len());
-        let mut carried: Option<(PublicKey, Class)> = None;
-        for (author, seq, lamport, kind, size, id) in rows {
-            let mut class = own_class(&author, seq, kind);
-            if let Some((a, c)) = carried
-                && a == author
-            {
-                class = class.min(c);
-            }
-            carried = Some((author, class));
-            planned.push(crate::sync::Planned { class, lamport, id, size });
-        }
-        Ok(planned)
-    }
-
-    /// The ops (or evidence) with these ids, for a sync session to send; ids not held are left out.
-    pub fn load_for_sync(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
-        let mut op_stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = ?")?;
-        let mut ev_stmt =
-            self.conn.prepare_cached("SELECT evidence FROM forks WHERE evidence_id = ? AND festival = ? LIMIT 1")?;
-        let mut ops = Vec::with_capacity(ids.len());
-        for id in ids {
-            let mut bytes: Option<Vec<u8>> =
-                op_stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
-            if bytes.is_none() {
-                bytes = ev_stmt.query_row([&id.0[..], &festival.0[..]], |r| r.get(0)).optional()?;
-            }
-            if let Some(b) = bytes {
-                ops.push(Op::decode(&b).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))?);
-            }
-        }
-        Ok(ops)
     }
 
     /// A counter that grows with every batch that stored something: a cheap "did anything change".
@@ -880,7 +670,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
             Attach::Stored => {
                 report.stored += 1;
                 report.changes.add(f, Scopes::of(op.body()));
-                report.items.added.push((f, crate::sync::Item { lamport: op.lamport(), id: op.id() }));
+                report.items.added.push((f, op.lamport(), op.id()));
                 touched_logs.insert((f, op.author()));
             }
             Attach::Pending => report.pending += 1,
@@ -921,7 +711,7 @@ fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Result<IngestR
                 Attach::Stored => {
                     report.stored += 1;
                     report.changes.add(f, Scopes::of(op.body()));
-                    report.items.added.push((f, crate::sync::Item { lamport: op.lamport(), id: op.id() }));
+                    report.items.added.push((f, op.lamport(), op.id()));
                     report.pending = report.pending.saturating_sub(1);
                 }
                 Attach::Pending => {}
@@ -1381,4 +1171,4 @@ fn verify_pipelined(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,7 +7,11 @@
 pub mod items;
 pub mod message;
 pub mod session;
+pub mod source;
+#[cfg(test)]
+mod store_tests;
 
 pub use items::{Bound, Item, Items};
 pub use message::{ErrorCode, Message, Mode, Range, RangeList};
 pub use session::{Class, Config, Output, Planned, Role, Session, Stats, SyncError, items_of};
+pub use source::{ItemCache, SyncStore, festival_items, plan};

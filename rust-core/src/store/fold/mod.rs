@@ -5,11 +5,10 @@
 mod moderation;
 mod rows;
 
-pub(crate) use moderation::Moderation;
 use moderation::*;
 use rows::*;
 pub(crate) use rows::{EventRow, LinkJson, load_event, load_festival, split_list};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;

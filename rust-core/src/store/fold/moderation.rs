@@ -2,45 +2,6 @@
 
 use super::*;
 
-/// The festival's moderation as far as sync and visibility need it.
-#[derive(Debug, Default)]
-pub(crate) struct Moderation {
-    approved_only: bool,
-    approved: HashSet<PublicKey>,
-    hidden: HashSet<PublicKey>,
-}
-
-impl Moderation {
-    pub fn load(conn: &Connection, festival: &FestivalId) -> Result<Self, StoreError> {
-        let f = &festival.0[..];
-        let approved_only = conn
-            .prepare_cached("SELECT community FROM festivals WHERE id = ?")?
-            .query_row([f], |r| r.get::<_, i64>(0))
-            .optional()?
-            == Some(CommunityMode::Approved as i64);
-        let keys = |sql: &str| -> Result<HashSet<PublicKey>, StoreError> {
-            let mut stmt = conn.prepare_cached(sql)?;
-            let rows = stmt.query_map([f], |r| r.get::<_, Vec<u8>>(0))?;
-            let mut out = HashSet::new();
-            for k in rows {
-                if let Ok(k) = k?.try_into() {
-                    out.insert(PublicKey(k));
-                }
-            }
-            Ok(out)
-        };
-        let approved =
-            if approved_only { keys("SELECT author FROM approvals WHERE festival = ?")? } else { HashSet::new() };
-        let hidden = keys("SELECT target FROM hides WHERE festival = ? AND hidden = 1")?;
-        Ok(Moderation { approved_only, approved, hidden })
-    }
-
-    /// Whether the festival shows community content by `author` at all.
-    pub fn shows(&self, author: &PublicKey) -> bool {
-        !self.hidden.contains(author) && (!self.approved_only || self.approved.contains(author))
-    }
-}
-
 /// Applies an official moderation rule: the community mode is one last-writer-wins field, and
 /// approvals only ever add authors (an organiser who changes their mind hides the author).
 pub(super) fn apply_moderation(
