@@ -4,7 +4,7 @@ use anyhow::Result;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Imported, Node, festival_tz, format_clock, format_time};
 use meadow_core::op::FestivalId;
-use meadow_core::store::{
+use meadow_core::view::{
     AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView,
 };
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! Meadow core: identity, signed operation logs, the festival model and its SQLite store.
 //!
 //! Data flows one way: a front end calls [`node::Node`]; the node writes ops through [`op`] into
-//! [`store`]; [`model`] holds the pure rules by which ops fold into programme state.
+//! [`store`]; [`model`] holds the pure rules by which ops fold into programme state, and [`view`]
+//! the read models every front end shows.
 
 pub mod demo;
 pub mod exchange;
@@ -14,4 +15,5 @@ pub mod op;
 pub mod proximity;
 pub mod store;
 pub mod sync;
+pub mod view;
 pub mod wire;

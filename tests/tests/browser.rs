@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use meadow_core::identity::Identity;
 use meadow_core::node::Node;
 use meadow_core::op::FestivalId;
-use meadow_core::store::ProgrammeFilter;
+use meadow_core::view::ProgrammeFilter;
 use meadow_web::{SharedNode, Web, WebConfig};
 
 const CHROMIUM: &str = "/usr/bin/chromium";

@@ -4,7 +4,8 @@
 use meadow_core::demo::Rng;
 use meadow_core::identity::Identity;
 use meadow_core::op::{Body, EventPatch, Op, Role};
-use meadow_core::store::{ProgrammeFilter, Store};
+use meadow_core::store::Store;
+use meadow_core::view::ProgrammeFilter;
 use meadow_tests::{Builder, FESTIVAL_START, chaotic_festival, event_body};
 use proptest::prelude::*;
 

@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use meadow_core::exchange::Format;
 use meadow_core::node::{IcsSelection, ImportOptions, Imported, Node};
 use meadow_core::op::FestivalId;
-use meadow_core::store::{ChangeKind, EventDetail};
+use meadow_core::view::{ChangeKind, EventDetail};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);

@@ -12,7 +12,7 @@ use std::process::Command;
 use meadow_core::identity::Identity;
 use meadow_core::node::{ImportOptions, NewFestival, Node};
 use meadow_core::op::{EventPatch, FestivalId};
-use meadow_core::store::ProgrammeFilter;
+use meadow_core::view::ProgrammeFilter;
 use meadow_tests::webclient::{Served, get, get_with, script, serve, serve_with, validate_feeds};
 use serde_json::Value;
 

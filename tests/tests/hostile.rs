@@ -15,8 +15,9 @@ use meadow_core::op::{
     Announcement, Body, CommunityMode, EventPatch, FestivalId, LogPosition, LogWriter, Op, OpId, Priority, Role,
     VenuePatch, rules,
 };
-use meadow_core::store::{Clock, ProgrammeFilter, RejectReason, Store};
+use meadow_core::store::{Clock, RejectReason, Store};
 use meadow_core::sync::{Bound, Config, Items, Message, Mode, Range};
+use meadow_core::view::ProgrammeFilter;
 use meadow_tests::hostile::{ForgeHeader, MemoryWatch, Served, forge_op, stranger};
 use meadow_tests::simnet::{Link, sync_pair};
 use meadow_tests::support::{append_as, digest, eventually, op_count, shared};

@@ -13,7 +13,7 @@ use meadow_core::node::{
     ImportOptions, Imported, NewFestival, Node, NodeError, festival_tz, format_clock, format_time,
 };
 use meadow_core::op::{EventPatch, FestivalId, VenuePatch};
-use meadow_core::store::{EventView, ProgrammeFilter};
+use meadow_core::view::{EventView, ProgrammeFilter};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)).expect("fixture")
@@ -280,7 +280,7 @@ fn a_renamed_room_is_a_rename_not_a_move() {
     assert!(names.contains(&"Saal Zwei (Kuppel)".to_owned()), "{names:?}");
     assert_eq!(by_title(&programme(&n, &f), "Closing concert").venue_name, "Saal Zwei (Kuppel)");
     let changes = n.store().changes(&f).expect("changes");
-    assert!(changes.events.iter().all(|c| !matches!(c.kind, meadow_core::store::ChangeKind::Moved { .. })));
+    assert!(changes.events.iter().all(|c| !matches!(c.kind, meadow_core::view::ChangeKind::Moved { .. })));
 }
 
 #[test]
@@ -361,7 +361,7 @@ fn meadows_own_icalendar_export_keeps_tracks_and_people_and_comes_home_without_c
     )
     .expect("edit");
     let ics = a.export_ics(&f, meadow_core::node::IcsSelection::All).expect("export");
-    let key = |d: &meadow_core::store::EventDetail| {
+    let key = |d: &meadow_core::view::EventDetail| {
         let e = &d.event;
         (e.title.clone(), e.subtitle.clone(), e.start, e.track.clone(), e.people.clone(), d.description.clone())
     };

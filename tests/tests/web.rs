@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use meadow_core::identity::Identity;
 use meadow_core::node::{ImportOptions, Node};
 use meadow_core::op::{EventPatch, FestivalId, Link};
-use meadow_core::store::ProgrammeFilter;
+use meadow_core::view::ProgrammeFilter;
 use meadow_tests::webclient::{demo_node, get, get_with, import_new, raw, script, serve, serve_with, validate_feeds};
 
 /// Title, start, end, venue, track, people and description of an event.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use meadow_core::net::{Invite, NetConfig, Networking, SharedNode};
 use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node, NodeError};
 use meadow_core::op::{EventPatch, VenuePatch};
-use meadow_core::store::ProgrammeFilter;
+use meadow_core::view::ProgrammeFilter;
 
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};

@@ -3,7 +3,7 @@
 use meadow_core::feed::Scope;
 use meadow_core::node::SessionEnd;
 use meadow_core::op::Priority as CorePriority;
-use meadow_core::store::{
+use meadow_core::view::{
     AnnouncementView, ChangeKind as CoreChangeKind, ChangeView, EventView, FestivalView, VenueView,
 };
 
@@ -353,7 +353,7 @@ pub struct Slot {
 
 impl EventDetail {
     /// The record for the core's detail, and whether this identity may edit it.
-    pub(crate) fn new(d: meadow_core::store::EventDetail, editable: bool) -> Self {
+    pub(crate) fn new(d: meadow_core::view::EventDetail, editable: bool) -> Self {
         EventDetail {
             event: d.event.into(),
             description: d.description,
@@ -508,8 +508,8 @@ pub struct NowNext {
     pub next: Option<Event>,
 }
 
-impl From<meadow_core::store::NowNext> for NowNext {
-    fn from(n: meadow_core::store::NowNext) -> Self {
+impl From<meadow_core::view::NowNext> for NowNext {
+    fn from(n: meadow_core::view::NowNext) -> Self {
         NowNext { venue: n.venue_name, now: n.now.map(Event::from), next: n.next.map(Event::from) }
     }
 }
@@ -528,8 +528,8 @@ pub struct AgendaEntry {
     pub remind_at: Option<i64>,
 }
 
-impl From<meadow_core::store::AgendaEntry> for AgendaEntry {
-    fn from(a: meadow_core::store::AgendaEntry) -> Self {
+impl From<meadow_core::view::AgendaEntry> for AgendaEntry {
+    fn from(a: meadow_core::view::AgendaEntry) -> Self {
         AgendaEntry {
             event: a.event.into(),
             gap_minutes: a.gap_before.map(|s| s / 60),
@@ -550,8 +550,8 @@ pub struct Facets {
     pub tags: Vec<String>,
 }
 
-impl From<meadow_core::store::Facets> for Facets {
-    fn from(f: meadow_core::store::Facets) -> Self {
+impl From<meadow_core::view::Facets> for Facets {
+    fn from(f: meadow_core::view::Facets) -> Self {
         Facets { venues: f.venues.into_iter().map(Venue::from).collect(), tracks: f.tracks, tags: f.tags }
     }
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Node, NodeError, festival_tz, format_clock, now_ms};
 use meadow_core::op::{FestivalId, OpId, Priority};
-use meadow_core::store::{AnnouncementView, EventView, FestivalView, ProgrammeFilter, Slot};
+use meadow_core::view::{AnnouncementView, EventView, FestivalView, ProgrammeFilter, Slot};
 
 /// Events on one page of a day, so that a page stays well under 100 KB on a 10,000-event
 /// festival.

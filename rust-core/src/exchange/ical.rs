@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 
 use super::ExchangeError;
 use super::schedule::{Conference, Room, Schedule, ScheduleEvent, parse_error};
-use crate::store::{EventDetail, FestivalView};
+use crate::view::{EventDetail, FestivalView};
 
 /// The product identifier Meadow writes.
 pub const PRODID: &str = "-//Meadow//Meadow festival programme//EN";

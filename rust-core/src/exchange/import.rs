@@ -8,7 +8,8 @@ use super::ExchangeError;
 use super::schedule::{Schedule, ScheduleEvent, fit};
 use crate::identity::Identity;
 use crate::op::{Body, EventPatch, FestivalId, Link, LogPosition, LogWriter, Op, OpId, VenuePatch, limits};
-use crate::store::{EventDetail, Store};
+use crate::store::Store;
+use crate::view::EventDetail;
 
 /// What an import did (or would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

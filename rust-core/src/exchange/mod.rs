@@ -9,6 +9,8 @@ pub mod import;
 pub mod json;
 pub mod publish;
 pub mod schedule;
+pub mod text;
+pub mod zone;
 
 use thiserror::Error;
 

@@ -16,7 +16,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde_json::{Value, json};
 
 use super::ExchangeError;
-use crate::store::{EventDetail, FestivalView, VenueView};
+use crate::view::{EventDetail, FestivalView, VenueView};
 
 /// The generator name both feeds carry.
 pub const GENERATOR: &str = "meadow";

@@ -224,7 +224,7 @@ impl Node {
         &self,
         festival: &FestivalId,
         selection: IcsSelection,
-    ) -> Result<(FestivalView, Vec<crate::store::EventDetail>), NodeError> {
+    ) -> Result<(FestivalView, Vec<crate::view::EventDetail>), NodeError> {
         let f = self.festival(festival)?;
         let mut events = self.store.event_details(festival, true)?;
         match selection {

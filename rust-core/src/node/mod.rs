@@ -20,7 +20,8 @@ use crate::op::{
     Announcement, Body, CommunityMode, EventPatch, FestivalCreate, FestivalId, FestivalPatch, ForkRef, HideTarget,
     Moderation, OpId, ProfilePatch, Role, SchemaError, VenuePatch,
 };
-use crate::store::{Changes, CheckReport, Clock, EventView, FestivalView, IngestReport, Store, StoreError, VenueView};
+use crate::store::{CheckReport, Clock, IngestReport, Store, StoreError};
+use crate::view::{Changes, EventView, FestivalView, VenueView};
 
 pub mod budget;
 mod events;

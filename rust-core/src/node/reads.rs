@@ -2,7 +2,7 @@
 //! bookkeeping, each a read of the store through the node.
 
 use super::*;
-use crate::store::{AgendaEntry, AnnouncementView, Clash, EventDetail, Facets, NowNext, ProgrammeFilter};
+use crate::view::{AgendaEntry, AnnouncementView, Clash, EventDetail, Facets, NowNext, ProgrammeFilter};
 
 /// What this identity is in a festival, which decides what its app offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,5 @@
 //! Read-side queries over the materialized programme, shaped for the screens that show them.
 
-use jiff::civil::Date;
 use rusqlite::{OptionalExtension, Row, params};
 
 use std::collections::{HashMap, HashSet};
@@ -8,147 +7,9 @@ use std::collections::{HashMap, HashSet};
 use super::fold::LinkJson;
 use super::summary;
 use super::{Store, StoreError};
-use crate::feed::{ChangeSet, Scope};
 use crate::identity::PublicKey;
 use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
-
-/// A festival as listed and shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FestivalView {
-    /// Id.
-    pub id: FestivalId,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// IANA time zone.
-    pub timezone: String,
-    /// First day.
-    pub start_date: Date,
-    /// Last day.
-    pub end_date: Date,
-    /// Place.
-    pub place: String,
-    /// Minutes after midnight at which the festival day changes.
-    pub day_change_minutes: u16,
-    /// Creator.
-    pub owner: PublicKey,
-    /// Current organisers (owner excluded).
-    pub organisers: Vec<PublicKey>,
-    /// Where it was forked from.
-    pub forked_from: Option<ForkRef>,
-}
-
-/// A venue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VenueView {
-    /// Id.
-    pub id: OpId,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Position.
-    pub location: Option<GeoPoint>,
-    /// Created by an organiser.
-    pub official: bool,
-    /// Id in an imported schedule.
-    pub source_id: String,
-    /// Place in the schedule's room order, if it has one.
-    pub position: Option<u32>,
-}
-
-/// An event as a programme list shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventView {
-    /// Id.
-    pub id: OpId,
-    /// Title.
-    pub title: String,
-    /// Subtitle.
-    pub subtitle: String,
-    /// Start, Unix seconds.
-    pub start: i64,
-    /// End, Unix seconds.
-    pub end: i64,
-    /// Festival day (`YYYY-MM-DD`) it belongs to.
-    pub day: String,
-    /// Venue id.
-    pub venue: Option<OpId>,
-    /// Venue name, empty without a venue.
-    pub venue_name: String,
-    /// Track.
-    pub track: String,
-    /// Kind.
-    pub kind: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// People.
-    pub people: Vec<String>,
-    /// Cancelled.
-    pub cancelled: bool,
-    /// Moved from the time or venue it was first announced with.
-    pub moved: bool,
-    /// Posted by an organiser (else a community event).
-    pub official: bool,
-    /// Author of the creating op.
-    pub creator: PublicKey,
-    /// Favourited on this device.
-    pub favourite: bool,
-}
-
-/// Everything about one event, for its own screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventDetail {
-    /// What the programme shows.
-    pub event: EventView,
-    /// Description.
-    pub description: String,
-    /// Language.
-    pub language: String,
-    /// Links.
-    pub links: Vec<Link>,
-    /// Id in an imported schedule.
-    pub source_id: String,
-    /// When and where it was first announced, if it has moved since.
-    pub moved_from: Option<Slot>,
-    /// The event's own web page (empty for none).
-    pub url: String,
-    /// Numeric id in an imported schedule.
-    pub source_number: Option<u32>,
-    /// Not to be recorded.
-    pub do_not_record: bool,
-    /// Licence of recordings (empty for none given).
-    pub recording_license: String,
-}
-
-/// A time and place in the programme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
-    /// Start, Unix seconds.
-    pub start: i64,
-    /// End, Unix seconds.
-    pub end: i64,
-    /// Venue id.
-    pub venue: Option<OpId>,
-    /// Venue name, empty without a venue (or if it was deleted since).
-    pub venue_name: String,
-}
-
-/// Which events a programme query returns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProgrammeFilter {
-    /// Only this festival day.
-    pub day: Option<Date>,
-    /// Only this venue.
-    pub venue: Option<OpId>,
-    /// Only this track.
-    pub track: Option<String>,
-    /// Only events with this tag.
-    pub tag: Option<String>,
-    /// Only official events.
-    pub official_only: bool,
-}
+use crate::view::*;
 
 /// The condition of a programme query: parameters 1 to 4 are the festival, day, venue and track
 /// (each `NULL` when the filter does not name it).
@@ -163,170 +24,15 @@ fn programme_where(filter: &ProgrammeFilter) -> String {
     cond
 }
 
-/// An announcement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnouncementView {
-    /// Id.
-    pub id: OpId,
-    /// Author.
-    pub author: PublicKey,
-    /// Author's display name, if they set one.
-    pub author_name: String,
-    /// Text.
-    pub text: String,
-    /// Priority.
-    pub priority: Priority,
-    /// Expiry, Unix seconds.
-    pub expires: Option<i64>,
-    /// Author's wall clock when posted, Unix ms (informational).
-    pub wall_time_ms: u64,
-    /// When it was posted as far as can be told: the author's clock, unless that claims a time
-    /// more than [`CLOCK_AHEAD_TOLERANCE_S`] after this device's, which no real posting can be.
-    pub posted_at: Option<i64>,
-}
-
-/// How far ahead of this device's clock an author's clock may be before the posting time it
-/// claims is not shown (phones' clocks drift, but not by an hour).
-pub const CLOCK_AHEAD_TOLERANCE_S: i64 = 3600;
-
-/// How an event changed since the last look.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// Not there at the last look.
-    New,
-    /// Start, end or venue changed; where it was at the last look.
-    Moved {
-        /// Previous start.
-        from_start: i64,
-        /// Previous end.
-        from_end: i64,
-        /// Previous venue name.
-        from_venue: String,
-    },
-    /// Cancelled since the last look.
-    Cancelled,
-    /// Un-cancelled since the last look.
-    Restored,
-    /// Other details changed.
-    Updated,
-    /// Removed by its author or an organiser.
-    Deleted,
-}
-
-/// One changed event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeView {
-    /// What happened.
-    pub kind: ChangeKind,
-    /// The event as it is now.
-    pub event: EventView,
-}
-
-/// Everything that changed since the last look.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Changes {
-    /// Changed events, favourites first, then by start.
-    pub events: Vec<ChangeView>,
-    /// New announcements, newest first.
-    pub announcements: Vec<AnnouncementView>,
-}
-
-/// Two favourites that overlap in time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clash {
-    /// The one that starts first.
-    pub first: EventView,
-    /// The other.
-    pub second: EventView,
-}
-
-/// One favourite in a personal timetable: when to be reminded, the free time before it, and
-/// which other favourites it clashes with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgendaEntry {
-    /// The favourite.
-    pub event: EventView,
-    /// Free time, in seconds, between the end of the favourites before it (on the same festival
-    /// day) and its start; `None` for a day's first favourite or when it overlaps one.
-    pub gap_before: Option<i64>,
-    /// Favourites it overlaps in time (none for a cancelled one).
-    pub clashes_with: Vec<OpId>,
-    /// When a reminder fires (Unix seconds): the lead before its start; `None` if cancelled.
-    pub remind_at: Option<i64>,
-}
-
-/// What the programme of a festival can be filtered by.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facets {
-    /// Venues, in the festival's order.
-    pub venues: Vec<VenueView>,
-    /// Tracks events name, sorted, without case duplicates.
-    pub tracks: Vec<String>,
-    /// Tags events carry, sorted, without case duplicates.
-    pub tags: Vec<String>,
-}
-
-/// Whether two events overlap in time (an event without duration overlaps nothing).
-fn overlap(a: &EventView, b: &EventView) -> bool {
-    a.end > a.start && b.end > b.start && a.start < b.end && b.start < a.end
-}
-
-/// The personal timetable of `favourites` (sorted by start): reminders `lead` seconds ahead,
-/// the gaps between them and the clashes.
-pub fn agenda(favourites: Vec<EventView>, lead: i64) -> Vec<AgendaEntry> {
-    let live: Vec<&EventView> = favourites.iter().filter(|e| !e.cancelled).collect();
-    let mut out = Vec::with_capacity(favourites.len());
-    // The latest end among the day's earlier (live) favourites.
-    let mut day_end: Option<(String, i64)> = None;
-    for e in &favourites {
-        let clashes_with = if e.cancelled {
-            Vec::new()
-        } else {
-            live.iter().filter(|o| o.id != e.id && overlap(e, o)).map(|o| o.id).collect()
-        };
-        let gap_before = match &day_end {
-            Some((day, end)) if *day == e.day && e.start >= *end && !e.cancelled => Some(e.start - end),
-            _ => None,
-        };
-        if !e.cancelled {
-            let end = e.end.max(e.start);
-            day_end = match day_end.take() {
-                Some((day, prev)) if day == e.day => Some((day, prev.max(end))),
-                _ => Some((e.day.clone(), end)),
-            };
-        }
-        out.push(AgendaEntry {
-            event: e.clone(),
-            gap_before,
-            clashes_with,
-            remind_at: (!e.cancelled).then(|| e.start.saturating_sub(lead)),
-        });
-    }
-    out
-}
-
-/// What is on at a venue now, and what comes next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NowNext {
-    /// Venue id.
-    pub venue: Option<OpId>,
-    /// Venue name.
-    pub venue_name: String,
-    /// Running now.
-    pub now: Option<EventView>,
-    /// Starting next.
-    pub next: Option<EventView>,
-}
-
 /// The columns [`Decor::event`] reads.
-const EVENT_COLUMNS: &str = "e.summary";
+pub(super) const EVENT_COLUMNS: &str = "e.summary";
 /// Index of the first column after [`EVENT_COLUMNS`].
-const AFTER_EVENT: usize = 1;
+pub(super) const AFTER_EVENT: usize = 1;
 
 /// Not deleted and not hidden by organisers (mutes are this device's and applied by [`Decor`]).
-const VISIBLE: &str = "e.deleted = 0 AND e.hidden = 0";
+pub(super) const VISIBLE: &str = "e.deleted = 0 AND e.hidden = 0";
 
-fn key32(b: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+pub(super) fn key32(b: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
     b.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Blob))
 }
 
@@ -358,7 +64,7 @@ type IdSet<K> = HashSet<K, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// Device-local and small per-festival facts that every event row is decorated with, read once
 /// per query instead of joined into every row.
-struct Decor {
+pub(super) struct Decor {
     venues: IdMap<OpId, (String, bool)>,
     /// Place of each venue in the festival's venue order, so sorting by venue compares integers.
     venue_rank: IdMap<OpId, usize>,
@@ -367,7 +73,7 @@ struct Decor {
 }
 
 impl Decor {
-    fn venue_name(&self, v: &Option<OpId>, include_deleted: bool) -> String {
+    pub(super) fn venue_name(&self, v: &Option<OpId>, include_deleted: bool) -> String {
         match v.as_ref().and_then(|v| self.venues.get(v)) {
             Some((name, deleted)) if include_deleted || !deleted => name.clone(),
             _ => String::new(),
@@ -380,7 +86,7 @@ impl Decor {
     }
 
     /// The event in row `r`, or `None` if its author is muted on this device.
-    fn event(&self, r: &Row<'_>) -> rusqlite::Result<Option<EventView>> {
+    pub(super) fn event(&self, r: &Row<'_>) -> rusqlite::Result<Option<EventView>> {
         let blob = r.get_ref(0)?.as_blob()?;
         let s = summary::decode(blob)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into()))?;
@@ -447,7 +153,7 @@ fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
     a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
 }
 
-fn announcement_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<AnnouncementView> {
+pub(super) fn announcement_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<AnnouncementView> {
     let wall_time_ms = r.get::<_, i64>(6)? as u64;
     let posted = (wall_time_ms / 1000) as i64;
     Ok(AnnouncementView {
@@ -462,7 +168,7 @@ fn announcement_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<Announcement
     })
 }
 
-const ANNOUNCEMENT_SELECT: &str = "SELECT a.id, a.author, COALESCE(p.display_name, ''), a.text, a.priority,
+pub(super) const ANNOUNCEMENT_SELECT: &str = "SELECT a.id, a.author, COALESCE(p.display_name, ''), a.text, a.priority,
     a.expires, a.wall_time_ms FROM announcements a
     LEFT JOIN profiles p ON p.festival = a.festival AND p.author = a.author";
 
@@ -560,7 +266,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn decor(&self, festival: &FestivalId) -> Result<Decor, StoreError> {
+    pub(super) fn decor(&self, festival: &FestivalId) -> Result<Decor, StoreError> {
         let f = &festival.0[..];
         let mut venues = IdMap::default();
         // Venues rank as [`Store::venues`] lists them: a schedule's room order, then by name.
@@ -592,7 +298,7 @@ impl Store {
     }
 
     /// Runs an event query whose first parameter is the festival, decorating every row.
-    fn events_where(
+    pub(super) fn events_where(
         &self,
         festival: &FestivalId,
         sql: &str,
@@ -796,53 +502,6 @@ impl Store {
         self.events_where(festival, &sql, &[&&festival.0[..], &terms.join(" "), &(limit as i64)])
     }
 
-    /// Marks or unmarks an event as a favourite on this device.
-    pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), StoreError> {
-        if on {
-            if self.event(festival, event)?.is_none() {
-                return Err(StoreError::NotFound(format!("event {}", event.short())));
-            }
-            self.conn()
-                .prepare_cached("INSERT OR IGNORE INTO favourites (festival, event) VALUES (?, ?)")?
-                .execute([&festival.0[..], &event.0[..]])?;
-        } else {
-            self.conn()
-                .prepare_cached("DELETE FROM favourites WHERE festival = ? AND event = ?")?
-                .execute([&festival.0[..], &event.0[..]])?;
-        }
-        self.publish(&ChangeSet::of(*festival, Scope::Favourites));
-        Ok(())
-    }
-
-    /// This device's favourites, by start.
-    pub fn favourites(&self, festival: &FestivalId) -> Result<Vec<EventView>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e JOIN favourites f ON f.festival = e.festival AND f.event = e.id
-             WHERE e.festival = ? AND {VISIBLE} ORDER BY e.start, e.title"
-        );
-        self.events_where(festival, &sql, &[&&festival.0[..]])
-    }
-
-    /// Pairs of favourites (not cancelled) that overlap in time.
-    pub fn clashes(&self, festival: &FestivalId) -> Result<Vec<Clash>, StoreError> {
-        let favs: Vec<EventView> = self.favourites(festival)?.into_iter().filter(|e| !e.cancelled).collect();
-        let mut out = Vec::new();
-        // Sorted by start: each event can only clash with those starting before it ends.
-        for (i, a) in favs.iter().enumerate() {
-            for b in favs[i + 1..].iter().take_while(|b| b.start < a.end) {
-                if overlap(a, b) {
-                    out.push(Clash { first: a.clone(), second: b.clone() });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// This device's favourites as a timetable: see [`agenda`].
-    pub fn agenda(&self, festival: &FestivalId, lead: i64) -> Result<Vec<AgendaEntry>, StoreError> {
-        Ok(agenda(self.favourites(festival)?, lead))
-    }
-
     /// The venues, tracks and tags the visible programme uses. Read from the track and tags
     /// columns, distinct pairs only: a screen asks again after every change, and decoding every
     /// event of a big festival for it would cost that much each time.
@@ -871,20 +530,6 @@ impl Store {
             tracks: tracks.into_values().collect(),
             tags: tags.into_values().collect(),
         })
-    }
-
-    /// Favourites (not cancelled) starting in `[now, now + minutes)`: what a reminder fires for.
-    pub fn favourites_starting_within(
-        &self,
-        festival: &FestivalId,
-        now: i64,
-        minutes: i64,
-    ) -> Result<Vec<EventView>, StoreError> {
-        Ok(self
-            .favourites(festival)?
-            .into_iter()
-            .filter(|e| !e.cancelled && e.start >= now && e.start < now + minutes * 60)
-            .collect())
     }
 
     /// Per venue, what is on now and what starts next (events in the coming 24 hours).
@@ -919,100 +564,6 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![&festival.0[..], now], |r| announcement_from_row(r, now))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn seen_rev(&self, festival: &FestivalId) -> Result<i64, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT rev FROM seen WHERE festival = ?")?
-            .query_row([&festival.0[..]], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    /// What changed since this device last called [`Store::mark_seen`] for the festival.
-    pub fn changes(&self, festival: &FestivalId) -> Result<Changes, StoreError> {
-        let mark = self.seen_rev(festival)?;
-        let decor = self.decor(festival)?;
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.prev_start, e.prev_end,
-                    e.prev_venue, e.deleted
-             FROM events e WHERE e.festival = ?1 AND e.updated_rev > ?2 AND e.hidden = 0
-             AND NOT (e.deleted = 1 AND e.created_rev > ?2) ORDER BY e.start"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![&festival.0[..], mark])?;
-        let mut events = Vec::new();
-        while let Some(r) = rows.next()? {
-            let Some(ev) = decor.event(r)? else { continue };
-            let a = AFTER_EVENT;
-            let (created, moved, cancelled): (i64, i64, i64) = (r.get(a)?, r.get(a + 1)?, r.get(a + 2)?);
-            let kind = if created > mark {
-                ChangeKind::New
-            } else if r.get::<_, bool>(a + 6)? {
-                ChangeKind::Deleted
-            } else if cancelled > mark && ev.cancelled {
-                ChangeKind::Cancelled
-            } else if moved > mark
-                && let (Some(from_start), Some(from_end)) = (r.get::<_, Option<i64>>(a + 3)?, r.get::<_, Option<i64>>(a + 4)?)
-                && let prev_venue = r.get::<_, Option<Vec<u8>>>(a + 5)?.map(key32).transpose()?.map(OpId)
-                // Moved away and back again since the last look is no move at all.
-                && (from_start, from_end.max(from_start), prev_venue) != (ev.start, ev.end, ev.venue)
-            {
-                ChangeKind::Moved { from_start, from_end, from_venue: decor.venue_name(&prev_venue, true) }
-            } else if cancelled > mark {
-                ChangeKind::Restored
-            } else {
-                ChangeKind::Updated
-            };
-            events.push(ChangeView { kind, event: ev });
-        }
-        drop(rows);
-        drop(stmt);
-        // Favourites first: a change to one is the most important thing to learn.
-        events.sort_by_key(|c: &ChangeView| !c.event.favourite);
-        let sql = format!(
-            "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND a.rev > ?2 ORDER BY a.lamport DESC"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let now = self.clock().now();
-        let announcements = stmt
-            .query_map(params![&festival.0[..], mark], |r| announcement_from_row(r, now))?
-            .collect::<Result<_, _>>()?;
-        Ok(Changes { events, announcements })
-    }
-
-    /// Whether this device has ever marked the festival seen: before that, everything is new, and
-    /// a front end says so in a line instead of listing the whole programme.
-    pub fn has_looked(&self, festival: &FestivalId) -> Result<bool, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM seen WHERE festival = ?)")?
-            .query_row([&festival.0[..]], |r| r.get(0))?)
-    }
-
-    /// Records that the user has now seen everything in the festival.
-    pub fn mark_seen(&mut self, festival: &FestivalId) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO seen (festival, rev) VALUES (?1, (SELECT value FROM meta WHERE key = 'rev'))
-                 ON CONFLICT (festival) DO UPDATE SET rev = excluded.rev",
-            )?
-            .execute([&festival.0[..]])?;
-        self.publish(&ChangeSet::of(*festival, Scope::Seen));
-        Ok(())
-    }
-
-    /// Mutes (or unmutes) an author on this device only.
-    pub fn set_muted(&mut self, festival: &FestivalId, author: &PublicKey, on: bool) -> Result<(), StoreError> {
-        let sql = if on {
-            "INSERT OR IGNORE INTO mutes (festival, author) VALUES (?, ?)"
-        } else {
-            "DELETE FROM mutes WHERE festival = ? AND author = ?"
-        };
-        self.conn().prepare_cached(sql)?.execute([&festival.0[..], &author.0[..]])?;
-        self.publish(&ChangeSet::of(*festival, [Scope::Moderation, Scope::Programme, Scope::Announcements]));
-        Ok(())
     }
 
     /// An author's display name in a festival, if they set one.
@@ -1060,23 +611,5 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// A local setting.
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT value FROM meta WHERE key = ?")?
-            .query_row([format!("setting.{key}")], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Sets a local setting.
-    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
-            .execute([format!("setting.{key}"), value.to_owned()])?;
-        self.publish(&ChangeSet { settings: true, ..Default::default() });
-        Ok(())
     }
 }

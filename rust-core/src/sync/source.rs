@@ -72,7 +72,7 @@ fn item((lamport, id): (u64, OpId)) -> Item {
 /// evidence held, sorted.
 ///
 /// A forked author's log takes part up to its fork only: the ops before the position `s` it
-/// forked at, and the [`MAX_EVIDENCE_PER_AUTHOR`] lowest ids among the versions of position `s`
+/// forked at, and the [`crate::store::MAX_EVIDENCE_PER_AUTHOR`] lowest ids among the versions of position `s`
 /// held (as an op or as evidence). Two devices that hold different branches then hold the same
 /// items once they have met, instead of sending each other their branches forever.
 pub fn festival_items(store: &impl SyncStore, festival: &FestivalId) -> Result<Items, StoreError> {

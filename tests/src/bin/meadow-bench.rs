@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use meadow_core::demo::Rng;
 use meadow_core::node::{ImportOptions, Imported, Node};
 use meadow_core::op::{Body, Op};
-use meadow_core::store::{ProgrammeFilter, Store};
+use meadow_core::store::Store;
+use meadow_core::view::ProgrammeFilter;
 use meadow_tests::benchmark_festival;
 use serde_json::json;
 
@@ -373,7 +374,7 @@ fn ffi(dir: &Path, samples: usize) -> Result<()> {
 /// The plainest SQLite read of a day's rows, the yardstick the day query is measured against:
 /// one indexed range over a table that holds only the columns a list shows, each row read into
 /// owned strings. Returns the median over `samples` reads of random days, in microseconds.
-fn plain_day_read(dir: &Path, all: &[meadow_core::store::EventView], days: &[String], samples: usize) -> Result<f64> {
+fn plain_day_read(dir: &Path, all: &[meadow_core::view::EventView], days: &[String], samples: usize) -> Result<f64> {
     let conn = rusqlite::Connection::open(dir.join("baseline.sqlite3"))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
