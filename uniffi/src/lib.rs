@@ -20,7 +20,7 @@ pub use proximity::{Encounters, LinkOutcome, ProximityState, ProximityUuids, Rad
 pub use records::{
     AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event,
     EventChanges, EventDetail, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext, ProgrammePage,
-    ProgrammeQuery, Standing, StoreChange, Venue,
+    ProgrammeQuery, Standing, StoreChange, Venue, now_line,
 };
 
 uniffi::setup_scaffolding!();

@@ -295,11 +295,42 @@ impl MeadowNode {
         self.run(move |n| Ok(n.now_next(&f, now)?.into_iter().map(NowNext::from).collect())).await
     }
 
-    /// This device's favourites as a timetable: the free time between them, the clashes, and
-    /// when each reminder fires (`remind_minutes` ahead, at most a day).
-    pub async fn agenda(&self, festival: String, remind_minutes: u32) -> Result<Vec<AgendaEntry>, MeadowError> {
+    /// Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
+    /// (none: this device's reminder lead, see `reminder_lead`).
+    pub async fn agenda(&self, festival: String, remind_minutes: Option<u32>) -> Result<Vec<AgendaEntry>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.agenda(&f, remind_minutes.into())?.into_iter().map(AgendaEntry::from).collect())).await
+        self.run(move |n| {
+            let entries = match remind_minutes {
+                Some(m) => n.agenda(&f, m.into())?,
+                None => n.agenda_now(&f)?,
+            };
+            Ok(entries.into_iter().map(AgendaEntry::from).collect())
+        })
+        .await
+    }
+
+    /// How many minutes before a favourite starts this device reminds its person.
+    pub async fn reminder_lead(&self) -> Result<u32, MeadowError> {
+        self.run(|n| n.reminder_lead()).await
+    }
+
+    /// Sets the reminder lead, in minutes (at most a day).
+    pub async fn set_reminder_lead(&self, minutes: u32) -> Result<(), MeadowError> {
+        self.run(move |n| n.set_reminder_lead(minutes)).await
+    }
+
+    /// The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
+    pub async fn reminders_due(&self, festival: String, now: i64) -> Result<Vec<Event>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.reminders_due(&f, now)?.into_iter().map(Event::from).collect())).await
+    }
+
+    /// Emergencies current at `now` that this device has not told its person of yet, newest
+    /// first; from here on they count as told (kept in the store, so a restart does not tell
+    /// them again).
+    pub async fn emergencies_to_notify(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| Ok(n.emergencies_to_notify(&f, now)?.into_iter().map(Announcement::from).collect())).await
     }
 
     /// The venues, tracks and tags the programme can be filtered by.
@@ -377,11 +408,7 @@ impl MeadowNode {
     ) -> Result<DayView, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = query_filter(&query)?;
-        self.run(move |n| {
-            let (events, total) = n.programme_page(&f, &filter, offset as usize, limit as usize)?;
-            Ok(DayView::new(events, offset, total as u32, &n.venues(&f)?))
-        })
-        .await
+        self.run(move |n| Ok(DayView::from(n.day_view(&f, &filter, offset as usize, limit as usize)?))).await
     }
 
     /// Full-text search, best first: `limit` hits at most (the core's default if none).

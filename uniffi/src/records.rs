@@ -144,6 +144,10 @@ pub struct EventRow {
     pub official: bool,
     /// Favourite on this device.
     pub favourite: bool,
+    /// Its lane in its venue's grid column (overlapping events sit side by side).
+    pub lane: u32,
+    /// How many lanes its group of overlapping events shares the column with.
+    pub lanes: u32,
 }
 
 /// A page of a day's programme as its list and grid show it: the venues and tracks once, then
@@ -162,48 +166,37 @@ pub struct DayView {
     pub total: u32,
 }
 
-impl DayView {
-    /// The view of `events`, a page from `offset` of `total`, its venues in the order of
-    /// `order` (the festival's venues, as the core orders them).
-    pub(crate) fn new(events: Vec<EventView>, offset: u32, total: u32, order: &[VenueView]) -> Self {
-        let used: std::collections::HashSet<&str> = events.iter().map(|e| e.venue_name.as_str()).collect();
-        let mut venues: Vec<String> = Vec::new();
-        let mut venue_at = std::collections::HashMap::new();
-        for v in order.iter().filter(|v| used.contains(v.name.as_str())) {
-            if !venue_at.contains_key(&v.name) {
-                venue_at.insert(v.name.clone(), venues.len() as u32);
-                venues.push(v.name.clone());
-            }
-        }
-        let mut tracks: Vec<String> = Vec::new();
-        let mut track_at = std::collections::HashMap::new();
-        let index = |name: String, table: &mut Vec<String>, at: &mut std::collections::HashMap<String, u32>| {
-            if name.is_empty() {
-                return None;
-            }
-            Some(*at.entry(name).or_insert_with_key(|n| {
-                table.push(n.clone());
-                table.len() as u32 - 1
-            }))
-        };
-        let rows = events
+impl From<meadow_core::view::DayView> for DayView {
+    fn from(v: meadow_core::view::DayView) -> Self {
+        let rows = v
+            .rows
             .into_iter()
-            .map(|e| EventRow {
-                id: e.id.to_hex(),
-                title: e.title,
-                subtitle: e.subtitle,
-                start: e.start,
-                end: e.end,
-                venue: index(e.venue_name, &mut venues, &mut venue_at),
-                track: index(e.track, &mut tracks, &mut track_at),
-                cancelled: e.cancelled,
-                moved: e.moved,
-                official: e.official,
-                favourite: e.favourite,
+            .map(|r| EventRow {
+                id: r.id.to_hex(),
+                title: r.title,
+                subtitle: r.subtitle,
+                start: r.start,
+                end: r.end,
+                venue: r.venue,
+                track: r.track,
+                cancelled: r.cancelled,
+                moved: r.moved,
+                official: r.official,
+                favourite: r.favourite,
+                lane: r.lane,
+                lanes: r.lanes,
             })
             .collect();
-        DayView { venues, tracks, rows, offset, total }
+        DayView { venues: v.venues, tracks: v.tracks, rows, offset: v.offset, total: v.total }
     }
+}
+
+/// Where the list's "now" line goes among a day view's rows at `now` (Unix seconds): before the
+/// first row that has not started, while now lies within the day; none on another day.
+#[uniffi::export]
+pub fn now_line(view: &DayView, now: i64) -> Option<u32> {
+    let rows: Vec<(i64, i64)> = view.rows.iter().map(|r| (r.start, r.end)).collect();
+    meadow_core::view::now_line(&rows, now).map(|i| i as u32)
 }
 
 /// A venue.

@@ -117,7 +117,7 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
         assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
         let bad = meadow_ffi::ProgrammeQuery { day: Some("2026-13-40".into()), ..Default::default() };
         assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
-        assert!(matches!(a.agenda("zz".into(), 15).await, Err(MeadowError::Invalid { .. })));
+        assert!(matches!(a.agenda("zz".into(), Some(15)).await, Err(MeadowError::Invalid { .. })));
         let e = a.add_event(f.clone(), ev("Opening")).await.expect("event");
         heard(&rx, &f, ChangeScope::Programme);
         assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true).await, Err(MeadowError::NotFound { .. })));
@@ -250,5 +250,46 @@ fn join_from_an_invite_over_loopback_and_hear_live_updates() {
         b.stop_networking().await.expect("stop");
         a.stop_networking().await.expect("stop");
         assert!(!a.net_status().await.expect("status").running);
+    });
+}
+
+/// What the phone's day screen reads comes worked out by the core: grid lanes for overlapping
+/// events, where the "now" line goes, reminders at the device's lead, each emergency once.
+#[test]
+fn the_day_screen_and_the_notifications_get_their_rules_from_the_core() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = node(&dir);
+    run(async {
+        let f = a.import(fixture("wiese-v1.xml")).await.expect("import");
+        let query = meadow_ffi::ProgrammeQuery { day: Some("2026-07-10".into()), ..Default::default() };
+        let view = a.day_view(f.clone(), query, 0, 500).await.expect("day");
+        assert!(!view.rows.is_empty());
+        for r in &view.rows {
+            assert!(r.lane < r.lanes, "{r:?}");
+            // Rows of one venue that overlap never share a lane.
+            for o in view.rows.iter().filter(|o| o.id != r.id && o.venue == r.venue) {
+                let overlap = r.start < o.end.max(o.start + 900) && o.start < r.end.max(r.start + 900);
+                assert!(!overlap || r.lane != o.lane, "{r:?} and {o:?} overlap in one lane");
+            }
+        }
+        let first = view.rows[0].start;
+        assert_eq!(meadow_ffi::now_line(&view, first - 1), None, "before the day");
+        assert_eq!(
+            meadow_ffi::now_line(&view, first),
+            Some(view.rows.iter().filter(|r| r.start <= first).count() as u32)
+        );
+
+        assert_eq!(a.reminder_lead().await.expect("lead"), 15);
+        let e = &view.rows[0];
+        a.set_favourite(f.clone(), e.id.clone(), true).await.expect("fav");
+        let agenda = a.agenda(f.clone(), None).await.expect("agenda");
+        assert_eq!(agenda[0].remind_at, Some(e.start - 15 * 60));
+        assert!(a.reminders_due(f.clone(), e.start - 20 * 60).await.expect("due").is_empty());
+        assert_eq!(a.reminders_due(f.clone(), e.start - 10 * 60).await.expect("due").len(), 1);
+
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+        a.announce(f.clone(), "Storm: leave the field".into(), true).await.expect("announce");
+        assert_eq!(a.emergencies_to_notify(f.clone(), now).await.expect("told").len(), 1);
+        assert!(a.emergencies_to_notify(f.clone(), now).await.expect("again").is_empty());
     });
 }

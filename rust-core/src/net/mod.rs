@@ -507,8 +507,8 @@ impl Net {
     }
 
     /// Joins a festival from an invite: syncs it from the peer the invite names (which then also
-    /// gets live updates) and, once the festival arrived, selects it. What the apps and the CLI
-    /// mean by "join".
+    /// gets live updates) and, once the festival arrived, selects it and marks what it holds
+    /// seen. What the apps and the CLI mean by "join".
     pub async fn join(&self, invite: &Invite) -> Result<crate::sync::Stats, NetError> {
         let stats = match self.sync_with(invite.peer.clone(), invite.festival).await? {
             SessionEnd::Finished(stats) => stats,
@@ -518,7 +518,9 @@ impl Net {
         let festival = invite.festival;
         tokio::task::spawn_blocking(move || {
             let mut n = node.lock().map_err(|_| NetError::Poisoned)?;
-            n.use_festival(&festival).map_err(NetError::from)
+            n.use_festival(&festival)?;
+            // What the festival held when this device joined is not news: changes count from here.
+            n.mark_seen(&festival).map_err(NetError::from)
         })
         .await
         .map_err(|e| NetError::Task(e.to_string()))??;

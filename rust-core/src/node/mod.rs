@@ -24,6 +24,7 @@ use crate::store::{CheckReport, Clock, IngestReport, Store, StoreError};
 use crate::view::{Changes, EventView, FestivalView, VenueView};
 
 pub mod budget;
+mod device;
 mod events;
 mod festival;
 mod files;
@@ -32,6 +33,7 @@ mod reads;
 mod sessions;
 mod time;
 
+pub use device::DEFAULT_REMINDER_LEAD_MINUTES;
 pub use files::{IcsSelection, ImportOptions, Imported};
 pub use reads::Standing;
 pub use sessions::{LinkStep, LinkSync, SessionEnd};

@@ -37,6 +37,19 @@ impl Node {
         Ok(self.store.programme_page(festival, filter, offset, limit)?)
     }
 
+    /// A page of the programme as a phone's day screen shows it: venues and tracks once, each
+    /// event's grid lane (see [`crate::view::DayView`]).
+    pub fn day_view(
+        &self,
+        festival: &FestivalId,
+        filter: &ProgrammeFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<crate::view::DayView, NodeError> {
+        let (events, total) = self.store.programme_page(festival, filter, offset, limit)?;
+        Ok(crate::view::DayView::new(events, offset as u32, total as u32, &self.store.venues(festival)?))
+    }
+
     /// The programme, ordered by start, then venue name, then title.
     pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, NodeError> {
         Ok(self.store.programme(festival, filter)?)

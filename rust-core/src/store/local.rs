@@ -183,4 +183,30 @@ impl Store {
         self.publish(&ChangeSet { settings: true, ..Default::default() });
         Ok(())
     }
+
+    /// Emergencies current at `now` that this device has not notified its person of, newest
+    /// first; each is recorded as notified, so it is told once, restarts included.
+    pub fn emergencies_to_notify(
+        &mut self,
+        festival: &FestivalId,
+        now: i64,
+    ) -> Result<Vec<AnnouncementView>, StoreError> {
+        let current: Vec<AnnouncementView> = self
+            .announcements(festival, now)?
+            .into_iter()
+            .filter(|a| a.priority == crate::op::Priority::Emergency)
+            .collect();
+        let tx = self.conn.transaction()?;
+        let mut fresh = Vec::new();
+        {
+            let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO notified (festival, announcement) VALUES (?, ?)")?;
+            for a in current {
+                if ins.execute(params![&festival.0[..], &a.id.0[..]])? == 1 {
+                    fresh.push(a);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(fresh)
+    }
 }

@@ -325,6 +325,15 @@ ALTER TABLE events ADD COLUMN do_not_record INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN recording_license TEXT NOT NULL DEFAULT '';
 ALTER TABLE venues ADD COLUMN position INTEGER;
 "#,
+    // 5: the emergencies this device already notified its person of, so that a restart does not
+    // notify them again. Device-local, like favourites.
+    r#"
+CREATE TABLE notified (
+  festival BLOB NOT NULL,
+  announcement BLOB NOT NULL,
+  PRIMARY KEY (festival, announcement)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before

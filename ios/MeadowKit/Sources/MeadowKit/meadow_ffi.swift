@@ -1850,10 +1850,10 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func addVenue(festival: String, name: String) async throws  -> String
     
     /**
-     * This device's favourites as a timetable: the free time between them, the clashes, and
-     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     * Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
+     * (none: this device's reminder lead, see `reminder_lead`).
      */
-    func agenda(festival: String, remindMinutes: UInt32) async throws  -> [AgendaEntry]
+    func agenda(festival: String, remindMinutes: UInt32?) async throws  -> [AgendaEntry]
     
     /**
      * Posts an announcement (organisers); an urgent one is an emergency.
@@ -1917,6 +1917,13 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Changes an event (its author and organisers may).
      */
     func editEvent(festival: String, event: String, changes: EventChanges) async throws 
+    
+    /**
+     * Emergencies current at `now` that this device has not told its person of yet, newest
+     * first; from here on they count as told (kept in the store, so a restart does not tell
+     * them again).
+     */
+    func emergenciesToNotify(festival: String, now: Int64) async throws  -> [Announcement]
     
     /**
      * One event of a festival with its description and links.
@@ -2019,6 +2026,16 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func publicKey()  -> String
     
     /**
+     * How many minutes before a favourite starts this device reminds its person.
+     */
+    func reminderLead() async throws  -> UInt32
+    
+    /**
+     * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
+     */
+    func remindersDue(festival: String, now: Int64) async throws  -> [Event]
+    
+    /**
      * Removes an organiser.
      */
     func removeOrganiser(festival: String, key: String) async throws 
@@ -2042,6 +2059,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Mutes (or unmutes) an author on this device only.
      */
     func setMuted(festival: String, key: String, muted: Bool) async throws 
+    
+    /**
+     * Sets the reminder lead, in minutes (at most a day).
+     */
+    func setReminderLead(minutes: UInt32) async throws 
     
     /**
      * What this identity is in a festival: owner, organiser or attendee.
@@ -2264,15 +2286,15 @@ open func addVenue(festival: String, name: String)async throws  -> String  {
 }
     
     /**
-     * This device's favourites as a timetable: the free time between them, the clashes, and
-     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     * Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
+     * (none: this device's reminder lead, see `reminder_lead`).
      */
-open func agenda(festival: String, remindMinutes: UInt32)async throws  -> [AgendaEntry]  {
+open func agenda(festival: String, remindMinutes: UInt32?)async throws  -> [AgendaEntry]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_agenda(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterUInt32.lower(remindMinutes)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionUInt32.lower(remindMinutes)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
@@ -2510,6 +2532,27 @@ open func editEvent(festival: String, event: String, changes: EventChanges)async
             completeFunc: ffi_meadow_ffi_rust_future_complete_void,
             freeFunc: ffi_meadow_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Emergencies current at `now` that this device has not told its person of yet, newest
+     * first; from here on they count as told (kept in the store, so a restart does not tell
+     * them again).
+     */
+open func emergenciesToNotify(festival: String, now: Int64)async throws  -> [Announcement]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeAnnouncement.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2867,6 +2910,44 @@ open func publicKey() -> String  {
 }
     
     /**
+     * How many minutes before a favourite starts this device reminds its person.
+     */
+open func reminderLead()async throws  -> UInt32  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_reminder_lead(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_u32,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_u32,
+            freeFunc: ffi_meadow_ffi_rust_future_free_u32,
+            liftFunc: FfiConverterUInt32.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
+     */
+open func remindersDue(festival: String, now: Int64)async throws  -> [Event]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_reminders_due(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterInt64.lower(now)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Removes an organiser.
      */
 open func removeOrganiser(festival: String, key: String)async throws   {
@@ -2951,6 +3032,25 @@ open func setMuted(festival: String, key: String, muted: Bool)async throws   {
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_set_muted(
                         self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(key),FfiConverterBool.lower(muted)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Sets the reminder lead, in minutes (at most a day).
+     */
+open func setReminderLead(minutes: UInt32)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_set_reminder_lead(
+                        self.uniffiCloneHandle(),FfiConverterUInt32.lower(minutes)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_void,
@@ -4045,6 +4145,14 @@ public struct EventRow: Equatable, Hashable {
      * Favourite on this device.
      */
     public var favourite: Bool
+    /**
+     * Its lane in its venue's grid column (overlapping events sit side by side).
+     */
+    public var lane: UInt32
+    /**
+     * How many lanes its group of overlapping events shares the column with.
+     */
+    public var lanes: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4081,7 +4189,13 @@ public struct EventRow: Equatable, Hashable {
          */official: Bool, 
         /**
          * Favourite on this device.
-         */favourite: Bool) {
+         */favourite: Bool, 
+        /**
+         * Its lane in its venue's grid column (overlapping events sit side by side).
+         */lane: UInt32, 
+        /**
+         * How many lanes its group of overlapping events shares the column with.
+         */lanes: UInt32) {
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -4093,6 +4207,8 @@ public struct EventRow: Equatable, Hashable {
         self.moved = moved
         self.official = official
         self.favourite = favourite
+        self.lane = lane
+        self.lanes = lanes
     }
 
     
@@ -4121,7 +4237,9 @@ public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
                 cancelled: FfiConverterBool.read(from: &buf), 
                 moved: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
-                favourite: FfiConverterBool.read(from: &buf)
+                favourite: FfiConverterBool.read(from: &buf), 
+                lane: FfiConverterUInt32.read(from: &buf), 
+                lanes: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -4137,6 +4255,8 @@ public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
         FfiConverterBool.write(value.moved, into: &buf)
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
+        FfiConverterUInt32.write(value.lane, into: &buf)
+        FfiConverterUInt32.write(value.lanes, into: &buf)
     }
 }
 
@@ -6958,6 +7078,19 @@ public func proximityUuids() -> ProximityUuids  {
     )
 })
 }
+/**
+ * Where the list's "now" line goes among a day view's rows at `now` (Unix seconds): before the
+ * first row that has not started, while now lies within the day; none on another day.
+ */
+public func nowLine(view: DayView, now: Int64) -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_meadow_ffi_fn_func_now_line(
+        FfiConverterTypeDayView_lower(view),
+        FfiConverterInt64.lower(now),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -6975,6 +7108,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_meadow_ffi_checksum_func_proximity_uuids() != 55847) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_func_now_line() != 46110) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 35027) {
@@ -7025,7 +7161,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 41725) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_agenda() != 29883) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_agenda() != 24739) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_announce() != 37942) {
@@ -7062,6 +7198,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 4448) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() != 56233) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
@@ -7121,6 +7260,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_public_key() != 63053) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead() != 54342) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() != 23905) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 17879) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7134,6 +7279,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_muted() != 31418) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead() != 62582) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_standing() != 51133) {

@@ -438,7 +438,7 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_add_venue(uint64_t ptr, RustBuff
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_AGENDA
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_AGENDA
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_agenda(uint64_t ptr, RustBuffer festival, uint32_t remind_minutes
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_agenda(uint64_t ptr, RustBuffer festival, RustBuffer remind_minutes
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ANNOUNCE
@@ -499,6 +499,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_display_name(uint64_t ptr, RustB
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EDIT_EVENT
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_edit_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer changes
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EMERGENCIES_TO_NOTIFY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EMERGENCIES_TO_NOTIFY
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(uint64_t ptr, RustBuffer festival, int64_t now
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_DETAIL
@@ -596,6 +601,16 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_programme_page(uint64_t ptr, Rus
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMINDER_LEAD
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMINDER_LEAD
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_reminder_lead(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMINDERS_DUE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMINDERS_DUE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_reminders_due(uint64_t ptr, RustBuffer festival, int64_t now
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key
@@ -619,6 +634,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_muted(uint64_t ptr, RustBuffer festival, RustBuffer key, int8_t muted
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_REMINDER_LEAD
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_REMINDER_LEAD
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_reminder_lead(uint64_t ptr, uint32_t minutes
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_STANDING
@@ -730,6 +750,11 @@ RustBuffer uniffi_meadow_ffi_fn_method_encounters_state_value(uint64_t ptr, uint
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FUNC_PROXIMITY_UUIDS
 RustBuffer uniffi_meadow_ffi_fn_func_proximity_uuids(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FUNC_NOW_LINE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_FUNC_NOW_LINE
+RustBuffer uniffi_meadow_ffi_fn_func_now_line(RustBuffer view, int64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_MEADOW_FFI_RUSTBUFFER_ALLOC
@@ -998,6 +1023,12 @@ uint16_t uniffi_meadow_ffi_checksum_func_proximity_uuids(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_FUNC_NOW_LINE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_FUNC_NOW_LINE
+uint16_t uniffi_meadow_ffi_checksum_func_now_line(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGELISTENER_ON_CHANGE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_CHANGELISTENER_ON_CHANGE
 uint16_t uniffi_meadow_ffi_checksum_method_changelistener_on_change(void
@@ -1172,6 +1203,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_edit_event(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EMERGENCIES_TO_NOTIFY
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EMERGENCIES_TO_NOTIFY
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_DETAIL
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_detail(void
@@ -1286,6 +1323,18 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_public_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMINDER_LEAD
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMINDER_LEAD
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMINDERS_DUE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMINDERS_DUE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_reminders_due(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(void
@@ -1313,6 +1362,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_MUTED
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_muted(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_REMINDER_LEAD
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_REMINDER_LEAD
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead(void
     
 );
 #endif

@@ -98,6 +98,7 @@ class AppState(
     /** Creates the demo festival and opens it. */
     suspend fun createDemo(start: String): String {
         val id = node.createDemo(start)
+        // A demo made here is not news to this device: its badge starts empty.
         node.changes(id, true)
         readFestivals()
         open(id)
@@ -108,8 +109,7 @@ class AppState(
     suspend fun join(invite: String, lan: Boolean = true): Outcome<String> =
         outcome { node.join(invite.trim(), lan) }.also {
             if (it is Outcome.Done) {
-                // What a festival held when this device joined is not news: changes count from here.
-                node.changes(it.value, true)
+                // The core marked what the festival held as seen: changes count from here.
                 readFestivals()
                 open(it.value)
             }

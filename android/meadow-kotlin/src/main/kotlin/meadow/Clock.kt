@@ -27,10 +27,4 @@ class Clock(timezone: String?) {
         val t = java.time.LocalTime.parse(hhmm.trim())
         java.time.LocalDate.parse(date).atTime(t).atZone(zone).toEpochSecond()
     }.getOrNull()
-
-    /** The calendar date (`YYYY-MM-DD`) an instant falls on in the festival's zone. */
-    fun date(secs: Long): String = Instant.ofEpochSecond(secs).atZone(zone).toLocalDate().toString()
-
-    /** The seconds of the day (from midnight in the festival's zone) of an instant. */
-    fun secondOfDay(secs: Long): Int = Instant.ofEpochSecond(secs).atZone(zone).toLocalTime().toSecondOfDay()
 }

@@ -74,8 +74,6 @@ class FestivalState(
     scope: CoroutineScope,
     /** Unix seconds; the tests fix it inside the festival. */
     val clock: () -> Long = { System.currentTimeMillis() / 1000 },
-    /** How long before a favourite starts its reminder fires. */
-    val remindMinutes: UInt = 15u,
 ) : AutoCloseable {
     private val _info = MutableStateFlow<Festival?>(null)
     private val _standing = MutableStateFlow(Standing.ATTENDEE)
@@ -154,7 +152,7 @@ class FestivalState(
             _nowNext.value = node.nowNext(festival, clock())
         }
         if (programme || ChangeScope.FAVOURITES in s) {
-            _agenda.value = node.agenda(festival, remindMinutes)
+            _agenda.value = node.agenda(festival, null)
             if (!programme) readProgramme()
         }
         if (ChangeScope.ANNOUNCEMENTS in s || ChangeScope.PROFILES in s || ChangeScope.MODERATION in s) {

@@ -10,14 +10,11 @@ import kotlinx.coroutines.runBlocking
 
 /**
  * Reminders for favourites that start soon. The core decides when each fires (its agenda's
- * remind-at); this schedules one alarm per favourite, and the receiver asks the core again at
- * that moment which favourites start within the lead, so a favourite moved or cancelled
+ * remind-at, at the device's reminder lead); this schedules one alarm per favourite, and the
+ * receiver asks the core again at that moment which reminders are due, so a favourite moved or cancelled
  * meanwhile reminds at its new time, or not at all.
  */
 object Reminders {
-    /** Minutes before the start. */
-    const val LEAD_MINUTES = 15
-
     private const val ACTION = "meadow.REMIND"
     private const val EXTRA_FESTIVAL = "meadow.festival"
 
@@ -31,7 +28,7 @@ object Reminders {
     /** Schedules an alarm for each favourite whose reminder is still to come; returns how many. */
     suspend fun plan(context: Context, festival: String, now: Long = System.currentTimeMillis() / 1000): Int {
         val alarms = context.getSystemService(AlarmManager::class.java)
-        val agenda = DeviceNode.get(context).agenda(festival, LEAD_MINUTES.toUInt())
+        val agenda = DeviceNode.get(context).agenda(festival, null)
         var planned = 0
         for (entry in agenda) {
             val pending = intent(context, festival, entry.event.id)
@@ -50,7 +47,7 @@ object Reminders {
     /** Posts the reminders due at [now]; returns the events reminded of. */
     suspend fun fire(context: Context, festival: String, now: Long = System.currentTimeMillis() / 1000): List<String> {
         val node = DeviceNode.get(context)
-        val soon = node.favouritesStartingWithin(festival, now, LEAD_MINUTES.toLong() + 1)
+        val soon = node.remindersDue(festival, now)
         val clock = meadow.Clock(node.festivals().firstOrNull { it.id == festival }?.timezone)
         val s = Notifications.strings(context)
         val nm = context.getSystemService(NotificationManager::class.java)

@@ -12,7 +12,6 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import meadow.changes
-import uniffi.meadow_ffi.AnnouncementPriority
 import uniffi.meadow_ffi.ChangeScope
 
 /**
@@ -23,7 +22,6 @@ import uniffi.meadow_ffi.ChangeScope
  */
 class SyncService : Service() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    private val announced = mutableSetOf<String>()
     private var radio: BleRadio? = null
 
     /** Whether Bluetooth exchange runs, and if not why (the app shows it). */
@@ -56,9 +54,9 @@ class SyncService : Service() {
             node.changes(null, initial = true).collect { c ->
                 val f = c.festival
                 if (!primed.value) {
-                    // Subscribed: what is announced already is not news. Read after subscribing,
-                    // so nothing that arrives from here on can be missed.
-                    node.currentFestival()?.let { cur -> node.announcements(cur, now()).forEach { announced += it.id } }
+                    // Subscribed: emergencies not told yet (the core remembers which were, across
+                    // restarts) are told now; read after subscribing, so none can be missed.
+                    node.currentFestival()?.let { cur -> raiseEmergencies(cur) }
                     primed.value = true
                     return@collect
                 }
@@ -72,8 +70,7 @@ class SyncService : Service() {
 
     private suspend fun raiseEmergencies(festival: String) {
         val nm = getSystemService(NotificationManager::class.java)
-        DeviceNode.get(this).announcements(festival, now())
-            .filter { it.priority == AnnouncementPriority.EMERGENCY && announced.add(it.id) }
+        DeviceNode.get(this).emergenciesToNotify(festival, now())
             .forEach { nm.notify(it.id.hashCode(), Notifications.emergency(this, it.text)) }
     }
 

@@ -74,6 +74,15 @@ class DeviceTest {
         assertEquals(1, shadowOf(nm).allNotifications.count { it.channelId == Notifications.CHANNEL_EMERGENCY })
         controller.destroy()
         assertTrue("networking still runs after the service stopped", !runBlocking { node.netStatus().running })
+        // An emergency that arrives while no service runs is told when one starts again; the
+        // one told before is not told twice (the core remembers, across restarts).
+        runBlocking { node.announce(f, "Lightning: to the cars", true) }
+        val again = Robolectric.buildService(SyncService::class.java).create()
+        waitFor("the new service to listen") { again.get().primed.value }
+        waitFor("the new emergency") { shadowOf(nm).allNotifications.count { it.channelId == Notifications.CHANNEL_EMERGENCY } == 2 }
+        Thread.sleep(300)
+        assertEquals(2, shadowOf(nm).allNotifications.count { it.channelId == Notifications.CHANNEL_EMERGENCY })
+        again.destroy()
         assertEquals(NotificationManager.IMPORTANCE_HIGH, nm.getNotificationChannel(Notifications.CHANNEL_EMERGENCY).importance)
     }
 

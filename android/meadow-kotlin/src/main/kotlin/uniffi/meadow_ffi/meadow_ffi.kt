@@ -740,6 +740,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_meadow_ffi_checksum_func_proximity_uuids(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_func_now_line(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_changelistener_on_change(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_changesubscription_cancel(
@@ -798,6 +800,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_edit_event(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics(
@@ -836,6 +840,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_public_key(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_reminders_due(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_search(
@@ -845,6 +853,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_muted(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_standing(
     ): Int
@@ -966,7 +976,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_add_venue(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_agenda(`ptr`: Long,`festival`: RustBuffer.ByValue,`remindMinutes`: Int,
+    external fun uniffi_meadow_ffi_fn_method_meadownode_agenda(`ptr`: Long,`festival`: RustBuffer.ByValue,`remindMinutes`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_announce(`ptr`: Long,`festival`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`urgent`: Byte,
     ): Long
@@ -991,6 +1001,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_display_name(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_edit_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`changes`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
@@ -1030,6 +1042,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_reminder_lead(`ptr`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_reminders_due(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`limit`: RustBuffer.ByValue,
@@ -1039,6 +1055,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_muted(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`muted`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_set_reminder_lead(`ptr`: Long,`minutes`: Int,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_standing(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
@@ -1083,6 +1101,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_encounters_state_value(`ptr`: Long,`psm`: Short,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_func_proximity_uuids(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_func_now_line(`view`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_meadow_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1206,6 +1226,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_func_proximity_uuids() and 0xFFFF) != 55847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_func_now_line() and 0xFFFF) != 46110) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 35027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1254,7 +1277,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 41725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_agenda() and 0xFFFF) != 29883) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_agenda() and 0xFFFF) != 24739) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announce() and 0xFFFF) != 37942) {
@@ -1291,6 +1314,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 4448) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() and 0xFFFF) != 56233) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
@@ -1350,6 +1376,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_public_key() and 0xFFFF) != 63053) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead() and 0xFFFF) != 54342) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() and 0xFFFF) != 23905) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 17879) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1363,6 +1395,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_muted() and 0xFFFF) != 31418) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead() and 0xFFFF) != 62582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_standing() and 0xFFFF) != 51133) {
@@ -3877,10 +3912,10 @@ public interface MeadowNodeInterface {
     suspend fun `addVenue`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
     
     /**
-     * This device's favourites as a timetable: the free time between them, the clashes, and
-     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     * Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
+     * (none: this device's reminder lead, see `reminder_lead`).
      */
-    suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt): List<AgendaEntry>
+    suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt?): List<AgendaEntry>
     
     /**
      * Posts an announcement (organisers); an urgent one is an emergency.
@@ -3944,6 +3979,13 @@ public interface MeadowNodeInterface {
      * Changes an event (its author and organisers may).
      */
     suspend fun `editEvent`(`festival`: kotlin.String, `event`: kotlin.String, `changes`: EventChanges)
+    
+    /**
+     * Emergencies current at `now` that this device has not told its person of yet, newest
+     * first; from here on they count as told (kept in the store, so a restart does not tell
+     * them again).
+     */
+    suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement>
     
     /**
      * One event of a festival with its description and links.
@@ -4046,6 +4088,16 @@ public interface MeadowNodeInterface {
     fun `publicKey`(): kotlin.String
     
     /**
+     * How many minutes before a favourite starts this device reminds its person.
+     */
+    suspend fun `reminderLead`(): kotlin.UInt
+    
+    /**
+     * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
+     */
+    suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long): List<Event>
+    
+    /**
      * Removes an organiser.
      */
     suspend fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
@@ -4069,6 +4121,11 @@ public interface MeadowNodeInterface {
      * Mutes (or unmutes) an author on this device only.
      */
     suspend fun `setMuted`(`festival`: kotlin.String, `key`: kotlin.String, `muted`: kotlin.Boolean)
+    
+    /**
+     * Sets the reminder lead, in minutes (at most a day).
+     */
+    suspend fun `setReminderLead`(`minutes`: kotlin.UInt)
     
     /**
      * What this identity is in a festival: owner, organiser or attendee.
@@ -4370,19 +4427,19 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * This device's favourites as a timetable: the free time between them, the clashes, and
-     * when each reminder fires (`remind_minutes` ahead, at most a day).
+     * Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
+     * (none: this device's reminder lead, see `reminder_lead`).
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt) : List<AgendaEntry> {
+    override suspend fun `agenda`(`festival`: kotlin.String, `remindMinutes`: kotlin.UInt?) : List<AgendaEntry> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_agenda(
                 uniffiHandle,
                 
         FfiConverterString.lower(`festival`),
-        FfiConverterUInt.lower(`remindMinutes`),
+        FfiConverterOptionalUInt.lower(`remindMinutes`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -4712,6 +4769,34 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         // lift function
         { },
         
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Emergencies current at `now` that this device has not told its person of yet, newest
+     * first; from here on they count as told (kept in the store, so a restart does not tell
+     * them again).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Announcement> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterLong.lower(`now`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeAnnouncement.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5197,6 +5282,56 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * How many minutes before a favourite starts this device reminds its person.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `reminderLead`() : kotlin.UInt {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_reminder_lead(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_u32(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_u32(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_u32(future) },
+        // lift function
+        { FfiConverterUInt.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Event> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_reminders_due(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterLong.lower(`now`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEvent.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Removes an organiser.
      */
     @Throws(MeadowException::class)
@@ -5319,6 +5454,32 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`key`),
         FfiConverterBoolean.lower(`muted`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Sets the reminder lead, in minutes (at most a day).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setReminderLead`(`minutes`: kotlin.UInt) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_reminder_lead(
+                uniffiHandle,
+                
+        FfiConverterUInt.lower(`minutes`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
@@ -6240,6 +6401,16 @@ data class EventRow (
      * Favourite on this device.
      */
     var `favourite`: kotlin.Boolean
+    , 
+    /**
+     * Its lane in its venue's grid column (overlapping events sit side by side).
+     */
+    var `lane`: kotlin.UInt
+    , 
+    /**
+     * How many lanes its group of overlapping events shares the column with.
+     */
+    var `lanes`: kotlin.UInt
     
 ){
     
@@ -6267,6 +6438,8 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -6281,7 +6454,9 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterBoolean.allocationSize(value.`cancelled`) +
             FfiConverterBoolean.allocationSize(value.`moved`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
-            FfiConverterBoolean.allocationSize(value.`favourite`)
+            FfiConverterBoolean.allocationSize(value.`favourite`) +
+            FfiConverterUInt.allocationSize(value.`lane`) +
+            FfiConverterUInt.allocationSize(value.`lanes`)
     )
 
     override fun write(value: EventRow, buf: ByteBuffer) {
@@ -6296,6 +6471,8 @@ public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
             FfiConverterBoolean.write(value.`moved`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
+            FfiConverterUInt.write(value.`lane`, buf)
+            FfiConverterUInt.write(value.`lanes`, buf)
     }
 }
 
@@ -8755,6 +8932,22 @@ public object FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer<List<C
     UniffiLib.uniffi_meadow_ffi_fn_func_proximity_uuids(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * Where the list's "now" line goes among a day view's rows at `now` (Unix seconds): before the
+         * first row that has not started, while now lies within the day; none on another day.
+         */ fun `nowLine`(`view`: DayView, `now`: kotlin.Long): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_meadow_ffi_fn_func_now_line(
+    
+        
+        FfiConverterTypeDayView.lower(`view`),
+        FfiConverterLong.lower(`now`),_status)
 }
     )
     }

@@ -52,6 +52,7 @@ import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.launch
 import meadow.FestivalState
 import uniffi.meadow_ffi.DayView
+import uniffi.meadow_ffi.nowLine
 import uniffi.meadow_ffi.ProgrammeQuery
 
 /** The programme of a day, as a list or as a grid, with the day, venue, track and tag chosen above. */
@@ -124,11 +125,8 @@ private fun Choice(tag: String, all: String, options: List<Pair<String, String>>
 @Composable
 private fun ProgrammeList(v: DayView, clock: Clock, now: Long, onOpen: (String) -> Unit, onFavourite: (String, Boolean) -> Unit) {
     val rows = remember(v) { v.rows.map { v.row(it) } }
-    // The marker goes before the first event that has not started, on the day that holds now.
-    val nowAt = remember(rows, now) {
-        if (rows.isEmpty() || now < rows.first().start || now > rows.maxOf { maxOf(it.end, it.start) }) -1
-        else rows.indexOfFirst { it.start > now }.let { if (it < 0) rows.size else it }
-    }
+    // Where the marker goes is the core's rule: before the first event that has not started.
+    val nowAt = remember(v, now) { nowLine(v, now)?.toInt() ?: -1 }
     // Opening a day that holds now shows now, as a schedule app should; another day (or
     // filter) opens at its top.
     val firstRow = rows.firstOrNull()?.id
@@ -158,7 +156,6 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
     val hours = ((to - from + 3599) / 3600).toInt().coerceIn(1, 48)
     val columns = v.venues.size + if (rows.any { it.second == null }) 1 else 0
     val y = { secs: Long -> HOUR * ((secs - from).toFloat() / 3600f) }
-    val lanes = remember(rows) { lanes(rows.map { (e, venue) -> Triple(venue ?: v.venues.size, e.start, maxOf(e.end, e.start + 900)) }) }
     val hScroll = rememberScrollState()
     val density = androidx.compose.ui.platform.LocalDensity.current
     // Opens at now on the day that holds it.
@@ -186,9 +183,11 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
                     val top = y(e.start)
                     val height = maxOf(y(maxOf(e.end, e.start + 900)) - top, 28.dp)
                     val bg = if (e.official) k.official else k.community
-                    // Events that overlap at one venue share its column side by side.
-                    val (lane, of) = lanes[i]
-                    val w = COLUMN / of
+                    // Events that overlap at one venue share its column side by side, in the lanes
+                    // the core gave them.
+                    val r = v.rows[i]
+                    val lane = r.lane.toInt()
+                    val w = COLUMN / r.lanes.toInt().coerceAtLeast(1)
                     Box(
                         Modifier.offset(x = AXIS + COLUMN * col + w * lane + 2.dp, y = top + 1.dp).size(w - 4.dp, height - 2.dp)
                             .background(if (e.cancelled) bg.faded() else bg, RoundedCornerShape(6.dp))
@@ -216,33 +215,4 @@ private fun ProgrammeGrid(v: DayView, clock: Clock, now: Long, onOpen: (String) 
             }
         }
     }
-}
-
-/**
- * For events given as (column, start, end), each one's lane and how many lanes its group of
- * overlapping events needs, so that no two overlapping events of a column cover each other.
- */
-internal fun lanes(events: List<Triple<Int, Long, Long>>): List<Pair<Int, Int>> {
-    val out = MutableList(events.size) { 0 to 1 }
-    events.indices.groupBy { events[it].first }.values.forEach { column ->
-        val sorted = column.sortedWith(compareBy({ events[it].second }, { events[it].third }))
-        var group = mutableListOf<Int>()
-        var groupEnd = Long.MIN_VALUE
-        val laneEnds = mutableListOf<Long>()
-        fun close() {
-            group.forEach { out[it] = out[it].first to laneEnds.size.coerceAtLeast(1) }
-            group = mutableListOf()
-            laneEnds.clear()
-        }
-        for (i in sorted) {
-            val (_, start, end) = events[i]
-            if (start >= groupEnd) close()
-            val lane = laneEnds.indexOfFirst { it <= start }.let { if (it < 0) { laneEnds += end; laneEnds.size - 1 } else { laneEnds[it] = end; it } }
-            out[i] = lane to 1
-            group += i
-            groupEnd = maxOf(groupEnd, end)
-        }
-        close()
-    }
-    return out
 }

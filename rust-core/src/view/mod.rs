@@ -3,6 +3,10 @@
 //! them; the CLI, the web page and the bindings render them and define no read model of their own.
 //! Rules that only need these values (the agenda's reminders, gaps and clashes) live here too.
 
+mod day;
+
+pub use day::{DayRow, DayView, MIN_CELL_SECONDS, lanes, now_line};
+
 use jiff::civil::Date;
 
 use crate::identity::PublicKey;
