@@ -77,9 +77,6 @@ impl From<NodeError> for MeadowError {
             NodeError::NotFound(what) => MeadowError::NotFound { reason: format!("{what} not found") },
             NodeError::NotPermitted(reason) => MeadowError::NotPermitted { reason },
             NodeError::NoFestival => MeadowError::NoFestival,
-            NodeError::Store(meadow_core::store::StoreError::NotFound(what)) => {
-                MeadowError::NotFound { reason: format!("{what} not found") }
-            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 MeadowError::internal(other)

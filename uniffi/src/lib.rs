@@ -19,8 +19,8 @@ pub use node::MeadowNode;
 pub use proximity::{Encounters, LinkOutcome, ProximityState, ProximityUuids, RadioAction, proximity_uuids};
 pub use records::{
     AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event,
-    EventChanges, EventDetail, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext, ProgrammePage,
-    ProgrammeQuery, Standing, StoreChange, Venue, now_line,
+    EventChanges, EventDetail, EventForm, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext,
+    ProgrammePage, ProgrammeQuery, Standing, StoreChange, Venue, now_line,
 };
 
 uniffi::setup_scaffolding!();

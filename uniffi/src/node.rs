@@ -11,8 +11,8 @@ use meadow_core::view::ProgrammeFilter;
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
 use crate::records::{
-    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, Facets, Festival, LogUsage,
-    NetStatus, NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
+    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, EventForm, Facets, Festival,
+    LogUsage, NetStatus, NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
 };
 
 /// The programme of one day (`YYYY-MM-DD`), or all of it.
@@ -20,14 +20,13 @@ fn day_filter(day: Option<&str>) -> Result<ProgrammeFilter, MeadowError> {
     Ok(ProgrammeFilter { day: day.map(date).transpose()?, ..Default::default() })
 }
 
-/// The core's filter for what a programme list shows.
+/// The core's filter for what a programme list shows (the core reads blank names as none).
 fn query_filter(q: &ProgrammeQuery) -> Result<ProgrammeFilter, MeadowError> {
-    let blank = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(ProgrammeFilter {
         day: q.day.as_deref().map(date).transpose()?,
         venue: q.venue_id.as_deref().map(op_id).transpose()?,
-        track: blank(&q.track),
-        tag: blank(&q.tag),
+        track: q.track.clone(),
+        tag: q.tag.clone(),
         official_only: q.official_only,
     })
 }
@@ -141,15 +140,9 @@ impl MeadowNode {
         start_date: String,
         end_date: String,
     ) -> Result<String, MeadowError> {
-        let new = NewFestival {
-            name,
-            description: String::new(),
-            timezone,
-            start_date: date(&start_date).map_err(|e| MeadowError::at("start_date", e))?,
-            end_date: date(&end_date).map_err(|e| MeadowError::at("end_date", e))?,
-            place: String::new(),
-            day_change_minutes: 0,
-        };
+        let start = date(&start_date).map_err(|e| MeadowError::at("start_date", e))?;
+        let end = date(&end_date).map_err(|e| MeadowError::at("end_date", e))?;
+        let new = NewFestival::new(name, timezone, start, end);
         self.run(|n| n.create_festival(new)).await.map(|id| id.to_hex())
     }
 
@@ -188,6 +181,30 @@ impl MeadowNode {
             ..Default::default()
         };
         self.run(move |n| n.add_event(f, patch)).await.map(|id| id.to_hex())
+    }
+
+    /// An event as its form shows it: its festival day, times as clocks on that day, venue,
+    /// track and description. Keep it to save against (see `save_event`).
+    pub async fn event_form(&self, festival: String, event: String) -> Result<EventForm, MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.event_form(&f, &e)).await.map(EventForm::from)
+    }
+
+    /// Saves an event's form: adds the event (`event` none), or changes only the fields where
+    /// `form` differs from `loaded` (the form as `event_form` gave it), so that a change someone
+    /// else made meanwhile to another field stands. Returns the event's id; a wrong field comes
+    /// back as `InvalidField` naming it.
+    pub async fn save_event(
+        &self,
+        festival: String,
+        event: Option<String>,
+        form: EventForm,
+        loaded: Option<EventForm>,
+    ) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        let e = event.as_deref().map(op_id).transpose()?;
+        let (form, loaded) = (form.into_core()?, loaded.map(EventForm::into_core).transpose()?);
+        self.run(move |n| n.save_event_form(f, e, form, loaded)).await.map(|id| id.to_hex())
     }
 
     /// Changes an event (its author and organisers may).

@@ -49,7 +49,7 @@ pub const SEARCH_LIMIT_MAX: usize = 500;
 pub enum NodeError {
     /// Storage failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The identity could not be loaded.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -78,7 +78,7 @@ pub enum NodeError {
 impl From<crate::exchange::ExchangeError> for NodeError {
     fn from(e: crate::exchange::ExchangeError) -> Self {
         match e {
-            crate::exchange::ExchangeError::Store(s) => NodeError::Store(s),
+            crate::exchange::ExchangeError::Store(s) => s.into(),
             other => NodeError::Invalid(other.to_string()),
         }
     }
@@ -120,6 +120,32 @@ pub struct NewFestival {
     pub place: String,
     /// Minutes after midnight at which the festival day changes.
     pub day_change_minutes: u16,
+}
+
+impl NewFestival {
+    /// A festival with a name, a zone and its days, everything else as a new festival starts:
+    /// no description or place, days changing at midnight (all editable later).
+    pub fn new(name: String, timezone: String, start_date: Date, end_date: Date) -> Self {
+        NewFestival {
+            name,
+            description: String::new(),
+            timezone,
+            start_date,
+            end_date,
+            place: String::new(),
+            day_change_minutes: 0,
+        }
+    }
+}
+
+impl From<StoreError> for NodeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Something named that is not held is the caller's concern, whichever layer found out.
+            StoreError::NotFound(what) => NodeError::NotFound(what),
+            other => NodeError::Store(other),
+        }
+    }
 }
 
 /// A device's node.

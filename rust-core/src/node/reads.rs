@@ -34,7 +34,7 @@ impl Node {
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<EventView>, usize), NodeError> {
-        Ok(self.store.programme_page(festival, filter, offset, limit)?)
+        Ok(self.store.programme_page(festival, &filter.normalized(), offset, limit)?)
     }
 
     /// A page of the programme as a phone's day screen shows it: venues and tracks once, each
@@ -46,13 +46,13 @@ impl Node {
         offset: usize,
         limit: usize,
     ) -> Result<crate::view::DayView, NodeError> {
-        let (events, total) = self.store.programme_page(festival, filter, offset, limit)?;
+        let (events, total) = self.store.programme_page(festival, &filter.normalized(), offset, limit)?;
         Ok(crate::view::DayView::new(events, offset as u32, total as u32, &self.store.venues(festival)?))
     }
 
     /// The programme, ordered by start, then venue name, then title.
     pub fn programme(&self, festival: &FestivalId, filter: &ProgrammeFilter) -> Result<Vec<EventView>, NodeError> {
-        Ok(self.store.programme(festival, filter)?)
+        Ok(self.store.programme(festival, &filter.normalized())?)
     }
 
     /// Number of stored ops (all festivals).

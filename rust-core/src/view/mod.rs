@@ -150,6 +150,34 @@ pub struct ProgrammeFilter {
     pub official_only: bool,
 }
 
+impl ProgrammeFilter {
+    /// The filter as queries read it: a track or tag that is blank once trimmed names nothing,
+    /// and names are compared trimmed (what a person typed or a form left empty).
+    pub fn normalized(&self) -> ProgrammeFilter {
+        let named = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        ProgrammeFilter { track: named(&self.track), tag: named(&self.tag), ..self.clone() }
+    }
+}
+
+/// An event as its form holds it: a festival day and clock times on it, as a person types them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventForm {
+    /// Title.
+    pub title: String,
+    /// The festival day.
+    pub day: Date,
+    /// Start, `HH:MM` on that day.
+    pub start: String,
+    /// End, `HH:MM` on that day.
+    pub end: String,
+    /// Venue, if any.
+    pub venue: Option<OpId>,
+    /// Track.
+    pub track: String,
+    /// Description.
+    pub description: String,
+}
+
 /// An announcement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncementView {

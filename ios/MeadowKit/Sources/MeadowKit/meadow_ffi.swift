@@ -1931,6 +1931,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func eventDetail(festival: String, event: String) async throws  -> EventDetail
     
     /**
+     * An event as its form shows it: its festival day, times as clocks on that day, venue,
+     * track and description. Keep it to save against (see `save_event`).
+     */
+    func eventForm(festival: String, event: String) async throws  -> EventForm
+    
+    /**
      * One event as an iCalendar file, for "add to calendar".
      */
     func exportEventIcs(festival: String, event: String) async throws  -> String
@@ -2039,6 +2045,14 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Removes an organiser.
      */
     func removeOrganiser(festival: String, key: String) async throws 
+    
+    /**
+     * Saves an event's form: adds the event (`event` none), or changes only the fields where
+     * `form` differs from `loaded` (the form as `event_form` gave it), so that a change someone
+     * else made meanwhile to another field stands. Returns the event's id; a wrong field comes
+     * back as `InvalidField` naming it.
+     */
+    func saveEvent(festival: String, event: String?, form: EventForm, loaded: EventForm?) async throws  -> String
     
     /**
      * Full-text search, best first: `limit` hits at most (the core's default if none).
@@ -2577,6 +2591,26 @@ open func eventDetail(festival: String, event: String)async throws  -> EventDeta
 }
     
     /**
+     * An event as its form shows it: its festival day, times as clocks on that day, venue,
+     * track and description. Keep it to save against (see `save_event`).
+     */
+open func eventForm(festival: String, event: String)async throws  -> EventForm  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_event_form(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEventForm_lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * One event as an iCalendar file, for "add to calendar".
      */
 open func exportEventIcs(festival: String, event: String)async throws  -> String  {
@@ -2962,6 +2996,28 @@ open func removeOrganiser(festival: String, key: String)async throws   {
             completeFunc: ffi_meadow_ffi_rust_future_complete_void,
             freeFunc: ffi_meadow_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Saves an event's form: adds the event (`event` none), or changes only the fields where
+     * `form` differs from `loaded` (the form as `event_form` gave it), so that a change someone
+     * else made meanwhile to another field stands. Returns the event's id; a wrong field comes
+     * back as `InvalidField` naming it.
+     */
+open func saveEvent(festival: String, event: String?, form: EventForm, loaded: EventForm?)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_save_event(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(event),FfiConverterTypeEventForm_lower(form),FfiConverterOptionTypeEventForm.lower(loaded)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -4093,6 +4149,125 @@ public func FfiConverterTypeEventDetail_lift(_ buf: RustBuffer) throws -> EventD
 #endif
 public func FfiConverterTypeEventDetail_lower(_ value: EventDetail) -> RustBuffer {
     return FfiConverterTypeEventDetail.lower(value)
+}
+
+
+/**
+ * An event's form as a phone shows it: a festival day and clock times on it, as typed.
+ */
+public struct EventForm: Equatable, Hashable {
+    /**
+     * Title.
+     */
+    public var title: String
+    /**
+     * The festival day (`YYYY-MM-DD`).
+     */
+    public var day: String
+    /**
+     * Start, `HH:MM` on that day (before the day change: the night after it).
+     */
+    public var start: String
+    /**
+     * End, `HH:MM` on that day.
+     */
+    public var end: String
+    /**
+     * Venue (id, hex), if any.
+     */
+    public var venueId: String?
+    /**
+     * Track.
+     */
+    public var track: String
+    /**
+     * Description.
+     */
+    public var description: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Title.
+         */title: String, 
+        /**
+         * The festival day (`YYYY-MM-DD`).
+         */day: String, 
+        /**
+         * Start, `HH:MM` on that day (before the day change: the night after it).
+         */start: String, 
+        /**
+         * End, `HH:MM` on that day.
+         */end: String, 
+        /**
+         * Venue (id, hex), if any.
+         */venueId: String?, 
+        /**
+         * Track.
+         */track: String, 
+        /**
+         * Description.
+         */description: String) {
+        self.title = title
+        self.day = day
+        self.start = start
+        self.end = end
+        self.venueId = venueId
+        self.track = track
+        self.description = description
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EventForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventForm {
+        return
+            try EventForm(
+                title: FfiConverterString.read(from: &buf), 
+                day: FfiConverterString.read(from: &buf), 
+                start: FfiConverterString.read(from: &buf), 
+                end: FfiConverterString.read(from: &buf), 
+                venueId: FfiConverterOptionString.read(from: &buf), 
+                track: FfiConverterString.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EventForm, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.day, into: &buf)
+        FfiConverterString.write(value.start, into: &buf)
+        FfiConverterString.write(value.end, into: &buf)
+        FfiConverterOptionString.write(value.venueId, into: &buf)
+        FfiConverterString.write(value.track, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventForm_lift(_ buf: RustBuffer) throws -> EventForm {
+    return try FfiConverterTypeEventForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventForm_lower(_ value: EventForm) -> RustBuffer {
+    return FfiConverterTypeEventForm.lower(value)
 }
 
 
@@ -6653,6 +6828,30 @@ fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeEventForm: FfiConverterRustBuffer {
+    typealias SwiftType = EventForm?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeEventForm.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeEventForm.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLinkEnd: FfiConverterRustBuffer {
     typealias SwiftType = LinkEnd?
 
@@ -7206,6 +7405,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_form() != 39051) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() != 58983) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7267,6 +7469,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 17879) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_save_event() != 21617) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 57229) {

@@ -511,6 +511,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(uint64_t p
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_event_detail(uint64_t ptr, RustBuffer festival, RustBuffer event
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_FORM
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EVENT_FORM
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_event_form(uint64_t ptr, RustBuffer festival, RustBuffer event
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(uint64_t ptr, RustBuffer festival, RustBuffer event
@@ -614,6 +619,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_reminders_due(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_ORGANISER
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(uint64_t ptr, RustBuffer festival, RustBuffer key
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SAVE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SAVE_EVENT
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_save_event(uint64_t ptr, RustBuffer festival, RustBuffer event, RustBuffer form, RustBuffer loaded
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SEARCH
@@ -1215,6 +1225,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_detail(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_FORM
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EVENT_FORM
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_event_form(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_EXPORT_EVENT_ICS
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics(void
@@ -1338,6 +1354,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_reminders_due(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_ORGANISER
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SAVE_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SAVE_EVENT
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_save_event(void
     
 );
 #endif

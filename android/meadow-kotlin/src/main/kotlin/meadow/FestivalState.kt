@@ -18,6 +18,7 @@ import uniffi.meadow_ffi.DayView
 import uniffi.meadow_ffi.Event
 import uniffi.meadow_ffi.EventChanges
 import uniffi.meadow_ffi.EventDetail
+import uniffi.meadow_ffi.EventForm
 import uniffi.meadow_ffi.Facets
 import uniffi.meadow_ffi.Festival
 import uniffi.meadow_ffi.MeadowException
@@ -188,9 +189,6 @@ class FestivalState(
     /** Everything about one event. */
     suspend fun detail(event: String): EventDetail = node.eventDetail(festival, event)
 
-    /** The instant of a clock time `HH:MM` on a festival day, refused at [field] if it is not one. */
-    suspend fun timeOnDay(day: String, time: String, field: String): Outcome<Long> = outcome { node.timeOnDay(festival, day, time, field) }
-
     /** The name an author shows in this festival, if they set one. */
     suspend fun displayName(key: String): String? = node.displayName(festival, key)
 
@@ -199,6 +197,13 @@ class FestivalState(
 
     /** Adds an event: official for organisers, community for everyone else. */
     suspend fun addEvent(event: NewEvent): Outcome<String> = outcome { node.addEvent(festival, event) }
+
+    /** An event as its form shows it (day, clock times, venue, track, description). */
+    suspend fun eventForm(event: String): EventForm = node.eventForm(festival, event)
+
+    /** Saves an event's form: adds it ([event] null) or changes what differs from [loaded]. */
+    suspend fun saveEvent(event: String?, form: EventForm, loaded: EventForm?): Outcome<String> =
+        outcome { node.saveEvent(festival, event, form, loaded) }
 
     /** Changes an event. */
     suspend fun editEvent(event: String, changes: EventChanges): Outcome<Unit> = outcome { node.editEvent(festival, event, changes) }

@@ -804,6 +804,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_event_detail(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_event_form(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_export_ics(
@@ -845,6 +847,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_meadow_ffi_checksum_method_meadownode_reminders_due(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_save_event(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_search(
     ): Int
@@ -1006,6 +1010,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_event_detail(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_event_form(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_event_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_export_ics(`ptr`: Long,`festival`: RustBuffer.ByValue,`favouritesOnly`: Byte,
@@ -1047,6 +1053,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_reminders_due(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_remove_organiser(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_save_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`form`: RustBuffer.ByValue,`loaded`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_search(`ptr`: Long,`festival`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,`limit`: RustBuffer.ByValue,
     ): Long
@@ -1322,6 +1330,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_form() and 0xFFFF) != 39051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() and 0xFFFF) != 58983) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1383,6 +1394,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 17879) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_save_event() and 0xFFFF) != 21617) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 57229) {
@@ -3993,6 +4007,12 @@ public interface MeadowNodeInterface {
     suspend fun `eventDetail`(`festival`: kotlin.String, `event`: kotlin.String): EventDetail
     
     /**
+     * An event as its form shows it: its festival day, times as clocks on that day, venue,
+     * track and description. Keep it to save against (see `save_event`).
+     */
+    suspend fun `eventForm`(`festival`: kotlin.String, `event`: kotlin.String): EventForm
+    
+    /**
      * One event as an iCalendar file, for "add to calendar".
      */
     suspend fun `exportEventIcs`(`festival`: kotlin.String, `event`: kotlin.String): kotlin.String
@@ -4101,6 +4121,14 @@ public interface MeadowNodeInterface {
      * Removes an organiser.
      */
     suspend fun `removeOrganiser`(`festival`: kotlin.String, `key`: kotlin.String)
+    
+    /**
+     * Saves an event's form: adds the event (`event` none), or changes only the fields where
+     * `form` differs from `loaded` (the form as `event_form` gave it), so that a change someone
+     * else made meanwhile to another field stands. Returns the event's id; a wrong field comes
+     * back as `InvalidField` naming it.
+     */
+    suspend fun `saveEvent`(`festival`: kotlin.String, `event`: kotlin.String?, `form`: EventForm, `loaded`: EventForm?): kotlin.String
     
     /**
      * Full-text search, best first: `limit` hits at most (the core's default if none).
@@ -4830,6 +4858,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * An event as its form shows it: its festival day, times as clocks on that day, venue,
+     * track and description. Keep it to save against (see `save_event`).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `eventForm`(`festival`: kotlin.String, `event`: kotlin.String) : EventForm {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_event_form(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEventForm.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * One event as an iCalendar file, for "add to calendar".
      */
     @Throws(MeadowException::class)
@@ -5352,6 +5407,37 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         // lift function
         { },
         
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Saves an event's form: adds the event (`event` none), or changes only the fields where
+     * `form` differs from `loaded` (the form as `event_form` gave it), so that a change someone
+     * else made meanwhile to another field stands. Returns the event's id; a wrong field comes
+     * back as `InvalidField` naming it.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `saveEvent`(`festival`: kotlin.String, `event`: kotlin.String?, `form`: EventForm, `loaded`: EventForm?) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_save_event(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterOptionalString.lower(`event`),
+        FfiConverterTypeEventForm.lower(`form`),
+        FfiConverterOptionalTypeEventForm.lower(`loaded`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -6337,6 +6423,93 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterSequenceString.write(value.`links`, buf)
             FfiConverterBoolean.write(value.`editable`, buf)
             FfiConverterOptionalTypeSlot.write(value.`movedFrom`, buf)
+    }
+}
+
+
+
+/**
+ * An event's form as a phone shows it: a festival day and clock times on it, as typed.
+ */
+data class EventForm (
+    /**
+     * Title.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * The festival day (`YYYY-MM-DD`).
+     */
+    var `day`: kotlin.String
+    , 
+    /**
+     * Start, `HH:MM` on that day (before the day change: the night after it).
+     */
+    var `start`: kotlin.String
+    , 
+    /**
+     * End, `HH:MM` on that day.
+     */
+    var `end`: kotlin.String
+    , 
+    /**
+     * Venue (id, hex), if any.
+     */
+    var `venueId`: kotlin.String?
+    , 
+    /**
+     * Track.
+     */
+    var `track`: kotlin.String
+    , 
+    /**
+     * Description.
+     */
+    var `description`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEventForm: FfiConverterRustBuffer<EventForm> {
+    override fun read(buf: ByteBuffer): EventForm {
+        return EventForm(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EventForm) = (
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`day`) +
+            FfiConverterString.allocationSize(value.`start`) +
+            FfiConverterString.allocationSize(value.`end`) +
+            FfiConverterOptionalString.allocationSize(value.`venueId`) +
+            FfiConverterString.allocationSize(value.`track`) +
+            FfiConverterString.allocationSize(value.`description`)
+    )
+
+    override fun write(value: EventForm, buf: ByteBuffer) {
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`day`, buf)
+            FfiConverterString.write(value.`start`, buf)
+            FfiConverterString.write(value.`end`, buf)
+            FfiConverterOptionalString.write(value.`venueId`, buf)
+            FfiConverterString.write(value.`track`, buf)
+            FfiConverterString.write(value.`description`, buf)
     }
 }
 
@@ -8477,6 +8650,38 @@ public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
         } else {
             buf.put(1)
             FfiConverterTypeEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeEventForm: FfiConverterRustBuffer<EventForm?> {
+    override fun read(buf: ByteBuffer): EventForm? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeEventForm.read(buf)
+    }
+
+    override fun allocationSize(value: EventForm?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeEventForm.allocationSize(value)
+        }
+    }
+
+    override fun write(value: EventForm?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeEventForm.write(value, buf)
         }
     }
 }

@@ -55,9 +55,7 @@ import meadow.FestivalState
 import meadow.Outcome
 import meadow.failure
 import meadow.map
-import uniffi.meadow_ffi.EventChanges
-import uniffi.meadow_ffi.EventDetail
-import uniffi.meadow_ffi.NewEvent
+import uniffi.meadow_ffi.EventForm
 import uniffi.meadow_ffi.Standing
 
 /** A text field that shows the core's error for it below. */
@@ -89,7 +87,6 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
     val facets by state.facets.collectAsState()
     val days by state.days.collectAsState()
     val info by state.info.collectAsState()
-    var loaded by remember { mutableStateOf<EventDetail?>(null) }
     var title by remember { mutableStateOf("") }
     var day by remember { mutableStateOf(query.day ?: info?.startDate ?: "") }
     var start by remember { mutableStateOf("") }
@@ -99,12 +96,14 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
     var description by remember { mutableStateOf("") }
     var errors by remember { mutableStateOf(mapOf<String, String>()) }
     var venueMenu by remember { mutableStateOf(false) }
+    var loaded by remember { mutableStateOf<EventForm?>(null) }
     LaunchedEffect(event) {
         if (event != null) {
-            val d = state.detail(event)
-            loaded = d
-            title = d.event.title; day = d.event.day; start = clock.time(d.event.start); end = clock.time(d.event.end)
-            venue = d.event.venueId; track = d.event.track; description = d.description
+            // The form as the core shows the event: its festival day and clock times on it.
+            val f = state.eventForm(event)
+            loaded = f
+            title = f.title; day = f.day; start = f.start; end = f.end
+            venue = f.venueId; track = f.track; description = f.description
         }
     }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("edit-event"), verticalArrangement = Arrangement.spacedBy(6.dp)) {
@@ -141,26 +140,8 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
         Button(onClick = {
             scope.launch {
                 errors = emptyMap()
-                val from = state.timeOnDay(day, start, "start")
-                val to = state.timeOnDay(day, end, "end")
-                val bad = listOf(from, to).filterIsInstance<Outcome.FieldError>()
-                if (bad.isNotEmpty()) { errors = bad.associate { it.field to it.reason }; return@launch }
-                val a = (from as Outcome.Done).value
-                val b = (to as Outcome.Done).value
-                val result: Outcome<String> = if (event == null) {
-                    state.addEvent(NewEvent(title, a, b, venue, track, description))
-                } else {
-                    val was = loaded?.event
-                    state.editEvent(event, EventChanges(
-                        title = title.takeIf { it != was?.title },
-                        start = a.takeIf { it != was?.start },
-                        end = b.takeIf { it != was?.end },
-                        venueId = venue.takeIf { it != was?.venueId },
-                        clearVenue = venue == null && was?.venueId != null,
-                        track = track.takeIf { it != was?.track },
-                        description = description.takeIf { it != loaded?.description },
-                    )).map { event }
-                }
+                // The core reads the times on the day and, for an edit, writes only what changed.
+                val result = state.saveEvent(event, EventForm(title, day, start, end, venue, track, description), loaded)
                 when (result) {
                     is Outcome.Done -> onDone(result.value)
                     is Outcome.FieldError -> errors = mapOf(result.field to result.reason)
