@@ -7,6 +7,7 @@
 
 mod error;
 mod feed;
+mod forms;
 mod link;
 mod node;
 mod proximity;
@@ -14,13 +15,13 @@ mod records;
 
 pub use error::MeadowError;
 pub use feed::{ChangeListener, ChangeSubscription, ListenerError};
+pub use forms::{EventChanges, EventForm, NewEvent, ProgrammeQuery};
 pub use link::{Link, LinkSession};
 pub use node::MeadowNode;
 pub use proximity::{Encounters, LinkOutcome, ProximityState, ProximityUuids, RadioAction, proximity_uuids};
 pub use records::{
-    AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event,
-    EventChanges, EventDetail, EventForm, EventRow, Facets, Festival, LinkEnd, NetStatus, NewEvent, NowNext,
-    ProgrammePage, ProgrammeQuery, Standing, StoreChange, Venue, now_line,
+    AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event, EventDetail,
+    EventRow, Facets, Festival, LinkEnd, NetStatus, NowNext, ProgrammePage, Standing, StoreChange, Venue, now_line,
 };
 
 uniffi::setup_scaffolding!();

@@ -10,9 +10,10 @@ use meadow_core::view::ProgrammeFilter;
 
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
+use crate::forms::{EventChanges, EventForm, NewEvent, ProgrammeQuery};
 use crate::records::{
-    AgendaEntry, Announcement, Change, Day, DayView, Event, EventChanges, EventDetail, EventForm, Facets, Festival,
-    LogUsage, NetStatus, NewEvent, NowNext, ProgrammePage, ProgrammeQuery, Standing, Venue,
+    AgendaEntry, Announcement, Change, Day, DayView, Event, EventDetail, Facets, Festival, LogUsage, NetStatus,
+    NowNext, ProgrammePage, Standing, Venue,
 };
 
 /// The programme of one day (`YYYY-MM-DD`), or all of it.

@@ -7351,7 +7351,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_respond_link() != 52195) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_add_event() != 40379) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_add_event() != 26031) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() != 15073) {
@@ -7384,7 +7384,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 21145) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 20322) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 32059) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_days() != 57819) {
@@ -7396,7 +7396,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_display_name() != 39991) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 4448) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 25717) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() != 56233) {
@@ -7405,7 +7405,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_event_form() != 39051) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_form() != 23213) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() != 58983) {
@@ -7471,7 +7471,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 17879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_save_event() != 21617) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_save_event() != 11481) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 57229) {

@@ -1276,7 +1276,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_respond_link() and 0xFFFF) != 52195) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_event() and 0xFFFF) != 40379) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_event() and 0xFFFF) != 26031) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_organiser() and 0xFFFF) != 15073) {
@@ -1309,7 +1309,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 21145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 20322) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 32059) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_days() and 0xFFFF) != 57819) {
@@ -1321,7 +1321,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_display_name() and 0xFFFF) != 39991) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 4448) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 25717) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() and 0xFFFF) != 56233) {
@@ -1330,7 +1330,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_form() and 0xFFFF) != 39051) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_form() and 0xFFFF) != 23213) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_event_ics() and 0xFFFF) != 58983) {
@@ -1396,7 +1396,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 17879) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_save_event() and 0xFFFF) != 21617) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_save_event() and 0xFFFF) != 11481) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 57229) {
