@@ -108,17 +108,25 @@ fn wait_for(dir: &Path, list: &str, text: &str, who: &str) {
     }
 }
 
-#[test]
-fn two_phones_started_through_the_bindings_find_each_other_and_sync_both_ways() {
+/// Two namespaces and two data directories holding the same demo festival (B imported A's
+/// archive); `None` where namespaces cannot be made (the test is then skipped, or fails, as
+/// `skip_for_missing` decides).
+fn two_holders() -> Option<(Lan, tempfile::TempDir, tempfile::TempDir)> {
     let Some(lan) = Lan::make() else {
         meadow_tests::support::skip_for_missing("network namespaces cannot be made here (needs root and iproute2)");
-        return;
+        return None;
     };
     let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     meadow(a.path(), &["demo"]);
     let archive = a.path().join("festival.meadow");
     meadow(a.path(), &["export", "archive", archive.to_str().expect("utf-8 path")]);
     meadow(b.path(), &["import", archive.to_str().expect("utf-8 path")]);
+    Some((lan, a, b))
+}
+
+#[test]
+fn two_phones_started_through_the_bindings_find_each_other_and_sync_both_ways() {
+    let Some((lan, a, b)) = two_holders() else { return };
     // Each phone has something the other lacks; neither has an invite or a known peer.
     meadow(a.path(), &["announce", "Water at the north gate", "--priority", "high"]);
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
@@ -136,15 +144,7 @@ fn two_phones_started_through_the_bindings_find_each_other_and_sync_both_ways() 
 
 #[test]
 fn two_nodes_on_a_lan_find_each_other_by_mdns_and_converge() {
-    let Some(lan) = Lan::make() else {
-        meadow_tests::support::skip_for_missing("network namespaces cannot be made here (needs root and iproute2)");
-        return;
-    };
-    let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    meadow(a.path(), &["demo"]);
-    let archive = a.path().join("festival.meadow");
-    meadow(a.path(), &["export", "archive", archive.to_str().expect("utf-8 path")]);
-    meadow(b.path(), &["import", archive.to_str().expect("utf-8 path")]);
+    let Some((lan, a, b)) = two_holders() else { return };
     // B holds the festival as it was; A posts something new. No invite, no known peer.
     meadow(a.path(), &["announce", "The lake stage opens an hour late", "--priority", "high"]);
     assert!(!meadow(b.path(), &["announcements", "--json"]).contains("lake stage"));
