@@ -529,7 +529,11 @@ impl Net {
 
     /// Keeps syncing `festival` with `peer`: reconnects with exponential backoff (1 s to 60 s)
     /// whenever the connection is lost.
-    pub fn keep_connected(self: &Arc<Self>, peer: EndpointAddr, festival: FestivalId) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn keep_connected(
+        self: &Arc<Self>,
+        peer: EndpointAddr,
+        festival: FestivalId,
+    ) -> tokio::task::JoinHandle<()> {
         let net = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_secs(1);
@@ -554,7 +558,7 @@ impl Net {
     /// Syncs every festival held here with each peer local discovery finds, and keeps syncing
     /// (as [`Net::keep_connected`]): on a LAN with no internet, no invite is needed. `None` when
     /// discovery is off.
-    pub fn sync_discovered(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+    pub(crate) fn sync_discovered(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
         let mdns = self.mdns.clone()?;
         let net = self.clone();
         Some(tokio::spawn(async move {
