@@ -468,7 +468,7 @@ fn run(cli: Cli) -> Result<()> {
             let (id, report) = meadow_core::demo::create_demo(&mut node, start)?;
             let fest = node.festival(&id)?;
             let days = node.days(&id)?;
-            let events: u64 = days.iter().map(|(_, n)| n).sum();
+            let events: u64 = days.iter().map(|d| d.events).sum();
             node.set_setting(DEMO_FESTIVAL, &id.to_hex())?;
             out!("created demo festival {:?} ({})", fest.name, id);
             out!(

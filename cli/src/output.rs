@@ -287,7 +287,7 @@ pub fn festival(node: &Node, f: &FestivalView) -> Result<()> {
         out!("forked from {} at op {}", fork.festival.short(), fork.op.short());
     }
     let days = node.days(&f.id)?;
-    let n: u64 = days.iter().map(|(_, n)| n).sum();
+    let n: u64 = days.iter().map(|d| d.events).sum();
     out!("venues      {}", node.venues(&f.id)?.len());
     out!("events      {} over {}", n, count(days.len(), "day", "days"));
     if !f.description.is_empty() {
@@ -376,8 +376,8 @@ pub fn now_next(f: &FestivalView, list: &[NowNext], now: i64, json: bool) {
     }
 }
 
-/// Changes since the last look. The first look at a festival (right after joining it) is a line
-/// about the whole programme, not a list of it.
+/// Changes since the last look. The first look at a festival (a schedule imported here, or a
+/// festival first synced) is a line about the whole programme, not a list of it.
 pub fn changes(f: &FestivalView, c: &Changes, first_look: bool, json: bool) {
     let tz = festival_tz(f);
     if json {

@@ -115,12 +115,18 @@ fn join_explains_a_bad_ticket_a_festival_the_peer_lacks_and_an_unreachable_peer(
 
 #[test]
 fn changes_summarise_the_first_look_and_say_what_moved() {
-    let d = tempfile::tempdir().expect("dir");
-    demo(d.path());
-    let first = ok(d.path(), &["changes"]);
+    // A published schedule imported here is new to its reader: the first look is one line.
+    let imported = tempfile::tempdir().expect("dir");
+    let schedule = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v1.xml");
+    ok(imported.path(), &["import", schedule.to_str().expect("path")]);
+    let first = ok(imported.path(), &["changes"]);
     let first_lines: Vec<&str> = first.lines().filter(|l| !l.starts_with("announcement")).collect();
     assert_eq!(first_lines.len(), 1, "one line, not the whole programme: {first}");
-    assert!(first_lines[0].contains("events, new to you"), "{first}");
+    assert!(first_lines[0].contains("8 events, new to you"), "{first}");
+    // The demo this device made is not news to it, on any front end.
+    let d = tempfile::tempdir().expect("dir");
+    demo(d.path());
+    assert!(ok(d.path(), &["changes"]).contains("nothing changed"));
     // Now: one event moves only in time, one only in place, one is cancelled and restored.
     let programme: Vec<serde_json::Value> =
         serde_json::from_str(&ok(d.path(), &["programme", "--json", "--day", "2026-07-11"])).expect("json");

@@ -15,7 +15,9 @@ let package = Package(
             name: "MeadowKit",
             dependencies: ["meadow_ffiFFI"],
             path: "Sources/MeadowKit",
-            exclude: ["meadow_ffiFFI.h", "meadow_ffiFFI.modulemap"]
+            exclude: [
+                "meadow_coreFFI.h", "meadow_coreFFI.modulemap", "meadow_ffiFFI.h", "meadow_ffiFFI.modulemap",
+            ]
         ),
     ]
 )

@@ -15,6 +15,7 @@ use crate::op::{Body, FestivalId};
 
 /// One part of a festival that a screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Scope {
     /// The festival's own fields and its venues.
     Festival,

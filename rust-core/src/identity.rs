@@ -44,6 +44,12 @@ pub enum KeyError {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PublicKey(pub [u8; 32]);
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(PublicKey, String, {
+    lower: |k| k.to_hex(),
+    try_lift: |s| Ok(PublicKey::from_hex(&s)?),
+});
+
 impl PublicKey {
     /// The raw key bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {

@@ -17,3 +17,9 @@ pub mod store;
 pub mod sync;
 pub mod view;
 pub mod wire;
+
+// With the `uniffi` feature the core is a uniffi component of its own (`meadow_core`): the read
+// models, ids and scopes cross to Kotlin and Swift as the core defines them, and the bindings
+// crate (`meadow_ffi`) only adds the node's calls.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

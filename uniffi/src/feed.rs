@@ -86,11 +86,7 @@ fn records(changes: &ChangeSet) -> Vec<StoreChange> {
     let mut out: Vec<StoreChange> = changes
         .festivals
         .iter()
-        .map(|(f, scopes)| StoreChange {
-            festival: Some(f.to_hex()),
-            scopes: scopes.iter().map(Into::into).collect(),
-            network: false,
-        })
+        .map(|(f, scopes)| StoreChange { festival: Some(f.to_hex()), scopes: scopes.iter().collect(), network: false })
         .collect();
     if changes.settings || changes.network {
         out.push(StoreChange { festival: None, scopes: Vec::new(), network: changes.network });

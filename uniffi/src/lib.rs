@@ -1,4 +1,4 @@
-//! Meadow for Kotlin and Swift: one [`MeadowNode`] object, records for what the apps show, one
+//! Meadow for Kotlin and Swift: one [`MeadowNode`] object, the core's read models as they are (`meadow_core::view`), one
 //! error enum, the change feed as listener subscriptions, and sync over native links. This crate
 //! only translates types; every rule lives in meadow-core.
 //!
@@ -19,9 +19,6 @@ pub use forms::{EventChanges, EventForm, NewEvent, ProgrammeQuery};
 pub use link::{Link, LinkSession};
 pub use node::MeadowNode;
 pub use proximity::{Encounters, LinkOutcome, ProximityState, ProximityUuids, RadioAction, proximity_uuids};
-pub use records::{
-    AgendaEntry, Announcement, AnnouncementPriority, Change, ChangeKind, ChangeScope, Day, DayView, Event, EventDetail,
-    EventRow, Facets, Festival, LinkEnd, NetStatus, NowNext, ProgrammePage, Standing, StoreChange, Venue, now_line,
-};
+pub use records::{LinkEnd, LogUsage, StoreChange, now_line};
 
 uniffi::setup_scaffolding!();

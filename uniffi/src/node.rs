@@ -3,18 +3,18 @@
 
 use std::sync::{Arc, Mutex};
 
-use meadow_core::net::{Invite, NetConfig, Networking, SharedNode};
-use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node, NodeError};
+use meadow_core::net::{Invite, NetConfig, NetStatus, Networking, SharedNode};
+use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node, NodeError, Standing};
 use meadow_core::op::{EventPatch, VenuePatch};
-use meadow_core::view::ProgrammeFilter;
+use meadow_core::view::{
+    AgendaEntry, AnnouncementView, ChangeView, DayView, EventDetail, EventView, Facets, FestivalDay, FestivalView,
+    NowNext, ProgrammeFilter, ProgrammePage, VenueView,
+};
 
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
 use crate::feed::{ChangeListener, ChangeSubscription};
 use crate::forms::{EventChanges, EventForm, NewEvent, ProgrammeQuery};
-use crate::records::{
-    AgendaEntry, Announcement, Change, Day, DayView, Event, EventDetail, Facets, Festival, LogUsage, NetStatus,
-    NowNext, ProgrammePage, Standing, Venue,
-};
+use crate::records::LogUsage;
 
 /// The programme of one day (`YYYY-MM-DD`), or all of it.
 fn day_filter(day: Option<&str>) -> Result<ProgrammeFilter, MeadowError> {
@@ -118,8 +118,8 @@ impl MeadowNode {
 #[uniffi::export]
 impl MeadowNode {
     /// Festivals on this device.
-    pub async fn festivals(&self) -> Result<Vec<Festival>, MeadowError> {
-        self.run(|n| Ok(n.festivals()?.into_iter().map(Festival::from).collect())).await
+    pub async fn festivals(&self) -> Result<Vec<FestivalView>, MeadowError> {
+        self.run(|n| n.festivals()).await
     }
 
     /// The selected festival's id, if any.
@@ -148,7 +148,8 @@ impl MeadowNode {
     }
 
     /// Creates the demo festival (four days from `start_date`, owned by this device, with
-    /// organisers, community events and announcements) and selects it; returns its id.
+    /// organisers, community events and announcements) and selects it; returns its id. Nothing
+    /// in it counts as a change since the last look: it is not news to the device that made it.
     pub async fn create_demo(&self, start_date: String) -> Result<String, MeadowError> {
         let start = date(&start_date)?;
         self.run(move |n| meadow_core::demo::create_demo(n, start)).await.map(|(id, _)| id.to_hex())
@@ -162,9 +163,9 @@ impl MeadowNode {
     }
 
     /// Venues of a festival.
-    pub async fn venues(&self, festival: String) -> Result<Vec<Venue>, MeadowError> {
+    pub async fn venues(&self, festival: String) -> Result<Vec<VenueView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.venues(&f)?.into_iter().map(Venue::from).collect())).await
+        self.run(move |n| n.venues(&f)).await
     }
 
     /// Adds an event (official if this device's identity is an organiser, else a community
@@ -266,7 +267,7 @@ impl MeadowNode {
     /// What this identity is in a festival: owner, organiser or attendee.
     pub async fn standing(&self, festival: String) -> Result<Standing, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| n.standing(&f)).await.map(Standing::from)
+        self.run(move |n| n.standing(&f)).await
     }
 
     /// What this device's key has spent of its log in a festival, with a warning for an
@@ -276,28 +277,10 @@ impl MeadowNode {
         self.run(move |n| n.log_usage(&f)).await.map(LogUsage::from)
     }
 
-    /// The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
-    /// the festival's zone, past-midnight times falling on the next date; a time that cannot be
-    /// read, or that the zone skips, is refused as an error at `field`.
-    pub async fn time_on_day(
-        &self,
-        festival: String,
-        day: String,
-        time: String,
-        field: String,
-    ) -> Result<i64, MeadowError> {
-        let f = festival_id(&festival)?;
-        let d = date(&day).map_err(|e| MeadowError::at("day", e))?;
-        self.run(move |n| n.time_on_day(&f, d, &time)).await.map_err(|e| match e {
-            MeadowError::Invalid { reason } => MeadowError::InvalidField { field, reason },
-            other => other,
-        })
-    }
-
     /// The festival days that have events, with how many.
-    pub async fn days(&self, festival: String) -> Result<Vec<Day>, MeadowError> {
+    pub async fn days(&self, festival: String) -> Result<Vec<FestivalDay>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.days(&f)?.into_iter().map(|(date, events)| Day { date, events }).collect())).await
+        self.run(move |n| n.days(&f)).await
     }
 
     /// The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
@@ -310,19 +293,16 @@ impl MeadowNode {
     /// Per venue, what is on at `now` (Unix seconds) and what starts next.
     pub async fn now_next(&self, festival: String, now: i64) -> Result<Vec<NowNext>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.now_next(&f, now)?.into_iter().map(NowNext::from).collect())).await
+        self.run(move |n| n.now_next(&f, now)).await
     }
 
     /// Favourites as a timetable: gaps, clashes, and reminders `remind_minutes` before each
     /// (none: this device's reminder lead, see `reminder_lead`).
     pub async fn agenda(&self, festival: String, remind_minutes: Option<u32>) -> Result<Vec<AgendaEntry>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| {
-            let entries = match remind_minutes {
-                Some(m) => n.agenda(&f, m.into())?,
-                None => n.agenda_now(&f)?,
-            };
-            Ok(entries.into_iter().map(AgendaEntry::from).collect())
+        self.run(move |n| match remind_minutes {
+            Some(m) => n.agenda(&f, m.into()),
+            None => n.agenda_now(&f),
         })
         .await
     }
@@ -338,23 +318,27 @@ impl MeadowNode {
     }
 
     /// The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
-    pub async fn reminders_due(&self, festival: String, now: i64) -> Result<Vec<Event>, MeadowError> {
+    pub async fn reminders_due(&self, festival: String, now: i64) -> Result<Vec<EventView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.reminders_due(&f, now)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| n.reminders_due(&f, now)).await
     }
 
     /// Emergencies current at `now` that this device has not told its person of yet, newest
     /// first; from here on they count as told (kept in the store, so a restart does not tell
     /// them again).
-    pub async fn emergencies_to_notify(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
+    pub async fn emergencies_to_notify(
+        &self,
+        festival: String,
+        now: i64,
+    ) -> Result<Vec<AnnouncementView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.emergencies_to_notify(&f, now)?.into_iter().map(Announcement::from).collect())).await
+        self.run(move |n| n.emergencies_to_notify(&f, now)).await
     }
 
     /// The venues, tracks and tags the programme can be filtered by.
     pub async fn facets(&self, festival: String) -> Result<Facets, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| n.facets(&f)).await.map(Facets::from)
+        self.run(move |n| n.facets(&f)).await
     }
 
     /// Cancels or restores an event.
@@ -384,18 +368,15 @@ impl MeadowNode {
     /// One event of a festival with its description and links.
     pub async fn event_detail(&self, festival: String, event: String) -> Result<EventDetail, MeadowError> {
         let (f, e) = (festival_id(&festival)?, op_id(&event)?);
-        let d = self.run(move |n| Ok(n.event_detail(&f, &e)?.map(|d| (d, n.may_edit(&f, &e))))).await?;
-        match d {
-            Some((d, editable)) => Ok(EventDetail::new(d, editable?)),
-            None => Err(MeadowError::NotFound { reason: format!("event {event} not found") }),
-        }
+        let d = self.run(move |n| n.event_detail(&f, &e)).await?;
+        d.ok_or_else(|| MeadowError::NotFound { reason: format!("event {event} not found") })
     }
 
     /// A day's programme (`YYYY-MM-DD`), or all of it.
-    pub async fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<Event>, MeadowError> {
+    pub async fn programme(&self, festival: String, day: Option<String>) -> Result<Vec<EventView>, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = day_filter(day.as_deref())?;
-        self.run(move |n| Ok(n.programme(&f, &filter)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| n.programme(&f, &filter)).await
     }
 
     /// Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
@@ -410,8 +391,7 @@ impl MeadowNode {
     ) -> Result<ProgrammePage, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = day_filter(day.as_deref())?;
-        let (events, total) = self.run(move |n| n.programme_page(&f, &filter, offset as usize, limit as usize)).await?;
-        Ok(ProgrammePage { events: events.into_iter().map(Event::from).collect(), offset, total: total as u32 })
+        self.run(move |n| n.programme_page(&f, &filter, offset as usize, limit as usize)).await
     }
 
     /// A page of the programme as its list and grid show it (a day, a venue, a track, a tag:
@@ -426,14 +406,19 @@ impl MeadowNode {
     ) -> Result<DayView, MeadowError> {
         let f = festival_id(&festival)?;
         let filter = query_filter(&query)?;
-        self.run(move |n| Ok(DayView::from(n.day_view(&f, &filter, offset as usize, limit as usize)?))).await
+        self.run(move |n| n.day_view(&f, &filter, offset as usize, limit as usize)).await
     }
 
     /// Full-text search, best first: `limit` hits at most (the core's default if none).
-    pub async fn search(&self, festival: String, query: String, limit: Option<u32>) -> Result<Vec<Event>, MeadowError> {
+    pub async fn search(
+        &self,
+        festival: String,
+        query: String,
+        limit: Option<u32>,
+    ) -> Result<Vec<EventView>, MeadowError> {
         let f = festival_id(&festival)?;
         let limit = limit.map(|l| l as usize);
-        self.run(move |n| Ok(n.search(&f, &query, limit)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| n.search(&f, &query, limit)).await
     }
 
     /// Marks or unmarks a favourite.
@@ -443,9 +428,9 @@ impl MeadowNode {
     }
 
     /// Favourites.
-    pub async fn favourites(&self, festival: String) -> Result<Vec<Event>, MeadowError> {
+    pub async fn favourites(&self, festival: String) -> Result<Vec<EventView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.favourites(&f)?.into_iter().map(Event::from).collect())).await
+        self.run(move |n| n.favourites(&f)).await
     }
 
     /// Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
@@ -454,10 +439,9 @@ impl MeadowNode {
         festival: String,
         now: i64,
         minutes: i64,
-    ) -> Result<Vec<Event>, MeadowError> {
+    ) -> Result<Vec<EventView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.favourites_starting_within(&f, now, minutes)?.into_iter().map(Event::from).collect()))
-            .await
+        self.run(move |n| n.favourites_starting_within(&f, now, minutes)).await
     }
 
     /// Posts an announcement (organisers); an urgent one is an emergency.
@@ -467,16 +451,16 @@ impl MeadowNode {
     }
 
     /// Current announcements, newest first.
-    pub async fn announcements(&self, festival: String, now: i64) -> Result<Vec<Announcement>, MeadowError> {
+    pub async fn announcements(&self, festival: String, now: i64) -> Result<Vec<AnnouncementView>, MeadowError> {
         let f = festival_id(&festival)?;
-        self.run(move |n| Ok(n.announcements(&f, now)?.into_iter().map(Announcement::from).collect())).await
+        self.run(move |n| n.announcements(&f, now)).await
     }
 
     /// What changed since the last look; `mark_seen` records this look.
-    pub async fn changes(&self, festival: String, mark_seen: bool) -> Result<Vec<Change>, MeadowError> {
+    pub async fn changes(&self, festival: String, mark_seen: bool) -> Result<Vec<ChangeView>, MeadowError> {
         let f = festival_id(&festival)?;
         let c = self.run(move |n| n.changes_since_last_look(&f, mark_seen)).await?;
-        Ok(c.events.into_iter().map(Change::from).collect())
+        Ok(c.events)
     }
 
     /// Imports a schedule or archive (bytes of the file); returns the festival id.
@@ -546,20 +530,7 @@ impl MeadowNode {
     /// What networking is doing.
     pub async fn net_status(&self) -> Result<NetStatus, MeadowError> {
         let current = self.run(|n| n.current_festival()).await?;
-        Ok(match self.running_net() {
-            None => NetStatus { running: false, invite: None, peers: 0, sessions: 0, ops_received: 0, last_sync: None },
-            Some(net) => {
-                let s = net.stats();
-                NetStatus {
-                    running: true,
-                    invite: current.map(|f| net.invite(f).to_link()),
-                    peers: s.peers as u32,
-                    sessions: s.sessions,
-                    ops_received: s.ops_received,
-                    last_sync: s.last_sync_ms.map(|ms| (ms / 1000) as i64),
-                }
-            }
-        })
+        Ok(self.running_net().map(|net| net.status(current)).unwrap_or_default())
     }
 
     /// Joins a festival from an invite (text or link): starts networking if needed (as

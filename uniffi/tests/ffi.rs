@@ -7,10 +7,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use meadow_ffi::{
-    AnnouncementPriority, ChangeListener, ChangeScope, Link, ListenerError, MeadowError, MeadowNode, NewEvent,
-    StoreChange,
-};
+use meadow_core::feed::Scope;
+use meadow_core::op::Priority;
+use meadow_ffi::{ChangeListener, Link, ListenerError, MeadowError, MeadowNode, NewEvent, StoreChange};
 
 fn node(dir: &tempfile::TempDir) -> Arc<MeadowNode> {
     MeadowNode::open(dir.path().to_string_lossy().into_owned()).expect("open")
@@ -41,7 +40,7 @@ fn listener() -> (Arc<Forward>, Receiver<StoreChange>) {
 }
 
 /// Waits for a change of `festival` in `scope`, failing after a bound.
-fn heard(rx: &Receiver<StoreChange>, festival: &str, scope: ChangeScope) {
+fn heard(rx: &Receiver<StoreChange>, festival: &str, scope: Scope) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -87,7 +86,7 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
             .create_festival("Wiese".into(), "Europe/Berlin".into(), "2026-07-10".into(), "2026-07-11".into())
             .await
             .expect("create");
-        heard(&rx, &f, ChangeScope::Festival);
+        heard(&rx, &f, Scope::Festival);
         assert_eq!(a.current_festival().await.expect("current"), Some(f.clone()));
         let v = a.add_venue(f.clone(), "Main".into()).await.expect("venue");
         let ev = |title: &str| NewEvent {
@@ -103,38 +102,49 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
             Err(MeadowError::InvalidField { field, .. }) if field == "title"
         ));
         // Bad input from the app's forms and filters is refused with the field it came from.
-        for (time, field) in [("25:00", "start"), ("noon", "end"), ("", "start")] {
-            let r = a.time_on_day(f.clone(), "2026-07-10".into(), time.into(), field.into()).await;
-            assert!(matches!(&r, Err(MeadowError::InvalidField { field: got, .. }) if got == field), "{time:?}: {r:?}");
+        let form = |day: &str, start: &str, end: &str| meadow_ffi::EventForm {
+            title: "Noon".into(),
+            day: day.into(),
+            start: start.into(),
+            end: end.into(),
+            venue_id: Some(v.clone()),
+            track: String::new(),
+            description: String::new(),
+        };
+        for (start, end, field) in [("25:00", "15:00", "start"), ("14:00", "noon", "end"), ("", "15:00", "start")] {
+            let r = a.save_event(f.clone(), None, form("2026-07-10", start, end), None).await;
+            assert!(
+                matches!(&r, Err(MeadowError::InvalidField { field: got, .. }) if got == field),
+                "{start:?}: {r:?}"
+            );
         }
-        let r = a.time_on_day(f.clone(), "10 July".into(), "14:00".into(), "start".into()).await;
+        let r = a.save_event(f.clone(), None, form("10 July", "14:00", "15:00"), None).await;
         assert!(matches!(&r, Err(MeadowError::InvalidField { field, .. }) if field == "day"), "{r:?}");
-        assert_eq!(
-            a.time_on_day(f.clone(), "2026-07-10".into(), "14:00".into(), "start".into()).await.ok(),
-            Some(1_783_684_800)
-        );
+        let noon = a.save_event(f.clone(), None, form("2026-07-10", "14:00", "15:00"), None).await.expect("saved");
+        assert_eq!(a.event_detail(f.clone(), noon.clone()).await.expect("detail").event.start, 1_783_684_800);
+        a.delete_event(f.clone(), noon).await.expect("delete");
         let bad = meadow_ffi::ProgrammeQuery { venue_id: Some("not hex".into()), ..Default::default() };
         assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
         let bad = meadow_ffi::ProgrammeQuery { day: Some("2026-13-40".into()), ..Default::default() };
         assert!(matches!(a.day_view(f.clone(), bad, 0, 10).await, Err(MeadowError::Invalid { .. })));
         assert!(matches!(a.agenda("zz".into(), Some(15)).await, Err(MeadowError::Invalid { .. })));
         let e = a.add_event(f.clone(), ev("Opening")).await.expect("event");
-        heard(&rx, &f, ChangeScope::Programme);
+        heard(&rx, &f, Scope::Programme);
         assert!(matches!(a.set_favourite(f.clone(), "00".repeat(32), true).await, Err(MeadowError::NotFound { .. })));
         assert!(matches!(a.use_festival("zz".into()).await, Err(MeadowError::Invalid { .. })));
         a.set_favourite(f.clone(), e.clone(), true).await.expect("fav");
-        heard(&rx, &f, ChangeScope::Favourites);
+        heard(&rx, &f, Scope::Favourites);
         let d = a.event_detail(f.clone(), e.clone()).await.expect("detail");
-        assert_eq!((d.event.title.as_str(), d.event.venue.as_str()), ("Opening", "Main"));
+        assert_eq!((d.event.title.as_str(), d.event.venue_name.as_str()), ("Opening", "Main"));
         assert!(matches!(a.event_detail(f.clone(), "11".repeat(32)).await, Err(MeadowError::NotFound { .. })));
         assert_eq!(a.favourites(f.clone()).await.expect("favs").len(), 1);
-        assert_eq!(a.search(f.clone(), "open".into(), None).await.expect("search")[0].id, e);
+        assert_eq!(a.search(f.clone(), "open".into(), None).await.expect("search")[0].id.to_hex(), e);
         assert_eq!(a.programme(f.clone(), Some("2026-07-10".into())).await.expect("day").len(), 1);
         assert!(a.export_ics(f.clone(), true).await.expect("ics").contains("SUMMARY:Opening"));
         a.announce(f.clone(), "Storm: leave the field".into(), true).await.expect("announce");
-        heard(&rx, &f, ChangeScope::Announcements);
+        heard(&rx, &f, Scope::Announcements);
         let anns = a.announcements(f.clone(), 0).await.expect("announcements");
-        assert_eq!(anns[0].priority, AnnouncementPriority::Emergency, "urgent means emergency");
+        assert_eq!(anns[0].priority, Priority::Emergency, "urgent means emergency");
 
         // A community member cannot announce; an importer owns what it imported.
         let b = node(&db);
@@ -221,7 +231,7 @@ fn two_nodes_sync_through_a_small_mtu_link_and_the_receiver_hears_of_it() {
         assert!(done_b.ops_received > 0 && done_b.ops_received == done_a.ops_sent);
         assert!(*ra.closed.lock().expect("closed") && *rb.closed.lock().expect("closed"));
         assert_eq!(b.programme(f.clone(), None).await.expect("b"), a.programme(f.clone(), None).await.expect("a"));
-        heard(&rx, &f, ChangeScope::Programme);
+        heard(&rx, &f, Scope::Programme);
     });
 }
 
@@ -245,7 +255,7 @@ fn join_from_an_invite_over_loopback_and_hear_live_updates() {
         // no call on B.
         while rx.try_recv().is_ok() {}
         a.announce(f.clone(), "Gates open".into(), false).await.expect("announce");
-        heard(&rx, &f, ChangeScope::Announcements);
+        heard(&rx, &f, Scope::Announcements);
         assert!(b.announcements(f.clone(), 0).await.expect("anns").iter().any(|x| x.text == "Gates open"));
         b.stop_networking().await.expect("stop");
         a.stop_networking().await.expect("stop");
@@ -281,7 +291,7 @@ fn the_day_screen_and_the_notifications_get_their_rules_from_the_core() {
 
         assert_eq!(a.reminder_lead().await.expect("lead"), 15);
         let e = &view.rows[0];
-        a.set_favourite(f.clone(), e.id.clone(), true).await.expect("fav");
+        a.set_favourite(f.clone(), e.id.to_hex(), true).await.expect("fav");
         let agenda = a.agenda(f.clone(), None).await.expect("agenda");
         assert_eq!(agenda[0].remind_at, Some(e.start - 15 * 60));
         assert!(a.reminders_due(f.clone(), e.start - 20 * 60).await.expect("due").is_empty());

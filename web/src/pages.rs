@@ -5,7 +5,7 @@ use askama::Template;
 use jiff::tz::TimeZone;
 use meadow_core::node::{Node, NodeError, festival_tz, format_clock, now_ms};
 use meadow_core::op::{FestivalId, OpId, Priority};
-use meadow_core::view::{AnnouncementView, EventView, FestivalView, ProgrammeFilter, Slot};
+use meadow_core::view::{AnnouncementView, EventView, FestivalView, ProgrammeFilter, ProgrammePage, Slot};
 
 /// Events on one page of a day, so that a page stays well under 100 KB on a 10,000-event
 /// festival.
@@ -293,7 +293,7 @@ impl<'a> Pages<'a> {
     }
 
     fn chrome(&self, fr: Frame) -> Chrome {
-        Chrome { festival: fr.f.name, festival_id: self.festival.to_hex(), query: fr.query, banner: fr.banner }
+        Chrome { festival: fr.f.fields.name, festival_id: self.festival.to_hex(), query: fr.query, banner: fr.banner }
     }
 
     fn days(&self) -> Result<Vec<DayLink>, PageError> {
@@ -301,7 +301,7 @@ impl<'a> Pages<'a> {
             .node
             .days(&self.festival)?
             .into_iter()
-            .map(|(date, count)| DayLink { label: day_label(&date), date, count })
+            .map(|d| DayLink { label: day_label(&d.date), date: d.date, count: d.events })
             .collect())
     }
 
@@ -359,7 +359,9 @@ impl<'a> Pages<'a> {
         let all_venues = self.node.venues(&self.festival)?;
         let venue_id = venue.and_then(OpId::from_hex).filter(|v| all_venues.iter().any(|x| x.id == *v));
         let filter = ProgrammeFilter { day: Some(day), venue: venue_id, ..Default::default() };
-        let (events, total) = self.node.programme_page(&self.festival, &filter, from, PAGE_EVENTS)?;
+        let ProgrammePage { events, total, .. } =
+            self.node.programme_page(&self.festival, &filter, from, PAGE_EVENTS)?;
+        let total = total as usize;
         let choices = all_venues
             .iter()
             .map(|v| VenueChoice { id: v.id.to_hex(), name: v.name.clone(), selected: Some(v.id) == venue_id })

@@ -123,9 +123,11 @@ impl<const N: usize> FieldStamps<N> {
     }
 }
 
-/// Festival state.
+/// A festival's own fields, as its creator sets them and its organisers edit them: the one list
+/// that the fold's state, a new festival and the festival as shown all hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FestivalState {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FestivalFields {
     /// Festival name.
     pub name: String,
     /// Description.
@@ -140,28 +142,78 @@ pub struct FestivalState {
     pub place: String,
     /// Minutes after midnight at which the festival day changes.
     pub day_change_minutes: u16,
-    /// Field stamps.
-    pub stamps: FieldStamps<7>,
 }
 
-impl FestivalState {
-    /// Merges a patch stamped `s`; returns whether any write won (the state must be stored).
-    pub fn apply(&mut self, s: Stamp, p: &FestivalPatch) -> bool {
-        let before = self.stamps.clone();
-        let st = &mut self.stamps;
-        st.merge(0, s, &p.name, &mut self.name);
-        st.merge(1, s, &p.description, &mut self.description);
-        st.merge(2, s, &p.timezone, &mut self.timezone);
-        st.merge(3, s, &p.start_date, &mut self.start_date);
-        st.merge(4, s, &p.end_date, &mut self.end_date);
-        st.merge(5, s, &p.place, &mut self.place);
-        st.merge(6, s, &p.day_change_minutes, &mut self.day_change_minutes);
-        self.stamps != before
+impl FestivalFields {
+    /// A festival with a name, a zone and its days, everything else as a new festival starts:
+    /// no description or place, days changing at midnight (all editable later).
+    pub fn new(name: String, timezone: String, start_date: Date, end_date: Date) -> Self {
+        FestivalFields {
+            name,
+            description: String::new(),
+            timezone,
+            start_date,
+            end_date,
+            place: String::new(),
+            day_change_minutes: 0,
+        }
+    }
+
+    /// Every field as a patch that sets it, as a festival's creation op carries them.
+    pub fn into_patch(self) -> FestivalPatch {
+        FestivalPatch {
+            name: Some(self.name),
+            description: Some(self.description),
+            timezone: Some(self.timezone),
+            start_date: Some(self.start_date),
+            end_date: Some(self.end_date),
+            place: Some(self.place),
+            day_change_minutes: Some(self.day_change_minutes),
+        }
     }
 
     /// The festival's time zone; UTC when the name is unknown to this device's tz database.
     pub fn tz(&self) -> TimeZone {
         TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
+    }
+}
+
+/// Festival state: its fields and when each was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FestivalState {
+    /// The fields.
+    pub fields: FestivalFields,
+    /// Field stamps.
+    pub stamps: FieldStamps<7>,
+}
+
+impl FestivalState {
+    /// The state before a creation op set anything (its stamps lose to every write).
+    pub fn empty() -> Self {
+        let epoch = Date::constant(1970, 1, 1);
+        FestivalState {
+            fields: FestivalFields::new(String::new(), "UTC".into(), epoch, epoch),
+            stamps: FieldStamps::default(),
+        }
+    }
+
+    /// Merges a patch stamped `s`; returns whether any write won (the state must be stored).
+    pub fn apply(&mut self, s: Stamp, p: &FestivalPatch) -> bool {
+        let before = self.stamps.clone();
+        let (st, f) = (&mut self.stamps, &mut self.fields);
+        st.merge(0, s, &p.name, &mut f.name);
+        st.merge(1, s, &p.description, &mut f.description);
+        st.merge(2, s, &p.timezone, &mut f.timezone);
+        st.merge(3, s, &p.start_date, &mut f.start_date);
+        st.merge(4, s, &p.end_date, &mut f.end_date);
+        st.merge(5, s, &p.place, &mut f.place);
+        st.merge(6, s, &p.day_change_minutes, &mut f.day_change_minutes);
+        self.stamps != before
+    }
+
+    /// The festival's time zone; UTC when the name is unknown to this device's tz database.
+    pub fn tz(&self) -> TimeZone {
+        self.fields.tz()
     }
 }
 

@@ -20,7 +20,7 @@ mod live;
 mod networking;
 pub mod ticket;
 
-pub use networking::{Networking, last_address, remember_peer, remembered_peers};
+pub use networking::{NetStatus, Networking, last_address, remember_peer, remembered_peers};
 pub use ticket::Invite;
 
 use std::collections::{HashMap, HashSet};

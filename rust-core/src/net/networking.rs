@@ -49,6 +49,24 @@ pub fn last_address(node: &Node) -> Result<Option<iroh::EndpointAddr>, NetError>
     Ok(node.setting(ADDR)?.and_then(|json| serde_json::from_str(&json).ok()))
 }
 
+/// Networking as an app shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NetStatus {
+    /// Whether networking runs.
+    pub running: bool,
+    /// Invite to the open festival, as a `meadow://` link, while running.
+    pub invite: Option<String>,
+    /// Peers connected.
+    pub peers: u32,
+    /// Sessions finished.
+    pub sessions: u64,
+    /// Ops received over the network.
+    pub ops_received: u64,
+    /// When a sync with a peer last finished (Unix seconds), if one has.
+    pub last_sync: Option<i64>,
+}
+
 /// A node on the network, running by itself until stopped.
 pub struct Networking {
     net: Arc<Net>,
@@ -139,6 +157,19 @@ impl Networking {
     /// Counters so far.
     pub fn stats(&self) -> NetStats {
         self.net.stats()
+    }
+
+    /// What an app shows of networking, with an invite to `festival` (the one it has open).
+    pub fn status(&self, festival: Option<FestivalId>) -> NetStatus {
+        let s = self.stats();
+        NetStatus {
+            running: true,
+            invite: festival.map(|f| self.invite(f).to_link()),
+            peers: u32::try_from(s.peers).unwrap_or(u32::MAX),
+            sessions: s.sessions,
+            ops_received: s.ops_received,
+            last_sync: s.last_sync_ms.map(|ms| (ms / 1000) as i64),
+        }
     }
 
     /// Stops every task and closes every connection.

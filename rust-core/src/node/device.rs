@@ -81,6 +81,17 @@ mod tests {
     }
 
     #[test]
+    fn a_demo_made_here_is_not_news_to_this_device() {
+        let mut n = Node::in_memory(Identity::from_seed(5)).expect("node");
+        let (f, _) = crate::demo::create_demo(&mut n, Date::constant(2026, 7, 10)).expect("demo");
+        let first_look = n.changes_since_last_look(&f, false).expect("changes");
+        assert!(first_look.events.is_empty() && first_look.announcements.is_empty(), "{first_look:?}");
+        let e = n.programme(&f, &Default::default()).expect("programme")[0].id;
+        n.cancel_event(f, e, true).expect("cancel");
+        assert_eq!(n.changes_since_last_look(&f, false).expect("changes").events.len(), 1, "later changes count");
+    }
+
+    #[test]
     fn the_reminder_lead_is_the_devices_and_bounded() {
         let mut n = Node::in_memory(Identity::from_seed(4)).expect("node");
         assert_eq!(n.reminder_lead().expect("lead"), DEFAULT_REMINDER_LEAD_MINUTES);

@@ -36,19 +36,7 @@ impl Node {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
         let id = FestivalId::derive(&self.public_key(), &nonce);
-        let body = Body::FestivalCreate(FestivalCreate {
-            nonce,
-            fields: FestivalPatch {
-                name: Some(f.name),
-                description: Some(f.description),
-                timezone: Some(f.timezone),
-                start_date: Some(f.start_date),
-                end_date: Some(f.end_date),
-                place: Some(f.place),
-                day_change_minutes: Some(f.day_change_minutes),
-            },
-            forked_from,
-        });
+        let body = Body::FestivalCreate(FestivalCreate { nonce, fields: f.into_patch(), forked_from });
         Ok((id, body))
     }
 

@@ -377,19 +377,7 @@ fn schedule_dates(s: &Schedule, tz: &TimeZone) -> Option<(Date, Date)> {
 
 /// How a festival about to be created will read, before it is stored.
 fn festival_view_of(id: FestivalId, owner: PublicKey, f: NewFestival) -> FestivalView {
-    FestivalView {
-        id,
-        name: f.name,
-        description: f.description,
-        timezone: f.timezone,
-        start_date: f.start_date,
-        end_date: f.end_date,
-        place: f.place,
-        day_change_minutes: f.day_change_minutes,
-        owner,
-        organisers: Vec::new(),
-        forked_from: None,
-    }
+    FestivalView { id, fields: f, owner, organisers: Vec::new(), forked_from: None }
 }
 
 /// The festival a schedule describes, for an import into a new festival, in the zone chosen for

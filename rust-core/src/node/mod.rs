@@ -103,40 +103,8 @@ impl From<SchemaError> for NodeError {
     }
 }
 
-/// Fields for a new festival.
-#[derive(Debug, Clone)]
-pub struct NewFestival {
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// IANA time zone.
-    pub timezone: String,
-    /// First day.
-    pub start_date: Date,
-    /// Last day.
-    pub end_date: Date,
-    /// Place.
-    pub place: String,
-    /// Minutes after midnight at which the festival day changes.
-    pub day_change_minutes: u16,
-}
-
-impl NewFestival {
-    /// A festival with a name, a zone and its days, everything else as a new festival starts:
-    /// no description or place, days changing at midnight (all editable later).
-    pub fn new(name: String, timezone: String, start_date: Date, end_date: Date) -> Self {
-        NewFestival {
-            name,
-            description: String::new(),
-            timezone,
-            start_date,
-            end_date,
-            place: String::new(),
-            day_change_minutes: 0,
-        }
-    }
-}
+/// Fields for a new festival: a festival's own fields (see [`crate::model::FestivalFields::new`]).
+pub type NewFestival = crate::model::FestivalFields;
 
 impl From<StoreError> for NodeError {
     fn from(e: StoreError) -> Self {

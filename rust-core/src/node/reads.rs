@@ -2,10 +2,13 @@
 //! bookkeeping, each a read of the store through the node.
 
 use super::*;
-use crate::view::{AgendaEntry, AnnouncementView, Clash, EventDetail, Facets, NowNext, ProgrammeFilter};
+use crate::view::{
+    AgendaEntry, AnnouncementView, Clash, EventDetail, Facets, FestivalDay, NowNext, ProgrammeFilter, ProgrammePage,
+};
 
 /// What this identity is in a festival, which decides what its app offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Standing {
     /// Created it.
     Owner,
@@ -33,8 +36,9 @@ impl Node {
         filter: &ProgrammeFilter,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<EventView>, usize), NodeError> {
-        Ok(self.store.programme_page(festival, &filter.normalized(), offset, limit)?)
+    ) -> Result<ProgrammePage, NodeError> {
+        let (events, total) = self.store.programme_page(festival, &filter.normalized(), offset, limit)?;
+        Ok(ProgrammePage { events, offset: offset.try_into().unwrap_or(u32::MAX), total: total as u32 })
     }
 
     /// A page of the programme as a phone's day screen shows it: venues and tracks once, each
@@ -82,11 +86,13 @@ impl Node {
 
     /// Everything about one event of a festival.
     pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, NodeError> {
-        Ok(self.store.event_detail(festival, id)?)
+        let Some(mut d) = self.store.event_detail(festival, id)? else { return Ok(None) };
+        d.editable = self.may_edit(festival, id)?;
+        Ok(Some(d))
     }
 
     /// The festival days that have events, with how many.
-    pub fn days(&self, festival: &FestivalId) -> Result<Vec<(String, u64)>, NodeError> {
+    pub fn days(&self, festival: &FestivalId) -> Result<Vec<FestivalDay>, NodeError> {
         Ok(self.store.days(festival)?)
     }
 

@@ -49,7 +49,7 @@ impl Node {
     pub fn opening_day(&self, festival: &FestivalId, unix_seconds: i64) -> Result<Option<String>, NodeError> {
         let days = self.days(festival)?;
         let today = self.festival_day_at(festival, unix_seconds)?.to_string();
-        Ok(days.iter().find(|(d, _)| *d == today).or(days.first()).map(|(d, _)| d.clone()))
+        Ok(days.iter().find(|d| d.date == today).or(days.first()).map(|d| d.date.clone()))
     }
 }
 

@@ -84,6 +84,14 @@ macro_rules! hash_id {
             }
         }
 
+        // Apps see ids as the hex the CLI prints; a malformed one from an app fails to lift.
+        #[cfg(feature = "uniffi")]
+        uniffi::custom_type!($name, String, {
+            lower: |id| id.to_hex(),
+            try_lift: |s| $name::from_hex(&s)
+                .ok_or_else(|| uniffi::deps::anyhow::anyhow!("not a 64-digit hex id: {s:?}")),
+        });
+
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}({})", stringify!($name), self.short())

@@ -8,6 +8,7 @@ use super::fold::LinkJson;
 use super::summary;
 use super::{Store, StoreError};
 use crate::identity::PublicKey;
+use crate::model::FestivalFields;
 use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
 use crate::view::*;
 
@@ -145,6 +146,7 @@ fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, St
         source_number: r.get(AFTER_EVENT + 9)?,
         do_not_record: r.get(AFTER_EVENT + 10)?,
         recording_license: r.get(AFTER_EVENT + 11)?,
+        editable: false,
     }))
 }
 
@@ -219,13 +221,15 @@ impl Store {
         let bad = |_| StoreError::Corrupt("festival date".into());
         Ok(Some(FestivalView {
             id: *id,
-            name,
-            description,
-            timezone,
-            start_date: sd.parse().map_err(bad)?,
-            end_date: ed.parse().map_err(bad)?,
-            place,
-            day_change_minutes: dc as u16,
+            fields: FestivalFields {
+                name,
+                description,
+                timezone,
+                start_date: sd.parse().map_err(bad)?,
+                end_date: ed.parse().map_err(bad)?,
+                place,
+                day_change_minutes: dc as u16,
+            },
             owner: PublicKey(owner),
             organisers,
             forked_from: match fork {
@@ -472,14 +476,16 @@ impl Store {
     }
 
     /// The festival days that have events, with how many.
-    pub fn days(&self, festival: &FestivalId) -> Result<Vec<(String, u64)>, StoreError> {
+    pub fn days(&self, festival: &FestivalId) -> Result<Vec<FestivalDay>, StoreError> {
         let sql = format!(
             "SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE}
              AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
              GROUP BY e.day ORDER BY e.day"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([&festival.0[..]], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([&festival.0[..]], |r| {
+            Ok(FestivalDay { date: r.get(0)?, events: r.get::<_, i64>(1)? as u64 })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -12,6 +12,7 @@ pub const MIN_CELL_SECONDS: i64 = 900;
 /// One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track as
 /// positions in the view's tables (a day names a dozen venues a thousand times).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayRow {
     /// Id.
     pub id: OpId,
@@ -43,6 +44,7 @@ pub struct DayRow {
 
 /// A page of a day's programme: the venues and tracks once, then the rows in programme order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayView {
     /// Venue names the rows point at, in the festival's venue order as far as rows use them.
     pub venues: Vec<String>,

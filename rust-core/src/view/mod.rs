@@ -10,27 +10,29 @@ pub use day::{DayRow, DayView, MIN_CELL_SECONDS, lanes, now_line};
 use jiff::civil::Date;
 
 use crate::identity::PublicKey;
+use crate::model::FestivalFields;
 use crate::op::{FestivalId, ForkRef, GeoPoint, Link, OpId, Priority};
+
+/// A calendar date (the name apps see it by: Swift and Java have a `Date` of their own).
+#[cfg(feature = "uniffi")]
+pub type CivilDate = Date;
+
+// Apps see a civil date as `YYYY-MM-DD`, the form every festival field and form uses.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(CivilDate, String, {
+    remote,
+    lower: |d| d.to_string(),
+    try_lift: |s| Ok(s.parse::<CivilDate>()?),
+});
 
 /// A festival as listed and shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FestivalView {
     /// Id.
     pub id: FestivalId,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// IANA time zone.
-    pub timezone: String,
-    /// First day.
-    pub start_date: Date,
-    /// Last day.
-    pub end_date: Date,
-    /// Place.
-    pub place: String,
-    /// Minutes after midnight at which the festival day changes.
-    pub day_change_minutes: u16,
+    /// Its own fields: name, description, zone, days, place, day change.
+    pub fields: FestivalFields,
     /// Creator.
     pub owner: PublicKey,
     /// Current organisers (owner excluded).
@@ -39,8 +41,19 @@ pub struct FestivalView {
     pub forked_from: Option<ForkRef>,
 }
 
+// Read as `festival.name`: a view is its festival's fields plus who runs it and where it came
+// from.
+impl std::ops::Deref for FestivalView {
+    type Target = FestivalFields;
+
+    fn deref(&self) -> &FestivalFields {
+        &self.fields
+    }
+}
+
 /// A venue.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VenueView {
     /// Id.
     pub id: OpId,
@@ -60,6 +73,7 @@ pub struct VenueView {
 
 /// An event as a programme list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EventView {
     /// Id.
     pub id: OpId,
@@ -99,6 +113,7 @@ pub struct EventView {
 
 /// Everything about one event, for its own screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EventDetail {
     /// What the programme shows.
     pub event: EventView,
@@ -120,10 +135,14 @@ pub struct EventDetail {
     pub do_not_record: bool,
     /// Licence of recordings (empty for none given).
     pub recording_license: String,
+    /// Whether this device's identity may edit it (its author, or an organiser); the node
+    /// fills it in, the store does not know who asks.
+    pub editable: bool,
 }
 
 /// A time and place in the programme.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Slot {
     /// Start, Unix seconds.
     pub start: i64,
@@ -133,6 +152,28 @@ pub struct Slot {
     pub venue: Option<OpId>,
     /// Venue name, empty without a venue (or if it was deleted since).
     pub venue_name: String,
+}
+
+/// Part of a festival's programme, as a list pages through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ProgrammePage {
+    /// The events of this page, in programme order.
+    pub events: Vec<EventView>,
+    /// Where the page starts in the whole list.
+    pub offset: u32,
+    /// How many events the whole list holds.
+    pub total: u32,
+}
+
+/// A festival day that has events, and how many it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FestivalDay {
+    /// The day, `YYYY-MM-DD`.
+    pub date: String,
+    /// Events shown that day.
+    pub events: u64,
 }
 
 /// Which events a programme query returns.
@@ -180,6 +221,7 @@ pub struct EventForm {
 
 /// An announcement.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AnnouncementView {
     /// Id.
     pub id: OpId,
@@ -206,6 +248,7 @@ pub const CLOCK_AHEAD_TOLERANCE_S: i64 = 3600;
 
 /// How an event changed since the last look.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ChangeKind {
     /// Not there at the last look.
     New,
@@ -230,6 +273,7 @@ pub enum ChangeKind {
 
 /// One changed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ChangeView {
     /// What happened.
     pub kind: ChangeKind,
@@ -258,6 +302,7 @@ pub struct Clash {
 /// One favourite in a personal timetable: when to be reminded, the free time before it, and
 /// which other favourites it clashes with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AgendaEntry {
     /// The favourite.
     pub event: EventView,
@@ -272,6 +317,7 @@ pub struct AgendaEntry {
 
 /// What the programme of a festival can be filtered by.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Facets {
     /// Venues, in the festival's order.
     pub venues: Vec<VenueView>,
@@ -322,6 +368,7 @@ pub fn agenda(favourites: Vec<EventView>, lead: i64) -> Vec<AgendaEntry> {
 
 /// What is on at a venue now, and what comes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NowNext {
     /// Venue id.
     pub venue: Option<OpId>,

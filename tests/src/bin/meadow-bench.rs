@@ -253,7 +253,7 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         std::fs::copy(&path, keep.join("meadow.sqlite3"))?;
     }
     let store = Store::open(&path)?;
-    let days: Vec<String> = store.days(&f)?.into_iter().map(|(d, _)| d).collect();
+    let days: Vec<String> = store.days(&f)?.into_iter().map(|d| d.date).collect();
     let total: usize = store.programme(&f, &ProgrammeFilter::default())?.len();
     let day_filter = |d: &str| -> Result<ProgrammeFilter> {
         Ok(ProgrammeFilter { day: Some(d.parse().context("day")?), ..Default::default() })
@@ -327,12 +327,12 @@ fn ffi(dir: &Path, samples: usize) -> Result<()> {
     let node = meadow_ffi::MeadowNode::open(dir.to_string_lossy().into_owned())?;
     // The executor that polls the calls, as Kotlin's or Swift's would: not the node's runtime.
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
-    let festival = rt.block_on(node.festivals())?.into_iter().next().context("no festival in the store")?.id;
+    let fid = rt.block_on(node.festivals())?.into_iter().next().context("no festival in the store")?.id;
+    let festival = fid.to_hex();
     let mut days: Vec<String> =
         rt.block_on(node.programme(festival.clone(), None))?.into_iter().map(|e| e.day).collect();
     days.dedup();
     let store = Store::open(&dir.join("meadow.sqlite3"))?;
-    let fid = meadow_core::op::FestivalId::from_hex(&festival).context("festival id")?;
     let time = |what: &str, n: usize, f: &mut dyn FnMut(&str) -> Result<usize>| -> Result<f64> {
         let mut us = Vec::with_capacity(n);
         for i in 0..100 + n {
@@ -799,7 +799,7 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
             }
         };
         let events = node.programme(&festival, &ProgrammeFilter::default())?.len();
-        let busiest = node.days(&festival)?.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d).context("no days")?;
+        let busiest = node.days(&festival)?.into_iter().max_by_key(|d| d.events).map(|d| d.date).context("no days")?;
         let shared = std::sync::Arc::new(std::sync::Mutex::new(node));
         // Every client of the benchmark comes from one address.
         let cfg = meadow_web::WebConfig {

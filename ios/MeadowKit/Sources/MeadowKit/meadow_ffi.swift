@@ -1863,7 +1863,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * Current announcements, newest first.
      */
-    func announcements(festival: String, now: Int64) async throws  -> [Announcement]
+    func announcements(festival: String, now: Int64) async throws  -> [AnnouncementView]
     
     /**
      * Cancels or restores an event.
@@ -1873,11 +1873,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-    func changes(festival: String, markSeen: Bool) async throws  -> [Change]
+    func changes(festival: String, markSeen: Bool) async throws  -> [ChangeView]
     
     /**
      * Creates the demo festival (four days from `start_date`, owned by this device, with
-     * organisers, community events and announcements) and selects it; returns its id.
+     * organisers, community events and announcements) and selects it; returns its id. Nothing
+     * in it counts as a change since the last look: it is not news to the device that made it.
      */
     func createDemo(startDate: String) async throws  -> String
     
@@ -1901,7 +1902,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * The festival days that have events, with how many.
      */
-    func days(festival: String) async throws  -> [Day]
+    func days(festival: String) async throws  -> [FestivalDay]
     
     /**
      * Deletes an event (its author and organisers may).
@@ -1923,7 +1924,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * first; from here on they count as told (kept in the store, so a restart does not tell
      * them again).
      */
-    func emergenciesToNotify(festival: String, now: Int64) async throws  -> [Announcement]
+    func emergenciesToNotify(festival: String, now: Int64) async throws  -> [AnnouncementView]
     
     /**
      * One event of a festival with its description and links.
@@ -1954,17 +1955,17 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * Favourites.
      */
-    func favourites(festival: String) async throws  -> [Event]
+    func favourites(festival: String) async throws  -> [EventView]
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-    func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64) async throws  -> [Event]
+    func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64) async throws  -> [EventView]
     
     /**
      * Festivals on this device.
      */
-    func festivals() async throws  -> [Festival]
+    func festivals() async throws  -> [FestivalView]
     
     /**
      * This device's fingerprint, to read aloud.
@@ -2017,7 +2018,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-    func programme(festival: String, day: String?) async throws  -> [Event]
+    func programme(festival: String, day: String?) async throws  -> [EventView]
     
     /**
      * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
@@ -2039,7 +2040,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
      */
-    func remindersDue(festival: String, now: Int64) async throws  -> [Event]
+    func remindersDue(festival: String, now: Int64) async throws  -> [EventView]
     
     /**
      * Removes an organiser.
@@ -2057,7 +2058,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-    func search(festival: String, query: String, limit: UInt32?) async throws  -> [Event]
+    func search(festival: String, query: String, limit: UInt32?) async throws  -> [EventView]
     
     /**
      * Sets the name shown next to this identity's posts in a festival.
@@ -2103,13 +2104,6 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func subscribe(listener: ChangeListener)  -> ChangeSubscription
     
     /**
-     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
-     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
-     * read, or that the zone skips, is refused as an error at `field`.
-     */
-    func timeOnDay(festival: String, day: String, time: String, field: String) async throws  -> Int64
-    
-    /**
      * Selects a festival.
      */
     func useFestival(festival: String) async throws 
@@ -2117,7 +2111,7 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     /**
      * Venues of a festival.
      */
-    func venues(festival: String) async throws  -> [Venue]
+    func venues(festival: String) async throws  -> [VenueView]
     
 }
 /**
@@ -2341,7 +2335,7 @@ open func announce(festival: String, text: String, urgent: Bool)async throws   {
     /**
      * Current announcements, newest first.
      */
-open func announcements(festival: String, now: Int64)async throws  -> [Announcement]  {
+open func announcements(festival: String, now: Int64)async throws  -> [AnnouncementView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2352,7 +2346,7 @@ open func announcements(festival: String, now: Int64)async throws  -> [Announcem
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeAnnouncement.lift,
+            liftFunc: FfiConverterSequenceTypeAnnouncementView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2379,7 +2373,7 @@ open func cancelEvent(festival: String, event: String, cancelled: Bool)async thr
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-open func changes(festival: String, markSeen: Bool)async throws  -> [Change]  {
+open func changes(festival: String, markSeen: Bool)async throws  -> [ChangeView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2390,14 +2384,15 @@ open func changes(festival: String, markSeen: Bool)async throws  -> [Change]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeChange.lift,
+            liftFunc: FfiConverterSequenceTypeChangeView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
     
     /**
      * Creates the demo festival (four days from `start_date`, owned by this device, with
-     * organisers, community events and announcements) and selects it; returns its id.
+     * organisers, community events and announcements) and selects it; returns its id. Nothing
+     * in it counts as a change since the last look: it is not news to the device that made it.
      */
 open func createDemo(startDate: String)async throws  -> String  {
     return
@@ -2477,7 +2472,7 @@ open func dayView(festival: String, query: ProgrammeQuery, offset: UInt32, limit
     /**
      * The festival days that have events, with how many.
      */
-open func days(festival: String)async throws  -> [Day]  {
+open func days(festival: String)async throws  -> [FestivalDay]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2488,7 +2483,7 @@ open func days(festival: String)async throws  -> [Day]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeDay.lift,
+            liftFunc: FfiConverterSequenceTypeFestivalDay.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2555,7 +2550,7 @@ open func editEvent(festival: String, event: String, changes: EventChanges)async
      * first; from here on they count as told (kept in the store, so a restart does not tell
      * them again).
      */
-open func emergenciesToNotify(festival: String, now: Int64)async throws  -> [Announcement]  {
+open func emergenciesToNotify(festival: String, now: Int64)async throws  -> [AnnouncementView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2566,7 +2561,7 @@ open func emergenciesToNotify(festival: String, now: Int64)async throws  -> [Ann
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeAnnouncement.lift,
+            liftFunc: FfiConverterSequenceTypeAnnouncementView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2670,7 +2665,7 @@ open func facets(festival: String)async throws  -> Facets  {
     /**
      * Favourites.
      */
-open func favourites(festival: String)async throws  -> [Event]  {
+open func favourites(festival: String)async throws  -> [EventView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2681,7 +2676,7 @@ open func favourites(festival: String)async throws  -> [Event]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2689,7 +2684,7 @@ open func favourites(festival: String)async throws  -> [Event]  {
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)async throws  -> [Event]  {
+open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)async throws  -> [EventView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2700,7 +2695,7 @@ open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2708,7 +2703,7 @@ open func favouritesStartingWithin(festival: String, now: Int64, minutes: Int64)
     /**
      * Festivals on this device.
      */
-open func festivals()async throws  -> [Festival]  {
+open func festivals()async throws  -> [FestivalView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2719,7 +2714,7 @@ open func festivals()async throws  -> [Festival]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeFestival.lift,
+            liftFunc: FfiConverterSequenceTypeFestivalView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2894,7 +2889,7 @@ open func openingDay(festival: String, now: Int64)async throws  -> String?  {
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-open func programme(festival: String, day: String?)async throws  -> [Event]  {
+open func programme(festival: String, day: String?)async throws  -> [EventView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2905,7 +2900,7 @@ open func programme(festival: String, day: String?)async throws  -> [Event]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -2965,7 +2960,7 @@ open func reminderLead()async throws  -> UInt32  {
     /**
      * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
      */
-open func remindersDue(festival: String, now: Int64)async throws  -> [Event]  {
+open func remindersDue(festival: String, now: Int64)async throws  -> [EventView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2976,7 +2971,7 @@ open func remindersDue(festival: String, now: Int64)async throws  -> [Event]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -3025,7 +3020,7 @@ open func saveEvent(festival: String, event: String?, form: EventForm, loaded: E
     /**
      * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-open func search(festival: String, query: String, limit: UInt32?)async throws  -> [Event]  {
+open func search(festival: String, query: String, limit: UInt32?)async throws  -> [EventView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -3036,7 +3031,7 @@ open func search(festival: String, query: String, limit: UInt32?)async throws  -
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeEvent.lift,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -3191,27 +3186,6 @@ open func subscribe(listener: ChangeListener) -> ChangeSubscription  {
 }
     
     /**
-     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
-     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
-     * read, or that the zone skips, is refused as an error at `field`.
-     */
-open func timeOnDay(festival: String, day: String, time: String, field: String)async throws  -> Int64  {
-    return
-        try  await uniffiRustCallAsync(
-            rustFutureFunc: {
-                uniffi_meadow_ffi_fn_method_meadownode_time_on_day(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(day),FfiConverterString.lower(time),FfiConverterString.lower(field)
-                )
-            },
-            pollFunc: ffi_meadow_ffi_rust_future_poll_i64,
-            completeFunc: ffi_meadow_ffi_rust_future_complete_i64,
-            freeFunc: ffi_meadow_ffi_rust_future_free_i64,
-            liftFunc: FfiConverterInt64.lift,
-            errorHandler: FfiConverterTypeMeadowError_lift
-        )
-}
-    
-    /**
      * Selects a festival.
      */
 open func useFestival(festival: String)async throws   {
@@ -3233,7 +3207,7 @@ open func useFestival(festival: String)async throws   {
     /**
      * Venues of a festival.
      */
-open func venues(festival: String)async throws  -> [Venue]  {
+open func venues(festival: String)async throws  -> [VenueView]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -3244,7 +3218,7 @@ open func venues(festival: String)async throws  -> [Venue]  {
             pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterSequenceTypeVenue.lift,
+            liftFunc: FfiConverterSequenceTypeVenueView.lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -3295,633 +3269,6 @@ public func FfiConverterTypeMeadowNode_lower(_ value: MeadowNode) -> UInt64 {
 }
 
 
-
-
-/**
- * One favourite in the personal timetable.
- */
-public struct AgendaEntry: Equatable, Hashable {
-    /**
-     * The favourite.
-     */
-    public var event: Event
-    /**
-     * Free minutes between the favourites before it that day and its start; none for the
-     * day's first or when it overlaps one.
-     */
-    public var gapMinutes: Int64?
-    /**
-     * Ids of the favourites it overlaps.
-     */
-    public var clashesWith: [String]
-    /**
-     * When its reminder fires (Unix seconds); none if it is cancelled.
-     */
-    public var remindAt: Int64?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The favourite.
-         */event: Event, 
-        /**
-         * Free minutes between the favourites before it that day and its start; none for the
-         * day's first or when it overlaps one.
-         */gapMinutes: Int64?, 
-        /**
-         * Ids of the favourites it overlaps.
-         */clashesWith: [String], 
-        /**
-         * When its reminder fires (Unix seconds); none if it is cancelled.
-         */remindAt: Int64?) {
-        self.event = event
-        self.gapMinutes = gapMinutes
-        self.clashesWith = clashesWith
-        self.remindAt = remindAt
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension AgendaEntry: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAgendaEntry: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgendaEntry {
-        return
-            try AgendaEntry(
-                event: FfiConverterTypeEvent.read(from: &buf), 
-                gapMinutes: FfiConverterOptionInt64.read(from: &buf), 
-                clashesWith: FfiConverterSequenceString.read(from: &buf), 
-                remindAt: FfiConverterOptionInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: AgendaEntry, into buf: inout [UInt8]) {
-        FfiConverterTypeEvent.write(value.event, into: &buf)
-        FfiConverterOptionInt64.write(value.gapMinutes, into: &buf)
-        FfiConverterSequenceString.write(value.clashesWith, into: &buf)
-        FfiConverterOptionInt64.write(value.remindAt, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAgendaEntry_lift(_ buf: RustBuffer) throws -> AgendaEntry {
-    return try FfiConverterTypeAgendaEntry.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAgendaEntry_lower(_ value: AgendaEntry) -> RustBuffer {
-    return FfiConverterTypeAgendaEntry.lower(value)
-}
-
-
-/**
- * An announcement.
- */
-public struct Announcement: Equatable, Hashable {
-    /**
-     * Id (hex).
-     */
-    public var id: String
-    /**
-     * Text.
-     */
-    public var text: String
-    /**
-     * How much it matters.
-     */
-    public var priority: AnnouncementPriority
-    /**
-     * Author's display name, if set.
-     */
-    public var authorName: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id (hex).
-         */id: String, 
-        /**
-         * Text.
-         */text: String, 
-        /**
-         * How much it matters.
-         */priority: AnnouncementPriority, 
-        /**
-         * Author's display name, if set.
-         */authorName: String) {
-        self.id = id
-        self.text = text
-        self.priority = priority
-        self.authorName = authorName
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Announcement: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAnnouncement: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Announcement {
-        return
-            try Announcement(
-                id: FfiConverterString.read(from: &buf), 
-                text: FfiConverterString.read(from: &buf), 
-                priority: FfiConverterTypeAnnouncementPriority.read(from: &buf), 
-                authorName: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Announcement, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.text, into: &buf)
-        FfiConverterTypeAnnouncementPriority.write(value.priority, into: &buf)
-        FfiConverterString.write(value.authorName, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAnnouncement_lift(_ buf: RustBuffer) throws -> Announcement {
-    return try FfiConverterTypeAnnouncement.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAnnouncement_lower(_ value: Announcement) -> RustBuffer {
-    return FfiConverterTypeAnnouncement.lower(value)
-}
-
-
-/**
- * One changed event.
- */
-public struct Change: Equatable, Hashable {
-    /**
-     * What happened.
-     */
-    public var kind: ChangeKind
-    /**
-     * The event now.
-     */
-    public var event: Event
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * What happened.
-         */kind: ChangeKind, 
-        /**
-         * The event now.
-         */event: Event) {
-        self.kind = kind
-        self.event = event
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Change: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeChange: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Change {
-        return
-            try Change(
-                kind: FfiConverterTypeChangeKind.read(from: &buf), 
-                event: FfiConverterTypeEvent.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Change, into buf: inout [UInt8]) {
-        FfiConverterTypeChangeKind.write(value.kind, into: &buf)
-        FfiConverterTypeEvent.write(value.event, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChange_lift(_ buf: RustBuffer) throws -> Change {
-    return try FfiConverterTypeChange.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChange_lower(_ value: Change) -> RustBuffer {
-    return FfiConverterTypeChange.lower(value)
-}
-
-
-/**
- * A festival day and how many events it holds.
- */
-public struct Day: Equatable, Hashable {
-    /**
-     * `YYYY-MM-DD`.
-     */
-    public var date: String
-    /**
-     * Events shown that day.
-     */
-    public var events: UInt64
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * `YYYY-MM-DD`.
-         */date: String, 
-        /**
-         * Events shown that day.
-         */events: UInt64) {
-        self.date = date
-        self.events = events
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Day: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeDay: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Day {
-        return
-            try Day(
-                date: FfiConverterString.read(from: &buf), 
-                events: FfiConverterUInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Day, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.date, into: &buf)
-        FfiConverterUInt64.write(value.events, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDay_lift(_ buf: RustBuffer) throws -> Day {
-    return try FfiConverterTypeDay.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDay_lower(_ value: Day) -> RustBuffer {
-    return FfiConverterTypeDay.lower(value)
-}
-
-
-/**
- * A page of a day's programme as its list and grid show it: the venues and tracks once, then
- * the rows in programme order.
- */
-public struct DayView: Equatable, Hashable {
-    /**
-     * Venue names the rows point at, in the festival's venue order as far as rows use them.
-     */
-    public var venues: [String]
-    /**
-     * Tracks the rows point at.
-     */
-    public var tracks: [String]
-    /**
-     * The events of this page.
-     */
-    public var rows: [EventRow]
-    /**
-     * Where the page starts in the whole day.
-     */
-    public var offset: UInt32
-    /**
-     * How many events the whole day holds.
-     */
-    public var total: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Venue names the rows point at, in the festival's venue order as far as rows use them.
-         */venues: [String], 
-        /**
-         * Tracks the rows point at.
-         */tracks: [String], 
-        /**
-         * The events of this page.
-         */rows: [EventRow], 
-        /**
-         * Where the page starts in the whole day.
-         */offset: UInt32, 
-        /**
-         * How many events the whole day holds.
-         */total: UInt32) {
-        self.venues = venues
-        self.tracks = tracks
-        self.rows = rows
-        self.offset = offset
-        self.total = total
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension DayView: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeDayView: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DayView {
-        return
-            try DayView(
-                venues: FfiConverterSequenceString.read(from: &buf), 
-                tracks: FfiConverterSequenceString.read(from: &buf), 
-                rows: FfiConverterSequenceTypeEventRow.read(from: &buf), 
-                offset: FfiConverterUInt32.read(from: &buf), 
-                total: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: DayView, into buf: inout [UInt8]) {
-        FfiConverterSequenceString.write(value.venues, into: &buf)
-        FfiConverterSequenceString.write(value.tracks, into: &buf)
-        FfiConverterSequenceTypeEventRow.write(value.rows, into: &buf)
-        FfiConverterUInt32.write(value.offset, into: &buf)
-        FfiConverterUInt32.write(value.total, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDayView_lift(_ buf: RustBuffer) throws -> DayView {
-    return try FfiConverterTypeDayView.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDayView_lower(_ value: DayView) -> RustBuffer {
-    return FfiConverterTypeDayView.lower(value)
-}
-
-
-/**
- * An event as a list shows it.
- */
-public struct Event: Equatable, Hashable {
-    /**
-     * Id (hex).
-     */
-    public var id: String
-    /**
-     * Title.
-     */
-    public var title: String
-    /**
-     * Subtitle.
-     */
-    public var subtitle: String
-    /**
-     * Start, Unix seconds.
-     */
-    public var start: Int64
-    /**
-     * End, Unix seconds.
-     */
-    public var end: Int64
-    /**
-     * Festival day, `YYYY-MM-DD`.
-     */
-    public var day: String
-    /**
-     * Venue name.
-     */
-    public var venue: String
-    /**
-     * Venue id (hex), if it has one.
-     */
-    public var venueId: String?
-    /**
-     * Track.
-     */
-    public var track: String
-    /**
-     * Tags.
-     */
-    public var tags: [String]
-    /**
-     * People.
-     */
-    public var people: [String]
-    /**
-     * Cancelled.
-     */
-    public var cancelled: Bool
-    /**
-     * Moved from the time or venue it was first announced with.
-     */
-    public var moved: Bool
-    /**
-     * Posted by organisers.
-     */
-    public var official: Bool
-    /**
-     * Favourite on this device.
-     */
-    public var favourite: Bool
-    /**
-     * Its author's public key (hex).
-     */
-    public var author: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id (hex).
-         */id: String, 
-        /**
-         * Title.
-         */title: String, 
-        /**
-         * Subtitle.
-         */subtitle: String, 
-        /**
-         * Start, Unix seconds.
-         */start: Int64, 
-        /**
-         * End, Unix seconds.
-         */end: Int64, 
-        /**
-         * Festival day, `YYYY-MM-DD`.
-         */day: String, 
-        /**
-         * Venue name.
-         */venue: String, 
-        /**
-         * Venue id (hex), if it has one.
-         */venueId: String?, 
-        /**
-         * Track.
-         */track: String, 
-        /**
-         * Tags.
-         */tags: [String], 
-        /**
-         * People.
-         */people: [String], 
-        /**
-         * Cancelled.
-         */cancelled: Bool, 
-        /**
-         * Moved from the time or venue it was first announced with.
-         */moved: Bool, 
-        /**
-         * Posted by organisers.
-         */official: Bool, 
-        /**
-         * Favourite on this device.
-         */favourite: Bool, 
-        /**
-         * Its author's public key (hex).
-         */author: String) {
-        self.id = id
-        self.title = title
-        self.subtitle = subtitle
-        self.start = start
-        self.end = end
-        self.day = day
-        self.venue = venue
-        self.venueId = venueId
-        self.track = track
-        self.tags = tags
-        self.people = people
-        self.cancelled = cancelled
-        self.moved = moved
-        self.official = official
-        self.favourite = favourite
-        self.author = author
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Event: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeEvent: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Event {
-        return
-            try Event(
-                id: FfiConverterString.read(from: &buf), 
-                title: FfiConverterString.read(from: &buf), 
-                subtitle: FfiConverterString.read(from: &buf), 
-                start: FfiConverterInt64.read(from: &buf), 
-                end: FfiConverterInt64.read(from: &buf), 
-                day: FfiConverterString.read(from: &buf), 
-                venue: FfiConverterString.read(from: &buf), 
-                venueId: FfiConverterOptionString.read(from: &buf), 
-                track: FfiConverterString.read(from: &buf), 
-                tags: FfiConverterSequenceString.read(from: &buf), 
-                people: FfiConverterSequenceString.read(from: &buf), 
-                cancelled: FfiConverterBool.read(from: &buf), 
-                moved: FfiConverterBool.read(from: &buf), 
-                official: FfiConverterBool.read(from: &buf), 
-                favourite: FfiConverterBool.read(from: &buf), 
-                author: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Event, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.title, into: &buf)
-        FfiConverterString.write(value.subtitle, into: &buf)
-        FfiConverterInt64.write(value.start, into: &buf)
-        FfiConverterInt64.write(value.end, into: &buf)
-        FfiConverterString.write(value.day, into: &buf)
-        FfiConverterString.write(value.venue, into: &buf)
-        FfiConverterOptionString.write(value.venueId, into: &buf)
-        FfiConverterString.write(value.track, into: &buf)
-        FfiConverterSequenceString.write(value.tags, into: &buf)
-        FfiConverterSequenceString.write(value.people, into: &buf)
-        FfiConverterBool.write(value.cancelled, into: &buf)
-        FfiConverterBool.write(value.moved, into: &buf)
-        FfiConverterBool.write(value.official, into: &buf)
-        FfiConverterBool.write(value.favourite, into: &buf)
-        FfiConverterString.write(value.author, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEvent_lift(_ buf: RustBuffer) throws -> Event {
-    return try FfiConverterTypeEvent.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEvent_lower(_ value: Event) -> RustBuffer {
-    return FfiConverterTypeEvent.lower(value)
-}
 
 
 /**
@@ -4044,115 +3391,6 @@ public func FfiConverterTypeEventChanges_lower(_ value: EventChanges) -> RustBuf
 
 
 /**
- * An event with everything its own screen shows.
- */
-public struct EventDetail: Equatable, Hashable {
-    /**
-     * What lists show.
-     */
-    public var event: Event
-    /**
-     * Description.
-     */
-    public var description: String
-    /**
-     * Language.
-     */
-    public var language: String
-    /**
-     * Link URLs.
-     */
-    public var links: [String]
-    /**
-     * Whether this device's identity may edit it (its author, or an organiser).
-     */
-    public var editable: Bool
-    /**
-     * When and where it was first announced, if it has moved since.
-     */
-    public var movedFrom: Slot?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * What lists show.
-         */event: Event, 
-        /**
-         * Description.
-         */description: String, 
-        /**
-         * Language.
-         */language: String, 
-        /**
-         * Link URLs.
-         */links: [String], 
-        /**
-         * Whether this device's identity may edit it (its author, or an organiser).
-         */editable: Bool, 
-        /**
-         * When and where it was first announced, if it has moved since.
-         */movedFrom: Slot?) {
-        self.event = event
-        self.description = description
-        self.language = language
-        self.links = links
-        self.editable = editable
-        self.movedFrom = movedFrom
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension EventDetail: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventDetail {
-        return
-            try EventDetail(
-                event: FfiConverterTypeEvent.read(from: &buf), 
-                description: FfiConverterString.read(from: &buf), 
-                language: FfiConverterString.read(from: &buf), 
-                links: FfiConverterSequenceString.read(from: &buf), 
-                editable: FfiConverterBool.read(from: &buf), 
-                movedFrom: FfiConverterOptionTypeSlot.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: EventDetail, into buf: inout [UInt8]) {
-        FfiConverterTypeEvent.write(value.event, into: &buf)
-        FfiConverterString.write(value.description, into: &buf)
-        FfiConverterString.write(value.language, into: &buf)
-        FfiConverterSequenceString.write(value.links, into: &buf)
-        FfiConverterBool.write(value.editable, into: &buf)
-        FfiConverterOptionTypeSlot.write(value.movedFrom, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEventDetail_lift(_ buf: RustBuffer) throws -> EventDetail {
-    return try FfiConverterTypeEventDetail.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEventDetail_lower(_ value: EventDetail) -> RustBuffer {
-    return FfiConverterTypeEventDetail.lower(value)
-}
-
-
-/**
  * An event's form as a phone shows it: a festival day and clock times on it, as typed.
  */
 public struct EventForm: Equatable, Hashable {
@@ -4268,404 +3506,6 @@ public func FfiConverterTypeEventForm_lift(_ buf: RustBuffer) throws -> EventFor
 #endif
 public func FfiConverterTypeEventForm_lower(_ value: EventForm) -> RustBuffer {
     return FfiConverterTypeEventForm.lower(value)
-}
-
-
-/**
- * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track
- * as positions in the view's tables (a day names a dozen venues a thousand times).
- */
-public struct EventRow: Equatable, Hashable {
-    /**
-     * Id (hex).
-     */
-    public var id: String
-    /**
-     * Title.
-     */
-    public var title: String
-    /**
-     * Subtitle.
-     */
-    public var subtitle: String
-    /**
-     * Start, Unix seconds.
-     */
-    public var start: Int64
-    /**
-     * End, Unix seconds.
-     */
-    public var end: Int64
-    /**
-     * Position of its venue in [`DayView::venues`], if it has one.
-     */
-    public var venue: UInt32?
-    /**
-     * Position of its track in [`DayView::tracks`], if it has one.
-     */
-    public var track: UInt32?
-    /**
-     * Cancelled.
-     */
-    public var cancelled: Bool
-    /**
-     * Moved from the time or venue it was first announced with.
-     */
-    public var moved: Bool
-    /**
-     * Posted by organisers.
-     */
-    public var official: Bool
-    /**
-     * Favourite on this device.
-     */
-    public var favourite: Bool
-    /**
-     * Its lane in its venue's grid column (overlapping events sit side by side).
-     */
-    public var lane: UInt32
-    /**
-     * How many lanes its group of overlapping events shares the column with.
-     */
-    public var lanes: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id (hex).
-         */id: String, 
-        /**
-         * Title.
-         */title: String, 
-        /**
-         * Subtitle.
-         */subtitle: String, 
-        /**
-         * Start, Unix seconds.
-         */start: Int64, 
-        /**
-         * End, Unix seconds.
-         */end: Int64, 
-        /**
-         * Position of its venue in [`DayView::venues`], if it has one.
-         */venue: UInt32?, 
-        /**
-         * Position of its track in [`DayView::tracks`], if it has one.
-         */track: UInt32?, 
-        /**
-         * Cancelled.
-         */cancelled: Bool, 
-        /**
-         * Moved from the time or venue it was first announced with.
-         */moved: Bool, 
-        /**
-         * Posted by organisers.
-         */official: Bool, 
-        /**
-         * Favourite on this device.
-         */favourite: Bool, 
-        /**
-         * Its lane in its venue's grid column (overlapping events sit side by side).
-         */lane: UInt32, 
-        /**
-         * How many lanes its group of overlapping events shares the column with.
-         */lanes: UInt32) {
-        self.id = id
-        self.title = title
-        self.subtitle = subtitle
-        self.start = start
-        self.end = end
-        self.venue = venue
-        self.track = track
-        self.cancelled = cancelled
-        self.moved = moved
-        self.official = official
-        self.favourite = favourite
-        self.lane = lane
-        self.lanes = lanes
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension EventRow: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeEventRow: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventRow {
-        return
-            try EventRow(
-                id: FfiConverterString.read(from: &buf), 
-                title: FfiConverterString.read(from: &buf), 
-                subtitle: FfiConverterString.read(from: &buf), 
-                start: FfiConverterInt64.read(from: &buf), 
-                end: FfiConverterInt64.read(from: &buf), 
-                venue: FfiConverterOptionUInt32.read(from: &buf), 
-                track: FfiConverterOptionUInt32.read(from: &buf), 
-                cancelled: FfiConverterBool.read(from: &buf), 
-                moved: FfiConverterBool.read(from: &buf), 
-                official: FfiConverterBool.read(from: &buf), 
-                favourite: FfiConverterBool.read(from: &buf), 
-                lane: FfiConverterUInt32.read(from: &buf), 
-                lanes: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: EventRow, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.title, into: &buf)
-        FfiConverterString.write(value.subtitle, into: &buf)
-        FfiConverterInt64.write(value.start, into: &buf)
-        FfiConverterInt64.write(value.end, into: &buf)
-        FfiConverterOptionUInt32.write(value.venue, into: &buf)
-        FfiConverterOptionUInt32.write(value.track, into: &buf)
-        FfiConverterBool.write(value.cancelled, into: &buf)
-        FfiConverterBool.write(value.moved, into: &buf)
-        FfiConverterBool.write(value.official, into: &buf)
-        FfiConverterBool.write(value.favourite, into: &buf)
-        FfiConverterUInt32.write(value.lane, into: &buf)
-        FfiConverterUInt32.write(value.lanes, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEventRow_lift(_ buf: RustBuffer) throws -> EventRow {
-    return try FfiConverterTypeEventRow.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEventRow_lower(_ value: EventRow) -> RustBuffer {
-    return FfiConverterTypeEventRow.lower(value)
-}
-
-
-/**
- * What the programme can be filtered by.
- */
-public struct Facets: Equatable, Hashable {
-    /**
-     * Venues, in the festival's order.
-     */
-    public var venues: [Venue]
-    /**
-     * Tracks.
-     */
-    public var tracks: [String]
-    /**
-     * Tags.
-     */
-    public var tags: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Venues, in the festival's order.
-         */venues: [Venue], 
-        /**
-         * Tracks.
-         */tracks: [String], 
-        /**
-         * Tags.
-         */tags: [String]) {
-        self.venues = venues
-        self.tracks = tracks
-        self.tags = tags
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Facets: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFacets: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Facets {
-        return
-            try Facets(
-                venues: FfiConverterSequenceTypeVenue.read(from: &buf), 
-                tracks: FfiConverterSequenceString.read(from: &buf), 
-                tags: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Facets, into buf: inout [UInt8]) {
-        FfiConverterSequenceTypeVenue.write(value.venues, into: &buf)
-        FfiConverterSequenceString.write(value.tracks, into: &buf)
-        FfiConverterSequenceString.write(value.tags, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFacets_lift(_ buf: RustBuffer) throws -> Facets {
-    return try FfiConverterTypeFacets.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFacets_lower(_ value: Facets) -> RustBuffer {
-    return FfiConverterTypeFacets.lower(value)
-}
-
-
-/**
- * A festival.
- */
-public struct Festival: Equatable, Hashable {
-    /**
-     * Id (hex).
-     */
-    public var id: String
-    /**
-     * Name.
-     */
-    public var name: String
-    /**
-     * Description.
-     */
-    public var description: String
-    /**
-     * IANA time zone.
-     */
-    public var timezone: String
-    /**
-     * First day, `YYYY-MM-DD`.
-     */
-    public var startDate: String
-    /**
-     * Last day.
-     */
-    public var endDate: String
-    /**
-     * Place.
-     */
-    public var place: String
-    /**
-     * Owner's public key (hex).
-     */
-    public var owner: String
-    /**
-     * Organisers' public keys.
-     */
-    public var organisers: [String]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id (hex).
-         */id: String, 
-        /**
-         * Name.
-         */name: String, 
-        /**
-         * Description.
-         */description: String, 
-        /**
-         * IANA time zone.
-         */timezone: String, 
-        /**
-         * First day, `YYYY-MM-DD`.
-         */startDate: String, 
-        /**
-         * Last day.
-         */endDate: String, 
-        /**
-         * Place.
-         */place: String, 
-        /**
-         * Owner's public key (hex).
-         */owner: String, 
-        /**
-         * Organisers' public keys.
-         */organisers: [String]) {
-        self.id = id
-        self.name = name
-        self.description = description
-        self.timezone = timezone
-        self.startDate = startDate
-        self.endDate = endDate
-        self.place = place
-        self.owner = owner
-        self.organisers = organisers
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Festival: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFestival: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Festival {
-        return
-            try Festival(
-                id: FfiConverterString.read(from: &buf), 
-                name: FfiConverterString.read(from: &buf), 
-                description: FfiConverterString.read(from: &buf), 
-                timezone: FfiConverterString.read(from: &buf), 
-                startDate: FfiConverterString.read(from: &buf), 
-                endDate: FfiConverterString.read(from: &buf), 
-                place: FfiConverterString.read(from: &buf), 
-                owner: FfiConverterString.read(from: &buf), 
-                organisers: FfiConverterSequenceString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Festival, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.name, into: &buf)
-        FfiConverterString.write(value.description, into: &buf)
-        FfiConverterString.write(value.timezone, into: &buf)
-        FfiConverterString.write(value.startDate, into: &buf)
-        FfiConverterString.write(value.endDate, into: &buf)
-        FfiConverterString.write(value.place, into: &buf)
-        FfiConverterString.write(value.owner, into: &buf)
-        FfiConverterSequenceString.write(value.organisers, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFestival_lift(_ buf: RustBuffer) throws -> Festival {
-    return try FfiConverterTypeFestival.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFestival_lower(_ value: Festival) -> RustBuffer {
-    return FfiConverterTypeFestival.lower(value)
 }
 
 
@@ -4878,115 +3718,6 @@ public func FfiConverterTypeLogUsage_lower(_ value: LogUsage) -> RustBuffer {
 
 
 /**
- * Networking as the app sees it.
- */
-public struct NetStatus: Equatable, Hashable {
-    /**
-     * Whether networking runs.
-     */
-    public var running: Bool
-    /**
-     * Invite for the current festival, as a `meadow://` link, while running.
-     */
-    public var invite: String?
-    /**
-     * Peers connected.
-     */
-    public var peers: UInt32
-    /**
-     * Sessions finished.
-     */
-    public var sessions: UInt64
-    /**
-     * Ops received over the network.
-     */
-    public var opsReceived: UInt64
-    /**
-     * When a sync with a peer last finished (Unix seconds), if one has.
-     */
-    public var lastSync: Int64?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Whether networking runs.
-         */running: Bool, 
-        /**
-         * Invite for the current festival, as a `meadow://` link, while running.
-         */invite: String?, 
-        /**
-         * Peers connected.
-         */peers: UInt32, 
-        /**
-         * Sessions finished.
-         */sessions: UInt64, 
-        /**
-         * Ops received over the network.
-         */opsReceived: UInt64, 
-        /**
-         * When a sync with a peer last finished (Unix seconds), if one has.
-         */lastSync: Int64?) {
-        self.running = running
-        self.invite = invite
-        self.peers = peers
-        self.sessions = sessions
-        self.opsReceived = opsReceived
-        self.lastSync = lastSync
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension NetStatus: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNetStatus: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetStatus {
-        return
-            try NetStatus(
-                running: FfiConverterBool.read(from: &buf), 
-                invite: FfiConverterOptionString.read(from: &buf), 
-                peers: FfiConverterUInt32.read(from: &buf), 
-                sessions: FfiConverterUInt64.read(from: &buf), 
-                opsReceived: FfiConverterUInt64.read(from: &buf), 
-                lastSync: FfiConverterOptionInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: NetStatus, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.running, into: &buf)
-        FfiConverterOptionString.write(value.invite, into: &buf)
-        FfiConverterUInt32.write(value.peers, into: &buf)
-        FfiConverterUInt64.write(value.sessions, into: &buf)
-        FfiConverterUInt64.write(value.opsReceived, into: &buf)
-        FfiConverterOptionInt64.write(value.lastSync, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNetStatus_lift(_ buf: RustBuffer) throws -> NetStatus {
-    return try FfiConverterTypeNetStatus.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNetStatus_lower(_ value: NetStatus) -> RustBuffer {
-    return FfiConverterTypeNetStatus.lower(value)
-}
-
-
-/**
  * A new event.
  */
 public struct NewEvent: Equatable, Hashable {
@@ -5092,165 +3823,6 @@ public func FfiConverterTypeNewEvent_lift(_ buf: RustBuffer) throws -> NewEvent 
 #endif
 public func FfiConverterTypeNewEvent_lower(_ value: NewEvent) -> RustBuffer {
     return FfiConverterTypeNewEvent.lower(value)
-}
-
-
-/**
- * What is on at one venue now, and what starts next there.
- */
-public struct NowNext: Equatable, Hashable {
-    /**
-     * Venue name (empty for events without one).
-     */
-    public var venue: String
-    /**
-     * Running now.
-     */
-    public var now: Event?
-    /**
-     * Starting next (within a day).
-     */
-    public var next: Event?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Venue name (empty for events without one).
-         */venue: String, 
-        /**
-         * Running now.
-         */now: Event?, 
-        /**
-         * Starting next (within a day).
-         */next: Event?) {
-        self.venue = venue
-        self.now = now
-        self.next = next
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension NowNext: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNowNext: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NowNext {
-        return
-            try NowNext(
-                venue: FfiConverterString.read(from: &buf), 
-                now: FfiConverterOptionTypeEvent.read(from: &buf), 
-                next: FfiConverterOptionTypeEvent.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: NowNext, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.venue, into: &buf)
-        FfiConverterOptionTypeEvent.write(value.now, into: &buf)
-        FfiConverterOptionTypeEvent.write(value.next, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNowNext_lift(_ buf: RustBuffer) throws -> NowNext {
-    return try FfiConverterTypeNowNext.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNowNext_lower(_ value: NowNext) -> RustBuffer {
-    return FfiConverterTypeNowNext.lower(value)
-}
-
-
-/**
- * Part of a festival's programme, as a list pages through it: the events from `offset`, and
- * how many there are in all.
- */
-public struct ProgrammePage: Equatable, Hashable {
-    /**
-     * The events of this page, in programme order.
-     */
-    public var events: [Event]
-    /**
-     * Where the page starts in the whole list.
-     */
-    public var offset: UInt32
-    /**
-     * How many events the whole list holds.
-     */
-    public var total: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The events of this page, in programme order.
-         */events: [Event], 
-        /**
-         * Where the page starts in the whole list.
-         */offset: UInt32, 
-        /**
-         * How many events the whole list holds.
-         */total: UInt32) {
-        self.events = events
-        self.offset = offset
-        self.total = total
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension ProgrammePage: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeProgrammePage: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProgrammePage {
-        return
-            try ProgrammePage(
-                events: FfiConverterSequenceTypeEvent.read(from: &buf), 
-                offset: FfiConverterUInt32.read(from: &buf), 
-                total: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: ProgrammePage, into buf: inout [UInt8]) {
-        FfiConverterSequenceTypeEvent.write(value.events, into: &buf)
-        FfiConverterUInt32.write(value.offset, into: &buf)
-        FfiConverterUInt32.write(value.total, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeProgrammePage_lift(_ buf: RustBuffer) throws -> ProgrammePage {
-    return try FfiConverterTypeProgrammePage.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeProgrammePage_lower(_ value: ProgrammePage) -> RustBuffer {
-    return FfiConverterTypeProgrammePage.lower(value)
 }
 
 
@@ -5523,85 +4095,6 @@ public func FfiConverterTypeProximityUuids_lower(_ value: ProximityUuids) -> Rus
 
 
 /**
- * A time and place in the programme.
- */
-public struct Slot: Equatable, Hashable {
-    /**
-     * Start, Unix seconds.
-     */
-    public var start: Int64
-    /**
-     * End, Unix seconds.
-     */
-    public var end: Int64
-    /**
-     * Venue name, empty without one.
-     */
-    public var venue: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Start, Unix seconds.
-         */start: Int64, 
-        /**
-         * End, Unix seconds.
-         */end: Int64, 
-        /**
-         * Venue name, empty without one.
-         */venue: String) {
-        self.start = start
-        self.end = end
-        self.venue = venue
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Slot: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSlot: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Slot {
-        return
-            try Slot(
-                start: FfiConverterInt64.read(from: &buf), 
-                end: FfiConverterInt64.read(from: &buf), 
-                venue: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Slot, into buf: inout [UInt8]) {
-        FfiConverterInt64.write(value.start, into: &buf)
-        FfiConverterInt64.write(value.end, into: &buf)
-        FfiConverterString.write(value.venue, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSlot_lift(_ buf: RustBuffer) throws -> Slot {
-    return try FfiConverterTypeSlot.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSlot_lower(_ value: Slot) -> RustBuffer {
-    return FfiConverterTypeSlot.lower(value)
-}
-
-
-/**
  * What changed, as the change feed tells it.
  */
 public struct StoreChange: Equatable, Hashable {
@@ -5613,7 +4106,7 @@ public struct StoreChange: Equatable, Hashable {
     /**
      * Which parts of it.
      */
-    public var scopes: [ChangeScope]
+    public var scopes: [Scope]
     /**
      * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
      */
@@ -5628,7 +4121,7 @@ public struct StoreChange: Equatable, Hashable {
          */festival: String?, 
         /**
          * Which parts of it.
-         */scopes: [ChangeScope], 
+         */scopes: [Scope], 
         /**
          * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
          */network: Bool) {
@@ -5654,14 +4147,14 @@ public struct FfiConverterTypeStoreChange: FfiConverterRustBuffer {
         return
             try StoreChange(
                 festival: FfiConverterOptionString.read(from: &buf), 
-                scopes: FfiConverterSequenceTypeChangeScope.read(from: &buf), 
+                scopes: FfiConverterSequenceTypeScope.read(from: &buf), 
                 network: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoreChange, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.festival, into: &buf)
-        FfiConverterSequenceTypeChangeScope.write(value.scopes, into: &buf)
+        FfiConverterSequenceTypeScope.write(value.scopes, into: &buf)
         FfiConverterBool.write(value.network, into: &buf)
     }
 }
@@ -5680,420 +4173,6 @@ public func FfiConverterTypeStoreChange_lift(_ buf: RustBuffer) throws -> StoreC
 public func FfiConverterTypeStoreChange_lower(_ value: StoreChange) -> RustBuffer {
     return FfiConverterTypeStoreChange.lower(value)
 }
-
-
-/**
- * A venue.
- */
-public struct Venue: Equatable, Hashable {
-    /**
-     * Id (hex).
-     */
-    public var id: String
-    /**
-     * Name.
-     */
-    public var name: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id (hex).
-         */id: String, 
-        /**
-         * Name.
-         */name: String) {
-        self.id = id
-        self.name = name
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Venue: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVenue: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Venue {
-        return
-            try Venue(
-                id: FfiConverterString.read(from: &buf), 
-                name: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Venue, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.name, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVenue_lift(_ buf: RustBuffer) throws -> Venue {
-    return try FfiConverterTypeVenue.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVenue_lower(_ value: Venue) -> RustBuffer {
-    return FfiConverterTypeVenue.lower(value)
-}
-
-
-/**
- * How much an announcement matters.
- */
-
-public enum AnnouncementPriority: Equatable, Hashable {
-    
-    /**
-     * Shown in the list.
-     */
-    case normal
-    /**
-     * Shown above normal ones.
-     */
-    case high
-    /**
-     * Shown on top of every screen, as a banner, and alerting.
-     */
-    case emergency
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension AnnouncementPriority: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAnnouncementPriority: FfiConverterRustBuffer {
-    typealias SwiftType = AnnouncementPriority
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnnouncementPriority {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .normal
-        
-        case 2: return .high
-        
-        case 3: return .emergency
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: AnnouncementPriority, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .normal:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .high:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .emergency:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAnnouncementPriority_lift(_ buf: RustBuffer) throws -> AnnouncementPriority {
-    return try FfiConverterTypeAnnouncementPriority.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAnnouncementPriority_lower(_ value: AnnouncementPriority) -> RustBuffer {
-    return FfiConverterTypeAnnouncementPriority.lower(value)
-}
-
-
-
-/**
- * How an event changed since the last look.
- */
-
-public enum ChangeKind: Equatable, Hashable {
-    
-    /**
-     * New.
-     */
-    case new
-    /**
-     * Moved; where it was.
-     */
-    case moved(
-        /**
-         * Previous start.
-         */fromStart: Int64, 
-        /**
-         * Previous venue.
-         */fromVenue: String
-    )
-    /**
-     * Cancelled.
-     */
-    case cancelled
-    /**
-     * No longer cancelled.
-     */
-    case restored
-    /**
-     * Other details changed.
-     */
-    case updated
-    /**
-     * Removed.
-     */
-    case deleted
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension ChangeKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeChangeKind: FfiConverterRustBuffer {
-    typealias SwiftType = ChangeKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChangeKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .new
-        
-        case 2: return .moved(fromStart: try FfiConverterInt64.read(from: &buf), fromVenue: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 3: return .cancelled
-        
-        case 4: return .restored
-        
-        case 5: return .updated
-        
-        case 6: return .deleted
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: ChangeKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .new:
-            writeInt(&buf, Int32(1))
-        
-        
-        case let .moved(fromStart,fromVenue):
-            writeInt(&buf, Int32(2))
-            FfiConverterInt64.write(fromStart, into: &buf)
-            FfiConverterString.write(fromVenue, into: &buf)
-            
-        
-        case .cancelled:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .restored:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .updated:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .deleted:
-            writeInt(&buf, Int32(6))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChangeKind_lift(_ buf: RustBuffer) throws -> ChangeKind {
-    return try FfiConverterTypeChangeKind.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChangeKind_lower(_ value: ChangeKind) -> RustBuffer {
-    return FfiConverterTypeChangeKind.lower(value)
-}
-
-
-
-/**
- * Which part of a festival changed, so a screen reads again only what it shows.
- */
-
-public enum ChangeScope: Equatable, Hashable {
-    
-    /**
-     * The festival's own fields and its venues.
-     */
-    case festival
-    /**
-     * Events, and which of them count as official or show.
-     */
-    case programme
-    /**
-     * Announcements.
-     */
-    case announcements
-    /**
-     * Owner and organisers.
-     */
-    case roles
-    /**
-     * Hidden content, community mode, approvals, mutes.
-     */
-    case moderation
-    /**
-     * Display names.
-     */
-    case profiles
-    /**
-     * This device's favourites.
-     */
-    case favourites
-    /**
-     * What this device marked seen.
-     */
-    case seen
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension ChangeScope: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeChangeScope: FfiConverterRustBuffer {
-    typealias SwiftType = ChangeScope
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChangeScope {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .festival
-        
-        case 2: return .programme
-        
-        case 3: return .announcements
-        
-        case 4: return .roles
-        
-        case 5: return .moderation
-        
-        case 6: return .profiles
-        
-        case 7: return .favourites
-        
-        case 8: return .seen
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: ChangeScope, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .festival:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .programme:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .announcements:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .roles:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .moderation:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .profiles:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .favourites:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .seen:
-            writeInt(&buf, Int32(8))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChangeScope_lift(_ buf: RustBuffer) throws -> ChangeScope {
-    return try FfiConverterTypeChangeScope.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeChangeScope_lower(_ value: ChangeScope) -> RustBuffer {
-    return FfiConverterTypeChangeScope.lower(value)
-}
-
 
 
 /**
@@ -6596,91 +4675,6 @@ public func FfiConverterTypeRadioAction_lower(_ value: RadioAction) -> RustBuffe
 }
 
 
-
-/**
- * What this device's identity is in a festival.
- */
-
-public enum Standing: Equatable, Hashable {
-    
-    /**
-     * Created it.
-     */
-    case owner
-    /**
-     * An organiser: its events and announcements are official.
-     */
-    case organiser
-    /**
-     * An attendee: its events are community events.
-     */
-    case attendee
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Standing: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeStanding: FfiConverterRustBuffer {
-    typealias SwiftType = Standing
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Standing {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .owner
-        
-        case 2: return .organiser
-        
-        case 3: return .attendee
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Standing, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .owner:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .organiser:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .attendee:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeStanding_lift(_ buf: RustBuffer) throws -> Standing {
-    return try FfiConverterTypeStanding.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeStanding_lower(_ value: Standing) -> RustBuffer {
-    return FfiConverterTypeStanding.lower(value)
-}
-
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -6804,30 +4798,6 @@ fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeEvent: FfiConverterRustBuffer {
-    typealias SwiftType = Event?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeEvent.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeEvent.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeEventForm: FfiConverterRustBuffer {
     typealias SwiftType = EventForm?
 
@@ -6900,30 +4870,6 @@ fileprivate struct FfiConverterOptionTypeProximityState: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeSlot: FfiConverterRustBuffer {
-    typealias SwiftType = Slot?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeSlot.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeSlot.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeRadioAction: FfiConverterRustBuffer {
     typealias SwiftType = RadioAction?
 
@@ -6942,31 +4888,6 @@ fileprivate struct FfiConverterOptionTypeRadioAction: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeRadioAction.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
-    typealias SwiftType = [String]
-
-    public static func write(_ value: [String], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterString.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [String]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterString.read(from: &buf))
-        }
-        return seq
     }
 }
 
@@ -6998,23 +4919,23 @@ fileprivate struct FfiConverterSequenceTypeAgendaEntry: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeAnnouncement: FfiConverterRustBuffer {
-    typealias SwiftType = [Announcement]
+fileprivate struct FfiConverterSequenceTypeAnnouncementView: FfiConverterRustBuffer {
+    typealias SwiftType = [AnnouncementView]
 
-    public static func write(_ value: [Announcement], into buf: inout [UInt8]) {
+    public static func write(_ value: [AnnouncementView], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeAnnouncement.write(item, into: &buf)
+            FfiConverterTypeAnnouncementView.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Announcement] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AnnouncementView] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Announcement]()
+        var seq = [AnnouncementView]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeAnnouncement.read(from: &buf))
+            seq.append(try FfiConverterTypeAnnouncementView.read(from: &buf))
         }
         return seq
     }
@@ -7023,23 +4944,23 @@ fileprivate struct FfiConverterSequenceTypeAnnouncement: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeChange: FfiConverterRustBuffer {
-    typealias SwiftType = [Change]
+fileprivate struct FfiConverterSequenceTypeChangeView: FfiConverterRustBuffer {
+    typealias SwiftType = [ChangeView]
 
-    public static func write(_ value: [Change], into buf: inout [UInt8]) {
+    public static func write(_ value: [ChangeView], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeChange.write(item, into: &buf)
+            FfiConverterTypeChangeView.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Change] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChangeView] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Change]()
+        var seq = [ChangeView]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeChange.read(from: &buf))
+            seq.append(try FfiConverterTypeChangeView.read(from: &buf))
         }
         return seq
     }
@@ -7048,23 +4969,23 @@ fileprivate struct FfiConverterSequenceTypeChange: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeDay: FfiConverterRustBuffer {
-    typealias SwiftType = [Day]
+fileprivate struct FfiConverterSequenceTypeEventView: FfiConverterRustBuffer {
+    typealias SwiftType = [EventView]
 
-    public static func write(_ value: [Day], into buf: inout [UInt8]) {
+    public static func write(_ value: [EventView], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeDay.write(item, into: &buf)
+            FfiConverterTypeEventView.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Day] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EventView] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Day]()
+        var seq = [EventView]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeDay.read(from: &buf))
+            seq.append(try FfiConverterTypeEventView.read(from: &buf))
         }
         return seq
     }
@@ -7073,23 +4994,23 @@ fileprivate struct FfiConverterSequenceTypeDay: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeEvent: FfiConverterRustBuffer {
-    typealias SwiftType = [Event]
+fileprivate struct FfiConverterSequenceTypeFestivalDay: FfiConverterRustBuffer {
+    typealias SwiftType = [FestivalDay]
 
-    public static func write(_ value: [Event], into buf: inout [UInt8]) {
+    public static func write(_ value: [FestivalDay], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeEvent.write(item, into: &buf)
+            FfiConverterTypeFestivalDay.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Event] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FestivalDay] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Event]()
+        var seq = [FestivalDay]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeEvent.read(from: &buf))
+            seq.append(try FfiConverterTypeFestivalDay.read(from: &buf))
         }
         return seq
     }
@@ -7098,48 +5019,23 @@ fileprivate struct FfiConverterSequenceTypeEvent: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeEventRow: FfiConverterRustBuffer {
-    typealias SwiftType = [EventRow]
+fileprivate struct FfiConverterSequenceTypeFestivalView: FfiConverterRustBuffer {
+    typealias SwiftType = [FestivalView]
 
-    public static func write(_ value: [EventRow], into buf: inout [UInt8]) {
+    public static func write(_ value: [FestivalView], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeEventRow.write(item, into: &buf)
+            FfiConverterTypeFestivalView.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EventRow] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FestivalView] {
         let len: Int32 = try readInt(&buf)
-        var seq = [EventRow]()
+        var seq = [FestivalView]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeEventRow.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeFestival: FfiConverterRustBuffer {
-    typealias SwiftType = [Festival]
-
-    public static func write(_ value: [Festival], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFestival.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Festival] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Festival]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFestival.read(from: &buf))
+            seq.append(try FfiConverterTypeFestivalView.read(from: &buf))
         }
         return seq
     }
@@ -7173,23 +5069,23 @@ fileprivate struct FfiConverterSequenceTypeNowNext: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeVenue: FfiConverterRustBuffer {
-    typealias SwiftType = [Venue]
+fileprivate struct FfiConverterSequenceTypeVenueView: FfiConverterRustBuffer {
+    typealias SwiftType = [VenueView]
 
-    public static func write(_ value: [Venue], into buf: inout [UInt8]) {
+    public static func write(_ value: [VenueView], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeVenue.write(item, into: &buf)
+            FfiConverterTypeVenueView.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Venue] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VenueView] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Venue]()
+        var seq = [VenueView]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeVenue.read(from: &buf))
+            seq.append(try FfiConverterTypeVenueView.read(from: &buf))
         }
         return seq
     }
@@ -7198,23 +5094,23 @@ fileprivate struct FfiConverterSequenceTypeVenue: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer {
-    typealias SwiftType = [ChangeScope]
+fileprivate struct FfiConverterSequenceTypeScope: FfiConverterRustBuffer {
+    typealias SwiftType = [Scope]
 
-    public static func write(_ value: [ChangeScope], into buf: inout [UInt8]) {
+    public static func write(_ value: [Scope], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeChangeScope.write(item, into: &buf)
+            FfiConverterTypeScope.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChangeScope] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Scope] {
         let len: Int32 = try readInt(&buf)
-        var seq = [ChangeScope]()
+        var seq = [Scope]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeChangeScope.read(from: &buf))
+            seq.append(try FfiConverterTypeScope.read(from: &buf))
         }
         return seq
     }
@@ -7309,7 +5205,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_func_proximity_uuids() != 55847) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_func_now_line() != 46110) {
+    if (uniffi_meadow_ffi_checksum_func_now_line() != 23575) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_changelistener_on_change() != 35027) {
@@ -7360,22 +5256,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_venue() != 41725) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_agenda() != 24739) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_agenda() != 25443) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_announce() != 37942) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_announcements() != 149) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_announcements() != 43294) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() != 5923) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_changes() != 19250) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_changes() != 18627) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_create_demo() != 55239) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_create_demo() != 1441) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_create_festival() != 59515) {
@@ -7384,10 +5280,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_current_festival() != 21145) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 32059) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_day_view() != 39601) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_days() != 57819) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_days() != 63434) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_delete_event() != 20542) {
@@ -7399,10 +5295,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_edit_event() != 25717) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() != 56233) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() != 30701) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 50839) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_event_detail() != 46604) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_event_form() != 23213) {
@@ -7414,16 +5310,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_export_ics() != 47393) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_facets() != 451) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_facets() != 34027) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites() != 62384) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites() != 5738) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() != 31729) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() != 43428) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_festivals() != 55010) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_festivals() != 39176) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() != 61316) {
@@ -7444,19 +5340,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_log_usage() != 51061) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 51644) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_net_status() != 48411) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_now_next() != 16540) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_now_next() != 43286) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_opening_day() != 9872) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 57787) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_programme() != 33130) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_programme_page() != 7378) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_programme_page() != 31922) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_public_key() != 63053) {
@@ -7465,7 +5361,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead() != 54342) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() != 23905) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() != 9211) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() != 17879) {
@@ -7474,7 +5370,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_save_event() != 11481) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 57229) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_search() != 5958) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_display_name() != 65014) {
@@ -7489,10 +5385,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead() != 62582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_standing() != 51133) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_standing() != 34986) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 22385) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_start_networking() != 38109) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() != 9708) {
@@ -7501,13 +5397,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_subscribe() != 51435) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_time_on_day() != 18423) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_use_festival() != 43122) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_venues() != 29861) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_venues() != 4653) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour() != 33529) {
@@ -7552,6 +5445,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitChangeListener()
     uniffiCallbackInitLink()
+    uniffiEnsureMeadowCoreInitialized()
     return InitializationResult.ok
 }()
 

@@ -671,11 +671,6 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_stop_networking(uint64_t ptr
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_TIME_ON_DAY
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_TIME_ON_DAY
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_time_on_day(uint64_t ptr, RustBuffer festival, RustBuffer day, RustBuffer time, RustBuffer field
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_USE_FESTIVAL
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_use_festival(uint64_t ptr, RustBuffer festival
@@ -1414,12 +1409,6 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_stop_networking(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SUBSCRIBE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_subscribe(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_TIME_ON_DAY
-#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_TIME_ON_DAY
-uint16_t uniffi_meadow_ffi_checksum_method_meadownode_time_on_day(void
     
 );
 #endif

@@ -106,6 +106,7 @@ pub enum BodyKind {
 
 /// A point on the map in units of 1e-7 degrees (as OpenStreetMap stores them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GeoPoint {
     /// Latitude, -900000000..=900000000.
     pub lat_e7: i32,
@@ -115,6 +116,8 @@ pub struct GeoPoint {
 
 /// A link attached to an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Apps know it as `EventLink`: their `Link` is a native radio link.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi(name = "EventLink"))]
 pub struct Link {
     /// The URL.
     pub url: String,
@@ -124,6 +127,7 @@ pub struct Link {
 
 /// Where a forked festival came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ForkRef {
     /// The festival forked.
     pub festival: FestivalId,
@@ -222,6 +226,7 @@ pub struct EventPatch {
 
 /// How loudly an announcement should be shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Priority {
     /// A normal notice.
     Normal = 0,

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{StoreError, summary};
 use crate::identity::PublicKey;
 use crate::model::{
-    COMMUNITY_EVENTS_PER_AUTHOR, COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalState, FieldStamps,
-    ProfileState, RoleOp, Roles, Stamp, VenueState, festival_day, may_edit,
+    COMMUNITY_EVENTS_PER_AUTHOR, COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY, EventState, FestivalFields, FestivalState,
+    FieldStamps, ProfileState, RoleOp, Roles, Stamp, VenueState, festival_day, may_edit,
 };
 use crate::op::{Body, CommunityMode, FestivalId, GeoPoint, HideTarget, Link, Moderation as ModerationRule, Op, OpId};
 
@@ -98,7 +98,7 @@ impl FestivalCtx {
     }
 
     fn day_of(&self, t: i64) -> Date {
-        let dc = self.state.as_ref().map(|s| s.day_change_minutes).unwrap_or(0);
+        let dc = self.state.as_ref().map(|s| s.fields.day_change_minutes).unwrap_or(0);
         festival_day(&self.tz, dc, t)
     }
 
@@ -196,19 +196,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
     let author = op.author();
     match op.body() {
         Body::FestivalCreate(c) => {
-            let mut state = FestivalState {
-                name: String::new(),
-                description: String::new(),
-                timezone: "UTC".into(),
-                start_date: Date::constant(1970, 1, 1),
-                end_date: Date::constant(1970, 1, 1),
-                place: String::new(),
-                day_change_minutes: 0,
-                stamps: FieldStamps::default(),
-            };
-            if let Some(existing) = &ctx.state {
-                state = existing.clone();
-            }
+            let mut state = ctx.state.clone().unwrap_or_else(FestivalState::empty);
             state.apply(stamp, &c.fields);
             save_festival(conn, &ctx.id, &author, &state)?;
             if let Some(f) = &c.forked_from {
@@ -225,10 +213,10 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
             if !ctx.roles.is_official(&author, op.seq()) {
                 return Ok(());
             }
-            let before = (state.timezone.clone(), state.day_change_minutes);
+            let before = (state.fields.timezone.clone(), state.fields.day_change_minutes);
             if state.apply(stamp, p) {
                 save_festival(conn, &ctx.id, &owner, state)?;
-                if before != (state.timezone.clone(), state.day_change_minutes) {
+                if before != (state.fields.timezone.clone(), state.fields.day_change_minutes) {
                     // Every event's festival day may move.
                     ctx.tz = state.tz();
                     ctx.rebuild = true;

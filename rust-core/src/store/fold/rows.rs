@@ -25,13 +25,15 @@ pub(crate) fn load_festival(conn: &Connection, id: &FestivalId) -> Result<Option
         return Ok(None);
     };
     Ok(Some(FestivalState {
-        name,
-        description,
-        timezone,
-        start_date: sd.parse().map_err(|_| corrupt("festival start date"))?,
-        end_date: ed.parse().map_err(|_| corrupt("festival end date"))?,
-        place,
-        day_change_minutes: dc as u16,
+        fields: FestivalFields {
+            name,
+            description,
+            timezone,
+            start_date: sd.parse().map_err(|_| corrupt("festival start date"))?,
+            end_date: ed.parse().map_err(|_| corrupt("festival end date"))?,
+            place,
+            day_change_minutes: dc as u16,
+        },
         stamps: FieldStamps::decode(&stamps).ok_or_else(|| corrupt("festival stamps"))?,
     }))
 }
@@ -362,8 +364,9 @@ pub(super) fn save_festival(
     conn: &Connection,
     id: &FestivalId,
     owner: &PublicKey,
-    s: &FestivalState,
+    state: &FestivalState,
 ) -> Result<(), StoreError> {
+    let s = &state.fields;
     conn.prepare_cached(
         "INSERT INTO festivals (id, owner, name, description, timezone, start_date, end_date, place, day_change, stamps)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -380,7 +383,7 @@ pub(super) fn save_festival(
         s.end_date.to_string(),
         s.place,
         s.day_change_minutes,
-        s.stamps.encode(),
+        state.stamps.encode(),
     ])?;
     Ok(())
 }

@@ -34,7 +34,7 @@ fn programme_queries() {
     let by_tag = ProgrammeFilter { tag: Some("nature".into()), ..Default::default() };
     assert_eq!(ids(w.store.programme(&w.f, &by_tag).expect("p")), vec![b]);
     assert_eq!(w.get(&a).venue_name, "Main Stage");
-    assert_eq!(w.store.days(&w.f).expect("days"), vec![("2026-07-10".to_owned(), 3)]);
+    assert_eq!(w.store.days(&w.f).expect("days"), vec![FestivalDay { date: "2026-07-10".to_owned(), events: 3 }]);
     // Search: prefix, diacritics-insensitive, people and tags.
     assert_eq!(ids(w.store.search(&w.f, "bee", 10).expect("s")), vec![b]);
     assert_eq!(w.store.search(&w.f, "lovelace", 10).expect("s").len(), 3);

@@ -8,10 +8,10 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
-import uniffi.meadow_ffi.ChangeScope
-import uniffi.meadow_ffi.Festival
+import uniffi.meadow_core.Scope
+import uniffi.meadow_core.FestivalView
 import uniffi.meadow_ffi.MeadowNode
-import uniffi.meadow_ffi.NetStatus
+import uniffi.meadow_core.NetStatus
 
 /**
  * The app around the festivals: which festivals this device holds, which one is open, this
@@ -22,13 +22,13 @@ class AppState(
     private val scope: CoroutineScope,
     private val clock: () -> Long = { System.currentTimeMillis() / 1000 },
 ) : AutoCloseable {
-    private val _festivals = MutableStateFlow<List<Festival>>(emptyList())
+    private val _festivals = MutableStateFlow<List<FestivalView>>(emptyList())
     private val _current = MutableStateFlow<FestivalState?>(null)
     private val _net = MutableStateFlow(NetStatus(false, null, 0u, 0uL, 0uL, null))
     private val _name = MutableStateFlow<String?>(null)
 
     /** Festivals on this device. */
-    val festivals: StateFlow<List<Festival>> = _festivals.asStateFlow()
+    val festivals: StateFlow<List<FestivalView>> = _festivals.asStateFlow()
 
     /** The open festival, if any. */
     val current: StateFlow<FestivalState?> = _current.asStateFlow()
@@ -53,8 +53,8 @@ class AppState(
             // The core tells of networking's changes (peers, sessions) too: nothing is polled.
             node.changes(null, initial = true).collect { c ->
                 if (c.network) readNet()
-                if (c.festival == null || ChangeScope.FESTIVAL in c.scopes) readFestivals()
-                if (ChangeScope.PROFILES in c.scopes && c.festival == _current.value?.festival) readName()
+                if (c.festival == null || Scope.FESTIVAL in c.scopes) readFestivals()
+                if (Scope.PROFILES in c.scopes && c.festival == _current.value?.festival) readName()
             }
         }
         jobs += scope.launch {
@@ -98,8 +98,6 @@ class AppState(
     /** Creates the demo festival and opens it. */
     suspend fun createDemo(start: String): String {
         val id = node.createDemo(start)
-        // A demo made here is not news to this device: its badge starts empty.
-        node.changes(id, true)
         readFestivals()
         open(id)
         return id

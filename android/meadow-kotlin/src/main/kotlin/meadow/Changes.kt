@@ -5,7 +5,7 @@ import kotlinx.coroutines.channels.trySendBlocking
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.callbackFlow
 import uniffi.meadow_ffi.ChangeListener
-import uniffi.meadow_ffi.ChangeScope
+import uniffi.meadow_core.Scope
 import uniffi.meadow_ffi.MeadowNode
 import uniffi.meadow_ffi.StoreChange
 
@@ -25,6 +25,6 @@ fun MeadowNode.changes(festival: String? = null, initial: Boolean = false): Flow
             if (festival == null || change.festival == festival) trySendBlocking(change)
         }
     })
-    if (initial) send(StoreChange(festival, ChangeScope.entries.toList(), festival == null))
+    if (initial) send(StoreChange(festival, Scope.entries.toList(), festival == null))
     awaitClose { subscription.close() }
 }

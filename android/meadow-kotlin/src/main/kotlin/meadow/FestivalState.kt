@@ -8,25 +8,25 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
-import uniffi.meadow_ffi.AgendaEntry
-import uniffi.meadow_ffi.Announcement
-import uniffi.meadow_ffi.AnnouncementPriority
-import uniffi.meadow_ffi.Change
-import uniffi.meadow_ffi.ChangeScope
-import uniffi.meadow_ffi.Day
-import uniffi.meadow_ffi.DayView
-import uniffi.meadow_ffi.Event
+import uniffi.meadow_core.AgendaEntry
+import uniffi.meadow_core.AnnouncementView
+import uniffi.meadow_core.Priority
+import uniffi.meadow_core.ChangeView
+import uniffi.meadow_core.Scope
+import uniffi.meadow_core.FestivalDay
+import uniffi.meadow_core.DayView
+import uniffi.meadow_core.EventView
 import uniffi.meadow_ffi.EventChanges
-import uniffi.meadow_ffi.EventDetail
+import uniffi.meadow_core.EventDetail
 import uniffi.meadow_ffi.EventForm
-import uniffi.meadow_ffi.Facets
-import uniffi.meadow_ffi.Festival
+import uniffi.meadow_core.Facets
+import uniffi.meadow_core.FestivalView
 import uniffi.meadow_ffi.MeadowException
 import uniffi.meadow_ffi.MeadowNode
 import uniffi.meadow_ffi.NewEvent
-import uniffi.meadow_ffi.NowNext
+import uniffi.meadow_core.NowNext
 import uniffi.meadow_ffi.ProgrammeQuery
-import uniffi.meadow_ffi.Standing
+import uniffi.meadow_core.Standing
 
 /** What an action that writes came to: done, refused at one field of a form, or refused. */
 sealed interface Outcome<out T> {
@@ -76,22 +76,22 @@ class FestivalState(
     /** Unix seconds; the tests fix it inside the festival. */
     val clock: () -> Long = { System.currentTimeMillis() / 1000 },
 ) : AutoCloseable {
-    private val _info = MutableStateFlow<Festival?>(null)
+    private val _info = MutableStateFlow<FestivalView?>(null)
     private val _standing = MutableStateFlow(Standing.ATTENDEE)
     private val _logWarning = MutableStateFlow<String?>(null)
-    private val _days = MutableStateFlow<List<Day>>(emptyList())
+    private val _days = MutableStateFlow<List<FestivalDay>>(emptyList())
     private val _query = MutableStateFlow(ProgrammeQuery())
     private val _programme = MutableStateFlow<DayView?>(null)
     private val _facets = MutableStateFlow(Facets(emptyList(), emptyList(), emptyList()))
     private val _nowNext = MutableStateFlow<List<NowNext>>(emptyList())
     private val _agenda = MutableStateFlow<List<AgendaEntry>>(emptyList())
-    private val _announcements = MutableStateFlow<List<Announcement>>(emptyList())
-    private val _changes = MutableStateFlow<List<Change>>(emptyList())
+    private val _announcements = MutableStateFlow<List<AnnouncementView>>(emptyList())
+    private val _changes = MutableStateFlow<List<ChangeView>>(emptyList())
     private val _version = MutableStateFlow(0L)
     private val reading = Mutex()
 
     /** The festival's own fields. */
-    val info: StateFlow<Festival?> = _info.asStateFlow()
+    val info: StateFlow<FestivalView?> = _info.asStateFlow()
 
     /** Owner, organiser or attendee: what the app offers. */
     val standing: StateFlow<Standing> = _standing.asStateFlow()
@@ -100,7 +100,7 @@ class FestivalState(
     val logWarning: StateFlow<String?> = _logWarning.asStateFlow()
 
     /** Festival days with events. */
-    val days: StateFlow<List<Day>> = _days.asStateFlow()
+    val days: StateFlow<List<FestivalDay>> = _days.asStateFlow()
 
     /** What the programme list shows: a day, and a venue, track or tag if chosen. */
     val query: StateFlow<ProgrammeQuery> = _query.asStateFlow()
@@ -118,28 +118,28 @@ class FestivalState(
     val agenda: StateFlow<List<AgendaEntry>> = _agenda.asStateFlow()
 
     /** Current announcements, newest first. */
-    val announcements: StateFlow<List<Announcement>> = _announcements.asStateFlow()
+    val announcements: StateFlow<List<AnnouncementView>> = _announcements.asStateFlow()
 
     /** Events changed since this device last looked: the badge counts them. */
-    val changes: StateFlow<List<Change>> = _changes.asStateFlow()
+    val changes: StateFlow<List<ChangeView>> = _changes.asStateFlow()
 
     /** Bumped after every refresh, so a screen (or a test) can tell it is current. */
     val version: StateFlow<Long> = _version.asStateFlow()
 
     /** The newest emergency announcement, shown as a banner on every screen. */
-    fun emergency(list: List<Announcement>): Announcement? = list.firstOrNull { it.priority == AnnouncementPriority.EMERGENCY }
+    fun emergency(list: List<AnnouncementView>): AnnouncementView? = list.firstOrNull { it.priority == Priority.EMERGENCY }
 
     private val job: Job = scope.launch {
         node.changes(festival, initial = true).collect { change -> refresh(change.scopes.toSet()) }
     }
 
-    private suspend fun refresh(s: Set<ChangeScope>) = reading.withLock {
+    private suspend fun refresh(s: Set<Scope>) = reading.withLock {
         val programme = s.any { it in PROGRAMME_SCOPES }
-        if (ChangeScope.FESTIVAL in s || ChangeScope.ROLES in s) {
+        if (Scope.FESTIVAL in s || Scope.ROLES in s) {
             _info.value = node.festivals().firstOrNull { it.id == festival }
             _standing.value = node.standing(festival)
         }
-        if (programme || ChangeScope.FESTIVAL in s || ChangeScope.ANNOUNCEMENTS in s) {
+        if (programme || Scope.FESTIVAL in s || Scope.ANNOUNCEMENTS in s) {
             _logWarning.value = node.logUsage(festival).warning
         }
         if (programme) {
@@ -152,14 +152,14 @@ class FestivalState(
             _facets.value = node.facets(festival)
             _nowNext.value = node.nowNext(festival, clock())
         }
-        if (programme || ChangeScope.FAVOURITES in s) {
+        if (programme || Scope.FAVOURITES in s) {
             _agenda.value = node.agenda(festival, null)
             if (!programme) readProgramme()
         }
-        if (ChangeScope.ANNOUNCEMENTS in s || ChangeScope.PROFILES in s || ChangeScope.MODERATION in s) {
+        if (Scope.ANNOUNCEMENTS in s || Scope.PROFILES in s || Scope.MODERATION in s) {
             _announcements.value = node.announcements(festival, clock())
         }
-        if (programme || ChangeScope.SEEN in s) _changes.value = node.changes(festival, false)
+        if (programme || Scope.SEEN in s) _changes.value = node.changes(festival, false)
         _version.value += 1
     }
 
@@ -184,7 +184,7 @@ class FestivalState(
     }
 
     /** Full-text search, best first. */
-    suspend fun search(text: String): List<Event> = if (text.isBlank()) emptyList() else node.search(festival, text, null)
+    suspend fun search(text: String): List<EventView> = if (text.isBlank()) emptyList() else node.search(festival, text, null)
 
     /** Everything about one event. */
     suspend fun detail(event: String): EventDetail = node.eventDetail(festival, event)
@@ -244,7 +244,7 @@ class FestivalState(
     override fun close() = job.cancel()
 
     private companion object {
-        val PROGRAMME_SCOPES = setOf(ChangeScope.PROGRAMME, ChangeScope.FESTIVAL, ChangeScope.ROLES, ChangeScope.MODERATION)
+        val PROGRAMME_SCOPES = setOf(Scope.PROGRAMME, Scope.FESTIVAL, Scope.ROLES, Scope.MODERATION)
         const val FIRST_PAGE = 60u
     }
 }

@@ -13,7 +13,7 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import uniffi.meadow_ffi.AnnouncementPriority
+import uniffi.meadow_core.Priority
 import uniffi.meadow_ffi.MeadowNode
 import uniffi.meadow_ffi.NewEvent
 import uniffi.meadow_ffi.ProgrammeQuery
@@ -56,13 +56,13 @@ class FestivalStateTest {
             // An organiser's change shows up in the badge and the banner.
             node.cancelEvent(f, a.id, true)
             val changed = state.changes.until { c -> c.any { it.event.id == a.id } }
-            assertTrue(changed.first { it.event.id == a.id }.kind is uniffi.meadow_ffi.ChangeKind.Cancelled, "$changed")
-            assertTrue(changed.any { it.event.id == jam && it.kind is uniffi.meadow_ffi.ChangeKind.New }, "$changed")
+            assertTrue(changed.first { it.event.id == a.id }.kind is uniffi.meadow_core.ChangeKind.Cancelled, "$changed")
+            assertTrue(changed.any { it.event.id == jam && it.kind is uniffi.meadow_core.ChangeKind.New }, "$changed")
             state.markSeen()
             state.changes.until { it.isEmpty() }
             node.announce(f, "Storm: leave the field", true)
             val banner = state.emergency(state.announcements.until { it.isNotEmpty() })
-            assertEquals(AnnouncementPriority.EMERGENCY, banner?.priority)
+            assertEquals(Priority.EMERGENCY, banner?.priority)
             assertTrue(state.nowNext.value.isNotEmpty())
         }
         scope.cancel()

@@ -16,9 +16,10 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import uniffi.meadow_ffi.AnnouncementPriority
+import uniffi.meadow_core.Priority
 import uniffi.meadow_ffi.ChangeListener
-import uniffi.meadow_ffi.ChangeScope
+import uniffi.meadow_core.Scope
+import uniffi.meadow_ffi.EventForm
 import uniffi.meadow_ffi.Link
 import uniffi.meadow_ffi.LinkEnd
 import uniffi.meadow_ffi.MeadowException
@@ -36,7 +37,7 @@ class NodeTest {
         val queue = LinkedBlockingQueue<StoreChange>()
         override fun onChange(change: StoreChange) { queue.add(change) }
 
-        fun await(festival: String, scope: ChangeScope) {
+        fun await(festival: String, scope: Scope) {
             val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20)
             while (true) {
                 val left = deadline - System.nanoTime()
@@ -52,18 +53,19 @@ class NodeTest {
         val heard = Heard()
         node.subscribe(heard).use {
             val f = node.createFestival("Wiese", "Europe/Berlin", "2026-07-10", "2026-07-12")
-            heard.await(f, ChangeScope.FESTIVAL)
+            heard.await(f, Scope.FESTIVAL)
             val venue = node.addVenue(f, "Main Stage")
             val id = node.addEvent(f, NewEvent("Opening night", 1_783_684_800L, 1_783_688_400L, venue, "Music", "Brass band"))
-            heard.await(f, ChangeScope.PROGRAMME)
+            heard.await(f, Scope.PROGRAMME)
             node.addEvent(f, NewEvent("Bees in the city", 1_783_692_000L, 1_783_695_600L, venue, "Talks", ""))
             val day = node.programme(f, "2026-07-10")
             assertEquals(listOf("Opening night", "Bees in the city"), day.map { it.title })
-            assertEquals("Main Stage", day[0].venue)
+            assertEquals("Main Stage", day[0].venueName)
+            assertEquals(venue, day[0].venue)
             assertTrue(day.all { it.official })
             assertEquals(id, node.search(f, "open", null).single().id)
             node.setFavourite(f, id, true)
-            heard.await(f, ChangeScope.FAVOURITES)
+            heard.await(f, Scope.FAVOURITES)
             assertEquals(listOf(id), node.favourites(f).map { it.id })
             // The core names the field, so a form shows the error beside it.
             val e = assertThrows(MeadowException.InvalidField::class.java) {
@@ -74,12 +76,16 @@ class NodeTest {
                 runBlocking { node.addEvent(f, NewEvent("Backwards", 1_783_688_400L, 1_783_684_800L, venue, "", "")) }
             }
             assertEquals("end", late.field)
-            assertEquals(1_783_684_800L, node.timeOnDay(f, "2026-07-10", "14:00", "start"))
-            val bad = assertThrows(MeadowException.InvalidField::class.java) { runBlocking { node.timeOnDay(f, "2026-07-10", "2pm", "start") } }
+            // A form's clock times are read on its festival day, in the festival's zone.
+            val noon = node.saveEvent(f, null, EventForm("Noon", "2026-07-10", "14:00", "15:00", venue, "", ""), null)
+            assertEquals(1_783_684_800L, node.eventDetail(f, noon).event.start)
+            val bad = assertThrows(MeadowException.InvalidField::class.java) {
+                runBlocking { node.saveEvent(f, null, EventForm("Noon", "2026-07-10", "2pm", "15:00", venue, "", ""), null) }
+            }
             assertEquals("start", bad.field)
             assertThrows(MeadowException.NotFound::class.java) { runBlocking { node.setFavourite(f, "00".repeat(32), true) } }
             node.announce(f, "Storm: leave the field", true)
-            assertEquals(AnnouncementPriority.EMERGENCY, node.announcements(f, 0L).single().priority)
+            assertEquals(Priority.EMERGENCY, node.announcements(f, 0L).single().priority)
         }
     }
 
@@ -87,7 +93,7 @@ class NodeTest {
     fun organisersHideAndDeleteAttendeesSeeTheirStandingAndNamesShow() = runBlocking {
         val owner = node()
         val f = owner.import(fixture("wiese-v1.xml"))
-        assertEquals(uniffi.meadow_ffi.Standing.OWNER, owner.standing(f))
+        assertEquals(uniffi.meadow_core.Standing.OWNER, owner.standing(f))
         // The import spent a little of the owner's log: counted, and no warning yet.
         val usage = owner.logUsage(f)
         assertTrue(usage.ops > 0u && usage.bytes > 0u && usage.percent < 75u)
@@ -111,7 +117,7 @@ class NodeTest {
         // An attendee's event reaches the owner over loopback; the owner hides it for everyone.
         val attendee = node()
         assertEquals(f, attendee.join(owner.startNetworking(0u, false).invite!!, false))
-        assertEquals(uniffi.meadow_ffi.Standing.ATTENDEE, attendee.standing(f))
+        assertEquals(uniffi.meadow_core.Standing.ATTENDEE, attendee.standing(f))
         val jam = attendee.addEvent(f, NewEvent("Jam", events[0].start, events[0].end, null, "", ""))
         val deadline = System.currentTimeMillis() + 20_000
         while (owner.programme(f, null).none { it.id == jam }) {
@@ -157,9 +163,9 @@ class NodeTest {
         val heard = Heard()
         val sub = node.subscribe(heard)
         val f = node.createFestival("Wiese", "UTC", "2026-07-10", "2026-07-10")
-        heard.await(f, ChangeScope.FESTIVAL)
+        heard.await(f, Scope.FESTIVAL)
         node.addVenue(f, "Main")
-        heard.await(f, ChangeScope.FESTIVAL)
+        heard.await(f, Scope.FESTIVAL)
         assertEquals(1, node.festivals().size)
         assertTrue(throwing.isActive(), "a throwing listener keeps its subscription")
         sub.close()
@@ -186,8 +192,8 @@ class NodeTest {
             withTimeout(20_000) { flowed.receive() }
             a.announce(f, "Gates open", false)
             // Nothing is asked of B: its listener and its Flow both hear the peer's change.
-            heard.await(f, ChangeScope.ANNOUNCEMENTS)
-            withTimeout(20_000) { while (ChangeScope.ANNOUNCEMENTS !in flowed.receive().scopes) continue }
+            heard.await(f, Scope.ANNOUNCEMENTS)
+            withTimeout(20_000) { while (Scope.ANNOUNCEMENTS !in flowed.receive().scopes) continue }
             collector.cancel()
             assertTrue(b.announcements(f, 0L).any { it.text == "Gates open" })
         }
@@ -230,7 +236,7 @@ class NodeTest {
             assertEquals(doneA?.opsSent, doneB?.opsReceived)
             assertTrue(ra.closed && rb.closed)
             assertEquals(a.programme(f, null), b.programme(f, null))
-            heard.await(f, ChangeScope.PROGRAMME)
+            heard.await(f, Scope.PROGRAMME)
         }
     }
 }

@@ -48,11 +48,11 @@ object Reminders {
     suspend fun fire(context: Context, festival: String, now: Long = System.currentTimeMillis() / 1000): List<String> {
         val node = DeviceNode.get(context)
         val soon = node.remindersDue(festival, now)
-        val clock = meadow.Clock(node.festivals().firstOrNull { it.id == festival }?.timezone)
+        val clock = meadow.Clock(node.festivals().firstOrNull { it.id == festival }?.fields?.timezone)
         val s = Notifications.strings(context)
         val nm = context.getSystemService(NotificationManager::class.java)
         for (e in soon) {
-            nm.notify(e.id.hashCode(), Notifications.reminder(context, e.title, s.reminderText(clock.time(e.start), e.venue), e.id))
+            nm.notify(e.id.hashCode(), Notifications.reminder(context, e.title, s.reminderText(clock.time(e.start), e.venueName), e.id))
         }
         return soon.map { it.id }
     }

@@ -12,7 +12,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import meadow.changes
-import uniffi.meadow_ffi.ChangeScope
+import uniffi.meadow_core.Scope
 
 /**
  * Keeps sync running while the app is open (and a little after): a foreground service with an
@@ -62,8 +62,8 @@ class SyncService : Service() {
                 }
                 if (f == null) return@collect
                 radio?.stateChanged()
-                if (ChangeScope.ANNOUNCEMENTS in c.scopes) raiseEmergencies(f)
-                if (ChangeScope.FAVOURITES in c.scopes || ChangeScope.PROGRAMME in c.scopes) Reminders.plan(this@SyncService, f)
+                if (Scope.ANNOUNCEMENTS in c.scopes) raiseEmergencies(f)
+                if (Scope.FAVOURITES in c.scopes || Scope.PROGRAMME in c.scopes) Reminders.plan(this@SyncService, f)
             }
         }
     }

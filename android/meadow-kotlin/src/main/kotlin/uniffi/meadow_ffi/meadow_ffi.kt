@@ -38,6 +38,51 @@ import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
+import uniffi.meadow_core.AgendaEntry
+import uniffi.meadow_core.AnnouncementView
+import uniffi.meadow_core.ChangeView
+import uniffi.meadow_core.DayView
+import uniffi.meadow_core.EventDetail
+import uniffi.meadow_core.EventView
+import uniffi.meadow_core.Facets
+import uniffi.meadow_core.FestivalDay
+import uniffi.meadow_core.FestivalView
+import uniffi.meadow_core.FfiConverterTypeAgendaEntry
+import uniffi.meadow_core.FfiConverterTypeAnnouncementView
+import uniffi.meadow_core.FfiConverterTypeChangeView
+import uniffi.meadow_core.FfiConverterTypeDayView
+import uniffi.meadow_core.FfiConverterTypeEventDetail
+import uniffi.meadow_core.FfiConverterTypeEventView
+import uniffi.meadow_core.FfiConverterTypeFacets
+import uniffi.meadow_core.FfiConverterTypeFestivalDay
+import uniffi.meadow_core.FfiConverterTypeFestivalView
+import uniffi.meadow_core.FfiConverterTypeNetStatus
+import uniffi.meadow_core.FfiConverterTypeNowNext
+import uniffi.meadow_core.FfiConverterTypeProgrammePage
+import uniffi.meadow_core.FfiConverterTypeScope
+import uniffi.meadow_core.FfiConverterTypeStanding
+import uniffi.meadow_core.FfiConverterTypeVenueView
+import uniffi.meadow_core.NetStatus
+import uniffi.meadow_core.NowNext
+import uniffi.meadow_core.ProgrammePage
+import uniffi.meadow_core.Scope
+import uniffi.meadow_core.Standing
+import uniffi.meadow_core.VenueView
+import uniffi.meadow_core.RustBuffer as RustBufferAgendaEntry
+import uniffi.meadow_core.RustBuffer as RustBufferAnnouncementView
+import uniffi.meadow_core.RustBuffer as RustBufferChangeView
+import uniffi.meadow_core.RustBuffer as RustBufferDayView
+import uniffi.meadow_core.RustBuffer as RustBufferEventDetail
+import uniffi.meadow_core.RustBuffer as RustBufferEventView
+import uniffi.meadow_core.RustBuffer as RustBufferFacets
+import uniffi.meadow_core.RustBuffer as RustBufferFestivalDay
+import uniffi.meadow_core.RustBuffer as RustBufferFestivalView
+import uniffi.meadow_core.RustBuffer as RustBufferNetStatus
+import uniffi.meadow_core.RustBuffer as RustBufferNowNext
+import uniffi.meadow_core.RustBuffer as RustBufferProgrammePage
+import uniffi.meadow_core.RustBuffer as RustBufferScope
+import uniffi.meadow_core.RustBuffer as RustBufferStanding
+import uniffi.meadow_core.RustBuffer as RustBufferVenueView
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -868,8 +913,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_subscribe(
     ): Int
-    external fun uniffi_meadow_ffi_checksum_method_meadownode_time_on_day(
-    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_use_festival(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_venues(
@@ -918,6 +961,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "meadow_ffi"))
         uniffiCallbackInterfaceChangeListener.register(this)
         uniffiCallbackInterfaceLink.register(this)
+        uniffi.meadow_core.uniffiEnsureInitialized()
         
     }
 
@@ -1074,8 +1118,6 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_time_on_day(`ptr`: Long,`festival`: RustBuffer.ByValue,`day`: RustBuffer.ByValue,`time`: RustBuffer.ByValue,`field`: RustBuffer.ByValue,
-    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_use_festival(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_venues(`ptr`: Long,`festival`: RustBuffer.ByValue,
@@ -1110,7 +1152,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_meadow_ffi_fn_func_proximity_uuids(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_meadow_ffi_fn_func_now_line(`view`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_meadow_ffi_fn_func_now_line(`view`: RustBufferDayView.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_meadow_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1234,7 +1276,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_func_proximity_uuids() and 0xFFFF) != 55847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_func_now_line() and 0xFFFF) != 46110) {
+    if ((lib.uniffi_meadow_ffi_checksum_func_now_line() and 0xFFFF) != 23575) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 35027) {
@@ -1285,22 +1327,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_venue() and 0xFFFF) != 41725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_agenda() and 0xFFFF) != 24739) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_agenda() and 0xFFFF) != 25443) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announce() and 0xFFFF) != 37942) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announcements() and 0xFFFF) != 149) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_announcements() and 0xFFFF) != 43294) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_cancel_event() and 0xFFFF) != 5923) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_changes() and 0xFFFF) != 19250) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_changes() and 0xFFFF) != 18627) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_demo() and 0xFFFF) != 55239) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_demo() and 0xFFFF) != 1441) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_festival() and 0xFFFF) != 59515) {
@@ -1309,10 +1351,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_current_festival() and 0xFFFF) != 21145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 32059) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_day_view() and 0xFFFF) != 39601) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_days() and 0xFFFF) != 57819) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_days() and 0xFFFF) != 63434) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_delete_event() and 0xFFFF) != 20542) {
@@ -1324,10 +1366,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_edit_event() and 0xFFFF) != 25717) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() and 0xFFFF) != 56233) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_emergencies_to_notify() and 0xFFFF) != 30701) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 50839) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_detail() and 0xFFFF) != 46604) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_event_form() and 0xFFFF) != 23213) {
@@ -1339,16 +1381,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_export_ics() and 0xFFFF) != 47393) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_facets() and 0xFFFF) != 451) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_facets() and 0xFFFF) != 34027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites() and 0xFFFF) != 62384) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites() and 0xFFFF) != 5738) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() and 0xFFFF) != 31729) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_favourites_starting_within() and 0xFFFF) != 43428) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_festivals() and 0xFFFF) != 55010) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_festivals() and 0xFFFF) != 39176) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() and 0xFFFF) != 61316) {
@@ -1369,19 +1411,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_log_usage() and 0xFFFF) != 51061) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 51644) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_net_status() and 0xFFFF) != 48411) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_now_next() and 0xFFFF) != 16540) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_now_next() and 0xFFFF) != 43286) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_opening_day() and 0xFFFF) != 9872) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 57787) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme() and 0xFFFF) != 33130) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme_page() and 0xFFFF) != 7378) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_programme_page() and 0xFFFF) != 31922) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_public_key() and 0xFFFF) != 63053) {
@@ -1390,7 +1432,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_reminder_lead() and 0xFFFF) != 54342) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() and 0xFFFF) != 23905) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_reminders_due() and 0xFFFF) != 9211) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_organiser() and 0xFFFF) != 17879) {
@@ -1399,7 +1441,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_save_event() and 0xFFFF) != 11481) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 57229) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_search() and 0xFFFF) != 5958) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_display_name() and 0xFFFF) != 65014) {
@@ -1414,10 +1456,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_reminder_lead() and 0xFFFF) != 62582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_standing() and 0xFFFF) != 51133) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_standing() and 0xFFFF) != 34986) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 22385) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_start_networking() and 0xFFFF) != 38109) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_stop_networking() and 0xFFFF) != 9708) {
@@ -1426,13 +1468,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_subscribe() and 0xFFFF) != 51435) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_time_on_day() and 0xFFFF) != 18423) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_use_festival() and 0xFFFF) != 43122) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_venues() and 0xFFFF) != 29861) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_venues() and 0xFFFF) != 4653) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_encounters_connections_last_hour() and 0xFFFF) != 33529) {
@@ -3939,7 +3978,7 @@ public interface MeadowNodeInterface {
     /**
      * Current announcements, newest first.
      */
-    suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement>
+    suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long): List<AnnouncementView>
     
     /**
      * Cancels or restores an event.
@@ -3949,11 +3988,12 @@ public interface MeadowNodeInterface {
     /**
      * What changed since the last look; `mark_seen` records this look.
      */
-    suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<Change>
+    suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean): List<ChangeView>
     
     /**
      * Creates the demo festival (four days from `start_date`, owned by this device, with
-     * organisers, community events and announcements) and selects it; returns its id.
+     * organisers, community events and announcements) and selects it; returns its id. Nothing
+     * in it counts as a change since the last look: it is not news to the device that made it.
      */
     suspend fun `createDemo`(`startDate`: kotlin.String): kotlin.String
     
@@ -3977,7 +4017,7 @@ public interface MeadowNodeInterface {
     /**
      * The festival days that have events, with how many.
      */
-    suspend fun `days`(`festival`: kotlin.String): List<Day>
+    suspend fun `days`(`festival`: kotlin.String): List<FestivalDay>
     
     /**
      * Deletes an event (its author and organisers may).
@@ -3999,7 +4039,7 @@ public interface MeadowNodeInterface {
      * first; from here on they count as told (kept in the store, so a restart does not tell
      * them again).
      */
-    suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long): List<Announcement>
+    suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long): List<AnnouncementView>
     
     /**
      * One event of a festival with its description and links.
@@ -4030,17 +4070,17 @@ public interface MeadowNodeInterface {
     /**
      * Favourites.
      */
-    suspend fun `favourites`(`festival`: kotlin.String): List<Event>
+    suspend fun `favourites`(`festival`: kotlin.String): List<EventView>
     
     /**
      * Favourites starting within `minutes` of `now` (Unix seconds): what reminders fire for.
      */
-    suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long): List<Event>
+    suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long): List<EventView>
     
     /**
      * Festivals on this device.
      */
-    suspend fun `festivals`(): List<Festival>
+    suspend fun `festivals`(): List<FestivalView>
     
     /**
      * This device's fingerprint, to read aloud.
@@ -4093,7 +4133,7 @@ public interface MeadowNodeInterface {
     /**
      * A day's programme (`YYYY-MM-DD`), or all of it.
      */
-    suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<Event>
+    suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?): List<EventView>
     
     /**
      * Part of a day's programme (or of all of it): `limit` events from `offset`, in the same
@@ -4115,7 +4155,7 @@ public interface MeadowNodeInterface {
     /**
      * The favourites whose reminder is due at `now` (Unix seconds), at this device's lead.
      */
-    suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long): List<Event>
+    suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long): List<EventView>
     
     /**
      * Removes an organiser.
@@ -4133,7 +4173,7 @@ public interface MeadowNodeInterface {
     /**
      * Full-text search, best first: `limit` hits at most (the core's default if none).
      */
-    suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?): List<Event>
+    suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?): List<EventView>
     
     /**
      * Sets the name shown next to this identity's posts in a festival.
@@ -4179,13 +4219,6 @@ public interface MeadowNodeInterface {
     fun `subscribe`(`listener`: ChangeListener): ChangeSubscription
     
     /**
-     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
-     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
-     * read, or that the zone skips, is refused as an error at `field`.
-     */
-    suspend fun `timeOnDay`(`festival`: kotlin.String, `day`: kotlin.String, `time`: kotlin.String, `field`: kotlin.String): kotlin.Long
-    
-    /**
      * Selects a festival.
      */
     suspend fun `useFestival`(`festival`: kotlin.String)
@@ -4193,7 +4226,7 @@ public interface MeadowNodeInterface {
     /**
      * Venues of a festival.
      */
-    suspend fun `venues`(`festival`: kotlin.String): List<Venue>
+    suspend fun `venues`(`festival`: kotlin.String): List<VenueView>
     
     companion object
 }
@@ -4514,7 +4547,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Announcement> {
+    override suspend fun `announcements`(`festival`: kotlin.String, `now`: kotlin.Long) : List<AnnouncementView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_announcements(
@@ -4528,7 +4561,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeAnnouncement.lift(it) },
+        { FfiConverterSequenceTypeAnnouncementView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4568,7 +4601,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean) : List<Change> {
+    override suspend fun `changes`(`festival`: kotlin.String, `markSeen`: kotlin.Boolean) : List<ChangeView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_changes(
@@ -4582,7 +4615,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeChange.lift(it) },
+        { FfiConverterSequenceTypeChangeView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4591,7 +4624,8 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
     
     /**
      * Creates the demo festival (four days from `start_date`, owned by this device, with
-     * organisers, community events and announcements) and selects it; returns its id.
+     * organisers, community events and announcements) and selects it; returns its id. Nothing
+     * in it counts as a change since the last look: it is not news to the device that made it.
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -4687,7 +4721,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferDayView.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeDayView.lift(it) },
@@ -4702,7 +4736,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `days`(`festival`: kotlin.String) : List<Day> {
+    override suspend fun `days`(`festival`: kotlin.String) : List<FestivalDay> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_days(
@@ -4715,7 +4749,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeDay.lift(it) },
+        { FfiConverterSequenceTypeFestivalDay.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4810,7 +4844,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Announcement> {
+    override suspend fun `emergenciesToNotify`(`festival`: kotlin.String, `now`: kotlin.Long) : List<AnnouncementView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_emergencies_to_notify(
@@ -4824,7 +4858,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeAnnouncement.lift(it) },
+        { FfiConverterSequenceTypeAnnouncementView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4847,7 +4881,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferEventDetail.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeEventDetail.lift(it) },
@@ -4951,7 +4985,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferFacets.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeFacets.lift(it) },
@@ -4966,7 +5000,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `favourites`(`festival`: kotlin.String) : List<Event> {
+    override suspend fun `favourites`(`festival`: kotlin.String) : List<EventView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites(
@@ -4979,7 +5013,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeEvent.lift(it) },
+        { FfiConverterSequenceTypeEventView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -4991,7 +5025,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long) : List<Event> {
+    override suspend fun `favouritesStartingWithin`(`festival`: kotlin.String, `now`: kotlin.Long, `minutes`: kotlin.Long) : List<EventView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_favourites_starting_within(
@@ -5006,7 +5040,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeEvent.lift(it) },
+        { FfiConverterSequenceTypeEventView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5018,7 +5052,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `festivals`() : List<Festival> {
+    override suspend fun `festivals`() : List<FestivalView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_festivals(
@@ -5030,7 +5064,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeFestival.lift(it) },
+        { FfiConverterSequenceTypeFestivalView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5201,7 +5235,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferNetStatus.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeNetStatus.lift(it) },
@@ -5269,7 +5303,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?) : List<Event> {
+    override suspend fun `programme`(`festival`: kotlin.String, `day`: kotlin.String?) : List<EventView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_programme(
@@ -5283,7 +5317,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeEvent.lift(it) },
+        { FfiConverterSequenceTypeEventView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5310,7 +5344,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferProgrammePage.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeProgrammePage.lift(it) },
@@ -5365,7 +5399,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long) : List<Event> {
+    override suspend fun `remindersDue`(`festival`: kotlin.String, `now`: kotlin.Long) : List<EventView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_reminders_due(
@@ -5379,7 +5413,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeEvent.lift(it) },
+        { FfiConverterSequenceTypeEventView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5449,7 +5483,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?) : List<Event> {
+    override suspend fun `search`(`festival`: kotlin.String, `query`: kotlin.String, `limit`: kotlin.UInt?) : List<EventView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_search(
@@ -5464,7 +5498,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeEvent.lift(it) },
+        { FfiConverterSequenceTypeEventView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5595,7 +5629,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferStanding.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeStanding.lift(it) },
@@ -5624,7 +5658,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferNetStatus.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeNetStatus.lift(it) },
@@ -5677,36 +5711,6 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * The instant (Unix seconds) of a clock time `HH:MM` on a festival day (`YYYY-MM-DD`) in
-     * the festival's zone, past-midnight times falling on the next date; a time that cannot be
-     * read, or that the zone skips, is refused as an error at `field`.
-     */
-    @Throws(MeadowException::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `timeOnDay`(`festival`: kotlin.String, `day`: kotlin.String, `time`: kotlin.String, `field`: kotlin.String) : kotlin.Long {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_time_on_day(
-                uniffiHandle,
-                
-        FfiConverterString.lower(`festival`),
-        FfiConverterString.lower(`day`),
-        FfiConverterString.lower(`time`),
-        FfiConverterString.lower(`field`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_i64(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_i64(future, continuation) },
-        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_i64(future) },
-        // lift function
-        { FfiConverterLong.lift(it) },
-        // Error FFI converter
-        MeadowException.ErrorHandler,
-    )
-    }
-
-    
-    /**
      * Selects a festival.
      */
     @Throws(MeadowException::class)
@@ -5737,7 +5741,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `venues`(`festival`: kotlin.String) : List<Venue> {
+    override suspend fun `venues`(`festival`: kotlin.String) : List<VenueView> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_venues(
@@ -5750,7 +5754,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterSequenceTypeVenue.lift(it) },
+        { FfiConverterSequenceTypeVenueView.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -5805,458 +5809,6 @@ public object FfiConverterTypeMeadowNode: FfiConverter<MeadowNode, Long> {
 
     override fun write(value: MeadowNode, buf: ByteBuffer) {
         buf.putLong(lower(value))
-    }
-}
-
-
-
-/**
- * One favourite in the personal timetable.
- */
-data class AgendaEntry (
-    /**
-     * The favourite.
-     */
-    var `event`: Event
-    , 
-    /**
-     * Free minutes between the favourites before it that day and its start; none for the
-     * day's first or when it overlaps one.
-     */
-    var `gapMinutes`: kotlin.Long?
-    , 
-    /**
-     * Ids of the favourites it overlaps.
-     */
-    var `clashesWith`: List<kotlin.String>
-    , 
-    /**
-     * When its reminder fires (Unix seconds); none if it is cancelled.
-     */
-    var `remindAt`: kotlin.Long?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeAgendaEntry: FfiConverterRustBuffer<AgendaEntry> {
-    override fun read(buf: ByteBuffer): AgendaEntry {
-        return AgendaEntry(
-            FfiConverterTypeEvent.read(buf),
-            FfiConverterOptionalLong.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterOptionalLong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: AgendaEntry) = (
-            FfiConverterTypeEvent.allocationSize(value.`event`) +
-            FfiConverterOptionalLong.allocationSize(value.`gapMinutes`) +
-            FfiConverterSequenceString.allocationSize(value.`clashesWith`) +
-            FfiConverterOptionalLong.allocationSize(value.`remindAt`)
-    )
-
-    override fun write(value: AgendaEntry, buf: ByteBuffer) {
-            FfiConverterTypeEvent.write(value.`event`, buf)
-            FfiConverterOptionalLong.write(value.`gapMinutes`, buf)
-            FfiConverterSequenceString.write(value.`clashesWith`, buf)
-            FfiConverterOptionalLong.write(value.`remindAt`, buf)
-    }
-}
-
-
-
-/**
- * An announcement.
- */
-data class Announcement (
-    /**
-     * Id (hex).
-     */
-    var `id`: kotlin.String
-    , 
-    /**
-     * Text.
-     */
-    var `text`: kotlin.String
-    , 
-    /**
-     * How much it matters.
-     */
-    var `priority`: AnnouncementPriority
-    , 
-    /**
-     * Author's display name, if set.
-     */
-    var `authorName`: kotlin.String
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeAnnouncement: FfiConverterRustBuffer<Announcement> {
-    override fun read(buf: ByteBuffer): Announcement {
-        return Announcement(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterTypeAnnouncementPriority.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Announcement) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`text`) +
-            FfiConverterTypeAnnouncementPriority.allocationSize(value.`priority`) +
-            FfiConverterString.allocationSize(value.`authorName`)
-    )
-
-    override fun write(value: Announcement, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`text`, buf)
-            FfiConverterTypeAnnouncementPriority.write(value.`priority`, buf)
-            FfiConverterString.write(value.`authorName`, buf)
-    }
-}
-
-
-
-/**
- * One changed event.
- */
-data class Change (
-    /**
-     * What happened.
-     */
-    var `kind`: ChangeKind
-    , 
-    /**
-     * The event now.
-     */
-    var `event`: Event
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeChange: FfiConverterRustBuffer<Change> {
-    override fun read(buf: ByteBuffer): Change {
-        return Change(
-            FfiConverterTypeChangeKind.read(buf),
-            FfiConverterTypeEvent.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Change) = (
-            FfiConverterTypeChangeKind.allocationSize(value.`kind`) +
-            FfiConverterTypeEvent.allocationSize(value.`event`)
-    )
-
-    override fun write(value: Change, buf: ByteBuffer) {
-            FfiConverterTypeChangeKind.write(value.`kind`, buf)
-            FfiConverterTypeEvent.write(value.`event`, buf)
-    }
-}
-
-
-
-/**
- * A festival day and how many events it holds.
- */
-data class Day (
-    /**
-     * `YYYY-MM-DD`.
-     */
-    var `date`: kotlin.String
-    , 
-    /**
-     * Events shown that day.
-     */
-    var `events`: kotlin.ULong
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeDay: FfiConverterRustBuffer<Day> {
-    override fun read(buf: ByteBuffer): Day {
-        return Day(
-            FfiConverterString.read(buf),
-            FfiConverterULong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Day) = (
-            FfiConverterString.allocationSize(value.`date`) +
-            FfiConverterULong.allocationSize(value.`events`)
-    )
-
-    override fun write(value: Day, buf: ByteBuffer) {
-            FfiConverterString.write(value.`date`, buf)
-            FfiConverterULong.write(value.`events`, buf)
-    }
-}
-
-
-
-/**
- * A page of a day's programme as its list and grid show it: the venues and tracks once, then
- * the rows in programme order.
- */
-data class DayView (
-    /**
-     * Venue names the rows point at, in the festival's venue order as far as rows use them.
-     */
-    var `venues`: List<kotlin.String>
-    , 
-    /**
-     * Tracks the rows point at.
-     */
-    var `tracks`: List<kotlin.String>
-    , 
-    /**
-     * The events of this page.
-     */
-    var `rows`: List<EventRow>
-    , 
-    /**
-     * Where the page starts in the whole day.
-     */
-    var `offset`: kotlin.UInt
-    , 
-    /**
-     * How many events the whole day holds.
-     */
-    var `total`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeDayView: FfiConverterRustBuffer<DayView> {
-    override fun read(buf: ByteBuffer): DayView {
-        return DayView(
-            FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceTypeEventRow.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: DayView) = (
-            FfiConverterSequenceString.allocationSize(value.`venues`) +
-            FfiConverterSequenceString.allocationSize(value.`tracks`) +
-            FfiConverterSequenceTypeEventRow.allocationSize(value.`rows`) +
-            FfiConverterUInt.allocationSize(value.`offset`) +
-            FfiConverterUInt.allocationSize(value.`total`)
-    )
-
-    override fun write(value: DayView, buf: ByteBuffer) {
-            FfiConverterSequenceString.write(value.`venues`, buf)
-            FfiConverterSequenceString.write(value.`tracks`, buf)
-            FfiConverterSequenceTypeEventRow.write(value.`rows`, buf)
-            FfiConverterUInt.write(value.`offset`, buf)
-            FfiConverterUInt.write(value.`total`, buf)
-    }
-}
-
-
-
-/**
- * An event as a list shows it.
- */
-data class Event (
-    /**
-     * Id (hex).
-     */
-    var `id`: kotlin.String
-    , 
-    /**
-     * Title.
-     */
-    var `title`: kotlin.String
-    , 
-    /**
-     * Subtitle.
-     */
-    var `subtitle`: kotlin.String
-    , 
-    /**
-     * Start, Unix seconds.
-     */
-    var `start`: kotlin.Long
-    , 
-    /**
-     * End, Unix seconds.
-     */
-    var `end`: kotlin.Long
-    , 
-    /**
-     * Festival day, `YYYY-MM-DD`.
-     */
-    var `day`: kotlin.String
-    , 
-    /**
-     * Venue name.
-     */
-    var `venue`: kotlin.String
-    , 
-    /**
-     * Venue id (hex), if it has one.
-     */
-    var `venueId`: kotlin.String?
-    , 
-    /**
-     * Track.
-     */
-    var `track`: kotlin.String
-    , 
-    /**
-     * Tags.
-     */
-    var `tags`: List<kotlin.String>
-    , 
-    /**
-     * People.
-     */
-    var `people`: List<kotlin.String>
-    , 
-    /**
-     * Cancelled.
-     */
-    var `cancelled`: kotlin.Boolean
-    , 
-    /**
-     * Moved from the time or venue it was first announced with.
-     */
-    var `moved`: kotlin.Boolean
-    , 
-    /**
-     * Posted by organisers.
-     */
-    var `official`: kotlin.Boolean
-    , 
-    /**
-     * Favourite on this device.
-     */
-    var `favourite`: kotlin.Boolean
-    , 
-    /**
-     * Its author's public key (hex).
-     */
-    var `author`: kotlin.String
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeEvent: FfiConverterRustBuffer<Event> {
-    override fun read(buf: ByteBuffer): Event {
-        return Event(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Event) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`title`) +
-            FfiConverterString.allocationSize(value.`subtitle`) +
-            FfiConverterLong.allocationSize(value.`start`) +
-            FfiConverterLong.allocationSize(value.`end`) +
-            FfiConverterString.allocationSize(value.`day`) +
-            FfiConverterString.allocationSize(value.`venue`) +
-            FfiConverterOptionalString.allocationSize(value.`venueId`) +
-            FfiConverterString.allocationSize(value.`track`) +
-            FfiConverterSequenceString.allocationSize(value.`tags`) +
-            FfiConverterSequenceString.allocationSize(value.`people`) +
-            FfiConverterBoolean.allocationSize(value.`cancelled`) +
-            FfiConverterBoolean.allocationSize(value.`moved`) +
-            FfiConverterBoolean.allocationSize(value.`official`) +
-            FfiConverterBoolean.allocationSize(value.`favourite`) +
-            FfiConverterString.allocationSize(value.`author`)
-    )
-
-    override fun write(value: Event, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`title`, buf)
-            FfiConverterString.write(value.`subtitle`, buf)
-            FfiConverterLong.write(value.`start`, buf)
-            FfiConverterLong.write(value.`end`, buf)
-            FfiConverterString.write(value.`day`, buf)
-            FfiConverterString.write(value.`venue`, buf)
-            FfiConverterOptionalString.write(value.`venueId`, buf)
-            FfiConverterString.write(value.`track`, buf)
-            FfiConverterSequenceString.write(value.`tags`, buf)
-            FfiConverterSequenceString.write(value.`people`, buf)
-            FfiConverterBoolean.write(value.`cancelled`, buf)
-            FfiConverterBoolean.write(value.`moved`, buf)
-            FfiConverterBoolean.write(value.`official`, buf)
-            FfiConverterBoolean.write(value.`favourite`, buf)
-            FfiConverterString.write(value.`author`, buf)
     }
 }
 
@@ -6350,85 +5902,6 @@ public object FfiConverterTypeEventChanges: FfiConverterRustBuffer<EventChanges>
 
 
 /**
- * An event with everything its own screen shows.
- */
-data class EventDetail (
-    /**
-     * What lists show.
-     */
-    var `event`: Event
-    , 
-    /**
-     * Description.
-     */
-    var `description`: kotlin.String
-    , 
-    /**
-     * Language.
-     */
-    var `language`: kotlin.String
-    , 
-    /**
-     * Link URLs.
-     */
-    var `links`: List<kotlin.String>
-    , 
-    /**
-     * Whether this device's identity may edit it (its author, or an organiser).
-     */
-    var `editable`: kotlin.Boolean
-    , 
-    /**
-     * When and where it was first announced, if it has moved since.
-     */
-    var `movedFrom`: Slot?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
-    override fun read(buf: ByteBuffer): EventDetail {
-        return EventDetail(
-            FfiConverterTypeEvent.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterOptionalTypeSlot.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: EventDetail) = (
-            FfiConverterTypeEvent.allocationSize(value.`event`) +
-            FfiConverterString.allocationSize(value.`description`) +
-            FfiConverterString.allocationSize(value.`language`) +
-            FfiConverterSequenceString.allocationSize(value.`links`) +
-            FfiConverterBoolean.allocationSize(value.`editable`) +
-            FfiConverterOptionalTypeSlot.allocationSize(value.`movedFrom`)
-    )
-
-    override fun write(value: EventDetail, buf: ByteBuffer) {
-            FfiConverterTypeEvent.write(value.`event`, buf)
-            FfiConverterString.write(value.`description`, buf)
-            FfiConverterString.write(value.`language`, buf)
-            FfiConverterSequenceString.write(value.`links`, buf)
-            FfiConverterBoolean.write(value.`editable`, buf)
-            FfiConverterOptionalTypeSlot.write(value.`movedFrom`, buf)
-    }
-}
-
-
-
-/**
  * An event's form as a phone shows it: a festival day and clock times on it, as typed.
  */
 data class EventForm (
@@ -6510,300 +5983,6 @@ public object FfiConverterTypeEventForm: FfiConverterRustBuffer<EventForm> {
             FfiConverterOptionalString.write(value.`venueId`, buf)
             FfiConverterString.write(value.`track`, buf)
             FfiConverterString.write(value.`description`, buf)
-    }
-}
-
-
-
-/**
- * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track
- * as positions in the view's tables (a day names a dozen venues a thousand times).
- */
-data class EventRow (
-    /**
-     * Id (hex).
-     */
-    var `id`: kotlin.String
-    , 
-    /**
-     * Title.
-     */
-    var `title`: kotlin.String
-    , 
-    /**
-     * Subtitle.
-     */
-    var `subtitle`: kotlin.String
-    , 
-    /**
-     * Start, Unix seconds.
-     */
-    var `start`: kotlin.Long
-    , 
-    /**
-     * End, Unix seconds.
-     */
-    var `end`: kotlin.Long
-    , 
-    /**
-     * Position of its venue in [`DayView::venues`], if it has one.
-     */
-    var `venue`: kotlin.UInt?
-    , 
-    /**
-     * Position of its track in [`DayView::tracks`], if it has one.
-     */
-    var `track`: kotlin.UInt?
-    , 
-    /**
-     * Cancelled.
-     */
-    var `cancelled`: kotlin.Boolean
-    , 
-    /**
-     * Moved from the time or venue it was first announced with.
-     */
-    var `moved`: kotlin.Boolean
-    , 
-    /**
-     * Posted by organisers.
-     */
-    var `official`: kotlin.Boolean
-    , 
-    /**
-     * Favourite on this device.
-     */
-    var `favourite`: kotlin.Boolean
-    , 
-    /**
-     * Its lane in its venue's grid column (overlapping events sit side by side).
-     */
-    var `lane`: kotlin.UInt
-    , 
-    /**
-     * How many lanes its group of overlapping events shares the column with.
-     */
-    var `lanes`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeEventRow: FfiConverterRustBuffer<EventRow> {
-    override fun read(buf: ByteBuffer): EventRow {
-        return EventRow(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterOptionalUInt.read(buf),
-            FfiConverterOptionalUInt.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: EventRow) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`title`) +
-            FfiConverterString.allocationSize(value.`subtitle`) +
-            FfiConverterLong.allocationSize(value.`start`) +
-            FfiConverterLong.allocationSize(value.`end`) +
-            FfiConverterOptionalUInt.allocationSize(value.`venue`) +
-            FfiConverterOptionalUInt.allocationSize(value.`track`) +
-            FfiConverterBoolean.allocationSize(value.`cancelled`) +
-            FfiConverterBoolean.allocationSize(value.`moved`) +
-            FfiConverterBoolean.allocationSize(value.`official`) +
-            FfiConverterBoolean.allocationSize(value.`favourite`) +
-            FfiConverterUInt.allocationSize(value.`lane`) +
-            FfiConverterUInt.allocationSize(value.`lanes`)
-    )
-
-    override fun write(value: EventRow, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`title`, buf)
-            FfiConverterString.write(value.`subtitle`, buf)
-            FfiConverterLong.write(value.`start`, buf)
-            FfiConverterLong.write(value.`end`, buf)
-            FfiConverterOptionalUInt.write(value.`venue`, buf)
-            FfiConverterOptionalUInt.write(value.`track`, buf)
-            FfiConverterBoolean.write(value.`cancelled`, buf)
-            FfiConverterBoolean.write(value.`moved`, buf)
-            FfiConverterBoolean.write(value.`official`, buf)
-            FfiConverterBoolean.write(value.`favourite`, buf)
-            FfiConverterUInt.write(value.`lane`, buf)
-            FfiConverterUInt.write(value.`lanes`, buf)
-    }
-}
-
-
-
-/**
- * What the programme can be filtered by.
- */
-data class Facets (
-    /**
-     * Venues, in the festival's order.
-     */
-    var `venues`: List<Venue>
-    , 
-    /**
-     * Tracks.
-     */
-    var `tracks`: List<kotlin.String>
-    , 
-    /**
-     * Tags.
-     */
-    var `tags`: List<kotlin.String>
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeFacets: FfiConverterRustBuffer<Facets> {
-    override fun read(buf: ByteBuffer): Facets {
-        return Facets(
-            FfiConverterSequenceTypeVenue.read(buf),
-            FfiConverterSequenceString.read(buf),
-            FfiConverterSequenceString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Facets) = (
-            FfiConverterSequenceTypeVenue.allocationSize(value.`venues`) +
-            FfiConverterSequenceString.allocationSize(value.`tracks`) +
-            FfiConverterSequenceString.allocationSize(value.`tags`)
-    )
-
-    override fun write(value: Facets, buf: ByteBuffer) {
-            FfiConverterSequenceTypeVenue.write(value.`venues`, buf)
-            FfiConverterSequenceString.write(value.`tracks`, buf)
-            FfiConverterSequenceString.write(value.`tags`, buf)
-    }
-}
-
-
-
-/**
- * A festival.
- */
-data class Festival (
-    /**
-     * Id (hex).
-     */
-    var `id`: kotlin.String
-    , 
-    /**
-     * Name.
-     */
-    var `name`: kotlin.String
-    , 
-    /**
-     * Description.
-     */
-    var `description`: kotlin.String
-    , 
-    /**
-     * IANA time zone.
-     */
-    var `timezone`: kotlin.String
-    , 
-    /**
-     * First day, `YYYY-MM-DD`.
-     */
-    var `startDate`: kotlin.String
-    , 
-    /**
-     * Last day.
-     */
-    var `endDate`: kotlin.String
-    , 
-    /**
-     * Place.
-     */
-    var `place`: kotlin.String
-    , 
-    /**
-     * Owner's public key (hex).
-     */
-    var `owner`: kotlin.String
-    , 
-    /**
-     * Organisers' public keys.
-     */
-    var `organisers`: List<kotlin.String>
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeFestival: FfiConverterRustBuffer<Festival> {
-    override fun read(buf: ByteBuffer): Festival {
-        return Festival(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterSequenceString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Festival) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`name`) +
-            FfiConverterString.allocationSize(value.`description`) +
-            FfiConverterString.allocationSize(value.`timezone`) +
-            FfiConverterString.allocationSize(value.`startDate`) +
-            FfiConverterString.allocationSize(value.`endDate`) +
-            FfiConverterString.allocationSize(value.`place`) +
-            FfiConverterString.allocationSize(value.`owner`) +
-            FfiConverterSequenceString.allocationSize(value.`organisers`)
-    )
-
-    override fun write(value: Festival, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`name`, buf)
-            FfiConverterString.write(value.`description`, buf)
-            FfiConverterString.write(value.`timezone`, buf)
-            FfiConverterString.write(value.`startDate`, buf)
-            FfiConverterString.write(value.`endDate`, buf)
-            FfiConverterString.write(value.`place`, buf)
-            FfiConverterString.write(value.`owner`, buf)
-            FfiConverterSequenceString.write(value.`organisers`, buf)
     }
 }
 
@@ -6960,85 +6139,6 @@ public object FfiConverterTypeLogUsage: FfiConverterRustBuffer<LogUsage> {
 
 
 /**
- * Networking as the app sees it.
- */
-data class NetStatus (
-    /**
-     * Whether networking runs.
-     */
-    var `running`: kotlin.Boolean
-    , 
-    /**
-     * Invite for the current festival, as a `meadow://` link, while running.
-     */
-    var `invite`: kotlin.String?
-    , 
-    /**
-     * Peers connected.
-     */
-    var `peers`: kotlin.UInt
-    , 
-    /**
-     * Sessions finished.
-     */
-    var `sessions`: kotlin.ULong
-    , 
-    /**
-     * Ops received over the network.
-     */
-    var `opsReceived`: kotlin.ULong
-    , 
-    /**
-     * When a sync with a peer last finished (Unix seconds), if one has.
-     */
-    var `lastSync`: kotlin.Long?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeNetStatus: FfiConverterRustBuffer<NetStatus> {
-    override fun read(buf: ByteBuffer): NetStatus {
-        return NetStatus(
-            FfiConverterBoolean.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterOptionalLong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: NetStatus) = (
-            FfiConverterBoolean.allocationSize(value.`running`) +
-            FfiConverterOptionalString.allocationSize(value.`invite`) +
-            FfiConverterUInt.allocationSize(value.`peers`) +
-            FfiConverterULong.allocationSize(value.`sessions`) +
-            FfiConverterULong.allocationSize(value.`opsReceived`) +
-            FfiConverterOptionalLong.allocationSize(value.`lastSync`)
-    )
-
-    override fun write(value: NetStatus, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`running`, buf)
-            FfiConverterOptionalString.write(value.`invite`, buf)
-            FfiConverterUInt.write(value.`peers`, buf)
-            FfiConverterULong.write(value.`sessions`, buf)
-            FfiConverterULong.write(value.`opsReceived`, buf)
-            FfiConverterOptionalLong.write(value.`lastSync`, buf)
-    }
-}
-
-
-
-/**
  * A new event.
  */
 data class NewEvent (
@@ -7112,117 +6212,6 @@ public object FfiConverterTypeNewEvent: FfiConverterRustBuffer<NewEvent> {
             FfiConverterOptionalString.write(value.`venueId`, buf)
             FfiConverterString.write(value.`track`, buf)
             FfiConverterString.write(value.`description`, buf)
-    }
-}
-
-
-
-/**
- * What is on at one venue now, and what starts next there.
- */
-data class NowNext (
-    /**
-     * Venue name (empty for events without one).
-     */
-    var `venue`: kotlin.String
-    , 
-    /**
-     * Running now.
-     */
-    var `now`: Event?
-    , 
-    /**
-     * Starting next (within a day).
-     */
-    var `next`: Event?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeNowNext: FfiConverterRustBuffer<NowNext> {
-    override fun read(buf: ByteBuffer): NowNext {
-        return NowNext(
-            FfiConverterString.read(buf),
-            FfiConverterOptionalTypeEvent.read(buf),
-            FfiConverterOptionalTypeEvent.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: NowNext) = (
-            FfiConverterString.allocationSize(value.`venue`) +
-            FfiConverterOptionalTypeEvent.allocationSize(value.`now`) +
-            FfiConverterOptionalTypeEvent.allocationSize(value.`next`)
-    )
-
-    override fun write(value: NowNext, buf: ByteBuffer) {
-            FfiConverterString.write(value.`venue`, buf)
-            FfiConverterOptionalTypeEvent.write(value.`now`, buf)
-            FfiConverterOptionalTypeEvent.write(value.`next`, buf)
-    }
-}
-
-
-
-/**
- * Part of a festival's programme, as a list pages through it: the events from `offset`, and
- * how many there are in all.
- */
-data class ProgrammePage (
-    /**
-     * The events of this page, in programme order.
-     */
-    var `events`: List<Event>
-    , 
-    /**
-     * Where the page starts in the whole list.
-     */
-    var `offset`: kotlin.UInt
-    , 
-    /**
-     * How many events the whole list holds.
-     */
-    var `total`: kotlin.UInt
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeProgrammePage: FfiConverterRustBuffer<ProgrammePage> {
-    override fun read(buf: ByteBuffer): ProgrammePage {
-        return ProgrammePage(
-            FfiConverterSequenceTypeEvent.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: ProgrammePage) = (
-            FfiConverterSequenceTypeEvent.allocationSize(value.`events`) +
-            FfiConverterUInt.allocationSize(value.`offset`) +
-            FfiConverterUInt.allocationSize(value.`total`)
-    )
-
-    override fun write(value: ProgrammePage, buf: ByteBuffer) {
-            FfiConverterSequenceTypeEvent.write(value.`events`, buf)
-            FfiConverterUInt.write(value.`offset`, buf)
-            FfiConverterUInt.write(value.`total`, buf)
     }
 }
 
@@ -7419,61 +6408,6 @@ public object FfiConverterTypeProximityUuids: FfiConverterRustBuffer<ProximityUu
 
 
 /**
- * A time and place in the programme.
- */
-data class Slot (
-    /**
-     * Start, Unix seconds.
-     */
-    var `start`: kotlin.Long
-    , 
-    /**
-     * End, Unix seconds.
-     */
-    var `end`: kotlin.Long
-    , 
-    /**
-     * Venue name, empty without one.
-     */
-    var `venue`: kotlin.String
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSlot: FfiConverterRustBuffer<Slot> {
-    override fun read(buf: ByteBuffer): Slot {
-        return Slot(
-            FfiConverterLong.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Slot) = (
-            FfiConverterLong.allocationSize(value.`start`) +
-            FfiConverterLong.allocationSize(value.`end`) +
-            FfiConverterString.allocationSize(value.`venue`)
-    )
-
-    override fun write(value: Slot, buf: ByteBuffer) {
-            FfiConverterLong.write(value.`start`, buf)
-            FfiConverterLong.write(value.`end`, buf)
-            FfiConverterString.write(value.`venue`, buf)
-    }
-}
-
-
-
-/**
  * What changed, as the change feed tells it.
  */
 data class StoreChange (
@@ -7486,7 +6420,7 @@ data class StoreChange (
     /**
      * Which parts of it.
      */
-    var `scopes`: List<ChangeScope>
+    var `scopes`: List<Scope>
     , 
     /**
      * Networking's status changed (peers, sessions, started or stopped): read `net_status`.
@@ -7509,344 +6443,23 @@ public object FfiConverterTypeStoreChange: FfiConverterRustBuffer<StoreChange> {
     override fun read(buf: ByteBuffer): StoreChange {
         return StoreChange(
             FfiConverterOptionalString.read(buf),
-            FfiConverterSequenceTypeChangeScope.read(buf),
+            FfiConverterSequenceTypeScope.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: StoreChange) = (
             FfiConverterOptionalString.allocationSize(value.`festival`) +
-            FfiConverterSequenceTypeChangeScope.allocationSize(value.`scopes`) +
+            FfiConverterSequenceTypeScope.allocationSize(value.`scopes`) +
             FfiConverterBoolean.allocationSize(value.`network`)
     )
 
     override fun write(value: StoreChange, buf: ByteBuffer) {
             FfiConverterOptionalString.write(value.`festival`, buf)
-            FfiConverterSequenceTypeChangeScope.write(value.`scopes`, buf)
+            FfiConverterSequenceTypeScope.write(value.`scopes`, buf)
             FfiConverterBoolean.write(value.`network`, buf)
     }
 }
-
-
-
-/**
- * A venue.
- */
-data class Venue (
-    /**
-     * Id (hex).
-     */
-    var `id`: kotlin.String
-    , 
-    /**
-     * Name.
-     */
-    var `name`: kotlin.String
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVenue: FfiConverterRustBuffer<Venue> {
-    override fun read(buf: ByteBuffer): Venue {
-        return Venue(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Venue) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`name`)
-    )
-
-    override fun write(value: Venue, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`name`, buf)
-    }
-}
-
-
-
-/**
- * How much an announcement matters.
- */
-
-enum class AnnouncementPriority {
-    
-    /**
-     * Shown in the list.
-     */
-    NORMAL,
-    /**
-     * Shown above normal ones.
-     */
-    HIGH,
-    /**
-     * Shown on top of every screen, as a banner, and alerting.
-     */
-    EMERGENCY;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeAnnouncementPriority: FfiConverterRustBuffer<AnnouncementPriority> {
-    override fun read(buf: ByteBuffer) = try {
-        AnnouncementPriority.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: AnnouncementPriority) = 4UL
-
-    override fun write(value: AnnouncementPriority, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-/**
- * How an event changed since the last look.
- */
-sealed class ChangeKind {
-    
-    /**
-     * New.
-     */
-    object New : ChangeKind()
-    
-    
-    /**
-     * Moved; where it was.
-     */
-    data class Moved(
-        /**
-         * Previous start.
-         */
-        val `fromStart`: kotlin.Long, 
-        /**
-         * Previous venue.
-         */
-        val `fromVenue`: kotlin.String) : ChangeKind()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * Cancelled.
-     */
-    object Cancelled : ChangeKind()
-    
-    
-    /**
-     * No longer cancelled.
-     */
-    object Restored : ChangeKind()
-    
-    
-    /**
-     * Other details changed.
-     */
-    object Updated : ChangeKind()
-    
-    
-    /**
-     * Removed.
-     */
-    object Deleted : ChangeKind()
-    
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeChangeKind : FfiConverterRustBuffer<ChangeKind>{
-    override fun read(buf: ByteBuffer): ChangeKind {
-        return when(buf.getInt()) {
-            1 -> ChangeKind.New
-            2 -> ChangeKind.Moved(
-                FfiConverterLong.read(buf),
-                FfiConverterString.read(buf),
-                )
-            3 -> ChangeKind.Cancelled
-            4 -> ChangeKind.Restored
-            5 -> ChangeKind.Updated
-            6 -> ChangeKind.Deleted
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: ChangeKind): ULong = when(value) {
-        is ChangeKind.New -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is ChangeKind.Moved -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterLong.allocationSize(value.`fromStart`)
-                + FfiConverterString.allocationSize(value.`fromVenue`)
-            )
-        }
-        is ChangeKind.Cancelled -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is ChangeKind.Restored -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is ChangeKind.Updated -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-        is ChangeKind.Deleted -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-            )
-        }
-    }
-
-    override fun write(value: ChangeKind, buf: ByteBuffer) {
-        when(value) {
-            is ChangeKind.New -> {
-                buf.putInt(1)
-                Unit
-            }
-            is ChangeKind.Moved -> {
-                buf.putInt(2)
-                FfiConverterLong.write(value.`fromStart`, buf)
-                FfiConverterString.write(value.`fromVenue`, buf)
-                Unit
-            }
-            is ChangeKind.Cancelled -> {
-                buf.putInt(3)
-                Unit
-            }
-            is ChangeKind.Restored -> {
-                buf.putInt(4)
-                Unit
-            }
-            is ChangeKind.Updated -> {
-                buf.putInt(5)
-                Unit
-            }
-            is ChangeKind.Deleted -> {
-                buf.putInt(6)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-/**
- * Which part of a festival changed, so a screen reads again only what it shows.
- */
-
-enum class ChangeScope {
-    
-    /**
-     * The festival's own fields and its venues.
-     */
-    FESTIVAL,
-    /**
-     * Events, and which of them count as official or show.
-     */
-    PROGRAMME,
-    /**
-     * Announcements.
-     */
-    ANNOUNCEMENTS,
-    /**
-     * Owner and organisers.
-     */
-    ROLES,
-    /**
-     * Hidden content, community mode, approvals, mutes.
-     */
-    MODERATION,
-    /**
-     * Display names.
-     */
-    PROFILES,
-    /**
-     * This device's favourites.
-     */
-    FAVOURITES,
-    /**
-     * What this device marked seen.
-     */
-    SEEN;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeChangeScope: FfiConverterRustBuffer<ChangeScope> {
-    override fun read(buf: ByteBuffer) = try {
-        ChangeScope.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: ChangeScope) = 4UL
-
-    override fun write(value: ChangeScope, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
 
 
 
@@ -8417,53 +7030,6 @@ public object FfiConverterTypeRadioAction : FfiConverterRustBuffer<RadioAction>{
 
 
 
-/**
- * What this device's identity is in a festival.
- */
-
-enum class Standing {
-    
-    /**
-     * Created it.
-     */
-    OWNER,
-    /**
-     * An organiser: its events and announcements are official.
-     */
-    ORGANISER,
-    /**
-     * An attendee: its events are community events.
-     */
-    ATTENDEE;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeStanding: FfiConverterRustBuffer<Standing> {
-    override fun read(buf: ByteBuffer) = try {
-        Standing.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: Standing) = 4UL
-
-    override fun write(value: Standing, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
 
 /**
  * @suppress
@@ -8628,38 +7194,6 @@ public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteA
 /**
  * @suppress
  */
-public object FfiConverterOptionalTypeEvent: FfiConverterRustBuffer<Event?> {
-    override fun read(buf: ByteBuffer): Event? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeEvent.read(buf)
-    }
-
-    override fun allocationSize(value: Event?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeEvent.allocationSize(value)
-        }
-    }
-
-    override fun write(value: Event?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeEvent.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterOptionalTypeEventForm: FfiConverterRustBuffer<EventForm?> {
     override fun read(buf: ByteBuffer): EventForm? {
         if (buf.get().toInt() == 0) {
@@ -8756,38 +7290,6 @@ public object FfiConverterOptionalTypeProximityState: FfiConverterRustBuffer<Pro
 /**
  * @suppress
  */
-public object FfiConverterOptionalTypeSlot: FfiConverterRustBuffer<Slot?> {
-    override fun read(buf: ByteBuffer): Slot? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeSlot.read(buf)
-    }
-
-    override fun allocationSize(value: Slot?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeSlot.allocationSize(value)
-        }
-    }
-
-    override fun write(value: Slot?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeSlot.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterOptionalTypeRadioAction: FfiConverterRustBuffer<RadioAction?> {
     override fun read(buf: ByteBuffer): RadioAction? {
         if (buf.get().toInt() == 0) {
@@ -8810,34 +7312,6 @@ public object FfiConverterOptionalTypeRadioAction: FfiConverterRustBuffer<RadioA
         } else {
             buf.put(1)
             FfiConverterTypeRadioAction.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
-    override fun read(buf: ByteBuffer): List<kotlin.String> {
-        val len = buf.getInt()
-        return List<kotlin.String>(len) {
-            FfiConverterString.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<kotlin.String>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterString.write(it, buf)
         }
     }
 }
@@ -8876,24 +7350,24 @@ public object FfiConverterSequenceTypeAgendaEntry: FfiConverterRustBuffer<List<A
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeAnnouncement: FfiConverterRustBuffer<List<Announcement>> {
-    override fun read(buf: ByteBuffer): List<Announcement> {
+public object FfiConverterSequenceTypeAnnouncementView: FfiConverterRustBuffer<List<AnnouncementView>> {
+    override fun read(buf: ByteBuffer): List<AnnouncementView> {
         val len = buf.getInt()
-        return List<Announcement>(len) {
-            FfiConverterTypeAnnouncement.read(buf)
+        return List<AnnouncementView>(len) {
+            FfiConverterTypeAnnouncementView.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Announcement>): ULong {
+    override fun allocationSize(value: List<AnnouncementView>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeAnnouncement.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeAnnouncementView.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Announcement>, buf: ByteBuffer) {
+    override fun write(value: List<AnnouncementView>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeAnnouncement.write(it, buf)
+            FfiConverterTypeAnnouncementView.write(it, buf)
         }
     }
 }
@@ -8904,24 +7378,24 @@ public object FfiConverterSequenceTypeAnnouncement: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeChange: FfiConverterRustBuffer<List<Change>> {
-    override fun read(buf: ByteBuffer): List<Change> {
+public object FfiConverterSequenceTypeChangeView: FfiConverterRustBuffer<List<ChangeView>> {
+    override fun read(buf: ByteBuffer): List<ChangeView> {
         val len = buf.getInt()
-        return List<Change>(len) {
-            FfiConverterTypeChange.read(buf)
+        return List<ChangeView>(len) {
+            FfiConverterTypeChangeView.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Change>): ULong {
+    override fun allocationSize(value: List<ChangeView>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeChange.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeChangeView.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Change>, buf: ByteBuffer) {
+    override fun write(value: List<ChangeView>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeChange.write(it, buf)
+            FfiConverterTypeChangeView.write(it, buf)
         }
     }
 }
@@ -8932,24 +7406,24 @@ public object FfiConverterSequenceTypeChange: FfiConverterRustBuffer<List<Change
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeDay: FfiConverterRustBuffer<List<Day>> {
-    override fun read(buf: ByteBuffer): List<Day> {
+public object FfiConverterSequenceTypeEventView: FfiConverterRustBuffer<List<EventView>> {
+    override fun read(buf: ByteBuffer): List<EventView> {
         val len = buf.getInt()
-        return List<Day>(len) {
-            FfiConverterTypeDay.read(buf)
+        return List<EventView>(len) {
+            FfiConverterTypeEventView.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Day>): ULong {
+    override fun allocationSize(value: List<EventView>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeDay.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeEventView.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Day>, buf: ByteBuffer) {
+    override fun write(value: List<EventView>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeDay.write(it, buf)
+            FfiConverterTypeEventView.write(it, buf)
         }
     }
 }
@@ -8960,24 +7434,24 @@ public object FfiConverterSequenceTypeDay: FfiConverterRustBuffer<List<Day>> {
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeEvent: FfiConverterRustBuffer<List<Event>> {
-    override fun read(buf: ByteBuffer): List<Event> {
+public object FfiConverterSequenceTypeFestivalDay: FfiConverterRustBuffer<List<FestivalDay>> {
+    override fun read(buf: ByteBuffer): List<FestivalDay> {
         val len = buf.getInt()
-        return List<Event>(len) {
-            FfiConverterTypeEvent.read(buf)
+        return List<FestivalDay>(len) {
+            FfiConverterTypeFestivalDay.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Event>): ULong {
+    override fun allocationSize(value: List<FestivalDay>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeEvent.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeFestivalDay.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Event>, buf: ByteBuffer) {
+    override fun write(value: List<FestivalDay>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeEvent.write(it, buf)
+            FfiConverterTypeFestivalDay.write(it, buf)
         }
     }
 }
@@ -8988,52 +7462,24 @@ public object FfiConverterSequenceTypeEvent: FfiConverterRustBuffer<List<Event>>
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeEventRow: FfiConverterRustBuffer<List<EventRow>> {
-    override fun read(buf: ByteBuffer): List<EventRow> {
+public object FfiConverterSequenceTypeFestivalView: FfiConverterRustBuffer<List<FestivalView>> {
+    override fun read(buf: ByteBuffer): List<FestivalView> {
         val len = buf.getInt()
-        return List<EventRow>(len) {
-            FfiConverterTypeEventRow.read(buf)
+        return List<FestivalView>(len) {
+            FfiConverterTypeFestivalView.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<EventRow>): ULong {
+    override fun allocationSize(value: List<FestivalView>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeEventRow.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeFestivalView.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<EventRow>, buf: ByteBuffer) {
+    override fun write(value: List<FestivalView>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeEventRow.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypeFestival: FfiConverterRustBuffer<List<Festival>> {
-    override fun read(buf: ByteBuffer): List<Festival> {
-        val len = buf.getInt()
-        return List<Festival>(len) {
-            FfiConverterTypeFestival.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<Festival>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeFestival.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<Festival>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeFestival.write(it, buf)
+            FfiConverterTypeFestivalView.write(it, buf)
         }
     }
 }
@@ -9072,24 +7518,24 @@ public object FfiConverterSequenceTypeNowNext: FfiConverterRustBuffer<List<NowNe
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeVenue: FfiConverterRustBuffer<List<Venue>> {
-    override fun read(buf: ByteBuffer): List<Venue> {
+public object FfiConverterSequenceTypeVenueView: FfiConverterRustBuffer<List<VenueView>> {
+    override fun read(buf: ByteBuffer): List<VenueView> {
         val len = buf.getInt()
-        return List<Venue>(len) {
-            FfiConverterTypeVenue.read(buf)
+        return List<VenueView>(len) {
+            FfiConverterTypeVenueView.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Venue>): ULong {
+    override fun allocationSize(value: List<VenueView>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeVenue.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeVenueView.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Venue>, buf: ByteBuffer) {
+    override fun write(value: List<VenueView>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeVenue.write(it, buf)
+            FfiConverterTypeVenueView.write(it, buf)
         }
     }
 }
@@ -9100,27 +7546,57 @@ public object FfiConverterSequenceTypeVenue: FfiConverterRustBuffer<List<Venue>>
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeChangeScope: FfiConverterRustBuffer<List<ChangeScope>> {
-    override fun read(buf: ByteBuffer): List<ChangeScope> {
+public object FfiConverterSequenceTypeScope: FfiConverterRustBuffer<List<Scope>> {
+    override fun read(buf: ByteBuffer): List<Scope> {
         val len = buf.getInt()
-        return List<ChangeScope>(len) {
-            FfiConverterTypeChangeScope.read(buf)
+        return List<Scope>(len) {
+            FfiConverterTypeScope.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<ChangeScope>): ULong {
+    override fun allocationSize(value: List<Scope>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeChangeScope.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeScope.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<ChangeScope>, buf: ByteBuffer) {
+    override fun write(value: List<Scope>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeChangeScope.write(it, buf)
+            FfiConverterTypeScope.write(it, buf)
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 

@@ -48,7 +48,7 @@ import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.style.TextOverflow
 import meadow.AppState
 import meadow.FestivalState
-import uniffi.meadow_ffi.Standing
+import uniffi.meadow_core.Standing
 
 /** Where the app is: one of the five tabs, or a screen opened on top of one. */
 sealed interface Screen {
@@ -123,14 +123,14 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
     val announcements by state.announcements.collectAsState()
     val changes by state.changes.collectAsState()
     val standing by state.standing.collectAsState()
-    val clock = remember(info?.timezone) { Clock(info?.timezone) }
+    val clock = remember(info?.fields?.timezone) { Clock(info?.fields?.timezone) }
     val emergency = state.emergency(announcements)
     val onOpen = { id: String -> nav.open(Screen.Detail(id)) }
     Scaffold(
         topBar = {
             Column {
                 TopAppBar(
-                    title = { Text(info?.name ?: "", maxLines = 1, overflow = TextOverflow.Ellipsis, modifier = Modifier.testTag("festival-name")) },
+                    title = { Text(info?.fields?.name ?: "", maxLines = 1, overflow = TextOverflow.Ellipsis, modifier = Modifier.testTag("festival-name")) },
                     navigationIcon = {
                         if (nav.stack.size > 1) {
                             IconButton(onClick = { nav.back() }, modifier = Modifier.testTag("back").semantics { contentDescription = s.back }) { Icon(Icons.AutoMirrored.Filled.ArrowBack, contentDescription = null) }

@@ -41,7 +41,7 @@ import androidx.compose.ui.text.style.TextDecoration
 import androidx.compose.ui.text.style.TextOverflow
 import androidx.compose.ui.unit.dp
 import androidx.compose.ui.unit.sp
-import uniffi.meadow_ffi.Announcement
+import uniffi.meadow_core.AnnouncementView
 
 /** What one row of a list shows of an event, whichever record it came from. */
 data class RowData(
@@ -58,11 +58,11 @@ data class RowData(
     val favourite: Boolean,
 )
 
-/** The row of a core [uniffi.meadow_ffi.Event]. */
-fun uniffi.meadow_ffi.Event.row() = RowData(id, title, subtitle, start, end, venue, track, cancelled, moved, official, favourite)
+/** The row of a core [uniffi.meadow_core.EventView]. */
+fun uniffi.meadow_core.EventView.row() = RowData(id, title, subtitle, start, end, venueName, track, cancelled, moved, official, favourite)
 
-/** The row of a [uniffi.meadow_ffi.EventRow], its venue and track looked up in the view's tables. */
-fun uniffi.meadow_ffi.DayView.row(r: uniffi.meadow_ffi.EventRow) = RowData(
+/** The row of a [uniffi.meadow_core.DayRow], its venue and track looked up in the view's tables. */
+fun uniffi.meadow_core.DayView.row(r: uniffi.meadow_core.DayRow) = RowData(
     r.id, r.title, r.subtitle, r.start, r.end,
     r.venue?.let { venues.getOrNull(it.toInt()) } ?: "",
     r.track?.let { tracks.getOrNull(it.toInt()) } ?: "",
@@ -159,7 +159,7 @@ fun NowMarker(time: String) {
 
 /** The newest emergency announcement, on top of every screen. */
 @Composable
-fun EmergencyBanner(a: Announcement, onOpen: () -> Unit) {
+fun EmergencyBanner(a: AnnouncementView, onOpen: () -> Unit) {
     val s = LocalStrings.current
     Surface(
         color = MaterialTheme.colorScheme.errorContainer,

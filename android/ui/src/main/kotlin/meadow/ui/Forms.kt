@@ -56,7 +56,7 @@ import meadow.Outcome
 import meadow.failure
 import meadow.map
 import uniffi.meadow_ffi.EventForm
-import uniffi.meadow_ffi.Standing
+import uniffi.meadow_core.Standing
 
 /** A text field that shows the core's error for it below. */
 @Composable
@@ -88,7 +88,7 @@ fun EditEventScreen(state: FestivalState, event: String?, clock: Clock, onDone: 
     val days by state.days.collectAsState()
     val info by state.info.collectAsState()
     var title by remember { mutableStateOf("") }
-    var day by remember { mutableStateOf(query.day ?: info?.startDate ?: "") }
+    var day by remember { mutableStateOf(query.day ?: info?.fields?.startDate ?: "") }
     var start by remember { mutableStateOf("") }
     var end by remember { mutableStateOf("") }
     var venue by remember { mutableStateOf<String?>(null) }
@@ -243,11 +243,11 @@ fun FestivalsScreen(app: AppState, platform: Platform, onOpened: () -> Unit) {
         Text(s.festivals, style = MaterialTheme.typography.headlineSmall)
         festivals.forEach { f ->
             ListItem(
-                headlineContent = { Text(f.name) },
-                supportingContent = { Text("${f.startDate} – ${f.endDate} · ${f.timezone}") },
+                headlineContent = { Text(f.fields.name) },
+                supportingContent = { Text("${f.fields.startDate} – ${f.fields.endDate} · ${f.fields.timezone}") },
                 trailingContent = {
                     if (current?.festival == f.id) Text(s.current, color = MaterialTheme.colorScheme.primary)
-                    else TextButton(onClick = { scope.launch { app.open(f.id); onOpened() } }, modifier = Modifier.testTag("open-${f.name}")) { Text(s.openFestival) }
+                    else TextButton(onClick = { scope.launch { app.open(f.id); onOpened() } }, modifier = Modifier.testTag("open-${f.fields.name}")) { Text(s.openFestival) }
                 },
             )
         }

@@ -51,7 +51,7 @@ import androidx.compose.ui.unit.Dp
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.launch
 import meadow.FestivalState
-import uniffi.meadow_ffi.DayView
+import uniffi.meadow_core.DayView
 import uniffi.meadow_ffi.nowLine
 import uniffi.meadow_ffi.ProgrammeQuery
 

@@ -40,11 +40,11 @@ import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.launch
 import meadow.FestivalState
 import meadow.failure
-import uniffi.meadow_ffi.AnnouncementPriority
-import uniffi.meadow_ffi.ChangeKind
-import uniffi.meadow_ffi.Event
-import uniffi.meadow_ffi.EventDetail
-import uniffi.meadow_ffi.Standing
+import uniffi.meadow_core.Priority
+import uniffi.meadow_core.ChangeKind
+import uniffi.meadow_core.EventView
+import uniffi.meadow_core.EventDetail
+import uniffi.meadow_core.Standing
 
 /** Per venue, what is on now and what comes next. */
 @Composable
@@ -53,10 +53,10 @@ fun NowNextScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit) 
     val rows by state.nowNext.collectAsState()
     if (rows.isEmpty()) return Empty(s.nothingNow)
     LazyColumn(Modifier.fillMaxSize().testTag("now-next")) {
-        items(rows, key = { it.venue }) { n ->
+        items(rows, key = { it.venueName }) { n ->
             Card(Modifier.fillMaxWidth().padding(horizontal = 12.dp, vertical = 6.dp)) {
                 Column(Modifier.padding(12.dp)) {
-                    Text(n.venue.ifEmpty { "—" }, style = MaterialTheme.typography.titleMedium)
+                    Text(n.venueName.ifEmpty { "—" }, style = MaterialTheme.typography.titleMedium)
                     NowNextLine(s.now, n.now, clock, onOpen)
                     NowNextLine(s.next, n.next, clock, onOpen)
                 }
@@ -66,7 +66,7 @@ fun NowNextScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit) 
 }
 
 @Composable
-private fun NowNextLine(label: String, e: Event?, clock: Clock, onOpen: (String) -> Unit) {
+private fun NowNextLine(label: String, e: EventView?, clock: Clock, onOpen: (String) -> Unit) {
     val s = LocalStrings.current
     Row(Modifier.fillMaxWidth().padding(top = 6.dp), verticalAlignment = Alignment.CenterVertically) {
         Text(label, modifier = Modifier.widthIn(min = 52.dp).padding(end = 8.dp), style = MaterialTheme.typography.labelLarge, color = MaterialTheme.colorScheme.primary)
@@ -89,7 +89,7 @@ fun SearchScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Unit) {
     val s = LocalStrings.current
     val scope = rememberCoroutineScope()
     var text by remember { mutableStateOf("") }
-    var hits by remember { mutableStateOf<List<Event>?>(null) }
+    var hits by remember { mutableStateOf<List<EventView>?>(null) }
     val version by state.version.collectAsState()
     LaunchedEffect(text, version) { hits = if (text.isBlank()) null else state.search(text) }
     Column(Modifier.fillMaxSize()) {
@@ -146,9 +146,9 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         if (e.subtitle.isNotEmpty()) Text(e.subtitle, style = MaterialTheme.typography.titleMedium)
         Spacer(Modifier.height(8.dp))
         Text("${clock.dayTime(e.start, s.locale())}–${clock.time(e.end)}", style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("detail-time"))
-        Text(listOf(e.venue, e.track).filter { it.isNotEmpty() }.joinToString(" · "), color = MaterialTheme.colorScheme.onSurfaceVariant, modifier = Modifier.testTag("detail-venue"))
+        Text(listOf(e.venueName, e.track).filter { it.isNotEmpty() }.joinToString(" · "), color = MaterialTheme.colorScheme.onSurfaceVariant, modifier = Modifier.testTag("detail-venue"))
         d.movedFrom?.let { m ->
-            val at = if (m.venue.isNotEmpty()) " · ${m.venue}" else ""
+            val at = if (m.venueName.isNotEmpty()) " · ${m.venueName}" else ""
             Text(
                 "${s.movedFrom} ${clock.dayTime(m.start, s.locale())}–${clock.time(m.end)}$at",
                 color = MaterialTheme.colorScheme.tertiary,
@@ -167,7 +167,7 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         }
         if (d.links.isNotEmpty()) {
             Section(s.links, inset = false)
-            d.links.forEach { url -> TextButton(onClick = { platform.openUrl(url) }) { Text(url) } }
+            d.links.forEach { l -> TextButton(onClick = { platform.openUrl(l.url) }) { Text(l.title.ifEmpty { l.url }) } }
         }
         Spacer(Modifier.height(16.dp))
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
@@ -186,7 +186,7 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
             TextButton(onClick = { scope.launch { message = state.hideEvent(e.id, true).failure() } }, modifier = Modifier.testTag("hide-event")) { Text(s.hideEvent) }
         }
         if (!e.official) {
-            TextButton(onClick = { scope.launch { message = state.mute(e.author, true).failure() } }, modifier = Modifier.testTag("mute-author")) { Text(s.muteAuthor) }
+            TextButton(onClick = { scope.launch { message = state.mute(e.creator, true).failure() } }, modifier = Modifier.testTag("mute-author")) { Text(s.muteAuthor) }
         }
         message?.let { Text(it, color = MaterialTheme.colorScheme.error) }
     }
@@ -207,7 +207,7 @@ fun FavouritesScreen(state: FestivalState, clock: Clock, onOpen: (String) -> Uni
                 lastDay = a.event.day
                 item(key = "day-${a.event.day}") { Section(clock.day(a.event.day, s.locale())) }
             }
-            a.gapMinutes?.takeIf { it > 0 }?.let { gap ->
+            a.gapBefore?.let { it / 60 }?.takeIf { it > 0 }?.let { gap ->
                 item(key = "gap-${a.event.id}") {
                     Text(s.minutesFree(gap), modifier = Modifier.padding(start = 76.dp, top = 2.dp, bottom = 2.dp), style = MaterialTheme.typography.labelMedium, color = MaterialTheme.colorScheme.secondary)
                 }
@@ -266,8 +266,8 @@ fun AnnouncementsScreen(state: FestivalState) {
     if (list.isEmpty()) return Empty(s.noAnnouncements)
     LazyColumn(Modifier.fillMaxSize().testTag("announcements")) {
         items(list, key = { it.id }) { a ->
-            val urgent = a.priority == AnnouncementPriority.EMERGENCY
-            val high = a.priority == AnnouncementPriority.HIGH
+            val urgent = a.priority == Priority.EMERGENCY
+            val high = a.priority == Priority.HIGH
             Card(
                 Modifier.fillMaxWidth().padding(horizontal = 12.dp, vertical = 6.dp),
                 colors = when {

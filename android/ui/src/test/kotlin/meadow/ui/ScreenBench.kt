@@ -44,7 +44,7 @@ class ScreenBench {
         val longest = days.maxBy { it.events }
         // "Now" is the longest day's first event, so the screen opens on that day.
         val now = runBlocking { node.dayView(festival.id, ProgrammeQuery(day = longest.date), 0u, 1u).rows.first().start }
-        val clock = Clock(festival.timezone)
+        val clock = Clock(festival.fields.timezone)
 
         /**
          * Opens the programme screen and renders until a frame shows its rows; milliseconds.

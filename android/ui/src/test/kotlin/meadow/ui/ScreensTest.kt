@@ -100,7 +100,7 @@ class ScreensTest {
                         // Moved half an hour later: the screen says when it was first announced.
                         "detail-moved" -> {
                             until("the moved detail") { onAllNodesWithTag("detail-moved-from").fetchSemanticsNodes().isNotEmpty() }
-                            onNodeWithTag("detail-moved-from").assertTextContains(Clock(state.info.value?.timezone).time(moved.start), substring = true)
+                            onNodeWithTag("detail-moved-from").assertTextContains(Clock(state.info.value?.fields?.timezone).time(moved.start), substring = true)
                         }
                         // The demo's high-priority post is marked, its community "emergency" spam is not shown.
                         "announcements" -> {
@@ -240,7 +240,7 @@ class ScreensTest {
                 onNodeWithTag("programme-list").performScrollToNode(hasTestTag("event-${moved.id}"))
                 onNodeWithTag("event-${moved.id}").assertTextContains("(moved)", substring = true)
                 until("the badge") { onAllNodesWithTag("changes-badge", useUnmergedTree = true).fetchSemanticsNodes().isNotEmpty() }
-                until("the move among the changes") { state.changes.value.any { it.event.id == moved.id && it.kind is uniffi.meadow_ffi.ChangeKind.Moved } }
+                until("the move among the changes") { state.changes.value.any { it.event.id == moved.id && it.kind is uniffi.meadow_core.ChangeKind.Moved } }
                 onNodeWithTag("changes-badge", useUnmergedTree = true).assertContentDescriptionContains("${state.changes.value.size} changes", substring = true)
                 shoot("peer-move-light")
             }

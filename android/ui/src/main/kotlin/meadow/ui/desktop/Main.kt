@@ -66,7 +66,7 @@ fun main(args: Array<String>) {
     dir.mkdirs()
     val node = Meadow.open(dir.path)
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    if ("--demo" in args) runBlocking { if (node.festivals().isEmpty()) node.changes(node.createDemo(java.time.LocalDate.now().toString()), true) }
+    if ("--demo" in args) runBlocking { if (node.festivals().isEmpty()) node.createDemo(java.time.LocalDate.now().toString()) }
     val app = AppState(node, scope)
     val dark = "--dark" in args
     val strings = stringsFor(if ("--de" in args) "de" else java.util.Locale.getDefault().language)
