@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use meadow_core::node::{Imported, Node, festival_tz, format_clock, format_time};
 use meadow_core::op::FestivalId;
 use meadow_core::view::{
-    AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, VenueView,
+    AnnouncementView, ChangeKind, Changes, Clash, EventDetail, EventView, FestivalView, NowNext, OpOrigin, VenueView,
 };
 use serde_json::{Value, json};
 
@@ -55,7 +55,49 @@ pub fn detail_json(tz: &TimeZone, d: &EventDetail) -> Value {
         Some(m) => json!({"start": rfc3339(tz, m.start), "end": rfc3339(tz, m.end), "venue": m.venue_name}),
         None => Value::Null,
     };
+    v["provenance"] = match &d.provenance {
+        Some(p) => json!({
+            "created": origin_json(tz, &p.created),
+            "last_change": p.last_change.as_ref().map(|o| origin_json(tz, o)),
+        }),
+        None => Value::Null,
+    };
     v
+}
+
+fn origin_json(tz: &TimeZone, o: &OpOrigin) -> Value {
+    json!({
+        "op": o.op.to_hex(),
+        "author": o.author.to_hex(),
+        "author_name": o.author_name,
+        "fingerprint": o.fingerprint,
+        "official": o.official,
+        "written_at": rfc3339(tz, o.written_at),
+        "clock_ahead": o.clock_ahead,
+        "received_at": o.received_at.map(|t| rfc3339(tz, t)),
+        "via": o.via.map(|v| v.as_str()),
+        "peer": o.peer,
+        "verified_here": o.verified_here,
+    })
+}
+
+/// One line on who signed an op and how it reached this device.
+fn origin_line(tz: &TimeZone, o: &OpOrigin) -> String {
+    let who = if o.author_name.is_empty() { String::new() } else { format!("{} ", o.author_name) };
+    let role = if o.official { "organiser" } else { "community" };
+    let ahead = if o.clock_ahead { " (their clock is ahead of ours)" } else { "" };
+    let arrived = match (o.received_at, o.via) {
+        (Some(at), Some(via)) => {
+            let from = o.peer.as_deref().map(|p| format!(" from {}", truncate(p, 12))).unwrap_or_default();
+            format!("; here since {} ({}{from})", format_time(tz, at), via.as_str())
+        }
+        _ => "; here since before arrivals were recorded".into(),
+    };
+    format!(
+        "{who}{} ({role}), written {}{ahead}{arrived}; signature checked here",
+        o.fingerprint,
+        format_time(tz, o.written_at)
+    )
 }
 
 fn print_json(v: &Value) {
@@ -233,7 +275,15 @@ pub fn event_detail(f: &FestivalView, d: &EventDetail, json: bool) {
             format_clock(&tz, m.end)
         );
     }
-    out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint());
+    match &d.provenance {
+        Some(p) => {
+            out!("signed by {}", origin_line(&tz, &p.created));
+            if let Some(c) = &p.last_change {
+                out!("changed   {}", origin_line(&tz, c));
+            }
+        }
+        None => out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint()),
+    }
     for l in &d.links {
         out!("link      {} {}", l.url, l.title);
     }

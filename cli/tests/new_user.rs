@@ -313,3 +313,22 @@ fn the_day_change_can_be_edited_and_is_read_in_the_festivals_zone() {
     assert!(ok(d.path(), &["festival", "show"]).contains("day change  04:00"));
     assert!(fails(d.path(), &["festival", "edit", "--day-change", "25:00"]).contains("out of range"));
 }
+
+#[test]
+fn event_show_says_who_signed_it_and_how_it_reached_this_device() {
+    let d = tempfile::tempdir().expect("dir");
+    let schedule = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/wiese-v1.xml");
+    ok(d.path(), &["import", schedule.to_str().expect("path")]);
+    let programme: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(d.path(), &["programme", "--json"])).expect("json");
+    let id = programme[0]["id"].as_str().expect("id")[..12].to_owned();
+    let shown = ok(d.path(), &["event", "show", &id]);
+    let signed = shown.lines().find(|l| l.starts_with("signed by")).unwrap_or_else(|| panic!("{shown}"));
+    assert!(signed.contains("(organiser)") && signed.contains("(import)"), "{signed}");
+    assert!(signed.contains("signature checked here"), "{signed}");
+    let json: serde_json::Value = serde_json::from_str(&ok(d.path(), &["event", "show", &id, "--json"])).expect("json");
+    let created = &json["provenance"]["created"];
+    assert_eq!(created["via"], "import", "{json}");
+    assert_eq!(created["verified_here"], true);
+    assert_eq!(json["provenance"]["last_change"], serde_json::Value::Null);
+}

@@ -4,6 +4,7 @@
 //! [`store`]; [`model`] holds the pure rules by which ops fold into programme state, and [`view`]
 //! the read models every front end shows.
 
+pub mod crew;
 pub mod demo;
 pub mod exchange;
 pub mod feed;

@@ -97,7 +97,9 @@ fn pump(
     loop {
         let mut progressed = false;
         if end.is_none()
-            && let Some(e) = node.serve_sync(s).expect("store works")
+            && let Some(e) = node
+                .serve_sync(s, &meadow_core::view::Arrival::from_peer(meadow_core::view::Via::Iroh, "simnet"))
+                .expect("store works")
         {
             *end = Some(e);
             progressed = true;

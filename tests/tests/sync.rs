@@ -137,10 +137,10 @@ fn announcements_and_official_ops_travel_first() {
 fn raw_responder(a: &mut Node, input: &[u8]) -> Option<SessionEnd> {
     let mut s = Session::respond(Config::default(), 0);
     s.handle_input(input, 1);
-    let end = a.serve_sync(&mut s).expect("serve");
+    let end = a.serve_sync(&mut s, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve");
     end.or_else(|| {
         s.handle_timeout(u64::MAX);
-        a.serve_sync(&mut s).expect("serve")
+        a.serve_sync(&mut s, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve")
     })
 }
 
@@ -164,7 +164,7 @@ fn hostile_peers_are_dropped_and_nothing_stored_is_lost() {
     hello.extend(Message::Ops(vec![other.ops[1].bytes().to_vec()]).frame());
     let mut sess = Session::respond(Config::default(), 0);
     sess.handle_input(&hello, 1);
-    let end = a.serve_sync(&mut sess).expect("serve");
+    let end = a.serve_sync(&mut sess, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve");
     assert!(matches!(end, Some(SessionEnd::Failed(SyncError::InvalidOp(_)))), "{end:?}");
     // A forged signature: a real op with one signature byte changed.
     let intruder = Identity::from_seed(4242);
@@ -177,12 +177,15 @@ fn hostile_peers_are_dropped_and_nothing_stored_is_lost() {
     msgs.extend(Message::Ops(vec![forged]).frame());
     let mut sess = Session::respond(Config::default(), 0);
     sess.handle_input(&msgs, 1);
-    let end = a.serve_sync(&mut sess).expect("serve");
+    let end = a.serve_sync(&mut sess, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve");
     assert!(matches!(end, Some(SessionEnd::Failed(SyncError::InvalidOp(_)))), "{end:?}");
     // An unknown festival.
     let mut sess = Session::respond(Config::default(), 0);
     sess.handle_input(&Message::Hello { version: 1, festival: FestivalId([7; 32]), ranges: vec![] }.frame(), 1);
-    assert!(matches!(a.serve_sync(&mut sess).expect("serve"), Some(SessionEnd::Failed(SyncError::UnknownFestival(_)))));
+    assert!(matches!(
+        a.serve_sync(&mut sess, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve"),
+        Some(SessionEnd::Failed(SyncError::UnknownFestival(_)))
+    ));
 
     assert_eq!(digest(&a, &s.festival), before);
     assert_eq!(a.store().op_count().expect("count"), count);

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use meadow_core::node::{LinkStep, LinkSync, Node, NodeError};
 use meadow_core::proximity::Transport;
+use meadow_core::view::{Arrival, Via};
 
 use crate::error::{MeadowError, festival_id};
 use crate::node::MeadowNode;
@@ -66,17 +67,20 @@ fn transport(link: &dyn Link) -> Transport {
 
 #[uniffi::export]
 impl MeadowNode {
-    /// Starts syncing `festival` over `link` (this side dialled); the first packets are sent
-    /// before this returns.
+    /// Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
+    /// (what the ops it brings record as their way here); the first packets are sent before
+    /// this returns.
     pub async fn initiate_link(
         self: Arc<Self>,
         link: Arc<dyn Link>,
         festival: String,
+        via: Via,
         now_ms: u64,
     ) -> Result<Arc<LinkSession>, MeadowError> {
         let f = festival_id(&festival)?;
         let transport = transport(link.as_ref());
-        let sync = self.run(move |n| LinkSync::initiate(n, &f, transport, now_ms)).await?;
+        let sync =
+            self.run(move |n| Ok(LinkSync::initiate(n, &f, transport, now_ms)?.arriving(Arrival::by(via)))).await?;
         let session = Arc::new(LinkSession { node: self, link, sync: Arc::new(Mutex::new(sync)) });
         session.step(|l, n| l.start(n)).await?;
         Ok(session)
@@ -89,9 +93,9 @@ impl MeadowNode {
         Ok(crate::ProximityState::from_core(&s))
     }
 
-    /// Answers a peer that dialled this side.
-    pub fn respond_link(self: Arc<Self>, link: Arc<dyn Link>, now_ms: u64) -> Arc<LinkSession> {
-        let sync = LinkSync::respond(transport(link.as_ref()), now_ms);
+    /// Answers a peer that dialled this side over a link of the medium `via`.
+    pub fn respond_link(self: Arc<Self>, link: Arc<dyn Link>, via: Via, now_ms: u64) -> Arc<LinkSession> {
+        let sync = LinkSync::respond(transport(link.as_ref()), now_ms).arriving(Arrival::by(via));
         Arc::new(LinkSession { node: self, link, sync: Arc::new(Mutex::new(sync)) })
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use meadow_core::feed::Scope;
 use meadow_core::op::Priority;
+use meadow_core::view::Via;
 use meadow_ffi::{ChangeListener, Link, ListenerError, MeadowError, MeadowNode, NewEvent, StoreChange};
 
 fn node(dir: &tempfile::TempDir) -> Arc<MeadowNode> {
@@ -205,8 +206,8 @@ fn two_nodes_sync_through_a_small_mtu_link_and_the_receiver_hears_of_it() {
         let radio = |mtu| Arc::new(Radio { mtu, out: Mutex::new(Vec::new()), closed: Mutex::new(false) });
         let (ra, rb) = (radio(20), radio(20));
         // B, which lacks the festival, dials; A answers.
-        let sb = b.clone().initiate_link(rb.clone(), f.clone(), 0).await.expect("initiate");
-        let sa = a.clone().respond_link(ra.clone(), 0);
+        let sb = b.clone().initiate_link(rb.clone(), f.clone(), Via::WifiDirect, 0).await.expect("initiate");
+        let sa = a.clone().respond_link(ra.clone(), Via::WifiDirect, 0);
         let (mut done_a, mut done_b) = (None, None);
         for round in 0..100_000u64 {
             let to_b: Vec<_> = ra.out.lock().expect("a").drain(..).collect();
@@ -232,6 +233,11 @@ fn two_nodes_sync_through_a_small_mtu_link_and_the_receiver_hears_of_it() {
         assert!(*ra.closed.lock().expect("closed") && *rb.closed.lock().expect("closed"));
         assert_eq!(b.programme(f.clone(), None).await.expect("b"), a.programme(f.clone(), None).await.expect("a"));
         heard(&rx, &f, Scope::Programme);
+        // Each side's events say how they got there: imported on A, over the link on B.
+        let e = a.programme(f.clone(), None).await.expect("a")[0].id.to_hex();
+        let origin = |d: meadow_core::view::EventDetail| d.provenance.expect("provenance").created.via;
+        assert_eq!(origin(a.event_detail(f.clone(), e.clone()).await.expect("a")), Some(Via::Import));
+        assert_eq!(origin(b.event_detail(f.clone(), e).await.expect("b")), Some(Via::WifiDirect));
     });
 }
 

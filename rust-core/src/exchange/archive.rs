@@ -161,7 +161,7 @@ pub fn import(store: &mut Store, archive: Archive) -> Result<IngestReport, Excha
     let mut ops = archive.ops;
     // Evidence conflicts with ops above by construction: it is recorded, not refused.
     ops.extend(archive.evidence);
-    match store.ingest_all(ops)? {
+    match store.ingest_all(ops, &crate::view::Arrival::by(crate::view::Via::Archive))? {
         Ok(report) => Ok(report),
         Err(r) => Err(ExchangeError::Invalid(format!(
             "op {}: {} (nothing from the archive was stored)",

@@ -276,6 +276,9 @@ impl VenueState {
     }
 }
 
+/// How many fields an event's state stamps.
+pub const EVENT_FIELDS: usize = 18;
+
 /// Event state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventState {
@@ -316,7 +319,7 @@ pub struct EventState {
     /// Licence of recordings.
     pub recording_license: String,
     /// Field stamps.
-    pub stamps: FieldStamps<18>,
+    pub stamps: FieldStamps<EVENT_FIELDS>,
 }
 
 /// What a merge changed in an event, for the "what changed" view.

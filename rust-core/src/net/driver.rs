@@ -13,8 +13,10 @@ pub(super) async fn step(
     mut session: Session,
     input: Option<Vec<u8>>,
     event: Event,
+    from: &crate::view::Arrival,
 ) -> Result<Step, NetError> {
     let node = inner.node.clone();
+    let from = from.clone();
     let now = inner.now_ms();
     tokio::task::spawn_blocking(move || {
         if let Some(bytes) = input {
@@ -26,7 +28,7 @@ pub(super) async fn step(
             Event::Timer => session.handle_timeout(now),
         }
         let mut n = node.lock().map_err(|_| NetError::Poisoned)?;
-        let mut end = n.serve_sync(&mut session)?;
+        let mut end = n.serve_sync(&mut session, &from)?;
         let mut frames = Vec::new();
         let mut size = 0;
         while size < STEP_BYTES
@@ -35,7 +37,7 @@ pub(super) async fn step(
             size += f.len();
             frames.push(f);
             // Taking a frame may ask for the next ops to load.
-            if let Some(e) = n.serve_sync(&mut session)? {
+            if let Some(e) = n.serve_sync(&mut session, &from)? {
                 end = Some(e);
             }
         }
@@ -58,12 +60,13 @@ pub(super) enum Event {
 pub(super) async fn drive(
     inner: &Arc<Inner>,
     session: Session,
-    send: &mut SendStream,
-    recv: &mut RecvStream,
+    (send, recv): (&mut SendStream, &mut RecvStream),
+    peer: EndpointId,
     progress: &Progress,
     used: &ConnUse,
 ) -> Result<(Session, SessionEnd), NetError> {
     let mut session = session;
+    let from = inner.arrival(peer);
     let made_progress = || {
         let now = inner.now_ms();
         progress.last_ms.fetch_max(now, Ordering::Relaxed);
@@ -76,7 +79,7 @@ pub(super) async fn drive(
     let mut reset = false;
     loop {
         let before = session.last_progress();
-        let (s, end, frames) = step(inner, session, input.take(), event).await?;
+        let (s, end, frames) = step(inner, session, input.take(), event, &from).await?;
         session = s;
         if session.last_progress() > before {
             // The step moved the session on; it is stamped when the step ended, since storing
@@ -191,7 +194,7 @@ pub(super) async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
         let used = inner.use_conn(&conn);
         tokio::spawn(async move {
             let session = Session::respond(inner.cfg.sync.clone(), inner.now_ms());
-            match drive(&inner, session, &mut send, &mut recv, &slot.progress, &used).await {
+            match drive(&inner, session, (&mut send, &mut recv), peer, &slot.progress, &used).await {
                 Ok((session, end)) => {
                     if let SessionEnd::Failed(e) = &end {
                         tracing::info!(peer = %peer.fmt_short(), error = %e, "sync session with peer failed");
@@ -244,7 +247,7 @@ pub(super) async fn initiate(
     .await
     .map_err(|e| NetError::Task(e.to_string()))??;
     let used = inner.use_conn(conn);
-    let (_, end) = drive(inner, session, &mut send, &mut recv, &Progress::default(), &used).await?;
+    let (_, end) = drive(inner, session, (&mut send, &mut recv), conn.remote_id(), &Progress::default(), &used).await?;
     inner.record(conn.remote_id(), conn, Some(festival), &end);
     Ok(end)
 }

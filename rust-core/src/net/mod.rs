@@ -220,6 +220,17 @@ struct Inner {
     live_slots: Arc<tokio::sync::Semaphore>,
     /// Woken when the counters or the set of peers change, for whoever shows the status.
     changed: tokio::sync::Notify,
+    /// Peers local discovery found, while it still sees them: what they send came over the LAN.
+    lan: Mutex<HashSet<EndpointId>>,
+}
+
+impl Inner {
+    /// How ops a peer sends reach this device, for their provenance.
+    fn arrival(&self, peer: EndpointId) -> crate::view::Arrival {
+        let lan = self.lan.lock().is_ok_and(|l| l.contains(&peer));
+        let via = if lan { crate::view::Via::Lan } else { crate::view::Via::Iroh };
+        crate::view::Arrival::from_peer(via, peer.to_string())
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -431,6 +442,7 @@ impl Net {
             live: Mutex::new(HashMap::new()),
             live_slots: Arc::new(tokio::sync::Semaphore::new(MAX_LIVE_PUSHES)),
             changed: tokio::sync::Notify::new(),
+            lan: Mutex::new(HashSet::new()),
         });
         let router = Router::builder(endpoint.clone()).accept(ALPN, Handler { inner: inner.clone() }).spawn();
         let live = tokio::spawn(live_loop(inner.clone(), changes));
@@ -569,6 +581,9 @@ impl Net {
                 match event {
                     iroh_mdns_address_lookup::DiscoveryEvent::Discovered { endpoint_info, .. } => {
                         let peer = EndpointAddr::from(endpoint_info);
+                        if let Ok(mut lan) = net.inner.lan.lock() {
+                            lan.insert(peer.id);
+                        }
                         if kept.contains_key(&peer.id) {
                             continue;
                         }
@@ -583,6 +598,9 @@ impl Net {
                         kept.insert(peer.id, tasks);
                     }
                     iroh_mdns_address_lookup::DiscoveryEvent::Expired { endpoint_id } => {
+                        if let Ok(mut lan) = net.inner.lan.lock() {
+                            lan.remove(&endpoint_id);
+                        }
                         for t in kept.remove(&endpoint_id).unwrap_or_default() {
                             t.abort();
                         }

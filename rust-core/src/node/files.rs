@@ -202,7 +202,7 @@ impl Node {
         self.log_usage(&festival)?.check(&ops)?;
         let total = ops.len();
         progress(0, total);
-        if let Err(r) = self.store.ingest_all(ops)? {
+        if let Err(r) = self.store.ingest_all(ops, &crate::view::Arrival::by(crate::view::Via::Import))? {
             return Err(NodeError::Invalid(format!("import op rejected: {} (nothing was stored)", r.reason)));
         }
         progress(total, total);
@@ -359,7 +359,7 @@ impl Node {
                 )?);
             }
         }
-        let report = self.store_batch(ops)?;
+        let report = self.store_batch(ops, Some(&crate::view::Arrival::here()))?;
         if let Some(r) = report.rejected.first() {
             return Err(NodeError::Invalid(format!("fork op rejected: {}", r.reason)));
         }

@@ -156,8 +156,15 @@ impl Node {
 
     /// Stores a batch through the store and keeps the sync caches following it: every batch
     /// this node stores goes through here.
-    fn store_batch(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
-        let report = self.store.ingest(ops)?;
+    fn store_batch(
+        &mut self,
+        ops: Vec<crate::op::Op>,
+        from: Option<&crate::view::Arrival>,
+    ) -> Result<IngestReport, NodeError> {
+        let report = match from {
+            Some(from) => self.store.ingest_from(ops, from)?,
+            None => self.store.ingest(ops)?,
+        };
         self.items.follow(&report);
         Ok(report)
     }
@@ -197,9 +204,28 @@ impl Node {
     }
 
     /// Verifies and stores ops that came from elsewhere (a peer, a file); invalid ones are
-    /// reported and skipped.
+    /// reported and skipped. Records no arrival: the app's ways in name theirs
+    /// ([`Node::ingest_from`]).
     pub fn ingest(&mut self, ops: Vec<crate::op::Op>) -> Result<IngestReport, NodeError> {
-        self.store_batch(ops)
+        self.store_batch(ops, None)
+    }
+
+    /// Like [`Node::ingest`], recording how the ops arrived, for their provenance.
+    pub fn ingest_from(
+        &mut self,
+        ops: Vec<crate::op::Op>,
+        from: &crate::view::Arrival,
+    ) -> Result<IngestReport, NodeError> {
+        self.store_batch(ops, Some(from))
+    }
+
+    /// Where one op of a festival came from (see [`crate::view::OpOrigin`]).
+    pub fn op_origin(
+        &self,
+        festival: &FestivalId,
+        op: &crate::op::OpId,
+    ) -> Result<Option<crate::view::OpOrigin>, NodeError> {
+        Ok(self.store.op_origin(festival, op)?)
     }
 
     /// Sets where the store takes the time from (tests and simulations).
@@ -316,7 +342,7 @@ impl Node {
             body,
         )?;
         self.log_usage(&festival)?.check(std::slice::from_ref(&op))?;
-        let report = self.store_batch(vec![op.clone()])?;
+        let report = self.store_batch(vec![op.clone()], Some(&crate::view::Arrival::here()))?;
         if let Some(r) = report.rejected.into_iter().next() {
             return Err(StoreError::Rejected(r.reason).into());
         }

@@ -88,6 +88,7 @@ impl Node {
     pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, NodeError> {
         let Some(mut d) = self.store.event_detail(festival, id)? else { return Ok(None) };
         d.editable = self.may_edit(festival, id)?;
+        d.provenance = self.store.provenance(festival, id)?;
         Ok(Some(d))
     }
 

@@ -37,7 +37,12 @@ impl Node {
     /// Answers everything a session asks of this node's store: items, ops to send, ops received.
     /// Returns how it ended once it has; ops are stored as they arrive, so a dropped link keeps
     /// every op that came whole.
-    pub fn serve_sync(&mut self, session: &mut crate::sync::Session) -> Result<Option<SessionEnd>, NodeError> {
+    /// `from` is how what arrives reaches this device, recorded with each op stored.
+    pub fn serve_sync(
+        &mut self,
+        session: &mut crate::sync::Session,
+        from: &crate::view::Arrival,
+    ) -> Result<Option<SessionEnd>, NodeError> {
         use crate::sync::Output;
         loop {
             let mut received: Vec<crate::op::Op> = Vec::new();
@@ -72,7 +77,7 @@ impl Node {
             if batches == 0 {
                 return Ok(end);
             }
-            let report = self.store_batch(received)?;
+            let report = self.store_batch(received, Some(from))?;
             // Only an op no honest peer would hold drops the peer: evidence of a fork, a full
             // parking space or an op past a fork are this device's business.
             let bad = report.rejected.iter().find(|r| r.reason.is_peer_fault());
@@ -103,6 +108,8 @@ pub struct LinkSync {
     ended: Option<SessionEnd>,
     /// The latest time the link reported.
     now_ms: u64,
+    /// How what arrives over the link reaches this device.
+    from: crate::view::Arrival,
 }
 
 /// What a [`LinkSync`] step produced.
@@ -143,7 +150,14 @@ impl LinkSync {
 
     fn with(session: crate::sync::Session, transport: crate::proximity::Transport, now_ms: u64) -> Self {
         let link = crate::proximity::Framed::new(transport, crate::proximity::gatt::FramedConfig::default());
-        LinkSync { session, link, end: None, ended: None, now_ms }
+        let from = crate::view::Arrival::by(crate::view::Via::Bluetooth);
+        LinkSync { session, link, end: None, ended: None, now_ms, from }
+    }
+
+    /// Names the medium and peer ops arrive over (Bluetooth with no peer name unless told).
+    pub fn arriving(mut self, from: crate::view::Arrival) -> Self {
+        self.from = from;
+        self
     }
 
     /// Packets to send now (call once after creating either side: both open the link).
@@ -224,7 +238,7 @@ impl LinkSync {
         loop {
             if self.ended.is_none()
                 && self.end.is_none()
-                && let Some(e) = node.serve_sync(&mut self.session)?
+                && let Some(e) = node.serve_sync(&mut self.session, &self.from)?
             {
                 self.ended = Some(e);
             }

@@ -14,7 +14,7 @@ impl Store {
                 Err(e) => rejected.push(Rejected { index, id: None, reason: e.into() }),
             }
         }
-        let mut report = self.ingest_indexed(ops)?;
+        let mut report = self.ingest_indexed(ops, None)?;
         report.rejected.extend(rejected);
         report.rejected.sort_by_key(|r| r.index);
         Ok(report)
@@ -23,13 +23,26 @@ impl Store {
     /// Verifies and ingests a batch of decoded ops in one transaction. Invalid ops are reported
     /// and skipped; valid ones are stored whatever else the batch holds.
     pub fn ingest(&mut self, ops: Vec<Op>) -> Result<IngestReport, StoreError> {
-        self.ingest_indexed(ops.into_iter().enumerate().collect())
+        self.ingest_indexed(ops.into_iter().enumerate().collect(), None)
     }
 
-    fn ingest_indexed(&mut self, ops: Vec<(usize, Op)>) -> Result<IngestReport, StoreError> {
+    /// Like [`Store::ingest`], recording how the ops it stores arrived (see
+    /// [`Store::op_origin`]).
+    pub fn ingest_from(&mut self, ops: Vec<Op>, from: &crate::view::Arrival) -> Result<IngestReport, StoreError> {
+        self.ingest_indexed(ops.into_iter().enumerate().collect(), Some(from))
+    }
+
+    fn ingest_indexed(
+        &mut self,
+        ops: Vec<(usize, Op)>,
+        from: Option<&crate::view::Arrival>,
+    ) -> Result<IngestReport, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
         let report = ingest_in(&tx, ops, now)?;
+        if let Some(from) = from {
+            provenance::record_arrivals(&tx, &report.items.added, from, now)?;
+        }
         tx.commit()?;
         self.publish(&report.changes);
         Ok(report)
@@ -39,10 +52,15 @@ impl Store {
     /// a fork (evidence of one, or an op past one, which a faithful copy of a store holding a
     /// forked log contains), nothing of the batch is stored. For files
     /// that must be taken whole, such as festival archives.
-    pub fn ingest_all(&mut self, ops: Vec<Op>) -> Result<Result<IngestReport, Rejected>, StoreError> {
+    pub fn ingest_all(
+        &mut self,
+        ops: Vec<Op>,
+        from: &crate::view::Arrival,
+    ) -> Result<Result<IngestReport, Rejected>, StoreError> {
         let now = self.clock.now();
         let tx = self.conn.transaction()?;
         let report = ingest_in(&tx, ops.into_iter().enumerate().collect(), now)?;
+        provenance::record_arrivals(&tx, &report.items.added, from, now)?;
         let fork = |r: &&Rejected| matches!(r.reason, RejectReason::Equivocation(_) | RejectReason::AfterFork(_));
         if let Some(bad) = report.rejected.iter().find(|r| !fork(r)) {
             let bad = bad.clone();
@@ -64,7 +82,7 @@ impl Store {
     ) -> Result<Op, StoreError> {
         let position = self.next_position(&festival, &identity.public())?;
         let op = crate::op::LogWriter::new(festival, position).sign(identity, position.lamport, wall_time_ms, body)?;
-        let report = self.ingest(vec![op.clone()])?;
+        let report = self.ingest_from(vec![op.clone()], &crate::view::Arrival::here())?;
         if let Some(r) = report.rejected.into_iter().next() {
             return Err(StoreError::Rejected(r.reason));
         }

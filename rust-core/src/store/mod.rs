@@ -7,6 +7,7 @@ mod fold;
 mod ingest;
 mod local;
 mod logs;
+mod provenance;
 mod query;
 mod schema;
 mod summary;

@@ -147,6 +147,7 @@ fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, St
         do_not_record: r.get(AFTER_EVENT + 10)?,
         recording_license: r.get(AFTER_EVENT + 11)?,
         editable: false,
+        provenance: None,
     }))
 }
 

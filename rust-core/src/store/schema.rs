@@ -334,6 +334,17 @@ CREATE TABLE notified (
   PRIMARY KEY (festival, announcement)
 ) WITHOUT ROWID;
 "#,
+    // 6: how each op reached this device, recorded in the transaction that stores it and never
+    // sent to peers: when (Unix seconds), which way (`view::Via::code`) and from which peer. One
+    // row per op stored since, so bounded as the ops are; ops stored before have none.
+    r#"
+CREATE TABLE arrivals (
+  op BLOB PRIMARY KEY,
+  at INTEGER NOT NULL,
+  via INTEGER NOT NULL,
+  peer TEXT
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before

@@ -4,8 +4,10 @@
 //! Rules that only need these values (the agenda's reminders, gaps and clashes) live here too.
 
 mod day;
+mod provenance;
 
 pub use day::{DayRow, DayView, MIN_CELL_SECONDS, lanes, now_line};
+pub use provenance::{Arrival, OpOrigin, Provenance, Via};
 
 use jiff::civil::Date;
 
@@ -138,6 +140,8 @@ pub struct EventDetail {
     /// Whether this device's identity may edit it (its author, or an organiser); the node
     /// fills it in, the store does not know who asks.
     pub editable: bool,
+    /// Who signed it and its latest change, and how they reached this device.
+    pub provenance: Option<Provenance>,
 }
 
 /// A time and place in the programme.

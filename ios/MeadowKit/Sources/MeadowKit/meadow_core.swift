@@ -1233,6 +1233,10 @@ public struct EventDetail: Equatable, Hashable {
      * fills it in, the store does not know who asks.
      */
     public var editable: Bool
+    /**
+     * Who signed it and its latest change, and how they reached this device.
+     */
+    public var provenance: Provenance?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1270,7 +1274,10 @@ public struct EventDetail: Equatable, Hashable {
         /**
          * Whether this device's identity may edit it (its author, or an organiser); the node
          * fills it in, the store does not know who asks.
-         */editable: Bool) {
+         */editable: Bool, 
+        /**
+         * Who signed it and its latest change, and how they reached this device.
+         */provenance: Provenance?) {
         self.event = event
         self.description = description
         self.language = language
@@ -1282,6 +1289,7 @@ public struct EventDetail: Equatable, Hashable {
         self.doNotRecord = doNotRecord
         self.recordingLicense = recordingLicense
         self.editable = editable
+        self.provenance = provenance
     }
 
     
@@ -1310,7 +1318,8 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
                 sourceNumber: FfiConverterOptionUInt32.read(from: &buf), 
                 doNotRecord: FfiConverterBool.read(from: &buf), 
                 recordingLicense: FfiConverterString.read(from: &buf), 
-                editable: FfiConverterBool.read(from: &buf)
+                editable: FfiConverterBool.read(from: &buf), 
+                provenance: FfiConverterOptionTypeProvenance.read(from: &buf)
         )
     }
 
@@ -1326,6 +1335,7 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
         FfiConverterBool.write(value.doNotRecord, into: &buf)
         FfiConverterString.write(value.recordingLicense, into: &buf)
         FfiConverterBool.write(value.editable, into: &buf)
+        FfiConverterOptionTypeProvenance.write(value.provenance, into: &buf)
     }
 }
 
@@ -2337,6 +2347,171 @@ public func FfiConverterTypeNowNext_lower(_ value: NowNext) -> RustBuffer {
 
 
 /**
+ * Where one op came from, as an item's screen shows it.
+ */
+public struct OpOrigin: Equatable, Hashable {
+    /**
+     * The op.
+     */
+    public var op: OpId
+    /**
+     * Who signed it.
+     */
+    public var author: PublicKey
+    /**
+     * Their display name in the festival, empty if they set none.
+     */
+    public var authorName: String
+    /**
+     * Their key's fingerprint, to compare aloud.
+     */
+    public var fingerprint: String
+    /**
+     * Signed by the owner or an organiser (else a community item).
+     */
+    public var official: Bool
+    /**
+     * When its author's clock says it was written (Unix seconds).
+     */
+    public var writtenAt: Int64
+    /**
+     * That clock claims a time more than [`super::CLOCK_AHEAD_TOLERANCE_S`] after this
+     * device's: the claim is not to be trusted.
+     */
+    public var clockAhead: Bool
+    /**
+     * When it was stored here (Unix seconds); `None` for ops stored before this device kept
+     * arrivals.
+     */
+    public var receivedAt: Int64?
+    /**
+     * How it reached this device, if recorded.
+     */
+    public var via: Via?
+    /**
+     * The peer it came from, if one sent it.
+     */
+    public var peer: String?
+    /**
+     * Its signature was checked on this device, offline, before it was stored (every stored op's
+     * was: an op that fails the check is never stored).
+     */
+    public var verifiedHere: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The op.
+         */op: OpId, 
+        /**
+         * Who signed it.
+         */author: PublicKey, 
+        /**
+         * Their display name in the festival, empty if they set none.
+         */authorName: String, 
+        /**
+         * Their key's fingerprint, to compare aloud.
+         */fingerprint: String, 
+        /**
+         * Signed by the owner or an organiser (else a community item).
+         */official: Bool, 
+        /**
+         * When its author's clock says it was written (Unix seconds).
+         */writtenAt: Int64, 
+        /**
+         * That clock claims a time more than [`super::CLOCK_AHEAD_TOLERANCE_S`] after this
+         * device's: the claim is not to be trusted.
+         */clockAhead: Bool, 
+        /**
+         * When it was stored here (Unix seconds); `None` for ops stored before this device kept
+         * arrivals.
+         */receivedAt: Int64?, 
+        /**
+         * How it reached this device, if recorded.
+         */via: Via?, 
+        /**
+         * The peer it came from, if one sent it.
+         */peer: String?, 
+        /**
+         * Its signature was checked on this device, offline, before it was stored (every stored op's
+         * was: an op that fails the check is never stored).
+         */verifiedHere: Bool) {
+        self.op = op
+        self.author = author
+        self.authorName = authorName
+        self.fingerprint = fingerprint
+        self.official = official
+        self.writtenAt = writtenAt
+        self.clockAhead = clockAhead
+        self.receivedAt = receivedAt
+        self.via = via
+        self.peer = peer
+        self.verifiedHere = verifiedHere
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OpOrigin: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpOrigin: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpOrigin {
+        return
+            try OpOrigin(
+                op: FfiConverterTypeOpId.read(from: &buf), 
+                author: FfiConverterTypePublicKey.read(from: &buf), 
+                authorName: FfiConverterString.read(from: &buf), 
+                fingerprint: FfiConverterString.read(from: &buf), 
+                official: FfiConverterBool.read(from: &buf), 
+                writtenAt: FfiConverterInt64.read(from: &buf), 
+                clockAhead: FfiConverterBool.read(from: &buf), 
+                receivedAt: FfiConverterOptionInt64.read(from: &buf), 
+                via: FfiConverterOptionTypeVia.read(from: &buf), 
+                peer: FfiConverterOptionString.read(from: &buf), 
+                verifiedHere: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OpOrigin, into buf: inout [UInt8]) {
+        FfiConverterTypeOpId.write(value.op, into: &buf)
+        FfiConverterTypePublicKey.write(value.author, into: &buf)
+        FfiConverterString.write(value.authorName, into: &buf)
+        FfiConverterString.write(value.fingerprint, into: &buf)
+        FfiConverterBool.write(value.official, into: &buf)
+        FfiConverterInt64.write(value.writtenAt, into: &buf)
+        FfiConverterBool.write(value.clockAhead, into: &buf)
+        FfiConverterOptionInt64.write(value.receivedAt, into: &buf)
+        FfiConverterOptionTypeVia.write(value.via, into: &buf)
+        FfiConverterOptionString.write(value.peer, into: &buf)
+        FfiConverterBool.write(value.verifiedHere, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpOrigin_lift(_ buf: RustBuffer) throws -> OpOrigin {
+    return try FfiConverterTypeOpOrigin.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpOrigin_lower(_ value: OpOrigin) -> RustBuffer {
+    return FfiConverterTypeOpOrigin.lower(value)
+}
+
+
+/**
  * Part of a festival's programme, as a list pages through it.
  */
 public struct ProgrammePage: Equatable, Hashable {
@@ -2412,6 +2587,75 @@ public func FfiConverterTypeProgrammePage_lift(_ buf: RustBuffer) throws -> Prog
 #endif
 public func FfiConverterTypeProgrammePage_lower(_ value: ProgrammePage) -> RustBuffer {
     return FfiConverterTypeProgrammePage.lower(value)
+}
+
+
+/**
+ * Where an item came from: the op that made it and the latest that changed it.
+ */
+public struct Provenance: Equatable, Hashable {
+    /**
+     * The op that created it.
+     */
+    public var created: OpOrigin
+    /**
+     * The latest op that changed it, if another did.
+     */
+    public var lastChange: OpOrigin?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The op that created it.
+         */created: OpOrigin, 
+        /**
+         * The latest op that changed it, if another did.
+         */lastChange: OpOrigin?) {
+        self.created = created
+        self.lastChange = lastChange
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Provenance: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProvenance: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Provenance {
+        return
+            try Provenance(
+                created: FfiConverterTypeOpOrigin.read(from: &buf), 
+                lastChange: FfiConverterOptionTypeOpOrigin.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Provenance, into buf: inout [UInt8]) {
+        FfiConverterTypeOpOrigin.write(value.created, into: &buf)
+        FfiConverterOptionTypeOpOrigin.write(value.lastChange, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProvenance_lift(_ buf: RustBuffer) throws -> Provenance {
+    return try FfiConverterTypeProvenance.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProvenance_lower(_ value: Provenance) -> RustBuffer {
+    return FfiConverterTypeProvenance.lower(value)
 }
 
 
@@ -3056,6 +3300,141 @@ public func FfiConverterTypeStanding_lower(_ value: Standing) -> RustBuffer {
 }
 
 
+
+/**
+ * How an op reached this device.
+ */
+
+public enum Via: Equatable, Hashable {
+    
+    /**
+     * Written here, by this device's identity.
+     */
+    case here
+    /**
+     * From a schedule file imported here.
+     */
+    case `import`
+    /**
+     * From a festival archive opened here.
+     */
+    case archive
+    /**
+     * From a peer over iroh: the internet, a relay, or a peer dialled by invite.
+     */
+    case iroh
+    /**
+     * From a peer this device found on its local network.
+     */
+    case lan
+    /**
+     * Over Bluetooth.
+     */
+    case bluetooth
+    /**
+     * Over Wi-Fi Direct.
+     */
+    case wifiDirect
+    /**
+     * Over Apple's Multipeer Connectivity.
+     */
+    case multipeer
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Via: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVia: FfiConverterRustBuffer {
+    typealias SwiftType = Via
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Via {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .here
+        
+        case 2: return .`import`
+        
+        case 3: return .archive
+        
+        case 4: return .iroh
+        
+        case 5: return .lan
+        
+        case 6: return .bluetooth
+        
+        case 7: return .wifiDirect
+        
+        case 8: return .multipeer
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Via, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .here:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .`import`:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .archive:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .iroh:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .lan:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .bluetooth:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .wifiDirect:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .multipeer:
+            writeInt(&buf, Int32(8))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVia_lift(_ buf: RustBuffer) throws -> Via {
+    return try FfiConverterTypeVia.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVia_lower(_ value: Via) -> RustBuffer {
+    return FfiConverterTypeVia.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3203,6 +3582,54 @@ fileprivate struct FfiConverterOptionTypeGeoPoint: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeOpOrigin: FfiConverterRustBuffer {
+    typealias SwiftType = OpOrigin?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOpOrigin.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOpOrigin.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeProvenance: FfiConverterRustBuffer {
+    typealias SwiftType = Provenance?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProvenance.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProvenance.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSlot: FfiConverterRustBuffer {
     typealias SwiftType = Slot?
 
@@ -3219,6 +3646,30 @@ fileprivate struct FfiConverterOptionTypeSlot: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSlot.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeVia: FfiConverterRustBuffer {
+    typealias SwiftType = Via?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVia.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVia.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -1818,10 +1818,11 @@ public func FfiConverterTypeLinkSession_lower(_ value: LinkSession) -> UInt64 {
 public protocol MeadowNodeProtocol: AnyObject, Sendable {
     
     /**
-     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
-     * before this returns.
+     * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
+     * (what the ops it brings record as their way here); the first packets are sent before
+     * this returns.
      */
-    func initiateLink(link: Link, festival: String, nowMs: UInt64) async throws  -> LinkSession
+    func initiateLink(link: Link, festival: String, via: Via, nowMs: UInt64) async throws  -> LinkSession
     
     /**
      * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
@@ -1829,9 +1830,9 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func proximityState(festival: String) async throws  -> ProximityState
     
     /**
-     * Answers a peer that dialled this side.
+     * Answers a peer that dialled this side over a link of the medium `via`.
      */
-    func respondLink(link: Link, nowMs: UInt64)  -> LinkSession
+    func respondLink(link: Link, via: Via, nowMs: UInt64)  -> LinkSession
     
     /**
      * Adds an event (official if this device's identity is an organiser, else a community
@@ -2183,15 +2184,16 @@ public static func `open`(dataDir: String)throws  -> MeadowNode  {
 
     
     /**
-     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
-     * before this returns.
+     * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
+     * (what the ops it brings record as their way here); the first packets are sent before
+     * this returns.
      */
-open func initiateLink(link: Link, festival: String, nowMs: UInt64)async throws  -> LinkSession  {
+open func initiateLink(link: Link, festival: String, via: Via, nowMs: UInt64)async throws  -> LinkSession  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_initiate_link(
-                        self.uniffiCloneHandle(),FfiConverterTypeLink_lower(link),FfiConverterString.lower(festival),FfiConverterUInt64.lower(nowMs)
+                        self.uniffiCloneHandle(),FfiConverterTypeLink_lower(link),FfiConverterString.lower(festival),FfiConverterTypeVia_lower(via),FfiConverterUInt64.lower(nowMs)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_u64,
@@ -2222,14 +2224,15 @@ open func proximityState(festival: String)async throws  -> ProximityState  {
 }
     
     /**
-     * Answers a peer that dialled this side.
+     * Answers a peer that dialled this side over a link of the medium `via`.
      */
-open func respondLink(link: Link, nowMs: UInt64) -> LinkSession  {
+open func respondLink(link: Link, via: Via, nowMs: UInt64) -> LinkSession  {
     return try!  FfiConverterTypeLinkSession_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_meadow_ffi_fn_method_meadownode_respond_link(
             self.uniffiCloneHandle(),
         FfiConverterTypeLink_lower(link),
+        FfiConverterTypeVia_lower(via),
         FfiConverterUInt64.lower(nowMs),uniffiCallStatus
     )
 })
@@ -5238,13 +5241,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_linksession_tick() != 37041) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() != 4696) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() != 58419) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_proximity_state() != 42724) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_meadow_ffi_checksum_method_meadownode_respond_link() != 52195) {
+    if (uniffi_meadow_ffi_checksum_method_meadownode_respond_link() != 30478) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_add_event() != 26031) {

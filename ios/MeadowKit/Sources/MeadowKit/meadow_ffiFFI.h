@@ -408,7 +408,7 @@ uint64_t uniffi_meadow_ffi_fn_constructor_meadownode_open(RustBuffer data_dir, R
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_initiate_link(uint64_t ptr, uint64_t link, RustBuffer festival, uint64_t now_ms
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_initiate_link(uint64_t ptr, uint64_t link, RustBuffer festival, RustBuffer via, uint64_t now_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_PROXIMITY_STATE
@@ -418,7 +418,7 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_proximity_state(uint64_t ptr, Ru
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_RESPOND_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_RESPOND_LINK
-uint64_t uniffi_meadow_ffi_fn_method_meadownode_respond_link(uint64_t ptr, uint64_t link, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_respond_link(uint64_t ptr, uint64_t link, RustBuffer via, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_ADD_EVENT

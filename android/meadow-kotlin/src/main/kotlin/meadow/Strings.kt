@@ -118,6 +118,16 @@ interface Strings {
     val channelEmergency: String
     fun syncNotification(peers: Int): String
     fun reminderText(time: String, venue: String): String
+    val provenance: String
+    val signedBy: String
+    val changedBy: String
+    val officialSigner: String
+    val communitySigner: String
+    fun writtenAt(time: String): String
+    val clockAhead: String
+    fun reachedHere(time: String, via: uniffi.meadow_core.Via?, peer: String?): String
+    val beforeArrivals: String
+    val signatureChecked: String
 }
 
 /** English. */
@@ -237,6 +247,29 @@ object English : Strings {
     override val channelEmergency = "Emergencies"
     override fun syncNotification(peers: Int) = "Sharing the programme · " + peers(peers)
     override fun reminderText(time: String, venue: String) = if (venue.isEmpty()) "Starts at $time" else "Starts at $time · $venue"
+    override val provenance = "Where this comes from"
+    override val signedBy = "Signed by"
+    override val changedBy = "Last changed by"
+    override val officialSigner = "organiser"
+    override val communitySigner = "community"
+    override fun writtenAt(time: String) = "written $time by their clock"
+    override val clockAhead = "(their clock is ahead of ours)"
+    override fun reachedHere(time: String, via: uniffi.meadow_core.Via?, peer: String?): String {
+        val how = when (via) {
+            uniffi.meadow_core.Via.HERE -> "written on this device"
+            uniffi.meadow_core.Via.IMPORT -> "from an imported schedule"
+            uniffi.meadow_core.Via.ARCHIVE -> "from a festival archive"
+            uniffi.meadow_core.Via.IROH -> "over the internet"
+            uniffi.meadow_core.Via.LAN -> "over the local network"
+            uniffi.meadow_core.Via.BLUETOOTH -> "over Bluetooth"
+            uniffi.meadow_core.Via.WIFI_DIRECT -> "over Wi-Fi Direct"
+            uniffi.meadow_core.Via.MULTIPEER -> "over Multipeer"
+            null -> "by a way this version does not know"
+        }
+        return "Here since $time, $how" + (peer?.let { " from peer ${it.take(12)}" } ?: "")
+    }
+    override val beforeArrivals = "Here since before this device recorded arrivals"
+    override val signatureChecked = "Signature checked on this device, offline"
 }
 
 /** German. */
@@ -356,6 +389,29 @@ object German : Strings {
     override val channelEmergency = "Notfälle"
     override fun syncNotification(peers: Int) = "Teilt das Programm · " + peers(peers)
     override fun reminderText(time: String, venue: String) = if (venue.isEmpty()) "Beginnt um $time" else "Beginnt um $time · $venue"
+    override val provenance = "Herkunft"
+    override val signedBy = "Signiert von"
+    override val changedBy = "Zuletzt geändert von"
+    override val officialSigner = "Veranstalter"
+    override val communitySigner = "Community"
+    override fun writtenAt(time: String) = "geschrieben $time nach deren Uhr"
+    override val clockAhead = "(deren Uhr geht unserer voraus)"
+    override fun reachedHere(time: String, via: uniffi.meadow_core.Via?, peer: String?): String {
+        val how = when (via) {
+            uniffi.meadow_core.Via.HERE -> "auf diesem Gerät geschrieben"
+            uniffi.meadow_core.Via.IMPORT -> "aus einem importierten Programm"
+            uniffi.meadow_core.Via.ARCHIVE -> "aus einem Festival-Archiv"
+            uniffi.meadow_core.Via.IROH -> "über das Internet"
+            uniffi.meadow_core.Via.LAN -> "über das lokale Netz"
+            uniffi.meadow_core.Via.BLUETOOTH -> "über Bluetooth"
+            uniffi.meadow_core.Via.WIFI_DIRECT -> "über Wi-Fi Direct"
+            uniffi.meadow_core.Via.MULTIPEER -> "über Multipeer"
+            null -> "auf einem dieser Version unbekannten Weg"
+        }
+        return "Hier seit $time, $how" + (peer?.let { " von Peer ${it.take(12)}" } ?: "")
+    }
+    override val beforeArrivals = "Hier seit vor der Aufzeichnung der Ankünfte"
+    override val signatureChecked = "Signatur auf diesem Gerät geprüft, offline"
 }
 
 /** The strings for a language tag: German for `de`, else English. */

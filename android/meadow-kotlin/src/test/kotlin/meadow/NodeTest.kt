@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import uniffi.meadow_core.Priority
+import uniffi.meadow_core.Via
 import uniffi.meadow_ffi.ChangeListener
 import uniffi.meadow_core.Scope
 import uniffi.meadow_ffi.EventForm
@@ -220,8 +221,8 @@ class NodeTest {
         b.subscribe(heard).use {
             val ra = Radio()
             val rb = Radio()
-            val sb = b.initiateLink(rb, f, 0uL)
-            val sa = a.respondLink(ra, 0uL)
+            val sb = b.initiateLink(rb, f, Via.BLUETOOTH, 0uL)
+            val sa = a.respondLink(ra, Via.BLUETOOTH, 0uL)
             var doneA: LinkEnd? = null
             var doneB: LinkEnd? = null
             var now = 0uL

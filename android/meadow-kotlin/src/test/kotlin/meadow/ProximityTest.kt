@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import uniffi.meadow_core.Via
 import uniffi.meadow_ffi.Encounters
 import uniffi.meadow_ffi.Link
 import uniffi.meadow_ffi.LinkEnd
@@ -37,8 +38,8 @@ class ProximityTest {
     private suspend fun swap(dialler: MeadowNode, answerer: MeadowNode, festival: String, mtu: UInt): Pair<LinkEnd?, LinkEnd?> {
         val rd = Radio(mtu)
         val ra = Radio(mtu)
-        val sd = dialler.initiateLink(rd, festival, 0uL)
-        val sa = answerer.respondLink(ra, 0uL)
+        val sd = dialler.initiateLink(rd, festival, Via.BLUETOOTH, 0uL)
+        val sa = answerer.respondLink(ra, Via.BLUETOOTH, 0uL)
         var endD: LinkEnd? = null
         var endA: LinkEnd? = null
         var now = 0uL
@@ -103,7 +104,7 @@ class ProximityTest {
         val f = a.import(fixture("wiese-v2.xml"))
         val before = a.programme(f, null)
         val radio = Radio(185u)
-        val session: LinkSession = a.respondLink(radio, 0uL)
+        val session: LinkSession = a.respondLink(radio, Via.BLUETOOTH, 0uL)
         // An Open, then a data segment claiming a 4 GB frame.
         assertEquals(null, session.received(byteArrayOf(0x80.toByte(), 1, 48), 1uL))
         val end = session.received(byteArrayOf(0x01, -1, -1, -1, -1), 2uL)

@@ -30,6 +30,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
+import uniffi.meadow_core.Via
 import uniffi.meadow_ffi.Encounters
 import uniffi.meadow_ffi.Link
 import uniffi.meadow_ffi.LinkEnd
@@ -322,7 +323,7 @@ class BleRadio(
         }
 
         /** The peripheral's side starts at the central's first write: the MTU is known by then. */
-        private fun respond(): LinkSession = node.respondLink(this, now()).also { session = it }
+        private fun respond(): LinkSession = node.respondLink(this, Via.BLUETOOTH, now()).also { session = it }
 
         /** Central: notifications on RX, then the session starts. */
         fun subscribe() {
@@ -374,7 +375,7 @@ class BleRadio(
 
             override fun onDescriptorWrite(g: BluetoothGatt, d: BluetoothGattDescriptor, status: Int) {
                 val f = festival ?: return
-                scope.launch { session = node.initiateLink(this@GattLink, f, now()) }
+                scope.launch { session = node.initiateLink(this@GattLink, f, Via.BLUETOOTH, now()) }
             }
 
             override fun onCharacteristicChanged(g: BluetoothGatt, c: BluetoothGattCharacteristic, value: ByteArray) {

@@ -8,6 +8,7 @@ import java.net.Socket
 import java.util.concurrent.LinkedBlockingQueue
 import kotlin.concurrent.thread
 import kotlinx.coroutines.runBlocking
+import uniffi.meadow_core.Via
 import uniffi.meadow_ffi.Link
 import uniffi.meadow_ffi.LinkEnd
 import uniffi.meadow_ffi.LinkSession
@@ -64,21 +65,21 @@ class StreamLink private constructor(
 
     companion object {
         /** Dials `address` and syncs `festival` with whoever answers; returns how it ended. */
-        fun dial(node: MeadowNode, festival: String, address: InetSocketAddress, clock: () -> Long = System::currentTimeMillis): LinkEnd? {
+        fun dial(node: MeadowNode, festival: String, address: InetSocketAddress, via: Via = Via.WIFI_DIRECT, clock: () -> Long = System::currentTimeMillis): LinkEnd? {
             val socket = Socket()
             socket.connect(address, 10_000)
             socket.soTimeout = 30_000
             val link = StreamLink(socket.getInputStream(), socket.getOutputStream()) { socket.close() }
-            link.session = runBlocking { node.initiateLink(link, festival, clock().toULong()) }
+            link.session = runBlocking { node.initiateLink(link, festival, via, clock().toULong()) }
             return link.run(clock)
         }
 
         /** Answers one peer on `server`; returns how the sync ended. */
-        fun answer(node: MeadowNode, server: ServerSocket, clock: () -> Long = System::currentTimeMillis): LinkEnd? {
+        fun answer(node: MeadowNode, server: ServerSocket, via: Via = Via.WIFI_DIRECT, clock: () -> Long = System::currentTimeMillis): LinkEnd? {
             val socket = server.accept()
             socket.soTimeout = 30_000
             val link = StreamLink(socket.getInputStream(), socket.getOutputStream()) { socket.close() }
-            link.session = node.respondLink(link, clock().toULong())
+            link.session = node.respondLink(link, via, clock().toULong())
             return link.run(clock)
         }
     }

@@ -1576,6 +1576,11 @@ data class EventDetail (
      * fills it in, the store does not know who asks.
      */
     var `editable`: kotlin.Boolean
+    , 
+    /**
+     * Who signed it and its latest change, and how they reached this device.
+     */
+    var `provenance`: Provenance?
     
 ){
     
@@ -1603,6 +1608,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeProvenance.read(buf),
         )
     }
 
@@ -1617,7 +1623,8 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterOptionalUInt.allocationSize(value.`sourceNumber`) +
             FfiConverterBoolean.allocationSize(value.`doNotRecord`) +
             FfiConverterString.allocationSize(value.`recordingLicense`) +
-            FfiConverterBoolean.allocationSize(value.`editable`)
+            FfiConverterBoolean.allocationSize(value.`editable`) +
+            FfiConverterOptionalTypeProvenance.allocationSize(value.`provenance`)
     )
 
     override fun write(value: EventDetail, buf: ByteBuffer) {
@@ -1632,6 +1639,7 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterBoolean.write(value.`doNotRecord`, buf)
             FfiConverterString.write(value.`recordingLicense`, buf)
             FfiConverterBoolean.write(value.`editable`, buf)
+            FfiConverterOptionalTypeProvenance.write(value.`provenance`, buf)
     }
 }
 
@@ -2349,6 +2357,128 @@ public object FfiConverterTypeNowNext: FfiConverterRustBuffer<NowNext> {
 
 
 /**
+ * Where one op came from, as an item's screen shows it.
+ */
+data class OpOrigin (
+    /**
+     * The op.
+     */
+    var `op`: OpId
+    , 
+    /**
+     * Who signed it.
+     */
+    var `author`: PublicKey
+    , 
+    /**
+     * Their display name in the festival, empty if they set none.
+     */
+    var `authorName`: kotlin.String
+    , 
+    /**
+     * Their key's fingerprint, to compare aloud.
+     */
+    var `fingerprint`: kotlin.String
+    , 
+    /**
+     * Signed by the owner or an organiser (else a community item).
+     */
+    var `official`: kotlin.Boolean
+    , 
+    /**
+     * When its author's clock says it was written (Unix seconds).
+     */
+    var `writtenAt`: kotlin.Long
+    , 
+    /**
+     * That clock claims a time more than [`super::CLOCK_AHEAD_TOLERANCE_S`] after this
+     * device's: the claim is not to be trusted.
+     */
+    var `clockAhead`: kotlin.Boolean
+    , 
+    /**
+     * When it was stored here (Unix seconds); `None` for ops stored before this device kept
+     * arrivals.
+     */
+    var `receivedAt`: kotlin.Long?
+    , 
+    /**
+     * How it reached this device, if recorded.
+     */
+    var `via`: Via?
+    , 
+    /**
+     * The peer it came from, if one sent it.
+     */
+    var `peer`: kotlin.String?
+    , 
+    /**
+     * Its signature was checked on this device, offline, before it was stored (every stored op's
+     * was: an op that fails the check is never stored).
+     */
+    var `verifiedHere`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpOrigin: FfiConverterRustBuffer<OpOrigin> {
+    override fun read(buf: ByteBuffer): OpOrigin {
+        return OpOrigin(
+            FfiConverterTypeOpId.read(buf),
+            FfiConverterTypePublicKey.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalTypeVia.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OpOrigin) = (
+            FfiConverterTypeOpId.allocationSize(value.`op`) +
+            FfiConverterTypePublicKey.allocationSize(value.`author`) +
+            FfiConverterString.allocationSize(value.`authorName`) +
+            FfiConverterString.allocationSize(value.`fingerprint`) +
+            FfiConverterBoolean.allocationSize(value.`official`) +
+            FfiConverterLong.allocationSize(value.`writtenAt`) +
+            FfiConverterBoolean.allocationSize(value.`clockAhead`) +
+            FfiConverterOptionalLong.allocationSize(value.`receivedAt`) +
+            FfiConverterOptionalTypeVia.allocationSize(value.`via`) +
+            FfiConverterOptionalString.allocationSize(value.`peer`) +
+            FfiConverterBoolean.allocationSize(value.`verifiedHere`)
+    )
+
+    override fun write(value: OpOrigin, buf: ByteBuffer) {
+            FfiConverterTypeOpId.write(value.`op`, buf)
+            FfiConverterTypePublicKey.write(value.`author`, buf)
+            FfiConverterString.write(value.`authorName`, buf)
+            FfiConverterString.write(value.`fingerprint`, buf)
+            FfiConverterBoolean.write(value.`official`, buf)
+            FfiConverterLong.write(value.`writtenAt`, buf)
+            FfiConverterBoolean.write(value.`clockAhead`, buf)
+            FfiConverterOptionalLong.write(value.`receivedAt`, buf)
+            FfiConverterOptionalTypeVia.write(value.`via`, buf)
+            FfiConverterOptionalString.write(value.`peer`, buf)
+            FfiConverterBoolean.write(value.`verifiedHere`, buf)
+    }
+}
+
+
+
+/**
  * Part of a festival's programme, as a list pages through it.
  */
 data class ProgrammePage (
@@ -2398,6 +2528,53 @@ public object FfiConverterTypeProgrammePage: FfiConverterRustBuffer<ProgrammePag
             FfiConverterSequenceTypeEventView.write(value.`events`, buf)
             FfiConverterUInt.write(value.`offset`, buf)
             FfiConverterUInt.write(value.`total`, buf)
+    }
+}
+
+
+
+/**
+ * Where an item came from: the op that made it and the latest that changed it.
+ */
+data class Provenance (
+    /**
+     * The op that created it.
+     */
+    var `created`: OpOrigin
+    , 
+    /**
+     * The latest op that changed it, if another did.
+     */
+    var `lastChange`: OpOrigin?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProvenance: FfiConverterRustBuffer<Provenance> {
+    override fun read(buf: ByteBuffer): Provenance {
+        return Provenance(
+            FfiConverterTypeOpOrigin.read(buf),
+            FfiConverterOptionalTypeOpOrigin.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Provenance) = (
+            FfiConverterTypeOpOrigin.allocationSize(value.`created`) +
+            FfiConverterOptionalTypeOpOrigin.allocationSize(value.`lastChange`)
+    )
+
+    override fun write(value: Provenance, buf: ByteBuffer) {
+            FfiConverterTypeOpOrigin.write(value.`created`, buf)
+            FfiConverterOptionalTypeOpOrigin.write(value.`lastChange`, buf)
     }
 }
 
@@ -2881,6 +3058,73 @@ public object FfiConverterTypeStanding: FfiConverterRustBuffer<Standing> {
 
 
 
+/**
+ * How an op reached this device.
+ */
+
+enum class Via {
+    
+    /**
+     * Written here, by this device's identity.
+     */
+    HERE,
+    /**
+     * From a schedule file imported here.
+     */
+    IMPORT,
+    /**
+     * From a festival archive opened here.
+     */
+    ARCHIVE,
+    /**
+     * From a peer over iroh: the internet, a relay, or a peer dialled by invite.
+     */
+    IROH,
+    /**
+     * From a peer this device found on its local network.
+     */
+    LAN,
+    /**
+     * Over Bluetooth.
+     */
+    BLUETOOTH,
+    /**
+     * Over Wi-Fi Direct.
+     */
+    WIFI_DIRECT,
+    /**
+     * Over Apple's Multipeer Connectivity.
+     */
+    MULTIPEER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVia: FfiConverterRustBuffer<Via> {
+    override fun read(buf: ByteBuffer) = try {
+        Via.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Via) = 4UL
+
+    override fun write(value: Via, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -3077,6 +3321,70 @@ public object FfiConverterOptionalTypeGeoPoint: FfiConverterRustBuffer<GeoPoint?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeOpOrigin: FfiConverterRustBuffer<OpOrigin?> {
+    override fun read(buf: ByteBuffer): OpOrigin? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeOpOrigin.read(buf)
+    }
+
+    override fun allocationSize(value: OpOrigin?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeOpOrigin.allocationSize(value)
+        }
+    }
+
+    override fun write(value: OpOrigin?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeOpOrigin.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeProvenance: FfiConverterRustBuffer<Provenance?> {
+    override fun read(buf: ByteBuffer): Provenance? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeProvenance.read(buf)
+    }
+
+    override fun allocationSize(value: Provenance?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeProvenance.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Provenance?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeProvenance.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeSlot: FfiConverterRustBuffer<Slot?> {
     override fun read(buf: ByteBuffer): Slot? {
         if (buf.get().toInt() == 0) {
@@ -3099,6 +3407,38 @@ public object FfiConverterOptionalTypeSlot: FfiConverterRustBuffer<Slot?> {
         } else {
             buf.put(1)
             FfiConverterTypeSlot.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeVia: FfiConverterRustBuffer<Via?> {
+    override fun read(buf: ByteBuffer): Via? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVia.read(buf)
+    }
+
+    override fun allocationSize(value: Via?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVia.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Via?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVia.write(value, buf)
         }
     }
 }

@@ -62,12 +62,14 @@ import uniffi.meadow_core.FfiConverterTypeProgrammePage
 import uniffi.meadow_core.FfiConverterTypeScope
 import uniffi.meadow_core.FfiConverterTypeStanding
 import uniffi.meadow_core.FfiConverterTypeVenueView
+import uniffi.meadow_core.FfiConverterTypeVia
 import uniffi.meadow_core.NetStatus
 import uniffi.meadow_core.NowNext
 import uniffi.meadow_core.ProgrammePage
 import uniffi.meadow_core.Scope
 import uniffi.meadow_core.Standing
 import uniffi.meadow_core.VenueView
+import uniffi.meadow_core.Via
 import uniffi.meadow_core.RustBuffer as RustBufferAgendaEntry
 import uniffi.meadow_core.RustBuffer as RustBufferAnnouncementView
 import uniffi.meadow_core.RustBuffer as RustBufferChangeView
@@ -83,6 +85,7 @@ import uniffi.meadow_core.RustBuffer as RustBufferProgrammePage
 import uniffi.meadow_core.RustBuffer as RustBufferScope
 import uniffi.meadow_core.RustBuffer as RustBufferStanding
 import uniffi.meadow_core.RustBuffer as RustBufferVenueView
+import uniffi.meadow_core.RustBuffer as RustBufferVia
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -1012,11 +1015,11 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_meadow_ffi_fn_constructor_meadownode_open(`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_initiate_link(`ptr`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`nowMs`: Long,
+    external fun uniffi_meadow_ffi_fn_method_meadownode_initiate_link(`ptr`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`via`: RustBufferVia.ByValue,`nowMs`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_proximity_state(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_meadow_ffi_fn_method_meadownode_respond_link(`ptr`: Long,`link`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_meadow_ffi_fn_method_meadownode_respond_link(`ptr`: Long,`link`: Long,`via`: RustBufferVia.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_add_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,
     ): Long
@@ -1309,13 +1312,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_linksession_tick() and 0xFFFF) != 37041) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() and 0xFFFF) != 4696) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() and 0xFFFF) != 58419) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_proximity_state() and 0xFFFF) != 42724) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_respond_link() and 0xFFFF) != 52195) {
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_respond_link() and 0xFFFF) != 30478) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_add_event() and 0xFFFF) != 26031) {
@@ -3933,10 +3936,11 @@ public object FfiConverterTypeLinkSession: FfiConverter<LinkSession, Long> {
 public interface MeadowNodeInterface {
     
     /**
-     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
-     * before this returns.
+     * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
+     * (what the ops it brings record as their way here); the first packets are sent before
+     * this returns.
      */
-    suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong): LinkSession
+    suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `via`: Via, `nowMs`: kotlin.ULong): LinkSession
     
     /**
      * What this device's advertisement for `festival` tells (for [`crate::Encounters`]).
@@ -3944,9 +3948,9 @@ public interface MeadowNodeInterface {
     suspend fun `proximityState`(`festival`: kotlin.String): ProximityState
     
     /**
-     * Answers a peer that dialled this side.
+     * Answers a peer that dialled this side over a link of the medium `via`.
      */
-    fun `respondLink`(`link`: Link, `nowMs`: kotlin.ULong): LinkSession
+    fun `respondLink`(`link`: Link, `via`: Via, `nowMs`: kotlin.ULong): LinkSession
     
     /**
      * Adds an event (official if this device's identity is an organiser, else a community
@@ -4337,12 +4341,13 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Starts syncing `festival` over `link` (this side dialled); the first packets are sent
-     * before this returns.
+     * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
+     * (what the ops it brings record as their way here); the first packets are sent before
+     * this returns.
      */
     @Throws(MeadowException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `nowMs`: kotlin.ULong) : LinkSession {
+    override suspend fun `initiateLink`(`link`: Link, `festival`: kotlin.String, `via`: Via, `nowMs`: kotlin.ULong) : LinkSession {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_initiate_link(
@@ -4350,6 +4355,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
                 
         FfiConverterTypeLink.lower(`link`),
         FfiConverterString.lower(`festival`),
+        FfiConverterTypeVia.lower(`via`),
         FfiConverterULong.lower(`nowMs`),
             )
         },
@@ -4390,8 +4396,8 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
-     * Answers a peer that dialled this side.
-     */override fun `respondLink`(`link`: Link, `nowMs`: kotlin.ULong): LinkSession {
+     * Answers a peer that dialled this side over a link of the medium `via`.
+     */override fun `respondLink`(`link`: Link, `via`: Via, `nowMs`: kotlin.ULong): LinkSession {
             return FfiConverterTypeLinkSession.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
@@ -4399,6 +4405,7 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         it,
         
         FfiConverterTypeLink.lower(`link`),
+        FfiConverterTypeVia.lower(`via`),
         FfiConverterULong.lower(`nowMs`),_status)
 }
     }
@@ -7567,6 +7574,8 @@ public object FfiConverterSequenceTypeScope: FfiConverterRustBuffer<List<Scope>>
         }
     }
 }
+
+
 
 
 

@@ -45,6 +45,7 @@ import uniffi.meadow_core.ChangeKind
 import uniffi.meadow_core.EventView
 import uniffi.meadow_core.EventDetail
 import uniffi.meadow_core.Standing
+import uniffi.meadow_core.OpOrigin
 
 /** Per venue, what is on now and what comes next. */
 @Composable
@@ -169,6 +170,11 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
             Section(s.links, inset = false)
             d.links.forEach { l -> TextButton(onClick = { platform.openUrl(l.url) }) { Text(l.title.ifEmpty { l.url }) } }
         }
+        d.provenance?.let { p ->
+            Section(s.provenance, inset = false)
+            Origin(s.signedBy, p.created, clock, Modifier.testTag("provenance-created"))
+            p.lastChange?.let { Origin(s.changedBy, it, clock, Modifier.testTag("provenance-changed")) }
+        }
         Spacer(Modifier.height(16.dp))
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             OutlinedButton(onClick = {
@@ -189,6 +195,22 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
             TextButton(onClick = { scope.launch { message = state.mute(e.creator, true).failure() } }, modifier = Modifier.testTag("mute-author")) { Text(s.muteAuthor) }
         }
         message?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+    }
+}
+
+/** Who signed an op, when their clock says they wrote it, and how it reached this device. */
+@Composable
+private fun Origin(label: String, o: OpOrigin, clock: Clock, modifier: Modifier) {
+    val s = LocalStrings.current
+    val muted = MaterialTheme.colorScheme.onSurfaceVariant
+    Column(modifier.padding(vertical = 4.dp)) {
+        val who = listOf(o.authorName, o.fingerprint).filter { it.isNotEmpty() }.joinToString(" · ")
+        Text("$label $who", style = MaterialTheme.typography.bodyMedium)
+        val role = if (o.official) s.officialSigner else s.communitySigner
+        val ahead = if (o.clockAhead) " ${s.clockAhead}" else ""
+        Text("$role · ${s.writtenAt(clock.dayTime(o.writtenAt, s.locale()))}$ahead", style = MaterialTheme.typography.bodySmall, color = if (o.clockAhead) MaterialTheme.colorScheme.error else muted)
+        Text(o.receivedAt?.let { s.reachedHere(clock.dayTime(it, s.locale()), o.via, o.peer) } ?: s.beforeArrivals, style = MaterialTheme.typography.bodySmall, color = muted)
+        if (o.verifiedHere) Text(s.signatureChecked, style = MaterialTheme.typography.bodySmall, color = muted)
     }
 }
 

@@ -96,11 +96,18 @@ class ScreensTest {
                             // The code on screen is the invite, as a scanner reads it.
                             assertEquals(d.app.net.value.invite, readQr("qr"))
                         }
-                        "detail" -> until("the detail") { onAllNodesWithTag("detail-title").fetchSemanticsNodes().isNotEmpty() }
+                        // The event says who signed it and how it reached this phone.
+                        "detail" -> {
+                            until("the detail") { onAllNodesWithTag("detail-title").fetchSemanticsNodes().isNotEmpty() }
+                            onNodeWithTag("provenance-created", useUnmergedTree = true).assertExists()
+                            assertTrue(onAllNodesWithText("Signature checked on this device", substring = true, useUnmergedTree = true).fetchSemanticsNodes().isNotEmpty())
+                        }
                         // Moved half an hour later: the screen says when it was first announced.
                         "detail-moved" -> {
                             until("the moved detail") { onAllNodesWithTag("detail-moved-from").fetchSemanticsNodes().isNotEmpty() }
                             onNodeWithTag("detail-moved-from").assertTextContains(Clock(state.info.value?.fields?.timezone).time(moved.start), substring = true)
+                            // Moved by an organiser after it was made: the change has its own signer.
+                            onNodeWithTag("provenance-changed", useUnmergedTree = true).assertExists()
                         }
                         // The demo's high-priority post is marked, its community "emergency" spam is not shown.
                         "announcements" -> {
