@@ -227,6 +227,10 @@ fn pages_stay_small_and_work_without_javascript() {
     // Search without JavaScript is the form's GET: the server renders the hits.
     let hits = get(s.addr(), &format!("/search?q={word}")).text();
     assert!(hits.contains(&format!("/event/{}", first_event.id.to_hex())), "the hit is listed");
+    // The event's page names its signer and whether an organiser, never how it reached the node.
+    let page = get(s.addr(), &format!("/event/{}", first_event.id.to_hex())).text();
+    assert!(page.contains("Signed by ") && page.contains(&first_event.creator.fingerprint()), "{page}");
+    assert!(!page.contains("Here since") && !page.contains("iroh") && !page.contains("import)"), "{page}");
     let svg = get(s.addr(), "/invite.svg");
     assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
     assert!(svg.text().contains("<svg"));

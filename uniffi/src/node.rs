@@ -8,7 +8,7 @@ use meadow_core::node::{IcsSelection, ImportOptions, Imported, NewFestival, Node
 use meadow_core::op::{EventPatch, VenuePatch};
 use meadow_core::view::{
     AgendaEntry, AnnouncementView, ChangeView, DayView, EventDetail, EventView, Facets, FestivalDay, FestivalView,
-    NowNext, ProgrammeFilter, ProgrammePage, VenueView,
+    NowNext, OpOrigin, ProgrammeFilter, ProgrammePage, VenueView,
 };
 
 use crate::error::{MeadowError, date, festival_id, op_id, public_key};
@@ -363,6 +363,14 @@ impl MeadowNode {
     pub async fn set_muted(&self, festival: String, key: String, muted: bool) -> Result<(), MeadowError> {
         let (f, k) = (festival_id(&festival)?, public_key(&key)?);
         self.run(move |n| n.set_muted(&f, &k, muted)).await
+    }
+
+    /// Where one op of a festival came from (an announcement's id, a change's op): who signed
+    /// it, their clock's claim, and how and when it reached this device.
+    pub async fn op_origin(&self, festival: String, op: String) -> Result<OpOrigin, MeadowError> {
+        let (f, o) = (festival_id(&festival)?, op_id(&op)?);
+        let origin = self.run(move |n| n.op_origin(&f, &o)).await?;
+        origin.ok_or_else(|| MeadowError::NotFound { reason: format!("op {op} not found") })
     }
 
     /// One event of a festival with its description and links.

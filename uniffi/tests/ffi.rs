@@ -146,6 +146,9 @@ fn errors_map_to_the_right_variants_and_a_throwing_listener_cannot_silence_the_o
         heard(&rx, &f, Scope::Announcements);
         let anns = a.announcements(f.clone(), 0).await.expect("announcements");
         assert_eq!(anns[0].priority, Priority::Emergency, "urgent means emergency");
+        let origin = a.op_origin(f.clone(), anns[0].id.to_hex()).await.expect("origin");
+        assert_eq!((origin.author.to_hex(), origin.via), (a.public_key(), Some(Via::Here)));
+        assert!(matches!(a.op_origin(f.clone(), "11".repeat(32)).await, Err(MeadowError::NotFound { .. })));
 
         // A community member cannot announce; an importer owns what it imported.
         let b = node(&db);

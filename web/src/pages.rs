@@ -182,6 +182,9 @@ struct Detail {
     links: Vec<(String, String)>,
     /// When and where it was first announced, empty unless it has moved.
     moved_from: String,
+    /// Who signed it: display name (cut) and key fingerprint. The info point shows the signer
+    /// and whether it is an organiser, never how the op reached it.
+    signer: String,
 }
 
 #[derive(Template)]
@@ -470,6 +473,14 @@ impl<'a> Pages<'a> {
                 .map(|l| (l.url.clone(), clip(if l.title.is_empty() { &l.url } else { &l.title }, 80)))
                 .collect(),
             moved_from: d.moved_from.as_ref().map(|m| slot_label(&fr.tz, m)).unwrap_or_default(),
+            signer: d
+                .provenance
+                .as_ref()
+                .map(|p| match p.created.author_name.as_str() {
+                    "" => p.created.fingerprint.clone(),
+                    name => format!("{} ({})", clip(name, 60), p.created.fingerprint),
+                })
+                .unwrap_or_default(),
             e: Row::whole(&d.event, &fr.tz),
             c: self.chrome(fr),
         };

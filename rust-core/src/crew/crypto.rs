@@ -279,3 +279,36 @@ mod tests {
         assert_eq!(unpad(&[0, 200, 1, 2]), None);
     }
 }
+
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use crate::wire::{from_hex, to_hex};
+
+    /// The `vector crew-*` lines of docs/protocol.md, by name.
+    fn documented() -> std::collections::HashMap<String, String> {
+        let doc = include_str!("../../../docs/protocol.md");
+        doc.lines()
+            .filter_map(|l| l.strip_prefix("vector crew-"))
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_crew_vectors_hold() {
+        let doc = documented();
+        let get = |k: &str| doc.get(k).unwrap_or_else(|| panic!("docs/protocol.md has no vector crew-{k}")).clone();
+        let rfc_ikm = from_hex("6db9df30aa07dd42ee5e8181afdb977e538f5e1fec8a06223f33f7013e525037").expect("hex");
+        assert_eq!(to_hex(&CrewKeys::derive(&rfc_ikm).public), get("rfc9180-pkR"));
+        assert_eq!(to_hex(&CrewKeys::derive(b"meadow crew vector").public), get("keys"));
+        let author = Identity::from_secret([7; 32]).public();
+        let key = EpochKey([5; 32]);
+        assert_eq!(to_hex(&key.author_tag(&author)), get("tag"));
+        let aad = item_aad(&FestivalId([9; 32]), &author, 3, 1);
+        let item = key.encrypt_with_nonce(&[6; 24], &pad(b"favourites").expect("pad"), &aad).expect("enc");
+        assert_eq!(to_hex(&item), get("item"));
+        let opened = key.decrypt(&from_hex(&get("item")).expect("hex"), &aad).expect("the documented item opens");
+        assert_eq!(unpad(&opened), Some(&b"favourites"[..]));
+    }
+}

@@ -2011,6 +2011,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func nowNext(festival: String, now: Int64) async throws  -> [NowNext]
     
     /**
+     * Where one op of a festival came from (an announcement's id, a change's op): who signed
+     * it, their clock's claim, and how and when it reached this device.
+     */
+    func opOrigin(festival: String, op: String) async throws  -> OpOrigin
+    
+    /**
      * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
      * it is, the day change honoured, if that day has events, else the first day with events.
      */
@@ -2865,6 +2871,26 @@ open func nowNext(festival: String, now: Int64)async throws  -> [NowNext]  {
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeNowNext.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Where one op of a festival came from (an announcement's id, a change's op): who signed
+     * it, their clock's claim, and how and when it reached this device.
+     */
+open func opOrigin(festival: String, op: String)async throws  -> OpOrigin  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_op_origin(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(op)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeOpOrigin_lift,
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -5347,6 +5373,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_now_next() != 43286) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_op_origin() != 41868) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_opening_day() != 9872) {

@@ -586,6 +586,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_net_status(uint64_t ptr
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_now_next(uint64_t ptr, RustBuffer festival, int64_t now
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_OP_ORIGIN
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_OP_ORIGIN
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_op_origin(uint64_t ptr, RustBuffer festival, RustBuffer op
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_OPENING_DAY
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_OPENING_DAY
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_opening_day(uint64_t ptr, RustBuffer festival, int64_t now
@@ -1307,6 +1312,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_net_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NOW_NEXT
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_NOW_NEXT
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_now_next(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_OP_ORIGIN
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_OP_ORIGIN
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_op_origin(void
     
 );
 #endif

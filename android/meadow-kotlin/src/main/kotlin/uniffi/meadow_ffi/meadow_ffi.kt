@@ -58,6 +58,7 @@ import uniffi.meadow_core.FfiConverterTypeFestivalDay
 import uniffi.meadow_core.FfiConverterTypeFestivalView
 import uniffi.meadow_core.FfiConverterTypeNetStatus
 import uniffi.meadow_core.FfiConverterTypeNowNext
+import uniffi.meadow_core.FfiConverterTypeOpOrigin
 import uniffi.meadow_core.FfiConverterTypeProgrammePage
 import uniffi.meadow_core.FfiConverterTypeScope
 import uniffi.meadow_core.FfiConverterTypeStanding
@@ -65,6 +66,7 @@ import uniffi.meadow_core.FfiConverterTypeVenueView
 import uniffi.meadow_core.FfiConverterTypeVia
 import uniffi.meadow_core.NetStatus
 import uniffi.meadow_core.NowNext
+import uniffi.meadow_core.OpOrigin
 import uniffi.meadow_core.ProgrammePage
 import uniffi.meadow_core.Scope
 import uniffi.meadow_core.Standing
@@ -81,6 +83,7 @@ import uniffi.meadow_core.RustBuffer as RustBufferFestivalDay
 import uniffi.meadow_core.RustBuffer as RustBufferFestivalView
 import uniffi.meadow_core.RustBuffer as RustBufferNetStatus
 import uniffi.meadow_core.RustBuffer as RustBufferNowNext
+import uniffi.meadow_core.RustBuffer as RustBufferOpOrigin
 import uniffi.meadow_core.RustBuffer as RustBufferProgrammePage
 import uniffi.meadow_core.RustBuffer as RustBufferScope
 import uniffi.meadow_core.RustBuffer as RustBufferStanding
@@ -882,6 +885,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_now_next(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_op_origin(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_opening_day(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_programme(
@@ -1086,6 +1091,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_net_status(`ptr`: Long,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_now_next(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_op_origin(`ptr`: Long,`festival`: RustBuffer.ByValue,`op`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_opening_day(`ptr`: Long,`festival`: RustBuffer.ByValue,`now`: Long,
     ): Long
@@ -1418,6 +1425,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_now_next() and 0xFFFF) != 43286) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_op_origin() and 0xFFFF) != 41868) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_opening_day() and 0xFFFF) != 9872) {
@@ -4129,6 +4139,12 @@ public interface MeadowNodeInterface {
     suspend fun `nowNext`(`festival`: kotlin.String, `now`: kotlin.Long): List<NowNext>
     
     /**
+     * Where one op of a festival came from (an announcement's id, a change's op): who signed
+     * it, their clock's claim, and how and when it reached this device.
+     */
+    suspend fun `opOrigin`(`festival`: kotlin.String, `op`: kotlin.String): OpOrigin
+    
+    /**
      * The day (`YYYY-MM-DD`) a programme opens on at `now` (Unix seconds): the festival day
      * it is, the day change honoured, if that day has events, else the first day with events.
      */
@@ -5272,6 +5288,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeNowNext.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Where one op of a festival came from (an announcement's id, a change's op): who signed
+     * it, their clock's claim, and how and when it reached this device.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `opOrigin`(`festival`: kotlin.String, `op`: kotlin.String) : OpOrigin {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_op_origin(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`op`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferOpOrigin.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeOpOrigin.lift(it) },
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
@@ -7574,6 +7617,8 @@ public object FfiConverterSequenceTypeScope: FfiConverterRustBuffer<List<Scope>>
         }
     }
 }
+
+
 
 
 
