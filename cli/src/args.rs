@@ -40,6 +40,13 @@ pub(crate) enum Command {
         #[command(subcommand)]
         cmd: VenueCmd,
     },
+    /// Crews: small private groups that share favourites, end to end encrypted.
+    Crew {
+        #[command(flatten)]
+        on: On,
+        #[command(subcommand)]
+        cmd: CrewCmd,
+    },
     /// Add, edit, cancel and delete events.
     Event {
         #[command(flatten)]
@@ -428,6 +435,69 @@ pub(crate) struct EventFields {
     /// Link URL (repeatable).
     #[arg(long = "link")]
     pub(crate) links: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CrewCmd {
+    /// Start a crew, with you as its admin.
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// An invite link for one person to join (admin only).
+    Invite {
+        /// Crew id (prefix).
+        crew: String,
+        /// Hours it stays good.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
+    /// Ask to join from an invite link; the admin's device lets you in when it sees the request.
+    Join {
+        /// The `meadow://crew/...` link.
+        link: String,
+    },
+    /// Leave a crew.
+    Leave {
+        /// Crew id (prefix).
+        crew: String,
+    },
+    /// Remove a member (admin only).
+    Remove {
+        /// Crew id (prefix).
+        crew: String,
+        /// The member's public key.
+        member: String,
+    },
+    /// Your crews.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who is in a crew, where they are going, and where their favourites clash.
+    Show {
+        /// Crew id (prefix).
+        crew: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tell your crews a note or where you are heading.
+    Share {
+        /// A short note (empty to clear it).
+        #[arg(long)]
+        note: Option<String>,
+        /// Heading to this event (id prefix).
+        #[arg(long, conflicts_with_all = ["here", "nowhere"])]
+        heading: Option<String>,
+        /// At this event now (id prefix).
+        #[arg(long, conflicts_with = "nowhere")]
+        here: Option<String>,
+        /// Clear where you are heading.
+        #[arg(long)]
+        nowhere: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod args;
 mod ble;
+mod crew;
 mod net;
 mod output;
 
@@ -72,7 +73,7 @@ fn parse_date(s: &str, what: &str) -> Result<Date> {
     s.trim().parse::<Date>().map_err(|_| anyhow!("cannot read {what} {s:?}: use YYYY-MM-DD"))
 }
 
-fn parse_key(s: &str) -> Result<PublicKey> {
+pub(crate) fn parse_key(s: &str) -> Result<PublicKey> {
     PublicKey::from_hex(s).map_err(|e| anyhow!("{s:?}: {e}"))
 }
 
@@ -391,6 +392,10 @@ fn run(cli: Cli) -> Result<()> {
                     output::event_list(&fest, &soon);
                 }
             }
+        }
+        Command::Crew { on, cmd } => {
+            let f = festival_id(&node, &on.festival)?;
+            crew::run(&mut node, f, cmd)?;
         }
         Command::Changes { keep, json, on } => {
             let f = festival_id(&node, &on.festival)?;

@@ -332,3 +332,47 @@ fn event_show_says_who_signed_it_and_how_it_reached_this_device() {
     assert_eq!(created["verified_here"], true);
     assert_eq!(json["provenance"]["last_change"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_crew_is_made_joined_over_the_network_and_shares_a_note() {
+    let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    demo(da.path());
+    let created = ok(da.path(), &["crew", "create", "Camp Kettle"]);
+    let id = created.split('(').nth(1).and_then(|r| r.get(..32)).unwrap_or_else(|| panic!("{created}")).to_owned();
+    let crew_link = ok(da.path(), &["crew", "invite", &id[..8]]).lines().next().expect("a link").to_owned();
+    assert!(crew_link.starts_with("meadow://crew/"), "{crew_link}");
+    let (mut server, link, _lines, _errors) = serve(da.path());
+    ok(db.path(), &["join", &link]);
+    assert!(ok(db.path(), &["crew", "join", &crew_link]).contains("asked to join"));
+    // The request reaches the admin's node, which admits it; the new key comes back.
+    let mut listed = String::new();
+    for _ in 0..30 {
+        ok(db.path(), &["sync"]);
+        listed = ok(db.path(), &["crew", "list"]);
+        if listed.contains("2 members") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(listed.contains("Camp Kettle") && listed.contains("2 members"), "{listed}");
+    ok(db.path(), &["crew", "share", "--note", "by the tea tent"]);
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..30 {
+        ok(db.path(), &["sync"]);
+        shown = serde_json::from_str(&ok(da.path(), &["crew", "show", &id[..8], "--json"])).expect("json");
+        if shown["members"].as_array().is_some_and(|m| m.iter().any(|m| m["note"] == "by the tea tent")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(shown["members"].as_array().is_some_and(|m| m.iter().any(|m| m["note"] == "by the tea tent")), "{shown}");
+    // A second use of the same invite is refused by the admin's device: still two.
+    let dc = tempfile::tempdir().expect("dir");
+    ok(dc.path(), &["join", &link]);
+    ok(dc.path(), &["crew", "join", &crew_link]);
+    ok(dc.path(), &["sync"]);
+    ok(dc.path(), &["sync"]);
+    assert!(ok(dc.path(), &["crew", "list"]).contains("no crews"));
+    let _ = server.kill();
+    let _ = server.wait();
+}

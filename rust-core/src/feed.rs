@@ -33,11 +33,13 @@ pub enum Scope {
     Favourites,
     /// What this device has marked seen ("changes since the last look").
     Seen,
+    /// Crew ops: keys, epochs, members' items and join requests.
+    Crews,
 }
 
 impl Scope {
     /// Every scope, in order.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Festival,
         Scope::Programme,
         Scope::Announcements,
@@ -46,6 +48,7 @@ impl Scope {
         Scope::Profiles,
         Scope::Favourites,
         Scope::Seen,
+        Scope::Crews,
     ];
 
     const fn bit(self) -> u16 {
@@ -96,7 +99,8 @@ impl Scopes {
             | Scope::Announcements.bit()
             | Scope::Roles.bit()
             | Scope::Moderation.bit()
-            | Scope::Profiles.bit(),
+            | Scope::Profiles.bit()
+            | Scope::Crews.bit(),
     );
 
     /// What storing an op with this body can change. Roles and moderation also change which
@@ -113,6 +117,7 @@ impl Scopes {
             Body::RoleGrant { .. } | Body::RoleRevoke { .. } => [Roles, Festival, Programme, Announcements].into(),
             Body::Profile(_) => Profiles.into(),
             Body::Hide { .. } | Body::Moderation(_) => [Moderation, Programme, Announcements].into(),
+            Body::Crew(_) => Crews.into(),
             Body::Unknown { .. } => Festival.into(),
         }
     }

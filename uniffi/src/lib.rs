@@ -5,6 +5,7 @@
 //! Calls that touch the store or the network are async (Kotlin `suspend`, Swift `async`) and run
 //! on the node's own threads.
 
+mod crews;
 mod error;
 mod feed;
 mod forms;

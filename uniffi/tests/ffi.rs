@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use meadow_core::crew::ops::Heading;
 use meadow_core::feed::Scope;
 use meadow_core::op::Priority;
 use meadow_core::view::Via;
@@ -310,5 +311,59 @@ fn the_day_screen_and_the_notifications_get_their_rules_from_the_core() {
         a.announce(f.clone(), "Storm: leave the field".into(), true).await.expect("announce");
         assert_eq!(a.emergencies_to_notify(f.clone(), now).await.expect("told").len(), 1);
         assert!(a.emergencies_to_notify(f.clone(), now).await.expect("again").is_empty());
+    });
+}
+
+/// Syncs `festival` between two nodes over an in-memory link, `dialler` dialling.
+async fn swap(dialler: &Arc<MeadowNode>, answerer: &Arc<MeadowNode>, festival: &str) {
+    let radio = || Arc::new(Radio { mtu: 185, out: Mutex::new(Vec::new()), closed: Mutex::new(false) });
+    let (ra, rd) = (radio(), radio());
+    let sd = dialler.clone().initiate_link(rd.clone(), festival.into(), Via::Bluetooth, 0).await.expect("initiate");
+    let sa = answerer.clone().respond_link(ra.clone(), Via::Bluetooth, 0);
+    for round in 0..100_000u64 {
+        let to_d: Vec<_> = ra.out.lock().expect("a").drain(..).collect();
+        let to_a: Vec<_> = rd.out.lock().expect("d").drain(..).collect();
+        if to_a.is_empty() && to_d.is_empty() {
+            break;
+        }
+        for p in to_d {
+            sd.received(p, round).await.expect("dialler step");
+        }
+        for p in to_a {
+            sa.received(p, round).await.expect("answerer step");
+        }
+    }
+}
+
+#[test]
+fn a_crew_is_created_joined_and_shared_through_the_bindings() {
+    let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (a, b) = (node(&da), node(&db));
+    run(async {
+        let f = a.create_demo("2026-07-10".into()).await.expect("demo");
+        swap(&b, &a, &f).await;
+        let crew = a.create_crew(f.clone(), "Camp Kettle".into()).await.expect("create");
+        assert!(matches!(a.create_crew(f.clone(), " ".into()).await, Err(MeadowError::InvalidField { .. })));
+        let link = a.crew_invite(f.clone(), crew.clone()).await.expect("invite");
+        assert!(matches!(b.crew_invite(f.clone(), crew.clone()).await, Err(MeadowError::NotFound { .. })));
+        b.join_crew(link).await.expect("join");
+        assert!(matches!(b.join_crew("meadow://crew/nope".into()).await, Err(MeadowError::Invalid { .. })));
+        // The request reaches the admin, the new epoch comes back, the friend shares again.
+        for _ in 0..3 {
+            swap(&b, &a, &f).await;
+        }
+        let event = a.programme(f.clone(), None).await.expect("programme")[0].id.to_hex();
+        b.set_favourite(f.clone(), event.clone(), true).await.expect("fav");
+        b.share_with_crews(f.clone(), Some("at the gate".into()), true, Heading::HereNow, Some(event.clone()))
+            .await
+            .expect("share");
+        swap(&b, &a, &f).await;
+        let crews = a.crews(f.clone()).await.expect("crews");
+        assert_eq!(crews.len(), 1, "{crews:?}");
+        let friend = crews[0].members.iter().find(|m| !m.is_me).expect("the friend");
+        assert_eq!(friend.favourites.iter().map(|e| e.to_hex()).collect::<Vec<_>>(), vec![event.clone()]);
+        assert_eq!((friend.note.as_str(), friend.heading), ("at the gate", Some(Heading::HereNow)));
+        assert_eq!(friend.heading_event.map(|e| e.to_hex()), Some(event));
+        assert!(a.crew_clashes(f.clone(), crews[0].clone()).await.expect("clashes").is_empty());
     });
 }

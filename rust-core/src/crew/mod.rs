@@ -7,3 +7,6 @@
 //! node's calls build on it.
 
 pub mod crypto;
+pub mod invite;
+pub mod ops;
+pub mod state;

@@ -24,6 +24,8 @@ use crate::store::{CheckReport, Clock, IngestReport, Store, StoreError};
 use crate::view::{Changes, EventView, FestivalView, VenueView};
 
 pub mod budget;
+mod crews;
+pub use crews::INVITE_SECONDS;
 mod device;
 mod events;
 mod festival;
@@ -166,6 +168,22 @@ impl Node {
             None => self.store.ingest(ops)?,
         };
         self.items.follow(&report);
+        // Crew ops from elsewhere may ask this device to act: admit a joiner, share again under a
+        // new epoch. What this device writes itself is acted on where it is written.
+        if from.is_none_or(|f| f.via != crate::view::Via::Here) {
+            let crews: Vec<FestivalId> = report
+                .changes
+                .festivals
+                .iter()
+                .filter(|(_, s)| s.contains(crate::feed::Scope::Crews))
+                .map(|(f, _)| *f)
+                .collect();
+            for f in crews {
+                if let Err(e) = self.crew_housekeeping(f) {
+                    tracing::warn!(festival = %f.short(), error = %e, "crew housekeeping failed");
+                }
+            }
+        }
         Ok(report)
     }
 
@@ -235,7 +253,9 @@ impl Node {
 
     /// Marks or unmarks an event as a favourite on this device.
     pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
-        Ok(self.store.set_favourite(festival, event, on)?)
+        self.store.set_favourite(festival, event, on)?;
+        // The crews this identity is in see its favourites.
+        self.publish_to_crews(*festival)
     }
 
     /// Records that the user has now seen everything in the festival.

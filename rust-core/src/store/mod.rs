@@ -3,6 +3,7 @@
 //! "seen" mark).
 
 mod check;
+mod crews;
 mod fold;
 mod ingest;
 mod local;

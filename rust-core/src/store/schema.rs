@@ -345,6 +345,19 @@ CREATE TABLE arrivals (
   peer TEXT
 ) WITHOUT ROWID;
 "#,
+    // 7: crews. Their ops (kinds 12 to 15) are read together, by festival; the invites this
+    // device gave out as a crew's admin are device-local: each admits one joiner, until it expires.
+    r#"
+CREATE INDEX ops_crew ON ops (festival, kind) WHERE kind BETWEEN 12 AND 15;
+CREATE TABLE crew_invites (
+  festival BLOB NOT NULL,
+  secret BLOB NOT NULL,
+  crew BLOB NOT NULL,
+  expires INTEGER NOT NULL,
+  used_by BLOB,
+  PRIMARY KEY (festival, secret)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before

@@ -3,9 +3,11 @@
 //! them; the CLI, the web page and the bindings render them and define no read model of their own.
 //! Rules that only need these values (the agenda's reminders, gaps and clashes) live here too.
 
+mod crew;
 mod day;
 mod provenance;
 
+pub use crew::{CrewClash, CrewMember, CrewView};
 pub use day::{DayRow, DayView, MIN_CELL_SECONDS, lanes, now_line};
 pub use provenance::{Arrival, OpOrigin, Provenance, Via};
 

@@ -906,6 +906,343 @@ public func FfiConverterTypeChangeView_lower(_ value: ChangeView) -> RustBuffer 
 
 
 /**
+ * Two members whose favourites overlap in time: they will be apart then.
+ */
+public struct CrewClash: Equatable, Hashable {
+    /**
+     * One member.
+     */
+    public var first: PublicKey
+    /**
+     * Its event.
+     */
+    public var firstEvent: OpId
+    /**
+     * The other member.
+     */
+    public var second: PublicKey
+    /**
+     * Its event, overlapping the first.
+     */
+    public var secondEvent: OpId
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One member.
+         */first: PublicKey, 
+        /**
+         * Its event.
+         */firstEvent: OpId, 
+        /**
+         * The other member.
+         */second: PublicKey, 
+        /**
+         * Its event, overlapping the first.
+         */secondEvent: OpId) {
+        self.first = first
+        self.firstEvent = firstEvent
+        self.second = second
+        self.secondEvent = secondEvent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CrewClash: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCrewClash: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CrewClash {
+        return
+            try CrewClash(
+                first: FfiConverterTypePublicKey.read(from: &buf), 
+                firstEvent: FfiConverterTypeOpId.read(from: &buf), 
+                second: FfiConverterTypePublicKey.read(from: &buf), 
+                secondEvent: FfiConverterTypeOpId.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CrewClash, into buf: inout [UInt8]) {
+        FfiConverterTypePublicKey.write(value.first, into: &buf)
+        FfiConverterTypeOpId.write(value.firstEvent, into: &buf)
+        FfiConverterTypePublicKey.write(value.second, into: &buf)
+        FfiConverterTypeOpId.write(value.secondEvent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewClash_lift(_ buf: RustBuffer) throws -> CrewClash {
+    return try FfiConverterTypeCrewClash.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewClash_lower(_ value: CrewClash) -> RustBuffer {
+    return FfiConverterTypeCrewClash.lower(value)
+}
+
+
+/**
+ * One member of a crew and what it shares.
+ */
+public struct CrewMember: Equatable, Hashable {
+    /**
+     * Its key.
+     */
+    public var key: PublicKey
+    /**
+     * Its display name in the festival, empty if none.
+     */
+    public var name: String
+    /**
+     * Its key's fingerprint.
+     */
+    public var fingerprint: String
+    /**
+     * This device's identity.
+     */
+    public var isMe: Bool
+    /**
+     * Its favourites, as events of the festival this device holds.
+     */
+    public var favourites: [OpId]
+    /**
+     * Where it says it is going, if anywhere.
+     */
+    public var heading: Heading?
+    /**
+     * The event it is heading to or at.
+     */
+    public var headingEvent: OpId?
+    /**
+     * Its note.
+     */
+    public var note: String
+    /**
+     * It has shared nothing yet under an epoch this device holds.
+     */
+    public var silent: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its key.
+         */key: PublicKey, 
+        /**
+         * Its display name in the festival, empty if none.
+         */name: String, 
+        /**
+         * Its key's fingerprint.
+         */fingerprint: String, 
+        /**
+         * This device's identity.
+         */isMe: Bool, 
+        /**
+         * Its favourites, as events of the festival this device holds.
+         */favourites: [OpId], 
+        /**
+         * Where it says it is going, if anywhere.
+         */heading: Heading?, 
+        /**
+         * The event it is heading to or at.
+         */headingEvent: OpId?, 
+        /**
+         * Its note.
+         */note: String, 
+        /**
+         * It has shared nothing yet under an epoch this device holds.
+         */silent: Bool) {
+        self.key = key
+        self.name = name
+        self.fingerprint = fingerprint
+        self.isMe = isMe
+        self.favourites = favourites
+        self.heading = heading
+        self.headingEvent = headingEvent
+        self.note = note
+        self.silent = silent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CrewMember: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCrewMember: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CrewMember {
+        return
+            try CrewMember(
+                key: FfiConverterTypePublicKey.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                fingerprint: FfiConverterString.read(from: &buf), 
+                isMe: FfiConverterBool.read(from: &buf), 
+                favourites: FfiConverterSequenceTypeOpId.read(from: &buf), 
+                heading: FfiConverterOptionTypeHeading.read(from: &buf), 
+                headingEvent: FfiConverterOptionTypeOpId.read(from: &buf), 
+                note: FfiConverterString.read(from: &buf), 
+                silent: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CrewMember, into buf: inout [UInt8]) {
+        FfiConverterTypePublicKey.write(value.key, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.fingerprint, into: &buf)
+        FfiConverterBool.write(value.isMe, into: &buf)
+        FfiConverterSequenceTypeOpId.write(value.favourites, into: &buf)
+        FfiConverterOptionTypeHeading.write(value.heading, into: &buf)
+        FfiConverterOptionTypeOpId.write(value.headingEvent, into: &buf)
+        FfiConverterString.write(value.note, into: &buf)
+        FfiConverterBool.write(value.silent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewMember_lift(_ buf: RustBuffer) throws -> CrewMember {
+    return try FfiConverterTypeCrewMember.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewMember_lower(_ value: CrewMember) -> RustBuffer {
+    return FfiConverterTypeCrewMember.lower(value)
+}
+
+
+/**
+ * A crew this device is in.
+ */
+public struct CrewView: Equatable, Hashable {
+    /**
+     * Its id (hex), as invites and commands name it.
+     */
+    public var id: String
+    /**
+     * Its name.
+     */
+    public var name: String
+    /**
+     * Its admin (its creator): the only key that adds and removes members.
+     */
+    public var admin: PublicKey
+    /**
+     * This device's identity is the admin.
+     */
+    public var isAdmin: Bool
+    /**
+     * The newest epoch this device holds.
+     */
+    public var epoch: UInt32
+    /**
+     * Its members, this device's identity among them.
+     */
+    public var members: [CrewMember]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its id (hex), as invites and commands name it.
+         */id: String, 
+        /**
+         * Its name.
+         */name: String, 
+        /**
+         * Its admin (its creator): the only key that adds and removes members.
+         */admin: PublicKey, 
+        /**
+         * This device's identity is the admin.
+         */isAdmin: Bool, 
+        /**
+         * The newest epoch this device holds.
+         */epoch: UInt32, 
+        /**
+         * Its members, this device's identity among them.
+         */members: [CrewMember]) {
+        self.id = id
+        self.name = name
+        self.admin = admin
+        self.isAdmin = isAdmin
+        self.epoch = epoch
+        self.members = members
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CrewView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCrewView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CrewView {
+        return
+            try CrewView(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                admin: FfiConverterTypePublicKey.read(from: &buf), 
+                isAdmin: FfiConverterBool.read(from: &buf), 
+                epoch: FfiConverterUInt32.read(from: &buf), 
+                members: FfiConverterSequenceTypeCrewMember.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CrewView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypePublicKey.write(value.admin, into: &buf)
+        FfiConverterBool.write(value.isAdmin, into: &buf)
+        FfiConverterUInt32.write(value.epoch, into: &buf)
+        FfiConverterSequenceTypeCrewMember.write(value.members, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewView_lift(_ buf: RustBuffer) throws -> CrewView {
+    return try FfiConverterTypeCrewView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCrewView_lower(_ value: CrewView) -> RustBuffer {
+    return FfiConverterTypeCrewView.lower(value)
+}
+
+
+/**
  * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track as
  * positions in the view's tables (a day names a dozen venues a thousand times).
  */
@@ -2997,6 +3334,81 @@ public func FfiConverterTypeChangeKind_lower(_ value: ChangeKind) -> RustBuffer 
 
 
 /**
+ * Where a member says it is going.
+ */
+
+public enum Heading: Equatable, Hashable {
+    
+    /**
+     * On the way to the event.
+     */
+    case headingTo
+    /**
+     * At the event now.
+     */
+    case hereNow
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Heading: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHeading: FfiConverterRustBuffer {
+    typealias SwiftType = Heading
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Heading {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .headingTo
+        
+        case 2: return .hereNow
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Heading, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .headingTo:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .hereNow:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeading_lift(_ buf: RustBuffer) throws -> Heading {
+    return try FfiConverterTypeHeading.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeading_lower(_ value: Heading) -> RustBuffer {
+    return FfiConverterTypeHeading.lower(value)
+}
+
+
+
+/**
  * How loudly an announcement should be shown.
  */
 
@@ -3119,6 +3531,10 @@ public enum Scope: Equatable, Hashable {
      * What this device has marked seen ("changes since the last look").
      */
     case seen
+    /**
+     * Crew ops: keys, epochs, members' items and join requests.
+     */
+    case crews
 
 
 
@@ -3155,6 +3571,8 @@ public struct FfiConverterTypeScope: FfiConverterRustBuffer {
         case 7: return .favourites
         
         case 8: return .seen
+        
+        case 9: return .crews
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3194,6 +3612,10 @@ public struct FfiConverterTypeScope: FfiConverterRustBuffer {
         
         case .seen:
             writeInt(&buf, Int32(8))
+        
+        
+        case .crews:
+            writeInt(&buf, Int32(9))
         
         }
     }
@@ -3654,6 +4076,30 @@ fileprivate struct FfiConverterOptionTypeSlot: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeHeading: FfiConverterRustBuffer {
+    typealias SwiftType = Heading?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHeading.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHeading.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeVia: FfiConverterRustBuffer {
     typealias SwiftType = Via?
 
@@ -3719,6 +4165,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCrewMember: FfiConverterRustBuffer {
+    typealias SwiftType = [CrewMember]
+
+    public static func write(_ value: [CrewMember], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCrewMember.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CrewMember] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CrewMember]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCrewMember.read(from: &buf))
         }
         return seq
     }

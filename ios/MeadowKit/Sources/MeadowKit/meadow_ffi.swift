@@ -1818,6 +1818,48 @@ public func FfiConverterTypeLinkSession_lower(_ value: LinkSession) -> UInt64 {
 public protocol MeadowNodeProtocol: AnyObject, Sendable {
     
     /**
+     * Starts a crew in a festival with this device as its admin; returns its id (hex).
+     */
+    func createCrew(festival: String, name: String) async throws  -> String
+    
+    /**
+     * Where members of a crew will be apart: their favourites that overlap in time.
+     */
+    func crewClashes(festival: String, crew: CrewView) async throws  -> [CrewClash]
+    
+    /**
+     * An invite link to one of this device's crews, for one person, good for a day.
+     */
+    func crewInvite(festival: String, crew: String) async throws  -> String
+    
+    /**
+     * The crews this device is in.
+     */
+    func crews(festival: String) async throws  -> [CrewView]
+    
+    /**
+     * Asks to join the crew an invite link names (its festival must be held here); the admin's
+     * device lets this one in when the request reaches it.
+     */
+    func joinCrew(link: String) async throws 
+    
+    /**
+     * Leaves a crew.
+     */
+    func leaveCrew(festival: String, crew: String) async throws 
+    
+    /**
+     * Removes a member (admin only).
+     */
+    func removeFromCrew(festival: String, crew: String, member: String) async throws 
+    
+    /**
+     * Tells this device's crews a note (`None` keeps it) and where it is heading (`event` none
+     * clears it when `set_heading`).
+     */
+    func shareWithCrews(festival: String, note: String?, setHeading: Bool, heading: Heading, event: String?) async throws 
+    
+    /**
      * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
      * (what the ops it brings record as their way here); the first packets are sent before
      * this returns.
@@ -2188,6 +2230,160 @@ public static func `open`(dataDir: String)throws  -> MeadowNode  {
 }
     
 
+    
+    /**
+     * Starts a crew in a festival with this device as its admin; returns its id (hex).
+     */
+open func createCrew(festival: String, name: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_create_crew(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Where members of a crew will be apart: their favourites that overlap in time.
+     */
+open func crewClashes(festival: String, crew: CrewView)async throws  -> [CrewClash]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterTypeCrewView_lower(crew)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCrewClash.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * An invite link to one of this device's crews, for one person, good for a day.
+     */
+open func crewInvite(festival: String, crew: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_crew_invite(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(crew)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * The crews this device is in.
+     */
+open func crews(festival: String)async throws  -> [CrewView]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_crews(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCrewView.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Asks to join the crew an invite link names (its festival must be held here); the admin's
+     * device lets this one in when the request reaches it.
+     */
+open func joinCrew(link: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_join_crew(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(link)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Leaves a crew.
+     */
+open func leaveCrew(festival: String, crew: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_leave_crew(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(crew)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Removes a member (admin only).
+     */
+open func removeFromCrew(festival: String, crew: String, member: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_remove_from_crew(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(crew),FfiConverterString.lower(member)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Tells this device's crews a note (`None` keeps it) and where it is heading (`event` none
+     * clears it when `set_heading`).
+     */
+open func shareWithCrews(festival: String, note: String?, setHeading: Bool, heading: Heading, event: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_share_with_crews(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterOptionString.lower(note),FfiConverterBool.lower(setHeading),FfiConverterTypeHeading_lower(heading),FfiConverterOptionString.lower(event)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
     
     /**
      * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
@@ -4998,6 +5194,56 @@ fileprivate struct FfiConverterSequenceTypeChangeView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeCrewClash: FfiConverterRustBuffer {
+    typealias SwiftType = [CrewClash]
+
+    public static func write(_ value: [CrewClash], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCrewClash.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CrewClash] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CrewClash]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCrewClash.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCrewView: FfiConverterRustBuffer {
+    typealias SwiftType = [CrewView]
+
+    public static func write(_ value: [CrewView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCrewView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CrewView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CrewView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCrewView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeEventView: FfiConverterRustBuffer {
     typealias SwiftType = [EventView]
 
@@ -5265,6 +5511,30 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_linksession_tick() != 37041) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_create_crew() != 7147) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes() != 15360) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_crew_invite() != 27442) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_crews() != 51649) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_join_crew() != 340) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_leave_crew() != 22203) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_remove_from_crew() != 16416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_share_with_crews() != 46639) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() != 58419) {

@@ -406,6 +406,46 @@ void uniffi_meadow_ffi_fn_free_meadownode(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_meadow_ffi_fn_constructor_meadownode_open(RustBuffer data_dir, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_CREW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_crew(uint64_t ptr, RustBuffer festival, RustBuffer name
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_CLASHES
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_CLASHES
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(uint64_t ptr, RustBuffer festival, RustBuffer crew
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_INVITE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_INVITE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_crew_invite(uint64_t ptr, RustBuffer festival, RustBuffer crew
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREWS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREWS
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_crews(uint64_t ptr, RustBuffer festival
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN_CREW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_join_crew(uint64_t ptr, RustBuffer link
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_LEAVE_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_LEAVE_CREW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_leave_crew(uint64_t ptr, RustBuffer festival, RustBuffer crew
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_FROM_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_REMOVE_FROM_CREW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_remove_from_crew(uint64_t ptr, RustBuffer festival, RustBuffer crew, RustBuffer member
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SHARE_WITH_CREWS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SHARE_WITH_CREWS
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_share_with_crews(uint64_t ptr, RustBuffer festival, RustBuffer note, int8_t set_heading, RustBuffer heading, RustBuffer event
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_INITIATE_LINK
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_initiate_link(uint64_t ptr, uint64_t link, RustBuffer festival, RustBuffer via, uint64_t now_ms
@@ -1096,6 +1136,54 @@ uint16_t uniffi_meadow_ffi_checksum_method_linksession_received(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_TICK
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_LINKSESSION_TICK
 uint16_t uniffi_meadow_ffi_checksum_method_linksession_tick(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_CREW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_crew(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_CLASHES
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_CLASHES
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_INVITE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_INVITE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crew_invite(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREWS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREWS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crews(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_JOIN_CREW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_join_crew(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_LEAVE_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_LEAVE_CREW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_leave_crew(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_FROM_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_REMOVE_FROM_CREW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_remove_from_crew(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SHARE_WITH_CREWS
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SHARE_WITH_CREWS
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_share_with_crews(void
     
 );
 #endif

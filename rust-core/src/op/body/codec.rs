@@ -219,6 +219,7 @@ impl Body {
                     w.raw(moderation::APPROVE, Some(&keys));
                 }
             }
+            Body::Crew(c) => c.encode_fields(&mut w.0),
             Body::Unknown { .. } => {}
         }
         w.0.into_vec()
@@ -436,7 +437,12 @@ impl Body {
             other => {
                 // Walk the record anyway so that malformed unknown bodies are still rejected.
                 while fields.next_field()?.is_some() {}
-                Body::Unknown { kind: other }
+                // A crew body that is not of a crew shape stays inert rather than refused: every
+                // device, knowing crews or not, accepts the same extension ops.
+                match crate::crew::ops::CrewBody::decode(other, rest) {
+                    Some(c) => Body::Crew(c),
+                    None => Body::Unknown { kind: other },
+                }
             }
         };
         body.validate()?;

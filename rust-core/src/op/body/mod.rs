@@ -369,6 +369,8 @@ pub enum Body {
     },
     /// Sets the community mode or approves authors.
     Moderation(Moderation),
+    /// A crew op (extension kinds 12 to 15): inert in the programme, read by crew members only.
+    Crew(crate::crew::ops::CrewBody),
     /// A kind this version does not know: stored and passed on, but without effect.
     Unknown {
         /// The kind byte.
@@ -391,6 +393,7 @@ impl Body {
             Body::Profile(_) => BodyKind::Profile as u8,
             Body::Hide { .. } => BodyKind::Hide as u8,
             Body::Moderation(_) => BodyKind::Moderation as u8,
+            Body::Crew(c) => c.kind(),
             Body::Unknown { kind } => *kind,
         }
     }

@@ -236,6 +236,7 @@ impl Body {
             | Body::RoleGrant { .. }
             | Body::RoleRevoke { .. }
             | Body::Hide { .. }
+            | Body::Crew(_)
             | Body::Unknown { .. } => {}
         }
         Ok(())

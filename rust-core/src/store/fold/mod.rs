@@ -389,7 +389,7 @@ pub(crate) fn apply(conn: &Connection, ctx: &mut FestivalCtx, op: &Op, rev: i64)
                 apply_moderation(conn, ctx, stamp, m)?;
             }
         }
-        Body::Unknown { .. } => {}
+        Body::Crew(_) | Body::Unknown { .. } => {}
     }
     Ok(())
 }

@@ -213,8 +213,9 @@ fn a_store_from_before_first_slots_is_rederived_when_opened() {
 /// Takes a store back to before migration 4 (the imported schedule's facts), stamps included:
 /// events then had 14 stamped fields and venues 4.
 fn drop_schema_4(conn: &rusqlite::Connection) {
-    // And before migration 5 (emergencies told), which came after it.
-    conn.execute_batch("DROP TABLE notified").expect("drop");
+    // And before migrations 5 to 7 (emergencies told, arrivals, crews), which came after it.
+    conn.execute_batch("DROP TABLE notified; DROP TABLE arrivals; DROP TABLE crew_invites; DROP INDEX ops_crew")
+        .expect("drop");
     for col in ["url", "source_number", "do_not_record", "recording_license"] {
         conn.execute(&format!("ALTER TABLE events DROP COLUMN {col}"), []).expect("drop");
     }

@@ -8,6 +8,7 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
+import uniffi.meadow_core.CrewView
 import uniffi.meadow_core.AgendaEntry
 import uniffi.meadow_core.AnnouncementView
 import uniffi.meadow_core.Priority
@@ -87,6 +88,8 @@ class FestivalState(
     private val _agenda = MutableStateFlow<List<AgendaEntry>>(emptyList())
     private val _announcements = MutableStateFlow<List<AnnouncementView>>(emptyList())
     private val _changes = MutableStateFlow<List<ChangeView>>(emptyList())
+    private val _crews = MutableStateFlow<List<CrewView>>(emptyList())
+    private val _crewTitles = MutableStateFlow<Map<String, String>>(emptyMap())
     private val _version = MutableStateFlow(0L)
     private val reading = Mutex()
 
@@ -122,6 +125,12 @@ class FestivalState(
 
     /** Events changed since this device last looked: the badge counts them. */
     val changes: StateFlow<List<ChangeView>> = _changes.asStateFlow()
+
+    /** The crews this device is in, as the core reads them. */
+    val crews: StateFlow<List<CrewView>> = _crews.asStateFlow()
+
+    /** Titles of the events crew members point at, by id. */
+    val crewTitles: StateFlow<Map<String, String>> = _crewTitles.asStateFlow()
 
     /** Bumped after every refresh, so a screen (or a test) can tell it is current. */
     val version: StateFlow<Long> = _version.asStateFlow()
@@ -160,8 +169,32 @@ class FestivalState(
             _announcements.value = node.announcements(festival, clock())
         }
         if (programme || Scope.SEEN in s) _changes.value = node.changes(festival, false)
+        if (programme || Scope.CREWS in s || Scope.PROFILES in s || Scope.FAVOURITES in s) readCrews()
         _version.value += 1
     }
+
+    private suspend fun readCrews() {
+        val crews = node.crews(festival)
+        val ids = crews.flatMap { c -> c.members.flatMap { it.favourites + listOfNotNull(it.headingEvent) } }.toSet()
+        _crewTitles.value = ids.associateWith { id -> runCatching { node.eventDetail(festival, id).event.title }.getOrDefault("") }
+        _crews.value = crews
+    }
+
+    /** Starts a crew with this device as its admin. */
+    suspend fun createCrew(name: String): Outcome<String> = outcome { node.createCrew(festival, name) }
+
+    /** An invite link for one person to one of this device's crews. */
+    suspend fun crewInvite(crew: String): Outcome<String> = outcome { node.crewInvite(festival, crew) }
+
+    /** Asks to join a crew from its invite link. */
+    suspend fun joinCrew(link: String): Outcome<Unit> = outcome { node.joinCrew(link.trim()) }
+
+    /** Leaves a crew. */
+    suspend fun leaveCrew(crew: String): Outcome<Unit> = outcome { node.leaveCrew(festival, crew) }
+
+    /** Tells this device's crews a note. */
+    suspend fun shareNote(note: String): Outcome<Unit> =
+        outcome { node.shareWithCrews(festival, note, false, uniffi.meadow_core.Heading.HEADING_TO, null) }
 
     private suspend fun readProgramme() {
         val q = _query.value

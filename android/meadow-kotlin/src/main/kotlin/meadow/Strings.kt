@@ -119,6 +119,24 @@ interface Strings {
     fun syncNotification(peers: Int): String
     fun reminderText(time: String, venue: String): String
     val provenance: String
+    val crews: String
+    val noCrews: String
+    val crewName: String
+    val createCrew: String
+    val crewLink: String
+    val joinCrew: String
+    val askedToJoin: String
+    val inviteToCrew: String
+    val crewInviteHint: String
+    val crewAdmin: String
+    fun crewMembers(n: Int): String
+    val you: String
+    val sharedNothing: String
+    val crewNote: String
+    val shareNote: String
+    val leaveCrew: String
+    val headingTo: String
+    val hereNow: String
     val signedBy: String
     val changedBy: String
     val officialSigner: String
@@ -248,6 +266,24 @@ object English : Strings {
     override fun syncNotification(peers: Int) = "Sharing the programme · " + peers(peers)
     override fun reminderText(time: String, venue: String) = if (venue.isEmpty()) "Starts at $time" else "Starts at $time · $venue"
     override val provenance = "Where this comes from"
+    override val crews = "Crews"
+    override val noCrews = "No crews yet. A crew shares favourites, a note and where you are going, end to end encrypted, with no server."
+    override val crewName = "Crew name"
+    override val createCrew = "Create crew"
+    override val crewLink = "Crew invite link"
+    override val joinCrew = "Ask to join"
+    override val askedToJoin = "Asked to join: you are in once the admin's phone has seen the request."
+    override val inviteToCrew = "Invite one person"
+    override val crewInviteHint = "Good for one person for a day. It lets them ask to join, nothing more."
+    override val crewAdmin = "You are its admin"
+    override fun crewMembers(n: Int) = if (n == 1) "1 member" else "$n members"
+    override val you = "you"
+    override val sharedNothing = "Has shared nothing yet"
+    override val crewNote = "Note for your crews"
+    override val shareNote = "Share"
+    override val leaveCrew = "Leave crew"
+    override val headingTo = "Heading to"
+    override val hereNow = "Here now"
     override val signedBy = "Signed by"
     override val changedBy = "Last changed by"
     override val officialSigner = "organiser"
@@ -389,6 +425,24 @@ object German : Strings {
     override val channelEmergency = "Notfälle"
     override fun syncNotification(peers: Int) = "Teilt das Programm · " + peers(peers)
     override fun reminderText(time: String, venue: String) = if (venue.isEmpty()) "Beginnt um $time" else "Beginnt um $time · $venue"
+    override val crews = "Crews"
+    override val noCrews = "Noch keine Crews. Eine Crew teilt Favoriten, eine Notiz und wohin ihr geht, Ende-zu-Ende-verschlüsselt, ohne Server."
+    override val crewName = "Name der Crew"
+    override val createCrew = "Crew gründen"
+    override val crewLink = "Einladungslink der Crew"
+    override val joinCrew = "Beitritt anfragen"
+    override val askedToJoin = "Angefragt: Du bist dabei, sobald das Telefon der Admin die Anfrage gesehen hat."
+    override val inviteToCrew = "Eine Person einladen"
+    override val crewInviteHint = "Gilt für eine Person einen Tag lang. Damit kann sie nur den Beitritt anfragen."
+    override val crewAdmin = "Du bist Admin"
+    override fun crewMembers(n: Int) = if (n == 1) "1 Mitglied" else "$n Mitglieder"
+    override val you = "du"
+    override val sharedNothing = "Hat noch nichts geteilt"
+    override val crewNote = "Notiz für deine Crews"
+    override val shareNote = "Teilen"
+    override val leaveCrew = "Crew verlassen"
+    override val headingTo = "Unterwegs zu"
+    override val hereNow = "Jetzt bei"
     override val provenance = "Herkunft"
     override val signedBy = "Signiert von"
     override val changedBy = "Zuletzt geändert von"

@@ -1311,6 +1311,251 @@ public object FfiConverterTypeChangeView: FfiConverterRustBuffer<ChangeView> {
 
 
 /**
+ * Two members whose favourites overlap in time: they will be apart then.
+ */
+data class CrewClash (
+    /**
+     * One member.
+     */
+    var `first`: PublicKey
+    , 
+    /**
+     * Its event.
+     */
+    var `firstEvent`: OpId
+    , 
+    /**
+     * The other member.
+     */
+    var `second`: PublicKey
+    , 
+    /**
+     * Its event, overlapping the first.
+     */
+    var `secondEvent`: OpId
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCrewClash: FfiConverterRustBuffer<CrewClash> {
+    override fun read(buf: ByteBuffer): CrewClash {
+        return CrewClash(
+            FfiConverterTypePublicKey.read(buf),
+            FfiConverterTypeOpId.read(buf),
+            FfiConverterTypePublicKey.read(buf),
+            FfiConverterTypeOpId.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CrewClash) = (
+            FfiConverterTypePublicKey.allocationSize(value.`first`) +
+            FfiConverterTypeOpId.allocationSize(value.`firstEvent`) +
+            FfiConverterTypePublicKey.allocationSize(value.`second`) +
+            FfiConverterTypeOpId.allocationSize(value.`secondEvent`)
+    )
+
+    override fun write(value: CrewClash, buf: ByteBuffer) {
+            FfiConverterTypePublicKey.write(value.`first`, buf)
+            FfiConverterTypeOpId.write(value.`firstEvent`, buf)
+            FfiConverterTypePublicKey.write(value.`second`, buf)
+            FfiConverterTypeOpId.write(value.`secondEvent`, buf)
+    }
+}
+
+
+
+/**
+ * One member of a crew and what it shares.
+ */
+data class CrewMember (
+    /**
+     * Its key.
+     */
+    var `key`: PublicKey
+    , 
+    /**
+     * Its display name in the festival, empty if none.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Its key's fingerprint.
+     */
+    var `fingerprint`: kotlin.String
+    , 
+    /**
+     * This device's identity.
+     */
+    var `isMe`: kotlin.Boolean
+    , 
+    /**
+     * Its favourites, as events of the festival this device holds.
+     */
+    var `favourites`: List<OpId>
+    , 
+    /**
+     * Where it says it is going, if anywhere.
+     */
+    var `heading`: Heading?
+    , 
+    /**
+     * The event it is heading to or at.
+     */
+    var `headingEvent`: OpId?
+    , 
+    /**
+     * Its note.
+     */
+    var `note`: kotlin.String
+    , 
+    /**
+     * It has shared nothing yet under an epoch this device holds.
+     */
+    var `silent`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCrewMember: FfiConverterRustBuffer<CrewMember> {
+    override fun read(buf: ByteBuffer): CrewMember {
+        return CrewMember(
+            FfiConverterTypePublicKey.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeOpId.read(buf),
+            FfiConverterOptionalTypeHeading.read(buf),
+            FfiConverterOptionalTypeOpId.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CrewMember) = (
+            FfiConverterTypePublicKey.allocationSize(value.`key`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`fingerprint`) +
+            FfiConverterBoolean.allocationSize(value.`isMe`) +
+            FfiConverterSequenceTypeOpId.allocationSize(value.`favourites`) +
+            FfiConverterOptionalTypeHeading.allocationSize(value.`heading`) +
+            FfiConverterOptionalTypeOpId.allocationSize(value.`headingEvent`) +
+            FfiConverterString.allocationSize(value.`note`) +
+            FfiConverterBoolean.allocationSize(value.`silent`)
+    )
+
+    override fun write(value: CrewMember, buf: ByteBuffer) {
+            FfiConverterTypePublicKey.write(value.`key`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`fingerprint`, buf)
+            FfiConverterBoolean.write(value.`isMe`, buf)
+            FfiConverterSequenceTypeOpId.write(value.`favourites`, buf)
+            FfiConverterOptionalTypeHeading.write(value.`heading`, buf)
+            FfiConverterOptionalTypeOpId.write(value.`headingEvent`, buf)
+            FfiConverterString.write(value.`note`, buf)
+            FfiConverterBoolean.write(value.`silent`, buf)
+    }
+}
+
+
+
+/**
+ * A crew this device is in.
+ */
+data class CrewView (
+    /**
+     * Its id (hex), as invites and commands name it.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * Its name.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Its admin (its creator): the only key that adds and removes members.
+     */
+    var `admin`: PublicKey
+    , 
+    /**
+     * This device's identity is the admin.
+     */
+    var `isAdmin`: kotlin.Boolean
+    , 
+    /**
+     * The newest epoch this device holds.
+     */
+    var `epoch`: kotlin.UInt
+    , 
+    /**
+     * Its members, this device's identity among them.
+     */
+    var `members`: List<CrewMember>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCrewView: FfiConverterRustBuffer<CrewView> {
+    override fun read(buf: ByteBuffer): CrewView {
+        return CrewView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypePublicKey.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceTypeCrewMember.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CrewView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypePublicKey.allocationSize(value.`admin`) +
+            FfiConverterBoolean.allocationSize(value.`isAdmin`) +
+            FfiConverterUInt.allocationSize(value.`epoch`) +
+            FfiConverterSequenceTypeCrewMember.allocationSize(value.`members`)
+    )
+
+    override fun write(value: CrewView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypePublicKey.write(value.`admin`, buf)
+            FfiConverterBoolean.write(value.`isAdmin`, buf)
+            FfiConverterUInt.write(value.`epoch`, buf)
+            FfiConverterSequenceTypeCrewMember.write(value.`members`, buf)
+    }
+}
+
+
+
+/**
  * One event of a [`DayView`]: what a list row or a grid cell shows, with its venue and track as
  * positions in the view's tables (a day names a dozen venues a thousand times).
  */
@@ -2898,6 +3143,49 @@ public object FfiConverterTypeChangeKind : FfiConverterRustBuffer<ChangeKind>{
 
 
 /**
+ * Where a member says it is going.
+ */
+
+enum class Heading {
+    
+    /**
+     * On the way to the event.
+     */
+    HEADING_TO,
+    /**
+     * At the event now.
+     */
+    HERE_NOW;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHeading: FfiConverterRustBuffer<Heading> {
+    override fun read(buf: ByteBuffer) = try {
+        Heading.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Heading) = 4UL
+
+    override fun write(value: Heading, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * How loudly an announcement should be shown.
  */
 
@@ -2981,7 +3269,11 @@ enum class Scope {
     /**
      * What this device has marked seen ("changes since the last look").
      */
-    SEEN;
+    SEEN,
+    /**
+     * Crew ops: keys, epochs, members' items and join requests.
+     */
+    CREWS;
 
     
 
@@ -3417,6 +3709,38 @@ public object FfiConverterOptionalTypeSlot: FfiConverterRustBuffer<Slot?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeHeading: FfiConverterRustBuffer<Heading?> {
+    override fun read(buf: ByteBuffer): Heading? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeHeading.read(buf)
+    }
+
+    override fun allocationSize(value: Heading?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeHeading.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Heading?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeHeading.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeVia: FfiConverterRustBuffer<Via?> {
     override fun read(buf: ByteBuffer): Via? {
         if (buf.get().toInt() == 0) {
@@ -3499,6 +3823,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCrewMember: FfiConverterRustBuffer<List<CrewMember>> {
+    override fun read(buf: ByteBuffer): List<CrewMember> {
+        val len = buf.getInt()
+        return List<CrewMember>(len) {
+            FfiConverterTypeCrewMember.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CrewMember>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCrewMember.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CrewMember>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCrewMember.write(it, buf)
         }
     }
 }

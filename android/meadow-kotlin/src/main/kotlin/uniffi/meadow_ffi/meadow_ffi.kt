@@ -41,6 +41,8 @@ import kotlinx.coroutines.suspendCancellableCoroutine
 import uniffi.meadow_core.AgendaEntry
 import uniffi.meadow_core.AnnouncementView
 import uniffi.meadow_core.ChangeView
+import uniffi.meadow_core.CrewClash
+import uniffi.meadow_core.CrewView
 import uniffi.meadow_core.DayView
 import uniffi.meadow_core.EventDetail
 import uniffi.meadow_core.EventView
@@ -50,12 +52,15 @@ import uniffi.meadow_core.FestivalView
 import uniffi.meadow_core.FfiConverterTypeAgendaEntry
 import uniffi.meadow_core.FfiConverterTypeAnnouncementView
 import uniffi.meadow_core.FfiConverterTypeChangeView
+import uniffi.meadow_core.FfiConverterTypeCrewClash
+import uniffi.meadow_core.FfiConverterTypeCrewView
 import uniffi.meadow_core.FfiConverterTypeDayView
 import uniffi.meadow_core.FfiConverterTypeEventDetail
 import uniffi.meadow_core.FfiConverterTypeEventView
 import uniffi.meadow_core.FfiConverterTypeFacets
 import uniffi.meadow_core.FfiConverterTypeFestivalDay
 import uniffi.meadow_core.FfiConverterTypeFestivalView
+import uniffi.meadow_core.FfiConverterTypeHeading
 import uniffi.meadow_core.FfiConverterTypeNetStatus
 import uniffi.meadow_core.FfiConverterTypeNowNext
 import uniffi.meadow_core.FfiConverterTypeOpOrigin
@@ -64,6 +69,7 @@ import uniffi.meadow_core.FfiConverterTypeScope
 import uniffi.meadow_core.FfiConverterTypeStanding
 import uniffi.meadow_core.FfiConverterTypeVenueView
 import uniffi.meadow_core.FfiConverterTypeVia
+import uniffi.meadow_core.Heading
 import uniffi.meadow_core.NetStatus
 import uniffi.meadow_core.NowNext
 import uniffi.meadow_core.OpOrigin
@@ -75,12 +81,15 @@ import uniffi.meadow_core.Via
 import uniffi.meadow_core.RustBuffer as RustBufferAgendaEntry
 import uniffi.meadow_core.RustBuffer as RustBufferAnnouncementView
 import uniffi.meadow_core.RustBuffer as RustBufferChangeView
+import uniffi.meadow_core.RustBuffer as RustBufferCrewClash
+import uniffi.meadow_core.RustBuffer as RustBufferCrewView
 import uniffi.meadow_core.RustBuffer as RustBufferDayView
 import uniffi.meadow_core.RustBuffer as RustBufferEventDetail
 import uniffi.meadow_core.RustBuffer as RustBufferEventView
 import uniffi.meadow_core.RustBuffer as RustBufferFacets
 import uniffi.meadow_core.RustBuffer as RustBufferFestivalDay
 import uniffi.meadow_core.RustBuffer as RustBufferFestivalView
+import uniffi.meadow_core.RustBuffer as RustBufferHeading
 import uniffi.meadow_core.RustBuffer as RustBufferNetStatus
 import uniffi.meadow_core.RustBuffer as RustBufferNowNext
 import uniffi.meadow_core.RustBuffer as RustBufferOpOrigin
@@ -813,6 +822,22 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_linksession_tick(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_create_crew(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_crew_invite(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_crews(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_join_crew(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_leave_crew(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_remove_from_crew(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_share_with_crews(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_initiate_link(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_proximity_state(
@@ -1019,6 +1044,22 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_free_meadownode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_meadow_ffi_fn_constructor_meadownode_open(`dataDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_create_crew(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBufferCrewView.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_crew_invite(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_crews(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_join_crew(`ptr`: Long,`link`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_leave_crew(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_remove_from_crew(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBuffer.ByValue,`member`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_share_with_crews(`ptr`: Long,`festival`: RustBuffer.ByValue,`note`: RustBuffer.ByValue,`setHeading`: Byte,`heading`: RustBufferHeading.ByValue,`event`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_initiate_link(`ptr`: Long,`link`: Long,`festival`: RustBuffer.ByValue,`via`: RustBufferVia.ByValue,`nowMs`: Long,
     ): Long
@@ -1317,6 +1358,30 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_linksession_tick() and 0xFFFF) != 37041) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_crew() and 0xFFFF) != 7147) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes() and 0xFFFF) != 15360) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_crew_invite() and 0xFFFF) != 27442) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_crews() and 0xFFFF) != 51649) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join_crew() and 0xFFFF) != 340) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_leave_crew() and 0xFFFF) != 22203) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_remove_from_crew() and 0xFFFF) != 16416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_share_with_crews() and 0xFFFF) != 46639) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_initiate_link() and 0xFFFF) != 58419) {
@@ -3946,6 +4011,48 @@ public object FfiConverterTypeLinkSession: FfiConverter<LinkSession, Long> {
 public interface MeadowNodeInterface {
     
     /**
+     * Starts a crew in a festival with this device as its admin; returns its id (hex).
+     */
+    suspend fun `createCrew`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
+    
+    /**
+     * Where members of a crew will be apart: their favourites that overlap in time.
+     */
+    suspend fun `crewClashes`(`festival`: kotlin.String, `crew`: CrewView): List<CrewClash>
+    
+    /**
+     * An invite link to one of this device's crews, for one person, good for a day.
+     */
+    suspend fun `crewInvite`(`festival`: kotlin.String, `crew`: kotlin.String): kotlin.String
+    
+    /**
+     * The crews this device is in.
+     */
+    suspend fun `crews`(`festival`: kotlin.String): List<CrewView>
+    
+    /**
+     * Asks to join the crew an invite link names (its festival must be held here); the admin's
+     * device lets this one in when the request reaches it.
+     */
+    suspend fun `joinCrew`(`link`: kotlin.String)
+    
+    /**
+     * Leaves a crew.
+     */
+    suspend fun `leaveCrew`(`festival`: kotlin.String, `crew`: kotlin.String)
+    
+    /**
+     * Removes a member (admin only).
+     */
+    suspend fun `removeFromCrew`(`festival`: kotlin.String, `crew`: kotlin.String, `member`: kotlin.String)
+    
+    /**
+     * Tells this device's crews a note (`None` keeps it) and where it is heading (`event` none
+     * clears it when `set_heading`).
+     */
+    suspend fun `shareWithCrews`(`festival`: kotlin.String, `note`: kotlin.String?, `setHeading`: kotlin.Boolean, `heading`: Heading, `event`: kotlin.String?)
+    
+    /**
      * Starts syncing `festival` over `link` (this side dialled), a link of the medium `via`
      * (what the ops it brings record as their way here); the first packets are sent before
      * this returns.
@@ -4353,6 +4460,222 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_meadow_ffi_fn_clone_meadownode(handle, status)
         }
+    }
+
+    
+    /**
+     * Starts a crew in a festival with this device as its admin; returns its id (hex).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createCrew`(`festival`: kotlin.String, `name`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_crew(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`name`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Where members of a crew will be apart: their favourites that overlap in time.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `crewClashes`(`festival`: kotlin.String, `crew`: CrewView) : List<CrewClash> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterTypeCrewView.lower(`crew`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeCrewClash.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * An invite link to one of this device's crews, for one person, good for a day.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `crewInvite`(`festival`: kotlin.String, `crew`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_crew_invite(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`crew`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The crews this device is in.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `crews`(`festival`: kotlin.String) : List<CrewView> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_crews(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeCrewView.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Asks to join the crew an invite link names (its festival must be held here); the admin's
+     * device lets this one in when the request reaches it.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `joinCrew`(`link`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_join_crew(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`link`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Leaves a crew.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `leaveCrew`(`festival`: kotlin.String, `crew`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_leave_crew(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`crew`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Removes a member (admin only).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `removeFromCrew`(`festival`: kotlin.String, `crew`: kotlin.String, `member`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_remove_from_crew(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`crew`),
+        FfiConverterString.lower(`member`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Tells this device's crews a note (`None` keeps it) and where it is heading (`event` none
+     * clears it when `set_heading`).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `shareWithCrews`(`festival`: kotlin.String, `note`: kotlin.String?, `setHeading`: kotlin.Boolean, `heading`: Heading, `event`: kotlin.String?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_share_with_crews(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterOptionalString.lower(`note`),
+        FfiConverterBoolean.lower(`setHeading`),
+        FfiConverterTypeHeading.lower(`heading`),
+        FfiConverterOptionalString.lower(`event`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
     }
 
     
@@ -7456,6 +7779,62 @@ public object FfiConverterSequenceTypeChangeView: FfiConverterRustBuffer<List<Ch
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeCrewClash: FfiConverterRustBuffer<List<CrewClash>> {
+    override fun read(buf: ByteBuffer): List<CrewClash> {
+        val len = buf.getInt()
+        return List<CrewClash>(len) {
+            FfiConverterTypeCrewClash.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CrewClash>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCrewClash.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CrewClash>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCrewClash.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCrewView: FfiConverterRustBuffer<List<CrewView>> {
+    override fun read(buf: ByteBuffer): List<CrewView> {
+        val len = buf.getInt()
+        return List<CrewView>(len) {
+            FfiConverterTypeCrewView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CrewView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCrewView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CrewView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCrewView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeEventView: FfiConverterRustBuffer<List<EventView>> {
     override fun read(buf: ByteBuffer): List<EventView> {
         val len = buf.getInt()
@@ -7617,6 +7996,12 @@ public object FfiConverterSequenceTypeScope: FfiConverterRustBuffer<List<Scope>>
         }
     }
 }
+
+
+
+
+
+
 
 
 

@@ -78,6 +78,8 @@ sealed interface Screen {
     data object Sync : Screen
     /** This identity. */
     data object Identity : Screen
+    /** Crews: friends' favourites, privately. */
+    data object Crews : Screen
     /** The festivals on this device. */
     data object Festivals : Screen
 }
@@ -191,6 +193,7 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
                 Screen.Invite -> InviteScreen(app, platform)
                 Screen.Sync -> SyncScreen(app, clock, platform)
                 Screen.Identity -> IdentityScreen(app)
+                Screen.Crews -> CrewsScreen(state)
                 Screen.Festivals -> FestivalsScreen(app, platform) { nav.tab(Screen.Programme) }
             }
         }
@@ -203,6 +206,7 @@ private fun MoreScreen(standing: Standing, nav: Navigator) {
     val s = LocalStrings.current
     val entries = buildList {
         add(Screen.Announcements to s.announcements)
+        add(Screen.Crews to s.crews)
         if (standing != Standing.ATTENDEE) add(Screen.Organiser to s.organiser)
         add(Screen.Invite to s.invite)
         add(Screen.Sync to s.sync)

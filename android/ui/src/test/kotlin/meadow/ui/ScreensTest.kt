@@ -17,6 +17,7 @@ import androidx.compose.ui.test.onFirst
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performScrollToNode
 import androidx.compose.ui.test.performTextInput
 import androidx.compose.ui.test.performTextReplacement
@@ -58,6 +59,9 @@ class ScreensTest {
             listOf(a, b, later).forEach { d.node.setFavourite(f, it.id, true) }
             d.node.editEvent(f, later.id, EventChanges(start = later.start + 1800, end = later.end + 1800))
             d.app.startSync(lan = false)
+            // A crew of this phone, with a note; the favourites above are shared with it.
+            d.node.createCrew(f, "Camp Kettle")
+            d.node.shareWithCrews(f, "By the tea tent at sunset", true, uniffi.meadow_core.Heading.HEADING_TO, a.id)
             later
         }
         val nav = Navigator()
@@ -81,6 +85,7 @@ class ScreensTest {
                 "invite" to listOf(Screen.More, Screen.Invite),
                 "sync" to listOf(Screen.More, Screen.Sync),
                 "identity" to listOf(Screen.More, Screen.Identity),
+                "crews" to listOf(Screen.More, Screen.Crews),
                 "festivals" to listOf(Screen.More, Screen.Festivals),
             )
             for (dark in listOf(false, true)) {
@@ -95,6 +100,16 @@ class ScreensTest {
                             until("the invite") { d.app.net.value.invite != null }
                             // The code on screen is the invite, as a scanner reads it.
                             assertEquals(d.app.net.value.invite, readQr("qr"))
+                        }
+                        // The crew shows this phone's favourites and note; its invite is a code to scan.
+                        "crews" -> {
+                            until("the crew") { onAllNodesWithText("Camp Kettle").fetchSemanticsNodes().isNotEmpty() }
+                            assertTrue(onAllNodesWithText("By the tea tent", substring = true).fetchSemanticsNodes().isNotEmpty())
+                            onNodeWithTag("crew-invite").performClick()
+                            until("the crew invite") { onAllNodesWithTag("crew-qr").fetchSemanticsNodes().isNotEmpty() }
+                            onNodeWithTag("crew-qr").performScrollTo()
+                            waitForIdle()
+                            assertTrue(readQr("crew-qr").startsWith("meadow://crew/"))
                         }
                         // The event says who signed it and how it reached this phone.
                         "detail" -> {

@@ -1,0 +1,116 @@
+package meadow.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.size
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.Button
+import androidx.compose.material3.Card
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.text.font.FontFamily
+import androidx.compose.ui.unit.dp
+import kotlinx.coroutines.launch
+import meadow.FestivalState
+import meadow.Outcome
+import meadow.failure
+import uniffi.meadow_core.CrewMember
+import uniffi.meadow_core.CrewView
+import uniffi.meadow_core.Heading
+
+/** Crews: who is in each, where they are going and what they marked; create, invite, join. */
+@Composable
+fun CrewsScreen(state: FestivalState) {
+    val s = LocalStrings.current
+    val scope = rememberCoroutineScope()
+    val crews by state.crews.collectAsState()
+    val titles by state.crewTitles.collectAsState()
+    var name by remember { mutableStateOf("") }
+    var link by remember { mutableStateOf("") }
+    var note by remember { mutableStateOf("") }
+    var message by remember { mutableStateOf<String?>(null) }
+    var invite by remember { mutableStateOf<String?>(null) }
+    Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("crews"), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+        Text(s.crews, style = MaterialTheme.typography.headlineSmall)
+        if (crews.isEmpty()) Text(s.noCrews, color = MaterialTheme.colorScheme.onSurfaceVariant)
+        crews.forEach { c ->
+            CrewCard(c, titles, onInvite = {
+                scope.launch {
+                    when (val r = state.crewInvite(c.id)) {
+                        is Outcome.Done -> invite = r.value
+                        else -> message = r.failure()
+                    }
+                }
+            }, onLeave = { scope.launch { message = state.leaveCrew(c.id).failure() } })
+        }
+        invite?.let { l ->
+            Text(s.crewInviteHint, style = MaterialTheme.typography.bodySmall)
+            QrCode(l, Modifier.size(300.dp).testTag("crew-qr"))
+            Text(l, fontFamily = FontFamily.Monospace, style = MaterialTheme.typography.bodySmall, modifier = Modifier.testTag("crew-invite-link"))
+        }
+        if (crews.isNotEmpty()) {
+            Field(s.crewNote, note, "crew-note", null) { note = it }
+            OutlinedButton(onClick = { scope.launch { message = state.shareNote(note).failure() } }, modifier = Modifier.testTag("crew-share")) { Text(s.shareNote) }
+        }
+        HorizontalDivider(Modifier.padding(vertical = 8.dp))
+        Field(s.crewName, name, "crew-name", null) { name = it }
+        Button(onClick = { scope.launch { message = state.createCrew(name).failure(); if (message == null) name = "" } }, modifier = Modifier.testTag("crew-create")) { Text(s.createCrew) }
+        Field(s.crewLink, link, "crew-link", null) { link = it }
+        OutlinedButton(onClick = {
+            scope.launch { message = state.joinCrew(link).failure() ?: s.askedToJoin }
+        }, modifier = Modifier.testTag("crew-join")) { Text(s.joinCrew) }
+        message?.let { Text(it, color = MaterialTheme.colorScheme.secondary, modifier = Modifier.testTag("crew-message")) }
+    }
+}
+
+@Composable
+private fun CrewCard(c: CrewView, titles: Map<String, String>, onInvite: () -> Unit, onLeave: () -> Unit) {
+    val s = LocalStrings.current
+    Card(Modifier.fillMaxWidth().testTag("crew-${c.id.take(8)}")) {
+        Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
+            Text(c.name, style = MaterialTheme.typography.titleLarge)
+            val admin = if (c.isAdmin) " · ${s.crewAdmin}" else ""
+            Text(s.crewMembers(c.members.size) + admin, style = MaterialTheme.typography.labelMedium, color = MaterialTheme.colorScheme.onSurfaceVariant)
+            c.members.forEach { Member(it, titles) }
+            Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                if (c.isAdmin) TextButton(onClick = onInvite, modifier = Modifier.testTag("crew-invite")) { Text(s.inviteToCrew) }
+                else TextButton(onClick = onLeave, modifier = Modifier.testTag("crew-leave")) { Text(s.leaveCrew) }
+            }
+        }
+    }
+}
+
+@Composable
+private fun Member(m: CrewMember, titles: Map<String, String>) {
+    val s = LocalStrings.current
+    val muted = MaterialTheme.colorScheme.onSurfaceVariant
+    Column(Modifier.padding(top = 6.dp)) {
+        val who = m.name.ifEmpty { m.fingerprint } + if (m.isMe) " (${s.you})" else ""
+        Text(who, style = MaterialTheme.typography.titleSmall)
+        val event = m.headingEvent?.let { titles[it] }
+        if (m.heading != null && event != null) {
+            val verb = if (m.heading == Heading.HERE_NOW) s.hereNow else s.headingTo
+            Text("$verb $event", color = MaterialTheme.colorScheme.tertiary, style = MaterialTheme.typography.bodyMedium)
+        }
+        if (m.note.isNotEmpty()) Text("“${m.note}”", style = MaterialTheme.typography.bodyMedium)
+        if (m.silent) Text(s.sharedNothing, color = muted, style = MaterialTheme.typography.bodySmall)
+        m.favourites.forEach { id -> titles[id]?.takeIf { it.isNotEmpty() }?.let { Text("★ $it", style = MaterialTheme.typography.bodySmall, color = muted) } }
+    }
+}

@@ -1,0 +1,413 @@
+//! The node's side of crews: creating one, inviting, joining, leaving, removing, sharing, and
+//! what a member reads. The scheme is in [`crate::crew`]; this decides when to write its ops.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::crew::crypto::{CrewKeys, EpochKey, item_aad, pad, seal};
+use crate::crew::invite::CrewInvite;
+use crate::crew::ops::{
+    CREW_ID_LEN, CrewBody, CrewId, GRANT_LEN, GRANT_SLOTS, Grant, Heading, JoinRequest, MAX_MEMBERS, Roster,
+    SECRET_LEN, Snapshot,
+};
+use crate::crew::state::{Crew, CrewOp, GRANT_INFO, JOIN_INFO, fold, grant_aad, join_aad, join_requests};
+use crate::op::Op;
+use crate::view::{CrewClash, CrewMember, CrewView};
+
+/// How long an invite admits a joiner unless told otherwise: a day.
+pub const INVITE_SECONDS: i64 = 24 * 3600;
+
+fn random<const N: usize>() -> Result<[u8; N], NodeError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| NodeError::Invalid(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// What this device shares with its crews besides its favourites, kept as a device setting.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Sharing {
+    note: String,
+    heading: Option<(u8, String)>,
+}
+
+impl Node {
+    /// The crews this device created or asked to join (hex ids): only those are its crews, so
+    /// nobody can add a key to a crew it never asked for.
+    fn my_crews(&self, festival: &FestivalId) -> Result<Vec<String>, NodeError> {
+        Ok(self
+            .setting(&format!("crew.mine.{}", festival.to_hex()))?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    fn remember_crew(&mut self, festival: &FestivalId, crew: &CrewId) -> Result<(), NodeError> {
+        let mut mine = self.my_crews(festival)?;
+        let id = crate::wire::to_hex(crew);
+        if !mine.contains(&id) {
+            mine.push(id);
+            let json = serde_json::to_string(&mine).map_err(|e| NodeError::Invalid(e.to_string()))?;
+            self.set_setting(&format!("crew.mine.{}", festival.to_hex()), &json)?;
+        }
+        Ok(())
+    }
+
+    fn crew_keys(&self, festival: &FestivalId) -> CrewKeys {
+        CrewKeys::of(&self.identity, festival)
+    }
+
+    /// The festival's crew ops and the crews this identity reads in them.
+    fn read_crews(&self, festival: &FestivalId) -> Result<(Vec<Op>, Vec<Crew>), NodeError> {
+        let ops = self.store.crew_ops(festival)?;
+        let bodies = crew_bodies(&ops);
+        let mine = self.my_crews(festival)?;
+        let crews = fold(festival, &self.crew_keys(festival), &bodies)
+            .into_iter()
+            .filter(|c| mine.contains(&crate::wire::to_hex(&c.id)))
+            .collect();
+        Ok((ops, crews))
+    }
+
+    fn find_crew(&self, festival: &FestivalId, crew: &str) -> Result<Crew, NodeError> {
+        let (_, crews) = self.read_crews(festival)?;
+        let wanted = crew.trim().to_ascii_lowercase();
+        let mut hits = crews.into_iter().filter(|c| crate::wire::to_hex(&c.id).starts_with(&wanted));
+        match (hits.next(), hits.next(), wanted.len() >= 4) {
+            (Some(c), None, true) => Ok(c),
+            (Some(_), Some(_), _) => Err(NodeError::Invalid(format!("crew {crew:?} names more than one crew"))),
+            _ => Err(NodeError::NotFound(format!("crew {crew}"))),
+        }
+    }
+
+    /// Publishes this identity's crew key in the festival, once.
+    fn publish_crew_key(&mut self, festival: FestivalId, ops: &[Op]) -> Result<(), NodeError> {
+        let me = self.public_key();
+        let published = ops.iter().any(|o| o.author() == me && matches!(o.body(), Body::Crew(CrewBody::Key { .. })));
+        if !published {
+            let x25519 = self.crew_keys(&festival).public;
+            self.write(festival, Body::Crew(CrewBody::Key { x25519 }))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a new epoch of `crew` sealed to `members` (whose crew keys are in `keys`).
+    fn write_epoch(
+        &mut self,
+        festival: FestivalId,
+        crew: CrewId,
+        number: u32,
+        name: &str,
+        members: Vec<PublicKey>,
+        keys: &HashMap<PublicKey, [u8; 32]>,
+    ) -> Result<(), NodeError> {
+        let me = self.public_key();
+        let seq = self.store.next_position(&festival, &me)?.seq;
+        let key = EpochKey(random::<32>()?);
+        let grant = Grant { crew, epoch: number, key: key.0 }.encode();
+        let aad = grant_aad(&festival, &me, seq);
+        let mut grants = Vec::new();
+        for m in &members {
+            let Some(x) = keys.get(m) else { continue };
+            grants.push(seal(x, GRANT_INFO, &grant, &aad).map_err(|e| NodeError::Invalid(e.to_string()))?);
+        }
+        let slots = GRANT_SLOTS.into_iter().find(|s| *s >= grants.len()).unwrap_or(GRANT_SLOTS[GRANT_SLOTS.len() - 1]);
+        while grants.len() < slots {
+            grants.push(random::<GRANT_LEN>()?.to_vec());
+        }
+        // Decoys and grants in random order: a grant's place tells nothing about its member.
+        grants.sort_by_key(|g| blake3::hash(g).as_bytes()[..8].to_vec());
+        let mut members = members;
+        members.sort();
+        let roster = Roster { name: name.to_owned(), members };
+        let plain = pad(&roster.encode()).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let roster = key
+            .encrypt(&plain, &item_aad(&festival, &me, seq, number))
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
+        self.write(festival, Body::Crew(CrewBody::Epoch { grants, roster }))?;
+        Ok(())
+    }
+
+    fn sharing(&self, festival: &FestivalId) -> Result<Sharing, NodeError> {
+        Ok(self
+            .setting(&format!("crew.share.{}", festival.to_hex()))?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    /// Writes this identity's state in `crew` under its newest epoch.
+    fn publish_snapshot(&mut self, festival: FestivalId, crew: &Crew, left: bool) -> Result<(), NodeError> {
+        let me = self.public_key();
+        let sharing = self.sharing(&festival)?;
+        let prefix = |id: &OpId| {
+            let mut p = [0u8; 16];
+            p.copy_from_slice(&id.0[..16]);
+            p
+        };
+        let favourites =
+            if left { Vec::new() } else { self.favourites(&festival)?.iter().map(|e| prefix(&e.id)).collect() };
+        let heading = match (&sharing.heading, left) {
+            (Some((kind, id)), false) => OpId::from_hex(id)
+                .map(|id| (if *kind == 2 { Heading::HereNow } else { Heading::HeadingTo }, prefix(&id))),
+            _ => None,
+        };
+        let note = if left { String::new() } else { sharing.note };
+        let snapshot = Snapshot { left, note, heading, favourites };
+        let epoch = crew.current();
+        let seq = self.store.next_position(&festival, &me)?.seq;
+        let plain = pad(&snapshot.encode()).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        let sealed = epoch
+            .key
+            .encrypt(&plain, &item_aad(&festival, &me, seq, epoch.number))
+            .map_err(|e| NodeError::Invalid(e.to_string()))?;
+        self.write(festival, Body::Crew(CrewBody::Item { tag: epoch.key.author_tag(&me), sealed }))?;
+        Ok(())
+    }
+
+    /// Creates a crew in a festival, with this identity as its admin and only member; returns its
+    /// id (hex).
+    pub fn create_crew(&mut self, festival: FestivalId, name: &str) -> Result<String, NodeError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > crate::crew::ops::MAX_NAME {
+            return Err(NodeError::Field { field: "name", reason: "give the crew a name of 1 to 64 bytes".into() });
+        }
+        self.festival(&festival)?;
+        let (ops, _) = self.read_crews(&festival)?;
+        self.publish_crew_key(festival, &ops)?;
+        let crew: CrewId = random::<CREW_ID_LEN>()?;
+        self.remember_crew(&festival, &crew)?;
+        let me = self.public_key();
+        let keys = HashMap::from([(me, self.crew_keys(&festival).public)]);
+        self.write_epoch(festival, crew, 1, name, vec![me], &keys)?;
+        let c = self.find_crew(&festival, &crate::wire::to_hex(&crew))?;
+        self.publish_snapshot(festival, &c, false)?;
+        Ok(crate::wire::to_hex(&crew))
+    }
+
+    /// An invite to one of this identity's crews (it must be the admin), good for one joiner
+    /// for `valid_for` seconds.
+    pub fn crew_invite(&mut self, festival: FestivalId, crew: &str, valid_for: i64) -> Result<CrewInvite, NodeError> {
+        let c = self.find_crew(&festival, crew)?;
+        if c.admin != self.public_key() {
+            return Err(NodeError::NotPermitted("only the crew's admin (its creator) can invite".into()));
+        }
+        if c.members().len() >= MAX_MEMBERS {
+            return Err(NodeError::Invalid(format!("a crew has at most {MAX_MEMBERS} members")));
+        }
+        let secret = random::<SECRET_LEN>()?;
+        let expires = self.now_ms() as i64 / 1000 + valid_for.clamp(60, 30 * 24 * 3600);
+        self.store.add_crew_invite(&festival, &c.id, &secret, expires)?;
+        Ok(CrewInvite { festival, crew: c.id, admin: c.admin, admin_x25519: self.crew_keys(&festival).public, secret })
+    }
+
+    /// Asks to join the crew an invite names: the request travels like any op and the admin's
+    /// device admits it when it arrives there. The festival must be held here.
+    pub fn join_crew(&mut self, invite: &CrewInvite) -> Result<(), NodeError> {
+        let festival = invite.festival;
+        self.festival(&festival)?;
+        let (ops, _) = self.read_crews(&festival)?;
+        self.publish_crew_key(festival, &ops)?;
+        let me = self.public_key();
+        self.remember_crew(&festival, &invite.crew)?;
+        let request =
+            JoinRequest { crew: invite.crew, secret: invite.secret, x25519: self.crew_keys(&festival).public };
+        let sealed = seal(&invite.admin_x25519, JOIN_INFO, &request.encode(), &join_aad(&festival, &me))
+            .map_err(|e| NodeError::Invalid(format!("the invite's crew key: {e}")))?;
+        self.write(festival, Body::Crew(CrewBody::Join { sealed }))?;
+        Ok(())
+    }
+
+    /// Leaves a crew: tells the others (the admin's device then re-keys without this member).
+    pub fn leave_crew(&mut self, festival: FestivalId, crew: &str) -> Result<(), NodeError> {
+        let c = self.find_crew(&festival, crew)?;
+        if c.admin == self.public_key() {
+            return Err(NodeError::NotPermitted("the admin cannot leave its crew; remove the others instead".into()));
+        }
+        self.publish_snapshot(festival, &c, true)
+    }
+
+    /// Removes a member (admin only): a new epoch sealed to the rest, which the removed member
+    /// cannot read.
+    pub fn remove_from_crew(&mut self, festival: FestivalId, crew: &str, member: &PublicKey) -> Result<(), NodeError> {
+        let c = self.find_crew(&festival, crew)?;
+        let me = self.public_key();
+        if c.admin != me {
+            return Err(NodeError::NotPermitted("only the crew's admin can remove members".into()));
+        }
+        if *member == me || !c.members().contains(member) {
+            return Err(NodeError::NotFound(format!("member {} of the crew", member.fingerprint())));
+        }
+        let rest: Vec<PublicKey> = c.members().into_iter().filter(|m| m != member).collect();
+        self.rekey(festival, &c, rest)
+    }
+
+    fn rekey(&mut self, festival: FestivalId, c: &Crew, members: Vec<PublicKey>) -> Result<(), NodeError> {
+        let ops = self.store.crew_ops(&festival)?;
+        let keys = published_keys(&ops);
+        let name = c.current().roster.name.clone();
+        self.write_epoch(festival, c.id, c.current().number + 1, &name, members, &keys)?;
+        let fresh = self.find_crew(&festival, &crate::wire::to_hex(&c.id))?;
+        self.publish_snapshot(festival, &fresh, false)
+    }
+
+    /// Sets what this device shares with its crews besides its favourites (a note, where it is
+    /// heading) and tells them.
+    pub fn share_with_crews(
+        &mut self,
+        festival: FestivalId,
+        note: Option<String>,
+        heading: Option<Option<(Heading, OpId)>>,
+    ) -> Result<(), NodeError> {
+        let mut s = self.sharing(&festival)?;
+        if let Some(n) = note {
+            let n = n.trim().to_owned();
+            if n.len() > crate::crew::ops::MAX_NOTE {
+                return Err(NodeError::Field { field: "note", reason: "at most 140 bytes".into() });
+            }
+            s.note = n;
+        }
+        if let Some(h) = heading {
+            s.heading = h.map(|(k, id)| (if k == Heading::HereNow { 2 } else { 1 }, id.to_hex()));
+        }
+        let json = serde_json::to_string(&s).map_err(|e| NodeError::Invalid(e.to_string()))?;
+        self.set_setting(&format!("crew.share.{}", festival.to_hex()), &json)?;
+        self.publish_to_crews(festival)
+    }
+
+    /// Tells every crew this identity is in what it shares now (after a favourite changed).
+    pub fn publish_to_crews(&mut self, festival: FestivalId) -> Result<(), NodeError> {
+        let (_, crews) = self.read_crews(&festival)?;
+        let me = self.public_key();
+        for c in crews.iter().filter(|c| c.members().contains(&me)) {
+            self.publish_snapshot(festival, c, false)?;
+        }
+        Ok(())
+    }
+
+    /// What to do about crew ops that arrived: as an admin, admit joiners with a good invite and
+    /// re-key without members who left; as a member, share again under a new epoch.
+    pub(super) fn crew_housekeeping(&mut self, festival: FestivalId) -> Result<(), NodeError> {
+        let (ops, crews) = self.read_crews(&festival)?;
+        let me = self.public_key();
+        let now = self.now_ms() as i64 / 1000;
+        let bodies = crew_bodies(&ops);
+        let requests = join_requests(&festival, &self.crew_keys(&festival), &bodies);
+        for c in crews.iter().filter(|c| c.admin == me) {
+            let mut members = c.members();
+            let left = members.len() < c.current().roster.members.len();
+            let mut keys = published_keys(&ops);
+            let mut admitted = false;
+            for (joiner, r) in requests.iter().filter(|(_, r)| r.crew == c.id) {
+                if members.contains(joiner) || members.len() >= MAX_MEMBERS {
+                    continue;
+                }
+                if self.store.take_crew_invite(&festival, &c.id, &r.secret, joiner, now)? {
+                    keys.insert(*joiner, r.x25519);
+                    members.push(*joiner);
+                    admitted = true;
+                }
+            }
+            if admitted || left {
+                let name = c.current().roster.name.clone();
+                self.write_epoch(festival, c.id, c.current().number + 1, &name, members, &keys)?;
+            }
+        }
+        // Under a new epoch, share again: a joiner needs only the newest key.
+        let (_, crews) = self.read_crews(&festival)?;
+        for c in crews.iter().filter(|c| c.members().contains(&me)) {
+            let mine = c.snapshots.get(&me).map(|(_, e, _)| *e);
+            if mine.is_none_or(|e| e < c.current().number) {
+                self.publish_snapshot(festival, c, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The crews this identity is in, as it reads them.
+    pub fn crews(&self, festival: &FestivalId) -> Result<Vec<CrewView>, NodeError> {
+        let (_, crews) = self.read_crews(festival)?;
+        let me = self.public_key();
+        let events: HashMap<[u8; 16], OpId> = self
+            .programme(festival, &Default::default())?
+            .into_iter()
+            .map(|e| {
+                let mut p = [0u8; 16];
+                p.copy_from_slice(&e.id.0[..16]);
+                (p, e.id)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for c in crews.iter().filter(|c| c.members().contains(&me)) {
+            let mut members = Vec::new();
+            for key in c.members() {
+                let s = c.snapshots.get(&key).map(|(_, _, s)| s);
+                let heading = s.and_then(|s| s.heading);
+                members.push(CrewMember {
+                    key,
+                    name: self.display_name(festival, &key)?.unwrap_or_default(),
+                    fingerprint: key.fingerprint(),
+                    is_me: key == me,
+                    favourites: s
+                        .map(|s| s.favourites.iter().filter_map(|p| events.get(p).copied()).collect())
+                        .unwrap_or_default(),
+                    heading: heading.map(|(h, _)| h),
+                    heading_event: heading.and_then(|(_, p)| events.get(&p).copied()),
+                    note: s.map(|s| s.note.clone()).unwrap_or_default(),
+                    silent: s.is_none(),
+                });
+            }
+            out.push(CrewView {
+                id: crate::wire::to_hex(&c.id),
+                name: c.current().roster.name.clone(),
+                admin: c.admin,
+                is_admin: c.admin == me,
+                epoch: c.current().number,
+                members,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Members of one crew whose favourites overlap in time (they will be apart then).
+    pub fn crew_clashes(&self, festival: &FestivalId, crew: &CrewView) -> Result<Vec<CrewClash>, NodeError> {
+        let programme: HashMap<OpId, EventView> =
+            self.programme(festival, &Default::default())?.into_iter().map(|e| (e.id, e)).collect();
+        let mut out = Vec::new();
+        for (i, a) in crew.members.iter().enumerate() {
+            for b in &crew.members[i + 1..] {
+                for ea in a.favourites.iter().filter_map(|id| programme.get(id)) {
+                    for eb in b.favourites.iter().filter_map(|id| programme.get(id)) {
+                        if ea.id != eb.id && crate::view::overlap(ea, eb) && !b.favourites.contains(&ea.id) {
+                            out.push(CrewClash {
+                                first: a.key,
+                                first_event: ea.id,
+                                second: b.key,
+                                second_event: eb.id,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The crew bodies among `ops`, as the fold reads them.
+fn crew_bodies(ops: &[Op]) -> Vec<CrewOp<'_>> {
+    ops.iter()
+        .filter_map(|o| match o.body() {
+            Body::Crew(body) => Some(CrewOp { author: o.author(), seq: o.seq(), body }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each author's published crew key (the first it published).
+fn published_keys(ops: &[Op]) -> HashMap<PublicKey, [u8; 32]> {
+    let mut keys = HashMap::new();
+    for o in ops {
+        if let Body::Crew(CrewBody::Key { x25519 }) = o.body() {
+            keys.entry(o.author()).or_insert(*x25519);
+        }
+    }
+    keys
+}
