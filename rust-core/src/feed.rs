@@ -466,6 +466,8 @@ mod tests {
         assert!(Scopes::of(&revoke).contains(Scope::Programme), "officialness changes");
         assert!(Scopes::of(&Body::Unknown { kind: 99 }).touches_ops());
         assert!(!Scopes::from([Scope::Favourites, Scope::Seen]).touches_ops());
-        assert_eq!(Scopes::SHARED.iter().count(), 6);
+        assert_eq!(Scopes::SHARED.iter().count(), 7);
+        let key_op = Body::Crew(crate::crew::ops::CrewBody::Key { x25519: [1; 32] });
+        assert!(Scopes::of(&key_op).contains(Scope::Crews) && Scopes::of(&key_op).touches_ops());
     }
 }

@@ -1,6 +1,7 @@
 //! Shared helpers for Meadow's workspace integration tests and the benchmark: generators of
 //! realistic and adversarial op sets.
 
+pub mod crewbench;
 pub mod crowd;
 pub mod hostile;
 pub mod radio;

@@ -41,6 +41,13 @@ impl MeadowNode {
         self.run(move |n| n.remove_from_crew(f, &crew, &m)).await
     }
 
+    /// Tells the crews favourite changes held back to save the log's budget (call it when the
+    /// app goes to the background).
+    pub async fn flush_crew_shares(&self, festival: String) -> Result<(), MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.flush_crew_shares(f)).await
+    }
+
     /// The crews this device is in.
     pub async fn crews(&self, festival: String) -> Result<Vec<CrewView>, MeadowError> {
         let f = festival_id(&festival)?;

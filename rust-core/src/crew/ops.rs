@@ -2,7 +2,7 @@
 //! Carriers see only sizes and the signing key: no crew id, no member list, no event.
 //!
 //! Kinds from 12 on are extension kinds (docs/protocol.md, "Rules of a log"): every device keeps
-//! them inert in the programme and bounds them to 64 KiB per log, known or not. A crew body that
+//! them inert in the programme and bounds them to 1 MiB per log, known or not. A crew body that
 //! does not decode as one of these shapes is kept inert too, never refused: a device that does not
 //! know crews and one that does must accept exactly the same ops.
 
@@ -36,8 +36,10 @@ pub const MAX_NAME: usize = 64;
 pub const MAX_NOTE: usize = 140;
 /// Most favourites one item carries.
 pub const MAX_FAVOURITES: usize = 300;
-/// Bytes of an event id prefix in an item (enough to name one event of a festival).
-pub const EVENT_PREFIX: usize = 16;
+/// Bytes of an event id prefix in an item: 64 bits name one event among a festival's (ten
+/// thousand events collide with a chance below one in 10^11), and keep 50 favourites in the
+/// 512-byte bucket.
+pub const EVENT_PREFIX: usize = 8;
 /// Bytes of an invite secret.
 pub const SECRET_LEN: usize = 16;
 
@@ -363,7 +365,7 @@ mod tests {
         #[test]
         fn snapshots_and_rosters_round_trip(
             note in "\\PC{0,40}",
-            favs in proptest::collection::vec(any::<[u8; 16]>(), 0..40),
+            favs in proptest::collection::vec(any::<[u8; EVENT_PREFIX]>(), 0..40),
             left: bool,
             members in proptest::collection::vec(any::<[u8; 32]>(), 1..30),
         ) {

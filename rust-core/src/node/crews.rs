@@ -7,8 +7,8 @@ use super::*;
 use crate::crew::crypto::{CrewKeys, EpochKey, item_aad, pad, seal};
 use crate::crew::invite::CrewInvite;
 use crate::crew::ops::{
-    CREW_ID_LEN, CrewBody, CrewId, GRANT_LEN, GRANT_SLOTS, Grant, Heading, JoinRequest, MAX_MEMBERS, Roster,
-    SECRET_LEN, Snapshot,
+    CREW_ID_LEN, CrewBody, CrewId, EVENT_PREFIX, GRANT_LEN, GRANT_SLOTS, Grant, Heading, JoinRequest, MAX_MEMBERS,
+    Roster, SECRET_LEN, Snapshot,
 };
 use crate::crew::state::{Crew, CrewOp, GRANT_INFO, JOIN_INFO, fold, grant_aad, join_aad, join_requests};
 use crate::op::Op;
@@ -16,6 +16,11 @@ use crate::view::{CrewClash, CrewMember, CrewView};
 
 /// How long an invite admits a joiner unless told otherwise: a day.
 pub const INVITE_SECONDS: i64 = 24 * 3600;
+
+/// Favourite changes within this long of the last item are told together (at the next change
+/// after it, the next sync, or [`Node::flush_crew_shares`]): crew items share each log's 1 MiB
+/// extension budget, and a person ticking twenty favourites in a row should cost one item.
+pub const CREW_SHARE_INTERVAL_S: i64 = 120;
 
 fn random<const N: usize>() -> Result<[u8; N], NodeError> {
     let mut b = [0u8; N];
@@ -138,8 +143,8 @@ impl Node {
         let me = self.public_key();
         let sharing = self.sharing(&festival)?;
         let prefix = |id: &OpId| {
-            let mut p = [0u8; 16];
-            p.copy_from_slice(&id.0[..16]);
+            let mut p = [0u8; EVENT_PREFIX];
+            p.copy_from_slice(&id.0[..EVENT_PREFIX]);
             p
         };
         let favourites =
@@ -272,12 +277,37 @@ impl Node {
         self.publish_to_crews(festival)
     }
 
-    /// Tells every crew this identity is in what it shares now (after a favourite changed).
+    /// Tells every crew this identity is in what it shares now.
     pub fn publish_to_crews(&mut self, festival: FestivalId) -> Result<(), NodeError> {
         let (_, crews) = self.read_crews(&festival)?;
         let me = self.public_key();
         for c in crews.iter().filter(|c| c.members().contains(&me)) {
             self.publish_snapshot(festival, c, false)?;
+        }
+        self.set_setting(&format!("crew.pending.{}", festival.to_hex()), "")?;
+        self.set_setting(&format!("crew.told.{}", festival.to_hex()), &(self.now_ms() / 1000).to_string())?;
+        Ok(())
+    }
+
+    /// After a favourite changed: tells the crews now, or soon if they were told moments ago.
+    pub(super) fn favourites_changed(&mut self, festival: FestivalId) -> Result<(), NodeError> {
+        if self.my_crews(&festival)?.is_empty() {
+            return Ok(());
+        }
+        let told: i64 =
+            self.setting(&format!("crew.told.{}", festival.to_hex()))?.and_then(|t| t.parse().ok()).unwrap_or(0);
+        if self.now_ms() as i64 / 1000 - told >= CREW_SHARE_INTERVAL_S {
+            self.publish_to_crews(festival)
+        } else {
+            self.set_setting(&format!("crew.pending.{}", festival.to_hex()), "1")
+        }
+    }
+
+    /// Tells the crews what changed since they were last told, if anything did (the apps call
+    /// it when they go to the background, the CLI after each command).
+    pub fn flush_crew_shares(&mut self, festival: FestivalId) -> Result<(), NodeError> {
+        if self.setting(&format!("crew.pending.{}", festival.to_hex()))?.as_deref() == Some("1") {
+            self.publish_to_crews(festival)?;
         }
         Ok(())
     }
@@ -311,6 +341,7 @@ impl Node {
             }
         }
         // Under a new epoch, share again: a joiner needs only the newest key.
+        self.flush_crew_shares(festival)?;
         let (_, crews) = self.read_crews(&festival)?;
         for c in crews.iter().filter(|c| c.members().contains(&me)) {
             let mine = c.snapshots.get(&me).map(|(_, e, _)| *e);
@@ -325,12 +356,12 @@ impl Node {
     pub fn crews(&self, festival: &FestivalId) -> Result<Vec<CrewView>, NodeError> {
         let (_, crews) = self.read_crews(festival)?;
         let me = self.public_key();
-        let events: HashMap<[u8; 16], OpId> = self
+        let events: HashMap<[u8; EVENT_PREFIX], OpId> = self
             .programme(festival, &Default::default())?
             .into_iter()
             .map(|e| {
-                let mut p = [0u8; 16];
-                p.copy_from_slice(&e.id.0[..16]);
+                let mut p = [0u8; EVENT_PREFIX];
+                p.copy_from_slice(&e.id.0[..EVENT_PREFIX]);
                 (p, e.id)
             })
             .collect();

@@ -25,7 +25,7 @@ use crate::view::{Changes, EventView, FestivalView, VenueView};
 
 pub mod budget;
 mod crews;
-pub use crews::INVITE_SECONDS;
+pub use crews::{CREW_SHARE_INTERVAL_S, INVITE_SECONDS};
 mod device;
 mod events;
 mod festival;
@@ -183,6 +183,13 @@ impl Node {
                     tracing::warn!(festival = %f.short(), error = %e, "crew housekeeping failed");
                 }
             }
+            // A sync is a good moment to tell the crews what was held back.
+            let touched: Vec<FestivalId> = report.changes.festivals.keys().copied().collect();
+            for f in touched {
+                if let Err(e) = self.flush_crew_shares(f) {
+                    tracing::warn!(festival = %f.short(), error = %e, "telling the crews failed");
+                }
+            }
         }
         Ok(report)
     }
@@ -254,8 +261,12 @@ impl Node {
     /// Marks or unmarks an event as a favourite on this device.
     pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
         self.store.set_favourite(festival, event, on)?;
-        // The crews this identity is in see its favourites.
-        self.publish_to_crews(*festival)
+        // The crews this identity is in see its favourites. The favourite is kept whatever
+        // happens to telling them (a full log, say): that is the crews' loss, not the person's.
+        if let Err(e) = self.favourites_changed(*festival) {
+            tracing::warn!(festival = %festival.short(), error = %e, "could not tell the crews about a favourite");
+        }
+        Ok(())
     }
 
     /// Records that the user has now seen everything in the festival.

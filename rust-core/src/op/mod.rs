@@ -53,7 +53,7 @@ pub mod rules {
     /// it inert, and every device bounds what they may cost (below), known or not.
     pub const FIRST_EXTENSION_KIND: u8 = 12;
     /// Most body bytes of extension kinds in one log.
-    pub const MAX_EXTENSION_BYTES_PER_LOG: u64 = 64 * 1024;
+    pub const MAX_EXTENSION_BYTES_PER_LOG: u64 = 1024 * 1024;
 }
 
 macro_rules! hash_id {

@@ -347,7 +347,10 @@ CREATE TABLE arrivals (
 "#,
     // 7: crews. Their ops (kinds 12 to 15) are read together, by festival; the invites this
     // device gave out as a crew's admin are device-local: each admits one joiner, until it expires.
+    // Extension kinds may take 1 MiB of a log now (64 KiB before): logs closed under the old
+    // rule open again, and sync brings what they were refused.
     r#"
+DELETE FROM closed_logs;
 CREATE INDEX ops_crew ON ops (festival, kind) WHERE kind BETWEEN 12 AND 15;
 CREATE TABLE crew_invites (
   festival BLOB NOT NULL,

@@ -24,6 +24,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Crews: bytes per shared favourite, reading a crew of 20, removing a member from 30.
+    Crew {
+        /// Members of the crew that is read.
+        #[arg(long, default_value_t = 20)]
+        members: usize,
+        /// Favourites each member shares.
+        #[arg(long, default_value_t = 50)]
+        favourites: usize,
+        /// Members of the crew one is removed from.
+        #[arg(long, default_value_t = 30)]
+        remove_from: usize,
+    },
     /// Decode, verify, store and materialize a festival's ops, against plain verification.
     Ingest {
         /// Number of ops.
@@ -99,6 +111,13 @@ enum Cmd {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Cmd::Crew { members, favourites, remove_from } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&meadow_tests::crewbench::run(members, favourites, remove_from)?)?
+            );
+            Ok(())
+        }
         Cmd::Ingest { ops, authors, batch } => ingest(ops, authors, batch),
         Cmd::Query { events, samples, keep } => query(events, samples, keep),
         Cmd::Import { events } => import(events),

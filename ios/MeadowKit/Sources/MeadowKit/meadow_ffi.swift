@@ -1838,6 +1838,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func crews(festival: String) async throws  -> [CrewView]
     
     /**
+     * Tells the crews favourite changes held back to save the log's budget (call it when the
+     * app goes to the background).
+     */
+    func flushCrewShares(festival: String) async throws 
+    
+    /**
      * Asks to join the crew an invite link names (its festival must be held here); the admin's
      * device lets this one in when the request reaches it.
      */
@@ -2303,6 +2309,26 @@ open func crews(festival: String)async throws  -> [CrewView]  {
             completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterSequenceTypeCrewView.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Tells the crews favourite changes held back to save the log's budget (call it when the
+     * app goes to the background).
+     */
+open func flushCrewShares(festival: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_flush_crew_shares(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
             errorHandler: FfiConverterTypeMeadowError_lift
         )
 }
@@ -5523,6 +5549,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_crews() != 51649) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_flush_crew_shares() != 9819) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_join_crew() != 340) {

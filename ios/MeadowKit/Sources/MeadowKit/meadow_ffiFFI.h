@@ -426,6 +426,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_crew_invite(uint64_t ptr, RustBu
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_crews(uint64_t ptr, RustBuffer festival
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FLUSH_CREW_SHARES
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_FLUSH_CREW_SHARES
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_flush_crew_shares(uint64_t ptr, RustBuffer festival
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN_CREW
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_JOIN_CREW
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_join_crew(uint64_t ptr, RustBuffer link
@@ -1160,6 +1165,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crew_invite(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREWS
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREWS
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crews(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_FLUSH_CREW_SHARES
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_FLUSH_CREW_SHARES
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_flush_crew_shares(void
     
 );
 #endif

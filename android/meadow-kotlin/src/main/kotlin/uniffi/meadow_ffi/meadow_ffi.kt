@@ -830,6 +830,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_crews(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_flush_crew_shares(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_join_crew(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_leave_crew(
@@ -1052,6 +1054,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_crew_invite(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_crews(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_flush_crew_shares(`ptr`: Long,`festival`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_join_crew(`ptr`: Long,`link`: RustBuffer.ByValue,
     ): Long
@@ -1370,6 +1374,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_crews() and 0xFFFF) != 51649) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_flush_crew_shares() and 0xFFFF) != 9819) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_join_crew() and 0xFFFF) != 340) {
@@ -4031,6 +4038,12 @@ public interface MeadowNodeInterface {
     suspend fun `crews`(`festival`: kotlin.String): List<CrewView>
     
     /**
+     * Tells the crews favourite changes held back to save the log's budget (call it when the
+     * app goes to the background).
+     */
+    suspend fun `flushCrewShares`(`festival`: kotlin.String)
+    
+    /**
      * Asks to join the crew an invite link names (its festival must be held here); the admin's
      * device lets this one in when the request reaches it.
      */
@@ -4560,6 +4573,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterSequenceTypeCrewView.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Tells the crews favourite changes held back to save the log's budget (call it when the
+     * app goes to the background).
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `flushCrewShares`(`festival`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_flush_crew_shares(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
         // Error FFI converter
         MeadowException.ErrorHandler,
     )
