@@ -61,8 +61,8 @@ fun CrewsScreen(state: FestivalState) {
             }, onLeave = { scope.launch { message = state.leaveCrew(c.id).failure() } })
         }
         invite?.let { l ->
+            QrCode(l, Modifier.size(260.dp).testTag("crew-qr"))
             Text(s.crewInviteHint, style = MaterialTheme.typography.bodySmall)
-            QrCode(l, Modifier.size(300.dp).testTag("crew-qr"))
             Text(l, fontFamily = FontFamily.Monospace, style = MaterialTheme.typography.bodySmall, modifier = Modifier.testTag("crew-invite-link"))
         }
         if (crews.isNotEmpty()) {
