@@ -1168,7 +1168,9 @@ async fn a_thousand_slow_header_connections_from_one_address_deny_nobody_else() 
     let mut slow = Vec::new();
     for i in 0..30 {
         let started = Instant::now();
-        let answer = tokio::time::timeout(Duration::from_secs(1), async {
+        // Denial was the defect (25 of 30 probes refused); 2 s leaves room for the 2 shared
+        // cores of CI, which once answered a probe in 1.001 s.
+        let answer = tokio::time::timeout(Duration::from_secs(2), async {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let socket = tokio::net::TcpSocket::new_v4().ok()?;
             socket.bind("127.0.0.2:0".parse().ok()?).ok()?;
@@ -1189,5 +1191,5 @@ async fn a_thousand_slow_header_connections_from_one_address_deny_nobody_else() 
     for a in attackers {
         a.abort();
     }
-    assert!(slow.is_empty(), "probes not answered within 1 s: {slow:?}");
+    assert!(slow.is_empty(), "probes not answered within 2 s: {slow:?}");
 }
