@@ -152,13 +152,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         on: On,
     },
-    /// Hide a community event or every community event of an author (organisers).
+    /// Hide a community event or every community event of an author for everybody
+    /// (organisers), or with --here any event from your own programme.
     Hide {
         /// Event id (prefix).
         event: Option<String>,
         /// Hide this author's community events instead.
         #[arg(long)]
         author: Option<String>,
+        /// Only from your own programme (your own devices follow).
+        #[arg(long)]
+        here: bool,
         /// Show again.
         #[arg(long)]
         undo: bool,
@@ -442,6 +446,13 @@ pub(crate) enum CrewCmd {
     /// Start a crew, with you as its admin.
     Create {
         /// Its name.
+        name: String,
+    },
+    /// Start the crew of your own devices: they follow each other's favourites, hidden events,
+    /// mutes and what you have seen.
+    Devices {
+        /// Its name.
+        #[arg(long, default_value = "My devices")]
         name: String,
     },
     /// An invite link for one person to join (admin only).

@@ -18,6 +18,12 @@ pub(crate) fn run(node: &mut Node, f: FestivalId, cmd: CrewCmd) -> Result<()> {
             let id = node.create_crew(f, &name)?;
             out!("created crew {name:?} ({id}); invite people with `meadow crew invite {}`", &id[..8]);
         }
+        CrewCmd::Devices { name } => {
+            let id = node.create_devices_crew(f, &name)?;
+            out!("created {name:?} ({id}), the crew of your own devices");
+            out!("invite your other devices with `meadow crew invite {}`; they then follow this one's", &id[..8]);
+            out!("favourites, hidden events, mutes and what you have seen");
+        }
         CrewCmd::Invite { crew, hours } => {
             let invite = node.crew_invite(f, &crew, hours.saturating_mul(3600))?;
             out!("{}", invite.to_link());
@@ -48,7 +54,8 @@ pub(crate) fn run(node: &mut Node, f: FestivalId, cmd: CrewCmd) -> Result<()> {
             }
             for c in crews.iter().filter(|_| !json) {
                 let admin = if c.is_admin { ", you are its admin" } else { "" };
-                out!("{}  {}  {} members{admin}", &c.id[..8], c.name, c.members.len());
+                let what = if c.devices { "devices" } else { "members" };
+                out!("{}  {}  {} {what}{admin}", &c.id[..8], c.name, c.members.len());
             }
         }
         CrewCmd::Show { crew, json } => {

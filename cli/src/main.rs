@@ -409,7 +409,14 @@ fn run(cli: Cli) -> Result<()> {
             node.set_display_name(f, &name)?;
             out!("display name set to {name:?}");
         }
-        Command::Hide { event, author, undo, on } => {
+        Command::Hide { event: Some(e), author: None, undo, here: true, on } => {
+            let f = festival_id(&node, &on.festival)?;
+            let id = node.resolve_event(&f, &e)?;
+            node.set_hidden_here(&f, &id, !undo)?;
+            out!("{}", if undo { "shown again in your programme" } else { "hidden from your programme" });
+        }
+        Command::Hide { here: true, .. } => bail!("--here hides one event: name its id"),
+        Command::Hide { event, author, undo, here: false, on } => {
             let f = festival_id(&node, &on.festival)?;
             let target = match (event, author) {
                 (Some(e), None) => HideTarget::Entity(node.resolve_event(&f, &e)?),

@@ -40,6 +40,7 @@ pub fn event_json(tz: &TimeZone, e: &EventView) -> Value {
         "cancelled": e.cancelled,
         "moved": e.moved,
         "favourite": e.favourite,
+        "crew": e.crew,
         "author": e.creator.to_hex(),
     })
 }
@@ -62,6 +63,8 @@ pub fn detail_json(tz: &TimeZone, d: &EventDetail) -> Value {
         }),
         None => Value::Null,
     };
+    v["crew_going"] = json!(d.crew_going);
+    v["hidden_here"] = json!(d.hidden_here);
     v
 }
 
@@ -78,6 +81,8 @@ fn origin_json(tz: &TimeZone, o: &OpOrigin) -> Value {
         "via": o.via.map(|v| v.as_str()),
         "peer": o.peer,
         "verified_here": o.verified_here,
+        "crew": o.crew,
+        "own_device": o.own_device,
     })
 }
 
@@ -85,6 +90,13 @@ fn origin_json(tz: &TimeZone, o: &OpOrigin) -> Value {
 fn origin_line(tz: &TimeZone, o: &OpOrigin) -> String {
     let who = if o.author_name.is_empty() { String::new() } else { format!("{} ", o.author_name) };
     let role = if o.official { "organiser" } else { "community" };
+    let role = if o.own_device {
+        format!("{role}, you or one of your devices")
+    } else if !o.crew.is_empty() {
+        format!("{role}, in your crew {}", o.crew)
+    } else {
+        role.to_owned()
+    };
     let ahead = if o.clock_ahead { " (their clock is ahead of ours)" } else { "" };
     let arrived = match (o.received_at, o.via) {
         (Some(at), Some(via)) => {
@@ -119,6 +131,10 @@ fn marks(e: &EventView) -> String {
     }
     if e.favourite {
         m.push("★");
+    }
+    let crew = (e.crew > 0).then(|| format!("({} of your crew)", e.crew));
+    if let Some(c) = &crew {
+        m.push(c.as_str());
     }
     if e.cancelled {
         m.push("CANCELLED");
@@ -283,6 +299,12 @@ pub fn event_detail(f: &FestivalView, d: &EventDetail, json: bool) {
             }
         }
         None => out!("posted by {} ({})", if e.official { "organisers" } else { "community" }, e.creator.fingerprint()),
+    }
+    if !d.crew_going.is_empty() {
+        out!("your crew {} ({} of your crew)", d.crew_going.join(", "), d.crew_going.len());
+    }
+    if d.hidden_here {
+        out!("hidden    from your programme (`meadow hide --here --undo {}` shows it again)", e.id.short());
     }
     for l in &d.links {
         out!("link      {} {}", l.url, l.title);

@@ -220,3 +220,234 @@ fn crew_ops_from_strangers_and_garbage_change_nothing() {
     assert_eq!(w.admin.crews(&w.f).expect("crews"), vec![before], "{crew}");
     assert!(w.admin.store().op_count().expect("count") > ops_before);
 }
+
+/// Admin and friend in one crew, both past the first exchange.
+fn crew_of_two(w: &mut World, name: &str) -> String {
+    let crew = w.admin.create_crew(w.f, name).expect("create");
+    let invite = w.admin.crew_invite(w.f, &crew, INVITE_SECONDS).expect("invite");
+    w.friend.join_crew(&invite).expect("join");
+    gossip(w);
+    crew
+}
+
+#[test]
+fn the_programme_counts_your_crew_and_provenance_names_it() {
+    let mut w = world();
+    let crew = crew_of_two(&mut w, "Camp Kettle");
+    w.friend.set_display_name(w.f, "Ana").expect("name");
+    w.friend.set_favourite(&w.f, &w.events[1], true).expect("fav");
+    w.friend
+        .share_with_crews(w.f, None, Some(Some((meadow_core::crew::ops::Heading::HeadingTo, w.events[1]))))
+        .expect("heading");
+    // A community event the friend posts: its provenance says the signer is in the crew.
+    let start = 1_783_684_800;
+    let theirs = w
+        .friend
+        .add_event(
+            w.f,
+            EventPatch { title: Some("Tea".into()), start: Some(start), end: Some(start + 600), ..Default::default() },
+        )
+        .expect("community event");
+    w.friend.flush_crew_shares(w.f).expect("flush");
+    gossip(&mut w);
+
+    let row = |n: &Node, id: &OpId| {
+        n.programme(&w.f, &Default::default()).expect("programme").into_iter().find(|e| e.id == *id).expect("row")
+    };
+    assert_eq!(row(&w.admin, &w.events[1]).crew, 1, "a favourite and a heading of one member count once");
+    assert_eq!(row(&w.admin, &w.events[0]).crew, 0);
+    assert_eq!(row(&w.friend, &w.events[1]).crew, 0, "a member does not count itself");
+    assert_eq!(row(&w.carrier, &w.events[1]).crew, 0, "the carrier reads nothing");
+    let d = w.admin.event_detail(&w.f, &w.events[1]).expect("detail").expect("event");
+    assert_eq!(d.crew_going, vec!["Ana".to_owned()]);
+    let p = w.admin.event_detail(&w.f, &theirs).expect("detail").expect("event").provenance.expect("provenance");
+    assert_eq!((p.created.crew.as_str(), p.created.own_device), ("Camp Kettle", false));
+    let mine = w.admin.event_detail(&w.f, &w.events[0]).expect("detail").expect("event").provenance.expect("p");
+    assert!(mine.created.own_device && mine.created.crew.is_empty(), "{mine:?}");
+    let at_carrier = w.carrier.event_detail(&w.f, &theirs).expect("detail").expect("event").provenance.expect("p");
+    assert!(at_carrier.created.crew.is_empty(), "nobody else learns of the crew");
+
+    // After the removal the count and the crew label go.
+    w.admin.remove_from_crew(w.f, &crew, &Identity::from_seed(102).public()).expect("remove");
+    assert_eq!(row(&w.admin, &w.events[1]).crew, 0);
+    let p = w.admin.event_detail(&w.f, &theirs).expect("detail").expect("event").provenance.expect("provenance");
+    assert!(p.created.crew.is_empty());
+}
+
+#[test]
+fn own_devices_carry_favourites_hides_mutes_and_seen_marks() {
+    let mut w = world();
+    // The admin node is the organiser; "friend" is a laptop and a fresh node the same person's phone.
+    let mut phone = Node::in_memory(Identity::from_seed(110)).expect("phone");
+    carry(&w.admin, &mut phone, &w.f);
+    let laptop = &mut w.friend;
+    let (a, b, c) = (w.events[0], w.events[1], w.events[2]);
+    laptop.set_favourite(&w.f, &a, true).expect("fav before joining");
+    phone.set_favourite(&w.f, &b, true).expect("fav before joining");
+    let crew = laptop.create_devices_crew(w.f, "My devices").expect("devices crew");
+    assert!(laptop.create_devices_crew(w.f, "Again").is_err(), "one crew of own devices");
+    let invite = laptop.crew_invite(w.f, &crew, INVITE_SECONDS).expect("invite");
+    phone.join_crew(&invite).expect("join");
+    let settle = |laptop: &mut Node, phone: &mut Node| {
+        for _ in 0..4 {
+            carry(phone, laptop, &w.f);
+            carry(laptop, phone, &w.f);
+        }
+    };
+    settle(laptop, &mut phone);
+    let favs = |n: &Node| n.favourites(&w.f).expect("favs").into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let crews = laptop.crews(&w.f).expect("crews");
+    assert!(crews[0].devices && crews[0].members.len() == 2, "{crews:?}");
+    assert_eq!(favs(laptop), vec![a, b], "joining merges what both held");
+    assert_eq!(favs(&phone), vec![a, b]);
+
+    // The phone hides one event, mutes an author, unfavourites another and looks at the changes.
+    let noisy = Identity::from_seed(111).public();
+    phone.set_hidden_here(&w.f, &c, true).expect("hide");
+    phone.set_muted(&w.f, &noisy, true).expect("mute");
+    phone.set_favourite(&w.f, &a, false).expect("unfav");
+    assert!(!laptop.store().has_looked(&w.f).expect("looked"));
+    phone.changes_since_last_look(&w.f, true).expect("look");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    phone.flush_crew_shares(w.f).expect("flush");
+    settle(laptop, &mut phone);
+    assert_eq!(favs(laptop), vec![b], "an unfavourite follows too");
+    let hidden: Vec<OpId> = laptop.hidden_here(&w.f).expect("hidden").into_iter().map(|e| e.id).collect();
+    assert_eq!(hidden, vec![c]);
+    assert!(!laptop.programme(&w.f, &Default::default()).expect("programme").iter().any(|e| e.id == c));
+    assert!(laptop.event_detail(&w.f, &c).expect("detail").expect("still opens").hidden_here);
+    assert_eq!(laptop.store().muted(&w.f).expect("muted"), vec![noisy]);
+    let changes = laptop.store().changes(&w.f).expect("changes");
+    assert!(changes.events.is_empty(), "what the phone looked at is seen on the laptop: {:?}", changes.events.len());
+    // Something new after the look is still new on both.
+    w.admin.set_clock(Clock::Fixed(w.admin.now_ms() as i64 / 1000 + 60));
+    let late = w
+        .admin
+        .add_event(
+            w.f,
+            EventPatch {
+                title: Some("Late".into()),
+                start: Some(1_783_700_000),
+                end: Some(1_783_703_600),
+                ..Default::default()
+            },
+        )
+        .expect("late event");
+    carry(&w.admin, laptop, &w.f);
+    let changes = laptop.store().changes(&w.f).expect("changes");
+    assert_eq!(changes.events.iter().map(|c| c.event.id).collect::<Vec<_>>(), vec![late]);
+
+    // The provenance of the phone's ops on the laptop says they are the person's own.
+    let phone_op = phone.store().crew_ops(&w.f).expect("ops").into_iter().find(|o| o.author() == phone.public_key());
+    let origin = laptop.op_origin(&w.f, &phone_op.expect("a phone op").id()).expect("origin").expect("held");
+    assert!(origin.own_device && origin.crew.is_empty(), "{origin:?}");
+    // The organiser, outside the crew, sees no devices crew and no hides.
+    assert!(w.admin.crews(&w.f).expect("crews").is_empty());
+    assert!(w.admin.hidden_here(&w.f).expect("hidden").is_empty());
+}
+
+#[test]
+fn a_crew_of_twenty_converges_over_the_simulated_bluetooth_crowd() {
+    use meadow_tests::radio::{Radio, swap};
+    let mut w = world();
+    let crew = w.admin.create_crew(w.f, "Brass band").expect("create");
+    w.admin.set_favourite(&w.f, &w.events[3], true).expect("fav");
+    let mut phones = vec![std::mem::replace(&mut w.admin, Node::in_memory(Identity::from_seed(1)).expect("n"))];
+    for i in 0..19u64 {
+        let mut p = Node::in_memory(Identity::from_seed(300 + i)).expect("phone");
+        carry(&phones[0], &mut p, &w.f);
+        let invite = phones[0].crew_invite(w.f, &crew, INVITE_SECONDS).expect("invite");
+        p.join_crew(&invite).expect("join");
+        p.set_favourite(&w.f, &w.events[(i % 4) as usize], true).expect("fav");
+        phones.push(p);
+    }
+    let mut rng = meadow_core::demo::Rng::new(2026);
+    let radio = Radio::gatt(185, 20_000);
+    let converged = |phones: &[Node]| {
+        let views: Vec<Vec<(bool, usize)>> = phones
+            .iter()
+            .map(|p| {
+                p.crews(&w.f)
+                    .expect("crews")
+                    .iter()
+                    .flat_map(|c| c.members.iter().map(|m| (m.silent, m.favourites.len())).collect::<Vec<_>>())
+                    .collect()
+            })
+            .collect();
+        views.iter().all(|v| v.len() == 20 && v.iter().all(|(silent, favs)| !silent && *favs == 1))
+    };
+    let mut swaps = 0;
+    // Reading twenty crews decrypts them twenty times: look every tenth swap.
+    while swaps % 10 != 0 || !converged(&phones) {
+        swaps += 1;
+        assert!(swaps < 400, "no convergence after {swaps} swaps");
+        // Two phones come into range: one dials, the other answers, and they swap what they hold.
+        let a = rng.below(20) as usize;
+        let b = (a + 1 + rng.below(19) as usize) % 20;
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = phones.split_at_mut(hi);
+        let out = swap(&mut left[lo], &mut right[0], &w.f, &radio, 600_000, &mut |_, _| {});
+        assert!(out.dialler.is_some(), "a swap ended: {out:?}");
+    }
+    let admin_view = phones[0].crews(&w.f).expect("crews").remove(0);
+    for p in &phones {
+        let v = p.crews(&w.f).expect("crews").remove(0);
+        assert_eq!(v.epoch, admin_view.epoch, "one epoch everywhere");
+        let keys = |c: &CrewView| c.members.iter().map(|m| (m.key, m.favourites.clone())).collect::<Vec<_>>();
+        assert_eq!(keys(&v), keys(&admin_view));
+    }
+    eprintln!("a crew of 20 converged after {swaps} swaps, epoch {}", admin_view.epoch);
+}
+
+#[test]
+fn concurrent_removals_leaves_and_joins_converge() {
+    let mut w = world();
+    let crew = w.admin.create_crew(w.f, "Camp").expect("create");
+    let mut members: Vec<Node> = Vec::new();
+    for i in 0..4u64 {
+        let mut p = Node::in_memory(Identity::from_seed(400 + i)).expect("member");
+        carry(&w.admin, &mut p, &w.f);
+        let invite = w.admin.crew_invite(w.f, &crew, INVITE_SECONDS).expect("invite");
+        p.join_crew(&invite).expect("join");
+        carry(&p, &mut w.admin, &w.f);
+        members.push(p);
+    }
+    for p in members.iter_mut() {
+        carry(&w.admin, p, &w.f);
+    }
+    assert_eq!(only_crew(&w.admin, &w.f).members.len(), 5);
+    // At once, with nobody hearing of the others: the admin removes member 0, member 1 leaves, a
+    // newcomer asks to join, and member 2 changes its favourites.
+    let mut newcomer = Node::in_memory(Identity::from_seed(410)).expect("newcomer");
+    carry(&w.admin, &mut newcomer, &w.f);
+    let invite = w.admin.crew_invite(w.f, &crew, INVITE_SECONDS).expect("invite");
+    newcomer.join_crew(&invite).expect("join");
+    w.admin.remove_from_crew(w.f, &crew, &members[0].public_key()).expect("remove");
+    members[1].leave_crew(w.f, &crew).expect("leave");
+    members[2].set_favourite(&w.f, &w.events[3], true).expect("fav");
+    members[2].flush_crew_shares(w.f).expect("flush");
+    // Their ops meet in different orders on different phones.
+    members.push(newcomer);
+    let mut everyone = vec![std::mem::replace(&mut w.admin, Node::in_memory(Identity::from_seed(2)).expect("n"))];
+    everyone.extend(members);
+    let mut rng = meadow_core::demo::Rng::new(9);
+    for _ in 0..120 {
+        let a = rng.below(everyone.len() as u64) as usize;
+        let b = (a + 1 + rng.below(everyone.len() as u64 - 1) as usize) % everyone.len();
+        let ops = everyone[a].store().ops(&w.f).expect("ops");
+        everyone[b].ingest(ops).expect("ingest");
+    }
+    let admin_view = only_crew(&everyone[0], &w.f);
+    let in_crew: Vec<_> = admin_view.members.iter().map(|m| m.key).collect();
+    assert_eq!(in_crew.len(), 4, "admin, members 2 and 3 and the newcomer: {admin_view:?}");
+    assert!(!in_crew.contains(&everyone[1].public_key()) && !in_crew.contains(&everyone[2].public_key()));
+    for n in everyone.iter().filter(|n| in_crew.contains(&n.public_key())) {
+        assert_eq!((only_crew(n, &w.f).epoch, only_crew(n, &w.f).name), (admin_view.epoch, admin_view.name.clone()));
+        let view: Vec<_> = only_crew(n, &w.f).members.iter().map(|m| (m.key, m.favourites.clone())).collect();
+        let admins: Vec<_> = admin_view.members.iter().map(|m| (m.key, m.favourites.clone())).collect();
+        assert_eq!(view, admins, "every member reads the same crew");
+    }
+    // The removed member reads nothing of the newest epoch.
+    let stale = only_crew(&everyone[1], &w.f);
+    assert!(stale.epoch < admin_view.epoch);
+}

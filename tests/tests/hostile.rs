@@ -1193,3 +1193,213 @@ async fn a_thousand_slow_header_connections_from_one_address_deny_nobody_else() 
     }
     assert!(slow.is_empty(), "probes not answered within 2 s: {slow:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crews: every hostile crew op is refused or inert, and nothing stored is lost
+
+mod crews {
+    use super::*;
+    use meadow_core::crew::crypto::{CrewKeys, pad, seal};
+    use meadow_core::crew::invite::CrewInvite;
+    use meadow_core::crew::ops::{CrewBody, GRANT_LEN, Grant, Roster};
+    use meadow_core::crew::state::{GRANT_INFO, grant_aad};
+    use meadow_core::node::INVITE_SECONDS;
+    use meadow_core::view::CrewView;
+
+    /// An admin and a friend in one crew; both hold everything.
+    struct Crew {
+        admin: Node,
+        friend: Node,
+        f: FestivalId,
+        crew: String,
+        events: [OpId; 2],
+    }
+
+    fn both_ways(a: &mut Node, b: &mut Node, f: &FestivalId) {
+        for _ in 0..3 {
+            b.ingest(a.store().ops(f).expect("ops")).expect("ingest");
+            a.ingest(b.store().ops(f).expect("ops")).expect("ingest");
+        }
+    }
+
+    fn crew(seed: u64) -> (Crew, CrewInvite) {
+        let (s, [_, event, _, community]) = small_festival(seed);
+        let mut admin = node_with(seed * 10 + 1, &s.ops);
+        let mut friend = node_with(seed * 10 + 2, &s.ops);
+        let crew = admin.create_crew(s.festival, "Kettle").expect("crew");
+        let invite = admin.crew_invite(s.festival, &crew, INVITE_SECONDS).expect("invite");
+        friend.join_crew(&invite).expect("join");
+        both_ways(&mut admin, &mut friend, &s.festival);
+        friend.set_favourite(&s.festival, &event, true).expect("fav");
+        friend.flush_crew_shares(s.festival).expect("flush");
+        both_ways(&mut admin, &mut friend, &s.festival);
+        let c = Crew { admin, friend, f: s.festival, crew, events: [event, community] };
+        assert_eq!(view(&c.admin, &c.f).members.len(), 2);
+        (c, invite)
+    }
+
+    fn view(n: &Node, f: &FestivalId) -> CrewView {
+        let mut crews = n.crews(f).expect("crews");
+        assert_eq!(crews.len(), 1, "{crews:?}");
+        crews.remove(0)
+    }
+
+    fn crew_bodies(n: &Node, f: &FestivalId, author: &meadow_core::identity::PublicKey) -> Vec<CrewBody> {
+        let ops = n.store().crew_ops(f).expect("ops");
+        ops.iter()
+            .filter(|o| o.author() == *author)
+            .filter_map(|o| match o.body() {
+                Body::Crew(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_forged_crew_op_is_refused_and_garbage_ciphertext_is_inert() {
+        let (mut c, _) = crew(61);
+        let before = (view(&c.admin, &c.f), c.admin.op_count().expect("count"));
+        // A crew item whose signature is not its author's: refused, nothing stored.
+        let item = crew_bodies(&c.friend, &c.f, &c.friend.public_key()).into_iter().last().expect("an item");
+        let mut body = meadow_core::wire::Writer::new();
+        body.u8(item.kind());
+        item.encode_fields(&mut body);
+        let h = ForgeHeader { festival: c.f, seq: 0, backlink: None, lamport: 1, wall_time_ms: 0, context: false };
+        let forged = forge_op(&stranger(), h, &body.into_vec());
+        let refused = match Op::decode(&forged.bytes) {
+            Err(_) => true,
+            Ok(op) => !c.admin.ingest(vec![op]).expect("ingest").rejected.is_empty(),
+        };
+        assert!(refused, "a forged crew op is refused");
+        assert_eq!((view(&c.admin, &c.f), c.admin.op_count().expect("count")), before);
+        // Validly signed garbage ciphertext under the crew's own tag: stored, inert.
+        let CrewBody::Item { tag, sealed } = item else { panic!("an item") };
+        let mut junk = sealed.clone();
+        for b in junk.iter_mut().skip(24) {
+            *b ^= 0x5a;
+        }
+        let k = stranger();
+        append_as(&mut c.admin, &k, c.f, Body::Crew(CrewBody::Item { tag, sealed: junk }), 0).expect("stored");
+        let friend_key = c.friend.public_key();
+        assert_eq!(view(&c.admin, &c.f), before.0, "garbage changes nothing");
+        assert!(view(&c.admin, &c.f).members.iter().any(|m| m.key == friend_key));
+    }
+
+    #[test]
+    fn grants_sealed_to_strangers_and_epochs_copied_into_other_logs_open_nothing() {
+        let (mut c, invite) = crew(62);
+        let before = view(&c.admin, &c.f);
+        let admin_seq = c.admin.store().next_position(&c.f, &c.admin.public_key()).expect("pos").seq;
+        // A stranger who photographed the invite knows the crew id and the admin's key. It writes
+        // an epoch of "the same crew" sealed to the friend and itself, naming itself admin.
+        let k = stranger();
+        let festival = c.f;
+        let seq = c.friend.store().next_position(&festival, &k.public()).expect("pos").seq;
+        let key = [7u8; 32];
+        let grant = Grant { crew: invite.crew, epoch: 99, key }.encode();
+        let aad = grant_aad(&festival, &k.public(), seq);
+        let friend_x = CrewKeys::of(&Identity::from_seed(5_000 + 622), &festival).public;
+        let mut grants = vec![seal(&friend_x, GRANT_INFO, &grant, &aad).expect("seal")];
+        grants.extend((0..3).map(|i| vec![i as u8; GRANT_LEN]));
+        let roster = Roster { name: "Kettle".into(), members: vec![k.public(), c.friend.public_key()], devices: false };
+        let plain = pad(&roster.encode()).expect("pad");
+        let roster = meadow_core::crew::crypto::EpochKey(key)
+            .encrypt(&plain, &meadow_core::crew::crypto::item_aad(&festival, &k.public(), seq, 99))
+            .expect("encrypt");
+        append_as(&mut c.friend, &k, festival, Body::Crew(CrewBody::Epoch { grants, roster }), 0).expect("stored");
+        let seen = view(&c.friend, &c.f);
+        assert_eq!((seen.admin, seen.epoch), (before.admin, before.epoch), "the stranger's crew is not the friend's");
+        // The admin's newest epoch copied whole into the stranger's log: its grants are bound to
+        // the admin's log position and open for nobody there.
+        let epoch = crew_bodies(&c.admin, &c.f, &c.admin.public_key())
+            .into_iter()
+            .rfind(|b| matches!(b, CrewBody::Epoch { .. }))
+            .expect("an epoch");
+        append_as(&mut c.friend, &k, festival, Body::Crew(epoch), 0).expect("stored");
+        assert_eq!(view(&c.friend, &c.f).epoch, before.epoch);
+        both_ways(&mut c.admin, &mut c.friend, &festival);
+        assert_eq!(view(&c.admin, &c.f), before, "the admin's crew is unchanged");
+        let admin_after = c.admin.store().next_position(&c.f, &c.admin.public_key()).expect("pos").seq;
+        assert_eq!(admin_after, admin_seq, "the admin wrote nothing because of them");
+    }
+
+    #[test]
+    fn a_join_request_copied_into_another_log_or_replayed_admits_nobody() {
+        let (s, _) = small_festival(63);
+        let mut admin = node_with(631, &s.ops);
+        let mut friend = node_with(632, &s.ops);
+        let crew_id = admin.create_crew(s.festival, "Kettle").expect("crew");
+        let invite = admin.crew_invite(s.festival, &crew_id, INVITE_SECONDS).expect("invite");
+        friend.join_crew(&invite).expect("join");
+        let join = crew_bodies(&friend, &s.festival, &friend.public_key())
+            .into_iter()
+            .find(|b| matches!(b, CrewBody::Join { .. }))
+            .expect("a join request");
+        // A thief copies the friend's sealed request into its own log before the friend's arrives.
+        let thief = stranger();
+        append_as(&mut admin, &thief, s.festival, Body::Crew(join.clone()), 0).expect("stored");
+        assert_eq!(view(&admin, &s.festival).members.len(), 1, "a request opens only in its signer's log");
+        // The real one admits the friend; the same request again (a second op) admits nobody more.
+        both_ways(&mut admin, &mut friend, &s.festival);
+        assert_eq!(view(&admin, &s.festival).members.len(), 2);
+        append_as(&mut admin, &Identity::from_seed(5_000 + 632), s.festival, Body::Crew(join), 0).expect("stored");
+        let after = view(&admin, &s.festival);
+        assert_eq!(after.members.len(), 2);
+        both_ways(&mut admin, &mut friend, &s.festival);
+        assert_eq!(view(&admin, &s.festival).epoch, after.epoch, "no new epoch for a replay");
+    }
+
+    #[test]
+    fn a_removed_member_writing_under_its_old_key_is_not_heard() {
+        let (mut c, _) = crew(64);
+        let friend_key = c.friend.public_key();
+        c.admin.remove_from_crew(c.f, &c.crew, &friend_key).expect("remove");
+        let f = c.f;
+        // The friend has not heard of the removal and keeps sharing under the epoch it holds.
+        c.friend.set_favourite(&f, &c.events[1], true).expect("fav");
+        c.friend.share_with_crews(f, Some("still here".into()), None).expect("share");
+        both_ways(&mut c.admin, &mut c.friend, &f);
+        let v = view(&c.admin, &f);
+        assert_eq!(v.members.len(), 1, "{v:?}");
+        let rows = c.admin.programme(&f, &ProgrammeFilter::default()).expect("programme");
+        assert!(rows.iter().all(|e| e.crew == 0), "nobody outside the crew counts");
+        assert!(c.admin.event_detail(&f, &c.events[1]).expect("d").expect("e").crew_going.is_empty());
+    }
+
+    #[test]
+    fn a_crew_flood_from_fresh_keys_changes_nothing_and_costs_the_admin_nothing() {
+        let (mut c, invite) = crew(65);
+        let before = view(&c.admin, &c.f);
+        let admin_seq = c.admin.store().next_position(&c.f, &c.admin.public_key()).expect("pos").seq;
+        let mut rng = Rng::new(65);
+        // Three hundred fresh keys: each publishes a crew key, asks to join with the photographed
+        // invite's crew id but a guessed secret, and posts an item with a random tag.
+        for i in 0..300u64 {
+            let k = stranger();
+            let x = CrewKeys::of(&k, &c.f).public;
+            append_as(&mut c.admin, &k, c.f, Body::Crew(CrewBody::Key { x25519: x }), 0).expect("key");
+            let mut secret = [0u8; 16];
+            secret.iter_mut().for_each(|b| *b = rng.below(256) as u8);
+            let req = meadow_core::crew::ops::JoinRequest { crew: invite.crew, secret, x25519: x }.encode();
+            let sealed = seal(
+                &invite.admin_x25519,
+                meadow_core::crew::state::JOIN_INFO,
+                &req,
+                &meadow_core::crew::state::join_aad(&c.f, &k.public()),
+            )
+            .expect("seal");
+            append_as(&mut c.admin, &k, c.f, Body::Crew(CrewBody::Join { sealed }), 0).expect("join");
+            let tag = [i as u8; 16];
+            append_as(&mut c.admin, &k, c.f, Body::Crew(CrewBody::Item { tag, sealed: vec![i as u8; 160] }), 0)
+                .expect("item");
+        }
+        assert_eq!(view(&c.admin, &c.f), before, "nobody got in");
+        let admin_after = c.admin.store().next_position(&c.f, &c.admin.public_key()).expect("pos").seq;
+        assert_eq!(admin_after, admin_seq, "the flood made the admin write nothing");
+        // A device in no crew stores and forwards the flood without opening anything.
+        let mut carrier = node(66);
+        carrier.ingest(c.admin.store().ops(&c.f).expect("ops")).expect("carried");
+        assert!(carrier.crews(&c.f).expect("crews").is_empty());
+        assert_eq!(carrier.op_count().expect("count"), c.admin.op_count().expect("count"), "nothing lost");
+    }
+}

@@ -16,6 +16,13 @@ impl MeadowNode {
         self.run(move |n| n.create_crew(f, &name)).await
     }
 
+    /// Starts the crew of this person's own devices (one at most per festival); its other
+    /// devices join by invite and then follow its favourites, hides, mutes and seen marks.
+    pub async fn create_devices_crew(&self, festival: String, name: String) -> Result<String, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.create_devices_crew(f, &name)).await
+    }
+
     /// An invite link to one of this device's crews, for one person, good for a day.
     pub async fn crew_invite(&self, festival: String, crew: String) -> Result<String, MeadowError> {
         let f = festival_id(&festival)?;

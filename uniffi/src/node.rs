@@ -365,6 +365,18 @@ impl MeadowNode {
         self.run(move |n| n.set_muted(&f, &k, muted)).await
     }
 
+    /// Hides an event from this person's programme (its own devices follow), or shows it again.
+    pub async fn set_hidden_here(&self, festival: String, event: String, hidden: bool) -> Result<(), MeadowError> {
+        let (f, e) = (festival_id(&festival)?, op_id(&event)?);
+        self.run(move |n| n.set_hidden_here(&f, &e, hidden)).await
+    }
+
+    /// The events this person hid from its programme.
+    pub async fn hidden_here(&self, festival: String) -> Result<Vec<EventView>, MeadowError> {
+        let f = festival_id(&festival)?;
+        self.run(move |n| n.hidden_here(&f)).await
+    }
+
     /// Where one op of a festival came from (an announcement's id, a change's op): who signed
     /// it, their clock's claim, and how and when it reached this device.
     pub async fn op_origin(&self, festival: String, op: String) -> Result<OpOrigin, MeadowError> {

@@ -177,13 +177,22 @@ pub struct Roster {
     pub name: String,
     /// Its members, the admin included, in key order.
     pub members: Vec<PublicKey>,
+    /// One person's own devices rather than a group of people: its members share what they
+    /// hide, mute and have seen too, and apply each other's.
+    pub devices: bool,
 }
 
 impl Roster {
-    /// The plaintext (before padding).
+    /// The plaintext (before padding): version 1 for a crew of people, 2 (with a purpose byte)
+    /// for one person's devices.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(1);
+        if self.devices {
+            w.u8(2);
+            w.u8(1);
+        } else {
+            w.u8(1);
+        }
         w.bytes(truncate(&self.name, MAX_NAME).as_bytes());
         w.varint(self.members.len() as u64);
         for m in &self.members {
@@ -195,9 +204,15 @@ impl Roster {
     /// The roster in a plaintext; `None` for anything else.
     pub fn decode(b: &[u8]) -> Option<Roster> {
         let mut r = Reader::new(b);
-        if r.u8().ok()? != 1 {
-            return None;
-        }
+        let devices = match (r.u8().ok()?, &mut r) {
+            (1, _) => false,
+            (2, r) => match r.u8().ok()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            },
+            _ => return None,
+        };
         let name = std::str::from_utf8(r.bytes().ok()?).ok()?;
         if name.len() > MAX_NAME {
             return None;
@@ -208,7 +223,7 @@ impl Roster {
         }
         let members = (0..n).map(|_| r.array::<32>().ok().map(PublicKey)).collect::<Option<Vec<_>>>()?;
         r.finish().ok()?;
-        Some(Roster { name: name.to_owned(), members })
+        Some(Roster { name: name.to_owned(), members, devices })
     }
 }
 
@@ -234,13 +249,32 @@ pub struct Snapshot {
     pub heading: Option<(Heading, [u8; EVENT_PREFIX])>,
     /// Favourites, as event id prefixes.
     pub favourites: Vec<[u8; EVENT_PREFIX]>,
+    /// What only one person's devices share with each other (`None` in a crew of people).
+    pub own: Option<OwnState>,
 }
 
+/// What one person's devices share besides favourites: the events it hid from its programme,
+/// the authors it muted, and when it last looked at what changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnState {
+    /// Hidden events, as id prefixes.
+    pub hidden: Vec<[u8; EVENT_PREFIX]>,
+    /// Muted authors.
+    pub muted: Vec<PublicKey>,
+    /// When it last marked everything seen, by its own clock (Unix ms; 0 for never).
+    pub seen_at_ms: u64,
+    /// When this state last changed by its own clock (Unix ms): the newest wins between devices.
+    pub changed_at_ms: u64,
+}
+
+/// Most hidden events or muted authors one snapshot carries.
+pub const MAX_OWN: usize = 100;
+
 impl Snapshot {
-    /// The plaintext (before padding).
+    /// The plaintext (before padding): version 1, or 2 when it carries an [`OwnState`].
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(1);
+        w.u8(if self.own.is_some() { 2 } else { 1 });
         w.u8(u8::from(self.left));
         w.bytes(truncate(&self.note, MAX_NOTE).as_bytes());
         match &self.heading {
@@ -258,13 +292,28 @@ impl Snapshot {
         for f in favs {
             w.raw(f);
         }
+        if let Some(own) = &self.own {
+            let hidden = &own.hidden[..own.hidden.len().min(MAX_OWN)];
+            w.varint(hidden.len() as u64);
+            for h in hidden {
+                w.raw(h);
+            }
+            let muted = &own.muted[..own.muted.len().min(MAX_OWN)];
+            w.varint(muted.len() as u64);
+            for m in muted {
+                w.raw(&m.0);
+            }
+            w.varint(own.seen_at_ms);
+            w.varint(own.changed_at_ms);
+        }
         w.into_vec()
     }
 
     /// The snapshot in a plaintext; `None` for anything else.
     pub fn decode(b: &[u8]) -> Option<Snapshot> {
         let mut r = Reader::new(b);
-        if r.u8().ok()? != 1 {
+        let version = r.u8().ok()?;
+        if version != 1 && version != 2 {
             return None;
         }
         let left = match r.u8().ok()? {
@@ -287,8 +336,23 @@ impl Snapshot {
             return None;
         }
         let favourites = (0..n).map(|_| r.array::<EVENT_PREFIX>().ok()).collect::<Option<Vec<_>>>()?;
+        let own = if version == 2 {
+            let n = usize::try_from(r.varint().ok()?).ok()?;
+            if n > MAX_OWN {
+                return None;
+            }
+            let hidden = (0..n).map(|_| r.array::<EVENT_PREFIX>().ok()).collect::<Option<Vec<_>>>()?;
+            let n = usize::try_from(r.varint().ok()?).ok()?;
+            if n > MAX_OWN {
+                return None;
+            }
+            let muted = (0..n).map(|_| r.array::<32>().ok().map(PublicKey)).collect::<Option<Vec<_>>>()?;
+            Some(OwnState { hidden, muted, seen_at_ms: r.varint().ok()?, changed_at_ms: r.varint().ok()? })
+        } else {
+            None
+        };
         r.finish().ok()?;
-        Some(Snapshot { left, note: note.to_owned(), heading, favourites })
+        Some(Snapshot { left, note: note.to_owned(), heading, favourites, own })
     }
 }
 
@@ -369,9 +433,15 @@ mod tests {
             left: bool,
             members in proptest::collection::vec(any::<[u8; 32]>(), 1..30),
         ) {
-            let s = Snapshot { left, note, heading: favs.first().map(|f| (Heading::HereNow, *f)), favourites: favs };
+            let own = (!left).then(|| OwnState {
+                hidden: favs.iter().rev().copied().collect(),
+                muted: members.iter().take(3).copied().map(PublicKey).collect(),
+                seen_at_ms: favs.len() as u64 * 1_000_000_007,
+                changed_at_ms: u64::MAX - favs.len() as u64,
+            });
+            let s = Snapshot { left, note, heading: favs.first().map(|f| (Heading::HereNow, *f)), favourites: favs, own };
             prop_assert_eq!(Snapshot::decode(&s.encode()), Some(s));
-            let r = Roster { name: "Camp Kettle".into(), members: members.into_iter().map(PublicKey).collect() };
+            let r = Roster { name: "Camp Kettle".into(), members: members.into_iter().map(PublicKey).collect(), devices: left };
             prop_assert_eq!(Roster::decode(&r.encode()), Some(r));
         }
 

@@ -81,28 +81,51 @@ impl Crew {
         &self.epochs[self.epochs.len() - 1]
     }
 
-    /// Members of the newest epoch who have not left since.
+    /// Members of the newest epoch who have not left since they were (last) let in. A leave
+    /// written under an older epoch still counts: the admin may have re-keyed for someone else
+    /// before it heard of the leave.
     pub fn members(&self) -> Vec<PublicKey> {
         self.current()
             .roster
             .members
             .iter()
-            .filter(|m| !self.snapshots.get(m).is_some_and(|(_, e, s)| s.left && *e >= self.current().number))
+            .filter(|m| !self.snapshots.get(m).is_some_and(|(_, e, s)| s.left && *e >= self.let_in_at(m)))
             .copied()
             .collect()
     }
+
+    /// The first epoch of the unbroken run of epochs, up to the newest, that has `member`.
+    fn let_in_at(&self, member: &PublicKey) -> u32 {
+        let mut first = self.current().number;
+        for e in self.epochs.iter().rev() {
+            if !e.roster.members.contains(member) {
+                break;
+            }
+            first = e.number;
+        }
+        first
+    }
+}
+
+/// The grant sealed to `me` in an epoch op, if there is one.
+pub fn open_grant(festival: &FestivalId, me: &CrewKeys, op: &CrewOp<'_>) -> Option<Grant> {
+    let CrewBody::Epoch { grants, .. } = op.body else { return None };
+    let aad = grant_aad(festival, &op.author, op.seq);
+    grants.iter().find_map(|g| me.open(GRANT_INFO, g, &aad).and_then(|p| Grant::decode(&p)))
 }
 
 /// The crews `me` can read in a festival's crew ops.
 pub fn fold(festival: &FestivalId, me: &CrewKeys, ops: &[CrewOp<'_>]) -> Vec<Crew> {
+    fold_with(festival, ops, |op| open_grant(festival, me, op))
+}
+
+/// [`fold`] with the grants already opened by `grant` (a device remembers which epoch ops held
+/// one for it, so that a flood of epochs costs one attempt each, not one per fold).
+pub fn fold_with(festival: &FestivalId, ops: &[CrewOp<'_>], grant: impl Fn(&CrewOp<'_>) -> Option<Grant>) -> Vec<Crew> {
     let mut crews: BTreeMap<(PublicKey, CrewId), Crew> = BTreeMap::new();
     for op in ops {
-        let CrewBody::Epoch { grants, roster } = op.body else { continue };
-        let aad = grant_aad(festival, &op.author, op.seq);
-        let Some(grant) = grants.iter().find_map(|g| me.open(GRANT_INFO, g, &aad).and_then(|p| Grant::decode(&p)))
-        else {
-            continue;
-        };
+        let CrewBody::Epoch { roster, .. } = op.body else { continue };
+        let Some(grant) = grant(op) else { continue };
         let key = EpochKey(grant.key);
         let Some(roster) = key
             .decrypt(roster, &item_aad(festival, &op.author, op.seq, grant.epoch))

@@ -1,16 +1,16 @@
 //! The node's side of crews: creating one, inviting, joining, leaving, removing, sharing, and
 //! what a member reads. The scheme is in [`crate::crew`]; this decides when to write its ops.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::*;
 use crate::crew::crypto::{CrewKeys, EpochKey, item_aad, pad, seal};
 use crate::crew::invite::CrewInvite;
 use crate::crew::ops::{
     CREW_ID_LEN, CrewBody, CrewId, EVENT_PREFIX, GRANT_LEN, GRANT_SLOTS, Grant, Heading, JoinRequest, MAX_MEMBERS,
-    Roster, SECRET_LEN, Snapshot,
+    OwnState, Roster, SECRET_LEN, Snapshot,
 };
-use crate::crew::state::{Crew, CrewOp, GRANT_INFO, JOIN_INFO, fold, grant_aad, join_aad, join_requests};
+use crate::crew::state::{Crew, CrewOp, GRANT_INFO, JOIN_INFO, fold_with, grant_aad, join_aad, open_grant};
 use crate::op::Op;
 use crate::view::{CrewClash, CrewMember, CrewView};
 
@@ -21,6 +21,18 @@ pub const INVITE_SECONDS: i64 = 24 * 3600;
 /// after it, the next sync, or [`Node::flush_crew_shares`]): crew items share each log's 1 MiB
 /// extension budget, and a person ticking twenty favourites in a row should cost one item.
 pub const CREW_SHARE_INTERVAL_S: i64 = 120;
+
+/// The settings key of one crew fact of a festival on this device.
+fn setting_key(what: &str, festival: &FestivalId) -> String {
+    format!("crew.{what}.{}", festival.to_hex())
+}
+
+/// The 8-byte prefix crew items name an event by.
+fn prefix(id: &OpId) -> [u8; EVENT_PREFIX] {
+    let mut p = [0u8; EVENT_PREFIX];
+    p.copy_from_slice(&id.0[..EVENT_PREFIX]);
+    p
+}
 
 fn random<const N: usize>() -> Result<[u8; N], NodeError> {
     let mut b = [0u8; N];
@@ -36,22 +48,23 @@ struct Sharing {
 }
 
 impl Node {
-    /// The crews this device created or asked to join (hex ids): only those are its crews, so
-    /// nobody can add a key to a crew it never asked for.
+    /// The crews this device created or asked to join, as `crew id@admin key` (hex): only those
+    /// are its crews, so nobody can add a key to a crew it never asked for, and a stranger who
+    /// photographed an invite cannot pass off a crew of its own under the same id.
     fn my_crews(&self, festival: &FestivalId) -> Result<Vec<String>, NodeError> {
         Ok(self
-            .setting(&format!("crew.mine.{}", festival.to_hex()))?
+            .setting(&setting_key("mine", festival))?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
 
-    fn remember_crew(&mut self, festival: &FestivalId, crew: &CrewId) -> Result<(), NodeError> {
+    fn remember_crew(&mut self, festival: &FestivalId, crew: &CrewId, admin: &PublicKey) -> Result<(), NodeError> {
         let mut mine = self.my_crews(festival)?;
-        let id = crate::wire::to_hex(crew);
+        let id = crew_name_key(crew, admin);
         if !mine.contains(&id) {
             mine.push(id);
             let json = serde_json::to_string(&mine).map_err(|e| NodeError::Invalid(e.to_string()))?;
-            self.set_setting(&format!("crew.mine.{}", festival.to_hex()), &json)?;
+            self.set_setting(&setting_key("mine", festival), &json)?;
         }
         Ok(())
     }
@@ -60,15 +73,51 @@ impl Node {
         CrewKeys::of(&self.identity, festival)
     }
 
+    /// What this device's crew key opens in each epoch and join op of `ops`, by author and log
+    /// position: tried once per op and remembered, so that a flood of sealed ops costs one
+    /// attempt each rather than one per fold.
+    fn opened(&self, festival: &FestivalId, ops: &[Op]) -> Result<HashMap<(PublicKey, u64), Vec<u8>>, NodeError> {
+        let mut known = self.store.crew_opened(festival)?;
+        let keys = self.crew_keys(festival);
+        let mut fresh = Vec::new();
+        for o in ops {
+            let Body::Crew(body) = o.body() else { continue };
+            if known.contains_key(&o.id()) {
+                continue;
+            }
+            let op = CrewOp { author: o.author(), seq: o.seq(), body };
+            let plain = match body {
+                CrewBody::Epoch { .. } => open_grant(festival, &keys, &op).map(|g| g.encode()),
+                CrewBody::Join { sealed } => keys.open(JOIN_INFO, sealed, &join_aad(festival, &o.author())),
+                _ => continue,
+            };
+            fresh.push((o.id(), plain.clone()));
+            known.insert(o.id(), plain);
+        }
+        self.store.remember_crew_opened(festival, &fresh)?;
+        Ok(ops
+            .iter()
+            .filter_map(|o| known.get(&o.id()).cloned().flatten().map(|p| ((o.author(), o.seq()), p)))
+            .collect())
+    }
+
     /// The festival's crew ops and the crews this identity reads in them.
     fn read_crews(&self, festival: &FestivalId) -> Result<(Vec<Op>, Vec<Crew>), NodeError> {
         let ops = self.store.crew_ops(festival)?;
-        let bodies = crew_bodies(&ops);
         let mine = self.my_crews(festival)?;
-        let crews = fold(festival, &self.crew_keys(festival), &bodies)
-            .into_iter()
-            .filter(|c| mine.contains(&crate::wire::to_hex(&c.id)))
-            .collect();
+        if mine.is_empty() {
+            return Ok((ops, Vec::new()));
+        }
+        let bodies = crew_bodies(&ops);
+        let opened = self.opened(festival, &ops)?;
+        let crews = fold_with(festival, &bodies, |op| {
+            matches!(op.body, CrewBody::Epoch { .. })
+                .then(|| opened.get(&(op.author, op.seq)).and_then(|p| Grant::decode(p)))
+                .flatten()
+        })
+        .into_iter()
+        .filter(|c| mine.contains(&crew_name_key(&c.id, &c.admin)))
+        .collect();
         Ok((ops, crews))
     }
 
@@ -100,7 +149,7 @@ impl Node {
         festival: FestivalId,
         crew: CrewId,
         number: u32,
-        name: &str,
+        (name, devices): (&str, bool),
         members: Vec<PublicKey>,
         keys: &HashMap<PublicKey, [u8; 32]>,
     ) -> Result<(), NodeError> {
@@ -122,7 +171,7 @@ impl Node {
         grants.sort_by_key(|g| blake3::hash(g).as_bytes()[..8].to_vec());
         let mut members = members;
         members.sort();
-        let roster = Roster { name: name.to_owned(), members };
+        let roster = Roster { name: name.to_owned(), members, devices };
         let plain = pad(&roster.encode()).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let roster = key
             .encrypt(&plain, &item_aad(&festival, &me, seq, number))
@@ -138,25 +187,39 @@ impl Node {
             .unwrap_or_default())
     }
 
-    /// Writes this identity's state in `crew` under its newest epoch.
+    /// What this person's own devices share: hides, mutes and the last look, and when they
+    /// last changed.
+    fn own_state(&self, festival: &FestivalId) -> Result<OwnState, NodeError> {
+        let stamp = |what: &str| -> Result<u64, NodeError> {
+            Ok(self.setting(&setting_key(what, festival))?.and_then(|t| t.parse().ok()).unwrap_or(0))
+        };
+        Ok(OwnState {
+            hidden: self.store.hidden_here(festival)?.iter().map(prefix).collect(),
+            muted: self.store.muted(festival)?,
+            seen_at_ms: stamp("seenat")?,
+            changed_at_ms: stamp("ownchanged")?,
+        })
+    }
+
+    /// Writes this identity's state in `crew` under its newest epoch, unless the crew already
+    /// holds exactly that from it: each item spends the log's extension budget.
     fn publish_snapshot(&mut self, festival: FestivalId, crew: &Crew, left: bool) -> Result<(), NodeError> {
         let me = self.public_key();
         let sharing = self.sharing(&festival)?;
-        let prefix = |id: &OpId| {
-            let mut p = [0u8; EVENT_PREFIX];
-            p.copy_from_slice(&id.0[..EVENT_PREFIX]);
-            p
-        };
         let favourites =
-            if left { Vec::new() } else { self.favourites(&festival)?.iter().map(|e| prefix(&e.id)).collect() };
+            if left { Vec::new() } else { self.store.favourite_ids(&festival)?.iter().map(prefix).collect() };
         let heading = match (&sharing.heading, left) {
             (Some((kind, id)), false) => OpId::from_hex(id)
                 .map(|id| (if *kind == 2 { Heading::HereNow } else { Heading::HeadingTo }, prefix(&id))),
             _ => None,
         };
         let note = if left { String::new() } else { sharing.note };
-        let snapshot = Snapshot { left, note, heading, favourites };
+        let own = if crew.current().roster.devices && !left { Some(self.own_state(&festival)?) } else { None };
+        let snapshot = Snapshot { left, note, heading, favourites, own };
         let epoch = crew.current();
+        if crew.snapshots.get(&me).is_some_and(|(_, e, s)| *e == epoch.number && *s == snapshot) {
+            return Ok(());
+        }
         let seq = self.store.next_position(&festival, &me)?.seq;
         let plain = pad(&snapshot.encode()).map_err(|e| NodeError::Invalid(e.to_string()))?;
         let sealed = epoch
@@ -170,6 +233,22 @@ impl Node {
     /// Creates a crew in a festival, with this identity as its admin and only member; returns its
     /// id (hex).
     pub fn create_crew(&mut self, festival: FestivalId, name: &str) -> Result<String, NodeError> {
+        self.new_crew(festival, name, false)
+    }
+
+    /// Creates the crew of this person's own devices in a festival (one at most): its other
+    /// devices join it by invite like any crew, and then follow its favourites, hides, mutes and
+    /// seen marks. Returns its id (hex).
+    pub fn create_devices_crew(&mut self, festival: FestivalId, name: &str) -> Result<String, NodeError> {
+        let (_, crews) = self.read_crews(&festival)?;
+        let me = self.public_key();
+        if crews.iter().any(|c| c.current().roster.devices && c.members().contains(&me)) {
+            return Err(NodeError::Invalid("this device is in a crew of its own devices already".into()));
+        }
+        self.new_crew(festival, name, true)
+    }
+
+    fn new_crew(&mut self, festival: FestivalId, name: &str, devices: bool) -> Result<String, NodeError> {
         let name = name.trim();
         if name.is_empty() || name.len() > crate::crew::ops::MAX_NAME {
             return Err(NodeError::Field { field: "name", reason: "give the crew a name of 1 to 64 bytes".into() });
@@ -178,10 +257,10 @@ impl Node {
         let (ops, _) = self.read_crews(&festival)?;
         self.publish_crew_key(festival, &ops)?;
         let crew: CrewId = random::<CREW_ID_LEN>()?;
-        self.remember_crew(&festival, &crew)?;
+        self.remember_crew(&festival, &crew, &self.public_key())?;
         let me = self.public_key();
         let keys = HashMap::from([(me, self.crew_keys(&festival).public)]);
-        self.write_epoch(festival, crew, 1, name, vec![me], &keys)?;
+        self.write_epoch(festival, crew, 1, (name, devices), vec![me], &keys)?;
         let c = self.find_crew(&festival, &crate::wire::to_hex(&crew))?;
         self.publish_snapshot(festival, &c, false)?;
         Ok(crate::wire::to_hex(&crew))
@@ -211,7 +290,7 @@ impl Node {
         let (ops, _) = self.read_crews(&festival)?;
         self.publish_crew_key(festival, &ops)?;
         let me = self.public_key();
-        self.remember_crew(&festival, &invite.crew)?;
+        self.remember_crew(&festival, &invite.crew, &invite.admin)?;
         let request =
             JoinRequest { crew: invite.crew, secret: invite.secret, x25519: self.crew_keys(&festival).public };
         let sealed = seal(&invite.admin_x25519, JOIN_INFO, &request.encode(), &join_aad(&festival, &me))
@@ -226,7 +305,8 @@ impl Node {
         if c.admin == self.public_key() {
             return Err(NodeError::NotPermitted("the admin cannot leave its crew; remove the others instead".into()));
         }
-        self.publish_snapshot(festival, &c, true)
+        self.publish_snapshot(festival, &c, true)?;
+        self.refresh_crew_going(festival)
     }
 
     /// Removes a member (admin only): a new epoch sealed to the rest, which the removed member
@@ -241,14 +321,16 @@ impl Node {
             return Err(NodeError::NotFound(format!("member {} of the crew", member.fingerprint())));
         }
         let rest: Vec<PublicKey> = c.members().into_iter().filter(|m| m != member).collect();
-        self.rekey(festival, &c, rest)
+        self.rekey(festival, &c, rest)?;
+        self.refresh_crew_going(festival)
     }
 
     fn rekey(&mut self, festival: FestivalId, c: &Crew, members: Vec<PublicKey>) -> Result<(), NodeError> {
         let ops = self.store.crew_ops(&festival)?;
         let keys = published_keys(&ops);
         let name = c.current().roster.name.clone();
-        self.write_epoch(festival, c.id, c.current().number + 1, &name, members, &keys)?;
+        let devices = c.current().roster.devices;
+        self.write_epoch(festival, c.id, c.current().number + 1, (&name, devices), members, &keys)?;
         let fresh = self.find_crew(&festival, &crate::wire::to_hex(&c.id))?;
         self.publish_snapshot(festival, &fresh, false)
     }
@@ -277,7 +359,8 @@ impl Node {
         self.publish_to_crews(festival)
     }
 
-    /// Tells every crew this identity is in what it shares now.
+    /// Tells every crew this identity is in what it shares now (a crew that holds just that
+    /// already is not told again).
     pub fn publish_to_crews(&mut self, festival: FestivalId) -> Result<(), NodeError> {
         let (_, crews) = self.read_crews(&festival)?;
         let me = self.public_key();
@@ -315,11 +398,22 @@ impl Node {
     /// What to do about crew ops that arrived: as an admin, admit joiners with a good invite and
     /// re-key without members who left; as a member, share again under a new epoch.
     pub(super) fn crew_housekeeping(&mut self, festival: FestivalId) -> Result<(), NodeError> {
-        let (ops, crews) = self.read_crews(&festival)?;
+        // A device in no crew only stores and forwards: nothing to open, nothing to do.
+        if self.my_crews(&festival)?.is_empty() {
+            return Ok(());
+        }
+        let (ops, mut crews) = self.read_crews(&festival)?;
         let me = self.public_key();
         let now = self.now_ms() as i64 / 1000;
-        let bodies = crew_bodies(&ops);
-        let requests = join_requests(&festival, &self.crew_keys(&festival), &bodies);
+        // Folding decrypts every crew op: fold again only after this device wrote one.
+        let written = |n: &Node| n.store.next_position(&festival, &me).map(|p| p.seq);
+        let mut seen_seq = written(self)?;
+        let opened = self.opened(&festival, &ops)?;
+        let requests: Vec<(PublicKey, JoinRequest)> = ops
+            .iter()
+            .filter(|o| matches!(o.body(), Body::Crew(CrewBody::Join { .. })))
+            .filter_map(|o| Some((o.author(), JoinRequest::decode(opened.get(&(o.author(), o.seq()))?)?)))
+            .collect();
         for c in crews.iter().filter(|c| c.admin == me) {
             let mut members = c.members();
             let left = members.len() < c.current().roster.members.len();
@@ -337,16 +431,159 @@ impl Node {
             }
             if admitted || left {
                 let name = c.current().roster.name.clone();
-                self.write_epoch(festival, c.id, c.current().number + 1, &name, members, &keys)?;
+                let devices = c.current().roster.devices;
+                self.write_epoch(festival, c.id, c.current().number + 1, (&name, devices), members, &keys)?;
             }
+        }
+        if written(self)? != seen_seq {
+            crews = self.read_crews(&festival)?.1;
+            seen_seq = written(self)?;
+        }
+        // Another of this person's devices changed what it keeps: follow it.
+        if self.adopt_own_state(festival, &crews)? {
+            self.set_setting(&setting_key("pending", &festival), "1")?;
         }
         // Under a new epoch, share again: a joiner needs only the newest key.
         self.flush_crew_shares(festival)?;
-        let (_, crews) = self.read_crews(&festival)?;
+        if written(self)? != seen_seq {
+            crews = self.read_crews(&festival)?.1;
+        }
         for c in crews.iter().filter(|c| c.members().contains(&me)) {
             let mine = c.snapshots.get(&me).map(|(_, e, _)| *e);
             if mine.is_none_or(|e| e < c.current().number) {
                 self.publish_snapshot(festival, c, false)?;
+            }
+        }
+        self.refresh_crew_going_from(festival, &crews)
+    }
+
+    /// After this person changed a favourite, hide, mute or its last look (`seen`): its devices
+    /// and crews are told, soon. Never fails the change itself: what could not be told is the
+    /// crews' loss, not the person's.
+    pub(super) fn own_state_changed(&mut self, festival: FestivalId, seen: bool) {
+        let result = (|| -> Result<(), NodeError> {
+            if self.my_crews(&festival)?.is_empty() {
+                return Ok(());
+            }
+            let now = self.now_ms().to_string();
+            self.set_setting(&setting_key("ownchanged", &festival), &now)?;
+            if seen {
+                self.set_setting(&setting_key("seenat", &festival), &now)?;
+            }
+            self.favourites_changed(festival)
+        })();
+        if let Err(e) = result {
+            tracing::warn!(festival = %festival.short(), error = %e, "could not tell the crews about a change");
+        }
+    }
+
+    /// Takes on the newest state another of this person's devices shares, if it is newer than
+    /// this device's. The first time, it adds to what this device keeps instead of replacing it,
+    /// so that joining a phone to a laptop loses neither's favourites. Whether anything changed.
+    fn adopt_own_state(&mut self, festival: FestivalId, crews: &[Crew]) -> Result<bool, NodeError> {
+        let me = self.public_key();
+        let newest = crews
+            .iter()
+            .filter(|c| c.current().roster.devices && c.members().contains(&me))
+            .flat_map(|c| c.members().into_iter().filter(|m| *m != me).filter_map(|m| c.snapshots.get(&m).cloned()))
+            .filter_map(|(_, _, s)| s.own.clone().map(|o| (o, s.favourites)))
+            .max_by_key(|(o, _)| o.changed_at_ms);
+        let Some((theirs, favourites)) = newest else { return Ok(false) };
+        let mine = self.own_state(&festival)?;
+        // The first time this device hears from its others it merges, whatever the clocks say.
+        let merge = self.setting(&setting_key("adopted", &festival))?.is_none();
+        if !merge && theirs.changed_at_ms <= mine.changed_at_ms {
+            return Ok(false);
+        }
+        let by_prefix: HashMap<[u8; EVENT_PREFIX], OpId> =
+            self.store.event_ids(&festival)?.into_iter().map(|id| (prefix(&id), id)).collect();
+        let resolve = |ps: &[[u8; EVENT_PREFIX]]| -> HashSet<OpId> {
+            ps.iter().filter_map(|p| by_prefix.get(p).copied()).collect()
+        };
+        let mut changed = false;
+        let favs_here: HashSet<OpId> = self.store.favourite_ids(&festival)?.into_iter().collect();
+        let favs_there = resolve(&favourites);
+        for id in favs_there.difference(&favs_here) {
+            self.store.set_favourite(&festival, id, true)?;
+            changed = true;
+        }
+        let hidden_here: HashSet<OpId> = self.store.hidden_here(&festival)?.into_iter().collect();
+        let hidden_there = resolve(&theirs.hidden);
+        for id in hidden_there.difference(&hidden_here) {
+            self.store.set_hidden_here(&festival, id, true)?;
+            changed = true;
+        }
+        let muted_here: HashSet<PublicKey> = self.store.muted(&festival)?.into_iter().collect();
+        let muted_there: HashSet<PublicKey> = theirs.muted.iter().copied().collect();
+        for k in muted_there.difference(&muted_here) {
+            self.store.set_muted(&festival, k, true)?;
+            changed = true;
+        }
+        if !merge {
+            for id in favs_here.difference(&favs_there) {
+                self.store.set_favourite(&festival, id, false)?;
+                changed = true;
+            }
+            for id in hidden_here.difference(&hidden_there) {
+                self.store.set_hidden_here(&festival, id, false)?;
+                changed = true;
+            }
+            for k in muted_here.difference(&muted_there) {
+                self.store.set_muted(&festival, k, false)?;
+                changed = true;
+            }
+        }
+        if theirs.seen_at_ms > mine.seen_at_ms {
+            self.store.mark_seen_as_of(&festival, theirs.seen_at_ms)?;
+            self.set_setting(&setting_key("seenat", &festival), &theirs.seen_at_ms.to_string())?;
+        }
+        // After a merge this device holds more than either did: that is news to the others.
+        let stamp = if merge && changed {
+            self.now_ms().max(theirs.changed_at_ms + 1)
+        } else {
+            theirs.changed_at_ms.max(mine.changed_at_ms)
+        };
+        self.set_setting(&setting_key("ownchanged", &festival), &stamp.to_string())?;
+        self.set_setting(&setting_key("adopted", &festival), "1")?;
+        Ok(changed || merge)
+    }
+
+    /// Recomputes which members of this identity's crews of people favour or head to which
+    /// events, for "2 of your crew" on programme rows.
+    fn refresh_crew_going(&mut self, festival: FestivalId) -> Result<(), NodeError> {
+        let (_, crews) = self.read_crews(&festival)?;
+        self.refresh_crew_going_from(festival, &crews)
+    }
+
+    /// [`Node::refresh_crew_going`] from crews already read (what this device writes to them
+    /// afterwards changes none of the others' shares).
+    fn refresh_crew_going_from(&mut self, festival: FestivalId, crews: &[Crew]) -> Result<(), NodeError> {
+        let me = self.public_key();
+        let mut going = BTreeSet::new();
+        for c in crews.iter().filter(|c| !c.current().roster.devices && c.members().contains(&me)) {
+            for m in c.members().into_iter().filter(|m| *m != me) {
+                let Some((_, _, s)) = c.snapshots.get(&m) else { continue };
+                for p in s.favourites.iter().chain(s.heading.iter().map(|(_, p)| p)) {
+                    going.insert((*p, m));
+                }
+            }
+        }
+        Ok(self.store.replace_crew_going(&festival, &going)?)
+    }
+
+    /// Fills in which of the viewer's crews an op's author is in.
+    pub(super) fn place_in_crews(&self, festival: &FestivalId, o: &mut crate::view::OpOrigin) -> Result<(), NodeError> {
+        let me = self.public_key();
+        o.own_device = o.author == me;
+        if self.my_crews(festival)?.is_empty() {
+            return Ok(());
+        }
+        let (_, crews) = self.read_crews(festival)?;
+        for c in crews.iter().filter(|c| c.members().contains(&me) && c.members().contains(&o.author)) {
+            if c.current().roster.devices {
+                o.own_device = true;
+            } else if o.crew.is_empty() && o.author != me {
+                o.crew = c.current().roster.name.clone();
             }
         }
         Ok(())
@@ -390,6 +627,7 @@ impl Node {
                 name: c.current().roster.name.clone(),
                 admin: c.admin,
                 is_admin: c.admin == me,
+                devices: c.current().roster.devices,
                 epoch: c.current().number,
                 members,
             });
@@ -420,6 +658,11 @@ impl Node {
         }
         Ok(out)
     }
+}
+
+/// How this device remembers a crew it is in: the id with its admin.
+fn crew_name_key(crew: &CrewId, admin: &PublicKey) -> String {
+    format!("{}@{}", crate::wire::to_hex(crew), admin.to_hex())
 }
 
 /// The crew bodies among `ops`, as the fold reads them.

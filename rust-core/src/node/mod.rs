@@ -250,7 +250,9 @@ impl Node {
         festival: &FestivalId,
         op: &crate::op::OpId,
     ) -> Result<Option<crate::view::OpOrigin>, NodeError> {
-        Ok(self.store.op_origin(festival, op)?)
+        let Some(mut o) = self.store.op_origin(festival, op)? else { return Ok(None) };
+        self.place_in_crews(festival, &mut o)?;
+        Ok(Some(o))
     }
 
     /// Sets where the store takes the time from (tests and simulations).
@@ -261,17 +263,15 @@ impl Node {
     /// Marks or unmarks an event as a favourite on this device.
     pub fn set_favourite(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
         self.store.set_favourite(festival, event, on)?;
-        // The crews this identity is in see its favourites. The favourite is kept whatever
-        // happens to telling them (a full log, say): that is the crews' loss, not the person's.
-        if let Err(e) = self.favourites_changed(*festival) {
-            tracing::warn!(festival = %festival.short(), error = %e, "could not tell the crews about a favourite");
-        }
+        self.own_state_changed(*festival, false);
         Ok(())
     }
 
     /// Records that the user has now seen everything in the festival.
     pub fn mark_seen(&mut self, festival: &FestivalId) -> Result<(), NodeError> {
-        Ok(self.store.mark_seen(festival)?)
+        self.store.mark_seen(festival)?;
+        self.own_state_changed(*festival, true);
+        Ok(())
     }
 
     /// What changed since the last look, recording this look if `mark_seen`: one read and one
@@ -279,14 +279,38 @@ impl Node {
     pub fn changes_since_last_look(&mut self, festival: &FestivalId, mark_seen: bool) -> Result<Changes, NodeError> {
         let changes = self.store.changes(festival)?;
         if mark_seen {
-            self.store.mark_seen(festival)?;
+            self.mark_seen(festival)?;
         }
         Ok(changes)
     }
 
-    /// Mutes (or unmutes) an author on this device only.
+    /// Mutes (or unmutes) an author for this person (its own devices follow).
     pub fn set_muted(&mut self, festival: &FestivalId, author: &PublicKey, on: bool) -> Result<(), NodeError> {
-        Ok(self.store.set_muted(festival, author, on)?)
+        self.store.set_muted(festival, author, on)?;
+        self.own_state_changed(*festival, false);
+        Ok(())
+    }
+
+    /// Hides an event from this person's own programme (its own devices follow), or shows it
+    /// again. Organisers hiding content for everyone is [`Node::hide`].
+    pub fn set_hidden_here(&mut self, festival: &FestivalId, event: &OpId, on: bool) -> Result<(), NodeError> {
+        if on && self.store.event(festival, event)?.is_none() {
+            return Err(NodeError::NotFound(format!("event {}", event.short())));
+        }
+        self.store.set_hidden_here(festival, event, on)?;
+        self.own_state_changed(*festival, false);
+        Ok(())
+    }
+
+    /// The events this person hid from its own programme.
+    pub fn hidden_here(&self, festival: &FestivalId) -> Result<Vec<EventView>, NodeError> {
+        let mut out = Vec::new();
+        for id in self.store.hidden_here(festival)? {
+            if let Some(e) = self.store.event(festival, &id)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
     }
 
     /// Checks the store against its ops; changes nothing.

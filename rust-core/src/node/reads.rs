@@ -89,6 +89,17 @@ impl Node {
         let Some(mut d) = self.store.event_detail(festival, id)? else { return Ok(None) };
         d.editable = self.may_edit(festival, id)?;
         d.provenance = self.store.provenance(festival, id)?;
+        if let Some(p) = d.provenance.as_mut() {
+            self.place_in_crews(festival, &mut p.created)?;
+            if let Some(c) = p.last_change.as_mut() {
+                self.place_in_crews(festival, c)?;
+            }
+        }
+        d.hidden_here = self.store.hidden_here(festival)?.contains(id);
+        for key in self.store.crew_going(festival, id)? {
+            let name = self.display_name(festival, &key)?.filter(|n| !n.is_empty());
+            d.crew_going.push(name.unwrap_or_else(|| key.fingerprint()));
+        }
         Ok(Some(d))
     }
 

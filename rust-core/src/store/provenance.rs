@@ -62,6 +62,8 @@ impl Store {
             via: via.and_then(Via::from_code),
             peer,
             verified_here: true,
+            crew: String::new(),
+            own_device: false,
         }))
     }
 

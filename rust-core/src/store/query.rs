@@ -71,6 +71,11 @@ pub(super) struct Decor {
     venue_rank: IdMap<OpId, usize>,
     favourites: IdSet<OpId>,
     muted: IdSet<PublicKey>,
+    /// Events this person hid from its own programme.
+    hidden: IdSet<OpId>,
+    /// How many members of this identity's crews favour or head to each event, by the id prefix
+    /// crew items name events by.
+    crew: HashMap<[u8; crate::crew::ops::EVENT_PREFIX], u32>,
 }
 
 impl Decor {
@@ -86,16 +91,27 @@ impl Decor {
         venue.as_ref().and_then(|v| self.venue_rank.get(v)).map_or(0, |r| r + 1)
     }
 
-    /// The event in row `r`, or `None` if its author is muted on this device.
+    fn crew_count(&self, id: &OpId) -> u32 {
+        if self.crew.is_empty() {
+            return 0;
+        }
+        let mut p = [0u8; crate::crew::ops::EVENT_PREFIX];
+        p.copy_from_slice(&id.0[..crate::crew::ops::EVENT_PREFIX]);
+        self.crew.get(&p).copied().unwrap_or(0)
+    }
+
+    /// The event in row `r`, or `None` if its author is muted on this device or this person
+    /// hid it.
     pub(super) fn event(&self, r: &Row<'_>) -> rusqlite::Result<Option<EventView>> {
         let blob = r.get_ref(0)?.as_blob()?;
         let s = summary::decode(blob)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into()))?;
-        if self.muted.contains(&s.creator) {
+        if self.muted.contains(&s.creator) || self.hidden.contains(&s.id) {
             return Ok(None);
         }
         Ok(Some(EventView {
             favourite: self.favourites.contains(&s.id),
+            crew: self.crew_count(&s.id),
             venue_name: self.venue_name(&s.venue, false),
             id: s.id,
             title: s.title,
@@ -148,6 +164,8 @@ fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, St
         recording_license: r.get(AFTER_EVENT + 11)?,
         editable: false,
         provenance: None,
+        hidden_here: false,
+        crew_going: Vec::new(),
     }))
 }
 
@@ -291,6 +309,18 @@ impl Store {
         };
         let favourites = ids("SELECT event FROM favourites WHERE festival = ?")?.into_iter().map(OpId).collect();
         let muted = ids("SELECT author FROM mutes WHERE festival = ?")?.into_iter().map(PublicKey).collect();
+        let hidden = ids("SELECT event FROM hidden_here WHERE festival = ?")?.into_iter().map(OpId).collect();
+        let mut crew = HashMap::new();
+        let mut stmt =
+            self.conn().prepare_cached("SELECT event, COUNT(*) FROM crew_going WHERE festival = ? GROUP BY event")?;
+        let mut rows = stmt.query([f])?;
+        while let Some(r) = rows.next()? {
+            if let Ok(p) = <[u8; crate::crew::ops::EVENT_PREFIX]>::try_from(r.get::<_, Vec<u8>>(0)?.as_slice()) {
+                crew.insert(p, r.get::<_, u32>(1)?);
+            }
+        }
+        drop(rows);
+        drop(stmt);
         let name = |id: &OpId| venues.get(id).map(|(n, _): &(String, bool)| n.as_str()).unwrap_or("");
         positions.sort_by(|a, b| {
             (a.1.is_none(), a.1)
@@ -299,7 +329,7 @@ impl Store {
                 .then(a.0.cmp(&b.0))
         });
         let venue_rank = positions.into_iter().enumerate().map(|(i, (id, _))| (id, i)).collect();
-        Ok(Decor { venues, venue_rank, favourites, muted })
+        Ok(Decor { venues, venue_rank, favourites, muted, hidden, crew })
     }
 
     /// Runs an event query whose first parameter is the festival, decorating every row.
@@ -344,8 +374,9 @@ impl Store {
         let mut rows = stmt.query([&id.0[..], &festival.0[..]])?;
         let Some(r) = rows.next()? else { return Ok(None) };
         let mut decor = self.decor(festival)?;
-        // A muted author's event still opens when asked for by id.
+        // A muted author's event, or one hidden here, still opens when asked for by id.
         decor.muted.clear();
+        decor.hidden.clear();
         detail_from_row(&decor, r)
     }
 
@@ -354,6 +385,8 @@ impl Store {
     pub fn event_details(&self, festival: &FestivalId, visible_only: bool) -> Result<Vec<EventDetail>, StoreError> {
         let mut decor = self.decor(festival)?;
         let filter = if visible_only { VISIBLE } else { "e.deleted = 0" };
+        // What one person hid from its own programme stays in what this device exports.
+        decor.hidden.clear();
         if !visible_only {
             decor.muted.clear();
         }
@@ -481,6 +514,7 @@ impl Store {
         let sql = format!(
             "SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE}
              AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
+             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = e.festival AND h.event = e.id)
              GROUP BY e.day ORDER BY e.day"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -515,7 +549,8 @@ impl Store {
     pub fn facets(&self, festival: &FestivalId) -> Result<Facets, StoreError> {
         let sql = format!(
             "SELECT DISTINCT e.track, e.tags FROM events e WHERE e.festival = ? AND {VISIBLE}
-             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)"
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
+             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = e.festival AND h.event = e.id)"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let pairs = stmt.query_map([&festival.0[..]], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;

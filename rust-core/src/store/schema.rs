@@ -361,6 +361,31 @@ CREATE TABLE crew_invites (
   PRIMARY KEY (festival, secret)
 ) WITHOUT ROWID;
 "#,
+    // 8: device-local and derived: which members of this identity's crews (never its own devices)
+    // favour or head to an event, refreshed from the crew fold when crew ops arrive, so that a
+    // programme row reads "2 of your crew" without decrypting anything; and the events this
+    // person hid from its own programme (its devices share them through their crew); and what
+    // this device's crew key opened in each epoch and join op (a grant, a request, or nothing),
+    // so that every sealed op is tried once, however many a flood brings.
+    r#"
+CREATE TABLE crew_going (
+  festival BLOB NOT NULL,
+  event BLOB NOT NULL,
+  member BLOB NOT NULL,
+  PRIMARY KEY (festival, event, member)
+) WITHOUT ROWID;
+CREATE TABLE crew_opened (
+  festival BLOB NOT NULL,
+  op BLOB NOT NULL,
+  plain BLOB,
+  PRIMARY KEY (festival, op)
+) WITHOUT ROWID;
+CREATE TABLE hidden_here (
+  festival BLOB NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (festival, event)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before

@@ -16,6 +16,8 @@ pub struct CrewView {
     pub admin: PublicKey,
     /// This device's identity is the admin.
     pub is_admin: bool,
+    /// One person's own devices, not a group of people.
+    pub devices: bool,
     /// The newest epoch this device holds.
     pub epoch: u32,
     /// Its members, this device's identity among them.

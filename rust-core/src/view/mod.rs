@@ -113,6 +113,8 @@ pub struct EventView {
     pub creator: PublicKey,
     /// Favourited on this device.
     pub favourite: bool,
+    /// How many members of the viewer's crews (not the viewer) favour it or head there.
+    pub crew: u32,
 }
 
 /// Everything about one event, for its own screen.
@@ -144,6 +146,10 @@ pub struct EventDetail {
     pub editable: bool,
     /// Who signed it and its latest change, and how they reached this device.
     pub provenance: Option<Provenance>,
+    /// Hidden from this person's own programme (it still opens by id).
+    pub hidden_here: bool,
+    /// The names (or fingerprints) of the viewer's crew members who favour it or head there.
+    pub crew_going: Vec<String>,
 }
 
 /// A time and place in the programme.

@@ -122,6 +122,10 @@ pub struct OpOrigin {
     /// Its signature was checked on this device, offline, before it was stored (every stored op's
     /// was: an op that fails the check is never stored).
     pub verified_here: bool,
+    /// The name of the viewer's crew its author is in (empty for none); the node fills it in.
+    pub crew: String,
+    /// Its author is another of the viewer's own devices (or the viewer itself).
+    pub own_device: bool,
 }
 
 /// Where an item came from: the op that made it and the latest that changed it.
