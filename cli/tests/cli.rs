@@ -593,3 +593,26 @@ fn an_organiser_whose_programme_filled_the_log_is_warned_early_and_can_still_war
     ok(dir, &["announce", "Storm: leave the field", "--priority", "emergency"]);
     assert!(ok(dir, &["announcements"]).contains("Storm: leave the field"));
 }
+
+#[test]
+fn a_person_hides_an_event_from_their_own_programme_and_starts_their_devices_crew() {
+    let d = tempfile::tempdir().expect("dir");
+    let dir = d.path();
+    ok(dir, &["demo", "--start", "2026-07-10"]);
+    let first = programme_json(dir).into_iter().next().expect("an event");
+    let id = first["id"].as_str().expect("id").to_owned();
+    assert!(ok(dir, &["hide", "--here", &id[..12]]).contains("hidden from your programme"));
+    assert!(!programme_json(dir).iter().any(|e| e["id"] == first["id"]), "gone from the programme");
+    let shown = ok(dir, &["event", "show", &id[..12]]);
+    assert!(shown.contains("hidden    from your programme"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["event", "show", &id[..12], "--json"])).expect("json");
+    assert_eq!(json["hidden_here"], true);
+    ok(dir, &["hide", "--here", "--undo", &id[..12]]);
+    assert!(programme_json(dir).iter().any(|e| e["id"] == first["id"]), "back");
+    fails(dir, &["hide", "--here", "--author", "00"], "--here hides one event");
+    let made = ok(dir, &["crew", "devices"]);
+    assert!(made.contains("the crew of your own devices"), "{made}");
+    fails(dir, &["crew", "devices"], "crew of its own devices already");
+    assert!(ok(dir, &["crew", "list"]).contains("1 devices"));
+}

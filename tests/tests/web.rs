@@ -488,3 +488,33 @@ fn a_flood_of_hostile_text_cannot_push_a_page_past_100_kb_and_every_event_stays_
     assert!(page.contains(&"&#60;&#34;&#38;&#39;&#62;".repeat(3)), "{}", page.get(..3000).unwrap_or(&page));
     assert!(!page.contains("<\"&'>"));
 }
+
+#[test]
+fn the_info_point_shows_nothing_of_its_crews() {
+    let (mut node, f) = demo_node(61);
+    let mut friend = Node::in_memory(Identity::from_seed(91_061)).expect("friend");
+    let archive = node.export_archive(&f).expect("archive");
+    friend.import(&archive, &ImportOptions::default(), &mut |_, _| {}).expect("friend holds it");
+    let crew = node.create_crew(f, "Zqx Secret Camp").expect("crew");
+    let invite = node.crew_invite(f, &crew, 3600).expect("invite");
+    friend.join_crew(&invite).expect("join");
+    let event = node.programme(&f, &ProgrammeFilter::default()).expect("programme")[0].id;
+    friend.set_favourite(&f, &event, true).expect("fav");
+    friend.share_with_crews(f, Some("Zqx note".into()), None).expect("share");
+    for _ in 0..3 {
+        node.ingest(friend.store().ops(&f).expect("ops")).expect("ingest");
+        friend.ingest(node.store().ops(&f).expect("ops")).expect("ingest");
+    }
+    let row = node.programme(&f, &ProgrammeFilter::default()).expect("programme").into_iter().find(|e| e.id == event);
+    assert_eq!(row.expect("row").crew, 1, "the node itself knows its crew");
+    let s = serve_with(node, f, |_| {});
+    for path in ["/".to_owned(), format!("/event/{}", event.to_hex()), "/schedule.json".into(), "/schedule.xml".into()]
+    {
+        let reply = get(s.addr(), &path);
+        assert_eq!(reply.status, 200, "{path}");
+        let body = reply.text();
+        for secret in ["Zqx Secret Camp", "Zqx note", "of your crew", "\"crew\"", "crew_going"] {
+            assert!(!body.contains(secret), "{path} shows {secret:?}");
+        }
+    }
+}

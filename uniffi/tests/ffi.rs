@@ -363,7 +363,22 @@ fn a_crew_is_created_joined_and_shared_through_the_bindings() {
         let friend = crews[0].members.iter().find(|m| !m.is_me).expect("the friend");
         assert_eq!(friend.favourites.iter().map(|e| e.to_hex()).collect::<Vec<_>>(), vec![event.clone()]);
         assert_eq!((friend.note.as_str(), friend.heading), ("at the gate", Some(Heading::HereNow)));
-        assert_eq!(friend.heading_event.map(|e| e.to_hex()), Some(event));
+        assert_eq!(friend.heading_event.map(|e| e.to_hex()), Some(event.clone()));
         assert!(a.crew_clashes(f.clone(), crews[0].clone()).await.expect("clashes").is_empty());
+        // The programme and the event say one of the crew goes there.
+        let row = a.programme(f.clone(), None).await.expect("programme").into_iter().find(|e| e.id.to_hex() == event);
+        assert_eq!(row.expect("the row").crew, 1);
+        let detail = a.event_detail(f.clone(), event.clone()).await.expect("detail");
+        assert_eq!(detail.crew_going.len(), 1);
+        // One's own devices: a crew of their own; a hidden event leaves the programme and comes back.
+        let devices = b.create_devices_crew(f.clone(), "My devices".into()).await.expect("devices");
+        assert!(b.crews(f.clone()).await.expect("crews").iter().any(|c| c.devices && c.id == devices));
+        b.set_hidden_here(f.clone(), event.clone(), true).await.expect("hide");
+        assert_eq!(b.hidden_here(f.clone()).await.expect("hidden").len(), 1);
+        assert!(!b.programme(f.clone(), None).await.expect("programme").iter().any(|e| e.id.to_hex() == event));
+        assert!(b.event_detail(f.clone(), event.clone()).await.expect("detail").hidden_here);
+        b.set_hidden_here(f.clone(), event.clone(), false).await.expect("show");
+        assert!(b.hidden_here(f.clone()).await.expect("hidden").is_empty());
+        assert!(matches!(b.set_hidden_here(f.clone(), "zz".into(), true).await, Err(MeadowError::Invalid { .. })));
     });
 }

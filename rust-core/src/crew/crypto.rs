@@ -311,4 +311,38 @@ mod vectors {
         let opened = key.decrypt(&from_hex(&get("item")).expect("hex"), &aad).expect("the documented item opens");
         assert_eq!(unpad(&opened), Some(&b"favourites"[..]));
     }
+
+    /// The plaintexts of a crew of people's item and of an own-devices roster and item, as
+    /// docs/protocol.md spells them.
+    #[test]
+    fn the_documented_crew_plaintexts_hold() {
+        use crate::crew::ops::{Heading, OwnState, Roster, Snapshot};
+        let doc = documented();
+        let get = |k: &str| doc.get(k).unwrap_or_else(|| panic!("docs/protocol.md has no vector crew-{k}")).clone();
+        let author = Identity::from_secret([7; 32]).public();
+        let item = Snapshot {
+            left: false,
+            note: "tea tent".into(),
+            heading: Some((Heading::HereNow, [0xab; 8])),
+            favourites: vec![[1; 8], [2; 8]],
+            own: None,
+        };
+        let own = Snapshot {
+            own: Some(OwnState {
+                hidden: vec![[3; 8]],
+                muted: vec![author],
+                seen_at_ms: 1_783_684_800_000,
+                changed_at_ms: 1_783_684_860_000,
+            }),
+            ..item.clone()
+        };
+        let roster = Roster { name: "My devices".into(), members: vec![author], devices: true };
+        for (name, bytes) in
+            [("plain-item", item.encode()), ("plain-own-item", own.encode()), ("plain-devices-roster", roster.encode())]
+        {
+            assert_eq!(to_hex(&bytes), get(name), "{name}");
+        }
+        assert_eq!(Snapshot::decode(&from_hex(&get("plain-own-item")).expect("hex")), Some(own));
+        assert_eq!(Roster::decode(&from_hex(&get("plain-devices-roster")).expect("hex")), Some(roster));
+    }
 }

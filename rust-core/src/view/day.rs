@@ -36,6 +36,8 @@ pub struct DayRow {
     pub official: bool,
     /// Favourite on this device.
     pub favourite: bool,
+    /// How many of the viewer's crew favour it or head there.
+    pub crew: u32,
     /// Its lane in its venue's grid column: events that overlap there sit side by side.
     pub lane: u32,
     /// How many lanes its group of overlapping events needs (the column's width is shared).
@@ -93,6 +95,7 @@ impl DayView {
                 moved: e.moved,
                 official: e.official,
                 favourite: e.favourite,
+                crew: e.crew,
                 lane: 0,
                 lanes: 1,
             })

@@ -1154,6 +1154,10 @@ public struct CrewView: Equatable, Hashable {
      */
     public var isAdmin: Bool
     /**
+     * One person's own devices, not a group of people.
+     */
+    public var devices: Bool
+    /**
      * The newest epoch this device holds.
      */
     public var epoch: UInt32
@@ -1178,6 +1182,9 @@ public struct CrewView: Equatable, Hashable {
          * This device's identity is the admin.
          */isAdmin: Bool, 
         /**
+         * One person's own devices, not a group of people.
+         */devices: Bool, 
+        /**
          * The newest epoch this device holds.
          */epoch: UInt32, 
         /**
@@ -1187,6 +1194,7 @@ public struct CrewView: Equatable, Hashable {
         self.name = name
         self.admin = admin
         self.isAdmin = isAdmin
+        self.devices = devices
         self.epoch = epoch
         self.members = members
     }
@@ -1211,6 +1219,7 @@ public struct FfiConverterTypeCrewView: FfiConverterRustBuffer {
                 name: FfiConverterString.read(from: &buf), 
                 admin: FfiConverterTypePublicKey.read(from: &buf), 
                 isAdmin: FfiConverterBool.read(from: &buf), 
+                devices: FfiConverterBool.read(from: &buf), 
                 epoch: FfiConverterUInt32.read(from: &buf), 
                 members: FfiConverterSequenceTypeCrewMember.read(from: &buf)
         )
@@ -1221,6 +1230,7 @@ public struct FfiConverterTypeCrewView: FfiConverterRustBuffer {
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterTypePublicKey.write(value.admin, into: &buf)
         FfiConverterBool.write(value.isAdmin, into: &buf)
+        FfiConverterBool.write(value.devices, into: &buf)
         FfiConverterUInt32.write(value.epoch, into: &buf)
         FfiConverterSequenceTypeCrewMember.write(value.members, into: &buf)
     }
@@ -1292,6 +1302,10 @@ public struct DayRow: Equatable, Hashable {
      */
     public var favourite: Bool
     /**
+     * How many of the viewer's crew favour it or head there.
+     */
+    public var crew: UInt32
+    /**
      * Its lane in its venue's grid column: events that overlap there sit side by side.
      */
     public var lane: UInt32
@@ -1337,6 +1351,9 @@ public struct DayRow: Equatable, Hashable {
          * Favourite on this device.
          */favourite: Bool, 
         /**
+         * How many of the viewer's crew favour it or head there.
+         */crew: UInt32, 
+        /**
          * Its lane in its venue's grid column: events that overlap there sit side by side.
          */lane: UInt32, 
         /**
@@ -1353,6 +1370,7 @@ public struct DayRow: Equatable, Hashable {
         self.moved = moved
         self.official = official
         self.favourite = favourite
+        self.crew = crew
         self.lane = lane
         self.lanes = lanes
     }
@@ -1384,6 +1402,7 @@ public struct FfiConverterTypeDayRow: FfiConverterRustBuffer {
                 moved: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
                 favourite: FfiConverterBool.read(from: &buf), 
+                crew: FfiConverterUInt32.read(from: &buf), 
                 lane: FfiConverterUInt32.read(from: &buf), 
                 lanes: FfiConverterUInt32.read(from: &buf)
         )
@@ -1401,6 +1420,7 @@ public struct FfiConverterTypeDayRow: FfiConverterRustBuffer {
         FfiConverterBool.write(value.moved, into: &buf)
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
+        FfiConverterUInt32.write(value.crew, into: &buf)
         FfiConverterUInt32.write(value.lane, into: &buf)
         FfiConverterUInt32.write(value.lanes, into: &buf)
     }
@@ -1574,6 +1594,14 @@ public struct EventDetail: Equatable, Hashable {
      * Who signed it and its latest change, and how they reached this device.
      */
     public var provenance: Provenance?
+    /**
+     * Hidden from this person's own programme (it still opens by id).
+     */
+    public var hiddenHere: Bool
+    /**
+     * The names (or fingerprints) of the viewer's crew members who favour it or head there.
+     */
+    public var crewGoing: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1614,7 +1642,13 @@ public struct EventDetail: Equatable, Hashable {
          */editable: Bool, 
         /**
          * Who signed it and its latest change, and how they reached this device.
-         */provenance: Provenance?) {
+         */provenance: Provenance?, 
+        /**
+         * Hidden from this person's own programme (it still opens by id).
+         */hiddenHere: Bool, 
+        /**
+         * The names (or fingerprints) of the viewer's crew members who favour it or head there.
+         */crewGoing: [String]) {
         self.event = event
         self.description = description
         self.language = language
@@ -1627,6 +1661,8 @@ public struct EventDetail: Equatable, Hashable {
         self.recordingLicense = recordingLicense
         self.editable = editable
         self.provenance = provenance
+        self.hiddenHere = hiddenHere
+        self.crewGoing = crewGoing
     }
 
     
@@ -1656,7 +1692,9 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
                 doNotRecord: FfiConverterBool.read(from: &buf), 
                 recordingLicense: FfiConverterString.read(from: &buf), 
                 editable: FfiConverterBool.read(from: &buf), 
-                provenance: FfiConverterOptionTypeProvenance.read(from: &buf)
+                provenance: FfiConverterOptionTypeProvenance.read(from: &buf), 
+                hiddenHere: FfiConverterBool.read(from: &buf), 
+                crewGoing: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -1673,6 +1711,8 @@ public struct FfiConverterTypeEventDetail: FfiConverterRustBuffer {
         FfiConverterString.write(value.recordingLicense, into: &buf)
         FfiConverterBool.write(value.editable, into: &buf)
         FfiConverterOptionTypeProvenance.write(value.provenance, into: &buf)
+        FfiConverterBool.write(value.hiddenHere, into: &buf)
+        FfiConverterSequenceString.write(value.crewGoing, into: &buf)
     }
 }
 
@@ -1833,6 +1873,10 @@ public struct EventView: Equatable, Hashable {
      * Favourited on this device.
      */
     public var favourite: Bool
+    /**
+     * How many members of the viewer's crews (not the viewer) favour it or head there.
+     */
+    public var crew: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1887,7 +1931,10 @@ public struct EventView: Equatable, Hashable {
          */creator: PublicKey, 
         /**
          * Favourited on this device.
-         */favourite: Bool) {
+         */favourite: Bool, 
+        /**
+         * How many members of the viewer's crews (not the viewer) favour it or head there.
+         */crew: UInt32) {
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -1905,6 +1952,7 @@ public struct EventView: Equatable, Hashable {
         self.official = official
         self.creator = creator
         self.favourite = favourite
+        self.crew = crew
     }
 
     
@@ -1939,7 +1987,8 @@ public struct FfiConverterTypeEventView: FfiConverterRustBuffer {
                 moved: FfiConverterBool.read(from: &buf), 
                 official: FfiConverterBool.read(from: &buf), 
                 creator: FfiConverterTypePublicKey.read(from: &buf), 
-                favourite: FfiConverterBool.read(from: &buf)
+                favourite: FfiConverterBool.read(from: &buf), 
+                crew: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -1961,6 +2010,7 @@ public struct FfiConverterTypeEventView: FfiConverterRustBuffer {
         FfiConverterBool.write(value.official, into: &buf)
         FfiConverterTypePublicKey.write(value.creator, into: &buf)
         FfiConverterBool.write(value.favourite, into: &buf)
+        FfiConverterUInt32.write(value.crew, into: &buf)
     }
 }
 
@@ -2734,6 +2784,14 @@ public struct OpOrigin: Equatable, Hashable {
      * was: an op that fails the check is never stored).
      */
     public var verifiedHere: Bool
+    /**
+     * The name of the viewer's crew its author is in (empty for none); the node fills it in.
+     */
+    public var crew: String
+    /**
+     * Its author is another of the viewer's own devices (or the viewer itself).
+     */
+    public var ownDevice: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2773,7 +2831,13 @@ public struct OpOrigin: Equatable, Hashable {
         /**
          * Its signature was checked on this device, offline, before it was stored (every stored op's
          * was: an op that fails the check is never stored).
-         */verifiedHere: Bool) {
+         */verifiedHere: Bool, 
+        /**
+         * The name of the viewer's crew its author is in (empty for none); the node fills it in.
+         */crew: String, 
+        /**
+         * Its author is another of the viewer's own devices (or the viewer itself).
+         */ownDevice: Bool) {
         self.op = op
         self.author = author
         self.authorName = authorName
@@ -2785,6 +2849,8 @@ public struct OpOrigin: Equatable, Hashable {
         self.via = via
         self.peer = peer
         self.verifiedHere = verifiedHere
+        self.crew = crew
+        self.ownDevice = ownDevice
     }
 
     
@@ -2813,7 +2879,9 @@ public struct FfiConverterTypeOpOrigin: FfiConverterRustBuffer {
                 receivedAt: FfiConverterOptionInt64.read(from: &buf), 
                 via: FfiConverterOptionTypeVia.read(from: &buf), 
                 peer: FfiConverterOptionString.read(from: &buf), 
-                verifiedHere: FfiConverterBool.read(from: &buf)
+                verifiedHere: FfiConverterBool.read(from: &buf), 
+                crew: FfiConverterString.read(from: &buf), 
+                ownDevice: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2829,6 +2897,8 @@ public struct FfiConverterTypeOpOrigin: FfiConverterRustBuffer {
         FfiConverterOptionTypeVia.write(value.via, into: &buf)
         FfiConverterOptionString.write(value.peer, into: &buf)
         FfiConverterBool.write(value.verifiedHere, into: &buf)
+        FfiConverterString.write(value.crew, into: &buf)
+        FfiConverterBool.write(value.ownDevice, into: &buf)
     }
 }
 

@@ -1823,6 +1823,12 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func createCrew(festival: String, name: String) async throws  -> String
     
     /**
+     * Starts the crew of this person's own devices (one at most per festival); its other
+     * devices join by invite and then follow its favourites, hides, mutes and seen marks.
+     */
+    func createDevicesCrew(festival: String, name: String) async throws  -> String
+    
+    /**
      * Where members of a crew will be apart: their favourites that overlap in time.
      */
     func crewClashes(festival: String, crew: CrewView) async throws  -> [CrewClash]
@@ -2022,6 +2028,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
     func fingerprint()  -> String
     
     /**
+     * The events this person hid from its programme.
+     */
+    func hiddenHere(festival: String) async throws  -> [EventView]
+    
+    /**
      * Hides (or shows again) everything an author posted, for everyone: organisers only.
      */
     func hideAuthor(festival: String, key: String, hidden: Bool) async throws 
@@ -2124,6 +2135,11 @@ public protocol MeadowNodeProtocol: AnyObject, Sendable {
      * Marks or unmarks a favourite.
      */
     func setFavourite(festival: String, event: String, favourite: Bool) async throws 
+    
+    /**
+     * Hides an event from this person's programme (its own devices follow), or shows it again.
+     */
+    func setHiddenHere(festival: String, event: String, hidden: Bool) async throws 
     
     /**
      * Mutes (or unmutes) an author on this device only.
@@ -2245,6 +2261,26 @@ open func createCrew(festival: String, name: String)async throws  -> String  {
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_create_crew(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(name)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Starts the crew of this person's own devices (one at most per festival); its other
+     * devices join by invite and then follow its favourites, hides, mutes and seen marks.
+     */
+open func createDevicesCrew(festival: String, name: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_create_devices_crew(
                         self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(name)
                 )
             },
@@ -2963,6 +2999,25 @@ open func fingerprint() -> String  {
 }
     
     /**
+     * The events this person hid from its programme.
+     */
+open func hiddenHere(festival: String)async throws  -> [EventView]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_hidden_here(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_meadow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeEventView.lift,
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
      * Hides (or shows again) everything an author posted, for everyone: organisers only.
      */
 open func hideAuthor(festival: String, key: String, hidden: Bool)async throws   {
@@ -3315,6 +3370,25 @@ open func setFavourite(festival: String, event: String, favourite: Bool)async th
             rustFutureFunc: {
                 uniffi_meadow_ffi_fn_method_meadownode_set_favourite(
                         self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterBool.lower(favourite)
+                )
+            },
+            pollFunc: ffi_meadow_ffi_rust_future_poll_void,
+            completeFunc: ffi_meadow_ffi_rust_future_complete_void,
+            freeFunc: ffi_meadow_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMeadowError_lift
+        )
+}
+    
+    /**
+     * Hides an event from this person's programme (its own devices follow), or shows it again.
+     */
+open func setHiddenHere(festival: String, event: String, hidden: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_meadow_ffi_fn_method_meadownode_set_hidden_here(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(festival),FfiConverterString.lower(event),FfiConverterBool.lower(hidden)
                 )
             },
             pollFunc: ffi_meadow_ffi_rust_future_poll_void,
@@ -5542,6 +5616,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_create_crew() != 7147) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_create_devices_crew() != 11725) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes() != 15360) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5653,6 +5730,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() != 61316) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_hidden_here() != 41432) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_meadow_ffi_checksum_method_meadownode_hide_author() != 7134) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5708,6 +5788,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() != 31066) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_meadow_ffi_checksum_method_meadownode_set_hidden_here() != 108) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_meadow_ffi_checksum_method_meadownode_set_muted() != 31418) {

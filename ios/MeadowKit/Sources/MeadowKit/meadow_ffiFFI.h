@@ -411,6 +411,11 @@ uint64_t uniffi_meadow_ffi_fn_constructor_meadownode_open(RustBuffer data_dir, R
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_crew(uint64_t ptr, RustBuffer festival, RustBuffer name
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_DEVICES_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREATE_DEVICES_CREW
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_create_devices_crew(uint64_t ptr, RustBuffer festival, RustBuffer name
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_CLASHES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_CREW_CLASHES
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(uint64_t ptr, RustBuffer festival, RustBuffer crew
@@ -596,6 +601,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_festivals(uint64_t ptr
 RustBuffer uniffi_meadow_ffi_fn_method_meadownode_fingerprint(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDDEN_HERE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDDEN_HERE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_hidden_here(uint64_t ptr, RustBuffer festival
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_AUTHOR
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_HIDE_AUTHOR
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_hide_author(uint64_t ptr, RustBuffer festival, RustBuffer key, int8_t hidden
@@ -689,6 +699,11 @@ uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_display_name(uint64_t ptr, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_FAVOURITE
 uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_favourite(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t favourite
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_HIDDEN_HERE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_HIDDEN_HERE
+uint64_t uniffi_meadow_ffi_fn_method_meadownode_set_hidden_here(uint64_t ptr, RustBuffer festival, RustBuffer event, int8_t hidden
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_FN_METHOD_MEADOWNODE_SET_MUTED
@@ -1150,6 +1165,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_crew(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_DEVICES_CREW
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREATE_DEVICES_CREW
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_create_devices_crew(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_CLASHES
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_CREW_CLASHES
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes(void
@@ -1372,6 +1393,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_fingerprint(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDDEN_HERE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDDEN_HERE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_hidden_here(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_AUTHOR
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_HIDE_AUTHOR
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_hide_author(void
@@ -1483,6 +1510,12 @@ uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_display_name(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 #define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_FAVOURITE
 uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_HIDDEN_HERE
+#define UNIFFI_FFIDEF_UNIFFI_MEADOW_FFI_CHECKSUM_METHOD_MEADOWNODE_SET_HIDDEN_HERE
+uint16_t uniffi_meadow_ffi_checksum_method_meadownode_set_hidden_here(void
     
 );
 #endif

@@ -183,6 +183,9 @@ class FestivalState(
     /** Starts a crew with this device as its admin. */
     suspend fun createCrew(name: String): Outcome<String> = outcome { node.createCrew(festival, name) }
 
+    /** Starts the crew of this person's own devices. */
+    suspend fun createDevicesCrew(name: String): Outcome<String> = outcome { node.createDevicesCrew(festival, name) }
+
     /** An invite link for one person to one of this device's crews. */
     suspend fun crewInvite(crew: String): Outcome<String> = outcome { node.crewInvite(festival, crew) }
 
@@ -255,6 +258,9 @@ class FestivalState(
 
     /** Hides an event for everyone (organisers). */
     suspend fun hideEvent(event: String, hidden: Boolean): Outcome<Unit> = outcome { node.hideEvent(festival, event, hidden) }
+
+    /** Hides an event from this person's own programme (its devices follow), or shows it again. */
+    suspend fun hideHere(event: String, hidden: Boolean): Outcome<Unit> = outcome { node.setHiddenHere(festival, event, hidden) }
 
     /** Mutes an author on this device. */
     suspend fun mute(author: String, muted: Boolean): Outcome<Unit> = outcome { node.setMuted(festival, author, muted) }

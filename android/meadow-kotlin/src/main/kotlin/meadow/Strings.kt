@@ -146,6 +146,17 @@ interface Strings {
     fun reachedHere(time: String, via: uniffi.meadow_core.Via?, peer: String?): String
     val beforeArrivals: String
     val signatureChecked: String
+    fun crewCount(n: Int): String
+    fun crewGoing(names: List<String>): String
+    fun inYourCrew(crew: String): String
+    val yourDevice: String
+    val hideHere: String
+    val showHere: String
+    val myDevices: String
+    val myDevicesHint: String
+    val startMyDevices: String
+    fun devices(n: Int): String
+    val scanCode: String
 }
 
 /** English. */
@@ -306,6 +317,17 @@ object English : Strings {
     }
     override val beforeArrivals = "Here since before this device recorded arrivals"
     override val signatureChecked = "Signature checked on this device, offline"
+    override fun crewCount(n: Int) = "$n of your crew"
+    override fun crewGoing(names: List<String>) = "Going from your crew: ${names.joinToString(", ")}"
+    override fun inYourCrew(crew: String) = "in your crew $crew"
+    override val yourDevice = "you, or one of your devices"
+    override val hideHere = "Hide from my programme"
+    override val showHere = "Show in my programme again"
+    override val myDevices = "My devices"
+    override val myDevicesHint = "Your phone, laptop and tablet as one private crew: favourites, hidden events, mutes and what you have seen follow you."
+    override val startMyDevices = "Link my devices"
+    override fun devices(n: Int) = if (n == 1) "1 device" else "$n devices"
+    override val scanCode = "Scan a code"
 }
 
 /** German. */
@@ -466,6 +488,17 @@ object German : Strings {
     }
     override val beforeArrivals = "Hier seit vor der Aufzeichnung der Ankünfte"
     override val signatureChecked = "Signatur auf diesem Gerät geprüft, offline"
+    override fun crewCount(n: Int) = "$n aus deiner Crew"
+    override fun crewGoing(names: List<String>) = "Aus deiner Crew dabei: ${names.joinToString(", ")}"
+    override fun inYourCrew(crew: String) = "in deiner Crew $crew"
+    override val yourDevice = "du oder eines deiner Geräte"
+    override val hideHere = "In meinem Programm ausblenden"
+    override val showHere = "In meinem Programm wieder zeigen"
+    override val myDevices = "Meine Geräte"
+    override val myDevicesHint = "Telefon, Laptop und Tablet als eine private Crew: Favoriten, ausgeblendete Termine, Stummschaltungen und Gesehenes folgen dir."
+    override val startMyDevices = "Meine Geräte verbinden"
+    override fun devices(n: Int) = if (n == 1) "1 Gerät" else "$n Geräte"
+    override val scanCode = "Code scannen"
 }
 
 /** The strings for a language tag: German for `de`, else English. */

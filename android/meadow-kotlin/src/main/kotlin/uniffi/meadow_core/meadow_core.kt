@@ -1501,6 +1501,11 @@ data class CrewView (
     var `isAdmin`: kotlin.Boolean
     , 
     /**
+     * One person's own devices, not a group of people.
+     */
+    var `devices`: kotlin.Boolean
+    , 
+    /**
      * The newest epoch this device holds.
      */
     var `epoch`: kotlin.UInt
@@ -1529,6 +1534,7 @@ public object FfiConverterTypeCrewView: FfiConverterRustBuffer<CrewView> {
             FfiConverterString.read(buf),
             FfiConverterTypePublicKey.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterSequenceTypeCrewMember.read(buf),
         )
@@ -1539,6 +1545,7 @@ public object FfiConverterTypeCrewView: FfiConverterRustBuffer<CrewView> {
             FfiConverterString.allocationSize(value.`name`) +
             FfiConverterTypePublicKey.allocationSize(value.`admin`) +
             FfiConverterBoolean.allocationSize(value.`isAdmin`) +
+            FfiConverterBoolean.allocationSize(value.`devices`) +
             FfiConverterUInt.allocationSize(value.`epoch`) +
             FfiConverterSequenceTypeCrewMember.allocationSize(value.`members`)
     )
@@ -1548,6 +1555,7 @@ public object FfiConverterTypeCrewView: FfiConverterRustBuffer<CrewView> {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterTypePublicKey.write(value.`admin`, buf)
             FfiConverterBoolean.write(value.`isAdmin`, buf)
+            FfiConverterBoolean.write(value.`devices`, buf)
             FfiConverterUInt.write(value.`epoch`, buf)
             FfiConverterSequenceTypeCrewMember.write(value.`members`, buf)
     }
@@ -1616,6 +1624,11 @@ data class DayRow (
     var `favourite`: kotlin.Boolean
     , 
     /**
+     * How many of the viewer's crew favour it or head there.
+     */
+    var `crew`: kotlin.UInt
+    , 
+    /**
      * Its lane in its venue's grid column: events that overlap there sit side by side.
      */
     var `lane`: kotlin.UInt
@@ -1653,6 +1666,7 @@ public object FfiConverterTypeDayRow: FfiConverterRustBuffer<DayRow> {
             FfiConverterBoolean.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -1668,6 +1682,7 @@ public object FfiConverterTypeDayRow: FfiConverterRustBuffer<DayRow> {
             FfiConverterBoolean.allocationSize(value.`moved`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
             FfiConverterBoolean.allocationSize(value.`favourite`) +
+            FfiConverterUInt.allocationSize(value.`crew`) +
             FfiConverterUInt.allocationSize(value.`lane`) +
             FfiConverterUInt.allocationSize(value.`lanes`)
     )
@@ -1684,6 +1699,7 @@ public object FfiConverterTypeDayRow: FfiConverterRustBuffer<DayRow> {
             FfiConverterBoolean.write(value.`moved`, buf)
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
+            FfiConverterUInt.write(value.`crew`, buf)
             FfiConverterUInt.write(value.`lane`, buf)
             FfiConverterUInt.write(value.`lanes`, buf)
     }
@@ -1826,6 +1842,16 @@ data class EventDetail (
      * Who signed it and its latest change, and how they reached this device.
      */
     var `provenance`: Provenance?
+    , 
+    /**
+     * Hidden from this person's own programme (it still opens by id).
+     */
+    var `hiddenHere`: kotlin.Boolean
+    , 
+    /**
+     * The names (or fingerprints) of the viewer's crew members who favour it or head there.
+     */
+    var `crewGoing`: List<kotlin.String>
     
 ){
     
@@ -1854,6 +1880,8 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeProvenance.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -1869,7 +1897,9 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterBoolean.allocationSize(value.`doNotRecord`) +
             FfiConverterString.allocationSize(value.`recordingLicense`) +
             FfiConverterBoolean.allocationSize(value.`editable`) +
-            FfiConverterOptionalTypeProvenance.allocationSize(value.`provenance`)
+            FfiConverterOptionalTypeProvenance.allocationSize(value.`provenance`) +
+            FfiConverterBoolean.allocationSize(value.`hiddenHere`) +
+            FfiConverterSequenceString.allocationSize(value.`crewGoing`)
     )
 
     override fun write(value: EventDetail, buf: ByteBuffer) {
@@ -1885,6 +1915,8 @@ public object FfiConverterTypeEventDetail: FfiConverterRustBuffer<EventDetail> {
             FfiConverterString.write(value.`recordingLicense`, buf)
             FfiConverterBoolean.write(value.`editable`, buf)
             FfiConverterOptionalTypeProvenance.write(value.`provenance`, buf)
+            FfiConverterBoolean.write(value.`hiddenHere`, buf)
+            FfiConverterSequenceString.write(value.`crewGoing`, buf)
     }
 }
 
@@ -2025,6 +2057,11 @@ data class EventView (
      * Favourited on this device.
      */
     var `favourite`: kotlin.Boolean
+    , 
+    /**
+     * How many members of the viewer's crews (not the viewer) favour it or head there.
+     */
+    var `crew`: kotlin.UInt
     
 ){
     
@@ -2058,6 +2095,7 @@ public object FfiConverterTypeEventView: FfiConverterRustBuffer<EventView> {
             FfiConverterBoolean.read(buf),
             FfiConverterTypePublicKey.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -2078,7 +2116,8 @@ public object FfiConverterTypeEventView: FfiConverterRustBuffer<EventView> {
             FfiConverterBoolean.allocationSize(value.`moved`) +
             FfiConverterBoolean.allocationSize(value.`official`) +
             FfiConverterTypePublicKey.allocationSize(value.`creator`) +
-            FfiConverterBoolean.allocationSize(value.`favourite`)
+            FfiConverterBoolean.allocationSize(value.`favourite`) +
+            FfiConverterUInt.allocationSize(value.`crew`)
     )
 
     override fun write(value: EventView, buf: ByteBuffer) {
@@ -2099,6 +2138,7 @@ public object FfiConverterTypeEventView: FfiConverterRustBuffer<EventView> {
             FfiConverterBoolean.write(value.`official`, buf)
             FfiConverterTypePublicKey.write(value.`creator`, buf)
             FfiConverterBoolean.write(value.`favourite`, buf)
+            FfiConverterUInt.write(value.`crew`, buf)
     }
 }
 
@@ -2662,6 +2702,16 @@ data class OpOrigin (
      * was: an op that fails the check is never stored).
      */
     var `verifiedHere`: kotlin.Boolean
+    , 
+    /**
+     * The name of the viewer's crew its author is in (empty for none); the node fills it in.
+     */
+    var `crew`: kotlin.String
+    , 
+    /**
+     * Its author is another of the viewer's own devices (or the viewer itself).
+     */
+    var `ownDevice`: kotlin.Boolean
     
 ){
     
@@ -2689,6 +2739,8 @@ public object FfiConverterTypeOpOrigin: FfiConverterRustBuffer<OpOrigin> {
             FfiConverterOptionalTypeVia.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -2703,7 +2755,9 @@ public object FfiConverterTypeOpOrigin: FfiConverterRustBuffer<OpOrigin> {
             FfiConverterOptionalLong.allocationSize(value.`receivedAt`) +
             FfiConverterOptionalTypeVia.allocationSize(value.`via`) +
             FfiConverterOptionalString.allocationSize(value.`peer`) +
-            FfiConverterBoolean.allocationSize(value.`verifiedHere`)
+            FfiConverterBoolean.allocationSize(value.`verifiedHere`) +
+            FfiConverterString.allocationSize(value.`crew`) +
+            FfiConverterBoolean.allocationSize(value.`ownDevice`)
     )
 
     override fun write(value: OpOrigin, buf: ByteBuffer) {
@@ -2718,6 +2772,8 @@ public object FfiConverterTypeOpOrigin: FfiConverterRustBuffer<OpOrigin> {
             FfiConverterOptionalTypeVia.write(value.`via`, buf)
             FfiConverterOptionalString.write(value.`peer`, buf)
             FfiConverterBoolean.write(value.`verifiedHere`, buf)
+            FfiConverterString.write(value.`crew`, buf)
+            FfiConverterBoolean.write(value.`ownDevice`, buf)
     }
 }
 

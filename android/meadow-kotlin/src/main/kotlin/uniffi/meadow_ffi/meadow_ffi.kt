@@ -824,6 +824,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_create_crew(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_create_devices_crew(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_crew_invite(
@@ -898,6 +900,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_fingerprint(
     ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_hidden_here(
+    ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_hide_author(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_hide_event(
@@ -935,6 +939,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_display_name(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_favourite(
+    ): Int
+    external fun uniffi_meadow_ffi_checksum_method_meadownode_set_hidden_here(
     ): Int
     external fun uniffi_meadow_ffi_checksum_method_meadownode_set_muted(
     ): Int
@@ -1049,6 +1055,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_create_crew(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_create_devices_crew(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_crew_clashes(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBufferCrewView.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_crew_invite(`ptr`: Long,`festival`: RustBuffer.ByValue,`crew`: RustBuffer.ByValue,
@@ -1123,6 +1131,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_fingerprint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_meadow_ffi_fn_method_meadownode_hidden_here(`ptr`: Long,`festival`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_hide_author(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`hidden`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_hide_event(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`hidden`: Byte,
@@ -1160,6 +1170,8 @@ internal object UniffiLib {
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_display_name(`ptr`: Long,`festival`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_favourite(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`favourite`: Byte,
+    ): Long
+    external fun uniffi_meadow_ffi_fn_method_meadownode_set_hidden_here(`ptr`: Long,`festival`: RustBuffer.ByValue,`event`: RustBuffer.ByValue,`hidden`: Byte,
     ): Long
     external fun uniffi_meadow_ffi_fn_method_meadownode_set_muted(`ptr`: Long,`festival`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`muted`: Byte,
     ): Long
@@ -1367,6 +1379,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_crew() and 0xFFFF) != 7147) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_create_devices_crew() and 0xFFFF) != 11725) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_crew_clashes() and 0xFFFF) != 15360) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1478,6 +1493,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_fingerprint() and 0xFFFF) != 61316) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_hidden_here() and 0xFFFF) != 41432) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_hide_author() and 0xFFFF) != 7134) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1533,6 +1551,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_favourite() and 0xFFFF) != 31066) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_hidden_here() and 0xFFFF) != 108) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_meadow_ffi_checksum_method_meadownode_set_muted() and 0xFFFF) != 31418) {
@@ -4023,6 +4044,12 @@ public interface MeadowNodeInterface {
     suspend fun `createCrew`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
     
     /**
+     * Starts the crew of this person's own devices (one at most per festival); its other
+     * devices join by invite and then follow its favourites, hides, mutes and seen marks.
+     */
+    suspend fun `createDevicesCrew`(`festival`: kotlin.String, `name`: kotlin.String): kotlin.String
+    
+    /**
      * Where members of a crew will be apart: their favourites that overlap in time.
      */
     suspend fun `crewClashes`(`festival`: kotlin.String, `crew`: CrewView): List<CrewClash>
@@ -4222,6 +4249,11 @@ public interface MeadowNodeInterface {
     fun `fingerprint`(): kotlin.String
     
     /**
+     * The events this person hid from its programme.
+     */
+    suspend fun `hiddenHere`(`festival`: kotlin.String): List<EventView>
+    
+    /**
      * Hides (or shows again) everything an author posted, for everyone: organisers only.
      */
     suspend fun `hideAuthor`(`festival`: kotlin.String, `key`: kotlin.String, `hidden`: kotlin.Boolean)
@@ -4324,6 +4356,11 @@ public interface MeadowNodeInterface {
      * Marks or unmarks a favourite.
      */
     suspend fun `setFavourite`(`festival`: kotlin.String, `event`: kotlin.String, `favourite`: kotlin.Boolean)
+    
+    /**
+     * Hides an event from this person's programme (its own devices follow), or shows it again.
+     */
+    suspend fun `setHiddenHere`(`festival`: kotlin.String, `event`: kotlin.String, `hidden`: kotlin.Boolean)
     
     /**
      * Mutes (or unmutes) an author on this device only.
@@ -4485,6 +4522,33 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_crew(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`name`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Starts the crew of this person's own devices (one at most per festival); its other
+     * devices join by invite and then follow its favourites, hides, mutes and seen marks.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `createDevicesCrew`(`festival`: kotlin.String, `name`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_create_devices_crew(
                 uniffiHandle,
                 
         FfiConverterString.lower(`festival`),
@@ -5474,6 +5538,31 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
 
     
     /**
+     * The events this person hid from its programme.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `hiddenHere`(`festival`: kotlin.String) : List<EventView> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_hidden_here(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeEventView.lift(it) },
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Hides (or shows again) everything an author posted, for everyone: organisers only.
      */
     @Throws(MeadowException::class)
@@ -5959,6 +6048,34 @@ open class MeadowNode: Disposable, AutoCloseable, MeadowNodeInterface
         FfiConverterString.lower(`festival`),
         FfiConverterString.lower(`event`),
         FfiConverterBoolean.lower(`favourite`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_meadow_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        MeadowException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Hides an event from this person's programme (its own devices follow), or shows it again.
+     */
+    @Throws(MeadowException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `setHiddenHere`(`festival`: kotlin.String, `event`: kotlin.String, `hidden`: kotlin.Boolean) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_meadow_ffi_fn_method_meadownode_set_hidden_here(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`festival`),
+        FfiConverterString.lower(`event`),
+        FfiConverterBoolean.lower(`hidden`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_meadow_ffi_rust_future_poll_void(future, callback, continuation) },

@@ -56,17 +56,19 @@ data class RowData(
     val moved: Boolean,
     val official: Boolean,
     val favourite: Boolean,
+    /** How many of the viewer's crew favour it or head there. */
+    val crew: Int = 0,
 )
 
 /** The row of a core [uniffi.meadow_core.EventView]. */
-fun uniffi.meadow_core.EventView.row() = RowData(id, title, subtitle, start, end, venueName, track, cancelled, moved, official, favourite)
+fun uniffi.meadow_core.EventView.row() = RowData(id, title, subtitle, start, end, venueName, track, cancelled, moved, official, favourite, crew.toInt())
 
 /** The row of a [uniffi.meadow_core.DayRow], its venue and track looked up in the view's tables. */
 fun uniffi.meadow_core.DayView.row(r: uniffi.meadow_core.DayRow) = RowData(
     r.id, r.title, r.subtitle, r.start, r.end,
     r.venue?.let { venues.getOrNull(it.toInt()) } ?: "",
     r.track?.let { tracks.getOrNull(it.toInt()) } ?: "",
-    r.cancelled, r.moved, r.official, r.favourite,
+    r.cancelled, r.moved, r.official, r.favourite, r.crew.toInt(),
 )
 
 /** "Official" or "Community", in the kind's colour: told apart by label and colour at once. */
@@ -137,6 +139,14 @@ fun EventListRow(e: RowData, clock: Clock, onOpen: () -> Unit, onFavourite: (Boo
                     color = MaterialTheme.colorScheme.onSurfaceVariant,
                     maxLines = 1,
                     overflow = TextOverflow.Ellipsis,
+                )
+            }
+            if (e.crew > 0) {
+                Text(
+                    s.crewCount(e.crew),
+                    style = MaterialTheme.typography.labelSmall,
+                    color = MaterialTheme.colorScheme.primary,
+                    modifier = Modifier.testTag("crew-count-${e.id}"),
                 )
             }
             extra?.invoke()

@@ -35,9 +35,12 @@ import uniffi.meadow_core.CrewMember
 import uniffi.meadow_core.CrewView
 import uniffi.meadow_core.Heading
 
-/** Crews: who is in each, where they are going and what they marked; create, invite, join. */
+/**
+ * Crews: who is in each, where they are going and what they marked; create, invite, join (by
+ * link or by scanning its code); and "my devices", the crew of this person's own devices.
+ */
 @Composable
-fun CrewsScreen(state: FestivalState) {
+fun CrewsScreen(state: FestivalState, platform: Platform = object : Platform {}) {
     val s = LocalStrings.current
     val scope = rememberCoroutineScope()
     val crews by state.crews.collectAsState()
@@ -49,8 +52,9 @@ fun CrewsScreen(state: FestivalState) {
     var invite by remember { mutableStateOf<String?>(null) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp).testTag("crews"), verticalArrangement = Arrangement.spacedBy(8.dp)) {
         Text(s.crews, style = MaterialTheme.typography.headlineSmall)
-        if (crews.isEmpty()) Text(s.noCrews, color = MaterialTheme.colorScheme.onSurfaceVariant)
-        crews.forEach { c ->
+        val (mine, people) = crews.partition { it.devices }
+        if (people.isEmpty()) Text(s.noCrews, color = MaterialTheme.colorScheme.onSurfaceVariant)
+        people.forEach { c ->
             CrewCard(c, titles, onInvite = {
                 scope.launch {
                     when (val r = state.crewInvite(c.id)) {
@@ -65,9 +69,27 @@ fun CrewsScreen(state: FestivalState) {
             Text(s.crewInviteHint, style = MaterialTheme.typography.bodySmall)
             Text(l, fontFamily = FontFamily.Monospace, style = MaterialTheme.typography.bodySmall, modifier = Modifier.testTag("crew-invite-link"))
         }
-        if (crews.isNotEmpty()) {
+        if (people.isNotEmpty()) {
             Field(s.crewNote, note, "crew-note", null) { note = it }
             OutlinedButton(onClick = { scope.launch { message = state.shareNote(note).failure() } }, modifier = Modifier.testTag("crew-share")) { Text(s.shareNote) }
+        }
+        HorizontalDivider(Modifier.padding(vertical = 8.dp))
+        Text(s.myDevices, style = MaterialTheme.typography.titleMedium)
+        Text(s.myDevicesHint, style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.onSurfaceVariant)
+        mine.forEach { c ->
+            DevicesCard(c, onInvite = {
+                scope.launch {
+                    when (val r = state.crewInvite(c.id)) {
+                        is Outcome.Done -> invite = r.value
+                        else -> message = r.failure()
+                    }
+                }
+            })
+        }
+        if (mine.isEmpty()) {
+            OutlinedButton(onClick = {
+                scope.launch { message = state.createDevicesCrew(s.myDevices).failure() }
+            }, modifier = Modifier.testTag("devices-create")) { Text(s.startMyDevices) }
         }
         HorizontalDivider(Modifier.padding(vertical = 8.dp))
         Field(s.crewName, name, "crew-name", null) { name = it }
@@ -76,6 +98,15 @@ fun CrewsScreen(state: FestivalState) {
         OutlinedButton(onClick = {
             scope.launch { message = state.joinCrew(link).failure() ?: s.askedToJoin }
         }, modifier = Modifier.testTag("crew-join")) { Text(s.joinCrew) }
+        if (platform.canScan) {
+            // The code holds the same link: scanning it asks to join at once.
+            OutlinedButton(onClick = {
+                platform.scanInvite { scanned ->
+                    link = scanned
+                    scope.launch { message = state.joinCrew(scanned).failure() ?: s.askedToJoin }
+                }
+            }, modifier = Modifier.testTag("crew-scan")) { Text(s.scanCode) }
+        }
         message?.let { Text(it, color = MaterialTheme.colorScheme.secondary, modifier = Modifier.testTag("crew-message")) }
     }
 }
@@ -93,6 +124,21 @@ private fun CrewCard(c: CrewView, titles: Map<String, String>, onInvite: () -> U
                 if (c.isAdmin) TextButton(onClick = onInvite, modifier = Modifier.testTag("crew-invite")) { Text(s.inviteToCrew) }
                 else TextButton(onClick = onLeave, modifier = Modifier.testTag("crew-leave")) { Text(s.leaveCrew) }
             }
+        }
+    }
+}
+
+@Composable
+private fun DevicesCard(c: CrewView, onInvite: () -> Unit) {
+    val s = LocalStrings.current
+    Card(Modifier.fillMaxWidth().testTag("devices-${c.id.take(8)}")) {
+        Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+            Text(c.name, style = MaterialTheme.typography.titleMedium)
+            Text(s.devices(c.members.size), style = MaterialTheme.typography.labelMedium, color = MaterialTheme.colorScheme.onSurfaceVariant)
+            c.members.forEach { m ->
+                Text("• " + m.fingerprint + if (m.isMe) " (${s.you})" else "", style = MaterialTheme.typography.bodySmall, fontFamily = FontFamily.Monospace)
+            }
+            if (c.isAdmin) TextButton(onClick = onInvite, modifier = Modifier.testTag("devices-invite")) { Text(s.inviteToCrew) }
         }
     }
 }

@@ -157,6 +157,9 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
                 modifier = Modifier.testTag("detail-moved-from"),
             )
         }
+        if (d.crewGoing.isNotEmpty()) {
+            Text(s.crewGoing(d.crewGoing), color = MaterialTheme.colorScheme.primary, style = MaterialTheme.typography.bodyMedium, modifier = Modifier.testTag("detail-crew"))
+        }
         if (e.tags.isNotEmpty()) Text(e.tags.joinToString("  ") { "#$it" }, color = MaterialTheme.colorScheme.secondary)
         if (e.people.isNotEmpty()) {
             Section(s.people, inset = false)
@@ -191,6 +194,9 @@ fun EventDetailScreen(state: FestivalState, event: String, clock: Clock, platfor
         if (organiser && !e.official) {
             TextButton(onClick = { scope.launch { message = state.hideEvent(e.id, true).failure() } }, modifier = Modifier.testTag("hide-event")) { Text(s.hideEvent) }
         }
+        TextButton(onClick = { scope.launch { message = state.hideHere(e.id, !d.hiddenHere).failure() } }, modifier = Modifier.testTag("hide-here")) {
+            Text(if (d.hiddenHere) s.showHere else s.hideHere)
+        }
         if (!e.official) {
             TextButton(onClick = { scope.launch { message = state.mute(e.creator, true).failure() } }, modifier = Modifier.testTag("mute-author")) { Text(s.muteAuthor) }
         }
@@ -206,7 +212,12 @@ private fun Origin(label: String, o: OpOrigin, clock: Clock, modifier: Modifier)
     Column(modifier.padding(vertical = 4.dp)) {
         val who = listOf(o.authorName, o.fingerprint).filter { it.isNotEmpty() }.joinToString(" · ")
         Text("$label $who", style = MaterialTheme.typography.bodyMedium)
-        val role = if (o.official) s.officialSigner else s.communitySigner
+        val kind = if (o.official) s.officialSigner else s.communitySigner
+        val role = when {
+            o.ownDevice -> "$kind · ${s.yourDevice}"
+            o.crew.isNotEmpty() -> "$kind · ${s.inYourCrew(o.crew)}"
+            else -> kind
+        }
         val ahead = if (o.clockAhead) " ${s.clockAhead}" else ""
         Text("$role · ${s.writtenAt(clock.dayTime(o.writtenAt, s.locale()))}$ahead", style = MaterialTheme.typography.bodySmall, color = if (o.clockAhead) MaterialTheme.colorScheme.error else muted)
         Text(o.receivedAt?.let { s.reachedHere(clock.dayTime(it, s.locale()), o.via, o.peer) } ?: s.beforeArrivals, style = MaterialTheme.typography.bodySmall, color = muted)

@@ -47,6 +47,24 @@ class ScreensTest {
     }
 
     @Test
+    fun aRowSaysHowManyOfYourCrewGoAndARowWithNoneSaysNothing() = phone {
+        val clock = Clock("Europe/Berlin")
+        val row = RowData("e1", "Brass at dusk", "", NOW, NOW + 3600, "Main", "", false, false, true, false, crew = 2)
+        setContent {
+            MeadowTheme(false, English) {
+                androidx.compose.foundation.layout.Column {
+                    EventListRow(row, clock, {}, {})
+                    EventListRow(row.copy(id = "e2", crew = 0), clock, {}, {})
+                }
+            }
+        }
+        onNodeWithTag("crew-count-e1", useUnmergedTree = true).assertIsDisplayed()
+        assertTrue(onAllNodesWithText("2 of your crew", useUnmergedTree = true).fetchSemanticsNodes().size == 1)
+        assertTrue(onAllNodesWithTag("crew-count-e2", useUnmergedTree = true).fetchSemanticsNodes().isEmpty())
+        shoot("row-crew-count")
+    }
+
+    @Test
     fun everyScreenIsWrittenLightAndDarkWithRealDemoData() = Device().use { d ->
         val f = d.demo()
         val state = d.app.current.value!!
@@ -115,6 +133,12 @@ class ScreensTest {
                             val shown = onNodeWithTag("crew-invite-link").fetchSemanticsNode().config[androidx.compose.ui.semantics.SemanticsProperties.Text].joinToString("")
                             assertTrue(shown, shown.startsWith("meadow://crew/"))
                             onNodeWithTag("crew-qr").assertIsDisplayed()
+                            // This phone starts the crew of its own devices; its card invites the others.
+                            if (onAllNodesWithTag("devices-create").fetchSemanticsNodes().isNotEmpty()) {
+                                onNodeWithTag("devices-create").performScrollTo().performClick()
+                            }
+                            until("the devices crew") { onAllNodesWithTag("devices-invite").fetchSemanticsNodes().isNotEmpty() }
+                            assertTrue(state.crews.value.any { it.devices && it.members.size == 1 })
                         }
                         // The event says who signed it and how it reached this phone.
                         "detail" -> {
