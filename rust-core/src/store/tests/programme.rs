@@ -213,9 +213,13 @@ fn a_store_from_before_first_slots_is_rederived_when_opened() {
 /// Takes a store back to before migration 4 (the imported schedule's facts), stamps included:
 /// events then had 14 stamped fields and venues 4.
 fn drop_schema_4(conn: &rusqlite::Connection) {
-    // And before migrations 5 to 7 (emergencies told, arrivals, crews), which came after it.
-    conn.execute_batch("DROP TABLE notified; DROP TABLE arrivals; DROP TABLE crew_invites; DROP INDEX ops_crew")
-        .expect("drop");
+    // And before migrations 5 to 8 (emergencies told, arrivals, crews, crews here), which came
+    // after it.
+    conn.execute_batch(
+        "DROP TABLE notified; DROP TABLE arrivals; DROP TABLE crew_invites; DROP INDEX ops_crew;
+         DROP TABLE crew_going; DROP TABLE crew_opened; DROP TABLE hidden_here",
+    )
+    .expect("drop");
     for col in ["url", "source_number", "do_not_record", "recording_license"] {
         conn.execute(&format!("ALTER TABLE events DROP COLUMN {col}"), []).expect("drop");
     }
