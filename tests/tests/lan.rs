@@ -129,9 +129,10 @@ fn two_phones_started_through_the_bindings_find_each_other_and_sync_both_ways() 
     let Some((lan, a, b)) = two_holders() else { return };
     // Each phone has something the other lacks; neither has an invite or a known peer.
     meadow(a.path(), &["announce", "Water at the north gate", "--priority", "high"]);
-    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
-    let end = start + jiff::SignedDuration::from_hours(1);
-    let (start, end) = (start.to_string(), end.to_string());
+    // The demo starts today (the machine's date) and its days change in the early morning: the
+    // afternoon of its second day is inside it whatever the time now.
+    let day = jiff::ZonedDateTime::now().date().tomorrow().expect("tomorrow");
+    let (start, end) = (format!("{day} 14:00"), format!("{day} 15:00"));
     meadow(
         b.path(),
         &["event", "add", "--title", "Drum circle", "--venue", "Forest Stage", "--start", &start, "--end", &end],
