@@ -193,13 +193,22 @@ pub(super) async fn serve_connection(inner: Arc<Inner>, conn: Connection) {
         let conn = conn.clone();
         let used = inner.use_conn(&conn);
         tokio::spawn(async move {
+            let before = inner.revision();
             let session = Session::respond(inner.cfg.sync.clone(), inner.now_ms());
             match drive(&inner, session, (&mut send, &mut recv), peer, &slot.progress, &used).await {
                 Ok((session, end)) => {
                     if let SessionEnd::Failed(e) = &end {
                         tracing::info!(peer = %peer.fmt_short(), error = %e, "sync session with peer failed");
                     }
-                    inner.record(peer, &conn, session.festival(), &end);
+                    let festival = session.festival();
+                    // A change stored while this first session ran was not pushed to the peer (it
+                    // was not a live peer yet) and may have missed the session's diff: push it now.
+                    if inner.record(peer, &conn, festival, &end)
+                        && let Some(f) = festival
+                        && inner.revision() != before
+                    {
+                        super::live::live_push(&inner, conn.clone(), f);
+                    }
                     if matches!(end, SessionEnd::Failed(_)) {
                         // A peer that sent garbage or forged ops, or stopped reading, is dropped.
                         conn.close(1u32.into(), b"session failed");

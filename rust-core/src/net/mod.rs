@@ -348,7 +348,9 @@ impl Inner {
         self.changed.notify_one();
     }
 
-    fn record(&self, peer: EndpointId, conn: &Connection, festival: Option<FestivalId>, end: &SessionEnd) {
+    /// Counts a session and keeps its peer for live updates; whether the peer is new for that
+    /// festival.
+    fn record(&self, peer: EndpointId, conn: &Connection, festival: Option<FestivalId>, end: &SessionEnd) -> bool {
         self.count(|stats| match end {
             SessionEnd::Finished(s) => {
                 stats.sessions += 1;
@@ -361,8 +363,14 @@ impl Inner {
         if let (Some(f), SessionEnd::Finished(_), Ok(mut peers)) = (festival, end, self.peers.lock()) {
             let p = peers.entry(peer).or_insert_with(|| Peer { conn: conn.clone(), festivals: HashSet::new() });
             p.conn = conn.clone();
-            p.festivals.insert(f);
+            return p.festivals.insert(f);
         }
+        false
+    }
+
+    /// The store's revision now, if the node can be read.
+    fn revision(&self) -> Option<i64> {
+        self.node.lock().ok().and_then(|n| n.revision().ok())
     }
 
     /// Stops pushing live updates to a peer that does not take them.
