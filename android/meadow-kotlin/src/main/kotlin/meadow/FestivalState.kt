@@ -90,6 +90,8 @@ class FestivalState(
     private val _changes = MutableStateFlow<List<ChangeView>>(emptyList())
     private val _crews = MutableStateFlow<List<CrewView>>(emptyList())
     private val _crewTitles = MutableStateFlow<Map<String, String>>(emptyMap())
+    private val _crewEvents = MutableStateFlow<Map<String, uniffi.meadow_core.EventView>>(emptyMap())
+    private val _crewClashes = MutableStateFlow<Map<String, List<uniffi.meadow_core.CrewClash>>>(emptyMap())
     private val _version = MutableStateFlow(0L)
     private val reading = Mutex()
 
@@ -131,6 +133,12 @@ class FestivalState(
 
     /** Titles of the events crew members point at, by id. */
     val crewTitles: StateFlow<Map<String, String>> = _crewTitles.asStateFlow()
+
+    /** The events the crews' members marked or head to, by id: when and where they are. */
+    val crewEvents: StateFlow<Map<String, uniffi.meadow_core.EventView>> = _crewEvents.asStateFlow()
+
+    /** Where members of each crew (by id) will be apart: their favourites that overlap. */
+    val crewClashes: StateFlow<Map<String, List<uniffi.meadow_core.CrewClash>>> = _crewClashes.asStateFlow()
 
     /** Bumped after every refresh, so a screen (or a test) can tell it is current. */
     val version: StateFlow<Long> = _version.asStateFlow()
@@ -176,7 +184,10 @@ class FestivalState(
     private suspend fun readCrews() {
         val crews = node.crews(festival)
         val ids = crews.flatMap { c -> c.members.flatMap { it.favourites + listOfNotNull(it.headingEvent) } }.toSet()
-        _crewTitles.value = ids.associateWith { id -> runCatching { node.eventDetail(festival, id).event.title }.getOrDefault("") }
+        val events = ids.mapNotNull { id -> runCatching { node.eventDetail(festival, id).event }.getOrNull()?.let { id to it } }.toMap()
+        _crewTitles.value = ids.associateWith { id -> events[id]?.title ?: "" }
+        _crewEvents.value = events
+        _crewClashes.value = crews.associate { c -> c.id to runCatching { node.crewClashes(festival, c) }.getOrDefault(emptyList()) }
         _crews.value = crews
     }
 

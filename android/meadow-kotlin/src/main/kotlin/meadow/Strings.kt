@@ -157,6 +157,7 @@ interface Strings {
     val startMyDevices: String
     fun devices(n: Int): String
     val scanCode: String
+    fun crewApart(first: String, firstEvent: String, second: String, secondEvent: String): String
 }
 
 /** English. */
@@ -328,6 +329,8 @@ object English : Strings {
     override val startMyDevices = "Link my devices"
     override fun devices(n: Int) = if (n == 1) "1 device" else "$n devices"
     override val scanCode = "Scan a code"
+    override fun crewApart(first: String, firstEvent: String, second: String, secondEvent: String) =
+        "Apart: $first at $firstEvent while $second at $secondEvent"
 }
 
 /** German. */
@@ -499,6 +502,8 @@ object German : Strings {
     override val startMyDevices = "Meine Geräte verbinden"
     override fun devices(n: Int) = if (n == 1) "1 Gerät" else "$n Geräte"
     override val scanCode = "Code scannen"
+    override fun crewApart(first: String, firstEvent: String, second: String, secondEvent: String) =
+        "Getrennt: $first bei $firstEvent, während $second bei $secondEvent"
 }
 
 /** The strings for a language tag: German for `de`, else English. */

@@ -193,7 +193,7 @@ private fun FestivalScaffold(app: AppState, state: FestivalState, platform: Plat
                 Screen.Invite -> InviteScreen(app, platform)
                 Screen.Sync -> SyncScreen(app, clock, platform)
                 Screen.Identity -> IdentityScreen(app)
-                Screen.Crews -> CrewsScreen(state, platform)
+                Screen.Crews -> CrewsScreen(state, platform, clock)
                 Screen.Festivals -> FestivalsScreen(app, platform) { nav.tab(Screen.Programme) }
             }
         }

@@ -28,11 +28,14 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.launch
+import meadow.Clock
 import meadow.FestivalState
 import meadow.Outcome
 import meadow.failure
+import uniffi.meadow_core.CrewClash
 import uniffi.meadow_core.CrewMember
 import uniffi.meadow_core.CrewView
+import uniffi.meadow_core.EventView
 import uniffi.meadow_core.Heading
 
 /**
@@ -40,11 +43,13 @@ import uniffi.meadow_core.Heading
  * link or by scanning its code); and "my devices", the crew of this person's own devices.
  */
 @Composable
-fun CrewsScreen(state: FestivalState, platform: Platform = object : Platform {}) {
+fun CrewsScreen(state: FestivalState, platform: Platform = object : Platform {}, clock: Clock = Clock(null)) {
     val s = LocalStrings.current
     val scope = rememberCoroutineScope()
     val crews by state.crews.collectAsState()
     val titles by state.crewTitles.collectAsState()
+    val events by state.crewEvents.collectAsState()
+    val clashes by state.crewClashes.collectAsState()
     var name by remember { mutableStateOf("") }
     var link by remember { mutableStateOf("") }
     var note by remember { mutableStateOf("") }
@@ -55,7 +60,7 @@ fun CrewsScreen(state: FestivalState, platform: Platform = object : Platform {})
         val (mine, people) = crews.partition { it.devices }
         if (people.isEmpty()) Text(s.noCrews, color = MaterialTheme.colorScheme.onSurfaceVariant)
         people.forEach { c ->
-            CrewCard(c, titles, onInvite = {
+            CrewCard(c, titles, events, clashes[c.id].orEmpty(), clock, onInvite = {
                 scope.launch {
                     when (val r = state.crewInvite(c.id)) {
                         is Outcome.Done -> invite = r.value
@@ -112,14 +117,32 @@ fun CrewsScreen(state: FestivalState, platform: Platform = object : Platform {})
 }
 
 @Composable
-private fun CrewCard(c: CrewView, titles: Map<String, String>, onInvite: () -> Unit, onLeave: () -> Unit) {
+private fun CrewCard(
+    c: CrewView,
+    titles: Map<String, String>,
+    events: Map<String, EventView>,
+    clashes: List<CrewClash>,
+    clock: Clock,
+    onInvite: () -> Unit,
+    onLeave: () -> Unit,
+) {
     val s = LocalStrings.current
     Card(Modifier.fillMaxWidth().testTag("crew-${c.id.take(8)}")) {
         Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
             Text(c.name, style = MaterialTheme.typography.titleLarge)
             val admin = if (c.isAdmin) " · ${s.crewAdmin}" else ""
             Text(s.crewMembers(c.members.size) + admin, style = MaterialTheme.typography.labelMedium, color = MaterialTheme.colorScheme.onSurfaceVariant)
-            c.members.forEach { Member(it, titles) }
+            c.members.forEach { Member(it, titles, events, clock) }
+            // Where members will be apart: one at one event while another is at an overlapping one.
+            val name = { key: String -> c.members.firstOrNull { it.key == key }?.let { m -> m.name.ifEmpty { m.fingerprint } + if (m.isMe) " (${s.you})" else "" } ?: key.take(8) }
+            clashes.forEach { k ->
+                Text(
+                    s.crewApart(name(k.first), titles[k.firstEvent].orEmpty(), name(k.second), titles[k.secondEvent].orEmpty()),
+                    color = MaterialTheme.colorScheme.error,
+                    style = MaterialTheme.typography.bodySmall,
+                    modifier = Modifier.testTag("crew-clash"),
+                )
+            }
             Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 if (c.isAdmin) TextButton(onClick = onInvite, modifier = Modifier.testTag("crew-invite")) { Text(s.inviteToCrew) }
                 else TextButton(onClick = onLeave, modifier = Modifier.testTag("crew-leave")) { Text(s.leaveCrew) }
@@ -144,7 +167,7 @@ private fun DevicesCard(c: CrewView, onInvite: () -> Unit) {
 }
 
 @Composable
-private fun Member(m: CrewMember, titles: Map<String, String>) {
+private fun Member(m: CrewMember, titles: Map<String, String>, events: Map<String, EventView>, clock: Clock) {
     val s = LocalStrings.current
     val muted = MaterialTheme.colorScheme.onSurfaceVariant
     Column(Modifier.padding(top = 6.dp)) {
@@ -157,6 +180,10 @@ private fun Member(m: CrewMember, titles: Map<String, String>) {
         }
         if (m.note.isNotEmpty()) Text("“${m.note}”", style = MaterialTheme.typography.bodyMedium)
         if (m.silent) Text(s.sharedNothing, color = muted, style = MaterialTheme.typography.bodySmall)
-        m.favourites.forEach { id -> titles[id]?.takeIf { it.isNotEmpty() }?.let { Text("★ $it", style = MaterialTheme.typography.bodySmall, color = muted) } }
+        // Who goes where and when: each favourite with its time, in programme order.
+        m.favourites.mapNotNull { events[it] }.sortedBy { it.start }.forEach { e ->
+            val where = if (e.venueName.isNotEmpty()) " · ${e.venueName}" else ""
+            Text("★ ${clock.dayTime(e.start, s.locale())} ${e.title}$where", style = MaterialTheme.typography.bodySmall, color = muted)
+        }
     }
 }
