@@ -104,7 +104,8 @@ pub fn run(members: usize, favourites: usize, remove_from: usize) -> Result<Valu
     fold_ms.sort_by(f64::total_cmp);
     let crew_ops = reader.store().crew_ops(&f)?.len();
     // What the crew's ops take in the reader's store: their bytes as kept (the op table keeps
-    // ops verbatim; crew ops add no derived rows).
+    // ops verbatim). The derived rows a member keeps besides (`crew_opened`, one per epoch and
+    // join op; `crew_going`, one per other member and favourite) are not counted here.
     let stored: usize = reader.store().crew_ops(&f)?.iter().map(|o| o.bytes().len()).sum();
 
     // Removal from a crew of `remove_from`.
