@@ -12,7 +12,7 @@ use crate::identity::PublicKey;
 use crate::op::FestivalId;
 
 use super::crypto::{CrewKeys, EpochKey, item_aad, unpad};
-use super::ops::{CrewBody, CrewId, Grant, JoinRequest, Roster, Snapshot};
+use super::ops::{CrewBody, CrewId, Grant, Roster, Snapshot};
 
 /// What a grant's seal binds: it opens only inside its own op.
 pub fn grant_aad(festival: &FestivalId, admin: &PublicKey, seq: u64) -> Vec<u8> {
@@ -165,15 +165,4 @@ pub fn fold_with(festival: &FestivalId, ops: &[CrewOp<'_>], grant: impl Fn(&Crew
         }
     }
     crews.into_values().collect()
-}
-
-/// Join requests sealed to `me` (an admin), with who signed them.
-pub fn join_requests(festival: &FestivalId, me: &CrewKeys, ops: &[CrewOp<'_>]) -> Vec<(PublicKey, JoinRequest)> {
-    ops.iter()
-        .filter_map(|op| {
-            let CrewBody::Join { sealed } = op.body else { return None };
-            let plain = me.open(JOIN_INFO, sealed, &join_aad(festival, &op.author))?;
-            Some((op.author, JoinRequest::decode(&plain)?))
-        })
-        .collect()
 }

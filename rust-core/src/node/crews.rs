@@ -182,7 +182,7 @@ impl Node {
 
     fn sharing(&self, festival: &FestivalId) -> Result<Sharing, NodeError> {
         Ok(self
-            .setting(&format!("crew.share.{}", festival.to_hex()))?
+            .setting(&setting_key("share", festival))?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
@@ -355,7 +355,7 @@ impl Node {
             s.heading = h.map(|(k, id)| (if k == Heading::HereNow { 2 } else { 1 }, id.to_hex()));
         }
         let json = serde_json::to_string(&s).map_err(|e| NodeError::Invalid(e.to_string()))?;
-        self.set_setting(&format!("crew.share.{}", festival.to_hex()), &json)?;
+        self.set_setting(&setting_key("share", &festival), &json)?;
         self.publish_to_crews(festival)
     }
 
@@ -367,8 +367,8 @@ impl Node {
         for c in crews.iter().filter(|c| c.members().contains(&me)) {
             self.publish_snapshot(festival, c, false)?;
         }
-        self.set_setting(&format!("crew.pending.{}", festival.to_hex()), "")?;
-        self.set_setting(&format!("crew.told.{}", festival.to_hex()), &(self.now_ms() / 1000).to_string())?;
+        self.set_setting(&setting_key("pending", &festival), "")?;
+        self.set_setting(&setting_key("told", &festival), &(self.now_ms() / 1000).to_string())?;
         Ok(())
     }
 
@@ -377,19 +377,18 @@ impl Node {
         if self.my_crews(&festival)?.is_empty() {
             return Ok(());
         }
-        let told: i64 =
-            self.setting(&format!("crew.told.{}", festival.to_hex()))?.and_then(|t| t.parse().ok()).unwrap_or(0);
+        let told: i64 = self.setting(&setting_key("told", &festival))?.and_then(|t| t.parse().ok()).unwrap_or(0);
         if self.now_ms() as i64 / 1000 - told >= CREW_SHARE_INTERVAL_S {
             self.publish_to_crews(festival)
         } else {
-            self.set_setting(&format!("crew.pending.{}", festival.to_hex()), "1")
+            self.set_setting(&setting_key("pending", &festival), "1")
         }
     }
 
     /// Tells the crews what changed since they were last told, if anything did (the apps call
     /// it when they go to the background, the CLI after each command).
     pub fn flush_crew_shares(&mut self, festival: FestivalId) -> Result<(), NodeError> {
-        if self.setting(&format!("crew.pending.{}", festival.to_hex()))?.as_deref() == Some("1") {
+        if self.setting(&setting_key("pending", &festival))?.as_deref() == Some("1") {
             self.publish_to_crews(festival)?;
         }
         Ok(())
@@ -571,19 +570,23 @@ impl Node {
         Ok(self.store.replace_crew_going(&festival, &going)?)
     }
 
-    /// Fills in which of the viewer's crews an op's author is in.
-    pub(super) fn place_in_crews(&self, festival: &FestivalId, o: &mut crate::view::OpOrigin) -> Result<(), NodeError> {
+    /// Fills in which of the viewer's crews each op's author is in (one read of the crews for
+    /// all of them).
+    pub(super) fn place_in_crews(
+        &self,
+        festival: &FestivalId,
+        origins: &mut [&mut crate::view::OpOrigin],
+    ) -> Result<(), NodeError> {
         let me = self.public_key();
-        o.own_device = o.author == me;
-        if self.my_crews(festival)?.is_empty() {
-            return Ok(());
-        }
-        let (_, crews) = self.read_crews(festival)?;
-        for c in crews.iter().filter(|c| c.members().contains(&me) && c.members().contains(&o.author)) {
-            if c.current().roster.devices {
-                o.own_device = true;
-            } else if o.crew.is_empty() && o.author != me {
-                o.crew = c.current().roster.name.clone();
+        let crews = if self.my_crews(festival)?.is_empty() { Vec::new() } else { self.read_crews(festival)?.1 };
+        for o in origins.iter_mut() {
+            o.own_device = o.author == me;
+            for c in crews.iter().filter(|c| c.members().contains(&me) && c.members().contains(&o.author)) {
+                if c.current().roster.devices {
+                    o.own_device = true;
+                } else if o.crew.is_empty() && o.author != me {
+                    o.crew = c.current().roster.name.clone();
+                }
             }
         }
         Ok(())
@@ -593,15 +596,8 @@ impl Node {
     pub fn crews(&self, festival: &FestivalId) -> Result<Vec<CrewView>, NodeError> {
         let (_, crews) = self.read_crews(festival)?;
         let me = self.public_key();
-        let events: HashMap<[u8; EVENT_PREFIX], OpId> = self
-            .programme(festival, &Default::default())?
-            .into_iter()
-            .map(|e| {
-                let mut p = [0u8; EVENT_PREFIX];
-                p.copy_from_slice(&e.id.0[..EVENT_PREFIX]);
-                (p, e.id)
-            })
-            .collect();
+        let events: HashMap<[u8; EVENT_PREFIX], OpId> =
+            self.programme(festival, &Default::default())?.into_iter().map(|e| (prefix(&e.id), e.id)).collect();
         let mut out = Vec::new();
         for c in crews.iter().filter(|c| c.members().contains(&me)) {
             let mut members = Vec::new();

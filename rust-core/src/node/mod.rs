@@ -251,7 +251,7 @@ impl Node {
         op: &crate::op::OpId,
     ) -> Result<Option<crate::view::OpOrigin>, NodeError> {
         let Some(mut o) = self.store.op_origin(festival, op)? else { return Ok(None) };
-        self.place_in_crews(festival, &mut o)?;
+        self.place_in_crews(festival, &mut [&mut o])?;
         Ok(Some(o))
     }
 

@@ -90,10 +90,9 @@ impl Node {
         d.editable = self.may_edit(festival, id)?;
         d.provenance = self.store.provenance(festival, id)?;
         if let Some(p) = d.provenance.as_mut() {
-            self.place_in_crews(festival, &mut p.created)?;
-            if let Some(c) = p.last_change.as_mut() {
-                self.place_in_crews(festival, c)?;
-            }
+            let mut origins: Vec<&mut crate::view::OpOrigin> = vec![&mut p.created];
+            origins.extend(p.last_change.as_mut());
+            self.place_in_crews(festival, &mut origins)?;
         }
         d.hidden_here = self.store.hidden_here(festival)?.contains(id);
         for key in self.store.crew_going(festival, id)? {

@@ -126,12 +126,7 @@ impl Store {
     /// moment. An op written before the look that reached the other device only after it may be
     /// taken as seen (docs/protocol.md, "Own devices"); the mark never moves back.
     pub fn mark_seen_as_of(&mut self, festival: &FestivalId, at_ms: u64) -> Result<(), StoreError> {
-        let mark = self
-            .conn()
-            .prepare_cached("SELECT rev FROM seen WHERE festival = ?")?
-            .query_row([&festival.0[..]], |r| r.get::<_, i64>(0))
-            .optional()?
-            .unwrap_or(0);
+        let mark = self.seen_rev(festival)?;
         let mut through = self.revision()?;
         {
             let mut stmt =

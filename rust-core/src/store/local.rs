@@ -72,7 +72,7 @@ impl Store {
             .collect())
     }
 
-    fn seen_rev(&self, festival: &FestivalId) -> Result<i64, StoreError> {
+    pub(super) fn seen_rev(&self, festival: &FestivalId) -> Result<i64, StoreError> {
         Ok(self
             .conn()
             .prepare_cached("SELECT rev FROM seen WHERE festival = ?")?
