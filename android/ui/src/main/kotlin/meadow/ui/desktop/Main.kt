@@ -19,6 +19,7 @@ import kotlinx.coroutines.flow.flatMapLatest
 import kotlinx.coroutines.withTimeout
 import java.awt.Frame
 import java.io.File
+import kotlin.system.exitProcess
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -86,9 +87,13 @@ fun main(args: Array<String>) {
                     val image = Robot().createScreenCapture(Rectangle(b.x, b.y, b.width, b.height))
                     ImageIO.write(image, "png", shot)
                     app.close()
-                    exitApplication()
+                    // Exit for certain: a thread the library attached to the JVM (a change
+                    // callback in flight) must not keep a finished screenshot run alive.
+                    exitProcess(0)
                 }
             }
         }
     }
+    // The window is closed: end the process whatever threads the library still has attached.
+    exitProcess(0)
 }
