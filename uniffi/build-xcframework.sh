@@ -9,7 +9,7 @@ done
 hdr=$(mktemp -d)
 # Two uniffi components live in the one library: the core's read models (meadow_core) and the
 # node API (meadow_ffi). Both C modules go into the framework's one module map.
-src=ios/MeadowKit/Sources/MeadowKit
+src=ios/MeadowKit/Sources/MeadowBindings
 cp "$src/meadow_coreFFI.h" "$src/meadow_ffiFFI.h" "$hdr/"
 cat "$src/meadow_coreFFI.modulemap" "$src/meadow_ffiFFI.modulemap" > "$hdr/module.modulemap"
 rm -rf ios/MeadowKit/MeadowFFI.xcframework

@@ -24,5 +24,5 @@ fi
 "${bindgen[@]}" generate --library "$lib" --language kotlin \
   --out-dir android/meadow-kotlin/src/main/kotlin --no-format
 "${bindgen[@]}" generate --library "$lib" --language swift \
-  --out-dir ios/MeadowKit/Sources/MeadowKit --no-format
+  --out-dir ios/MeadowKit/Sources/MeadowBindings --no-format
 echo "bindings written to android/meadow-kotlin and ios/MeadowKit"
