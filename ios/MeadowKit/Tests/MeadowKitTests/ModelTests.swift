@@ -70,6 +70,60 @@ final class ModelTests: XCTestCase {
         XCTAssertNotNil(detail.provenance)
     }
 
+    func testAnEventIsEditedThroughItsFormAndOrganiserToolsWork() async throws {
+        let node = try freshNode()
+        let f = try await node.import(bytes: try fixture("wiese-v1.xml"))
+        let model = FestivalModel(node: node, festival: f, clock: { fridayEvening })
+        defer { model.close() }
+        await eventually("the programme") { model.programme?.rows.isEmpty == false }
+        let a = try XCTUnwrap(model.programme?.rows.first)
+        // Edit: the form as loaded, one field changed; only that change is written.
+        let loaded = try await model.eventForm(a.id)
+        var form = loaded
+        form.title = "Bees in the city (moved indoors)"
+        form.start = "15:00"
+        form.end = "16:00"
+        let saved = await model.saveEvent(a.id, form: form, loaded: loaded)
+        XCTAssertEqual(saved.value, a.id, "\(saved)")
+        await eventually("the edit in the list") {
+            model.programme?.rows.first { $0.id == a.id }?.title == "Bees in the city (moved indoors)"
+        }
+        let detail = try await model.detail(a.id)
+        XCTAssertEqual(model.festivalClock.time(detail.event.start), "15:00")
+        // An edit that ends before it starts is refused at the end field, and changes nothing.
+        var backwards = try await model.eventForm(a.id)
+        let before = backwards
+        backwards.end = "14:00"
+        let refused = await model.saveEvent(a.id, form: backwards, loaded: before)
+        XCTAssertNotNil(refused.error(at: "end"), "\(refused)")
+        let unchanged = try await model.eventForm(a.id)
+        XCTAssertEqual(unchanged, before)
+        // A new event's form starts on the day the programme shows.
+        XCTAssertEqual(model.newForm().day, model.query.day)
+        // Organisers: a key that is not one is refused; a real one is named, then removed.
+        let notKey = await model.addOrganiser("not a key")
+        XCTAssertNotNil(notKey.failure)
+        let helper = try freshNode()
+        let named = await model.addOrganiser(" \(helper.publicKey()) ")
+        XCTAssertNil(named.failure)
+        await eventually("the organiser listed") { model.info?.organisers.contains(helper.publicKey()) == true }
+        let removed = await model.removeOrganiser(helper.publicKey())
+        XCTAssertNil(removed.failure)
+        await eventually("the organiser gone") { model.info?.organisers.contains(helper.publicKey()) == false }
+        // Cancel, and a new version of the schedule imported from a file.
+        let cancelled = await model.cancelEvent(a.id, true)
+        XCTAssertNil(cancelled.failure)
+        await eventually("the event shown cancelled") {
+            model.programme?.rows.first { $0.id == a.id }?.cancelled == true
+        }
+        let imported = await model.importSchedule(try fixture("wiese-v2.xml"))
+        XCTAssertEqual(imported.value, f)
+        await eventually("the new version's changes") { model.changes.contains { $0.kind == .new } }
+        let exported = await model.exportIcs(favouritesOnly: false)
+        let ics = try XCTUnwrap(exported.value)
+        XCTAssertTrue(ics.hasPrefix("BEGIN:VCALENDAR"))
+    }
+
     func testAfterMidnightTheProgrammeOpensOnTheFestivalDay() async throws {
         let node = try freshNode()
         let f = try await node.import(bytes: try fixture("wiese-v1.xml"))
