@@ -26,7 +26,9 @@ struct RootView: View {
     }
 
     private var problemShown: Binding<Bool> {
-        Binding(get: { device.linkProblem != nil }, set: { if !$0 { device.linkProblem = nil } })
+        Binding(
+            get: { @MainActor in device.linkProblem != nil },
+            set: { @MainActor in if !$0 { device.linkProblem = nil } })
     }
 }
 
@@ -93,7 +95,7 @@ struct FestivalTabs: View {
     }
 
     private func path(_ tab: AppTab) -> Binding<[Route]> {
-        Binding(get: { paths[tab] ?? [] }, set: { paths[tab] = $0 })
+        Binding(get: { @MainActor in paths[tab] ?? [] }, set: { @MainActor in paths[tab] = $0 })
     }
 
     private func stack<Content: View>(_ tab: AppTab, title: Text, @ViewBuilder root: () -> Content) -> some View {

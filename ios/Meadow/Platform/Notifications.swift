@@ -11,7 +11,6 @@ final class NotificationPlanner {
     var onOpen: (String) -> Void = { _ in }
 
     private let asks: Bool
-    private let center = UNUserNotificationCenter.current()
     private let delegate: NotificationDelegate
     private let defaults = UserDefaults.standard
     private static let toldKey = "meadow.notifications.told"
@@ -21,7 +20,7 @@ final class NotificationPlanner {
         self.asks = asks
         let delegate = NotificationDelegate()
         self.delegate = delegate
-        center.delegate = delegate
+        UNUserNotificationCenter.current().delegate = delegate
         delegate.open = { [weak self] event in
             Task { @MainActor in self?.onOpen(event) }
         }
@@ -30,42 +29,59 @@ final class NotificationPlanner {
     /// Asks once for alerts and sounds (time-sensitive ones need no extra prompt).
     func requestPermission() async {
         guard asks else { return }
-        _ = try? await center.requestAuthorization(options: [.alert, .sound, .badge])
+        await Self.requestAuthorization()
     }
 
-    private var told: Set<String> {
-        get { Set(defaults.stringArray(forKey: Self.toldKey) ?? []) }
-        set { defaults.set(Array(newValue).suffix(500), forKey: Self.toldKey) }
+    /// Ids of changes already told, oldest first; the newest 500 are kept.
+    private var toldList: [String] {
+        get { defaults.stringArray(forKey: Self.toldKey) ?? [] }
+        // An Array, not the ArraySlice `suffix` gives: UserDefaults takes property lists only.
+        set { defaults.set(Array(newValue.suffix(500)), forKey: Self.toldKey) }
     }
+
+    private var told: Set<String> { Set(toldList) }
 
     /// Plans everything due for the open festival now: pending reminders are replaced by
     /// MeadowKit's, and what is due at once is posted.
     func plan(model: FestivalModel, node: MeadowNode) async {
-        guard asks else { return }
-        let settings = await center.notificationSettings()
-        guard settings.authorizationStatus == .authorized || settings.authorizationStatus == .provisional else {
-            return
-        }
+        guard asks, await Self.allowed() else { return }
         let planner = AlertPlanner(texts: Texts(locale: .current), clock: model.festivalClock)
         guard
             let alerts = try? await planner.plan(
                 node: node, festival: model.festival, now: unixNow(), told: told)
         else { return }
         let reminders = alerts.filter(\.isReminder)
-        let pending = await center.pendingNotificationRequests().map(\.identifier)
+        let pending = await Self.pendingIdentifiers()
         let stale = pending.filter {
             $0.hasPrefix(PlannedAlert.reminderPrefix) && !reminders.contains(where: { r in r.id == $0 })
         }
-        center.removePendingNotificationRequests(withIdentifiers: stale)
-        var toldNow = told
-        for alert in alerts {
-            try? await center.add(request(for: alert))
-            if alert.kind == .favouriteChanged { toldNow.insert(alert.id) }
-        }
-        told = toldNow
+        await Self.post(alerts, removing: stale)
+        toldList += alerts.filter { $0.kind == .favouriteChanged }.map(\.id)
     }
 
-    private func request(for alert: PlannedAlert) -> UNNotificationRequest {
+    // The notification centre's objects (settings, requests) are not Sendable: they stay off the
+    // main actor, in these nonisolated helpers, and only Sendable values come back.
+
+    private nonisolated static func requestAuthorization() async {
+        _ = try? await UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .sound, .badge])
+    }
+
+    private nonisolated static func allowed() async -> Bool {
+        let status = await UNUserNotificationCenter.current().notificationSettings().authorizationStatus
+        return status == .authorized || status == .provisional
+    }
+
+    private nonisolated static func pendingIdentifiers() async -> [String] {
+        await UNUserNotificationCenter.current().pendingNotificationRequests().map(\.identifier)
+    }
+
+    private nonisolated static func post(_ alerts: [PlannedAlert], removing stale: [String]) async {
+        let center = UNUserNotificationCenter.current()
+        center.removePendingNotificationRequests(withIdentifiers: stale)
+        for alert in alerts { try? await center.add(request(for: alert)) }
+    }
+
+    private nonisolated static func request(for alert: PlannedAlert) -> UNNotificationRequest {
         let content = UNMutableNotificationContent()
         content.title = alert.title
         content.body = alert.body
@@ -79,7 +95,9 @@ final class NotificationPlanner {
             content.interruptionLevel = .active
         case .emergency:
             // Critical alerts need an entitlement Apple grants rarely: time-sensitive, loud.
-            content.sound = .defaultCritical
+            // Critical alerts need an entitlement Apple grants case by case: time-sensitive
+            // with the default sound breaks through Focus without it.
+            content.sound = .default
             content.interruptionLevel = .timeSensitive
             content.relevanceScore = 1
         }

@@ -111,15 +111,16 @@ struct JoinSection: View {
                 .accessibilityIdentifier("scan")
             }
             .buttonStyle(.borderless)
+            // On one row: a modifier on the Section would go to each of its rows.
+            .sheet(isPresented: $scanning) {
+                QRScannerSheet { scanned in
+                    link = scanned.link
+                    join(scanned.link)
+                }
+            }
             if busy { ProgressView() }
         } header: {
             Text("Join a festival")
-        }
-        .sheet(isPresented: $scanning) {
-            QRScannerSheet { scanned in
-                link = scanned.link
-                join(scanned.link)
-            }
         }
     }
 

@@ -30,10 +30,12 @@ struct GridView: View {
                         hourLines
                         ForEach(view.rows, id: \.id) { row in cell(row) }
                         if now >= from && now <= to {
+                            // alignmentGuide's closure is @Sendable: it gets the value, not the view.
+                            let top = -y(now)
                             Rectangle()
                                 .fill(Color.red)
                                 .frame(width: axis + column * CGFloat(columns), height: 2)
-                                .alignmentGuide(.top) { _ in -y(now) }
+                                .alignmentGuide(.top) { _ in top }
                                 .accessibilityHidden(true)
                                 .id("now")
                         }

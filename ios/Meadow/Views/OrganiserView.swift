@@ -18,7 +18,7 @@ struct OrganiserView: View {
     /// What the importer offers: Pentabarf XML, frab JSON, iCalendar and Meadow archives.
     static let scheduleTypes: [UTType] = [
         .xml, .json, UTType(filenameExtension: "ics") ?? .calendarEvent,
-        UTType(importedAs: "org.meadow.archive", conformingTo: .data),
+        UTType(exportedAs: "org.meadow.archive", conformingTo: .data),
     ]
 
     var body: some View {

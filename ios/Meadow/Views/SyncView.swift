@@ -65,8 +65,8 @@ struct SyncView: View {
 
     private var radios: Binding<Bool> {
         Binding(
-            get: { device.radiosRunning },
-            set: { device.setRadios($0, festival: app.current?.festival) })
+            get: { @MainActor in device.radiosRunning },
+            set: { @MainActor in device.setRadios($0, festival: app.current?.festival) })
     }
 
     @ViewBuilder
