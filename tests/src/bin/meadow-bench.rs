@@ -178,6 +178,26 @@ fn store_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Where a store's bytes go: pages per table and index (SQLite's dbstat), per op, largest first;
+/// the ten largest by name and the rest together.
+fn store_breakdown(db: &Path, ops: usize) -> Result<serde_json::Value> {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = serde_json::Map::new();
+    let mut rest = 0i64;
+    for (i, row) in rows.enumerate() {
+        let (name, bytes) = row?;
+        if i < 10 {
+            out.insert(name, json!((bytes as f64 / ops as f64).round()));
+        } else {
+            rest += bytes;
+        }
+    }
+    out.insert("rest".into(), json!((rest as f64 / ops as f64).round()));
+    Ok(serde_json::Value::Object(out))
+}
+
 fn ingest(n: usize, authors: usize, batch: usize) -> Result<()> {
     eprintln!("generating {n} ops by {authors} authors...");
     let scenario = benchmark_festival(42, n, authors);
@@ -226,6 +246,8 @@ fn ingest(n: usize, authors: usize, batch: usize) -> Result<()> {
         "ingest_vs_verify_only": verify_s / ingest_s,
         "reingest_duplicates_ops_per_s": n as f64 / reingest_s,
         "store_bytes_per_op": store_bytes(dir.path()) as f64 / n as f64,
+        "store_vs_wire_bytes": store_bytes(dir.path()) as f64 / wire_bytes as f64,
+        "store_bytes_per_op_by_table": store_breakdown(&dir.path().join("bench.sqlite3"), n)?,
         "threads": std::thread::available_parallelism().map_or(1, |p| p.get()),
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
@@ -309,6 +331,7 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
     let all = store.programme(&f, &ProgrammeFilter::default())?;
     drop(store);
     let baseline_us = plain_day_read(dir.path(), &all, &days, samples)?;
+    let plain_fts_us = plain_fts_search(&path, &words, samples)?;
     // App launch: open the store and answer the first day's programme.
     let mut open_ms = Vec::new();
     for _ in 0..7 {
@@ -330,6 +353,8 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         "baseline_day_p50_us": baseline_us,
         "day_vs_baseline": p50(day_us.clone()) / baseline_us,
         "search_vs_baseline": p50(search_us.clone()) / baseline_us,
+        "plain_fts_p50_us": plain_fts_us,
+        "search_vs_plain_fts": p50(search_us.clone()) / plain_fts_us,
         "first_50_p50_us": p50(first_us.clone()),
         "first_50_p95_us": p95(first_us),
         "query_day_p95_us": p95(day_us),
@@ -337,6 +362,7 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         "query_search_p95_us": p95(search_us),
         "open_ms": p50(open_ms),
         "store_bytes_per_op": store_bytes(dir.path()) as f64 / ops as f64,
+        "store_bytes_per_op_by_table": store_breakdown(&path, ops)?,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -393,6 +419,30 @@ fn ffi(dir: &Path, samples: usize) -> Result<()> {
 /// The plainest SQLite read of a day's rows, the yardstick the day query is measured against:
 /// one indexed range over a table that holds only the columns a list shows, each row read into
 /// owned strings. Returns the median over `samples` reads of random days, in microseconds.
+/// The floor under search: a plain FTS5 MATCH of the same queries (the same prefix terms) on the
+/// same rows of the same store file, best first, 50 hits, reading each hit's title. Returns the
+/// p50 in microseconds.
+fn plain_fts_search(store: &Path, words: &[&str], samples: usize) -> Result<f64> {
+    let conn = rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt =
+        conn.prepare("SELECT rowid, title FROM events_fts WHERE events_fts MATCH ?1 ORDER BY rank LIMIT 50")?;
+    let mut us = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let terms: Vec<String> = words[i % words.len()]
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("\"{t}\"*"))
+            .collect();
+        let t = Instant::now();
+        let hits = stmt
+            .query_map([terms.join(" ")], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        us.push(t.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(!hits.is_empty() || i % words.len() >= 10, "plain search found nothing");
+    }
+    Ok(p50(us))
+}
+
 fn plain_day_read(dir: &Path, all: &[meadow_core::view::EventView], days: &[String], samples: usize) -> Result<f64> {
     let conn = rusqlite::Connection::open(dir.join("baseline.sqlite3"))?;
     conn.execute_batch(
