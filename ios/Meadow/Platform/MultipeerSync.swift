@@ -6,11 +6,9 @@ import MultipeerConnectivity
 /// no network needed): each connection carries one sync session over a pair of streams, one each
 /// way, as MeadowKit's `StreamLink`. The side with the lower peer name dials; the other answers.
 final class MultipeerSync: NSObject, @unchecked Sendable {
-    // Every mutable field is guarded by `lock`; MultipeerConnectivity calls in on its own queues.
+    // MultipeerConnectivity calls in on its own queues; the pairing guards its own state.
     static let serviceType = "meadow-sync"
     private static let streamName = "meadow"
-    /// How long after a sync the same peer is invited again.
-    private static let cooldown: TimeInterval = 300
 
     private let node: MeadowNode
     private let festival: String
@@ -19,10 +17,8 @@ final class MultipeerSync: NSObject, @unchecked Sendable {
     private let advertiser: MCNearbyServiceAdvertiser
     private let browser: MCNearbyServiceBrowser
     private let onPeers: @Sendable (Int) -> Void
-    private let lock = NSLock()
-    private var outputs: [MCPeerID: OutputStream] = [:]
-    private var inputs: [MCPeerID: InputStream] = [:]
-    private var lastSync: [String: Date] = [:]
+    /// Who dials, which streams make a pair, when a peer may be invited again (MeadowKit, tested).
+    private let pairing: StreamPairing<MCPeerID>
 
     /// Sync for `festival`; `onPeers` hears how many peers are connected.
     init(node: MeadowNode, festival: String, onPeers: @escaping @MainActor @Sendable (Int) -> Void) {
@@ -30,6 +26,7 @@ final class MultipeerSync: NSObject, @unchecked Sendable {
         self.festival = festival
         self.onPeers = { n in Task { @MainActor in onPeers(n) } }
         me = MCPeerID(displayName: Self.localName())
+        pairing = StreamPairing(me: me.displayName, cooldown: 300)
         session = MCSession(peer: me, securityIdentity: nil, encryptionPreference: .required)
         // The festival id in the discovery info: phones of other festivals do not connect.
         advertiser = MCNearbyServiceAdvertiser(
@@ -63,7 +60,7 @@ final class MultipeerSync: NSObject, @unchecked Sendable {
         session.disconnect()
     }
 
-    private func dials(_ peer: MCPeerID) -> Bool { me.displayName < peer.displayName }
+    private func dials(_ peer: MCPeerID) -> Bool { pairing.dials(peer.displayName) }
 
     /// Opens this side's stream towards `peer`, and runs the session once both ways are open.
     private func openStream(to peer: MCPeerID) {
@@ -71,19 +68,10 @@ final class MultipeerSync: NSObject, @unchecked Sendable {
             session.cancelConnectPeer(peer)
             return
         }
-        lock.withLock { outputs[peer] = output }
-        runIfPaired(peer)
+        if let stream = pairing.outgoing(output, to: peer) { run(stream, with: peer) }
     }
 
-    private func runIfPaired(_ peer: MCPeerID) {
-        let pair: (InputStream, OutputStream)? = lock.withLock {
-            guard let input = inputs[peer], let output = outputs[peer] else { return nil }
-            inputs[peer] = nil
-            outputs[peer] = nil
-            return (input, output)
-        }
-        guard let pair else { return }
-        let stream = FoundationByteStream(input: pair.0, output: pair.1)
+    private func run(_ stream: FoundationByteStream, with peer: MCPeerID) {
         let (node, festival, name) = (self.node, self.festival, peer.displayName)
         let dialer = dials(peer)
         Task.detached { [weak self] in
@@ -98,7 +86,7 @@ final class MultipeerSync: NSObject, @unchecked Sendable {
 
     /// A session with the peer named `name` ended: its connection goes, and it waits its turn.
     private func synced(_ name: String) {
-        lock.withLock { lastSync[name] = Date() }
+        pairing.synced(name)
         for peer in session.connectedPeers where peer.displayName == name { session.cancelConnectPeer(peer) }
     }
 }
@@ -111,12 +99,7 @@ extension MultipeerSync: MCSessionDelegate {
             // The dialer opens its stream first; the answerer opens its own on receiving it.
             if dials(peerID) { openStream(to: peerID) }
         case .notConnected:
-            lock.withLock {
-                inputs[peerID]?.close()
-                outputs[peerID]?.close()
-                inputs[peerID] = nil
-                outputs[peerID] = nil
-            }
+            pairing.dropped(peerID)
         default:
             break
         }
@@ -126,10 +109,9 @@ extension MultipeerSync: MCSessionDelegate {
         _ session: MCSession, didReceive stream: InputStream, withName streamName: String, fromPeer peerID: MCPeerID
     ) {
         guard streamName == Self.streamName else { return stream.close() }
-        lock.withLock { inputs[peerID] = stream }
-        if dials(peerID) {
-            runIfPaired(peerID)
-        } else {
+        if let paired = pairing.incoming(stream, from: peerID) {
+            run(paired, with: peerID)
+        } else if !dials(peerID) {
             openStream(to: peerID)
         }
     }
@@ -161,11 +143,9 @@ extension MultipeerSync: MCNearbyServiceAdvertiserDelegate, MCNearbyServiceBrows
         _ browser: MCNearbyServiceBrowser, foundPeer peerID: MCPeerID, withDiscoveryInfo info: [String: String]?
     ) {
         // One side invites: the one that dials.
-        guard info?["f"] == String(festival.prefix(16)), dials(peerID),
+        guard info?["f"] == String(festival.prefix(16)), pairing.mayInvite(peerID.displayName),
             !session.connectedPeers.contains(peerID)
         else { return }
-        let recent = lock.withLock { lastSync[peerID.displayName] }
-        if let recent, Date().timeIntervalSince(recent) < Self.cooldown { return }
         browser.invitePeer(peerID, to: session, withContext: Data(festival.utf8), timeout: 20)
     }
 

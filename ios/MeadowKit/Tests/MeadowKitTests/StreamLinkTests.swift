@@ -90,4 +90,31 @@ final class StreamLinkTests: XCTestCase {
         XCTAssertEqual(written, Data([9, 8, 7]))
         stream.close()
     }
+
+    func testMultipeerStreamsArePairedOneEachWayAndTheLowerNameDials() {
+        let pairing = StreamPairing<String>(me: "meadow-bbb", cooldown: 300)
+        XCTAssertTrue(pairing.dials("meadow-ccc"))
+        XCTAssertFalse(pairing.dials("meadow-aaa"), "exactly one side dials")
+        XCTAssertNil(pairing.outgoing(OutputStream.toMemory(), to: "meadow-ccc"), "half a pair is no stream")
+        XCTAssertEqual(pairing.waiting, 1)
+        let paired = pairing.incoming(InputStream(data: Data([7, 8])), from: "meadow-ccc")
+        XCTAssertNotNil(paired)
+        XCTAssertEqual(paired?.read(max: 8), Data([7, 8]))
+        XCTAssertEqual(pairing.waiting, 0, "a pair is handed out once")
+        // Another peer's half does not pair with this one's; a dropped peer's half is forgotten.
+        XCTAssertNil(pairing.incoming(InputStream(data: Data()), from: "meadow-ddd"))
+        XCTAssertNil(pairing.outgoing(OutputStream.toMemory(), to: "meadow-eee"))
+        pairing.dropped("meadow-ddd")
+        XCTAssertNil(pairing.outgoing(OutputStream.toMemory(), to: "meadow-ddd"), "paired with a dropped half")
+        pairing.dropped("meadow-ddd")
+        pairing.dropped("meadow-eee")
+        XCTAssertEqual(pairing.waiting, 0)
+        // Invitations: only the dialling side, and not again within the cool-down.
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        XCTAssertTrue(pairing.mayInvite("meadow-ccc", now: t0))
+        XCTAssertFalse(pairing.mayInvite("meadow-aaa", now: t0))
+        pairing.synced("meadow-ccc", at: t0)
+        XCTAssertFalse(pairing.mayInvite("meadow-ccc", now: t0.addingTimeInterval(299)))
+        XCTAssertTrue(pairing.mayInvite("meadow-ccc", now: t0.addingTimeInterval(300)))
+    }
 }
