@@ -20,13 +20,28 @@ mirror() {
 }
 
 echo "swift: building the Swift 6 root in $root (once; about 2 minutes)"
-command -v debootstrap >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+if ! command -v debootstrap >/dev/null && ! [ -x /usr/sbin/debootstrap ]; then
+  as_root env DEBIAN_FRONTEND=noninteractive bash -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap' >/dev/null
+fi
 # Never delete through a mount: a root left from an interrupted run may still have /proc.
 if mountpoint -q "$root/proc" 2>/dev/null; then as_root umount "$root/proc"; fi
 as_root rm -rf --one-file-system "$root"
 mkdir -p "$(dirname "$root")"
 log=$(mktemp)
-if ! as_root debootstrap --variant=minbase trixie "$root" "$(mirror)" >"$log" 2>&1; then
+# This machine's mirror first (MEADOW_DEBIAN_MIRROR overrides it), then Debian's own: a mirror
+# pinned to an old snapshot, or one that carries only this machine's release, may lack trixie.
+made=0
+for m in "${MEADOW_DEBIAN_MIRROR:-$(mirror)}" http://deb.debian.org/debian; do
+  if as_root env PATH="$PATH:/usr/sbin:/sbin" debootstrap --variant=minbase trixie "$root" "$m" >"$log" 2>&1; then
+    made=1
+    break
+  fi
+  echo "swift: debootstrap from $m failed; $(tail -1 "$log")" >&2
+  if mountpoint -q "$root/proc" 2>/dev/null; then as_root umount "$root/proc"; fi
+  as_root rm -rf --one-file-system "$root"
+done
+if [ "$made" != 1 ]; then
   tail -20 "$log" >&2; rm -f "$log"; echo "swift: debootstrap failed" >&2; exit 1
 fi
 if ! as_root chroot "$root" env DEBIAN_FRONTEND=noninteractive bash -c \
