@@ -15,7 +15,6 @@
 # $MEADOW_SWIFT_ROOT (default ~/.cache/meadow/swift-trixie). Needs root, or sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 root="${MEADOW_SWIFT_ROOT:-$HOME/.cache/meadow/swift-trixie}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -138,9 +138,10 @@ final class RadioTests: XCTestCase {
         return false
     }
 
-    func testTwoPhonesFindEachOtherAndSwapAtMtu185() async throws {
-        let air = Air(mtu: 185)
-        let clock = TestClock()
+    /// Phone A holding the festival and phone B holding nothing, each with a started radio on `air`.
+    private func twoPhones(_ air: Air, _ clock: TestClock) async throws -> (
+        MeadowNode, MeadowNode, String, Air.Phone, Air.Phone, ProximityRadio, ProximityRadio
+    ) {
         let a = try freshNode()
         let b = try freshNode()
         let f = try await a.import(bytes: try fixture("wiese-v2.xml"))
@@ -152,6 +153,13 @@ final class RadioTests: XCTestCase {
         pb.radio = rb
         try await ra.start()
         try await rb.start()
+        return (a, b, f, pa, pb, ra, rb)
+    }
+
+    func testTwoPhonesFindEachOtherAndSwapAtMtu185() async throws {
+        let air = Air(mtu: 185)
+        let clock = TestClock()
+        let (a, b, f, pa, pb, ra, rb) = try await twoPhones(air, clock)
         // A advertises what it holds and both scan, as the scheduler asked.
         let found = await run(clock, [ra, rb], seconds: 10) { pa.advertisement != nil && pb.isScanning }
         XCTAssertTrue(found)
@@ -183,17 +191,7 @@ final class RadioTests: XCTestCase {
     func testALinkThatDropsMidSwapKeepsWhatArrivedAndTheNextSwapFinishes() async throws {
         let air = Air(mtu: 185)
         let clock = TestClock()
-        let a = try freshNode()
-        let b = try freshNode()
-        let f = try await a.import(bytes: try fixture("wiese-v2.xml"))
-        let pa = air.phone(1)
-        let pb = air.phone(2)
-        let ra = ProximityRadio(node: a, festival: f, hardware: pa, clock: { clock.now })
-        let rb = ProximityRadio(node: b, festival: f, hardware: pb, clock: { clock.now })
-        pa.radio = ra
-        pb.radio = rb
-        try await ra.start()
-        try await rb.start()
+        let (a, b, f, pa, pb, ra, rb) = try await twoPhones(air, clock)
         _ = await run(clock, [ra, rb], seconds: 10) { pa.advertisement != nil }
         air.dropAfter = 6
         rb.discovered(peer: 1, serviceData: try XCTUnwrap(pa.advertisement))
