@@ -222,7 +222,8 @@ pub(super) fn render(state: &State, ask: Ask) -> Result<Cached, RenderError> {
     let lock = || state.node.lock().map_err(|_| RenderError::Poisoned);
     let festival = state.festival.read().map(|f| *f).unwrap_or(None);
     let not_found = |f: FestivalId, what: &str| -> Result<(StatusCode, &'static str, Bytes), RenderError> {
-        Ok(html(Pages::new(&*lock()?, f).message(404, "Not found", what)?))
+        let page = Pages::new(&*lock()?, f).message(404, "Not found", what)?;
+        Ok(html(page.render()?))
     };
     let ics = |text: String| (StatusCode::OK, "text/calendar; charset=utf-8", Bytes::from(text));
     let now = now_ms() as i64 / 1000;
@@ -255,27 +256,39 @@ pub(super) fn render(state: &State, ask: Ask) -> Result<Cached, RenderError> {
             }
         }
         (Some(f), route) => {
-            let node = lock()?;
-            let pages = Pages::new(&node, f);
-            match route {
-                Route::Home => html(pages.home()?),
-                Route::Days => html(pages.day_index()?),
-                Route::Day(d) => html(pages.day(&d, ask.venue.as_deref(), ask.from)?),
-                Route::Event(id) => html(pages.event(&id)?),
-                Route::Search => html(pages.search(&ask.q)?),
-                Route::Favourites => html(pages.favourites(&ask.ids)?),
-                Route::Invite => {
-                    let link = state.invite.as_ref().and_then(|i| i(&f)).unwrap_or_default();
-                    html(pages.invite(&link)?)
+            // Pages are read under the node's lock and formatted after it is let go, like feeds.
+            let prepared = {
+                let node = lock()?;
+                let pages = Pages::new(&node, f);
+                match route {
+                    Route::Home => pages.home()?,
+                    Route::Days => pages.day_index()?,
+                    Route::Day(d) => pages.day(&d, ask.venue.as_deref(), ask.from)?,
+                    Route::Event(id) => pages.event(&id)?,
+                    Route::Search => pages.search(&ask.q)?,
+                    Route::Favourites => pages.favourites(&ask.ids)?,
+                    Route::Invite => {
+                        let link = state.invite.as_ref().and_then(|i| i(&f)).unwrap_or_default();
+                        pages.invite(&link)?
+                    }
+                    Route::InviteSvg => match state.invite.as_ref().and_then(|i| i(&f)).and_then(|l| qr_svg(&l)) {
+                        Some(svg) => {
+                            drop(node);
+                            return finish(feed, StatusCode::OK, "image/svg+xml", Bytes::from(svg));
+                        }
+                        None => pages.message(404, "No invite", "This node has no invite to give.")?,
+                    },
+                    _ => pages.message(404, "Not found", "There is no such page here.")?,
                 }
-                Route::InviteSvg => match state.invite.as_ref().and_then(|i| i(&f)).and_then(|l| qr_svg(&l)) {
-                    Some(svg) => (StatusCode::OK, "image/svg+xml", Bytes::from(svg)),
-                    None => html(pages.message(404, "No invite", "This node has no invite to give.")?),
-                },
-                _ => html(pages.message(404, "Not found", "There is no such page here.")?),
-            }
+            };
+            html(prepared.render()?)
         }
     };
+    finish(feed, status, content_type, body)
+}
+
+/// A response's tags and compressed copy, made once for every request the cache serves it to.
+fn finish(feed: bool, status: StatusCode, content_type: &'static str, body: Bytes) -> Result<Cached, RenderError> {
     let hash = blake3::hash(&body).to_hex();
     let etag = HeaderValue::from_str(&format!("\"{}\"", &hash[..20])).unwrap_or(HeaderValue::from_static("\"x\""));
     let gzip =

@@ -202,6 +202,41 @@ struct Message {
     text: String,
 }
 
+/// A page's content read from the node, not yet formatted: made under the node's lock, rendered
+/// after it is let go, so that formatting HTML never holds up sync or other pages.
+pub struct Prepared {
+    status: u16,
+    view: View,
+}
+
+enum View {
+    Home(Home),
+    Days(Days),
+    List(List),
+    Detail(Detail),
+    Invite(InvitePage),
+    Message(Message),
+}
+
+impl Prepared {
+    fn ok(view: View) -> Prepared {
+        Prepared { status: 200, view }
+    }
+
+    /// Formats the page as HTML.
+    pub fn render(self) -> Result<Page, PageError> {
+        let html = match self.view {
+            View::Home(p) => p.render()?,
+            View::Days(p) => p.render()?,
+            View::List(p) => p.render()?,
+            View::Detail(p) => p.render()?,
+            View::Invite(p) => p.render()?,
+            View::Message(p) => p.render()?,
+        };
+        Ok(Page { status: self.status, html })
+    }
+}
+
 /// A rendered page and its status.
 pub struct Page {
     /// 200, 404...
@@ -309,7 +344,7 @@ impl<'a> Pages<'a> {
     }
 
     /// The start page: emergencies, now and next per venue, announcements, days.
-    pub fn home(&self) -> Result<Page, PageError> {
+    pub fn home(&self) -> Result<Prepared, PageError> {
         let (fr, all) = self.frame("")?;
         let now_next = self
             .node
@@ -329,15 +364,15 @@ impl<'a> Pages<'a> {
             days: self.days()?,
             c: self.chrome(fr),
         };
-        Ok(Page { status: 200, html: page.render()? })
+        Ok(Prepared::ok(View::Home(page)))
     }
 
     /// Every day and venue.
-    pub fn day_index(&self) -> Result<Page, PageError> {
+    pub fn day_index(&self) -> Result<Prepared, PageError> {
         let (fr, _) = self.frame("")?;
         let venues = self.node.venues(&self.festival)?.into_iter().map(|v| v.name).collect();
         let page = Days { c: self.chrome(fr), days: self.days()?, venues };
-        Ok(Page { status: 200, html: page.render()? })
+        Ok(Prepared::ok(View::Days(page)))
     }
 
     fn list(&self, fr: Frame, heading: String, path: String, venues: Vec<VenueChoice>) -> List {
@@ -354,7 +389,7 @@ impl<'a> Pages<'a> {
     }
 
     /// One day's events by start from the `from`th, a page at a time, optionally at one venue.
-    pub fn day(&self, date: &str, venue: Option<&str>, from: usize) -> Result<Page, PageError> {
+    pub fn day(&self, date: &str, venue: Option<&str>, from: usize) -> Result<Prepared, PageError> {
         let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", date) else {
             return self.message(404, "Not found", "There is no such day.");
         };
@@ -386,11 +421,11 @@ impl<'a> Pages<'a> {
         if from + shown < total {
             l.next_page = format!("{path}?{v}from={}", from + shown);
         }
-        Ok(Page { status: 200, html: l.render()? })
+        Ok(Prepared::ok(View::List(l)))
     }
 
     /// Full-text search.
-    pub fn search(&self, query: &str) -> Result<Page, PageError> {
+    pub fn search(&self, query: &str) -> Result<Prepared, PageError> {
         let (fr, _) = self.frame(query)?;
         let tz = fr.tz.clone();
         let q = query.trim();
@@ -410,11 +445,11 @@ impl<'a> Pages<'a> {
             }
             (false, n) => format!("{n} events match “{q}”."),
         };
-        Ok(Page { status: 200, html: l.render()? })
+        Ok(Prepared::ok(View::List(l)))
     }
 
     /// The events whose ids a visitor's browser keeps as favourites.
-    pub fn favourites(&self, ids: &str) -> Result<Page, PageError> {
+    pub fn favourites(&self, ids: &str) -> Result<Prepared, PageError> {
         let (fr, _) = self.frame("")?;
         let tz = fr.tz.clone();
         let mut rows: Vec<EventView> = Vec::new();
@@ -442,11 +477,11 @@ impl<'a> Pages<'a> {
             l.summary =
                 format!("The first {} of your {} favourites, kept in this browser.", l.events.len(), rows.len());
         }
-        Ok(Page { status: 200, html: l.render()? })
+        Ok(Prepared::ok(View::List(l)))
     }
 
     /// One event's page.
-    pub fn event(&self, id: &str) -> Result<Page, PageError> {
+    pub fn event(&self, id: &str) -> Result<Prepared, PageError> {
         let detail = match OpId::from_hex(id) {
             Some(id) => self.node.event_detail(&self.festival, &id)?,
             None => None,
@@ -484,21 +519,21 @@ impl<'a> Pages<'a> {
             e: Row::whole(&d.event, &fr.tz),
             c: self.chrome(fr),
         };
-        Ok(Page { status: 200, html: page.render()? })
+        Ok(Prepared::ok(View::Detail(page)))
     }
 
     /// The invite page.
-    pub fn invite(&self, link: &str) -> Result<Page, PageError> {
+    pub fn invite(&self, link: &str) -> Result<Prepared, PageError> {
         let (fr, _) = self.frame("")?;
         let page = InvitePage { c: self.chrome(fr), link: link.to_owned() };
-        Ok(Page { status: 200, html: page.render()? })
+        Ok(Prepared::ok(View::Invite(page)))
     }
 
     /// A short page with a status (not found, say).
-    pub fn message(&self, status: u16, heading: &str, text: &str) -> Result<Page, PageError> {
+    pub fn message(&self, status: u16, heading: &str, text: &str) -> Result<Prepared, PageError> {
         let (fr, _) = self.frame("")?;
         let page = Message { c: self.chrome(fr), heading: heading.into(), text: text.into() };
-        Ok(Page { status, html: page.render()? })
+        Ok(Prepared { status, view: View::Message(page) })
     }
 }
 

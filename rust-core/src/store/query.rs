@@ -428,7 +428,7 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM events e WHERE {} AND ?5 IS NULL ORDER BY e.start",
             programme_where(filter)
         );
-        self.programme_rows(festival, filter, &sql, None)
+        self.programme_rows(festival, filter, &sql, None, None)
     }
 
     /// One page of [`Store::programme`]: up to `limit` events from `offset`, in the same order,
@@ -472,13 +472,38 @@ impl Store {
                 r.get(0)
             })
             .optional()?;
-        let sql = match bound {
-            None => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND ?5 IS NULL ORDER BY e.start"),
-            Some(_) => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5 ORDER BY e.start"),
+        // The rows before the page are counted in the index, not decoded: only the page's rows
+        // and those sharing its first start (whose order is settled among them) are read.
+        let (low, before) = if offset == 0 {
+            (None, 0)
+        } else {
+            let first: Option<i64> = self
+                .conn()
+                .prepare_cached(&format!(
+                    "SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"
+                ))?
+                .query_row(
+                    params![&festival.0[..], day, venue, filter.track, offset.min(i64::MAX as usize) as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(first) = first else { return Ok((Vec::new(), count()?)) };
+            let before: i64 = self
+                .conn()
+                .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond} AND e.start < ?5"))?
+                .query_row(params![&festival.0[..], day, venue, filter.track, first], |r| r.get(0))?;
+            (Some(first), before.max(0) as usize)
         };
-        let events = self.programme_rows(festival, filter, &sql, bound)?;
-        let total = if bound.is_none() { events.len() } else { count()? };
-        Ok((events.into_iter().skip(offset).take(limit).collect(), total))
+        let from = if low.is_some() { " AND e.start >= ?6" } else { "" };
+        let sql = match bound {
+            None => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND ?5 IS NULL{from} ORDER BY e.start"),
+            Some(_) => {
+                format!("SELECT {EVENT_COLUMNS} FROM events e WHERE {cond} AND e.start <= ?5{from} ORDER BY e.start")
+            }
+        };
+        let events = self.programme_rows(festival, filter, &sql, bound, low)?;
+        let total = if bound.is_none() && low.is_none() { events.len() } else { count()? };
+        Ok((events.into_iter().skip(offset.saturating_sub(before)).take(limit).collect(), total))
     }
 
     /// Runs a programme query (parameters: festival, day, venue, track, start bound) and puts
@@ -489,11 +514,14 @@ impl Store {
         filter: &ProgrammeFilter,
         sql: &str,
         bound: Option<i64>,
+        low: Option<i64>,
     ) -> Result<Vec<EventView>, StoreError> {
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
-        let (mut events, decor) =
-            self.events_decorated(festival, sql, &[&&festival.0[..], &day, &venue, &filter.track, &bound])?;
+        let args: [&dyn rusqlite::ToSql; 6] = [&&festival.0[..], &day, &venue, &filter.track, &bound, &low];
+        // `?6` (the page's first start) is bound only where the query names it.
+        let args = if low.is_some() { &args[..] } else { &args[..5] };
+        let (mut events, decor) = self.events_decorated(festival, sql, args)?;
         if let Some(tag) = &filter.tag {
             let tag = tag.to_lowercase();
             events.retain(|e| e.tags.iter().any(|t| t.to_lowercase() == tag));

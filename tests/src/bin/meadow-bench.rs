@@ -328,6 +328,16 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         first_us.push(t.elapsed().as_secs_f64() * 1e6);
         anyhow::ensure!(page.len() == total.min(50), "a short first page");
     }
+    // A page deep into a day (as the web's "next" links ask): the rows before it are skipped.
+    let mut deep_us = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let filter = day_filter(&days[rng.below(days.len() as u64) as usize])?;
+        let offset = (i % 100) * 17;
+        let t = Instant::now();
+        let (page, total) = store.programme_page(&f, &filter, offset, 50)?;
+        deep_us.push(t.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(page.len() == total.saturating_sub(offset).min(50), "a short deep page");
+    }
     let all = store.programme(&f, &ProgrammeFilter::default())?;
     drop(store);
     let baseline_us = plain_day_read(dir.path(), &all, &days, samples)?;
@@ -357,6 +367,8 @@ fn query(n_events: usize, samples: usize, keep: Option<std::path::PathBuf>) -> R
         "search_vs_plain_fts": p50(search_us.clone()) / plain_fts_us,
         "first_50_p50_us": p50(first_us.clone()),
         "first_50_p95_us": p95(first_us),
+        "page_50_at_offset_p50_us": p50(deep_us.clone()),
+        "page_50_at_offset_p95_us": p95(deep_us),
         "query_day_p95_us": p95(day_us),
         "query_search_p50_us": p50(search_us.clone()),
         "query_search_p95_us": p95(search_us),
@@ -777,12 +789,15 @@ async fn web_client(
     let mut lat = Vec::new();
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
-    let numbered = request.windows(3).any(|w| w == b"{n}");
+    let numbered = request.windows(3).any(|w| w == b"{n}") || request.windows(6).any(|w| w == b"{from}");
     while Instant::now() < until {
         let t = Instant::now();
         if numbered {
             let n = WEB_REQUEST_NO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let text = String::from_utf8_lossy(&request).replace("{n}", &n.to_string());
+            // `{from}`: one of 100 page offsets, so that concurrent clients ask for distinct pages.
+            let text = String::from_utf8_lossy(&request)
+                .replace("{n}", &n.to_string())
+                .replace("{from}", &((n % 100) * 17).to_string());
             s.write_all(text.as_bytes()).await?;
         } else {
             s.write_all(&request).await?;
@@ -906,6 +921,10 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
         // Every request the page rendered from the store (all clients asking for the same page at
         // once, as after a change; misses of one page are rendered once for all who wait).
         let render_load = web_load(&rt, uncached.addr(), page, 200, clients, seconds)?;
+        // Misses of distinct pages (100 offsets into the busiest day), none of which can share a
+        // render: formatting runs outside the node's lock, so only the store reads queue on it.
+        let distinct = format!("GET /day/{busiest}?from={{from}} HTTP/1.1\r\nHost: bench\r\n\r\n");
+        let distinct_load = web_load(&rt, uncached.addr(), distinct, 200, clients, seconds)?;
         // Cache-busting: every request with a parameter of its own, which the page does not read.
         let busting = format!("GET /day/{busiest}?r={{n}} HTTP/1.1\r\nHost: bench\r\n\r\n");
         let busting_load = web_load(&rt, addr, busting, 200, clients, seconds)?;
@@ -913,7 +932,8 @@ fn web(n_events: usize, clients: usize, seconds: f64) -> Result<()> {
         out.insert(
             name.into(),
             json!({ "events": events, "schedule_xml_bytes": etag.1, "programme_page": page_load,
-                "programme_page_uncached": render_load, "programme_page_cache_busting": busting_load,
+                "programme_page_uncached": render_load, "distinct_pages_uncached": distinct_load,
+                "programme_page_cache_busting": busting_load,
                 "schedule_xml_304": poll_load }),
         );
         let _guard = rt.enter();
