@@ -113,6 +113,8 @@ struct Swap {
     complete: bool,
     /// (arrival ms, op, to), latest first.
     pending: Vec<(u64, usize, usize)>,
+    /// When the last official op arrives (then both schedulers are told), until told.
+    official_until: Option<u64>,
 }
 
 struct Phone {
@@ -229,6 +231,13 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
                     }
                 }
             }
+            if sw.official_until.is_some_and(|t| t <= now) && sw.ends > now {
+                sw.official_until = None;
+                let (a, b) = (sw.a, sw.b);
+                phones[a].sched.official_done(b as u64, now);
+                phones[b].sched.official_done(a as u64, now);
+            }
+            let sw = &mut swaps[i];
             if sw.ends <= now {
                 let sw = swaps.swap_remove(i);
                 let outcome = if sw.complete { LinkOutcome::Finished } else { LinkOutcome::Failed };
@@ -296,10 +305,14 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
                         let start = now.max(phones[x].busy_until).max(phones[y].busy_until) + cfg.setup_ms;
                         let mut t = start as f64;
                         let mut pending = Vec::with_capacity(moving.len());
-                        for (_, op, to) in moving {
+                        let mut official_until = start;
+                        for (kind, op, to) in moving {
                             t += cfg.op_bytes as f64 * ms_per_byte;
                             if t as u64 > until {
                                 break;
+                            }
+                            if kind != Kind::Community {
+                                official_until = t as u64;
                             }
                             pending.push((t as u64, op, to));
                         }
@@ -310,7 +323,8 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
                         cut_count += u64::from(!complete);
                         phones[x].busy_until = ends;
                         phones[y].busy_until = ends;
-                        swaps.push(Swap { a: x, b: y, ends, complete, pending });
+                        let official_until = (official_until < ends).then_some(official_until);
+                        swaps.push(Swap { a: x, b: y, ends, complete, pending, official_until });
                     }
                     Action::Disconnect(y) => {
                         // The slice is over: what has not arrived goes in a later encounter.

@@ -372,6 +372,18 @@ impl Encounters {
         true
     }
 
+    /// The link to `peer` has carried every official op both ways; only community ops are left
+    /// (the sync session sends by class, official first), so from now on it is a community
+    /// link: it ends after the community slice and gives way to official news from another peer.
+    /// Without this, a swap that began with news would go on moving a flood for the whole
+    /// slice, holding both radios while the news waits.
+    pub fn official_done(&mut self, peer: PeerId, now: u64) {
+        if let Some(link) = self.open.iter_mut().find(|l| l.0 == peer && !l.2) {
+            link.1 = now;
+            link.2 = true;
+        }
+    }
+
     /// A link (dialled or accepted) ended.
     pub fn link_ended(&mut self, peer: PeerId, outcome: LinkOutcome, now: u64) {
         if let Some(i) = self.open.iter().position(|l| l.0 == peer) {

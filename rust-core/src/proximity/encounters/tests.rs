@@ -171,3 +171,37 @@ fn a_seed_replays_the_same_adverts_and_actions() {
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6), "the salts come from the seed");
 }
+
+#[test]
+fn a_link_whose_official_part_is_done_gets_the_community_slice_and_gives_way_to_news() {
+    let me = local(1, 1);
+    let cfg = ScheduleConfig { max_links: 2, yield_ms: 0, ..ScheduleConfig::default() };
+    let mut e = Encounters::new(cfg.clone(), Some(me), 0, 0, seeded(1));
+    drain(&mut e, 0);
+    // A peer with official news: an official link, with the long slice.
+    e.seen(1, advert_of(&local(2, 2), 0), 100);
+    assert!(drain(&mut e, 200).contains(&Action::Connect(1)));
+    // Its news has moved; what is left is community ops.
+    e.official_done(1, 5_000);
+    let ends = |e: &mut Encounters, from: u64, to: u64| {
+        (from..to).step_by(1_000).find(|t| drain(e, *t).contains(&Action::Disconnect(1)))
+    };
+    let mut quiet = Encounters::new(cfg, Some(me), 0, 0, seeded(1));
+    drain(&mut quiet, 0);
+    quiet.seen(1, advert_of(&local(2, 2), 0), 100);
+    drain(&mut quiet, 200);
+    assert_eq!(ends(&mut e, 6_000, 100_000), Some(25_000), "ended a community slice after its news");
+    assert_eq!(ends(&mut quiet, 6_000, 100_000), Some(91_000), "an official link keeps the long slice");
+    // Reported again, or for a link that is not open, it changes nothing.
+    e.official_done(1, 30_000);
+    e.official_done(9, 30_000);
+    // A link turned community gives way to news from another peer at once.
+    let mut e =
+        Encounters::new(ScheduleConfig { max_links: 2, yield_ms: 0, ..Default::default() }, Some(me), 0, 0, seeded(1));
+    drain(&mut e, 0);
+    e.seen(1, advert_of(&local(2, 2), 0), 100);
+    drain(&mut e, 200);
+    e.official_done(1, 1_000);
+    e.seen(2, advert_of(&local(3, 3), 0), 1_100);
+    assert_eq!(drain(&mut e, 1_200).first(), Some(&Action::Disconnect(1)), "news from peer 2 ends the flood");
+}
