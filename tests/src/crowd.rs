@@ -45,7 +45,9 @@ pub struct CrowdConfig {
     pub contact_ms: (u64, u64),
     /// Radio bytes per second.
     pub bytes_per_s: u64,
-    /// Op bytes per radio byte (what the simulated swaps measure at MTU 185).
+    /// Op bytes per radio byte: 0.95 is what unpacked frames measure at MTU 185 (sync version 1).
+    /// Packed frames (version 2) measure about 2.0 for community ops from fresh keys and 2.8 for a
+    /// programme (`packed_goodput_*` of the benchmark's crowd of nodes).
     pub goodput: f64,
     /// Connection set-up before the first op moves (connect, discovery, MTU, Hello), ms.
     pub setup_ms: u64,

@@ -3,6 +3,7 @@
 
 pub mod crewbench;
 pub mod crowd;
+pub mod crowd_nodes;
 pub mod hostile;
 pub mod radio;
 pub mod simnet;

@@ -1403,3 +1403,73 @@ mod crews {
         assert_eq!(carrier.op_count().expect("count"), c.admin.op_count().expect("count"), "nothing lost");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Packed sync frames (issue 28): a peer that abuses the packing of version 2
+
+/// A Packed message body: `n`, `raw_len`, then `deflated` as given.
+fn packed_body(n: u64, raw_len: u64, deflated: &[u8]) -> Vec<u8> {
+    let mut w = meadow_core::wire::Writer::new();
+    w.varint(n);
+    w.varint(raw_len);
+    w.raw(deflated);
+    w.into_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deflate_bomb_or_lying_packed_frame_ends_the_session_and_stores_nothing() {
+    let (a, _) = small_festival(41);
+    let victim = shared(node_with(1, &a.ops));
+    let nv = Net::start(victim.clone(), NetConfig::loopback()).await.expect("victim");
+    let ep = rogue(None).await;
+    let before = digest(&victim, &a.festival);
+    // 64 MiB of zeros deflate to 64 KiB: the frame says 1 KiB. Then a count the declared size
+    // cannot hold, a size over the bound, garbage that is no DEFLATE stream, and valid records
+    // of a stranger's ops with a byte of a signature flipped.
+    let bomb = {
+        use std::io::Write;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 64 << 20]).expect("deflate");
+        z.finish().expect("deflate")
+    };
+    let k = stranger();
+    let mut w = LogWriter::new(a.festival, LogPosition { seq: 0, backlink: None, lamport: 0 });
+    let ops: Vec<Op> = (0..3u64)
+        .map(|i| {
+            let name = Some(format!("rogue {i}"));
+            let patch = meadow_core::op::ProfilePatch { display_name: name, about: None };
+            w.sign(&k, i, 0, Body::Profile(patch)).expect("op")
+        })
+        .collect();
+    // One op, so that whatever the flipped byte makes of it is that op, forged.
+    let mut forged = meadow_core::sync::packed::pack(&ops[2..]);
+    let mid = forged.len() / 2;
+    forged[mid] ^= 0x10;
+    let attacks = [
+        packed_body(10, 1024, &bomb),
+        packed_body(1000, 1024, &bomb),
+        packed_body(1, 1 << 30, &bomb),
+        packed_body(1, 200, &[0xa5; 300]),
+        forged,
+    ];
+    for (i, body) in attacks.into_iter().enumerate() {
+        let mut input = Message::Hello { version: 2, festival: a.festival, ranges: vec![] }.frame();
+        input.extend(Message::Packed(body).frame());
+        input.extend(Message::Done.frame());
+        // A failed session closes its connection: each attack comes on a new one.
+        let conn = ep.connect(nv.addr(), ALPN).await.expect("connect");
+        let reply = exchange(&conn, &input).await;
+        assert!(failed(&reply), "attack {i}: the session ends with an Error frame");
+        assert_eq!(digest(&victim, &a.festival), before, "attack {i} changed nothing");
+    }
+    // The node still serves: a phone joins and gets everything.
+    let phone = shared(node(2));
+    let np = Net::start(phone.clone(), NetConfig::loopback()).await.expect("phone");
+    let end = np.sync_with(nv.addr(), a.festival).await.expect("join");
+    assert!(matches!(end, SessionEnd::Finished(_)), "{end:?}");
+    assert_eq!(op_count(&phone), a.ops.len() as u64);
+    for n in [np, nv] {
+        n.shutdown().await;
+    }
+    ep.close().await;
+}

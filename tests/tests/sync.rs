@@ -286,3 +286,57 @@ fn ops_arriving_through_a_native_link_reach_the_change_feed() {
     }
     assert_eq!(feed_a.try_next(), None, "the sender stored nothing");
 }
+
+#[test]
+fn packed_ops_halve_a_full_sync_and_a_version_1_peer_still_syncs_plainly() {
+    let s = benchmark_festival(8, 2000, 40);
+    let plain_cfg = Config { version: 1, ..Config::default() };
+    let mut runs = Vec::new();
+    for cfg in [Config::default(), plain_cfg.clone()] {
+        let mut a = with_ops(1, &s.ops);
+        let mut b = node(2);
+        // The empty side opens: the full side's ops travel down, packed or not as it opened.
+        let out = sync_pair(&mut b, &mut a, &s.festival, &Link::lan(), &cfg, 60_000);
+        assert!(finished(&out.initiator) && finished(&out.responder), "{out:?}");
+        assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+        assert!(b.check().expect("check").is_clean());
+        runs.push(out.bytes_down);
+    }
+    let (packed, plain) = (runs[0], runs[1]);
+    assert!(packed * 2 < plain, "packed {packed} bytes against plain {plain}");
+    // The other way round (a responder must hold the festival): the version 1 initiator sends
+    // plain ops, and is sent plain ops.
+    let mut a = with_ops(1, &s.ops);
+    let mut b = with_ops(2, &s.ops[..500]);
+    let out = sync_pair(&mut a, &mut b, &s.festival, &Link::lan(), &plain_cfg, 60_000);
+    assert!(finished(&out.initiator) && finished(&out.responder), "{out:?}");
+    assert_eq!(digest(&a, &s.festival), digest(&b, &s.festival));
+}
+
+#[test]
+fn packed_ops_in_a_version_1_session_or_mangled_change_nothing() {
+    let s = benchmark_festival(9, 300, 10);
+    let mut a = with_ops(1, &s.ops[..100]);
+    let before = digest(&a, &s.festival);
+    let packed = meadow_core::sync::packed::pack(&s.ops[100..120]);
+    for version in [1u8, 2] {
+        let hello = Message::Hello { version, festival: s.festival, ranges: Vec::new() };
+        // A version 1 session refuses packed ops outright; in version 2 a mangled record makes
+        // an op whose signature fails, and the session ends with nothing of it stored.
+        let mut body = packed.clone();
+        if version == 2 {
+            let raw_at = body.len() - 1;
+            body[raw_at] ^= 0x01;
+        }
+        let mut input = hello.frame();
+        input.extend(Message::Packed(body).frame());
+        let end = raw_responder(&mut a, &input);
+        assert!(matches!(end, Some(SessionEnd::Failed(_))), "version {version}: {end:?}");
+        assert_eq!(digest(&a, &s.festival), before, "version {version}");
+    }
+    // Whole, in version 2, the same ops are stored.
+    let mut input = Message::Hello { version: 2, festival: s.festival, ranges: Vec::new() }.frame();
+    input.extend(Message::Packed(packed).frame());
+    raw_responder(&mut a, &input);
+    assert_eq!(a.store().op_count().expect("count"), 120);
+}

@@ -366,6 +366,17 @@ impl Op {
         Ok((op, total))
     }
 
+    /// The op a header and a body make, decoded from their canonical bytes like any other op
+    /// (so every check of [`Op::decode`] applies); for senders that leave out what the receiver
+    /// can derive (see `sync::packed`).
+    pub fn from_parts(header: &Header, body: &[u8]) -> Result<Op, OpError> {
+        let mut w = Writer::with_capacity(MAX_HEADER_SIZE + body.len());
+        header.encode_unsigned(&mut w);
+        w.raw(&header.signature);
+        w.raw(body);
+        Op::decode(&w.into_vec())
+    }
+
     /// Decodes bytes that must hold exactly one op.
     pub fn decode(input: &[u8]) -> Result<Op, OpError> {
         let (op, used) = Op::decode_prefix(input)?;
@@ -462,4 +473,4 @@ impl Op {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,8 +5,10 @@ use super::items::{Bound, FINGERPRINT_LEN};
 use crate::op::FestivalId;
 use crate::wire::{Reader, WireError, Writer};
 
-/// The sync protocol version this implementation speaks.
-pub const SYNC_VERSION: u8 = 1;
+/// The sync protocol version this implementation speaks: 2 adds packed ops.
+pub const SYNC_VERSION: u8 = 2;
+/// The oldest version a responder still answers (with plain ops).
+pub const MIN_SYNC_VERSION: u8 = 1;
 /// Bytes of an id prefix in id lists.
 pub const ID_PREFIX_LEN: usize = 8;
 /// Ranges in one message at most.
@@ -62,6 +64,9 @@ pub enum Message {
     Ranges(Vec<Range>),
     /// Encoded ops, each self-delimiting.
     Ops(Vec<Vec<u8>>),
+    /// Packed ops (version 2): what follows the type byte, see [`super::packed`]. Unpacked by
+    /// the session, which knows the festival.
+    Packed(Vec<u8>),
     /// The sender has sent every op it is going to send.
     Done,
     /// The sender is closing the session.
@@ -115,6 +120,9 @@ pub enum DecodeError {
     /// An op inside an `Ops` message is malformed.
     #[error("bad op: {0}")]
     BadOp(crate::op::OpError),
+    /// A `Packed` message's counts are out of bounds.
+    #[error("{0}")]
+    BadPacked(super::packed::PackError),
 }
 
 fn varint_len(mut v: u64) -> usize {
@@ -332,6 +340,10 @@ impl Message {
                 w.varint(ops.len() as u64);
                 ops.iter().for_each(|o| w.raw(o));
             }
+            Message::Packed(payload) => {
+                w.u8(6);
+                w.raw(payload);
+            }
             Message::Done => w.u8(4),
             Message::Error { code, reason } => {
                 w.u8(5);
@@ -376,6 +388,11 @@ impl Message {
                 Message::Ops(ops)
             }
             4 => Message::Done,
+            6 => {
+                let payload = r.take(r.remaining())?;
+                super::packed::header(payload).map_err(DecodeError::BadPacked)?;
+                Message::Packed(payload.to_vec())
+            }
             5 => {
                 let code = r.u8()?;
                 let reason = std::str::from_utf8(r.bytes()?).map_err(|_| DecodeError::BadText)?.to_owned();
@@ -419,6 +436,12 @@ mod tests {
             ),
             ("reconciled", Message::Ranges(vec![])),
             ("done", Message::Done),
+            (
+                "packed-ops",
+                Message::Packed(crate::sync::packed::pack(
+                    &crate::op::tests::vector_ops().into_iter().take(3).map(|(_, o)| o).collect::<Vec<_>>(),
+                )),
+            ),
         ]
     }
 

@@ -6,6 +6,7 @@
 
 pub mod items;
 pub mod message;
+pub mod packed;
 pub mod session;
 pub mod source;
 #[cfg(test)]

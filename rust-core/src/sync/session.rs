@@ -16,7 +16,8 @@ use std::collections::{HashSet, VecDeque};
 
 use super::items::{Bound, Item, Items};
 use super::message::{
-    DecodeError, ErrorCode, ID_PREFIX_LEN, IdPrefix, MAX_RANGES, Message, Mode, Range, RangeList, SYNC_VERSION,
+    DecodeError, ErrorCode, ID_PREFIX_LEN, IdPrefix, MAX_RANGES, MIN_SYNC_VERSION, Message, Mode, Range, RangeList,
+    SYNC_VERSION,
 };
 use crate::op::{FestivalId, Op, OpId};
 use crate::wire::Reader;
@@ -48,6 +49,9 @@ pub struct Config {
     pub buckets: usize,
     /// Ranges with at most this many items are compared item by item.
     pub id_list_threshold: usize,
+    /// The protocol version an initiator opens with: [`SYNC_VERSION`] (ops go packed both
+    /// ways), or 1 (plain ops, as a device before packed ops).
+    pub version: u8,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             max_session_ms: 3_600_000,
             buckets: 16,
             id_list_threshold: 24,
+            version: SYNC_VERSION,
         }
     }
 }
@@ -146,8 +151,10 @@ pub struct Stats {
     pub bytes_received: u64,
     /// Ops sent.
     pub ops_sent: u64,
-    /// Bytes of the ops sent (what they cost anyway).
+    /// Bytes of the ops sent, as signed (what they cost unpacked).
     pub op_bytes_sent: u64,
+    /// Bytes of the frames that carried the ops sent (packed or not): what they cost here.
+    pub op_frame_bytes_sent: u64,
     /// Ops received.
     pub ops_received: u64,
     /// Bytes of the ops received.
@@ -199,8 +206,10 @@ pub struct Session {
     control: VecDeque<Vec<u8>>,
     /// Ops still to send, highest priority last (taken from the end).
     to_send: Vec<Planned>,
-    /// Loaded op bytes, in sending order.
-    ready: VecDeque<Vec<u8>>,
+    /// Loaded ops, in sending order.
+    ready: VecDeque<Op>,
+    /// Whether ops go as packed messages: both sides speak version 2.
+    packed: bool,
     ready_bytes: usize,
     /// Ids already planned or sent, so none goes twice.
     pushed: HashSet<OpId>,
@@ -252,6 +261,7 @@ impl Session {
             control: VecDeque::new(),
             to_send: Vec::new(),
             ready: VecDeque::new(),
+            packed: false,
             ready_bytes: 0,
             pushed: HashSet::new(),
             received: HashSet::new(),
@@ -277,10 +287,11 @@ impl Session {
 
     /// Starts a session that reconciles `festival`, whose ops this side holds as `items`.
     pub fn initiate(festival: FestivalId, items: Items, cfg: Config, now: u64) -> Self {
+        let version = cfg.version.clamp(MIN_SYNC_VERSION, SYNC_VERSION);
         let mut s = Session::new(Role::Initiator, cfg, now);
         let all = 0..items.len();
         let hello = Message::Hello {
-            version: SYNC_VERSION,
+            version,
             festival,
             ranges: vec![Range {
                 upper: None,
@@ -289,6 +300,8 @@ impl Session {
         };
         s.festival = Some(festival);
         s.items = Some(items);
+        // A responder that does not speak this version refuses the Hello; one that answers does.
+        s.packed = version >= 2;
         s.awaiting = true;
         s.send(&hello);
         s.stats.rounds += 1;
@@ -460,9 +473,10 @@ impl Session {
                 if self.role != Role::Responder || self.festival.is_some() {
                     return self.fail(SyncError::Protocol("unexpected Hello".into()));
                 }
-                if version != SYNC_VERSION {
+                if !(MIN_SYNC_VERSION..=SYNC_VERSION).contains(&version) {
                     return self.fail(SyncError::Version(version));
                 }
+                self.packed = version >= 2;
                 self.peer_rounds += 1;
                 self.progress(now);
                 self.festival = Some(festival);
@@ -485,32 +499,27 @@ impl Session {
                 let Some(festival) = self.festival else {
                     return self.fail(SyncError::Protocol("ops before Hello".into()));
                 };
-                if raw.is_empty() {
-                    return self.fail(SyncError::Protocol("a frame of no ops".into()));
-                }
                 let mut ops = Vec::with_capacity(raw.len());
                 for bytes in raw {
                     match Op::decode(&bytes) {
-                        Ok(op) if op.festival() == festival => {
-                            let mut key = [0u8; 16];
-                            key.copy_from_slice(&op.id().0[..16]);
-                            if !self.received.insert(key) {
-                                return self.fail(SyncError::Protocol("the same op twice".into()));
-                            }
-                            self.stats.op_bytes_received += bytes.len() as u64;
-                            ops.push(op);
-                        }
+                        Ok(op) if op.festival() == festival => ops.push(op),
                         Ok(_) => return self.fail(SyncError::InvalidOp("op of another festival".into())),
                         Err(e) => return self.fail(SyncError::InvalidOp(e.to_string())),
                     }
                 }
-                self.stats.ops_received += ops.len() as u64;
-                if self.stats.ops_received > self.cfg.max_ops {
-                    return self.fail(SyncError::Limit("ops per session"));
+                self.take_ops(ops);
+            }
+            Message::Packed(payload) => {
+                let Some(festival) = self.festival else {
+                    return self.fail(SyncError::Protocol("ops before Hello".into()));
+                };
+                if !self.packed {
+                    return self.fail(SyncError::Protocol("packed ops in a version 1 session".into()));
                 }
-                // Ops of all frames in one delivery are handed over together, at the end of
-                // `handle_input`: one store transaction per read, not per frame.
-                self.inbox.extend(ops);
+                match super::packed::unpack(&festival, &payload) {
+                    Ok(ops) => self.take_ops(ops),
+                    Err(e) => self.fail(SyncError::InvalidOp(e.to_string())),
+                }
             }
             Message::Done => {
                 // Ops before the Done must be stored before the session can finish.
@@ -532,6 +541,28 @@ impl Session {
                 self.outputs.push_back(Output::Failed(e));
             }
         }
+    }
+
+    /// Takes a frame's ops (all of the session's festival): none twice, within the limits.
+    fn take_ops(&mut self, ops: Vec<Op>) {
+        if ops.is_empty() {
+            return self.fail(SyncError::Protocol("a frame of no ops".into()));
+        }
+        for op in &ops {
+            let mut key = [0u8; 16];
+            key.copy_from_slice(&op.id().0[..16]);
+            if !self.received.insert(key) {
+                return self.fail(SyncError::Protocol("the same op twice".into()));
+            }
+            self.stats.op_bytes_received += op.bytes().len() as u64;
+        }
+        self.stats.ops_received += ops.len() as u64;
+        if self.stats.ops_received > self.cfg.max_ops {
+            return self.fail(SyncError::Limit("ops per session"));
+        }
+        // Ops of all frames in one delivery are handed over together, at the end of
+        // `handle_input`: one store transaction per read, not per frame.
+        self.inbox.extend(ops);
     }
 
     /// Answers [`Output::Festival`]: the items of the festival, or `None` if it is not held here.
@@ -696,7 +727,7 @@ impl Session {
         }
         for op in ops {
             self.ready_bytes += op.bytes().len();
-            self.ready.push_back(op.bytes().to_vec());
+            self.ready.push_back(op);
         }
         self.refill();
         self.check_finished();
@@ -757,20 +788,26 @@ impl Session {
         let limit = self.cfg.ops_per_frame_bytes.min(self.cfg.max_frame.saturating_sub(16));
         let mut ops = Vec::new();
         let mut size = 0usize;
-        while let Some(bytes) = self.ready.front() {
-            if !ops.is_empty() && size + bytes.len() > limit {
+        while let Some(op) = self.ready.front() {
+            if !ops.is_empty() && size + op.bytes().len() > limit {
                 break;
             }
-            size += bytes.len();
-            if let Some(bytes) = self.ready.pop_front() {
-                self.ready_bytes -= bytes.len();
-                ops.push(bytes);
+            size += op.bytes().len();
+            if let Some(op) = self.ready.pop_front() {
+                self.ready_bytes -= op.bytes().len();
+                ops.push(op);
             }
         }
         self.stats.ops_sent += ops.len() as u64;
         self.stats.op_bytes_sent += size as u64;
-        let frame = Message::Ops(ops).frame();
+        let message = if self.packed {
+            Message::Packed(super::packed::pack(&ops))
+        } else {
+            Message::Ops(ops.iter().map(|o| o.bytes().to_vec()).collect())
+        };
+        let frame = message.frame();
         self.stats.bytes_sent += frame.len() as u64;
+        self.stats.op_frame_bytes_sent += frame.len() as u64;
         self.refill();
         self.check_finished();
         // Done may have been queued behind this frame.

@@ -569,6 +569,8 @@ fn negentropy_bytes(full: &[meadow_core::op::Op], partial: &[meadow_core::op::Op
 struct SyncRun {
     bytes: u64,
     op_bytes: u64,
+    /// Bytes of the frames that carried ops, both ways.
+    op_frame_bytes: u64,
     ops: u64,
     round_trips: u64,
     seconds: f64,
@@ -581,12 +583,14 @@ fn run_sync(b: &mut Node, a: &mut Node, festival: &meadow_core::op::FestivalId) 
     let link = Link::lan();
     let out = sync_pair(b, a, festival, &link, &meadow_core::sync::Config::default(), 600_000);
     let seconds = t.elapsed().as_secs_f64();
-    let (Some(SessionEnd::Finished(mine)), Some(SessionEnd::Finished(_))) = (&out.initiator, &out.responder) else {
+    let (Some(SessionEnd::Finished(mine)), Some(SessionEnd::Finished(theirs))) = (&out.initiator, &out.responder)
+    else {
         anyhow::bail!("sync did not finish: {out:?}");
     };
     Ok(SyncRun {
         bytes: out.bytes_up + out.bytes_down,
         op_bytes: mine.op_bytes_received,
+        op_frame_bytes: mine.op_frame_bytes_sent + theirs.op_frame_bytes_sent,
         ops: mine.ops_received,
         round_trips: mine.rounds,
         seconds,
@@ -616,7 +620,10 @@ fn sync(n: usize, authors: usize) -> Result<()> {
         let run = run_sync(&mut c, &mut a, &s.festival)?;
         let missing = (n - keep) as u64;
         anyhow::ensure!(run.ops == missing, "received {} of {missing} missing ops", run.ops);
-        let overhead = run.bytes - run.op_bytes;
+        // Reconciliation: what the session cost beyond the frames that carried ops.
+        let overhead = run.bytes.saturating_sub(run.op_frame_bytes);
+        figures.insert(format!("diff_op_bytes_{label}"), json!(run.op_bytes));
+        figures.insert(format!("diff_op_frame_bytes_{label}"), json!(run.op_frame_bytes));
         figures.insert(format!("diff_overhead_bytes_per_op_{label}"), json!(overhead as f64 / missing as f64));
         figures.insert(format!("diff_overhead_bytes_{label}"), json!(overhead));
         figures.insert(format!("diff_total_bytes_{label}"), json!(run.bytes));
@@ -644,6 +651,8 @@ fn sync(n: usize, authors: usize) -> Result<()> {
         "full_sync_inprocess_s": full.seconds,
         "local_ingest_s": local_ingest_s,
         "full_sync_bytes": full.bytes,
+        "full_sync_op_bytes": full.op_bytes,
+        "full_sync_bytes_vs_op_bytes": full.bytes as f64 / full.op_bytes.max(1) as f64,
     });
     if let Some(o) = out.as_object_mut() {
         o.extend(figures);
@@ -742,9 +751,26 @@ fn proximity(events: usize, announcements: usize) -> Result<()> {
         s.ops.len()
     );
     let swap_wall_s = started.elapsed().as_secs_f64();
+    // The same over an L2CAP channel at the same air rate: no ATT header per packet, and the
+    // channel's own flow control instead of GATT's.
+    eprintln!("swapping over a simulated 20 KB/s L2CAP channel");
+    let l2cap = Radio { transport: meadow_core::proximity::Transport::Stream, ..radio.clone() };
+    let mut phone2 = empty_node(3);
+    let over_l2cap = swap(&mut phone2, &mut info, &festival, &l2cap, 24 * 3_600_000, &mut |_, _| {});
+    anyhow::ensure!(
+        matches!(over_l2cap.dialler, Some(meadow_core::node::SessionEnd::Finished(_)))
+            && phone2.op_count()? == s.ops.len() as u64,
+        "the L2CAP swap did not finish: {over_l2cap:?}"
+    );
+    let ops = s.ops.len() as f64;
     eprintln!("running the crowd: 200 phones, with and without a spammer");
     let crowd = run(&CrowdConfig::default());
     let quiet = run(&CrowdConfig { spam_ops: 0, ..CrowdConfig::default() });
+    // The same crowd at the goodput of packed frames (sync version 2, community ops from fresh
+    // keys: the slower case).
+    let packed = CrowdConfig { goodput: 2.0, ..CrowdConfig::default() };
+    let crowd_packed = run(&packed);
+    let quiet_packed = run(&CrowdConfig { spam_ops: 0, ..packed });
     let json = serde_json::json!({
         "bench": "proximity",
         "events": events,
@@ -755,6 +781,14 @@ fn proximity(events: usize, announcements: usize) -> Result<()> {
         "goodput_ratio": (out.op_bytes as f64 / out.link_bytes as f64 * 1000.0).round() / 1000.0,
         "link_bytes": out.link_bytes,
         "op_bytes": out.op_bytes,
+        "wire_bytes_per_op": out.op_bytes as f64 / ops,
+        "link_bytes_per_op": out.link_bytes as f64 / ops,
+        "link_vs_op_bytes": out.link_bytes as f64 / out.op_bytes as f64,
+        "l2cap": {
+            "full_programme_s": over_l2cap.elapsed_ms as f64 / 1000.0,
+            "link_bytes": over_l2cap.link_bytes,
+            "link_bytes_per_op": over_l2cap.link_bytes as f64 / ops,
+        },
         "swap_wall_s": swap_wall_s,
         "crowd": {
             "phones": 200, "festival_ops": 5_000, "spam_ops": 10_000,
@@ -768,9 +802,58 @@ fn proximity(events: usize, announcements: usize) -> Result<()> {
             "p90_announcement_s": quiet.p90_announcement_s,
             "connections_per_phone_hour": quiet.connections_per_phone_hour,
         },
+        "crowd_at_packed_goodput": {
+            "goodput": 2.0,
+            "p90_announcement_s": crowd_packed.p90_announcement_s,
+            "per_announcement_p90_s": crowd_packed.announcement_p90_s,
+            "connections_per_phone_hour": crowd_packed.connections_per_phone_hour,
+            "p90_announcement_s_without_spam": quiet_packed.p90_announcement_s,
+        },
+        "crowd_of_nodes": crowd_of_nodes()?,
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())
+}
+
+/// A crowd of real nodes (stores, sessions, the simulated radio) with and without a spammer,
+/// and the model run with the same settings: how far the model is from real sessions.
+fn crowd_of_nodes() -> Result<serde_json::Value> {
+    use meadow_tests::crowd::{CrowdReport, run};
+    use meadow_tests::crowd_nodes::{self, NodeCrowdConfig};
+    let cfg = NodeCrowdConfig::default();
+    eprintln!("running a crowd of {} real nodes, with and without a spammer", cfg.phones);
+    let started = Instant::now();
+    let nodes = crowd_nodes::run(&cfg);
+    let quiet_cfg = NodeCrowdConfig { spam_ops: 0, ..cfg.clone() };
+    let nodes_quiet = crowd_nodes::run(&quiet_cfg);
+    let wall_s = started.elapsed().as_secs_f64();
+    // The model's goodput: what packed frames of the spam measure (the lower of the two), the
+    // radio's share of the air as the GATT swaps measure it aside.
+    let goodput = nodes.packed_goodput.0.min(nodes.packed_goodput.1) * 0.97;
+    let model = run(&cfg.model(nodes.festival_ops, nodes.op_bytes, goodput));
+    let model_quiet = run(&quiet_cfg.model(nodes.festival_ops, nodes.op_bytes, goodput));
+    let figures = |r: &CrowdReport| {
+        json!({
+            "p90_announcement_s": r.p90_announcement_s,
+            "per_announcement_p90_s": r.announcement_p90_s,
+            "connections_per_phone_hour": r.connections_per_phone_hour,
+            "swaps": r.swaps, "swaps_cut": r.swaps_cut,
+            "spam_held_mean": r.spam_held_mean,
+        })
+    };
+    Ok(json!({
+        "phones": cfg.phones, "festival_ops": nodes.festival_ops, "spam_ops": cfg.spam_ops,
+        "announcements": cfg.announcements, "minutes": cfg.duration_ms / 60_000, "op_bytes": nodes.op_bytes,
+        "nodes": figures(&nodes.report), "nodes_without_spam": figures(&nodes_quiet.report),
+        "model": figures(&model), "model_without_spam": figures(&model_quiet),
+        "nodes_vs_model_p90": nodes.report.p90_announcement_s / model.p90_announcement_s,
+        "nodes_vs_model_p90_without_spam": nodes_quiet.report.p90_announcement_s / model_quiet.p90_announcement_s,
+        "link_bytes": nodes.link_bytes,
+        "packed_goodput_programme": nodes.packed_goodput.0,
+        "packed_goodput_spam": nodes.packed_goodput.1,
+        "model_goodput": goodput,
+        "wall_s": wall_s,
+    }))
 }
 
 /// Numbers the requests of a template with `{n}` in it, so that each one misses the cache.
