@@ -340,3 +340,22 @@ fn packed_ops_in_a_version_1_session_or_mangled_change_nothing() {
     raw_responder(&mut a, &input);
     assert_eq!(a.store().op_count().expect("count"), 120);
 }
+
+#[test]
+fn packed_ops_count_against_the_session_byte_limit_as_signed() {
+    let s = benchmark_festival(10, 200, 10);
+    let mut a = with_ops(1, &s.ops[..50]);
+    let ops = &s.ops[50..100];
+    let plain: usize = ops.iter().map(|o| o.bytes().len()).sum();
+    let packed = meadow_core::sync::packed::pack(ops);
+    assert!(packed.len() + 200 < plain, "{} packed of {plain}", packed.len());
+    // The frame fits the limit; the ops it inflates to do not.
+    let cfg = Config { max_bytes: (packed.len() + 200) as u64, ..Config::default() };
+    let mut sess = Session::respond(cfg, 0);
+    let mut input = Message::Hello { version: 2, festival: s.festival, ranges: Vec::new() }.frame();
+    input.extend(Message::Packed(packed).frame());
+    sess.handle_input(&input, 1);
+    let end = a.serve_sync(&mut sess, &meadow_core::view::Arrival::by(meadow_core::view::Via::Iroh)).expect("serve");
+    assert!(matches!(end, Some(SessionEnd::Failed(SyncError::Limit(_)))), "{end:?}");
+    assert_eq!(a.store().op_count().expect("count"), 50, "nothing of the frame is stored");
+}

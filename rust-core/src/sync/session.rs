@@ -32,7 +32,7 @@ pub struct Config {
     pub ops_per_frame_bytes: usize,
     /// Most ops accepted in one session.
     pub max_ops: u64,
-    /// Most bytes accepted in one session.
+    /// Most bytes accepted in one session: of frames, and of the ops they carry as signed.
     pub max_bytes: u64,
     /// A peer that makes no progress this long is dropped, in milliseconds. Progress is what
     /// moves the session on (see [`Session::last_progress`]), or [`Config::progress_bytes`] of a
@@ -559,6 +559,11 @@ impl Session {
         self.stats.ops_received += ops.len() as u64;
         if self.stats.ops_received > self.cfg.max_ops {
             return self.fail(SyncError::Limit("ops per session"));
+        }
+        // Packed frames inflate: the byte limit holds for the ops as signed, not only for the
+        // frames that carried them.
+        if self.stats.op_bytes_received > self.cfg.max_bytes {
+            return self.fail(SyncError::Limit("bytes per session"));
         }
         // Ops of all frames in one delivery are handed over together, at the end of
         // `handle_input`: one store transaction per read, not per frame.
