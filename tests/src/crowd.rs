@@ -252,16 +252,7 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
             }
         }
         // New contacts, and the end of old ones.
-        contacts.retain(|c| c.2 > now);
-        for a in 0..cfg.phones {
-            if (rng.below(1_000_000) as f64) < cfg.meet_per_s * 1_000_000.0 {
-                let b = rng.below(cfg.phones as u64) as usize;
-                if b != a && !contacts.iter().any(|c| (c.0, c.1) == (a.min(b), a.max(b))) {
-                    let len = cfg.contact_ms.0 + rng.below(cfg.contact_ms.1 - cfg.contact_ms.0);
-                    contacts.push((a.min(b), a.max(b), now + len));
-                }
-            }
-        }
+        meet(&mut rng, cfg.phones, cfg.meet_per_s, cfg.contact_ms, &mut contacts, now);
         for p in phones.iter_mut().filter(|p| p.dirty) {
             p.dirty = false;
             let festival_state = local_state(&festival, &ops, &p.held);
@@ -344,30 +335,72 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
         }
         now += step;
     }
-    let hours = cfg.duration_ms as f64 / 3_600_000.0;
-    let need = (cfg.phones as f64 * 0.9).ceil() as usize;
+    let connections: Vec<u64> = phones.iter().map(|p| p.connections).collect();
+    let spam_held: f64 =
+        phones.iter().map(|p| ops.spam.clone().filter(|op| has(&p.held, *op)).count() as f64).sum::<f64>()
+            / cfg.phones as f64;
+    report(
+        &got_at,
+        |k| cfg.announce_from_ms + k as u64 * cfg.announce_every_ms,
+        &connections,
+        cfg.duration_ms,
+        (swap_count, cut_count),
+        spam_held,
+    )
+}
+
+/// New contacts among `phones` at `now`, and the end of old ones: (a, b, until), a < b.
+pub(crate) fn meet(
+    rng: &mut Rng,
+    phones: usize,
+    meet_per_s: f64,
+    contact_ms: (u64, u64),
+    contacts: &mut Vec<(usize, usize, u64)>,
+    now: u64,
+) {
+    contacts.retain(|c| c.2 > now);
+    for a in 0..phones {
+        if (rng.below(1_000_000) as f64) < meet_per_s * 1_000_000.0 {
+            let b = rng.below(phones as u64) as usize;
+            if b != a && !contacts.iter().any(|c| (c.0, c.1) == (a.min(b), a.max(b))) {
+                let len = contact_ms.0 + rng.below(contact_ms.1 - contact_ms.0);
+                contacts.push((a.min(b), a.max(b), now + len));
+            }
+        }
+    }
+}
+
+/// The report of a crowd run: when each phone got each announcement (`posted(k)` is when the
+/// k-th was posted), each phone's connections over `duration_ms`, (swaps, swaps cut), and the
+/// spam the average phone held.
+pub(crate) fn report(
+    got_at: &[Vec<Option<u64>>],
+    posted: impl Fn(usize) -> u64,
+    connections: &[u64],
+    duration_ms: u64,
+    (swaps, swaps_cut): (u64, u64),
+    spam_held_mean: f64,
+) -> CrowdReport {
+    let hours = duration_ms as f64 / 3_600_000.0;
+    let need = (connections.len() as f64 * 0.9).ceil() as usize;
     let announcement_p90_s: Vec<Option<f64>> = got_at
         .iter()
         .enumerate()
         .map(|(k, at)| {
-            let posted = cfg.announce_from_ms + k as u64 * cfg.announce_every_ms;
             let mut times: Vec<u64> = at.iter().flatten().copied().collect();
             times.sort_unstable();
-            times.get(need - 1).map(|t| (t - posted) as f64 / 1000.0)
+            times.get(need.saturating_sub(1)).map(|t| t.saturating_sub(posted(k)) as f64 / 1000.0)
         })
         .collect();
     let p90 = announcement_p90_s.iter().map(|t| t.unwrap_or(f64::INFINITY)).fold(0.0, f64::max);
-    let conns: Vec<f64> = phones.iter().map(|p| p.connections as f64 / hours).collect();
-    let spam_held: f64 =
-        phones.iter().map(|p| ops.spam.clone().filter(|op| has(&p.held, *op)).count() as f64).sum::<f64>()
-            / cfg.phones as f64;
+    let conns: Vec<f64> = connections.iter().map(|c| *c as f64 / hours).collect();
     CrowdReport {
         announcement_p90_s,
         p90_announcement_s: p90,
-        connections_per_phone_hour: conns.iter().sum::<f64>() / cfg.phones as f64,
+        connections_per_phone_hour: conns.iter().sum::<f64>() / conns.len().max(1) as f64,
         max_connections_per_phone_hour: conns.iter().copied().fold(0.0, f64::max),
-        swaps: swap_count,
-        swaps_cut: cut_count,
-        spam_held_mean: spam_held,
+        swaps,
+        swaps_cut,
+        spam_held_mean,
     }
 }

@@ -11,7 +11,7 @@ use meadow_core::op::{Announcement, Body, LogPosition, LogWriter, Op, OpId, Prio
 use meadow_core::proximity::advert::parse_advertising_data;
 use meadow_core::proximity::{Action, Encounters, LinkOutcome, ScheduleConfig};
 
-use crate::crowd::{CrowdConfig, CrowdReport, seeded_salts};
+use crate::crowd::{CrowdConfig, CrowdReport, meet, report, seeded_salts};
 use crate::radio::{Radio, programme_with_announcements, swap};
 use crate::{FESTIVAL_START, event_body};
 
@@ -199,16 +199,7 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
             let local = phone.node.local_state(&festival).ok();
             phone.sched.set_local(local, now);
         }
-        contacts.retain(|c| c.2 > now);
-        for a in 0..cfg.phones {
-            if (rng.below(1_000_000) as f64) < cfg.meet_per_s * 1_000_000.0 {
-                let b = rng.below(cfg.phones as u64) as usize;
-                if b != a && !contacts.iter().any(|c| (c.0, c.1) == (a.min(b), a.max(b))) {
-                    let len = cfg.contact_ms.0 + rng.below(cfg.contact_ms.1 - cfg.contact_ms.0);
-                    contacts.push((a.min(b), a.max(b), now + len));
-                }
-            }
-        }
+        meet(&mut rng, cfg.phones, cfg.meet_per_s, cfg.contact_ms, &mut contacts, now);
         for &(a, b, _) in &contacts {
             for (x, y) in [(a, b), (b, a)] {
                 if scanning[x]
@@ -259,35 +250,20 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
         }
         now += step;
     }
-    let hours = cfg.duration_ms as f64 / 3_600_000.0;
-    let need = (cfg.phones as f64 * 0.9).ceil() as usize;
-    let announcement_p90_s: Vec<Option<f64>> = got_at
-        .iter()
-        .enumerate()
-        .map(|(k, at)| {
-            let posted = cfg.announce_from_ms + k as u64 * cfg.announce_every_ms;
-            let mut times: Vec<u64> = at.iter().flatten().copied().collect();
-            times.sort_unstable();
-            times.get(need - 1).map(|t| t.saturating_sub(posted) as f64 / 1000.0)
-        })
-        .collect();
-    let p90 = announcement_p90_s.iter().map(|t| t.unwrap_or(f64::INFINITY)).fold(0.0, f64::max);
-    let conns: Vec<f64> = phones.iter().map(|p| p.connections as f64 / hours).collect();
     let spam_ids: Vec<OpId> = spam.iter().map(Op::id).collect();
     let spam_held =
         phones.iter().map(|p| p.node.store().ops_by_id(&festival, &spam_ids).map_or(0, |v| v.len())).sum::<usize>()
             as f64
             / cfg.phones as f64;
     NodeCrowdRun {
-        report: CrowdReport {
-            announcement_p90_s,
-            p90_announcement_s: p90,
-            connections_per_phone_hour: conns.iter().sum::<f64>() / cfg.phones as f64,
-            max_connections_per_phone_hour: conns.iter().copied().fold(0.0, f64::max),
-            swaps,
-            swaps_cut: cut,
-            spam_held_mean: spam_held,
-        },
+        report: report(
+            &got_at,
+            |k| cfg.announce_from_ms + k as u64 * cfg.announce_every_ms,
+            &phones.iter().map(|p| p.connections).collect::<Vec<_>>(),
+            cfg.duration_ms,
+            (swaps, cut),
+            spam_held,
+        ),
         festival_ops: base.ops.len(),
         op_bytes,
         link_bytes,
