@@ -212,7 +212,7 @@ pub struct Prepared {
 enum View {
     Home(Home),
     Days(Days),
-    List(List),
+    List(List, Rows),
     Detail(Detail),
     Invite(InvitePage),
     Message(Message),
@@ -228,7 +228,12 @@ impl Prepared {
         let html = match self.view {
             View::Home(p) => p.render()?,
             View::Days(p) => p.render()?,
-            View::List(p) => p.render()?,
+            View::List(mut p, rows) => {
+                p.events = fit(rows.events.iter().map(|e| Row::of(e, &rows.tz)).collect());
+                let shown = p.events.len();
+                (rows.then)(&mut p, shown);
+                p.render()?
+            }
             View::Detail(p) => p.render()?,
             View::Invite(p) => p.render()?,
             View::Message(p) => p.render()?,
@@ -236,6 +241,17 @@ impl Prepared {
         Ok(Page { status: self.status, html })
     }
 }
+
+/// A list's events, made into rows when the page is formatted (after the node's lock is let
+/// go), and what then completes the list once it is known how many rows fit.
+struct Rows {
+    events: Vec<EventView>,
+    tz: TimeZone,
+    then: Finish,
+}
+
+/// Completes a list given how many of its rows fit.
+type Finish = Box<dyn FnOnce(&mut List, usize) + Send>;
 
 /// A rendered page and its status.
 pub struct Page {
@@ -320,14 +336,13 @@ impl<'a> Pages<'a> {
         Pages { node, festival, now: now_ms() as i64 / 1000 }
     }
 
-    fn frame(&self, query: &str) -> Result<(Frame, Vec<AnnouncementView>), PageError> {
+    /// What every page shows around its content: the festival, and its emergencies as a banner
+    /// (only those are read, not every announcement).
+    fn frame(&self, query: &str) -> Result<Frame, PageError> {
         let f = self.node.festival(&self.festival)?;
         let tz = festival_tz(&f);
-        let mut all = self.node.announcements(&self.festival, self.now)?;
-        // Emergencies first, then the newest.
-        all.sort_by_key(|a| std::cmp::Reverse(a.priority as u8));
-        let banner = all.iter().filter(|a| a.priority == Priority::Emergency).map(|a| notice(a, &tz)).collect();
-        Ok((Frame { f, tz, banner, query: query.to_owned() }, all))
+        let banner = self.node.emergencies(&self.festival, self.now)?.iter().map(|a| notice(a, &tz)).collect();
+        Ok(Frame { f, tz, banner, query: query.to_owned() })
     }
 
     fn chrome(&self, fr: Frame) -> Chrome {
@@ -345,7 +360,10 @@ impl<'a> Pages<'a> {
 
     /// The start page: emergencies, now and next per venue, announcements, days.
     pub fn home(&self) -> Result<Prepared, PageError> {
-        let (fr, all) = self.frame("")?;
+        let fr = self.frame("")?;
+        let mut all = self.node.announcements(&self.festival, self.now)?;
+        // Emergencies first, then the newest.
+        all.sort_by_key(|a| std::cmp::Reverse(a.priority as u8));
         let now_next = self
             .node
             .now_next(&self.festival, self.now)?
@@ -369,7 +387,7 @@ impl<'a> Pages<'a> {
 
     /// Every day and venue.
     pub fn day_index(&self) -> Result<Prepared, PageError> {
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let venues = self.node.venues(&self.festival)?.into_iter().map(|v| v.name).collect();
         let page = Days { c: self.chrome(fr), days: self.days()?, venues };
         Ok(Prepared::ok(View::Days(page)))
@@ -393,7 +411,7 @@ impl<'a> Pages<'a> {
         let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", date) else {
             return self.message(404, "Not found", "There is no such day.");
         };
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let all_venues = self.node.venues(&self.festival)?;
         let venue_id = venue.and_then(OpId::from_hex).filter(|v| all_venues.iter().any(|x| x.id == *v));
         let filter = ProgrammeFilter { day: Some(day), venue: venue_id, ..Default::default() };
@@ -406,27 +424,28 @@ impl<'a> Pages<'a> {
             .collect();
         let path = format!("/day/{date}");
         let tz = fr.tz.clone();
-        let mut l = self.list(fr, day_label(date), path.clone(), choices);
-        l.events = fit(events.iter().map(|e| Row::of(e, &tz)).collect());
+        let l = self.list(fr, day_label(date), path.clone(), choices);
         let v = venue_id.map(|v| format!("venue={}&", v.to_hex())).unwrap_or_default();
-        let shown = l.events.len();
-        l.summary = if total == 0 {
-            "No events.".into()
-        } else {
-            format!("Events {}–{} of {total}", (from + 1).min(total), (from + shown).min(total))
+        let then = move |l: &mut List, shown: usize| {
+            l.summary = if total == 0 {
+                "No events.".into()
+            } else {
+                format!("Events {}–{} of {total}", (from + 1).min(total), (from + shown).min(total))
+            };
+            if from > 0 {
+                l.prev_page =
+                    format!("{path}?{v}from={}", from.saturating_sub(PAGE_EVENTS).min(total.saturating_sub(1)));
+            }
+            if from + shown < total {
+                l.next_page = format!("{path}?{v}from={}", from + shown);
+            }
         };
-        if from > 0 {
-            l.prev_page = format!("{path}?{v}from={}", from.saturating_sub(PAGE_EVENTS).min(total.saturating_sub(1)));
-        }
-        if from + shown < total {
-            l.next_page = format!("{path}?{v}from={}", from + shown);
-        }
-        Ok(Prepared::ok(View::List(l)))
+        Ok(Prepared::ok(View::List(l, Rows { events, tz, then: Box::new(then) })))
     }
 
     /// Full-text search.
     pub fn search(&self, query: &str) -> Result<Prepared, PageError> {
-        let (fr, _) = self.frame(query)?;
+        let fr = self.frame(query)?;
         let tz = fr.tz.clone();
         let q = query.trim();
         // One more than is shown, to know whether there are more.
@@ -434,23 +453,24 @@ impl<'a> Pages<'a> {
             if q.is_empty() { Vec::new() } else { self.node.search(&self.festival, q, Some(SEARCH_HITS + 1))? };
         let more = hits.len() > SEARCH_HITS;
         hits.truncate(SEARCH_HITS);
-        let mut l = self.list(fr, "Search".into(), "/search".into(), Vec::new());
-        l.events = fit(hits.iter().map(|e| Row::of(e, &tz)).collect());
-        let shown = l.events.len();
-        l.summary = match (q.is_empty(), hits.len()) {
-            (true, _) => "Type a title, a name, a venue or a track.".into(),
-            (false, 0) => format!("Nothing matches “{q}”."),
-            (false, n) if more || shown < n => {
-                format!("The {shown} best of the events that match “{q}”; more words find fewer.")
-            }
-            (false, n) => format!("{n} events match “{q}”."),
+        let l = self.list(fr, "Search".into(), "/search".into(), Vec::new());
+        let (q, n) = (q.to_owned(), hits.len());
+        let then = move |l: &mut List, shown: usize| {
+            l.summary = match (q.is_empty(), n) {
+                (true, _) => "Type a title, a name, a venue or a track.".into(),
+                (false, 0) => format!("Nothing matches “{q}”."),
+                (false, n) if more || shown < n => {
+                    format!("The {shown} best of the events that match “{q}”; more words find fewer.")
+                }
+                (false, n) => format!("{n} events match “{q}”."),
+            };
         };
-        Ok(Prepared::ok(View::List(l)))
+        Ok(Prepared::ok(View::List(l, Rows { events: hits, tz, then: Box::new(then) })))
     }
 
     /// The events whose ids a visitor's browser keeps as favourites.
     pub fn favourites(&self, ids: &str) -> Result<Prepared, PageError> {
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let tz = fr.tz.clone();
         let mut rows: Vec<EventView> = Vec::new();
         for id in ids.split(',').filter_map(|s| OpId::from_hex(s.trim())).take(MAX_FAVOURITES) {
@@ -462,22 +482,19 @@ impl<'a> Pages<'a> {
         }
         rows.sort_by_key(|e| (e.start, e.venue_name.clone()));
         let mut l = self.list(fr, "Favourites".into(), "/favourites".into(), Vec::new());
-        l.summary = if rows.is_empty() {
+        let n = rows.len();
+        l.summary = if n == 0 {
             "Tap the star beside an event to keep it here. Favourites stay in this browser (they need JavaScript)."
                 .into()
         } else {
-            format!(
-                "{} {}, kept in this browser.",
-                rows.len(),
-                if rows.len() == 1 { "favourite" } else { "favourites" }
-            )
+            format!("{n} {}, kept in this browser.", if n == 1 { "favourite" } else { "favourites" })
         };
-        l.events = fit(rows.iter().map(|e| Row::of(e, &tz)).collect());
-        if l.events.len() < rows.len() {
-            l.summary =
-                format!("The first {} of your {} favourites, kept in this browser.", l.events.len(), rows.len());
-        }
-        Ok(Prepared::ok(View::List(l)))
+        let then = move |l: &mut List, shown: usize| {
+            if shown < n {
+                l.summary = format!("The first {shown} of your {n} favourites, kept in this browser.");
+            }
+        };
+        Ok(Prepared::ok(View::List(l, Rows { events: rows, tz, then: Box::new(then) })))
     }
 
     /// One event's page.
@@ -489,7 +506,7 @@ impl<'a> Pages<'a> {
         let Some(d) = detail else {
             return self.message(404, "Not found", "There is no such event in this programme.");
         };
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let page = Detail {
             subtitle: d.event.subtitle.clone(),
             day: day_label(&d.event.day),
@@ -524,14 +541,14 @@ impl<'a> Pages<'a> {
 
     /// The invite page.
     pub fn invite(&self, link: &str) -> Result<Prepared, PageError> {
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let page = InvitePage { c: self.chrome(fr), link: link.to_owned() };
         Ok(Prepared::ok(View::Invite(page)))
     }
 
     /// A short page with a status (not found, say).
     pub fn message(&self, status: u16, heading: &str, text: &str) -> Result<Prepared, PageError> {
-        let (fr, _) = self.frame("")?;
+        let fr = self.frame("")?;
         let page = Message { c: self.chrome(fr), heading: heading.into(), text: text.into() };
         Ok(Prepared { status, view: View::Message(page) })
     }

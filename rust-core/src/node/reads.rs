@@ -112,6 +112,11 @@ impl Node {
         Ok(self.store.announcements(festival, now)?)
     }
 
+    /// The unexpired emergency announcements of a festival, newest first.
+    pub fn emergencies(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, NodeError> {
+        Ok(self.store.emergencies(festival, now)?)
+    }
+
     /// Number of parked ops waiting for predecessors.
     pub fn pending_count(&self) -> Result<u64, NodeError> {
         Ok(self.store.pending_count()?)

@@ -2,6 +2,9 @@
 //! pass before anything else looks at it. The byte layout is specified in docs/protocol.md.
 
 mod body;
+mod verify;
+
+pub use verify::{MAX_BATCH, verify_signatures};
 
 pub use body::{
     Announcement, Body, BodyKind, CommunityMode, EventPatch, FestivalCreate, FestivalPatch, ForkRef, GeoPoint,
@@ -401,13 +404,6 @@ impl Op {
             }
         }
         Ok(())
-    }
-
-    /// Verifies the author's signature over the header (which commits to the body by hash).
-    pub fn verify_signature(&self) -> Result<(), OpError> {
-        let signed = signed_message(&self.bytes[..self.header_len - 64]);
-        self.header.author.verifying_key().map_err(|_| OpError::InvalidAuthor)?;
-        if self.header.author.verify(&signed, &self.header.signature) { Ok(()) } else { Err(OpError::BadSignature) }
     }
 
     /// Whether the body is of an extension kind (see [`rules::FIRST_EXTENSION_KIND`]).

@@ -273,18 +273,19 @@ pub(super) fn expire_parked(conn: &Connection, now: i64) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Verifies signatures on worker threads, in chunks, and hands each verdict to `on_result` on
-/// the calling thread in input order, so the caller's writes overlap the next chunks' checks.
+/// Verifies signatures on worker threads, in batches (see [`crate::op::verify_signatures`]),
+/// and hands each verdict to `on_result` on the calling thread in input order, so the caller's
+/// writes overlap the next batches' checks.
 pub(super) fn verify_pipelined(
     ops: &[(usize, Op)],
     mut on_result: impl FnMut(usize, Result<(), OpError>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    const CHUNK: usize = 32;
+    const CHUNK: usize = crate::op::MAX_BATCH;
     // One core stays with the calling thread, whose database writes are the other half of ingest.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, 8);
     if ops.len() <= CHUNK {
-        for (i, (_, op)) in ops.iter().enumerate() {
-            on_result(i, op.verify_signature())?;
+        for (i, verdict) in crate::op::verify_signatures(ops.iter().map(|(_, op)| op)).into_iter().enumerate() {
+            on_result(i, verdict)?;
         }
         return Ok(());
     }
@@ -302,7 +303,7 @@ pub(super) fn verify_pipelined(
                         break;
                     }
                     let part = &ops[c * CHUNK..((c + 1) * CHUNK).min(ops.len())];
-                    let verdicts = part.iter().map(|(_, op)| op.verify_signature()).collect();
+                    let verdicts = crate::op::verify_signatures(part.iter().map(|(_, op)| op));
                     if tx.send((c, verdicts)).is_err() {
                         break;
                     }

@@ -218,6 +218,8 @@ pub struct Store {
     clock: Clock,
     /// Where every commit's changes go.
     feed: Feed,
+    /// Programme listings' start times, shared by their pages (see [`query::Starts`]).
+    starts: std::sync::Mutex<query::Starts>,
 }
 
 impl std::fmt::Debug for Store {
@@ -264,7 +266,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         let found = schema::migrate(&mut conn)?;
-        let mut store = Store { conn, clock: Clock::System, feed: Feed::new() };
+        let mut store = Store { conn, clock: Clock::System, feed: Feed::new(), starts: Default::default() };
         if found > 0 && found < schema::REBUILT_BY {
             for f in store.festivals_with_ops()? {
                 tracing::info!(festival = %f.short(), "re-deriving the programme after a store upgrade");

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::fold::LinkJson;
 use super::summary;
@@ -23,6 +24,34 @@ fn programme_where(filter: &ProgrammeFilter) -> String {
         cond.push_str(" AND e.official = 1");
     }
     cond
+}
+
+/// Programme listings' start times by query and parameters, for one data version: a new version
+/// drops them all. At most [`Starts::MAX`] listings are kept, so a crowd asking for every venue
+/// and track cannot grow it.
+#[derive(Default)]
+pub(crate) struct Starts {
+    version: (i64, u64),
+    listings: Vec<(String, Arc<Vec<i64>>)>,
+}
+
+impl Starts {
+    const MAX: usize = 16;
+
+    fn get(&self, version: (i64, u64), key: &str) -> Option<Arc<Vec<i64>>> {
+        (self.version == version).then(|| self.listings.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))?
+    }
+
+    fn put(&mut self, version: (i64, u64), key: String, starts: Arc<Vec<i64>>) {
+        if self.version != version {
+            self.version = version;
+            self.listings.clear();
+        }
+        if self.listings.len() >= Self::MAX {
+            self.listings.remove(0);
+        }
+        self.listings.push((key, starts));
+    }
 }
 
 /// The columns [`Decor::event`] reads.
@@ -452,47 +481,24 @@ impl Store {
         let day = filter.day.map(|d| d.to_string());
         let venue = filter.venue.map(|v| v.0.to_vec());
         let args: [&dyn rusqlite::ToSql; 4] = [&&festival.0[..], &day, &venue, &filter.track];
-        let count = || -> Result<usize, StoreError> {
-            let n: i64 = self
-                .conn()
-                .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond}"))?
-                .query_row(&args[..], |r| r.get(0))?;
-            Ok(n.max(0) as usize)
-        };
+        // Where the page's rows begin and end, and how many rows there are, come from the
+        // listing's start times: read once per listing and data version, so the pages of one
+        // listing (a crowd paging through a busy day) do not each count through the index.
+        let starts = self.listing_starts(&cond, &args)?;
+        let total = starts.len();
         if limit == 0 {
-            return Ok((Vec::new(), count()?));
+            return Ok((Vec::new(), total));
         }
         // The start of the page's last row bounds what is read. With no such row the page
-        // reaches the end: everything is read, and counting it costs nothing more.
-        let last = offset.saturating_add(limit) - 1;
-        let bound: Option<i64> = self
-            .conn()
-            .prepare_cached(&format!("SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"))?
-            .query_row(params![&festival.0[..], day, venue, filter.track, last.min(i64::MAX as usize) as i64], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        // The rows before the page are counted in the index, not decoded: only the page's rows
-        // and those sharing its first start (whose order is settled among them) are read.
+        // reaches the end.
+        let bound = starts.get(offset.saturating_add(limit) - 1).copied();
+        // The rows before the page are not decoded: only the page's rows and those sharing its
+        // first start (whose order is settled among them) are read.
         let (low, before) = if offset == 0 {
             (None, 0)
         } else {
-            let first: Option<i64> = self
-                .conn()
-                .prepare_cached(&format!(
-                    "SELECT e.start FROM events e WHERE {cond} ORDER BY e.start LIMIT 1 OFFSET ?5"
-                ))?
-                .query_row(
-                    params![&festival.0[..], day, venue, filter.track, offset.min(i64::MAX as usize) as i64],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(first) = first else { return Ok((Vec::new(), count()?)) };
-            let before: i64 = self
-                .conn()
-                .prepare_cached(&format!("SELECT COUNT(*) FROM events e WHERE {cond} AND e.start < ?5"))?
-                .query_row(params![&festival.0[..], day, venue, filter.track, first], |r| r.get(0))?;
-            (Some(first), before.max(0) as usize)
+            let Some(&first) = starts.get(offset) else { return Ok((Vec::new(), total)) };
+            (Some(first), starts.partition_point(|s| *s < first))
         };
         let from = if low.is_some() { " AND e.start >= ?6" } else { "" };
         let sql = match bound {
@@ -502,8 +508,34 @@ impl Store {
             }
         };
         let events = self.programme_rows(festival, filter, &sql, bound, low)?;
-        let total = if bound.is_none() && low.is_none() { events.len() } else { count()? };
         Ok((events.into_iter().skip(offset.saturating_sub(before)).take(limit).collect(), total))
+    }
+
+    /// The start times of the rows `cond` selects (parameters: festival, day, venue, track), in
+    /// order, from the memo if the data has not changed since they were read.
+    fn listing_starts(&self, cond: &str, args: &[&dyn rusqlite::ToSql; 4]) -> Result<Arc<Vec<i64>>, StoreError> {
+        // Every write through this connection counts in its total changes (triggers included);
+        // `data_version` moves with every commit by another connection to the file.
+        let version: i64 = self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version = (version, self.conn().total_changes());
+        let mut key = String::with_capacity(cond.len() + 128);
+        key.push_str(cond);
+        for a in args {
+            key.push_str(&format!("|{:?}", a.to_sql()?));
+        }
+        if let Some(hit) = self.starts.lock().ok().and_then(|m| m.get(version, &key)) {
+            return Ok(hit);
+        }
+        let starts: Vec<i64> = self
+            .conn()
+            .prepare_cached(&format!("SELECT e.start FROM events e WHERE {cond} ORDER BY e.start"))?
+            .query_map(&args[..], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let starts = Arc::new(starts);
+        if let Ok(mut m) = self.starts.lock() {
+            m.put(version, key, starts.clone());
+        }
+        Ok(starts)
     }
 
     /// Runs a programme query (parameters: festival, day, venue, track, start bound) and puts
@@ -633,6 +665,18 @@ impl Store {
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![&festival.0[..], now], |r| announcement_from_row(r, now))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The unexpired emergency announcements, newest first: what a page's banner shows.
+    pub fn emergencies(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, StoreError> {
+        let sql = format!(
+            "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND (a.expires IS NULL OR a.expires > ?2)
+             AND a.priority = ?3 ORDER BY a.lamport DESC, a.id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(params![&festival.0[..], now, Priority::Emergency as u8], |r| announcement_from_row(r, now))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

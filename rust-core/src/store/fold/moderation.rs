@@ -94,26 +94,26 @@ pub(super) fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &
         Some(crate::model::MemberStatus::Revoked { after_seq: Some(s) }) => *s as i64,
         _ => -1,
     };
-    let mut over = false;
-    for (bucket, cap) in [(Some(day), COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY), (None, COMMUNITY_EVENTS_PER_AUTHOR)] {
-        let key = (op.author(), bucket);
-        let earlier = match ctx.cap_counts.get(&key) {
-            Some(n) => *n,
-            None => {
-                let n: i64 = conn
-                    .prepare_cached(
-                        "SELECT COUNT(*) FROM ops WHERE festival = ?1 AND author = ?2 AND cap_day IS NOT NULL
-                         AND (?3 IS NULL OR cap_day = ?3) AND seq < ?4 AND seq > ?5",
-                    )?
-                    .query_row(params![&ctx.id.0[..], &op.author().0[..], bucket, op.seq() as i64, floor], |r| {
-                        r.get(0)
-                    })?;
-                n as u64
-            }
-        };
-        // Creations are applied in log order, so this one counts for every later one.
-        ctx.cap_counts.insert(key, earlier + 1);
-        over |= earlier >= cap;
-    }
+    let (day_key, all_key) = ((op.author(), Some(day)), (op.author(), None));
+    let counted = match (ctx.cap_counts.get(&day_key).copied(), ctx.cap_counts.get(&all_key).copied()) {
+        (Some(d), Some(a)) => (d, a),
+        // Both counts in one pass over the author's creations (the index holds their days); a
+        // count this batch keeps already stands.
+        (d, a) => {
+            let (day_n, all_n): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(cap_day = ?3), 0), COUNT(*) FROM ops WHERE festival = ?1 AND author = ?2
+                     AND cap_day IS NOT NULL AND seq < ?4 AND seq > ?5",
+                )?
+                .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            (d.unwrap_or(day_n as u64), a.unwrap_or(all_n as u64))
+        }
+    };
+    // Creations are applied in log order, so this one counts for every later one.
+    ctx.cap_counts.insert(day_key, counted.0 + 1);
+    ctx.cap_counts.insert(all_key, counted.1 + 1);
+    let over = counted.0 >= COMMUNITY_EVENTS_PER_AUTHOR_PER_DAY || counted.1 >= COMMUNITY_EVENTS_PER_AUTHOR;
     Ok(over)
 }

@@ -147,6 +147,36 @@ fn a_batch_with_one_bad_op_stores_the_rest_and_names_the_bad_one() {
 }
 
 #[test]
+fn one_forged_op_among_a_thousand_valid_ones_is_the_only_one_refused() {
+    let w = world();
+    let mut ops = Vec::new();
+    for a in 0..10u64 {
+        let who = Identity::from_seed(200 + a);
+        let mut lw = LogWriter::new(w.f, LogPosition { seq: 0, backlink: None, lamport: 0 });
+        for i in 0..100 {
+            ops.push(lw.sign(&who, i, 0, event(&format!("{a}/{i}"), T0 + i as i64 * 60, None)).expect("op"));
+        }
+        if a == 4 {
+            // The 101st op of this log carries its author's signature over the 100th.
+            let next = lw.sign(&who, 100, 0, event("forged", T0, None)).expect("op");
+            let mut header = next.header().clone();
+            header.signature = ops[ops.len() - 1].header().signature;
+            ops.insert(ops.len() - 37, Op::from_parts(&header, next.body_bytes()).expect("op"));
+        }
+    }
+    let forged_at = 4 * 100 + 63;
+    assert_eq!(ops[forged_at].seq(), 100);
+    let mut store = w.store;
+    let before = store.op_count().expect("count");
+    let report = store.ingest(ops).expect("ingest");
+    assert_eq!(report.stored, 1000);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].index, forged_at);
+    assert_eq!(report.rejected[0].reason, RejectReason::Invalid(OpError::BadSignature));
+    assert_eq!(store.op_count().expect("count"), before + 1000);
+}
+
+#[test]
 fn data_survives_close_and_reopen() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("m.sqlite3");

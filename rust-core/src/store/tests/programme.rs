@@ -379,4 +379,35 @@ fn pages_of_the_programme_are_cut_from_the_whole_order_even_across_shared_starts
     let tagged = ProgrammeFilter { tag: Some("FOLK".into()), ..Default::default() };
     let (page, total) = w.store.programme_page(&w.f, &tagged, 5, 5).expect("tagged");
     assert_eq!((page.as_slice(), total), (&all[5..10], 40));
+
+    // Pages share the listing's start times until the data changes: a new event, a deletion
+    // and another connection's write each show on the next page asked for.
+    let early = w.add(&owner, event("Early", T0 - 600, Some(venues[0])));
+    let (page, total) = w.store.programme_page(&w.f, &filter, 0, 1).expect("page");
+    assert_eq!((page[0].title.as_str(), total), ("Early", 41));
+    let (page, _) = w.store.programme_page(&w.f, &filter, 40, 5).expect("last page");
+    assert_eq!(page.len(), 1);
+    let at_zelt = ProgrammeFilter { venue: Some(venues[0]), ..Default::default() };
+    let zelt = w.store.programme_page(&w.f, &at_zelt, 0, 100).expect("venue").1;
+    assert_eq!(zelt, 15);
+    w.add(&owner, Body::Delete { target: early });
+    assert_eq!(w.store.programme_page(&w.f, &filter, 0, 1).expect("page").1, 40);
+    assert_eq!(w.store.programme_page(&w.f, &at_zelt, 0, 100).expect("venue").1, 14);
+}
+
+#[test]
+fn pages_see_what_another_connection_wrote() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.sqlite3");
+    let owner = Identity::from_seed(1);
+    let nonce = [1u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let mut a = Store::open(&path).expect("store");
+    a.append(&owner, f, create_body(nonce), 0).expect("create");
+    a.append(&owner, f, event("One", T0, None), 0).expect("event");
+    let filter = ProgrammeFilter::default();
+    assert_eq!(a.programme_page(&f, &filter, 0, 10).expect("page").1, 1);
+    let mut b = Store::open(&path).expect("second connection");
+    b.append(&owner, f, event("Two", T0 + 60, None), 0).expect("event");
+    assert_eq!(a.programme_page(&f, &filter, 0, 10).expect("page").1, 2);
 }
