@@ -269,69 +269,80 @@ pub fn run(cfg: &CrowdConfig) -> CrowdReport {
                 }
             }
         }
-        for x in 0..cfg.phones {
-            while let Some(action) = phones[x].sched.poll_action(now) {
-                match action {
-                    Action::StartScan => scanning[x] = true,
-                    Action::StopScan => scanning[x] = false,
-                    Action::Advertise | Action::StopAdvertising => {}
-                    Action::ReadState(y) | Action::Connect(y) => {
-                        let y = y as usize;
-                        let contact = contacts.iter().find(|c| (c.0, c.1) == (x.min(y), x.max(y))).map(|c| c.2);
-                        let accepted = contact.is_some() && phones[y].sched.incoming(x as u64, now);
-                        let Some(until) = contact.filter(|_| accepted) else {
-                            phones[x].sched.link_ended(y as u64, LinkOutcome::Unreachable, now);
-                            continue;
-                        };
-                        phones[x].connections += 1;
-                        phones[y].connections += 1;
-                        // What each lacks of the other's, announcements first, each way.
-                        let mut moving: Vec<(Kind, usize, usize)> = Vec::new();
-                        for (from, to) in [(x, y), (y, x)] {
-                            for op in 0..total {
-                                if has(&phones[from].held, op) && !has(&phones[to].held, op) {
-                                    moving.push((ops.kinds[op], op, to));
-                                }
+        // Every phone acts until none has more to do; the swaps dialled start once all have
+        // acted, so that a community transfer a phone ends to make way for news (its scheduler
+        // says so when it accepts the news) does not hold the news back.
+        let mut dialled: Vec<(usize, usize, u64)> = Vec::new();
+        let mut acted = true;
+        while acted {
+            acted = false;
+            for x in 0..cfg.phones {
+                while let Some(action) = phones[x].sched.poll_action(now) {
+                    acted = true;
+                    match action {
+                        Action::StartScan => scanning[x] = true,
+                        Action::StopScan => scanning[x] = false,
+                        Action::Advertise | Action::StopAdvertising => {}
+                        Action::ReadState(y) | Action::Connect(y) => {
+                            let y = y as usize;
+                            let contact = contacts.iter().find(|c| (c.0, c.1) == (x.min(y), x.max(y))).map(|c| c.2);
+                            let accepted = contact.is_some() && phones[y].sched.incoming(x as u64, now);
+                            match contact.filter(|_| accepted) {
+                                Some(until) => dialled.push((x, y, until)),
+                                None => phones[x].sched.link_ended(y as u64, LinkOutcome::Unreachable, now),
                             }
                         }
-                        moving.sort();
-                        let start = now.max(phones[x].busy_until).max(phones[y].busy_until) + cfg.setup_ms;
-                        let mut t = start as f64;
-                        let mut pending = Vec::with_capacity(moving.len());
-                        let mut official_until = start;
-                        for (kind, op, to) in moving {
-                            t += cfg.op_bytes as f64 * ms_per_byte;
-                            if t as u64 > until {
-                                break;
+                        Action::Disconnect(y) => {
+                            // The slice is over: what has not arrived goes in a later encounter.
+                            let y = y as usize;
+                            if let Some(sw) = swaps.iter_mut().find(|s| (s.a, s.b) == (x, y) || (s.a, s.b) == (y, x)) {
+                                sw.pending.retain(|d| d.0 <= now);
+                                sw.ends = now;
+                                sw.complete = true;
                             }
-                            if kind != Kind::Community {
-                                official_until = t as u64;
-                            }
-                            pending.push((t as u64, op, to));
+                            phones[x].busy_until = now;
+                            phones[y].busy_until = now;
                         }
-                        let complete = t as u64 <= until;
-                        let ends = (t as u64).min(until).max(now + 1);
-                        pending.reverse();
-                        swap_count += 1;
-                        cut_count += u64::from(!complete);
-                        phones[x].busy_until = ends;
-                        phones[y].busy_until = ends;
-                        let official_until = (official_until < ends).then_some(official_until);
-                        swaps.push(Swap { a: x, b: y, ends, complete, pending, official_until });
-                    }
-                    Action::Disconnect(y) => {
-                        // The slice is over: what has not arrived goes in a later encounter.
-                        let y = y as usize;
-                        if let Some(sw) = swaps.iter_mut().find(|s| (s.a, s.b) == (x, y) || (s.a, s.b) == (y, x)) {
-                            sw.pending.retain(|d| d.0 <= now);
-                            sw.ends = now;
-                            sw.complete = true;
-                        }
-                        phones[x].busy_until = now;
-                        phones[y].busy_until = now;
                     }
                 }
             }
+        }
+        for (x, y, until) in dialled {
+            phones[x].connections += 1;
+            phones[y].connections += 1;
+            // What each lacks of the other's, announcements first, each way.
+            let mut moving: Vec<(Kind, usize, usize)> = Vec::new();
+            for (from, to) in [(x, y), (y, x)] {
+                for op in 0..total {
+                    if has(&phones[from].held, op) && !has(&phones[to].held, op) {
+                        moving.push((ops.kinds[op], op, to));
+                    }
+                }
+            }
+            moving.sort();
+            let start = now.max(phones[x].busy_until).max(phones[y].busy_until) + cfg.setup_ms;
+            let mut t = start as f64;
+            let mut pending = Vec::with_capacity(moving.len());
+            let mut official_until = start;
+            for (kind, op, to) in moving {
+                t += cfg.op_bytes as f64 * ms_per_byte;
+                if t as u64 > until {
+                    break;
+                }
+                if kind != Kind::Community {
+                    official_until = t as u64;
+                }
+                pending.push((t as u64, op, to));
+            }
+            let complete = t as u64 <= until;
+            let ends = (t as u64).min(until).max(now + 1);
+            pending.reverse();
+            swap_count += 1;
+            cut_count += u64::from(!complete);
+            phones[x].busy_until = ends;
+            phones[y].busy_until = ends;
+            let official_until = (official_until < ends).then_some(official_until);
+            swaps.push(Swap { a: x, b: y, ends, complete, pending, official_until });
         }
         now += step;
     }

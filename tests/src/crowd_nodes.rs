@@ -8,7 +8,7 @@ use meadow_core::demo::Rng;
 use meadow_core::identity::Identity;
 use meadow_core::node::Node;
 use meadow_core::op::{Announcement, Body, LogPosition, LogWriter, Op, OpId, Priority};
-use meadow_core::proximity::advert::parse_advertising_data;
+use meadow_core::proximity::advert::{Interest, parse_advertising_data};
 use meadow_core::proximity::{Action, Encounters, LinkOutcome, ScheduleConfig};
 
 use crate::crowd::{CrowdConfig, CrowdReport, meet, report, seeded_salts};
@@ -126,8 +126,9 @@ struct Phone {
     sched: Encounters,
     /// Busy in a swap until then (the radio is shared).
     busy_until: u64,
-    /// The peer of the swap in progress and how it ended.
-    swap: Option<(usize, LinkOutcome)>,
+    /// The peer of the swap in progress, how it ended, and whether it was for community ops
+    /// only.
+    swap: Option<(usize, LinkOutcome, bool)>,
     connections: u64,
     dirty: bool,
 }
@@ -182,7 +183,7 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
         // Swaps end; what they carried has arrived.
         for x in 0..cfg.phones {
             if phones[x].busy_until <= now
-                && let Some((y, outcome)) = phones[x].swap.take()
+                && let Some((y, outcome, _)) = phones[x].swap.take()
             {
                 phones[x].sched.link_ended(y as u64, outcome, now);
                 phones[x].dirty = true;
@@ -216,12 +217,28 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
                     Action::StartScan => scanning[x] = true,
                     Action::StopScan => scanning[x] = false,
                     Action::Advertise | Action::StopAdvertising => {}
-                    // A slice ends with the swap: sessions here run to their end or the contact's.
-                    Action::Disconnect(_) => {}
+                    // The scheduler ends a link: its slice is over, or news needs the radio. A
+                    // swap here has moved its ops when it began, so ending it frees the radios.
+                    Action::Disconnect(y) => {
+                        let y = y as usize;
+                        if phones[x].swap.is_some_and(|s| s.0 == y) && phones[x].busy_until > now {
+                            phones[x].busy_until = now;
+                            phones[y].busy_until = now;
+                        }
+                    }
                     Action::ReadState(y) | Action::Connect(y) => {
                         let y = y as usize;
                         let contact = contacts.iter().find(|c| (c.0, c.1) == (x.min(y), x.max(y))).map(|c| c.2);
-                        let free = phones[x].busy_until <= now && phones[y].busy_until <= now;
+                        // News may go to a phone busy with community ops: a phone has a second link
+                        // for it (or its scheduler ends the community one to make room), and news
+                        // goes first on the shared radio, so the community swap is taken as over.
+                        let news = phones[y]
+                            .sched
+                            .advert()
+                            .zip(phones[x].node.local_state(&festival).ok())
+                            .is_some_and(|(ad, local)| ad.compare(&local) == Interest::OfficialDiffers);
+                        let free = |p: &Phone| p.busy_until <= now || (news && p.swap.is_some_and(|s| s.2));
+                        let free = free(&phones[x]) && free(&phones[y]);
                         let accepted = contact.is_some() && free && phones[y].sched.incoming(x as u64, now);
                         let Some(until) = contact.filter(|_| accepted) else {
                             phones[x].sched.link_ended(y as u64, LinkOutcome::Unreachable, now);
@@ -229,7 +246,24 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
                         };
                         phones[x].connections += 1;
                         phones[y].connections += 1;
-                        let slice = ScheduleConfig::default().slice_ms;
+                        // A link for community ops only ends after its shorter slice, as the
+                        // phones' glue ends it when the scheduler says so. A link that began with
+                        // news runs on with community ops after it (the sessions do not report
+                        // when the official ops are done, see `Encounters::official_done`).
+                        let community = phones[y]
+                            .sched
+                            .advert()
+                            .zip(phones[x].node.local_state(&festival).ok())
+                            .is_some_and(|(ad, local)| ad.compare(&local) == Interest::Differs);
+                        // A community swap that gave way ends now, on both sides.
+                        for p in [x, y] {
+                            if let Some((old, outcome, _)) = phones[p].swap.take() {
+                                phones[p].sched.link_ended(old as u64, outcome, now);
+                                phones[old].busy_until = phones[old].busy_until.min(now);
+                            }
+                        }
+                        let cfg_s = ScheduleConfig::default();
+                        let slice = if community { cfg_s.community_slice_ms } else { cfg_s.slice_ms };
                         let max_ms = until.saturating_sub(now).min(slice);
                         let (dialler, answerer) = pair(&mut phones, x, y);
                         let out =
@@ -239,7 +273,7 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
                         let ends = now + out.elapsed_ms.max(1);
                         for (p, peer) in [(x, y), (y, x)] {
                             phones[p].busy_until = ends;
-                            phones[p].swap = Some((peer, outcome));
+                            phones[p].swap = Some((peer, outcome, community));
                         }
                         swaps += 1;
                         cut += u64::from(!finished);

@@ -177,6 +177,7 @@ pub(super) async fn render_once(state: &Arc<State>, generation: u64, key: String
         .get_or_init(|| async {
             let st = state.clone();
             let label = format!("{:?}", ask.route);
+            let _turn = state.renders.acquire().await.ok()?;
             match tokio::task::spawn_blocking(move || render(&st, ask)).await {
                 Ok(Ok(e)) => {
                     let e = Arc::new(e);

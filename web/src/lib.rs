@@ -114,6 +114,10 @@ struct State {
     /// Misses being rendered, by generation and key.
     inflight: Mutex<HashMap<String, Flight>>,
     live: Arc<Semaphore>,
+    /// Renders running at once: one per core. Misses beyond that wait their turn in order (the
+    /// semaphore is fair) instead of crowding the cores and the node's lock, which in a rush of
+    /// distinct misses left some requests waiting far longer than the rest.
+    renders: Semaphore,
 }
 
 /// A running server.
@@ -150,6 +154,7 @@ impl Web {
         };
         let state = Arc::new(State {
             live: Arc::new(Semaphore::new(cfg.max_live)),
+            renders: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             node,
             invite,
             festival: RwLock::new(festival),
