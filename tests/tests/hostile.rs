@@ -1473,3 +1473,56 @@ async fn a_deflate_bomb_or_lying_packed_frame_ends_the_session_and_stores_nothin
     }
     ep.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signatures crafted so that devices might disagree (the batch verification of issue 28)
+
+/// A key's holder signs ops with small-order parts in the nonce point or the key (docs/protocol.md,
+/// "Signatures"): every device keeps them alike, whether they arrive one at a time, in a batch
+/// beside a forged op, or over a sync session in frames with the rest of the festival, so no
+/// author can make devices disagree about which ops are valid. The forged op is the only one
+/// refused.
+#[test]
+fn ops_signed_with_small_order_parts_are_kept_alike_wherever_they_arrive() {
+    use meadow_core::op::crafted::resign;
+    let (a, _) = small_festival(41);
+    let mut rng = Rng::new(41);
+    let first_op = |rng: &mut Rng, n: usize| {
+        let mut w = LogWriter::new(a.festival, LogPosition { seq: 0, backlink: None, lamport: 100 });
+        w.sign(&stranger(), 100, 0, event_body(rng, 500 + n, None, 3600)).expect("op")
+    };
+    // Twelve first ops of fresh logs, re-signed with every mix of small-order parts.
+    let crafted: Vec<Op> =
+        (0..12u64).map(|n| resign(&first_op(&mut rng, n as usize), n, (n % 4) as u8, (n / 4 % 2) as u8)).collect();
+    let ids: Vec<OpId> = crafted.iter().map(Op::id).collect();
+
+    let mut one = node_with(1, &a.ops);
+    for op in &crafted {
+        let report = one.ingest(vec![op.clone()]).expect("ingest");
+        assert_eq!((report.stored, report.rejected.len()), (1, 0), "{:?}", report.rejected);
+    }
+
+    let mut two = node_with(2, &a.ops);
+    let honest = first_op(&mut rng, 99);
+    let mut header = honest.header().clone();
+    header.signature[40] ^= 1;
+    let forged = Op::from_parts(&header, honest.body_bytes()).expect("op");
+    let mut batch = crafted.clone();
+    batch.insert(5, forged.clone());
+    let report = two.ingest(batch).expect("ingest");
+    assert_eq!(report.stored, 12);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!((report.rejected[0].index, report.rejected[0].id), (5, Some(forged.id())));
+    assert!(matches!(report.rejected[0].reason, RejectReason::Invalid(_)), "{:?}", report.rejected[0]);
+
+    let mut three = node(3);
+    let out = sync_pair(&mut three, &mut one, &a.festival, &Link::ble(), &Config::default(), 100_000_000);
+    assert!(matches!(out.initiator, Some(SessionEnd::Finished(_))), "{out:?}");
+
+    for n in [&one, &two, &three] {
+        assert_eq!(n.store().ops_by_id(&a.festival, &ids).expect("ops").len(), 12);
+    }
+    let digest = |n: &Node| n.store().state_digest(&a.festival).expect("digest");
+    assert_eq!(digest(&one), digest(&two));
+    assert_eq!(digest(&one), digest(&three));
+}

@@ -4,6 +4,8 @@
 mod body;
 mod verify;
 
+#[cfg(any(test, feature = "testing"))]
+pub use verify::crafted;
 pub use verify::{MAX_BATCH, verify_signatures};
 
 pub use body::{

@@ -116,18 +116,18 @@ impl rand_core::TryRng for Coefficients {
 
 impl rand_core::TryCryptoRng for Coefficients {}
 
-#[cfg(test)]
-mod tests {
+/// Ops signed anew by hand, with small-order parts in the nonce point or the key: what only a
+/// key's holder can make, on purpose. For the tests of the signature rule.
+#[cfg(any(test, feature = "testing"))]
+pub mod crafted {
     use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
     use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
     use curve25519_dalek::scalar::Scalar;
     use sha2::{Digest, Sha512};
 
-    use super::*;
-    use crate::identity::Identity;
-    use crate::op::tests::vector_ops;
-    use crate::op::{Header, LogPosition, LogWriter};
-    use crate::wire::{Writer, from_hex, to_hex};
+    use crate::identity::PublicKey;
+    use crate::op::{Header, Op, signed_message};
+    use crate::wire::Writer;
 
     fn scalar(label: &str, n: u64) -> Scalar {
         let mut h = blake3::Hasher::new();
@@ -136,32 +136,42 @@ mod tests {
         Scalar::from_bytes_mod_order(*h.finalize().as_bytes())
     }
 
-    /// A point of order 4: (sqrt(-1), 0).
-    fn torsion() -> EdwardsPoint {
-        let t = CompressedEdwardsY([0; 32]).decompress().expect("y = 0 is on the curve");
-        assert!(t.is_small_order() && t != EdwardsPoint::default());
-        t
+    /// The point of order 4 with `y = 0`.
+    pub fn torsion() -> EdwardsPoint {
+        CompressedEdwardsY([0; 32]).decompress().unwrap_or_default()
     }
 
-    /// `op` re-signed by hand under the secret scalar `a` with nonce point `r·B + t`, and with
-    /// the author key `a·B + key_t`: what only a key's holder can make, deliberately.
-    fn crafted(op: &Op, n: u64, t: EdwardsPoint, key_t: EdwardsPoint) -> Op {
+    /// `op`'s header and body signed by a hand-made key (its secret derived from `n`, its point
+    /// plus `key_t` times [`torsion`]), with the nonce point `[r]B` plus `nonce_t` times
+    /// [`torsion`]. The author changes to that key; everything else stays.
+    pub fn resign(op: &Op, n: u64, nonce_t: u8, key_t: u8) -> Op {
+        let times = |k: u8| (0..k).fold(EdwardsPoint::default(), |p, _| p + torsion());
         let a = scalar("secret", n);
         let r = scalar("nonce", n);
-        let public = (a * B + key_t).compress();
+        let public = (a * B + times(key_t)).compress();
         let mut header: Header = op.header().clone();
         header.author = PublicKey(public.0);
         let mut w = Writer::with_capacity(256);
         header.encode_unsigned(&mut w);
         let signed = signed_message(&w.into_vec());
-        let big_r = (r * B + t).compress();
+        let big_r = (r * B + times(nonce_t)).compress();
         let k: [u8; 64] =
             Sha512::new().chain_update(big_r.0).chain_update(public.0).chain_update(&signed).finalize().into();
         let s = r + Scalar::from_bytes_mod_order_wide(&k) * a;
         header.signature[..32].copy_from_slice(&big_r.0);
         header.signature[32..].copy_from_slice(s.as_bytes());
-        Op::from_parts(&header, op.body_bytes()).expect("a well-formed op")
+        Op::from_parts(&header, op.body_bytes()).unwrap_or_else(|_| op.clone())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crafted::{resign, torsion};
+    use super::*;
+    use crate::identity::Identity;
+    use crate::op::tests::vector_ops;
+    use crate::op::{LogPosition, LogWriter};
+    use crate::wire::{Writer, from_hex, to_hex};
 
     fn strict(op: &Op) -> bool {
         let mut w = Writer::with_capacity(256);
@@ -212,19 +222,17 @@ mod tests {
     #[test]
     fn batches_and_single_checks_agree_on_signatures_crafted_with_small_order_parts() {
         let base = &vector_ops()[2].1;
-        let t = torsion();
-        let none = EdwardsPoint::default();
         let mut ops = Vec::new();
         for n in 0..40 {
             ops.push(match n % 4 {
                 // An honest signature by a hand-made key.
-                0 => crafted(base, n, none, none),
+                0 => resign(base, n, 0, 0),
                 // A nonce point with a component of order 4: the cofactorless equation fails.
-                1 => crafted(base, n, t, none),
+                1 => resign(base, n, 1, 0),
                 // A key with such a component.
-                2 => crafted(base, n, none, t),
+                2 => resign(base, n, 0, 1),
                 // Both.
-                _ => crafted(base, n, t + t, t),
+                _ => resign(base, n, 2, 1),
             });
         }
         for (n, op) in ops.iter().enumerate() {
@@ -242,9 +250,9 @@ mod tests {
             assert!(verdicts.iter().all(Result::is_ok), "from {start}");
         }
         // A weak (small-order) key is refused whatever its signature.
-        let weak = crafted(base, 99, none, t);
+        let weak = resign(base, 99, 0, 1);
         let mut header = weak.header().clone();
-        header.author = PublicKey(t.compress().0);
+        header.author = PublicKey(torsion().compress().0);
         let weak = Op::from_parts(&header, base.body_bytes()).expect("op");
         assert_eq!(weak.verify_signature(), Err(OpError::InvalidAuthor));
         assert_eq!(verify_signatures([&weak, base]), vec![Err(OpError::InvalidAuthor), Ok(())]);
@@ -252,7 +260,7 @@ mod tests {
 
     #[test]
     fn the_signature_vector_matches_protocol_doc() {
-        let op = crafted(&vector_ops()[2].1, 7, torsion(), EdwardsPoint::default());
+        let op = resign(&vector_ops()[2].1, 7, 1, 0);
         if std::env::var_os("MEADOW_PRINT_VECTORS").is_some() {
             println!("signature torsion-nonce\nop {}\n", to_hex(op.bytes()));
         }
