@@ -229,14 +229,16 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
                     Action::ReadState(y) | Action::Connect(y) => {
                         let y = y as usize;
                         let contact = contacts.iter().find(|c| (c.0, c.1) == (x.min(y), x.max(y))).map(|c| c.2);
-                        // News may go to a phone busy with community ops: a phone has a second link
-                        // for it (or its scheduler ends the community one to make room), and news
-                        // goes first on the shared radio, so the community swap is taken as over.
-                        let news = phones[y]
+                        // What the dialler makes of the peer's advertisement.
+                        let interest = phones[y]
                             .sched
                             .advert()
                             .zip(phones[x].node.local_state(&festival).ok())
-                            .is_some_and(|(ad, local)| ad.compare(&local) == Interest::OfficialDiffers);
+                            .map(|(ad, local)| ad.compare(&local));
+                        // News may go to a phone busy with community ops: a phone has a second link
+                        // for it (or its scheduler ends the community one to make room), and news
+                        // goes first on the shared radio, so the community swap is taken as over.
+                        let news = interest == Some(Interest::OfficialDiffers);
                         let free = |p: &Phone| p.busy_until <= now || (news && p.swap.is_some_and(|s| s.2));
                         let free = free(&phones[x]) && free(&phones[y]);
                         let accepted = contact.is_some() && free && phones[y].sched.incoming(x as u64, now);
@@ -250,11 +252,7 @@ pub fn run(cfg: &NodeCrowdConfig) -> NodeCrowdRun {
                         // phones' glue ends it when the scheduler says so. A link that began with
                         // news runs on with community ops after it (the sessions do not report
                         // when the official ops are done, see `Encounters::official_done`).
-                        let community = phones[y]
-                            .sched
-                            .advert()
-                            .zip(phones[x].node.local_state(&festival).ok())
-                            .is_some_and(|(ad, local)| ad.compare(&local) == Interest::Differs);
+                        let community = interest == Some(Interest::Differs);
                         // A community swap that gave way ends now, on both sides.
                         for p in [x, y] {
                             if let Some((old, outcome, _)) = phones[p].swap.take() {

@@ -659,24 +659,27 @@ impl Store {
 
     /// Announcements not yet expired at `now`, newest (by Lamport clock) first.
     pub fn announcements(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, StoreError> {
-        let sql = format!(
-            "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND (a.expires IS NULL OR a.expires > ?2)
-             ORDER BY a.lamport DESC, a.id"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![&festival.0[..], now], |r| announcement_from_row(r, now))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.unexpired_announcements(festival, now, Priority::Normal)
     }
 
     /// The unexpired emergency announcements, newest first: what a page's banner shows.
     pub fn emergencies(&self, festival: &FestivalId, now: i64) -> Result<Vec<AnnouncementView>, StoreError> {
+        self.unexpired_announcements(festival, now, Priority::Emergency)
+    }
+
+    /// Announcements of at least `least` priority not yet expired at `now`, newest first.
+    fn unexpired_announcements(
+        &self,
+        festival: &FestivalId,
+        now: i64,
+        least: Priority,
+    ) -> Result<Vec<AnnouncementView>, StoreError> {
         let sql = format!(
             "{ANNOUNCEMENT_SELECT} WHERE a.festival = ?1 AND a.deleted = 0 AND (a.expires IS NULL OR a.expires > ?2)
-             AND a.priority = ?3 ORDER BY a.lamport DESC, a.id"
+             AND a.priority >= ?3 ORDER BY a.lamport DESC, a.id"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt
-            .query_map(params![&festival.0[..], now, Priority::Emergency as u8], |r| announcement_from_row(r, now))?;
+        let rows = stmt.query_map(params![&festival.0[..], now, least as u8], |r| announcement_from_row(r, now))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
