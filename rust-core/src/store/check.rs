@@ -54,13 +54,16 @@ impl Store {
         let foreign: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM ops o WHERE o.target IS NOT NULL AND (
                EXISTS (SELECT 1 FROM events e WHERE e.id = o.target AND e.festival != o.festival)
-               OR EXISTS (SELECT 1 FROM venues v WHERE v.id = o.target AND v.festival != o.festival)
-               OR EXISTS (SELECT 1 FROM announcements a WHERE a.id = o.target AND a.festival != o.festival))",
+               OR EXISTS (SELECT 1 FROM venues v WHERE v.id = o.target
+                          AND v.festival != (SELECT key FROM keys WHERE n = o.festival))
+               OR EXISTS (SELECT 1 FROM announcements a WHERE a.id = o.target
+                          AND a.festival != (SELECT key FROM keys WHERE n = o.festival)))",
             [],
             |r| r.get(0),
         )?;
         let foreign_venues: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM events e JOIN venues v ON v.id = e.venue WHERE v.festival != e.festival",
+            "SELECT COUNT(*) FROM events e JOIN venues v ON v.id = e.venue
+             WHERE v.festival != (SELECT key FROM keys WHERE n = e.festival)",
             [],
             |r| r.get(0),
         )?;
@@ -118,7 +121,7 @@ pub(super) fn state_digest_conn(conn: &Connection, festival: &FestivalId) -> Res
         "SELECT quote(id), quote(creator), official, title, subtitle, description, start, end, day, quote(venue), track, kind,
                 tags, people, language, links, cancelled, source_id, deleted, hidden, orig_start, orig_end, quote(orig_venue),
                 url, source_number, do_not_record, recording_license
-         FROM events WHERE festival = ? ORDER BY id",
+         FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) ORDER BY id",
         "SELECT quote(id), quote(author), text, priority, expires, lamport, deleted FROM announcements WHERE festival = ? ORDER BY id",
         "SELECT quote(author), display_name, about FROM profiles WHERE festival = ? ORDER BY author",
         "SELECT quote(target), hidden FROM hides WHERE festival = ? ORDER BY target",

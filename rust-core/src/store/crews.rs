@@ -7,7 +7,8 @@ impl Store {
     /// A festival's crew ops (kinds 12 to 15), by author and log position.
     pub fn crew_ops(&self, festival: &FestivalId) -> Result<Vec<Op>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT bytes FROM ops WHERE festival = ? AND kind BETWEEN 12 AND 15 ORDER BY author, seq",
+            "SELECT o.bytes FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.festival = (SELECT n FROM keys WHERE key = ?) AND o.kind BETWEEN 12 AND 15 ORDER BY a.key, o.seq",
         )?;
         let rows = stmt.query_map([&festival.0[..]], |r| r.get::<_, Vec<u8>>(0))?;
         let mut ops = Vec::new();
@@ -108,7 +109,7 @@ impl Store {
     /// The events this person hid from its own programme, by start.
     pub fn hidden_here(&self, festival: &FestivalId) -> Result<Vec<OpId>, StoreError> {
         self.ids_of(
-            "SELECT h.event FROM hidden_here h LEFT JOIN events e ON e.festival = h.festival AND e.id = h.event
+            "SELECT h.event FROM hidden_here h LEFT JOIN events e ON e.id = h.event
              WHERE h.festival = ? ORDER BY e.start, h.event",
             festival,
         )
@@ -130,7 +131,7 @@ impl Store {
         let mut through = self.revision()?;
         {
             let mut stmt =
-                self.conn().prepare_cached("SELECT rev, bytes FROM ops WHERE festival = ? AND rev > ? ORDER BY rev")?;
+                self.conn().prepare_cached("SELECT rev, bytes FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND rev > ? ORDER BY rev")?;
             let mut rows = stmt.query(params![&festival.0[..], mark])?;
             while let Some(r) = rows.next()? {
                 let bytes: Vec<u8> = r.get(1)?;
@@ -162,7 +163,10 @@ impl Store {
 
     /// Every event of a festival that is not deleted.
     pub fn event_ids(&self, festival: &FestivalId) -> Result<Vec<OpId>, StoreError> {
-        self.ids_of("SELECT id FROM events WHERE festival = ? AND deleted = 0", festival)
+        self.ids_of(
+            "SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND deleted = 0",
+            festival,
+        )
     }
 
     fn ids_of(&self, sql: &str, festival: &FestivalId) -> Result<Vec<OpId>, StoreError> {

@@ -32,8 +32,8 @@ impl Store {
     /// This device's favourites, by start.
     pub fn favourites(&self, festival: &FestivalId) -> Result<Vec<EventView>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e JOIN favourites f ON f.festival = e.festival AND f.event = e.id
-             WHERE e.festival = ? AND {VISIBLE} ORDER BY e.start, e.title"
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN favourites f ON f.festival = ?1 AND f.event = e.id
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE} ORDER BY e.start, e.title"
         );
         self.events_where(festival, &sql, &[&&festival.0[..]])
     }
@@ -88,7 +88,7 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.prev_start, e.prev_end,
                     e.prev_venue, e.deleted
-             FROM events e WHERE e.festival = ?1 AND e.updated_rev > ?2 AND e.hidden = 0
+             FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND e.updated_rev > ?2 AND e.hidden = 0
              AND NOT (e.deleted = 1 AND e.created_rev > ?2) ORDER BY e.start"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;

@@ -16,7 +16,7 @@ impl Store {
         let head = read_log_head(&self.conn, festival, author)?;
         let max_lamport: Option<i64> = self
             .conn
-            .prepare_cached("SELECT MAX(lamport) FROM ops WHERE festival = ?")?
+            .prepare_cached("SELECT MAX(lamport) FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?)")?
             .query_row([&festival.0[..]], |r| r.get(0))?;
         let seen_next = max_lamport.map_or(0, |l| l as u64 + 1);
         Ok(match head {
@@ -31,7 +31,10 @@ impl Store {
 
     /// Every stored op of a festival, in (Lamport, author) order.
     pub fn ops(&self, festival: &FestivalId) -> Result<Vec<Op>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE festival = ? ORDER BY lamport, author")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.bytes FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.festival = (SELECT n FROM keys WHERE key = ?) ORDER BY o.lamport, a.key",
+        )?;
         let rows = stmt.query_map([&festival.0[..]], |r| r.get::<_, Vec<u8>>(0))?;
         rows.map(|b| Op::decode(&b?).map_err(|e| StoreError::Corrupt(format!("stored op: {e}")))).collect()
     }
@@ -40,7 +43,12 @@ impl Store {
     pub fn head_op(&self, festival: &FestivalId) -> Result<Option<OpId>, StoreError> {
         let id: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT id FROM ops WHERE festival = ? ORDER BY lamport DESC, author DESC LIMIT 1")?
+            .prepare_cached(
+                "SELECT o.id FROM ops o JOIN keys a ON a.n = o.author
+                 WHERE o.festival = (SELECT n FROM keys WHERE key = ?1)
+                 AND o.lamport = (SELECT MAX(lamport) FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?1))
+                 ORDER BY a.key DESC LIMIT 1",
+            )?
             .query_row([&festival.0[..]], |r| r.get(0))
             .optional()?;
         id.map(|b| b.try_into().map(OpId).map_err(|_| StoreError::Corrupt("op id".into()))).transpose()
@@ -233,7 +241,7 @@ pub(super) fn attach(
     if seq < next_seq {
         // That position is taken by another op (identical ones were filtered as duplicates).
         let kept: Vec<u8> = conn
-            .prepare_cached("SELECT id FROM ops WHERE festival = ? AND author = ? AND seq = ?")?
+            .prepare_cached("SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?")?
             .query_row(params![f, a, seq as i64], |r| r.get(0))?;
         let recorded = record_fork(conn, ctx, op, seq, &kept)?;
         return Ok(Attach::Forked { at: seq, recorded });
@@ -297,9 +305,14 @@ pub(super) fn attach(
     if matches!(op.body(), Body::RoleRevoke { .. }) && revocations >= rules::MAX_REVOCATIONS_PER_LOG {
         return close_log(conn, op, RejectReason::LogFull("role revocations per log"));
     }
+    if head.is_none() {
+        // The log's first op: its author (and perhaps its festival) gets a number. Later ops of
+        // the log find both numbered.
+        conn.prepare_cached("INSERT OR IGNORE INTO keys (key) VALUES (?), (?)")?.execute(params![f, a])?;
+    }
     conn.prepare_cached(
         "INSERT INTO ops (id, festival, author, seq, lamport, kind, target, cap_day, bytes, rev)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, (SELECT n FROM keys WHERE key = ?), (SELECT n FROM keys WHERE key = ?), ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         &op.id().0[..],

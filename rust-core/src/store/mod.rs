@@ -280,7 +280,7 @@ impl Store {
     fn festivals_with_ops(&self) -> Result<Vec<FestivalId>, StoreError> {
         let ids: Vec<Vec<u8>> = self
             .conn
-            .prepare("SELECT DISTINCT festival FROM ops")?
+            .prepare("SELECT key FROM keys WHERE n IN (SELECT DISTINCT festival FROM ops)")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids.into_iter().filter_map(|b| b.try_into().ok().map(FestivalId)).collect())

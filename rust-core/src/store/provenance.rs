@@ -30,10 +30,11 @@ impl Store {
         let row = self
             .conn()
             .prepare_cached(
-                "SELECT o.author, o.bytes, a.at, a.via, a.peer, p.display_name FROM ops o
+                "SELECT k.key, o.bytes, a.at, a.via, a.peer, p.display_name FROM ops o
                  LEFT JOIN arrivals a ON a.op = o.id
-                 LEFT JOIN profiles p ON p.festival = o.festival AND p.author = o.author
-                 WHERE o.festival = ? AND o.id = ?",
+                 JOIN keys k ON k.n = o.author
+                 LEFT JOIN profiles p ON p.festival = ?1 AND p.author = k.key
+                 WHERE o.festival = (SELECT n FROM keys WHERE key = ?1) AND o.id = ?2",
             )?
             .query_row(params![&festival.0[..], &op.0[..]], |r| {
                 Ok((
@@ -73,7 +74,7 @@ impl Store {
         let Some(created) = self.op_origin(festival, event)? else { return Ok(None) };
         let stamps: Option<Vec<u8>> = self
             .conn()
-            .prepare_cached("SELECT stamps FROM events WHERE festival = ? AND id = ?")?
+            .prepare_cached("SELECT stamps FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND id = ?")?
             .query_row(params![&festival.0[..], &event.0[..]], |r| r.get(0))
             .optional()?;
         let latest = stamps
@@ -83,7 +84,9 @@ impl Store {
             Some(s) if s.author != created.author || self.op_lamport(festival, event)? != Some(s.lamport) => {
                 let id: Option<Vec<u8>> = self
                     .conn()
-                    .prepare_cached("SELECT id FROM ops WHERE festival = ? AND lamport = ? AND author = ?")?
+                    .prepare_cached(
+                        "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND lamport = ? AND author = (SELECT n FROM keys WHERE key = ?)",
+                    )?
                     .query_row(params![&festival.0[..], s.lamport as i64, &s.author.0[..]], |r| r.get(0))
                     .optional()?;
                 match id {
@@ -99,7 +102,7 @@ impl Store {
     fn op_lamport(&self, festival: &FestivalId, op: &OpId) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT lamport FROM ops WHERE festival = ? AND id = ?")?
+            .prepare_cached("SELECT lamport FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND id = ?")?
             .query_row(params![&festival.0[..], &op.0[..]], |r| r.get::<_, i64>(0))
             .optional()?
             .map(|l| l as u64))

@@ -16,7 +16,7 @@ use crate::view::*;
 /// The condition of a programme query: parameters 1 to 4 are the festival, day, venue and track
 /// (each `NULL` when the filter does not name it).
 fn programme_where(filter: &ProgrammeFilter) -> String {
-    let mut cond = format!("e.festival = ?1 AND {VISIBLE}");
+    let mut cond = format!("e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE}");
     cond.push_str(if filter.day.is_some() { " AND e.day = ?2" } else { " AND ?2 IS NULL" });
     cond.push_str(if filter.venue.is_some() { " AND e.venue = ?3" } else { " AND ?3 IS NULL" });
     cond.push_str(if filter.track.is_some() { " AND e.track = ?4 COLLATE NOCASE" } else { " AND ?4 IS NULL" });
@@ -162,7 +162,7 @@ impl Decor {
 }
 
 /// The columns [`detail_from_row`] reads.
-const DETAIL_COLUMNS: &str = "e.summary, e.festival, e.description, e.language, e.links, e.source_id, e.orig_start, \
+const DETAIL_COLUMNS: &str = "e.summary, (SELECT key FROM keys WHERE n = e.festival), e.description, e.language, e.links, e.source_id, e.orig_start, \
      e.orig_end, e.orig_venue, e.url, e.source_number, e.do_not_record, e.recording_license";
 
 fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
@@ -398,7 +398,9 @@ impl Store {
 
     /// Everything about one event of a festival.
     pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
-        let sql = format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.festival = ? AND e.deleted = 0");
+        let sql = format!(
+            "SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.festival = (SELECT n FROM keys WHERE key = ?) AND e.deleted = 0"
+        );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&id.0[..], &festival.0[..]])?;
         let Some(r) = rows.next()? else { return Ok(None) };
@@ -419,8 +421,9 @@ impl Store {
         if !visible_only {
             decor.muted.clear();
         }
-        let sql =
-            format!("SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = ? AND {filter} ORDER BY e.start, e.id");
+        let sql = format!(
+            "SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?) AND {filter} ORDER BY e.start, e.id"
+        );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&festival.0[..]])?;
         let mut out = Vec::new();
@@ -440,7 +443,7 @@ impl Store {
         }
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT id FROM events WHERE festival = ? AND deleted = 0 AND hex(id) LIKE ? LIMIT 2")?;
+            .prepare_cached("SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND deleted = 0 AND hex(id) LIKE ? LIMIT 2")?;
         let ids: Vec<Vec<u8>> = stmt
             .query_map(params![&festival.0[..], format!("{}%", p.to_ascii_uppercase())], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -572,9 +575,9 @@ impl Store {
     /// The festival days that have events, with how many.
     pub fn days(&self, festival: &FestivalId) -> Result<Vec<FestivalDay>, StoreError> {
         let sql = format!(
-            "SELECT e.day, COUNT(*) FROM events e WHERE e.festival = ? AND {VISIBLE}
-             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
-             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = e.festival AND h.event = e.id)
+            "SELECT e.day, COUNT(*) FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE}
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = ?1 AND m.author = e.creator)
+             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = ?1 AND h.event = e.id)
              GROUP BY e.day ORDER BY e.day"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -597,7 +600,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events_fts JOIN events e ON e.rowid = events_fts.rowid
-             WHERE e.festival = ?1 AND events_fts MATCH ?2 AND {VISIBLE}
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND events_fts MATCH ?2 AND {VISIBLE}
              ORDER BY bm25(events_fts, 10.0, 5.0, 1.0, 5.0, 3.0, 3.0), e.start LIMIT ?3"
         );
         self.events_where(festival, &sql, &[&&festival.0[..], &terms.join(" "), &(limit as i64)])
@@ -608,9 +611,9 @@ impl Store {
     /// event of a big festival for it would cost that much each time.
     pub fn facets(&self, festival: &FestivalId) -> Result<Facets, StoreError> {
         let sql = format!(
-            "SELECT DISTINCT e.track, e.tags FROM events e WHERE e.festival = ? AND {VISIBLE}
-             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = e.festival AND m.author = e.creator)
-             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = e.festival AND h.event = e.id)"
+            "SELECT DISTINCT e.track, e.tags FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE}
+             AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = ?1 AND m.author = e.creator)
+             AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = ?1 AND h.event = e.id)"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let pairs = stmt.query_map([&festival.0[..]], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -637,7 +640,7 @@ impl Store {
     /// Per venue, what is on now and what starts next (events in the coming 24 hours).
     pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = ?1 AND {VISIBLE} AND e.cancelled = 0
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE} AND e.cancelled = 0
              AND e.start < ?2 + 86400 AND MAX(e.end, e.start) > ?2 ORDER BY e.start"
         );
         let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &now])?;
@@ -698,7 +701,7 @@ impl Store {
     pub fn event_by_source(&self, festival: &FestivalId, source_id: &str) -> Result<Option<EventDetail>, StoreError> {
         let id: Option<Vec<u8>> = self
             .conn()
-            .prepare_cached("SELECT id FROM events WHERE festival = ? AND source_id = ? AND deleted = 0 LIMIT 1")?
+            .prepare_cached("SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND source_id = ? AND deleted = 0 LIMIT 1")?
             .query_row(params![&festival.0[..], source_id], |r| r.get(0))
             .optional()?;
         match id {

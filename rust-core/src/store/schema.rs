@@ -386,6 +386,110 @@ CREATE TABLE hidden_here (
   PRIMARY KEY (festival, event)
 ) WITHOUT ROWID;
 "#,
+    // 9: lean rows. Festival ids and author keys are numbered once, in `keys`, and the op log and
+    // the programme carry the number instead of the 32 bytes in every row and index entry (SQLite
+    // does not share key prefixes between index entries). Order is still by the keys themselves:
+    // a query that orders by author joins `keys`. Rows keep their rowids, so the search index
+    // stays valid.
+    r#"
+CREATE TABLE keys (n INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);
+INSERT INTO keys (key) SELECT festival FROM ops UNION SELECT author FROM ops UNION SELECT festival FROM events;
+
+CREATE TABLE ops_lean (
+  rowid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  festival INTEGER NOT NULL,
+  author INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  lamport INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  target BLOB,
+  cap_day INTEGER,
+  rev INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  UNIQUE (festival, author, seq)
+);
+INSERT INTO ops_lean (rowid, id, festival, author, seq, lamport, kind, target, cap_day, rev, bytes)
+  SELECT o.rowid, o.id, f.n, a.n, o.seq, o.lamport, o.kind, o.target, o.cap_day, o.rev, o.bytes
+  FROM ops o JOIN keys f ON f.key = o.festival JOIN keys a ON a.key = o.author;
+DROP TABLE ops;
+ALTER TABLE ops_lean RENAME TO ops;
+CREATE INDEX ops_order ON ops (festival, lamport);
+CREATE INDEX ops_cap ON ops (festival, author, cap_day, seq) WHERE cap_day IS NOT NULL;
+CREATE INDEX ops_roles ON ops (festival, kind) WHERE kind IN (1, 7, 8);
+CREATE INDEX ops_crew ON ops (festival, kind) WHERE kind BETWEEN 12 AND 15;
+
+CREATE TABLE events_lean (
+  rowid INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  festival INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  start INTEGER NOT NULL,
+  -- As last written: may be before start after a start-only edit; shown as start then.
+  end INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  hidden INTEGER NOT NULL DEFAULT 0,
+  summary BLOB NOT NULL,
+  title TEXT NOT NULL,
+  subtitle TEXT NOT NULL,
+  venue BLOB,
+  track TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  people TEXT NOT NULL,
+  cancelled INTEGER NOT NULL,
+  official INTEGER NOT NULL,
+  creator BLOB NOT NULL,
+  language TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  created_rev INTEGER NOT NULL,
+  updated_rev INTEGER NOT NULL,
+  moved_rev INTEGER NOT NULL DEFAULT 0,
+  cancelled_rev INTEGER NOT NULL DEFAULT 0,
+  prev_start INTEGER,
+  prev_end INTEGER,
+  prev_venue BLOB,
+  stamps BLOB NOT NULL,
+  links TEXT NOT NULL,
+  orig_start INTEGER NOT NULL DEFAULT 0,
+  orig_end INTEGER NOT NULL DEFAULT 0,
+  orig_venue BLOB,
+  url TEXT NOT NULL DEFAULT '',
+  source_number INTEGER,
+  do_not_record INTEGER NOT NULL DEFAULT 0,
+  recording_license TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL
+);
+INSERT INTO events_lean (rowid, id, festival, day, start, end, deleted, hidden, summary, title, subtitle, venue,
+    track, kind, tags, people, cancelled, official, creator, language, source_id, created_rev, updated_rev,
+    moved_rev, cancelled_rev, prev_start, prev_end, prev_venue, stamps, links, orig_start, orig_end, orig_venue,
+    url, source_number, do_not_record, recording_license, description)
+  SELECT e.rowid, e.id, f.n, e.day, e.start, e.end, e.deleted, e.hidden, e.summary, e.title, e.subtitle, e.venue,
+    e.track, e.kind, e.tags, e.people, e.cancelled, e.official, e.creator, e.language, e.source_id, e.created_rev,
+    e.updated_rev, e.moved_rev, e.cancelled_rev, e.prev_start, e.prev_end, e.prev_venue, e.stamps, e.links,
+    e.orig_start, e.orig_end, e.orig_venue, e.url, e.source_number, e.do_not_record, e.recording_license,
+    e.description
+  FROM events e JOIN keys f ON f.key = e.festival;
+DROP TABLE events;
+ALTER TABLE events_lean RENAME TO events;
+CREATE INDEX events_day ON events (festival, day, start, deleted, hidden, summary);
+CREATE INDEX events_start ON events (festival, start);
+CREATE INDEX events_source ON events (festival, source_id) WHERE source_id != '';
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+  INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+  VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+END;
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+  VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+END;
+CREATE TRIGGER events_fts_update AFTER UPDATE OF title, subtitle, description, people, track, tags ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+  VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+  INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+  VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+END;
+"#,
 ];
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before

@@ -53,10 +53,14 @@ impl Store {
     pub fn op_items(&self, festival: &FestivalId, cut: &[(PublicKey, u64)]) -> Result<Vec<(u64, OpId)>, StoreError> {
         let f = &festival.0[..];
         if cut.is_empty() {
-            return self.lamport_ids("SELECT lamport, id FROM ops WHERE festival = ?", &[&f]);
+            return self
+                .lamport_ids("SELECT lamport, id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?)", &[&f]);
         }
         let cut: std::collections::HashMap<PublicKey, u64> = cut.iter().copied().collect();
-        let mut stmt = self.conn.prepare_cached("SELECT lamport, id, author, seq FROM ops WHERE festival = ?")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.lamport, o.id, a.key, o.seq FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.festival = (SELECT n FROM keys WHERE key = ?)",
+        )?;
         let mut rows = stmt.query([f])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -72,7 +76,8 @@ impl Store {
     /// (Lamport clock, id) of every version of one log position held, as an op or as evidence.
     pub fn versions(&self, festival: &FestivalId, who: &PublicKey, seq: u64) -> Result<Vec<(u64, OpId)>, StoreError> {
         self.lamport_ids(
-            "SELECT lamport, id FROM ops WHERE festival = ?1 AND author = ?2 AND seq = ?3
+            "SELECT lamport, id FROM ops
+             WHERE festival = (SELECT n FROM keys WHERE key = ?1) AND author = (SELECT n FROM keys WHERE key = ?2) AND seq = ?3
              UNION SELECT lamport, evidence_id FROM forks WHERE festival = ?1 AND author = ?2 AND ev_seq = ?3",
             &[&&festival.0[..], &&who.0[..], &(seq as i64)],
         )
@@ -80,7 +85,10 @@ impl Store {
 
     /// (author, seq, Lamport clock, id) of every op held in `festival`.
     pub fn log_rows(&self, festival: &FestivalId) -> Result<Vec<(PublicKey, u64, u64, OpId)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT author, seq, lamport, id FROM ops WHERE festival = ?")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.key, o.seq, o.lamport, o.id FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.festival = (SELECT n FROM keys WHERE key = ?)",
+        )?;
         let mut rows = stmt.query([&festival.0[..]])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -92,7 +100,8 @@ impl Store {
     /// What a plan needs to know of these ops or pieces of evidence; ids not held are left out.
     pub fn describe(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<OpRow>, StoreError> {
         let mut op_stmt = self.conn.prepare_cached(
-            "SELECT author, seq, lamport, kind, LENGTH(bytes) FROM ops WHERE id = ? AND festival = ?",
+            "SELECT a.key, o.seq, o.lamport, o.kind, LENGTH(o.bytes) FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.id = ? AND o.festival = (SELECT n FROM keys WHERE key = ?)",
         )?;
         let mut ev_stmt = self.conn.prepare_cached(
             "SELECT author, ev_seq, lamport, 0, LENGTH(evidence) FROM forks WHERE evidence_id = ? AND festival = ?",
@@ -160,7 +169,9 @@ impl Store {
 
     /// The ops (or evidence) with these ids, in this order; ids not held are left out.
     pub fn ops_by_id(&self, festival: &FestivalId, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
-        let mut op_stmt = self.conn.prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = ?")?;
+        let mut op_stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM ops WHERE id = ? AND festival = (SELECT n FROM keys WHERE key = ?)")?;
         let mut ev_stmt =
             self.conn.prepare_cached("SELECT evidence FROM forks WHERE evidence_id = ? AND festival = ? LIMIT 1")?;
         let mut ops = Vec::with_capacity(ids.len());

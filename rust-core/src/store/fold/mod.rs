@@ -139,7 +139,9 @@ pub(crate) fn cap_day(op: &Op) -> Option<i64> {
 
 /// Recomputes roles from the stored creation and role ops; returns whether they changed.
 pub(crate) fn refresh_roles(conn: &Connection, ctx: &mut FestivalCtx) -> Result<bool, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE festival = ? AND kind IN (1, 7, 8)")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND kind IN (1, 7, 8)",
+    )?;
     let rows = stmt.query_map([&ctx.id.0[..]], |r| r.get::<_, Vec<u8>>(0))?;
     let mut owner = None;
     let mut role_ops = Vec::new();
@@ -444,8 +446,8 @@ fn replay_targets(conn: &Connection, ctx: &mut FestivalCtx, id: &OpId, rev: i64)
         return Ok(());
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT ops.bytes FROM orphans JOIN ops ON ops.id = orphans.op
-         WHERE orphans.target = ?1 AND orphans.festival = ?2 ORDER BY ops.lamport, ops.author",
+        "SELECT ops.bytes FROM orphans JOIN ops ON ops.id = orphans.op JOIN keys a ON a.n = ops.author
+         WHERE orphans.target = ?1 AND orphans.festival = ?2 ORDER BY ops.lamport, a.key",
     )?;
     let ops: Vec<Vec<u8>> = stmt.query_map([&id.0[..], &ctx.id.0[..]], |r| r.get(0))?.collect::<Result<_, _>>()?;
     drop(stmt);
@@ -471,7 +473,8 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
     let f = &fid.0[..];
     let mut old_events: HashMap<OpId, EventRow> = HashMap::new();
     {
-        let mut stmt = conn.prepare_cached("SELECT id FROM events WHERE festival = ?")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?)")?;
         let ids: Vec<Vec<u8>> = stmt.query_map([f], |r| r.get(0))?.collect::<Result<_, _>>()?;
         for id in ids.into_iter().filter_map(|b| blob_id(Some(b))) {
             if let Some(row) = load_event(conn, &fid, &id)? {
@@ -484,8 +487,12 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
         .query_map([f], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for table in ["festivals", "venues", "events", "announcements", "profiles", "hides", "orphans", "approvals"] {
-        let col = if table == "festivals" { "id" } else { "festival" };
-        conn.execute(&format!("DELETE FROM {table} WHERE {col} = ?"), [f])?;
+        let cond = match table {
+            "festivals" => "id = ?",
+            "events" => "festival = (SELECT n FROM keys WHERE key = ?)",
+            _ => "festival = ?",
+        };
+        conn.execute(&format!("DELETE FROM {table} WHERE {cond}"), [f])?;
     }
     ctx.state = None;
     ctx.has_hides = false;
@@ -496,7 +503,10 @@ pub(crate) fn rebuild(conn: &Connection, ctx: &mut FestivalCtx, rev: i64) -> Res
     ctx.roles = Roles::default();
     refresh_roles(conn, ctx)?;
     {
-        let mut stmt = conn.prepare_cached("SELECT bytes FROM ops WHERE festival = ? ORDER BY lamport, author, id")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT o.bytes FROM ops o JOIN keys a ON a.n = o.author
+             WHERE o.festival = (SELECT n FROM keys WHERE key = ?) ORDER BY o.lamport, a.key, o.id",
+        )?;
         let mut rows = stmt.query([f])?;
         // Festival creation first so that days are computed in the right time zone.
         let mut ops = Vec::new();

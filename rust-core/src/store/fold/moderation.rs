@@ -1,6 +1,7 @@
 //! Moderation: who is approved or hidden, what the community cap allows, what shows.
 
 use super::*;
+use rusqlite::named_params;
 
 /// Applies an official moderation rule: the community mode is one last-writer-wins field, and
 /// approvals only ever add authors (an organiser who changes their mind hides the author).
@@ -40,8 +41,10 @@ pub(super) fn apply_moderation(
     drop(add);
     ctx.has_hides = ctx.has_hides || m.community == Some(CommunityMode::Approved) || approved_only(conn, &ctx.id)?;
     if everyone {
-        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND official = 0"))?
-            .execute([f])?;
+        conn.prepare_cached(&format!(
+            "UPDATE events SET {HIDDEN} WHERE festival = (SELECT n FROM keys WHERE key = :festival) AND official = 0"
+        ))?
+        .execute(named_params! {":festival": f})?;
     } else {
         for k in &m.approve {
             refresh_hidden(conn, ctx, None, Some(k))?;
@@ -60,11 +63,12 @@ pub(super) fn approved_only(conn: &Connection, festival: &FestivalId) -> Result<
 
 /// Whether a community event is hidden for everybody: an organiser hid it or its author, or the
 /// festival shows only approved authors and its author is not one. Official events never are.
+/// `:festival` is the festival's id; the statement's rows are that festival's events.
 pub(super) const HIDDEN: &str = "hidden = (official = 0 AND (
-    EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.id AND h.hidden = 1)
-    OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = events.festival AND h.target = events.creator AND h.hidden = 1)
-    OR (EXISTS (SELECT 1 FROM festivals f WHERE f.id = events.festival AND f.community = 1)
-        AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.festival = events.festival AND a.author = events.creator))))";
+    EXISTS (SELECT 1 FROM hides h WHERE h.festival = :festival AND h.target = events.id AND h.hidden = 1)
+    OR EXISTS (SELECT 1 FROM hides h WHERE h.festival = :festival AND h.target = events.creator AND h.hidden = 1)
+    OR (EXISTS (SELECT 1 FROM festivals f WHERE f.id = :festival AND f.community = 1)
+        AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.festival = :festival AND a.author = events.creator))))";
 
 /// Hides only ever apply to community content: an official event stays visible.
 pub(super) fn refresh_hidden(
@@ -74,12 +78,16 @@ pub(super) fn refresh_hidden(
     creator: Option<&PublicKey>,
 ) -> Result<(), StoreError> {
     if let Some(id) = event {
-        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE id = ? AND festival = ?"))?
-            .execute([&id.0[..], &ctx.id.0[..]])?;
+        conn.prepare_cached(&format!(
+            "UPDATE events SET {HIDDEN} WHERE id = :id AND festival = (SELECT n FROM keys WHERE key = :festival)"
+        ))?
+        .execute(named_params! {":id": &id.0[..], ":festival": &ctx.id.0[..]})?;
     }
     if let Some(c) = creator {
-        conn.prepare_cached(&format!("UPDATE events SET {HIDDEN} WHERE festival = ? AND creator = ?"))?
-            .execute([&ctx.id.0[..], &c.0[..]])?;
+        conn.prepare_cached(&format!(
+            "UPDATE events SET {HIDDEN} WHERE festival = (SELECT n FROM keys WHERE key = :festival) AND creator = :creator"
+        ))?
+        .execute(named_params! {":festival": &ctx.id.0[..], ":creator": &c.0[..]})?;
     }
     Ok(())
 }
@@ -102,7 +110,8 @@ pub(super) fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &
         (d, a) => {
             let (day_n, all_n): (i64, i64) = conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(cap_day = ?3), 0), COUNT(*) FROM ops WHERE festival = ?1 AND author = ?2
+                    "SELECT COALESCE(SUM(cap_day = ?3), 0), COUNT(*) FROM ops
+                     WHERE festival = (SELECT n FROM keys WHERE key = ?1) AND author = (SELECT n FROM keys WHERE key = ?2)
                      AND cap_day IS NOT NULL AND seq < ?4 AND seq > ?5",
                 )?
                 .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| {

@@ -74,7 +74,7 @@ pub(crate) fn load_event(conn: &Connection, festival: &FestivalId, id: &OpId) ->
                     tags, people, language, links, cancelled, source_id, deleted, stamps,
                     created_rev, updated_rev, moved_rev, cancelled_rev, prev_start, prev_end, prev_venue,
                     orig_start, orig_end, orig_venue, url, source_number, do_not_record, recording_license
-             FROM events WHERE id = ? AND festival = ?",
+             FROM events WHERE id = ? AND festival = (SELECT n FROM keys WHERE key = ?)",
         )?
         .query_row([&id.0[..], &festival.0[..]], |r| {
             Ok((
@@ -180,7 +180,7 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
             stamps, created_rev, updated_rev, summary, orig_start, orig_end, orig_venue,
             url, source_number, do_not_record, recording_license)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+         VALUES (?1, (SELECT n FROM keys WHERE key = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
             ?20, ?21, ?22, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![

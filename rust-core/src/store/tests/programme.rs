@@ -210,9 +210,127 @@ fn a_store_from_before_first_slots_is_rederived_when_opened() {
     assert!(store.check().expect("check").is_clean());
 }
 
+#[test]
+fn a_store_from_before_lean_rows_keeps_everything_it_held() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v8.db");
+    let owner = Identity::from_seed(1);
+    let guest = Identity::from_seed(7);
+    let nonce = [1u8; 16];
+    let f = FestivalId::derive(&owner.public(), &nonce);
+    let sorted = |mut v: Vec<(u64, OpId)>| {
+        v.sort();
+        v
+    };
+    let (digest, items, rows, e) = {
+        let mut store = Store::open(&path).expect("store");
+        store.append(&owner, f, create_body(nonce), 0).expect("create");
+        let e = store.append(&owner, f, event("Beekeeping at dawn", T0, None), 0).expect("event").id();
+        store.append(&guest, f, event("Community picnic", T0 + 3600, None), 0).expect("guest event");
+        let patch = EventPatch { subtitle: Some("Bring gloves".into()), ..Default::default() };
+        store.append(&owner, f, edit(e, patch), 0).expect("edit");
+        let held = (
+            store.state_digest(&f).expect("digest"),
+            sorted(store.op_items(&f, &[]).expect("items")),
+            store.log_rows(&f).expect("rows"),
+            e,
+        );
+        undo_schema_9(store.conn());
+        store.conn().pragma_update(None, "user_version", 8).expect("version");
+        held
+    };
+    let mut store = Store::open(&path).expect("reopen");
+    let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    assert_eq!(version, SCHEMA_VERSION as i64);
+    assert_eq!(store.state_digest(&f).expect("digest"), digest);
+    assert_eq!(sorted(store.op_items(&f, &[]).expect("items")), items);
+    let mut now_rows = store.log_rows(&f).expect("rows");
+    let mut then_rows = rows;
+    now_rows.sort();
+    then_rows.sort();
+    assert_eq!(now_rows, then_rows);
+    let keys: i64 = store.conn().query_row("SELECT COUNT(*) FROM keys", [], |r| r.get(0)).expect("keys");
+    assert_eq!(keys, 3, "the festival and its two authors, once each");
+    let found =
+        |store: &Store, q: &str| store.search(&f, q, 10).expect("search").into_iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(found(&store, "gloves"), vec![e]);
+    // Writes after the migration go to the lean rows, and the search index follows them.
+    let patch = EventPatch { title: Some("Honey tasting".into()), ..Default::default() };
+    store.append(&owner, f, edit(e, patch), 0).expect("edit after");
+    let newcomer = Identity::from_seed(9);
+    let n = store.append(&newcomer, f, event("Late swim", T0 + 7200, None), 0).expect("newcomer").id();
+    assert_eq!(found(&store, "honey"), vec![e]);
+    assert!(found(&store, "beekeeping").is_empty());
+    assert_eq!(found(&store, "swim"), vec![n]);
+    store
+        .conn()
+        .execute("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)", [])
+        .expect("search index matches the events");
+    assert!(store.check().expect("check").is_clean());
+}
+
+/// Takes a store back to before migration 9: ops and events name their festival (and ops their
+/// author) with the 32-byte keys again, in the column order the earlier migrations left.
+fn undo_schema_9(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "CREATE TABLE ops_wide (
+           rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, festival BLOB NOT NULL, author BLOB NOT NULL,
+           seq INTEGER NOT NULL, lamport INTEGER NOT NULL, kind INTEGER NOT NULL, target BLOB, cap_day INTEGER,
+           bytes BLOB NOT NULL, rev INTEGER NOT NULL, UNIQUE (festival, author, seq));
+         INSERT INTO ops_wide SELECT o.rowid, o.id, f.key, a.key, o.seq, o.lamport, o.kind, o.target, o.cap_day,
+           o.bytes, o.rev FROM ops o JOIN keys f ON f.n = o.festival JOIN keys a ON a.n = o.author;
+         DROP TABLE ops;
+         ALTER TABLE ops_wide RENAME TO ops;
+         CREATE INDEX ops_order ON ops (festival, lamport);
+         CREATE INDEX ops_cap ON ops (festival, author, cap_day, seq) WHERE cap_day IS NOT NULL;
+         CREATE INDEX ops_roles ON ops (festival, kind) WHERE kind IN (1, 7, 8);
+         CREATE INDEX ops_crew ON ops (festival, kind) WHERE kind BETWEEN 12 AND 15;
+         CREATE TABLE events_wide (
+           rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, festival BLOB NOT NULL, day TEXT NOT NULL,
+           start INTEGER NOT NULL, end INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+           hidden INTEGER NOT NULL DEFAULT 0, summary BLOB NOT NULL, title TEXT NOT NULL, subtitle TEXT NOT NULL,
+           venue BLOB, track TEXT NOT NULL, kind TEXT NOT NULL, tags TEXT NOT NULL, people TEXT NOT NULL,
+           cancelled INTEGER NOT NULL, official INTEGER NOT NULL, creator BLOB NOT NULL, language TEXT NOT NULL,
+           source_id TEXT NOT NULL, created_rev INTEGER NOT NULL, updated_rev INTEGER NOT NULL,
+           moved_rev INTEGER NOT NULL DEFAULT 0, cancelled_rev INTEGER NOT NULL DEFAULT 0, prev_start INTEGER,
+           prev_end INTEGER, prev_venue BLOB, stamps BLOB NOT NULL, links TEXT NOT NULL, description TEXT NOT NULL,
+           orig_start INTEGER NOT NULL DEFAULT 0, orig_end INTEGER NOT NULL DEFAULT 0, orig_venue BLOB,
+           url TEXT NOT NULL DEFAULT '', source_number INTEGER, do_not_record INTEGER NOT NULL DEFAULT 0,
+           recording_license TEXT NOT NULL DEFAULT '');
+         INSERT INTO events_wide SELECT e.rowid, e.id, f.key, e.day, e.start, e.end, e.deleted, e.hidden, e.summary,
+           e.title, e.subtitle, e.venue, e.track, e.kind, e.tags, e.people, e.cancelled, e.official, e.creator,
+           e.language, e.source_id, e.created_rev, e.updated_rev, e.moved_rev, e.cancelled_rev, e.prev_start,
+           e.prev_end, e.prev_venue, e.stamps, e.links, e.description, e.orig_start, e.orig_end, e.orig_venue, e.url,
+           e.source_number, e.do_not_record, e.recording_license FROM events e JOIN keys f ON f.n = e.festival;
+         DROP TABLE events;
+         ALTER TABLE events_wide RENAME TO events;
+         CREATE INDEX events_day ON events (festival, day, start, deleted, hidden, summary);
+         CREATE INDEX events_start ON events (festival, start);
+         CREATE INDEX events_source ON events (festival, source_id) WHERE source_id != '';
+         CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+           INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+           VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+         END;
+         CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+           INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+           VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+         END;
+         CREATE TRIGGER events_fts_update AFTER UPDATE OF title, subtitle, description, people, track, tags ON events
+         BEGIN
+           INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+           VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
+           INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
+           VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
+         END;
+         DROP TABLE keys;",
+    )
+    .expect("undo migration 9");
+}
+
 /// Takes a store back to before migration 4 (the imported schedule's facts), stamps included:
 /// events then had 14 stamped fields and venues 4.
 fn drop_schema_4(conn: &rusqlite::Connection) {
+    undo_schema_9(conn);
     // And before migrations 5 to 8 (emergencies told, arrivals, crews, crews here), which came
     // after it.
     conn.execute_batch(
