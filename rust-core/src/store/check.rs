@@ -24,6 +24,13 @@ impl Store {
         if integrity != "ok" {
             report.problems.push(format!("integrity_check: {integrity}"));
         }
+        let search_ok = match search_index_matches(&self.conn) {
+            Ok(()) => true,
+            Err(e) => {
+                report.problems.push(format!("the search index does not match the events: {e}"));
+                false
+            }
+        };
         let books = log_books(&self.conn)?;
         let mut bad_logs = 0;
         for ((f, a), want) in &books {
@@ -40,6 +47,10 @@ impl Store {
         for id in self.festivals_with_ops()? {
             let before = self.state_digest(&id)?;
             let tx = self.conn.transaction()?;
+            if !search_ok {
+                // Re-deriving deletes events from the index, which a damaged one refuses.
+                tx.execute("INSERT INTO events_fts (events_fts) VALUES ('rebuild')", [])?;
+            }
             let rev = current_rev(&tx)?;
             let mut ctx = FestivalCtx::load(&tx, id)?;
             fold::rebuild(&tx, &mut ctx, rev)?;
@@ -91,6 +102,10 @@ impl Store {
         let mut logs = Logs { heads: log_books(&tx)?, ..Default::default() };
         logs.dirty = logs.heads.keys().copied().collect();
         logs.flush(&tx, 0)?;
+        if search_index_matches(&tx).is_err() {
+            // Re-read from the events table, which the festivals' rebuild below keeps in step.
+            tx.execute("INSERT INTO events_fts (events_fts) VALUES ('rebuild')", [])?;
+        }
         let rev = next_rev(&tx)?;
         let mut changes = ChangeSet::default();
         for f in &report.damaged {
@@ -140,4 +155,10 @@ pub(super) fn state_digest_conn(conn: &Connection, festival: &FestivalId) -> Res
         h.update(b"\x1e");
     }
     Ok(h.finalize().to_hex().to_string())
+}
+
+/// Whether the full-text index holds exactly the events' text: FTS5 compares every entry with the
+/// content table. Writes nothing.
+fn search_index_matches(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)", []).map(|_| ())
 }

@@ -389,6 +389,29 @@ fn check_detects_tampering_with_materialized_tables() {
 }
 
 #[test]
+fn check_finds_a_damaged_search_index_and_repair_rebuilds_it() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    w.add(&owner, event("Glassblowing", T0, None));
+    let found = |w: &World| w.store.search(&w.f, "glassblowing", 10).expect("search").len();
+    assert_eq!(found(&w), 1);
+    // The index loses the event's entry: the event no longer turns up in search.
+    w.store
+        .conn()
+        .execute(
+            "INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
+             SELECT 'delete', rowid, title, subtitle, description, people, track, tags FROM events",
+            [],
+        )
+        .expect("damage");
+    assert_eq!(found(&w), 0);
+    let report = w.store.check().expect("check");
+    assert!(report.problems.iter().any(|p| p.contains("search index")), "{report:?}");
+    assert!(w.store.repair().expect("repair").is_clean());
+    assert_eq!(found(&w), 1);
+}
+
+#[test]
 fn a_same_value_write_keeps_its_stamp_across_batches() {
     // Two devices: on each, a winning write that repeats the current value must still beat a
     // concurrent lower-stamped write that arrives in a later batch.
