@@ -130,8 +130,10 @@ impl Store {
         let mark = self.seen_rev(festival)?;
         let mut through = self.revision()?;
         {
-            let mut stmt =
-                self.conn().prepare_cached("SELECT rev, bytes FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND rev > ? ORDER BY rev")?;
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT rev, bytes FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND rev > ?
+                     ORDER BY rev",
+            )?;
             let mut rows = stmt.query(params![&festival.0[..], mark])?;
             while let Some(r) = rows.next()? {
                 let bytes: Vec<u8> = r.get(1)?;

@@ -99,28 +99,30 @@ pub(super) fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Res
     let mut fresh = Vec::with_capacity(ops.len());
     let mut logs = Logs::default();
     for (index, op) in ops {
-        let fresh_op = seen_ids.insert(op.id())
-            && {
-                let head = logs.get(tx, &op.festival(), &op.author())?;
-                let next_seq = head.map_or(0, |h| h.seq + 1);
-                if op.seq() < next_seq {
-                    // This very op, evidence already kept, or another op at its position: a fork,
-                    // recorded once the signature shows the author really signed it.
-                    let id: Option<Vec<u8>> = tx
-                    .prepare_cached("SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?")?
+        let fresh_op = seen_ids.insert(op.id()) && {
+            let head = logs.get(tx, &op.festival(), &op.author())?;
+            let next_seq = head.map_or(0, |h| h.seq + 1);
+            if op.seq() < next_seq {
+                // This very op, evidence already kept, or another op at its position: a fork,
+                // recorded once the signature shows the author really signed it.
+                let id: Option<Vec<u8>> = tx
+                    .prepare_cached(
+                        "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?)
+                         AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?",
+                    )?
                     .query_row(params![&op.festival().0[..], &op.author().0[..], op.seq() as i64], |r| r.get(0))
                     .optional()?;
-                    id.as_deref() != Some(&op.id().0[..])
-                        && !tx
-                            .prepare_cached("SELECT EXISTS (SELECT 1 FROM forks WHERE evidence_id = ?)")?
-                            .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
-                } else if op.seq() > next_seq {
-                    !tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops WHERE id = ?)")?
+                id.as_deref() != Some(&op.id().0[..])
+                    && !tx
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM forks WHERE evidence_id = ?)")?
                         .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
-                } else {
-                    true
-                }
-            };
+            } else if op.seq() > next_seq {
+                !tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_ops WHERE id = ?)")?
+                    .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
+            } else {
+                true
+            }
+        };
         if fresh_op {
             fresh.push((index, op));
         } else {

@@ -88,7 +88,8 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS}, e.created_rev, e.moved_rev, e.cancelled_rev, e.prev_start, e.prev_end,
                     e.prev_venue, e.deleted
-             FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND e.updated_rev > ?2 AND e.hidden = 0
+             FROM events e
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND e.updated_rev > ?2 AND e.hidden = 0
              AND NOT (e.deleted = 1 AND e.created_rev > ?2) ORDER BY e.start"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;

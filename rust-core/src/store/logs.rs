@@ -241,7 +241,10 @@ pub(super) fn attach(
     if seq < next_seq {
         // That position is taken by another op (identical ones were filtered as duplicates).
         let kept: Vec<u8> = conn
-            .prepare_cached("SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?")?
+            .prepare_cached(
+                "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?)
+                 AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?",
+            )?
             .query_row(params![f, a, seq as i64], |r| r.get(0))?;
         let recorded = record_fork(conn, ctx, op, seq, &kept)?;
         return Ok(Attach::Forked { at: seq, recorded });

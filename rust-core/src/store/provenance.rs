@@ -85,7 +85,8 @@ impl Store {
                 let id: Option<Vec<u8>> = self
                     .conn()
                     .prepare_cached(
-                        "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND lamport = ? AND author = (SELECT n FROM keys WHERE key = ?)",
+                        "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?) AND lamport = ?
+                         AND author = (SELECT n FROM keys WHERE key = ?)",
                     )?
                     .query_row(params![&festival.0[..], s.lamport as i64, &s.author.0[..]], |r| r.get(0))
                     .optional()?;

@@ -162,7 +162,8 @@ impl Decor {
 }
 
 /// The columns [`detail_from_row`] reads.
-const DETAIL_COLUMNS: &str = "e.summary, (SELECT key FROM keys WHERE n = e.festival), e.description, e.language, e.links, e.source_id, e.orig_start, \
+const DETAIL_COLUMNS: &str = "e.summary, (SELECT key FROM keys WHERE n = e.festival), e.description, e.language, \
+     e.links, e.source_id, e.orig_start, \
      e.orig_end, e.orig_venue, e.url, e.source_number, e.do_not_record, e.recording_license";
 
 fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
@@ -399,7 +400,8 @@ impl Store {
     /// Everything about one event of a festival.
     pub fn event_detail(&self, festival: &FestivalId, id: &OpId) -> Result<Option<EventDetail>, StoreError> {
         let sql = format!(
-            "SELECT {DETAIL_COLUMNS} FROM events e WHERE e.id = ? AND e.festival = (SELECT n FROM keys WHERE key = ?) AND e.deleted = 0"
+            "SELECT {DETAIL_COLUMNS} FROM events e
+             WHERE e.id = ? AND e.festival = (SELECT n FROM keys WHERE key = ?) AND e.deleted = 0"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&id.0[..], &festival.0[..]])?;
@@ -422,7 +424,8 @@ impl Store {
             decor.muted.clear();
         }
         let sql = format!(
-            "SELECT {DETAIL_COLUMNS} FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?) AND {filter} ORDER BY e.start, e.id"
+            "SELECT {DETAIL_COLUMNS} FROM events e
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?) AND {filter} ORDER BY e.start, e.id"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut rows = stmt.query([&festival.0[..]])?;
@@ -441,9 +444,10 @@ impl Store {
         if p.len() < 4 || p.len() > 64 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound(format!("event {prefix:?} (give at least 4 hex digits of its id)")));
         }
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND deleted = 0 AND hex(id) LIKE ? LIMIT 2")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND deleted = 0
+                 AND hex(id) LIKE ? LIMIT 2",
+        )?;
         let ids: Vec<Vec<u8>> = stmt
             .query_map(params![&festival.0[..], format!("{}%", p.to_ascii_uppercase())], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -611,7 +615,8 @@ impl Store {
     /// event of a big festival for it would cost that much each time.
     pub fn facets(&self, festival: &FestivalId) -> Result<Facets, StoreError> {
         let sql = format!(
-            "SELECT DISTINCT e.track, e.tags FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE}
+            "SELECT DISTINCT e.track, e.tags FROM events e
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE}
              AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.festival = ?1 AND m.author = e.creator)
              AND NOT EXISTS (SELECT 1 FROM hidden_here h WHERE h.festival = ?1 AND h.event = e.id)"
         );
@@ -640,7 +645,8 @@ impl Store {
     /// Per venue, what is on now and what starts next (events in the coming 24 hours).
     pub fn now_next(&self, festival: &FestivalId, now: i64) -> Result<Vec<NowNext>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE} AND e.cancelled = 0
+            "SELECT {EVENT_COLUMNS} FROM events e
+             WHERE e.festival = (SELECT n FROM keys WHERE key = ?1) AND {VISIBLE} AND e.cancelled = 0
              AND e.start < ?2 + 86400 AND MAX(e.end, e.start) > ?2 ORDER BY e.start"
         );
         let (mut events, decor) = self.events_decorated(festival, &sql, &[&&festival.0[..], &now])?;
@@ -701,7 +707,10 @@ impl Store {
     pub fn event_by_source(&self, festival: &FestivalId, source_id: &str) -> Result<Option<EventDetail>, StoreError> {
         let id: Option<Vec<u8>> = self
             .conn()
-            .prepare_cached("SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND source_id = ? AND deleted = 0 LIMIT 1")?
+            .prepare_cached(
+                "SELECT id FROM events WHERE festival = (SELECT n FROM keys WHERE key = ?) AND source_id = ?
+                 AND deleted = 0 LIMIT 1",
+            )?
             .query_row(params![&festival.0[..], source_id], |r| r.get(0))
             .optional()?;
         match id {

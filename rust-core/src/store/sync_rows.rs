@@ -77,7 +77,8 @@ impl Store {
     pub fn versions(&self, festival: &FestivalId, who: &PublicKey, seq: u64) -> Result<Vec<(u64, OpId)>, StoreError> {
         self.lamport_ids(
             "SELECT lamport, id FROM ops
-             WHERE festival = (SELECT n FROM keys WHERE key = ?1) AND author = (SELECT n FROM keys WHERE key = ?2) AND seq = ?3
+             WHERE festival = (SELECT n FROM keys WHERE key = ?1) AND author = (SELECT n FROM keys WHERE key = ?2)
+             AND seq = ?3
              UNION SELECT lamport, evidence_id FROM forks WHERE festival = ?1 AND author = ?2 AND ev_seq = ?3",
             &[&&festival.0[..], &&who.0[..], &(seq as i64)],
         )

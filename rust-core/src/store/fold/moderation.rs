@@ -85,7 +85,8 @@ pub(super) fn refresh_hidden(
     }
     if let Some(c) = creator {
         conn.prepare_cached(&format!(
-            "UPDATE events SET {HIDDEN} WHERE festival = (SELECT n FROM keys WHERE key = :festival) AND creator = :creator"
+            "UPDATE events SET {HIDDEN}
+             WHERE festival = (SELECT n FROM keys WHERE key = :festival) AND creator = :creator"
         ))?
         .execute(named_params! {":festival": &ctx.id.0[..], ":creator": &c.0[..]})?;
     }
@@ -111,7 +112,8 @@ pub(super) fn over_community_cap(conn: &Connection, ctx: &mut FestivalCtx, op: &
             let (day_n, all_n): (i64, i64) = conn
                 .prepare_cached(
                     "SELECT COALESCE(SUM(cap_day = ?3), 0), COUNT(*) FROM ops
-                     WHERE festival = (SELECT n FROM keys WHERE key = ?1) AND author = (SELECT n FROM keys WHERE key = ?2)
+                     WHERE festival = (SELECT n FROM keys WHERE key = ?1)
+                     AND author = (SELECT n FROM keys WHERE key = ?2)
                      AND cap_day IS NOT NULL AND seq < ?4 AND seq > ?5",
                 )?
                 .query_row(params![&ctx.id.0[..], &op.author().0[..], day, op.seq() as i64, floor], |r| {

@@ -180,7 +180,8 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
             stamps, created_rev, updated_rev, summary, orig_start, orig_end, orig_venue,
             url, source_number, do_not_record, recording_license)
-         VALUES (?1, (SELECT n FROM keys WHERE key = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+         VALUES (?1, (SELECT n FROM keys WHERE key = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+            ?16, ?17, ?18, ?19,
             ?20, ?21, ?22, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
