@@ -496,6 +496,10 @@ END;
 /// it re-derives every festival's programme once, at open.
 pub const REBUILT_BY: usize = 4;
 
+/// The newest migration that rewrites the largest tables: a store migrated from before it is
+/// vacuumed once, at open, so that the pages the old rows held go back to the file system.
+pub const VACUUMED_BY: usize = 9;
+
 /// The schema version a fully migrated store has.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
