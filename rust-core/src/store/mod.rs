@@ -266,18 +266,18 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
         let found = schema::migrate(&mut conn)?;
-        if found > 0 && found < schema::VACUUMED_BY {
-            // Not fatal: the free pages are reused by later writes all the same.
-            match conn.execute_batch("VACUUM") {
-                Ok(()) => tracing::info!("compacted the store after its upgrade"),
-                Err(e) => tracing::warn!(error = %e, "could not compact the store after its upgrade"),
-            }
-        }
         let mut store = Store { conn, clock: Clock::System, feed: Feed::new(), starts: Default::default() };
         if found > 0 && found < schema::REBUILT_BY {
             for f in store.festivals_with_ops()? {
                 tracing::info!(festival = %f.short(), "re-deriving the programme after a store upgrade");
                 store.rebuild(&f)?;
+            }
+        }
+        if found > 0 && found < schema::VACUUMED_BY {
+            // Not fatal: the free pages are reused by later writes all the same.
+            match store.conn.execute_batch("VACUUM") {
+                Ok(()) => tracing::info!("compacted the store after its upgrade"),
+                Err(e) => tracing::warn!(error = %e, "could not compact the store after its upgrade"),
             }
         }
         Ok(store)

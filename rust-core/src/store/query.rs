@@ -96,6 +96,9 @@ type IdSet<K> = HashSet<K, std::hash::BuildHasherDefault<IdHasher>>;
 /// per query instead of joined into every row.
 pub(super) struct Decor {
     venues: IdMap<OpId, (String, bool)>,
+    /// The festival's venues by their number in `keys`, as summaries name them; sorted by
+    /// number (a festival has tens of venues: a binary search beats hashing, row after row).
+    venue_numbers: Vec<(i64, OpId)>,
     /// Place of each venue in the festival's venue order, so sorting by venue compares integers.
     venue_rank: IdMap<OpId, usize>,
     favourites: IdSet<OpId>,
@@ -138,17 +141,26 @@ impl Decor {
         if self.muted.contains(&s.creator) || self.hidden.contains(&s.id) {
             return Ok(None);
         }
+        let venue = match s.venue {
+            summary::Venue::None => None,
+            summary::Venue::Id(v) => Some(v),
+            // Numbered only as a venue of this festival, which stays in `venues` once there (a
+            // rebuild puts it back with the same number before the events that name it).
+            summary::Venue::Number(n) => {
+                self.venue_numbers.binary_search_by_key(&n, |v| v.0).ok().map(|i| self.venue_numbers[i].1)
+            }
+        };
         Ok(Some(EventView {
             favourite: self.favourites.contains(&s.id),
             crew: self.crew_count(&s.id),
-            venue_name: self.venue_name(&s.venue, false),
+            venue_name: self.venue_name(&venue, false),
             id: s.id,
             title: s.title,
             subtitle: s.subtitle,
             start: s.start,
             end: s.end,
             day: s.day,
-            venue: s.venue,
+            venue,
             track: s.track,
             kind: s.kind,
             tags: s.tags,
@@ -161,10 +173,10 @@ impl Decor {
     }
 }
 
-/// The columns [`detail_from_row`] reads.
-const DETAIL_COLUMNS: &str = "e.summary, (SELECT key FROM keys WHERE n = e.festival), e.description, e.language, \
-     e.links, e.source_id, e.orig_start, \
-     e.orig_end, e.orig_venue, e.url, e.source_number, e.do_not_record, e.recording_license";
+/// The columns [`detail_from_row`] reads: [`EVENT_COLUMNS`], then the details.
+const DETAIL_COLUMNS: &str = "e.summary, (SELECT key FROM keys WHERE n = e.festival), \
+     e.description, e.language, e.links, e.source_id, e.orig_start, e.orig_end, e.orig_venue, e.url, \
+     e.source_number, e.do_not_record, e.recording_license";
 
 fn detail_from_row(decor: &Decor, r: &Row<'_>) -> Result<Option<EventDetail>, StoreError> {
     let Some(event) = decor.event(r)? else { return Ok(None) };
@@ -324,13 +336,19 @@ impl Store {
         let mut venues = IdMap::default();
         // Venues rank as [`Store::venues`] lists them: a schedule's room order, then by name.
         let mut positions: Vec<(OpId, Option<u32>)> = Vec::new();
-        let mut stmt =
-            self.conn().prepare_cached("SELECT id, name, deleted, position FROM venues WHERE festival = ?")?;
+        let mut venue_numbers = Vec::new();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT v.id, v.name, v.deleted, v.position, k.n FROM venues v LEFT JOIN keys k ON k.key = v.id
+             WHERE v.festival = ?",
+        )?;
         let mut rows = stmt.query([f])?;
         while let Some(r) = rows.next()? {
             let id = OpId(key32(r.get(0)?)?);
             venues.insert(id, (r.get(1)?, r.get(2)?));
             positions.push((id, r.get(3)?));
+            if let Some(n) = r.get::<_, Option<i64>>(4)? {
+                venue_numbers.push((n, id));
+            }
         }
         let ids = |sql: &str| -> Result<Vec<[u8; 32]>, StoreError> {
             let mut stmt = self.conn().prepare_cached(sql)?;
@@ -358,8 +376,9 @@ impl Store {
                 .then_with(|| cmp_ignore_case(name(&a.0), name(&b.0)))
                 .then(a.0.cmp(&b.0))
         });
+        venue_numbers.sort_unstable();
         let venue_rank = positions.into_iter().enumerate().map(|(i, (id, _))| (id, i)).collect();
-        Ok(Decor { venues, venue_rank, favourites, muted, hidden, crew })
+        Ok(Decor { venues, venue_numbers, venue_rank, favourites, muted, hidden, crew })
     }
 
     /// Runs an event query whose first parameter is the festival, decorating every row.

@@ -390,7 +390,8 @@ CREATE TABLE hidden_here (
     // the programme carry the number instead of the 32 bytes in every row and index entry (SQLite
     // does not share key prefixes between index entries). Order is still by the keys themselves:
     // a query that orders by author joins `keys`. Rows keep their rowids, so the search index
-    // stays valid.
+    // stays valid. Summaries now name a festival's venues by number too, and an event's end by its
+    // length: the programme is re-derived after this migration (see REBUILT_BY).
     r#"
 CREATE TABLE keys (n INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);
 INSERT INTO keys (key) SELECT festival FROM ops UNION SELECT author FROM ops UNION SELECT festival FROM events;
@@ -494,7 +495,7 @@ END;
 
 /// The newest migration that changes what a fold derives from ops: a store migrated from before
 /// it re-derives every festival's programme once, at open.
-pub const REBUILT_BY: usize = 4;
+pub const REBUILT_BY: usize = 9;
 
 /// The newest migration that rewrites the largest tables: a store migrated from before it is
 /// vacuumed once, at open, so that the pages the old rows held go back to the file system.

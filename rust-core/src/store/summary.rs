@@ -9,19 +9,35 @@ use crate::wire::{Reader, WireError, Writer};
 
 const CANCELLED: u8 = 1;
 const OFFICIAL: u8 = 2;
-const HAS_VENUE: u8 = 4;
+/// The venue follows as its 32-byte id: one this festival did not hold when the event was written.
+const VENUE_ID: u8 = 4;
 const MOVED: u8 = 8;
+/// The venue follows as its number in `keys`: a venue of this festival (most events), in a byte
+/// or two instead of 32, twice over (the row and the index).
+const VENUE_NUMBER: u8 = 16;
 
-/// Packs an event's list fields.
+/// Where an event takes place, as its summary names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Venue {
+    /// Nowhere in particular.
+    None,
+    /// A venue of the festival, by its number in `keys`.
+    Number(i64),
+    /// A venue by id.
+    Id(OpId),
+}
+
+/// Packs an event's list fields; `venue` is how to name its venue (see [`Venue`]).
 pub(crate) fn encode(
     id: &OpId,
     creator: &PublicKey,
     official: bool,
     moved: bool,
+    venue: Venue,
     day: &str,
     s: &EventState,
 ) -> Vec<u8> {
-    let mut w = Writer::with_capacity(128 + s.title.len());
+    let mut w = Writer::with_capacity(96 + s.title.len());
     w.raw(&id.0);
     w.raw(&creator.0);
     let mut flags = 0;
@@ -31,18 +47,23 @@ pub(crate) fn encode(
     if official {
         flags |= OFFICIAL;
     }
-    if s.venue.is_some() {
-        flags |= HAS_VENUE;
+    match venue {
+        Venue::None => {}
+        Venue::Number(_) => flags |= VENUE_NUMBER,
+        Venue::Id(_) => flags |= VENUE_ID,
     }
     if moved {
         flags |= MOVED;
     }
     w.u8(flags);
-    if let Some(v) = &s.venue {
-        w.raw(&v.0);
+    match venue {
+        Venue::None => {}
+        Venue::Number(n) => w.varint(n as u64),
+        Venue::Id(v) => w.raw(&v.0),
     }
     w.zigzag(s.start);
-    w.zigzag(s.effective_end());
+    // As the length from the start: a few bytes instead of a timestamp.
+    w.zigzag(s.effective_end().wrapping_sub(s.start));
     for text in [day, &s.title, &s.subtitle, &s.track, &s.kind] {
         w.bytes(text.as_bytes());
     }
@@ -62,7 +83,7 @@ pub(crate) struct Summary {
     pub cancelled: bool,
     pub official: bool,
     pub moved: bool,
-    pub venue: Option<OpId>,
+    pub venue: Venue,
     pub start: i64,
     pub end: i64,
     pub day: String,
@@ -95,9 +116,15 @@ pub(crate) fn decode(b: &[u8]) -> Result<Summary, WireError> {
     let id = OpId(r.array()?);
     let creator = PublicKey(r.array()?);
     let flags = r.u8()?;
-    let venue = if flags & HAS_VENUE != 0 { Some(OpId(r.array()?)) } else { None };
+    let venue = if flags & VENUE_NUMBER != 0 {
+        Venue::Number(r.varint()? as i64)
+    } else if flags & VENUE_ID != 0 {
+        Venue::Id(OpId(r.array()?))
+    } else {
+        Venue::None
+    };
     let start = r.zigzag()?;
-    let end = r.zigzag()?;
+    let end = start.wrapping_add(r.zigzag()?);
     let summary = Summary {
         id,
         creator,
@@ -136,13 +163,18 @@ mod tests {
             cancelled: true,
             ..Default::default()
         };
-        let b = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, true, "2026-07-10", &s);
-        let d = decode(&b).expect("decodes");
-        assert_eq!((d.id, d.creator, d.venue), (OpId([1; 32]), PublicKey([2; 32]), Some(OpId([4; 32]))));
-        assert_eq!((d.start, d.end, d.cancelled, d.official, d.moved), (100, 100, true, true, true));
-        assert_eq!((d.day.as_str(), d.title.as_str(), d.track.as_str()), ("2026-07-10", "Opening", "Music"));
-        assert_eq!(d.tags, vec!["a", "b"]);
-        assert_eq!(d.people, vec!["Zoë"]);
-        assert!(decode(&b[..b.len() - 1]).is_err());
+        for venue in [Venue::Id(OpId([4; 32])), Venue::Number(300), Venue::None] {
+            let b = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, true, venue, "2026-07-10", &s);
+            let d = decode(&b).expect("decodes");
+            assert_eq!((d.id, d.creator, d.venue), (OpId([1; 32]), PublicKey([2; 32]), venue));
+            assert_eq!((d.start, d.end, d.cancelled, d.official, d.moved), (100, 100, true, true, true));
+            assert_eq!((d.day.as_str(), d.title.as_str(), d.track.as_str()), ("2026-07-10", "Opening", "Music"));
+            assert_eq!(d.tags, vec!["a", "b"]);
+            assert_eq!(d.people, vec!["Zoë"]);
+            assert!(decode(&b[..b.len() - 1]).is_err());
+        }
+        let numbered = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, true, Venue::Number(300), "d", &s);
+        let by_id = encode(&OpId([1; 32]), &PublicKey([2; 32]), true, true, Venue::Id(OpId([4; 32])), "d", &s);
+        assert_eq!(by_id.len() - numbered.len(), 30);
     }
 }

@@ -172,9 +172,20 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
     if s.is_empty() { Vec::new() } else { s.split(LIST_SEP).map(str::to_owned).collect() }
 }
 
+/// How an event's summary names its venue: by number when it is a venue this festival holds.
+fn summary_venue(conn: &Connection, ctx: &FestivalCtx, venue: Option<OpId>) -> Result<summary::Venue, StoreError> {
+    let Some(v) = venue else { return Ok(summary::Venue::None) };
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT k.n FROM venues v JOIN keys k ON k.key = v.id WHERE v.id = ? AND v.festival = ?")?
+        .query_row([&v.0[..], &ctx.id.0[..]], |r| r.get(0))
+        .optional()?;
+    Ok(n.map_or(summary::Venue::Id(v), summary::Venue::Number))
+}
+
 pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row: &EventRow) -> Result<(), StoreError> {
     let s = &row.state;
     let day = ctx.day_of(s.start).to_string();
+    let venue = summary_venue(conn, ctx, s.venue)?;
     conn.prepare_cached(
         "INSERT INTO events (id, festival, creator, official, title, subtitle, description, start, end,
             day, venue, track, kind, tags, people, language, links, cancelled, source_id, deleted,
@@ -207,7 +218,7 @@ pub(super) fn insert_event(conn: &Connection, ctx: &FestivalCtx, id: &OpId, row:
         row.deleted,
         s.stamps.encode(),
         row.created_rev,
-        summary::encode(id, &row.creator, row.official, row.moved(), &day, s),
+        summary::encode(id, &row.creator, row.official, row.moved(), venue, &day, s),
         row.origin.0,
         row.origin.1,
         row.origin.2.map(|v| v.0.to_vec()),
@@ -230,6 +241,7 @@ pub(super) fn update_event(
 ) -> Result<(), StoreError> {
     let s = &row.state;
     let day = ctx.day_of(s.start).to_string();
+    let venue = summary_venue(conn, ctx, s.venue)?;
     let (ps, pe, pv) = match &row.prev {
         Some((a, b, v)) => (Some(*a), Some(*b), v.map(|v| v.0.to_vec())),
         None => (None, None, None),
@@ -263,7 +275,7 @@ pub(super) fn update_event(
         ps,
         pe,
         pv,
-        summary::encode(id, &row.creator, row.official, row.moved(), &day, s),
+        summary::encode(id, &row.creator, row.official, row.moved(), venue, &day, s),
         s.url,
         s.source_number,
         s.do_not_record,
@@ -337,6 +349,8 @@ pub(super) fn load_venue(conn: &Connection, festival: &FestivalId, id: &OpId) ->
 }
 
 pub(super) fn save_venue(conn: &Connection, festival: &FestivalId, id: &OpId, v: &VenueRow) -> Result<(), StoreError> {
+    // Numbered, so that the summaries of its events name it in a byte or two.
+    conn.prepare_cached("INSERT OR IGNORE INTO keys (key) VALUES (?)")?.execute([&id.0[..]])?;
     conn.prepare_cached(
         "INSERT INTO venues (id, festival, creator, official, name, description, lat, lon, source_id, deleted, stamps,
             position)

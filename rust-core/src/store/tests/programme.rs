@@ -393,6 +393,36 @@ fn check_detects_tampering_with_materialized_tables() {
 }
 
 #[test]
+fn summaries_name_held_venues_by_number_and_others_by_id() {
+    let mut w = world();
+    let owner = Identity::from_seed(1);
+    let main = w.venue("Main Stage");
+    let a = w.add(&owner, event("Held venue", T0, Some(main)));
+    // A venue this device does not hold: the summary keeps its id.
+    let elsewhere = OpId([9; 32]);
+    let b = w.add(&owner, event("Away venue", T0 + 600, Some(elsewhere)));
+    let size = |w: &World, id: &OpId| -> i64 {
+        w.store
+            .conn()
+            .query_row("SELECT length(summary) FROM events WHERE id = ?", [&id.0[..]], |r| r.get(0))
+            .expect("size")
+    };
+    assert_eq!(size(&w, &b) - size(&w, &a), 31, "a byte of venue number against 32 of id");
+    let shown = |w: &World| {
+        let day = ProgrammeFilter { day: Some(date(2026, 7, 10)), ..Default::default() };
+        w.store.programme(&w.f, &day).expect("p").into_iter().map(|e| (e.id, e.venue, e.venue_name)).collect::<Vec<_>>()
+    };
+    let want = vec![(a, Some(main), "Main Stage".to_owned()), (b, Some(elsewhere), String::new())];
+    assert_eq!(shown(&w), want);
+    assert_eq!(w.store.event_detail(&w.f, &a).expect("d").expect("a").event.venue_name, "Main Stage");
+    assert_eq!(w.store.search(&w.f, "held", 10).expect("s")[0].venue, Some(main));
+    // Re-derived from the ops, the venue comes back with its number, before the event.
+    w.store.rebuild(&w.f).expect("rebuild");
+    assert_eq!(shown(&w), want);
+    assert!(w.store.check().expect("check").is_clean());
+}
+
+#[test]
 fn check_finds_a_damaged_search_index_and_repair_rebuilds_it() {
     let mut w = world();
     let owner = Identity::from_seed(1);
