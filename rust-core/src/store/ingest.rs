@@ -105,14 +105,10 @@ pub(super) fn ingest_in(tx: &Connection, ops: Vec<(usize, Op)>, now: i64) -> Res
             if op.seq() < next_seq {
                 // This very op, evidence already kept, or another op at its position: a fork,
                 // recorded once the signature shows the author really signed it.
-                let id: Option<Vec<u8>> = tx
-                    .prepare_cached(
-                        "SELECT id FROM ops WHERE festival = (SELECT n FROM keys WHERE key = ?)
-                         AND author = (SELECT n FROM keys WHERE key = ?) AND seq = ?",
-                    )?
-                    .query_row(params![&op.festival().0[..], &op.author().0[..], op.seq() as i64], |r| r.get(0))
-                    .optional()?;
-                id.as_deref() != Some(&op.id().0[..])
+                // An id names its festival, author and position, so a stored op with this id is
+                // this op at its position.
+                !tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM ops WHERE id = ?)")?
+                    .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
                     && !tx
                         .prepare_cached("SELECT EXISTS (SELECT 1 FROM forks WHERE evidence_id = ?)")?
                         .query_row([&op.id().0[..]], |r| r.get::<_, bool>(0))?
