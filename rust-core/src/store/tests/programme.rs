@@ -276,6 +276,14 @@ fn a_store_from_before_lean_rows_keeps_everything_it_held() {
 /// Takes a store back to before migration 9: ops and events name their festival (and ops their
 /// author) with the 32-byte keys again, in the column order the earlier migrations left.
 fn undo_schema_9(conn: &rusqlite::Connection) {
+    // Migration 9's indexes and triggers, made again on the wide tables below.
+    let made: Vec<String> = conn
+        .prepare(
+            "SELECT sql FROM sqlite_master
+             WHERE tbl_name IN ('ops', 'events') AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("schema");
     conn.execute_batch(
         "CREATE TABLE ops_wide (
            rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, festival BLOB NOT NULL, author BLOB NOT NULL,
@@ -285,10 +293,6 @@ fn undo_schema_9(conn: &rusqlite::Connection) {
            o.bytes, o.rev FROM ops o JOIN keys f ON f.n = o.festival JOIN keys a ON a.n = o.author;
          DROP TABLE ops;
          ALTER TABLE ops_wide RENAME TO ops;
-         CREATE INDEX ops_order ON ops (festival, lamport);
-         CREATE INDEX ops_cap ON ops (festival, author, cap_day, seq) WHERE cap_day IS NOT NULL;
-         CREATE INDEX ops_roles ON ops (festival, kind) WHERE kind IN (1, 7, 8);
-         CREATE INDEX ops_crew ON ops (festival, kind) WHERE kind BETWEEN 12 AND 15;
          CREATE TABLE events_wide (
            rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, festival BLOB NOT NULL, day TEXT NOT NULL,
            start INTEGER NOT NULL, end INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
@@ -308,27 +312,12 @@ fn undo_schema_9(conn: &rusqlite::Connection) {
            e.source_number, e.do_not_record, e.recording_license FROM events e JOIN keys f ON f.n = e.festival;
          DROP TABLE events;
          ALTER TABLE events_wide RENAME TO events;
-         CREATE INDEX events_day ON events (festival, day, start, deleted, hidden, summary);
-         CREATE INDEX events_start ON events (festival, start);
-         CREATE INDEX events_source ON events (festival, source_id) WHERE source_id != '';
-         CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-           INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
-           VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
-         END;
-         CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
-           INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
-           VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
-         END;
-         CREATE TRIGGER events_fts_update AFTER UPDATE OF title, subtitle, description, people, track, tags ON events
-         BEGIN
-           INSERT INTO events_fts (events_fts, rowid, title, subtitle, description, people, track, tags)
-           VALUES ('delete', old.rowid, old.title, old.subtitle, old.description, old.people, old.track, old.tags);
-           INSERT INTO events_fts (rowid, title, subtitle, description, people, track, tags)
-           VALUES (new.rowid, new.title, new.subtitle, new.description, new.people, new.track, new.tags);
-         END;
          DROP TABLE keys;",
     )
     .expect("undo migration 9");
+    for sql in made {
+        conn.execute_batch(&sql).expect("index or trigger");
+    }
 }
 
 /// Takes a store back to before migration 4 (the imported schedule's facts), stamps included:
